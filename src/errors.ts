@@ -1,0 +1,99 @@
+/**
+ * Every failure drydock knows about is a DrydockError: a one-line message that
+ * says what failed and on which object, plus a hint that says what to do.
+ * Only cli.ts turns them into an exit code (see output.ts `fail`).
+ */
+
+/** Exit codes, documented in the README. */
+export const EXIT = {
+  /** Everything worked and every check passed. */
+  OK: 0,
+  /** drydock did its job and a check found a problem (version mismatch, lint finding). */
+  CHECKS_FAILED: 1,
+  /** drydock could not do the job: bad usage, unreachable server, a failed tool. */
+  FAILURE: 2,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Options shared by every DrydockError. */
+export interface DrydockErrorOptions {
+  /** What the user should do next; printed on its own line after the message. */
+  hint?: string | undefined;
+  /** The underlying error, shown with --verbose. */
+  cause?: unknown;
+  /** Exit code for this failure (default 2). */
+  exitCode?: ExitCode;
+}
+
+/** Base class of every error drydock expects and explains. */
+export class DrydockError extends Error {
+  readonly hint: string | undefined;
+  readonly exitCode: ExitCode;
+
+  constructor(message: string, options: DrydockErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? EXIT.FAILURE;
+  }
+}
+
+/** Bad usage or configuration: a flag, a URL, an app name. */
+export class ConfigError extends DrydockError {}
+
+/** A database could not be reached or refused the connection. */
+export class ConnectionError extends DrydockError {}
+
+/** An external tool (pg_dump, psql, heroku …) failed or is missing. */
+export class ToolError extends DrydockError {
+  /** The command line with secrets masked. */
+  readonly command: string;
+  /** The tool's exit code, when it ran at all. */
+  readonly toolExitCode: number | undefined;
+  /** The last lines of the tool's stderr, masked. */
+  readonly stderrTail: string;
+
+  constructor(
+    message: string,
+    details: { command: string; toolExitCode?: number | undefined; stderrTail?: string },
+    options: DrydockErrorOptions = {},
+  ) {
+    super(message, options);
+    this.command = details.command;
+    this.toolExitCode = details.toolExitCode;
+    this.stderrTail = details.stderrTail ?? '';
+  }
+}
+
+/** What went wrong when talking to Heroku, so callers can react to a kind rather than a string. */
+export type HerokuErrorKind =
+  | 'missing-binary'
+  | 'not-logged-in'
+  | 'unknown-app'
+  | 'no-database'
+  | 'network'
+  | 'failed';
+
+/** The heroku CLI failed; `kind` says why. */
+export class HerokuError extends DrydockError {
+  readonly kind: HerokuErrorKind;
+  constructor(kind: HerokuErrorKind, message: string, options: DrydockErrorOptions = {}) {
+    super(message, options);
+    this.kind = kind;
+  }
+}
+
+/** drydock did its job and checks found problems (exit 1). `result` is what --json prints. */
+export class ChecksFailed extends DrydockError {
+  readonly result: unknown;
+  constructor(message: string, result: unknown, options: Omit<DrydockErrorOptions, 'exitCode'> = {}) {
+    super(message, { ...options, exitCode: EXIT.CHECKS_FAILED });
+    this.result = result;
+  }
+}
+
+/** True for errors drydock raised on purpose (as opposed to bugs). */
+export function isDrydockError(error: unknown): error is DrydockError {
+  return error instanceof DrydockError;
+}

@@ -1,0 +1,159 @@
+/**
+ * The only module that imports execa: every external program drydock runs goes through `run`.
+ *
+ * - Argument arrays, never shell strings.
+ * - An environment built from an allowlist of the parent's variables plus what the caller adds
+ *   (passwords travel in PGPASSWORD, never in argv).
+ * - Explicit timeouts.
+ * - A failure becomes a ToolError with the masked command line, the exit code and the tail of stderr.
+ */
+import { execa, type ResultPromise } from 'execa';
+
+import { ToolError } from './errors.js';
+import { mask } from './redact.js';
+
+/** Parent variables a child may see. Everything else (AWS keys, tokens of other tools) stays out. */
+const ENV_ALLOWLIST = [
+  /^PATH$/,
+  /^HOME$/,
+  /^USER$/,
+  /^LOGNAME$/,
+  /^SHELL$/,
+  /^TERM$/,
+  /^LANG$/,
+  /^LANGUAGE$/,
+  /^LC_[A-Z]+$/,
+  /^TZ$/,
+  /^TMPDIR$/,
+  /^XDG_[A-Z_]+$/,
+  /^PG[A-Z]+$/, // libpq: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSSLMODE, PGSERVICEFILE …
+  /^HEROKU_[A-Z_]+$/,
+  /^DISABLE_TELEMETRY$/,
+  /^IS_HEROKU_TEST_ENV$/,
+  /^NODE_EXTRA_CA_CERTS$/,
+  /^SSL_CERT_(FILE|DIR)$/,
+  /^GIT_CONFIG_(GLOBAL|NOSYSTEM)$/,
+  /^(HTTPS?|NO)_PROXY$/i,
+  /^LD_LIBRARY_PATH$/,
+  /^DYLD_LIBRARY_PATH$/,
+  /^CI$/,
+];
+
+/** Build a child's environment: allowlisted parent variables, then `extra` (undefined deletes). */
+export function childEnv(
+  extra: Record<string, string | undefined> = {},
+  parent: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parent)) {
+    if (value !== undefined && ENV_ALLOWLIST.some((re) => re.test(key))) env[key] = value;
+  }
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+/** How to run one program. */
+export interface RunOptions {
+  /** Variables added to (or, when undefined, removed from) the allowlisted environment. */
+  env?: Record<string, string | undefined>;
+  /** Kill the program after this many milliseconds (default 10 minutes). */
+  timeoutMs?: number;
+  cwd?: string;
+  /** Text written to the program's stdin; stdin is closed either way. */
+  input?: string;
+  /** Resolve instead of throwing when the exit code is non-zero. */
+  reject?: boolean;
+  /** A short human name for error messages (default: the program's basename). */
+  label?: string;
+  /** Receives stderr lines as they arrive (progress). */
+  onStderrLine?: (line: string) => void;
+}
+
+/** What a finished program left behind. */
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** The masked command line, for messages. */
+  command: string;
+}
+
+/** Quote one argument for display (never for a shell). */
+function displayArg(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The masked, human-readable command line. */
+export function displayCommand(file: string, args: readonly string[]): string {
+  return mask([file, ...args].map(displayArg).join(' '));
+}
+
+/** Last `n` non-empty lines of a text, masked. */
+export function tail(text: string, n = 5): string {
+  return mask(
+    text
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter(Boolean)
+      .slice(-n)
+      .join('\n'),
+  );
+}
+
+/** Run a program to completion. Throws ToolError on a missing binary, a timeout or (unless reject:false) a non-zero exit. */
+export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const command = displayCommand(file, args);
+  const label = options.label ?? file.split('/').pop() ?? file;
+  const subprocess: ResultPromise = execa(file, args, {
+    env: childEnv(options.env),
+    extendEnv: false,
+    timeout: options.timeoutMs ?? 10 * 60_000,
+    cwd: options.cwd,
+    input: options.input ?? '',
+    reject: false,
+    stripFinalNewline: false,
+    encoding: 'utf8',
+  });
+  if (options.onStderrLine && subprocess.stderr) {
+    let buffered = '';
+    subprocess.stderr.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) options.onStderrLine?.(mask(line));
+    });
+  }
+  const result = await subprocess;
+  const stdout = String(result.stdout ?? '');
+  const stderr = String(result.stderr ?? '');
+  const code = (result as { code?: string }).code;
+  if (code === 'ENOENT' || (result.failed && result.exitCode === undefined && /ENOENT/.test(String(result.message)))) {
+    throw new ToolError(
+      `${label} not found: could not run ${file}`,
+      { command },
+      { hint: `install ${label} or put it on PATH` },
+    );
+  }
+  if (result.timedOut) {
+    throw new ToolError(
+      `${label} timed out after ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s`,
+      { command, stderrTail: tail(stderr) },
+      { hint: 'check the server is reachable and not overloaded, then run it again' },
+    );
+  }
+  if (result.exitCode === undefined) {
+    throw new ToolError(`${label} could not be run: ${mask(String(result.shortMessage ?? result.message))}`, { command });
+  }
+  const exitCode = result.exitCode;
+  if (exitCode !== 0 && options.reject !== false) {
+    const why = tail(stderr, 3) || tail(stdout, 3) || `exit code ${exitCode}`;
+    throw new ToolError(
+      `${label} failed (exit ${exitCode}): ${why.split('\n').join(' | ')}`,
+      { command, toolExitCode: exitCode, stderrTail: tail(stderr) },
+    );
+  }
+  return { exitCode, stdout, stderr, command };
+}

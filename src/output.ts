@@ -1,0 +1,185 @@
+/**
+ * The only module that writes to stdout and stderr.
+ *
+ * Three modes, chosen once per run:
+ * - interactive: stdout is a TTY and CI is not set; listr2's default renderer.
+ * - plain: not a TTY, or CI set (Heroku release logs, CI); one timestamped line per event.
+ * - json: `--json`; stdout carries only the JSON result, progress goes to stderr as plain lines.
+ * Every byte passes through `mask`.
+ */
+import { ListrLogger, ProcessOutput, type ListrBaseClassOptions, type ListrRendererValue } from 'listr2';
+
+import { EXIT, isDrydockError, type ExitCode } from './errors.js';
+import { mask, maskDeep } from './redact.js';
+
+/** listr2 options carrying the renderer choice for this run. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ListrRendering = ListrBaseClassOptions<any, ListrRendererValue, ListrRendererValue>;
+
+/** How output is rendered. */
+export type OutputMode = 'interactive' | 'plain' | 'json';
+
+/** A writable sink (process.stdout in production, a buffer in tests). */
+export interface Sink {
+  write(chunk: string): unknown;
+  isTTY?: boolean | undefined;
+}
+
+/** What decides the output mode. */
+export interface OutputOptions {
+  json?: boolean | undefined;
+  verbose?: boolean | undefined;
+  /** CI or a non-TTY stdout forces plain lines. */
+  ci?: boolean | undefined;
+  stdout?: Sink;
+  stderr?: Sink;
+  /** Clock for timestamps (tests pin it). */
+  now?: () => Date;
+}
+
+/** Pick the output mode from the flags and the terminal. */
+export function chooseMode(opts: { json?: boolean | undefined; ci?: boolean | undefined; isTTY?: boolean | undefined }): OutputMode {
+  if (opts.json) return 'json';
+  if (opts.ci || !opts.isTTY) return 'plain';
+  return 'interactive';
+}
+
+/** ISO-8601 UTC timestamp without milliseconds: what a plain log line starts with. */
+export function timestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Writes human lines, results and failures in the chosen mode. */
+export class Output {
+  readonly mode: OutputMode;
+  readonly verbose: boolean;
+  private readonly stdout: Sink;
+  private readonly stderr: Sink;
+  private readonly now: () => Date;
+
+  constructor(options: OutputOptions = {}) {
+    this.stdout = options.stdout ?? process.stdout;
+    this.stderr = options.stderr ?? process.stderr;
+    this.now = options.now ?? (() => new Date());
+    this.verbose = Boolean(options.verbose);
+    this.mode = chooseMode({ json: options.json, ci: options.ci, isTTY: this.stdout.isTTY });
+  }
+
+  /** A progress or information line: stdout for people, stderr in --json mode. */
+  info(message: string): void {
+    const sink = this.mode === 'json' ? this.stderr : this.stdout;
+    for (const line of message.split('\n')) sink.write(this.decorate(line) + '\n');
+  }
+
+  /** A warning line, always on stderr. */
+  warn(message: string): void {
+    for (const line of message.split('\n')) this.stderr.write(this.decorate(`warning: ${line}`) + '\n');
+  }
+
+  /** Detail shown only with --verbose, on stderr. */
+  debug(message: string): void {
+    if (!this.verbose) return;
+    for (const line of message.split('\n')) this.stderr.write(this.decorate(`debug: ${line}`) + '\n');
+  }
+
+  /** The command's result: JSON on stdout with --json, otherwise the human rendering. */
+  result<T>(data: T, render: (data: T) => string): void {
+    if (this.mode === 'json') {
+      this.stdout.write(JSON.stringify(maskDeep(data), null, 2) + '\n');
+      return;
+    }
+    const text = render(data);
+    if (text) this.stdout.write(mask(text.endsWith('\n') ? text : text + '\n'));
+  }
+
+  /**
+   * Report a failure and return the exit code for it. Known errors print one line and a hint;
+   * unexpected ones print the stack and ask for an issue. --verbose adds causes and stacks.
+   */
+  fail(error: unknown): ExitCode {
+    const lines: string[] = [];
+    if (isDrydockError(error)) {
+      lines.push(`error: ${oneLine(error.message)}`);
+      if (error.hint) lines.push(`hint: ${oneLine(error.hint)}`);
+      if (this.verbose) lines.push(...causeChain(error));
+      this.writeError(lines);
+      return error.exitCode;
+    }
+    const err = error instanceof Error ? error : new Error(String(error));
+    lines.push(`error: unexpected failure: ${oneLine(err.message)}`);
+    lines.push('hint: this is a bug in drydock; please report it with the output of the same command run with --verbose');
+    if (this.verbose) lines.push(...(err.stack ?? '').split('\n').slice(1), ...causeChain(err));
+    this.writeError(lines);
+    return EXIT.FAILURE;
+  }
+
+  /** listr2 options for this mode: interactive renderer on a TTY, timestamped lines otherwise. */
+  listrOptions(): ListrRendering {
+    const maskedStdout = maskingStream(this.mode === 'json' ? this.stderr : this.stdout);
+    const maskedStderr = maskingStream(this.stderr);
+    const processOutput = new ProcessOutput(maskedStdout, maskedStderr, { leaveEmptyLine: false });
+    if (this.mode === 'interactive') {
+      return {
+        renderer: 'default',
+        rendererOptions: { collapseSubtasks: false, logger: new ListrLogger({ processOutput }) },
+        exitOnError: true,
+        registerSignalListeners: true,
+      } as unknown as ListrRendering;
+    }
+    return {
+      renderer: 'simple',
+      fallbackRenderer: 'simple',
+      rendererOptions: {
+        logger: new ListrLogger({ processOutput, useIcons: false }),
+        timestamp: { field: () => timestamp(this.now()), condition: true },
+      },
+      exitOnError: true,
+      registerSignalListeners: true,
+    } as unknown as ListrRendering;
+  }
+
+  private decorate(line: string): string {
+    const masked = mask(line);
+    return this.mode === 'interactive' ? masked : `[${timestamp(this.now())}] ${masked}`;
+  }
+
+  private writeError(lines: string[]): void {
+    for (const line of lines) this.stderr.write(mask(line) + '\n');
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+function causeChain(error: Error): string[] {
+  const lines: string[] = [];
+  let cause: unknown = error.cause;
+  let depth = 0;
+  while (cause !== undefined && depth < 5) {
+    if (cause instanceof Error) {
+      lines.push(`cause: ${oneLine(cause.message)}`);
+      lines.push(...(cause.stack ?? '').split('\n').slice(1, 6));
+      cause = cause.cause;
+    } else {
+      lines.push(`cause: ${String(cause)}`);
+      cause = undefined;
+    }
+    depth += 1;
+  }
+  return lines;
+}
+
+/** A stream look-alike for listr2 that masks every chunk before it reaches the real sink. */
+function maskingStream(sink: Sink): NodeJS.WriteStream {
+  const base = sink as unknown as NodeJS.WriteStream;
+  const stream = Object.create(base) as NodeJS.WriteStream;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    const ok = sink.write(mask(text));
+    cb?.();
+    return ok !== false;
+  }) as NodeJS.WriteStream['write'];
+  return stream;
+}

@@ -1,0 +1,176 @@
+/**
+ * Connections on `pg`, always scoped: withClient opens, runs, and closes in `finally`.
+ * Connection failures become ConnectionError with a hint; passwords never reach a message.
+ */
+import pg from 'pg';
+
+import { ConnectionError, DrydockError } from '../errors.js';
+import { mask } from '../redact.js';
+import { describeDb, effectiveSslMode, type DbUrl } from './url.js';
+
+/** How to connect. */
+export interface ConnectOptions {
+  /** Give up on one attempt after this long (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Keep retrying transient failures (refused, starting up) for this long (default 0: one attempt). */
+  retryForMs?: number;
+  /** application_name seen in pg_stat_activity. */
+  applicationName?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The `ssl` option for pg from a libpq sslmode. Heroku needs SSL without certificate verification. */
+export function sslOption(mode: string): pg.ClientConfig['ssl'] {
+  switch (mode) {
+    case 'disable':
+    case 'allow':
+      return false;
+    case 'verify-ca':
+    case 'verify-full':
+      return { rejectUnauthorized: true };
+    default: // prefer, require: encrypt, do not verify (what libpq does without a root cert)
+      return { rejectUnauthorized: false };
+  }
+}
+
+function clientConfig(url: DbUrl, sslmode: string, options: ConnectOptions): pg.ClientConfig {
+  const env = options.env ?? process.env;
+  return {
+    host: url.host ?? env.PGHOST ?? 'localhost',
+    port: url.port ?? (env.PGPORT ? Number(env.PGPORT) : 5432),
+    user: url.user ?? env.PGUSER ?? env.USER ?? 'postgres',
+    password: url.password ?? (url.user ? undefined : env.PGPASSWORD),
+    database: url.database ?? env.PGDATABASE ?? url.user ?? env.PGUSER ?? env.USER ?? 'postgres',
+    ssl: sslOption(sslmode),
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    application_name: options.applicationName ?? 'drydock',
+  };
+}
+
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', '57P03' /* cannot_connect_now: starting up */, 'ETIMEDOUT']);
+
+/** Open a connected client. Prefer `withClient`, which always closes it. */
+export async function connect(url: DbUrl, options: ConnectOptions = {}): Promise<pg.Client> {
+  const sslmode = effectiveSslMode(url, options.env ?? process.env);
+  const deadline = Date.now() + (options.retryForMs ?? 0);
+  let delay = 250;
+  for (;;) {
+    try {
+      return await connectOnce(url, sslmode, options);
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (TRANSIENT.has(code) && Date.now() + delay < deadline) {
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+        continue;
+      }
+      throw connectionError(url, error);
+    }
+  }
+}
+
+async function connectOnce(url: DbUrl, sslmode: string, options: ConnectOptions): Promise<pg.Client> {
+  const attempt = async (mode: string): Promise<pg.Client> => {
+    const client = new pg.Client(clientConfig(url, mode, options));
+    client.on('error', () => {
+      /* a dropped idle connection must not crash the process; the next query reports it */
+    });
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+  };
+  if (sslmode !== 'prefer') return attempt(sslmode);
+  // libpq's prefer: try SSL, fall back to a plain connection when the server has no SSL.
+  try {
+    return await attempt('require');
+  } catch (error) {
+    if (/does not support SSL/i.test(String((error as Error).message))) return attempt('disable');
+    throw error;
+  }
+}
+
+/** Turn a pg/network error into a one-line ConnectionError with a hint. */
+export function connectionError(url: DbUrl, error: unknown): DrydockError {
+  if (error instanceof DrydockError) return error;
+  const err = error as { code?: string; message?: string };
+  const where = describeDb(url);
+  const msg = mask(String(err.message ?? error));
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return new ConnectionError(`could not connect to ${where}: connection refused`, {
+        hint: 'is PostgreSQL running and listening on that host and port?',
+        cause: error,
+      });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConnectionError(`could not connect to ${where}: host "${url.host}" not found`, {
+        hint: 'check the host name in the URL',
+        cause: error,
+      });
+    case 'ETIMEDOUT':
+      return new ConnectionError(`could not connect to ${where}: timed out`, {
+        hint: 'check the network path to the server (firewall, VPN) and that it is up',
+        cause: error,
+      });
+    case '3D000':
+      return new ConnectionError(`database "${url.database}" does not exist on ${url.host ?? 'the local server'}`, {
+        hint: 'create it first, or check the database name in the URL',
+        cause: error,
+      });
+    case '28P01':
+    case '28000':
+      return new ConnectionError(`authentication failed for ${where}`, {
+        hint: 'check the user and password (credentials may have been rotated: fetch the URL again)',
+        cause: error,
+      });
+    case '57P03':
+      return new ConnectionError(`${where} is starting up and not accepting connections yet`, {
+        hint: 'wait a moment and try again',
+        cause: error,
+      });
+    default:
+      if (/timeout/i.test(msg)) {
+        return new ConnectionError(`could not connect to ${where}: timed out`, {
+          hint: 'check the network path to the server and that it is up',
+          cause: error,
+        });
+      }
+      if (/does not support SSL/i.test(msg)) {
+        return new ConnectionError(`could not connect to ${where}: the server does not support SSL`, {
+          hint: 'add ?sslmode=disable to the URL (or set PGSSLMODE=disable) for a server without SSL',
+          cause: error,
+        });
+      }
+      return new ConnectionError(`could not connect to ${where}: ${msg}`, {
+        hint: 'check the URL and that the server accepts connections from this machine',
+        cause: error,
+      });
+  }
+}
+
+/** Run `fn` with a connected client and always close it. */
+export async function withClient<T>(url: DbUrl, fn: (client: pg.Client) => Promise<T>, options: ConnectOptions = {}): Promise<T> {
+  const client = await connect(url, options);
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Run `fn` inside BEGIN … COMMIT, rolling back on any error. */
+export async function withTransaction<T>(client: pg.Client, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}

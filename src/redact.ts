@@ -1,0 +1,58 @@
+/**
+ * One place that masks secrets in anything drydock prints or throws.
+ *
+ * Two layers: a pattern that masks the password of every Postgres-style URL
+ * (`scheme://user:password@host`) and `password=` pairs in libpq conninfo strings,
+ * and a registry of secret values seen at run time (a password parsed from a URL,
+ * HEROKU_API_KEY), so that a password echoed back by a server or a tool in some
+ * other shape is masked too.
+ */
+
+/** What a masked secret looks like in output. */
+export const MASK = '********';
+
+const secrets = new Set<string>();
+
+/** Remember a secret value so `mask` hides it wherever it appears. Short values are ignored (too many false hits). */
+export function registerSecret(value: string | undefined | null): void {
+  if (!value || value.length < 4) return;
+  secrets.add(value);
+  // A password also shows up percent-encoded inside URLs.
+  const encoded = encodeURIComponent(value);
+  if (encoded !== value) secrets.add(encoded);
+}
+
+/** Forget every registered secret (tests only). */
+export function clearSecrets(): void {
+  secrets.clear();
+}
+
+// scheme://user:password@host — the user part may be empty; the password runs greedily to the last '@'
+// before the path, so an unencoded '@' inside a password is masked too.
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s/]*)(@[^\s@/]*)/gi;
+// password=secret or password='secret' in conninfo strings, and PGPASSWORD=secret in env dumps.
+const KEYWORD_PASSWORD = /\b((?:PG)?password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'&]+)/gi;
+
+/** Mask every password in `text`. Safe to call on any string, any number of times. */
+export function mask(text: string): string {
+  let out = text.replace(URL_PASSWORD, (_m, head: string, pw: string, tail: string) =>
+    pw === '' || pw === MASK ? `${head}${pw}${tail}` : `${head}${MASK}${tail}`,
+  );
+  out = out.replace(KEYWORD_PASSWORD, (_m, head: string, pw: string) => (pw === MASK ? `${head}${pw}` : `${head}${MASK}`));
+  for (const secret of secrets) {
+    if (out.includes(secret)) out = out.split(secret).join(MASK);
+  }
+  return out;
+}
+
+/** Mask secrets inside any JSON-able value (used before printing --json results). */
+export function maskDeep<T>(value: T): T {
+  if (typeof value === 'string') return mask(value) as T;
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = maskDeep(v);
+    return out as T;
+  }
+  return value;
+}

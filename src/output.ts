@@ -131,7 +131,7 @@ export class Output {
       fallbackRenderer: 'simple',
       rendererOptions: {
         logger: new ListrLogger({ processOutput, useIcons: false }),
-        timestamp: { field: () => timestamp(this.now()), condition: true },
+        timestamp: { field: () => timestamp(this.now()), condition: true, format: () => (text: string) => text },
       },
       exitOnError: true,
       registerSignalListeners: true,

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/**
+ * drydock's entry point: commander wiring, dependency construction, and the only top-level catch.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import { Command, CommanderError } from 'commander';
+
+import { registerDoctor } from './commands/doctor.js';
+import { loadDotenv, resolveConfig, type GlobalFlags } from './config.js';
+import type { Deps } from './deps.js';
+import { EXIT } from './errors.js';
+import { HerokuCli } from './heroku/cli.js';
+import { Output } from './output.js';
+import { discoverTools } from './pg/tools.js';
+
+/** The package version, kept in one place for --version. */
+export const VERSION = '0.1.0';
+
+/** Build the commander program. `setExit` receives the exit code of the command that ran. */
+export function buildProgram(setExit: (code: number) => void, env: NodeJS.ProcessEnv = process.env): Command {
+  const program = new Command('drydock');
+  program
+    .description('Rehearse, release and restore Heroku Postgres deploys safely')
+    .version(VERSION, '-V, --version')
+    .option('-a, --app <app>', 'Heroku app (default: HEROKU_APP)')
+    .option('-r, --remote <remote>', 'git remote of the Heroku app (the app is read from its URL)')
+    .option('--json', 'print only a JSON result on stdout')
+    .option('--verbose', 'show debug lines and stack traces (also DEBUG=drydock)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  const run = async (action: (deps: Deps) => Promise<void>): Promise<void> => {
+    const flags = program.opts<GlobalFlags>();
+    // Output exists before config resolves, so even a bad flag value is reported in the right mode.
+    let output = new Output({ json: flags.json, verbose: flags.verbose, ci: Boolean(env.CI) && env.CI !== 'false' });
+    try {
+      const config = resolveConfig(flags, env);
+      output = new Output({ json: config.json, verbose: config.verbose, ci: config.ci });
+      const deps: Deps = {
+        config,
+        output,
+        heroku: new HerokuCli({ bin: config.herokuBin }),
+        discoverTools,
+      };
+      await action(deps);
+      setExit(EXIT.OK);
+    } catch (error) {
+      setExit(output.fail(error));
+    }
+  };
+
+  registerDoctor(program, run);
+  return program;
+}
+
+/** Parse argv and run; returns the exit code. */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  loadDotenv();
+  let code: number = EXIT.OK;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version exit 0; usage errors (already printed by commander) are exit 2.
+      return error.exitCode === 0 ? EXIT.OK : EXIT.FAILURE;
+    }
+    return new Output({ verbose: argv.includes('--verbose') }).fail(error);
+  }
+  return code;
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.exitCode = new Output().fail(error);
+    },
+  );
+}

@@ -1,0 +1,17 @@
+/** Catalog SQL about a server as a whole: version and extensions. */
+
+/** The server's version as a number (150020) and as text. */
+export const SERVER_VERSION = `SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text`;
+
+/** Extensions installed in the current database, with their versions and schema. */
+export const INSTALLED_EXTENSIONS = `
+  SELECT e.extname AS name, e.extversion AS version, n.nspname AS schema
+  FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+  ORDER BY e.extname`;
+
+/** Extensions this server could install, with every version it ships. */
+export const AVAILABLE_EXTENSIONS = `
+  SELECT name, array_agg(version ORDER BY version) AS versions
+  FROM pg_available_extension_versions
+  GROUP BY name
+  ORDER BY name`;

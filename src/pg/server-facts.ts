@@ -1,0 +1,45 @@
+/**
+ * Facts about a running server that doctor and pull compare: its version and its extensions.
+ */
+import type pg from 'pg';
+
+import { AVAILABLE_EXTENSIONS, INSTALLED_EXTENSIONS, SERVER_VERSION } from './queries/server.js';
+import { parseServerVersionNum, type PgVersion } from './version.js';
+
+/** An extension installed in a database. */
+export interface InstalledExtension {
+  name: string;
+  version: string;
+  schema: string;
+}
+
+/** An extension a server can install, with the versions it ships. */
+export interface AvailableExtension {
+  name: string;
+  versions: string[];
+}
+
+/** The server's version, from server_version_num (exact) with the printed text for people. */
+export async function readServerVersion(client: pg.Client): Promise<PgVersion & { full: string }> {
+  const { rows } = await client.query<{ num: string; text: string }>(SERVER_VERSION);
+  const row = rows[0];
+  if (!row) throw new Error('server returned no version');
+  return { ...parseServerVersionNum(row.num), full: row.text };
+}
+
+/** Extensions installed in the connected database. */
+export async function readInstalledExtensions(client: pg.Client): Promise<InstalledExtension[]> {
+  const { rows } = await client.query<InstalledExtension>(INSTALLED_EXTENSIONS);
+  return rows;
+}
+
+/** Extensions the connected server can install. */
+export async function readAvailableExtensions(client: pg.Client): Promise<AvailableExtension[]> {
+  const { rows } = await client.query<{ name: string; versions: string[] | string }>(AVAILABLE_EXTENSIONS);
+  return rows.map((r) => ({ name: r.name, versions: Array.isArray(r.versions) ? r.versions : parsePgArray(r.versions) }));
+}
+
+/** pg returns text[] as an array, but name[]-ish aggregates can arrive as '{a,b}'. */
+function parsePgArray(text: string): string[] {
+  return text.replace(/^\{|\}$/g, '').split(',').filter(Boolean).map((s) => s.replace(/^"|"$/g, ''));
+}

@@ -65,11 +65,11 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
   });
 }
 
-/** Heroku app names: lowercase letters, digits and dashes, starting with a letter, 3 to 30 characters. */
+/** Heroku app names: lowercase letters, digits and dashes, starting with a letter and ending with a letter or digit, 3 to 30 characters. */
 export function assertAppName(name: string): void {
-  if (!/^[a-z][a-z0-9-]{1,29}$/.test(name)) {
+  if (!/^[a-z][a-z0-9-]{1,28}[a-z0-9]$/.test(name)) {
     throw new ConfigError(`"${name.slice(0, 40)}" is not a valid Heroku app name`, {
-      hint: 'app names use lowercase letters, digits and dashes, and start with a letter (see `heroku apps`)',
+      hint: 'app names use lowercase letters, digits and dashes, 3 to 30 of them, starting with a letter and ending with a letter or digit (see `heroku apps`)',
     });
   }
 }

@@ -91,6 +91,11 @@ export function displayCommand(file: string, args: readonly string[]): string {
   return mask([file, ...args].map(displayArg).join(' '));
 }
 
+/** 1500 → "1.5 s", 300 → "300 ms", 600000 → "600 s". */
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
+}
+
 /** Last `n` non-empty lines of a text, masked. */
 export function tail(text: string, n = 5): string {
   return mask(
@@ -139,7 +144,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   }
   if (result.timedOut) {
     throw new ToolError(
-      `${label} timed out after ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s`,
+      `${label} timed out after ${formatDuration(options.timeoutMs ?? 600_000)}`,
       { command, stderrTail: tail(stderr) },
       { hint: 'check the server is reachable and not overloaded, then run it again' },
     );

@@ -15,7 +15,8 @@ const secrets = new Set<string>();
 
 /** Remember a secret value so `mask` hides it wherever it appears. Short values are ignored (too many false hits). */
 export function registerSecret(value: string | undefined | null): void {
-  if (!value || value.length < 4) return;
+  // A value inside the mask itself (say "****") would make mask() grow its own output on every pass.
+  if (!value || value.length < 4 || MASK.includes(value)) return;
   secrets.add(value);
   // A password also shows up percent-encoded inside URLs.
   const encoded = encodeURIComponent(value);
@@ -48,6 +49,10 @@ export function mask(text: string): string {
 /** Mask secrets inside any JSON-able value (used before printing --json results). */
 export function maskDeep<T>(value: T): T {
   if (typeof value === 'string') return mask(value) as T;
+  // Dates, Buffers and other objects with toJSON: mask what JSON.stringify would print, not their (empty) own keys.
+  if (value && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return maskDeep((value as unknown as { toJSON: () => unknown }).toJSON()) as T;
+  }
   if (Array.isArray(value)) return value.map((v) => maskDeep(v)) as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};

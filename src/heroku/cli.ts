@@ -135,6 +135,13 @@ export class HerokuCli implements HerokuApi {
           cause: error,
         });
       }
+      if (error instanceof ToolError && /timed out/.test(error.message)) {
+        const on = app ? ` (app ${app})` : '';
+        throw new HerokuError('network', `the Heroku CLI timed out after ${Math.round(this.timeoutMs / 1000)} s${on}`, {
+          hint: 'check your network connection and https://status.heroku.com, then try again',
+          cause: error,
+        });
+      }
       throw error;
     }
     if (result.exitCode !== 0) throw classifyFailure(result, app);
@@ -142,37 +149,50 @@ export class HerokuCli implements HerokuApi {
   }
 }
 
-/** Map a failed heroku invocation to a HerokuError from what it printed. Exported for tests. */
+/**
+ * Map a failed heroku invocation to a HerokuError from what it printed. Exported for tests.
+ *
+ * What heroku 11 prints (stderr, exit 1 or 2), checked against the emulator:
+ * - unknown app: "› Error: Couldn't find that app. › Error ID: not_found"
+ * - bad HEROKU_API_KEY: "Error: The token provided to HEROKU_API_KEY is invalid. Please …", wrapped
+ *   over several lines at the terminal width, so every pattern here runs on whitespace-collapsed text
+ * - no database (pg:psql, pg:info DATABASE): "Error: APP has no databases"
+ * - unreachable API (after ~6 s of retries): "Error: connect ECONNREFUSED 127.0.0.1:7117 Code: ECONNREFUSED"
+ * - no token at all: "heroku: Press any key to open up the browser to login …" then a TypeError (stdin closed)
+ * - any other API error: "Error: <message from the API> › Error ID: <id>"
+ */
 export function classifyFailure(result: Pick<RunResult, 'stderr' | 'stdout' | 'command' | 'exitCode'>, app?: string): HerokuError {
   const text = stripDecorations(`${result.stderr}\n${result.stdout}`);
-  const last = lastMeaningfulLine(text);
+  const flat = text.replace(/\s+/g, ' ');
+  const what = errorMessage(text);
   const on = app ? ` (app ${app})` : '';
-  if (/couldn'?t find that app|app not found|not_found.*app|Error ID: not_found/i.test(text) && !/add-?on|attachment|database/i.test(last)) {
-    return new HerokuError('unknown-app', `Heroku app ${app ?? ''} not found`.replace('  ', ' '), {
+  if (/couldn'?t find that app\b|\bapp not found\b/i.test(flat)) {
+    return new HerokuError('unknown-app', app ? `Heroku app ${app} not found` : 'Heroku app not found', {
       hint: 'check the name with `heroku apps`, and that your account can access it',
     });
   }
-  if (/invalid credentials|token provided to HEROKU_API_KEY is invalid|not logged in|heroku login|unauthorized|Error ID: unauthorized/i.test(text)) {
+  // Without any token the CLI answers a 401 by starting an interactive browser login, which fails on a closed stdin.
+  if (/token provided to HEROKU_API_KEY is invalid|invalid credentials|not logged in|Error ID: unauthorized|open up the browser to login/i.test(flat)) {
     return new HerokuError('not-logged-in', `the Heroku CLI is not logged in or its token is invalid${on}`, {
       hint: 'run `heroku login`, or set HEROKU_API_KEY to a valid token (`heroku authorizations:create`)',
     });
   }
-  if (/no (heroku postgres )?databases?|No config vars found for|has no databases|not yet provisioned|Couldn'?t find (that )?(add-?on|attachment)/i.test(text)) {
-    return new HerokuError('no-database', `no Heroku Postgres database found${on}: ${last}`, {
+  if (/has no (heroku-postgresql )?databases|no config vars found for|not yet provisioned|couldn'?t find that add-?on|unknown database:/i.test(flat)) {
+    return new HerokuError('no-database', `no Heroku Postgres database found${on}: ${what}`, {
       hint: app ? `list the app's databases with \`heroku pg:info -a ${app}\`` : 'check the database name',
     });
   }
-  if (/ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|socket hang up|network|getaddrinfo/i.test(text)) {
-    return new HerokuError('network', `could not reach the Heroku API${on}: ${last}`, {
+  if (/ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|socket hang up|getaddrinfo/i.test(flat)) {
+    return new HerokuError('network', `could not reach the Heroku API${on}: ${what}`, {
       hint: 'check your network connection and https://status.heroku.com, then try again',
     });
   }
-  return new HerokuError('failed', `heroku failed (exit ${result.exitCode})${on}: ${last || 'no output'}`, {
+  return new HerokuError('failed', `heroku failed (exit ${result.exitCode})${on}: ${what || 'no output'}`, {
     hint: `run \`${result.command}\` yourself to see the full output`,
   });
 }
 
-/** Remove the CLI's decorations (›, colour codes, warning lines about SSL certs and terms). */
+/** Remove the CLI's decorations (›, colour codes, warning lines about SSL certs and terms) and mask secrets. */
 function stripDecorations(text: string): string {
   return mask(
     text
@@ -185,10 +205,24 @@ function stripDecorations(text: string): string {
   );
 }
 
-function lastMeaningfulLine(text: string): string {
-  const lines = text.split('\n').filter((l) => l && !/^Error ID:/.test(l));
-  const errorLine = lines.find((l) => /^Error:/.test(l));
-  return (errorLine ?? lines[lines.length - 1] ?? '').replace(/^Error:\s*/, '').slice(0, 300);
+/**
+ * The CLI's error as one line: the "Error:" paragraph (the CLI wraps long messages) without the
+ * "Error ID:"/"Code:" trailer, else the last line printed.
+ */
+function errorMessage(text: string): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => /^Error:/.test(l));
+  let picked: string[];
+  if (start >= 0) {
+    picked = [];
+    for (const line of lines.slice(start)) {
+      if (picked.length && /^(Error ID|Code|Error|Warning):/.test(line)) break;
+      picked.push(line);
+    }
+  } else {
+    picked = lines.filter((l) => !/^(Error ID|Code):/.test(l)).slice(-1);
+  }
+  return picked.join(' ').replace(/^Error:\s*/, '').replace(/\s+/g, ' ').trim().slice(0, 300);
 }
 
 function parseJson(result: RunResult, what: string): unknown {

@@ -3,7 +3,7 @@
  * and turn into libpq environment variables for child processes.
  */
 import { ConfigError } from '../errors.js';
-import { MASK, registerSecret } from '../redact.js';
+import { MASK, mask, registerSecret } from '../redact.js';
 
 /** libpq's sslmode values. */
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
@@ -45,9 +45,25 @@ export function parseDatabaseUrl(input: string, what = 'database URL'): DbUrl {
   if (scheme !== 'postgres' && scheme !== 'postgresql') {
     throw new ConfigError(`the ${what} has scheme "${scheme}:", not postgres:`, { hint: EXPECTED });
   }
+  const { authority, path } = splitUrl(raw);
+  if (!authority.includes('@') && path.includes('@')) {
+    // An '@' in the path: most likely a password with an unencoded '/'.
+    throw new ConfigError(`the ${what} is malformed: ${describeUnparsable(raw)}`, {
+      hint: `${EXPECTED}; percent-encode special characters in the password (for example / as %2F)`,
+    });
+  }
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
+  const portText = (hostPort.startsWith('[') ? /^\[[^\]]*\]:(.*)$/ : /^[^:]*:(.*)$/).exec(hostPort)?.[1];
+  if (portText && !(/^\d+$/.test(portText) && Number(portText) >= 1 && Number(portText) <= 65535)) {
+    const shown = /^\d{1,10}$/.test(portText) ? ` "${portText}"` : '';
+    throw new ConfigError(`the ${what} has an invalid port${shown}`, { hint: `${EXPECTED}, with PORT between 1 and 65535` });
+  }
+  // libpq accepts an empty host (postgres://user@/db?host=/var/run/postgresql, postgres://user@:5433/db);
+  // WHATWG URL does not once there is a user or port, so parse with a placeholder and drop it again.
+  const emptyHost = hostPort === '' || hostPort.startsWith(':');
   let url: URL;
   try {
-    url = new URL(raw);
+    url = new URL(emptyHost ? withAuthority(raw, authority.slice(0, authority.length - hostPort.length) + EMPTY_HOST + hostPort) : raw);
   } catch {
     throw new ConfigError(`the ${what} is malformed: ${describeUnparsable(raw)}`, {
       hint: `${EXPECTED}; percent-encode special characters in the password (for example @ as %40)`,
@@ -89,14 +105,18 @@ export function parseDatabaseUrl(input: string, what = 'database URL'): DbUrl {
   if (database?.includes('/')) {
     throw new ConfigError(`the ${what} has a database name with "/" in it`, { hint: EXPECTED });
   }
-  let host: string | undefined = url.hostname ? decodeURIComponent(url.hostname) : undefined;
+  let host: string | undefined = url.hostname && !emptyHost ? decodeURIComponent(url.hostname) : undefined;
   if (params.host) {
     host = params.host;
     delete params.host;
   }
   if (host?.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  if (params.port && port === undefined) {
-    port = Number(params.port);
+  if (params.port !== undefined) {
+    const fromParam = Number(params.port);
+    if (!/^\d+$/.test(params.port) || fromParam < 1 || fromParam > 65535) {
+      throw new ConfigError(`the ${what} has an invalid port parameter`, { hint: `${EXPECTED}, with PORT between 1 and 65535` });
+    }
+    port ??= fromParam;
     delete params.port;
   }
 
@@ -113,14 +133,43 @@ export function parseDatabaseUrl(input: string, what = 'database URL'): DbUrl {
   };
 }
 
-/** Show what could not be parsed without leaking a password that may be in it. */
+/** Stands in for an empty host while WHATWG URL parses (never a real name: .invalid is reserved). */
+const EMPTY_HOST = 'drydock-empty-host.invalid';
+
+/** scheme://authority, the path, and ?query#fragment of a URL-shaped string, without validating it. */
+function splitUrl(raw: string): { head: string; authority: string; path: string; rest: string } {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)([^?#]*)(.*)$/is.exec(raw);
+  return m ? { head: m[1]!, authority: m[2]!, path: m[3]!, rest: m[4]! } : { head: '', authority: '', path: raw, rest: '' };
+}
+
+function withAuthority(raw: string, authority: string): string {
+  const parts = splitUrl(raw);
+  return `${parts.head}${authority}${parts.path}${parts.rest}`;
+}
+
+/**
+ * Show what could not be parsed without leaking a password that may be in it. Malformed input has no
+ * reliable structure, so everything before the last '@' (after any scheme://) is masked.
+ */
 function describeUnparsable(raw: string): string {
-  const shown = redactUrl(raw);
+  let shown = mask(raw);
+  const scheme = shown.indexOf('://');
+  const start = scheme >= 0 ? scheme + 3 : 0;
+  const at = shown.lastIndexOf('@');
+  if (at >= start) shown = `${shown.slice(0, start)}${MASK}${shown.slice(at)}`;
   return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
 }
 
 /** The URL with its password replaced by the mask (works on malformed input too). */
 export function redactUrl(raw: string): string {
+  // By structure first: the password is between the first ':' of the user info and the last '@'
+  // before the path (it may hold spaces or '@'). Then by pattern, for shapes that have no clear structure.
+  const { head, authority, path, rest } = splitUrl(raw);
+  const at = authority.lastIndexOf('@');
+  const colon = authority.indexOf(':');
+  if (head && at >= 0 && colon >= 0 && colon < at) {
+    return `${head}${authority.slice(0, colon)}:${MASK}${authority.slice(at)}${path}${rest}`;
+  }
   return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^/\s]*)(@)/i, (_m, head: string, _pw: string, at: string) => `${head}${MASK}${at}`);
 }
 
@@ -149,9 +198,9 @@ export function toPgEnv(url: DbUrl, env: NodeJS.ProcessEnv = process.env): Recor
 
 /** The same server and credentials, another database. */
 export function withDatabase(url: DbUrl, database: string): DbUrl {
-  const u = new URL(url.href);
-  u.pathname = '/' + encodeURIComponent(database);
-  return parseDatabaseUrl(u.toString());
+  // Edit the text rather than round-trip through URL, which rejects libpq's empty-host form.
+  const parts = splitUrl(url.href);
+  return parseDatabaseUrl(`${parts.head}${parts.authority}/${encodeURIComponent(database)}${parts.rest}`);
 }
 
 /** A short label for messages: user@host:port/db, no password. */

@@ -42,12 +42,31 @@ export function parseServerVersionNum(num: number | string): PgVersion {
   return { major: a * 10 + b, minor: c, text: `${a}.${b}.${c}` };
 }
 
-/** The major as people write it: 15, or 9.6 for old servers. */
-export function majorLabel(major: number): string {
-  return major >= 10 ? String(major) : `${Math.floor(major / 10)}.${major % 10}`;
+/**
+ * Majors from this value up are the two-part majors of old releases (6.0 … 9.6 encoded as 60 … 96).
+ * One-part majors started at 10 (2017) and will not reach 60 for decades.
+ */
+const FIRST_ENCODED_MAJOR = 60;
+
+/** True for an encoded two-part major such as 96 (9.6). */
+export function isTwoPartMajor(major: number): boolean {
+  return major >= FIRST_ENCODED_MAJOR && major <= 99;
 }
 
-/** Compare two versions: negative, zero or positive. */
+/**
+ * A number that orders majors by release: 96 (9.6) → 9.6, 15 → 15. Compare majors through this,
+ * never directly: 96 > 10 numerically, but 9.6 is older than 10.
+ */
+export function majorOrder(major: number): number {
+  return isTwoPartMajor(major) ? major / 10 : major;
+}
+
+/** The major as people write it: 15, or 9.6 for old servers. */
+export function majorLabel(major: number): string {
+  return isTwoPartMajor(major) ? `${Math.floor(major / 10)}.${major % 10}` : String(major);
+}
+
+/** Compare two versions by release order: negative, zero or positive. */
 export function compareVersions(a: PgVersion, b: PgVersion): number {
-  return a.major - b.major || a.minor - b.minor;
+  return majorOrder(a.major) - majorOrder(b.major) || a.minor - b.minor;
 }

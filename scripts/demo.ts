@@ -1,0 +1,133 @@
+/**
+ * `npm run demo`: the main job end to end on an embedded default.
+ *
+ * 1. A PostgreSQL server: the local one (DRYDOCK_DEMO_DATABASE_URL, DRYDOCK_TEST_DATABASE_URL, else
+ *    postgres://postgres@127.0.0.1:5432/postgres), or an embedded PostgreSQL started for the demo
+ *    when none is reachable.
+ * 2. An emulated Heroku app `drydock-demo` whose production database holds a seeded chat schema
+ *    (about 100k rows).
+ * 3. drydock driven against it through the real heroku CLI: `drydock doctor -a drydock-demo`.
+ *
+ * `--keep` leaves the demo database and emulator running (Ctrl-C to stop).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import pg from 'pg';
+
+import { startEmulator, type Emulator } from '../test/heroku-emulator/index.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../test/helpers/embedded-pg.js';
+import { seedChat } from './lib/seed.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = resolve(ROOT, 'dist/cli.js');
+const HEROKU = resolve(ROOT, 'node_modules/.bin/heroku');
+const APP = 'drydock-demo';
+const DEMO_DB = 'drydock_demo_production';
+
+function banner(text: string): void {
+  process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
+}
+
+async function reachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function withDb(url: string, db: string, host?: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  if (host) u.hostname = host;
+  return u.toString();
+}
+
+/** Run a command with inherited output; resolves with its exit code. */
+function show(label: string, file: string, args: string[], env: Record<string, string>): Promise<number> {
+  process.stdout.write(`\n$ ${label}\n`);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => resolvePromise(code ?? 1));
+  });
+}
+
+async function main(): Promise<number> {
+  const keep = process.argv.includes('--keep');
+  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first (npm run demo does)');
+
+  banner('1. PostgreSQL server');
+  let serverUrl = process.env.DRYDOCK_DEMO_DATABASE_URL || process.env.DRYDOCK_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  let embedded: EmbeddedPostgres | undefined;
+  if (await reachable(serverUrl)) {
+    console.log(`using the local server at ${new URL(serverUrl).host}`);
+  } else {
+    console.log(`no server reachable at ${new URL(serverUrl).host}: starting an embedded PostgreSQL for the demo`);
+    embedded = await startEmbeddedPostgres();
+    serverUrl = embedded.url;
+    console.log(`embedded PostgreSQL ${embedded.version} on port ${embedded.port}`);
+  }
+
+  let emulator: Emulator | undefined;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    banner('2. Seed the production database of the emulated app');
+    await admin.query(`DROP DATABASE IF EXISTS ${DEMO_DB} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${DEMO_DB}`);
+    const prod = new pg.Client({ connectionString: withDb(serverUrl, DEMO_DB) });
+    await prod.connect();
+    const started = Date.now();
+    const counts = await prod.query('SELECT 1').then(() => seedChat(prod));
+    await prod.end();
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    console.log(`seeded ${total.toLocaleString('en-US')} rows in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(counts)}`);
+
+    // The heroku CLI needs host `localhost` to skip SSL for pg:psql / pg:pull.
+    const databaseUrl = withDb(serverUrl, DEMO_DB, new URL(serverUrl).hostname === '127.0.0.1' ? 'localhost' : undefined);
+    emulator = await startEmulator({ apps: [{ name: APP, databaseUrl, formation: { web: 1, worker: 1 } }] });
+    console.log(`Heroku emulator on ${emulator.url} with app ${APP}`);
+    const env = { ...emulator.env, DRYDOCK_HEROKU_BIN: HEROKU, DRYDOCK_LOCAL_DATABASE_URL: serverUrl, PATH: `${dirname(HEROKU)}:${process.env.PATH ?? ''}` };
+
+    banner('3. The real heroku CLI sees the emulated app');
+    await show(`heroku pg:info -a ${APP}`, HEROKU, ['pg:info', '-a', APP], env);
+
+    banner('4. drydock doctor: can this machine pull production and rehearse faithfully?');
+    const doctorCode = await show(`drydock doctor -a ${APP}`, process.execPath, [CLI, 'doctor', '-a', APP], env);
+    console.log(`\n(drydock doctor exited ${doctorCode}: 0 ready, 1 a check failed, 2 could not find out)`);
+    if (doctorCode !== 0 && doctorCode !== 1) return doctorCode;
+
+    banner('Demo complete');
+    if (keep) {
+      console.log('--keep: the emulator and the demo database stay up. Point the heroku CLI at them with:');
+      for (const [k, v] of Object.entries(emulator.env)) console.log(`export ${k}=${JSON.stringify(v)}`);
+      console.log('Press Ctrl-C to stop.');
+      await new Promise<void>((r) => process.once('SIGINT', () => r()));
+    }
+    return 0;
+  } finally {
+    await emulator?.stop();
+    if (!keep) await admin.query(`DROP DATABASE IF EXISTS ${DEMO_DB} WITH (FORCE)`).catch(() => undefined);
+    await admin.end().catch(() => undefined);
+    await embedded?.stop();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`demo failed: ${(error as Error).message}`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,171 @@
+/**
+ * A local Heroku: the slice of the Platform API and the Postgres Data API that the real heroku
+ * CLI (11.10.0) calls, on one node:http server, with each app backed by a real Postgres database.
+ * Tests and the demo point the real CLI here with `emulator.env`.
+ *
+ * What the CLI sends and needs back: /work/shared/heroku-cli-endpoints.md.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { defaultFaultBody, Faults } from './faults.js';
+import { ApiError, matchRoute, notFound, type Reply, type Route, type RouteDeps } from './http.js';
+import { dataRoutes } from './routes/data.js';
+import { platformRoutes } from './routes/platform.js';
+import { streamRoutes } from './routes/streams.js';
+import { createSandbox } from './sandbox.js';
+import { EmulatorState } from './state.js';
+import type { Emulator, EmulatorOptions, LoggedRequest } from './types.js';
+
+export type {
+  AppSnapshot,
+  EmulatedAppSpec,
+  Emulator,
+  EmulatorOptions,
+  FaultSpec,
+  LoggedRequest,
+  ReleaseSpec,
+} from './types.js';
+
+/** The API key the emulator accepts unless told otherwise. */
+export const DEFAULT_API_KEY = 'drydock-emulator-key';
+
+/**
+ * The route modules, in match order. New API areas (backups and transfers, say) are one more
+ * module here: `(deps: RouteDeps) => Route[]`.
+ */
+const ROUTE_MODULES: Array<(deps: RouteDeps) => Route[]> = [platformRoutes, dataRoutes, streamRoutes];
+
+const UNAUTHORIZED = { id: 'unauthorized', message: 'Invalid credentials provided.' };
+const NO_ENDPOINT =
+  'The requested API endpoint was not found. Are you using the right HTTP verb (i.e. `GET` vs. `POST`), and did you specify your intended version with the `Accept` header?';
+
+/** True when the Authorization header carries the key (Bearer, or Basic with the key as password). */
+function isAuthorized(header: string | undefined, apiKey: string): boolean {
+  if (!header) return false;
+  const [scheme, value = ''] = header.split(' ', 2);
+  if (/^bearer$/i.test(scheme ?? '')) return value === apiKey;
+  if (/^basic$/i.test(scheme ?? '')) return Buffer.from(value, 'base64').toString('utf8').split(':').slice(1).join(':') === apiKey;
+  return false;
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ApiError(400, 'bad_request', 'Request body is not valid JSON.');
+  }
+}
+
+function send(res: ServerResponse, reply: Reply): number {
+  const status = reply.status ?? 200;
+  const isText = reply.text !== undefined;
+  const payload = isText ? reply.text ?? '' : JSON.stringify(reply.body ?? {});
+  res.writeHead(status, {
+    // Without a JSON content type the CLI's http client leaves bodies as strings and commands crash.
+    'Content-Type': reply.contentType ?? (isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8'),
+    'Content-Length': Buffer.byteLength(payload),
+    'Request-Id': randomUUID(),
+    ...reply.headers,
+  });
+  res.end(payload);
+  return status;
+}
+
+/** Start an emulator on 127.0.0.1 (port 0: a random free port). */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const apiKey = options.apiKey ?? DEFAULT_API_KEY;
+  const state = new EmulatorState();
+  const faults = new Faults();
+  const requests: LoggedRequest[] = [];
+  let baseUrl = '';
+  const deps: RouteDeps = { state, baseUrl: () => baseUrl };
+  const routes = ROUTE_MODULES.flatMap((make) => make(deps));
+
+  async function respond(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: URLSearchParams): Promise<number> {
+    try {
+      const body = await readBody(req);
+      const fault = faults.take(method, path);
+      if (fault?.delayMs) await sleep(fault.delayMs);
+      if (fault?.status) return send(res, { status: fault.status, body: fault.body ?? defaultFaultBody(fault.status) });
+      const match = matchRoute(routes, method, path);
+      if (match?.route.auth !== false && !isAuthorized(req.headers.authorization, apiKey)) {
+        return send(res, { status: 401, body: UNAUTHORIZED });
+      }
+      if (!match) throw notFound(NO_ENDPOINT);
+      const reply = await match.route.handle({ method, path, query, params: match.params, headers: req.headers, body });
+      return send(res, reply);
+    } catch (error) {
+      if (error instanceof ApiError) return send(res, { status: error.status, body: { id: error.id, message: error.message } });
+      // Never echo the error: it may carry a database URL with its password.
+      return send(res, { status: 500, body: { id: 'internal_server_error', message: 'Internal server error.' } });
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    void respond(req, res, method, path, url.searchParams).then((status) => requests.push({ method, path, status }));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  baseUrl = `http://127.0.0.1:${port}`;
+
+  let sandbox;
+  try {
+    sandbox = await createSandbox();
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  const sandboxed = sandbox;
+
+  for (const spec of options.apps ?? []) state.addApp(spec);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url: baseUrl,
+    port,
+    apiKey,
+    env: {
+      HEROKU_HOST: baseUrl,
+      // Host only: the CLI reuses HEROKU_HOST's scheme and port for the Data API.
+      HEROKU_DATA_HOST: '127.0.0.1',
+      HEROKU_API_KEY: apiKey,
+      HEROKU_PARTICLEBOARD_URL: baseUrl,
+      DISABLE_TELEMETRY: 'true',
+      HEROKU_SKIP_NEW_VERSION_CHECK: 'true',
+      HEROKU_DISABLE_AUTOUPDATE: 'true',
+      ...sandboxed.env,
+    },
+    addApp: (spec) => void state.addApp(spec),
+    removeApp: (name) => state.removeApp(name),
+    setConfigVar: (app, key, value) => state.setConfigVars(state.get(app), { [key]: value }),
+    addRelease: (app, release) => state.addRelease(app, release).version,
+    app: (name) => state.snapshot(name),
+    injectFault: (fault) => faults.add(fault),
+    clearFaults: () => faults.clear(),
+    requests,
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }).then(() => sandboxed.remove());
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The Postgres Data API slice (api.data.heroku.com, paths /client/v11/...). The CLI sends these to
+ * HEROKU_DATA_HOST on HEROKU_HOST's scheme and port, so they arrive at this same server.
+ *
+ * Backups and transfers (capture, list, info, public-url, restore) belong in their own module
+ * (routes/transfers.ts) added to the list in index.ts; `databaseOf` and `appOfParams` are the
+ * lookups they need.
+ */
+import { readDatabaseFacts, humanBytes, planTitle } from '../database-facts.js';
+import { notFound, type Route, type RouteDeps } from '../http.js';
+import type { AddonState, AppState } from '../state.js';
+
+/** Prefix of every Data API path. */
+export const DATA_PREFIX = '/client/v11';
+
+/** The app, add-on and backing URL of a Data API database id (add-on id or name). */
+export function databaseOf(deps: RouteDeps, id: string): { app: AppState; addon: AddonState; url: string } {
+  const found = deps.state.findAddon(id);
+  const url = found ? deps.state.databaseUrl(found.app) : undefined;
+  if (!found || url === undefined) throw notFound("Couldn't find that addon.");
+  return { ...found, url };
+}
+
+/** The `info` array of GET /client/v11/databases/{id}, with real facts when the database answers. */
+async function infoEntries(addon: AddonState, url: string): Promise<Array<{ name: string; values: string[] }>> {
+  const entries = [{ name: 'Plan', values: [planTitle(addon.plan)] }];
+  try {
+    const facts = await readDatabaseFacts(url);
+    entries.push(
+      { name: 'Status', values: ['Available'] },
+      { name: 'Data Size', values: [humanBytes(facts.sizeBytes)] },
+      { name: 'Tables', values: [String(facts.tables)] },
+      { name: 'PG Version', values: [facts.version] },
+      { name: 'Connections', values: [`${facts.connections}/${facts.maxConnections}`] },
+    );
+  } catch {
+    // What Heroku shows for a database it can't reach; the error itself may carry the URL.
+    entries.push({ name: 'Status', values: ['Unavailable'] });
+  }
+  entries.push(
+    { name: 'Connection Pooling', values: ['Available'] },
+    { name: 'Credentials', values: ['1'] },
+    { name: 'Fork/Follow', values: ['Available'] },
+    { name: 'Created', values: [addon.createdAt.replace('T', ' ').replace(/Z$/, ' UTC')] },
+    { name: 'Region', values: ['us'] },
+    { name: 'Data Encryption', values: ['In Use'] },
+    { name: 'Maintenance', values: ['not required'] },
+  );
+  return entries;
+}
+
+/** Every Data API route (backups and transfers come later, in their own module). */
+export function dataRoutes(deps: RouteDeps): Route[] {
+  return [
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${DATA_PREFIX}/databases/(?<id>[^/]+)$`),
+      handle: async (ctx) => {
+        const { addon, url } = databaseOf(deps, ctx.params.id ?? '');
+        return {
+          body: {
+            addon_id: addon.id,
+            name: addon.name,
+            plan: addon.plan.split(':')[1] ?? addon.plan,
+            created_at: addon.createdAt,
+            // Equal to DATABASE_URL, so pg:info lists the config vars that hold it.
+            resource_url: url,
+            following: null,
+            followers: [],
+            'waiting?': false,
+            info: await infoEntries(addon, url),
+          },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${DATA_PREFIX}/databases/(?<id>[^/]+)/wait_status$`),
+      handle: (ctx) => {
+        databaseOf(deps, ctx.params.id ?? '');
+        return { body: { 'waiting?': false, message: 'Available' } };
+      },
+    },
+  ];
+}

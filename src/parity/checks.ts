@@ -11,16 +11,12 @@
  * - A faithful rehearsal needs the same major: planner, locking and syntax differ between majors.
  */
 import type { AvailableExtension, InstalledExtension } from '../pg/server-facts.js';
-import { majorLabel, type PgVersion } from '../pg/version.js';
+import { pickTool, type ClientTool } from '../pg/tools.js';
+import { majorLabel, majorOrder, type PgVersion } from '../pg/version.js';
 import { installClientTools, installExtension, installServer, preferOnPath, type Remedy } from './remedies.js';
 
-/** The client tools the verdicts need (structurally a ClientTool from pg/tools). */
-export interface ToolFact {
-  name: 'pg_dump' | 'pg_restore' | 'psql';
-  path: string;
-  version: PgVersion;
-  source: 'PG_BIN' | 'PATH' | 'side-by-side';
-}
+/** An installed client tool, as pg/tools discovered it. */
+export type ToolFact = ClientTool;
 
 /** What is known about one server; `error` says why the rest is missing. */
 export interface ServerFacts {
@@ -63,27 +59,9 @@ export interface ParityReport {
   exitCode: 0 | 1 | 2;
 }
 
-const SOURCE_RANK: Record<ToolFact['source'], number> = { PG_BIN: 0, PATH: 1, 'side-by-side': 2 };
-
 /** The first tool of that name on PATH (what `heroku pg:pull` and a bare `pg_dump` would run). */
 export function defaultTool(tools: ToolFact[], name: ToolFact['name']): ToolFact | undefined {
   return tools.find((t) => t.name === name && t.source === 'PATH');
-}
-
-/**
- * The best tool of `name` with major >= minMajor: the same major as `preferMajor` if installed,
- * else the lowest that fits (closest behaviour), PG_BIN before PATH before side-by-side.
- */
-export function bestTool(tools: ToolFact[], name: ToolFact['name'], minMajor: number, preferMajor = minMajor): ToolFact | undefined {
-  const fits = tools.filter((t) => t.name === name && t.version.major >= minMajor);
-  fits.sort(
-    (a, b) =>
-      Number(b.version.major === preferMajor) - Number(a.version.major === preferMajor) ||
-      a.version.major - b.version.major ||
-      SOURCE_RANK[a.source] - SOURCE_RANK[b.source] ||
-      b.version.minor - a.version.minor,
-  );
-  return fits[0];
 }
 
 function describeTool(t: ToolFact): string {
@@ -102,7 +80,7 @@ export function checkDump(input: ParityInput): Check & { picked?: ToolFact } {
   if (!prod) {
     return { id: 'dump', title, status: 'unknown', detail: `production version unknown: ${input.production.error ?? 'not read'}`, remedies: [] };
   }
-  const picked = bestTool(input.tools, 'pg_dump', prod.major);
+  const picked = pickTool(input.tools, 'pg_dump', { minMajor: prod.major, preferMajor: prod.major });
   const pathDefault = defaultTool(input.tools, 'pg_dump');
   const need = majorLabel(prod.major);
   if (!picked) {
@@ -114,7 +92,7 @@ export function checkDump(input: ParityInput): Check & { picked?: ToolFact } {
       remedies: installClientTools(prod.major),
     };
   }
-  if (pathDefault && pathDefault.version.major < prod.major) {
+  if (pathDefault && majorOrder(pathDefault.version.major) < majorOrder(prod.major)) {
     return {
       id: 'dump',
       title,
@@ -136,7 +114,7 @@ export function checkRestore(input: ParityInput, dumpTool: ToolFact | undefined)
     return { id: 'restore', title, status: 'unknown', detail: `production version unknown: ${input.production.error ?? 'not read'}`, remedies: [] };
   }
   const archiveMajor = dumpTool?.version.major ?? prod.major;
-  const picked = bestTool(input.tools, 'pg_restore', archiveMajor);
+  const picked = pickTool(input.tools, 'pg_restore', { minMajor: archiveMajor, preferMajor: archiveMajor });
   if (!picked) {
     return {
       id: 'restore',
@@ -157,7 +135,7 @@ export function checkRestore(input: ParityInput, dumpTool: ToolFact | undefined)
       uses: picked.path,
     };
   }
-  if (local.major < prod.major) {
+  if (majorOrder(local.major) < majorOrder(prod.major)) {
     return {
       id: 'restore',
       title,
@@ -180,7 +158,7 @@ export function checkServerMajor(input: ParityInput): Check {
     return { id: 'server-major', title, status: 'unknown', detail: why, remedies: prod && !local ? installServer(prod.major) : [] };
   }
   if (local.major !== prod.major) {
-    const direction = local.major < prod.major ? 'older' : 'newer';
+    const direction = majorOrder(local.major) < majorOrder(prod.major) ? 'older' : 'newer';
     return {
       id: 'server-major',
       title,
@@ -250,7 +228,7 @@ export function checkExtensions(input: ParityInput): Check {
 export function checkPsql(input: ParityInput): Check {
   const title = 'psql is installed';
   const major = input.production.version?.major ?? input.local.version?.major;
-  const psql = major ? bestTool(input.tools, 'psql', 0, major) : input.tools.find((t) => t.name === 'psql');
+  const psql = major ? pickTool(input.tools, 'psql', { minMajor: 0, preferMajor: major }) : input.tools.find((t) => t.name === 'psql');
   if (!psql) {
     return { id: 'psql', title, status: 'warn', detail: 'no psql found (needed for schema load and seeds)', remedies: major ? installClientTools(major) : [] };
   }

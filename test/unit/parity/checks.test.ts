@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { bestTool, evaluateParity, type ParityInput, type ToolFact } from '../../../src/parity/checks.js';
+import { evaluateParity, type ParityInput, type ToolFact } from '../../../src/parity/checks.js';
 import { parseVersion, type PgVersion } from '../../../src/pg/version.js';
 
 function v(text: string): PgVersion {
@@ -10,7 +10,7 @@ function v(text: string): PgVersion {
 }
 
 function tool(name: ToolFact['name'], version: string, path: string, source: ToolFact['source'] = 'PATH'): ToolFact {
-  return { name, path, version: v(version), source };
+  return { name, path, realPath: path, version: v(version), source };
 }
 
 const PG15_PATH = [
@@ -25,10 +25,17 @@ const PG17_SIDE = [
   tool('psql', '17.2', '/usr/lib/postgresql/17/bin/psql', 'side-by-side'),
 ];
 
-function input(overrides: Partial<ParityInput> & { prod?: string; local?: string | undefined; tools?: ToolFact[] } = {}): ParityInput {
+interface Overrides {
+  prod?: string;
+  /** The local server's version; null for an unreachable server. */
+  local?: string | null;
+  tools?: ToolFact[];
+}
+
+function input(overrides: Overrides = {}): ParityInput {
   const prod = overrides.prod ?? '15.20';
   return {
-    production: overrides.production ?? {
+    production: {
       label: 'app DATABASE_URL',
       version: v(prod),
       versionSource: 'connection',
@@ -37,7 +44,7 @@ function input(overrides: Partial<ParityInput> & { prod?: string; local?: string
         { name: 'pg_stat_statements', version: '1.10', schema: 'heroku_ext' },
       ],
     },
-    local: overrides.local === undefined && 'local' in overrides
+    local: overrides.local === null
       ? { label: 'localhost', version: undefined, error: 'connection refused' }
       : {
           label: 'localhost',
@@ -122,13 +129,13 @@ describe('evaluateParity', () => {
   });
 
   it('answers unknown (exit 2) when the local server is unreachable and nothing failed', () => {
-    const report = evaluateParity(input({ local: undefined }));
+    const report = evaluateParity(input({ local: null }));
     expect(statuses(report)['server-major']).toBe('unknown');
     expect(report.exitCode).toBe(2);
   });
 
   it('prefers a failure (exit 1) over unknowns', () => {
-    const report = evaluateParity(input({ prod: '17.1', local: undefined }));
+    const report = evaluateParity(input({ prod: '17.1', local: null }));
     expect(report.exitCode).toBe(1);
   });
 
@@ -139,16 +146,25 @@ describe('evaluateParity', () => {
   });
 });
 
-describe('bestTool', () => {
-  it('prefers the exact major, then the lowest major that fits, then PG_BIN over PATH', () => {
+describe('tool choice', () => {
+  it('uses the exact major when installed, else the lowest that fits, PG_BIN before PATH', () => {
     const tools = [
       tool('pg_dump', '18.1', '/a/pg_dump', 'side-by-side'),
       tool('pg_dump', '16.3', '/b/pg_dump', 'PATH'),
       tool('pg_dump', '16.3', '/c/pg_dump', 'PG_BIN'),
       tool('pg_dump', '17.0', '/d/pg_dump', 'side-by-side'),
+      tool('pg_restore', '18.1', '/a/pg_restore', 'side-by-side'),
     ];
-    expect(bestTool(tools, 'pg_dump', 17)?.path).toBe('/d/pg_dump');
-    expect(bestTool(tools, 'pg_dump', 16)?.path).toBe('/c/pg_dump');
-    expect(bestTool(tools, 'pg_dump', 19)).toBeUndefined();
+    const dumpFor = (prod: string) => evaluateParity(input({ prod, local: prod, tools })).checks.find((c) => c.id === 'dump')!;
+    expect(dumpFor('17.0').uses).toBe('/d/pg_dump');
+    expect(dumpFor('16.3').uses).toBe('/c/pg_dump');
+    expect(dumpFor('19.0').status).toBe('fail');
+  });
+
+  it('orders 9.6 before 10 when comparing majors', () => {
+    const tools = [tool('pg_dump', '10.23', '/x/pg_dump'), tool('pg_restore', '10.23', '/x/pg_restore')];
+    const report = evaluateParity(input({ prod: '9.6.24', local: '10.23', tools }));
+    expect(report.checks.find((c) => c.id === 'dump')!.status).toBe('pass');
+    expect(report.checks.find((c) => c.id === 'server-major')!.detail).toContain('newer major');
   });
 });

@@ -6,9 +6,14 @@ import type pg from 'pg';
 
 /** Schema DDL. `schema_migrations` mimics a database that drydock (or Rails/dbmate) has migrated. */
 export const CHAT_SCHEMA = `
+-- Heroku installs extensions into heroku_ext; do the same so pulls and restores meet it.
+CREATE SCHEMA IF NOT EXISTS heroku_ext;
+CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA heroku_ext;
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA heroku_ext;
+
 CREATE TABLE users (
   id bigserial PRIMARY KEY,
-  email text NOT NULL,
+  email heroku_ext.citext NOT NULL,
   display_name text NOT NULL,
   twitter_id text,
   created_at timestamptz NOT NULL DEFAULT now()
@@ -43,6 +48,7 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_room_id_created_at_idx ON messages (room_id, created_at);
 CREATE INDEX messages_user_id_idx ON messages (user_id);
+CREATE INDEX rooms_name_trgm_idx ON rooms USING gin (name heroku_ext.gin_trgm_ops);
 
 CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
 INSERT INTO schema_migrations (version) VALUES ('20260101000000'), ('20260115000000'), ('20260201000000');

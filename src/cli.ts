@@ -8,6 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 
 import { registerDoctor } from './commands/doctor.js';
+import { registerInit } from './commands/init.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerPostdeploy } from './commands/postdeploy.js';
+import { registerRelease } from './commands/release.js';
+import { registerSchema } from './commands/schema.js';
 import { loadDotenv, resolveConfig, type GlobalFlags } from './config.js';
 import type { Deps } from './deps.js';
 import { EXIT } from './errors.js';
@@ -52,6 +57,11 @@ export function buildProgram(setExit: (code: number) => void, env: NodeJS.Proces
   };
 
   registerDoctor(program, run);
+  registerMigrate(program, run);
+  registerRelease(program, run);
+  registerPostdeploy(program, run);
+  registerSchema(program, run);
+  registerInit(program, run);
   return program;
 }
 

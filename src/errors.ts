@@ -66,6 +66,34 @@ export class ToolError extends DrydockError {
   }
 }
 
+/** Where a migration problem is, when known; every field is optional. */
+export interface MigrationErrorOptions extends DrydockErrorOptions {
+  /** The migration's file name, e.g. "20260121093000_create_users.sql". */
+  file?: string | undefined;
+  /** 1-based line in that file. */
+  line?: number | undefined;
+  /** 1-based column (in characters) on that line. */
+  column?: number | undefined;
+  /** The Postgres SQLSTATE, e.g. "42601" for a syntax error. */
+  sqlstate?: string | undefined;
+}
+
+/** A migration could not be found, parsed, planned or applied. */
+export class MigrationError extends DrydockError {
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  readonly sqlstate: string | undefined;
+
+  constructor(message: string, options: MigrationErrorOptions = {}) {
+    super(message, options);
+    this.file = options.file;
+    this.line = options.line;
+    this.column = options.column;
+    this.sqlstate = options.sqlstate;
+  }
+}
+
 /** What went wrong when talking to Heroku, so callers can react to a kind rather than a string. */
 export type HerokuErrorKind =
   | 'missing-binary'

@@ -70,6 +70,13 @@ export interface RunOptions {
   label?: string;
   /** Receives stderr lines as they arrive (progress). */
   onStderrLine?: (line: string) => void;
+  /** Receives stdout lines as they arrive. */
+  onStdoutLine?: (line: string) => void;
+  /**
+   * Give the child the whole parent environment instead of the allowlist: only for the app's own
+   * commands (`--command "bin/rails db:migrate"`), which need its config vars.
+   */
+  inheritEnv?: boolean;
 }
 
 /** What a finished program left behind. */
@@ -108,12 +115,28 @@ export function tail(text: string, n = 5): string {
   );
 }
 
+function definedEnv(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** Call `onLine` with each complete, masked, non-empty line of a child's stream. */
+function forwardLines(stream: NodeJS.ReadableStream | null | undefined, onLine: ((line: string) => void) | undefined): void {
+  if (!stream || !onLine) return;
+  let buffered = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onLine(mask(line));
+  });
+}
+
 /** Run a program to completion. Throws ToolError on a missing binary, a timeout or (unless reject:false) a non-zero exit. */
 export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const command = displayCommand(file, args);
   const label = options.label ?? file.split('/').pop() ?? file;
   const subprocess: ResultPromise = execa(file, args, {
-    env: childEnv(options.env),
+    env: options.inheritEnv ? { ...definedEnv(process.env), ...definedEnv(options.env ?? {}) } : childEnv(options.env),
     extendEnv: false,
     timeout: options.timeoutMs ?? 10 * 60_000,
     cwd: options.cwd,
@@ -122,15 +145,8 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     stripFinalNewline: false,
     encoding: 'utf8',
   });
-  if (options.onStderrLine && subprocess.stderr) {
-    let buffered = '';
-    subprocess.stderr.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) options.onStderrLine?.(mask(line));
-    });
-  }
+  forwardLines(subprocess.stderr, options.onStderrLine);
+  forwardLines(subprocess.stdout, options.onStdoutLine);
   const result = await subprocess;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');

@@ -1,0 +1,95 @@
+/**
+ * `drydock migrate create NAME`: write a new migration file from templates/migration.sql.
+ */
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+import { ConfigError, MigrationError } from '../errors.js';
+
+/**
+ * templates/ sits at the package root: two levels up from both src/migrate (tsx, vitest) and
+ * dist/migrate (after tsc with rootDir src), and it ships in the npm package ("files").
+ */
+const TEMPLATE_URL = new URL('../../templates/migration.sql', import.meta.url);
+
+/** Longest accepted name, so file names stay well under file system limits. */
+const MAX_NAME_LENGTH = 100;
+
+/** The file createMigrationFile wrote. */
+export interface CreatedMigration {
+  /** Absolute path of the new file. */
+  path: string;
+  /** Its 14-digit version. */
+  version: string;
+}
+
+/**
+ * Turn a human name into a file-name part: trims, turns runs of spaces and dashes into one
+ * underscore, and rejects anything but lowercase letters, digits and underscores (ConfigError).
+ */
+export function normalizeMigrationName(input: string): string {
+  const name = input.trim().replace(/[\s-]+/g, '_');
+  if (name === '') {
+    throw new ConfigError('the migration name is empty', { hint: 'name what it does, e.g. `drydock migrate create add_users_email`' });
+  }
+  if (!/^[a-z0-9_]+$/.test(name)) {
+    const suggestion = name
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_')
+      .replace(/^_+|_+$/g, '');
+    throw new ConfigError(`the migration name ${JSON.stringify(input)} may only use lowercase letters, digits and underscores`, {
+      hint: suggestion === '' ? 'name what it does, e.g. add_users_email' : `try \`drydock migrate create ${suggestion}\``,
+    });
+  }
+  if (name.length > MAX_NAME_LENGTH) {
+    throw new ConfigError(`the migration name is longer than ${MAX_NAME_LENGTH} characters`, {
+      hint: 'use a shorter name; the SQL inside says the details',
+    });
+  }
+  return name;
+}
+
+/** The 14-digit UTC timestamp YYYYMMDDHHMMSS of a date. */
+export function versionOf(date: Date): string {
+  if (Number.isNaN(date.getTime())) throw new ConfigError('invalid date for the migration version', { hint: 'pass a valid Date' });
+  const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+  return (
+    pad(date.getUTCFullYear(), 4) +
+    pad(date.getUTCMonth() + 1) +
+    pad(date.getUTCDate()) +
+    pad(date.getUTCHours()) +
+    pad(date.getUTCMinutes()) +
+    pad(date.getUTCSeconds())
+  );
+}
+
+/**
+ * Write `<version>_<name>.sql` in `dir` (created if missing) from the template. The version is
+ * `now` in UTC; if a file already has that version, it moves on one second at a time until free.
+ * Never overwrites a file.
+ */
+export async function createMigrationFile(dir: string, name: string, now: Date = new Date()): Promise<CreatedMigration> {
+  const normalized = normalizeMigrationName(name);
+  const template = await readFile(TEMPLATE_URL, 'utf8');
+  const root = resolve(dir);
+  await mkdir(root, { recursive: true });
+
+  const taken = new Set(
+    (await readdir(root)).map((entry) => /^(\d{14})_/.exec(entry)?.[1]).filter((v): v is string => v !== undefined),
+  );
+  let time = Math.floor(now.getTime() / 1000) * 1000;
+  while (taken.has(versionOf(new Date(time)))) time += 1000;
+  const version = versionOf(new Date(time));
+
+  const path = join(root, `${version}_${normalized}.sql`);
+  try {
+    // 'wx' fails rather than overwrite, even if another process wrote the file meanwhile.
+    await writeFile(path, template, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new MigrationError(`${path} already exists`, { hint: 'run the command again to get a new version', cause: error });
+    }
+    throw error;
+  }
+  return { path, version };
+}

@@ -1,0 +1,204 @@
+/**
+ * PgTools: pg_dump, pg_restore and psql behind one method per intent.
+ *
+ * - The binary is picked for the server's major (pg_dump refuses servers newer than itself, and a
+ *   psql of the server's major understands everything a dump of that major contains).
+ * - Every run goes through exec.run with the connection in PG* variables from toPgEnv: the password
+ *   and the database name never appear in argv.
+ * - Every run has an explicit timeout.
+ *
+ * Later jobs (pull, restore) add methods here (`dump({ url, file })`, `restore(…)`) on the same
+ * `tool()` and `pgEnv()` helpers.
+ */
+import type { Deps } from '../deps.js';
+import { ToolError } from '../errors.js';
+import { run, type RunResult } from '../exec.js';
+import { withClient } from './client.js';
+import { readServerVersion } from './server-facts.js';
+import { pickTool, type ClientTool, type DiscoverOptions, type ToolName, type ToolWant } from './tools.js';
+import { describeDb, toPgEnv, type DbUrl } from './url.js';
+import { majorLabel } from './version.js';
+
+/** Default time limits, in milliseconds. */
+export const PG_TOOL_TIMEOUTS = {
+  /** A schema-only dump reads the catalog only. */
+  dumpSchema: 5 * 60_000,
+  /** Running a SQL file (loading a schema, seeds). */
+  psqlFile: 30 * 60_000,
+  /** One short SQL command. */
+  psqlCommand: 2 * 60_000,
+} as const;
+
+/** The oldest psql drydock runs at all (9.2 encoded as a two-part major). */
+const OLDEST_PSQL_MAJOR = 92;
+
+/** Options shared by every PgTools method. */
+export interface PgToolRunOptions {
+  /** The server's major, when the caller knows it already (skips a connection to ask). */
+  serverMajor?: number | undefined;
+  /** Kill the tool after this many milliseconds (defaults in PG_TOOL_TIMEOUTS). */
+  timeoutMs?: number | undefined;
+}
+
+/** Options of `psqlFile`. */
+export interface PsqlFileOptions extends PgToolRunOptions {
+  /** Run the whole file in one transaction (psql -1): any error rolls everything back. */
+  singleTransaction?: boolean | undefined;
+}
+
+/** Options of `psqlCommand`. */
+export interface PsqlCommandOptions extends PgToolRunOptions {
+  /** Run the SQL in one transaction (psql -1). */
+  singleTransaction?: boolean | undefined;
+}
+
+/** How PgTools finds binaries and builds child environments. */
+export interface PgToolsOptions {
+  /** Finds the installed client tools (pg/tools.discoverTools in production, a fake in unit tests). */
+  discoverTools: (options?: DiscoverOptions) => Promise<ClientTool[]>;
+  /** A directory searched first (PG_BIN). */
+  pgBin?: string | undefined;
+  /** The environment tools are discovered in and PG* fallbacks are read from (default process.env). */
+  env?: Readonly<NodeJS.ProcessEnv> | undefined;
+}
+
+/** pg_dump, pg_restore and psql, one method per intent. */
+export class PgTools {
+  private readonly options: PgToolsOptions;
+  private discovered: Promise<ClientTool[]> | undefined;
+  private readonly majors = new Map<string, Promise<number>>();
+
+  constructor(options: PgToolsOptions) {
+    this.options = options;
+  }
+
+  /** PgTools for a command's dependencies (discovery, PG_BIN and environment from its config). */
+  static fromDeps(deps: Pick<Deps, 'discoverTools' | 'config'>): PgTools {
+    return new PgTools({ discoverTools: deps.discoverTools, pgBin: deps.config.pgBin, env: deps.config.env });
+  }
+
+  /** The server's major version, asked over a connection once per URL. */
+  serverMajor(url: DbUrl): Promise<number> {
+    let major = this.majors.get(url.href);
+    if (!major) {
+      major = withClient(url, async (client) => (await readServerVersion(client)).major, { env: this.env });
+      major.catch(() => this.majors.delete(url.href));
+      this.majors.set(url.href, major);
+    }
+    return major;
+  }
+
+  /**
+   * The installed `name` to use against a server of `serverMajor`: pg_dump and pg_restore of that major,
+   * else the closest newer one; psql likewise, else any. Throws ToolError with a remedy when none fits.
+   */
+  async tool(name: ToolName, serverMajor: number): Promise<ClientTool> {
+    const tools = await this.installed();
+    const wants: ToolWant[] = [{ minMajor: serverMajor, preferMajor: serverMajor }];
+    if (name === 'psql') wants.push({ minMajor: OLDEST_PSQL_MAJOR });
+    for (const want of wants) {
+      const tool = pickTool(tools, name, want);
+      if (tool) return tool;
+    }
+    const found = tools.filter((t) => t.name === name).map((t) => t.version.text);
+    const m = majorLabel(serverMajor);
+    throw new ToolError(
+      `no ${name} fits PostgreSQL ${m}: ${found.length ? `found ${name} ${[...new Set(found)].join(', ')}, all older` : `${name} is not installed`}`,
+      { command: name },
+      { hint: `install PostgreSQL ${m} client tools (run drydock doctor for the command for this machine), or set PG_BIN to their directory` },
+    );
+  }
+
+  /** The schema of the database as SQL (pg_dump --schema-only), raw: see schema/normalize.ts for the stable form. */
+  async dumpSchema(url: DbUrl, options: PgToolRunOptions = {}): Promise<string> {
+    const tool = await this.tool('pg_dump', options.serverMajor ?? (await this.serverMajor(url)));
+    // --no-owner/--no-privileges: roles differ between Heroku, review apps and laptops.
+    // --no-tablespaces: Heroku has none. --no-subscriptions: loading one would connect to another server.
+    // Comments on objects are kept: they document the schema.
+    const args = ['--schema-only', '--no-owner', '--no-privileges', '--no-tablespaces', '--no-subscriptions', '--encoding=UTF8'];
+    const result = await this.run(tool, url, args, {
+      timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.dumpSchema,
+      what: `dumping the schema of ${describeDb(url)}`,
+    });
+    return result.stdout;
+  }
+
+  /** Run a SQL file with psql, stopping at the first error (psql -X -q -v ON_ERROR_STOP=1 [-1] -f FILE). */
+  async psqlFile(url: DbUrl, file: string, options: PsqlFileOptions = {}): Promise<RunResult> {
+    const tool = await this.tool('psql', options.serverMajor ?? (await this.serverMajor(url)));
+    const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...(options.singleTransaction ? ['-1'] : []), '-f', file];
+    return this.run(tool, url, args, {
+      timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.psqlFile,
+      what: `running ${file} on ${describeDb(url)}`,
+      ...(options.singleTransaction ? { hint: 'nothing was changed: the file ran in one transaction; fix the statement shown and run it again' } : {}),
+    });
+  }
+
+  /**
+   * Run SQL with psql and return its unaligned, tuples-only output (psql -X -q -At -v ON_ERROR_STOP=1).
+   * The SQL goes through stdin, not argv.
+   */
+  async psqlCommand(url: DbUrl, sql: string, options: PsqlCommandOptions = {}): Promise<string> {
+    const tool = await this.tool('psql', options.serverMajor ?? (await this.serverMajor(url)));
+    const args = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...(options.singleTransaction ? ['-1'] : []), '-f', '-'];
+    const result = await this.run(tool, url, args, {
+      timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.psqlCommand,
+      input: sql,
+      what: `running SQL on ${describeDb(url)}`,
+    });
+    return result.stdout;
+  }
+
+  /** libpq variables for `url`: host, port, user, password, database and sslmode never go in argv. */
+  pgEnv(url: DbUrl): Record<string, string | undefined> {
+    return toPgEnv(url, this.env);
+  }
+
+  private get env(): NodeJS.ProcessEnv {
+    return (this.options.env ?? process.env) as NodeJS.ProcessEnv;
+  }
+
+  private installed(): Promise<ClientTool[]> {
+    this.discovered ??= this.options.discoverTools({ env: this.env, ...(this.options.pgBin ? { pgBin: this.options.pgBin } : {}) });
+    return this.discovered;
+  }
+
+  /** Run a tool against `url`; a failure says what drydock was doing and which binary failed. */
+  private async run(
+    tool: ClientTool,
+    url: DbUrl,
+    args: string[],
+    options: { timeoutMs: number; what: string; input?: string; hint?: string },
+  ): Promise<RunResult> {
+    try {
+      return await run(tool.path, args, {
+        env: this.pgEnv(url),
+        timeoutMs: options.timeoutMs,
+        label: `${tool.name} ${tool.version.text}`,
+        ...(options.input !== undefined ? { input: options.input } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof ToolError)) throw error;
+      throw new ToolError(
+        `${options.what} failed: ${error.message}`,
+        { command: error.command, toolExitCode: error.toolExitCode, stderrTail: error.stderrTail },
+        { hint: error.hint ?? hintFor(error.stderrTail) ?? options.hint, cause: error },
+      );
+    }
+  }
+}
+
+/** A hint for the usual ways pg_dump and psql fail. */
+function hintFor(stderr: string): string | undefined {
+  if (/server version mismatch|aborting because of server version mismatch/i.test(stderr)) {
+    return 'the client tools are older than the server: run drydock doctor';
+  }
+  if (/password authentication failed|no password supplied/i.test(stderr)) {
+    return 'check the user and password in the URL (credentials may have been rotated)';
+  }
+  if (/could not connect|Connection refused|could not translate host name/i.test(stderr)) {
+    return 'check the URL and that the server accepts connections from this machine';
+  }
+  if (/does not exist/i.test(stderr) && /database/i.test(stderr)) return 'create the database first, or check its name in the URL';
+  return undefined;
+}

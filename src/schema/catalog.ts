@@ -1,0 +1,44 @@
+/**
+ * What schema dump and load read from a database: the applied migration versions and whether it has
+ * any tables of its own yet.
+ */
+import type pg from 'pg';
+
+import { VERSIONS_TABLE } from './normalize.js';
+
+/** Whether public.schema_migrations exists (to_regclass gives NULL instead of an error when it does not). */
+export const HAS_VERSIONS_TABLE = `SELECT to_regclass('${VERSIONS_TABLE}') IS NOT NULL AS present`;
+
+/** The applied versions, as text, in order. */
+export const APPLIED_VERSIONS = `SELECT version::text AS version FROM ${VERSIONS_TABLE} ORDER BY version`;
+
+/**
+ * Tables (plain, partitioned, foreign) and materialized views that are not the system's and not an
+ * extension's own (postgis' spatial_ref_sys lives in public but belongs to the extension).
+ */
+export const USER_TABLES = `
+  SELECT n.nspname AS schema, c.relname AS name
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'f', 'm')
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+    AND NOT EXISTS (
+      SELECT 1 FROM pg_depend d
+      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+    )
+  ORDER BY n.nspname, c.relname`;
+
+/** The versions in public.schema_migrations, in order; [] when the table does not exist. */
+export async function readAppliedVersions(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ present: boolean }>(HAS_VERSIONS_TABLE);
+  if (!rows[0]?.present) return [];
+  const result = await client.query<{ version: string }>(APPLIED_VERSIONS);
+  return result.rows.map((r) => r.version);
+}
+
+/** Qualified names of the database's own tables (schema.name), in order. */
+export async function listUserTables(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ schema: string; name: string }>(USER_TABLES);
+  return rows.map((r) => `${r.schema}.${r.name}`);
+}

@@ -1,0 +1,92 @@
+/**
+ * Dump a database's schema into the stable schema-file form (db/schema.sql), and write it safely.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+import type { Deps } from '../deps.js';
+import { ConfigError, DrydockError } from '../errors.js';
+import { withClient } from '../pg/client.js';
+import { PgTools } from '../pg/pg-tools.js';
+import { readServerVersion } from '../pg/server-facts.js';
+import { parseDatabaseUrl, type DbUrl } from '../pg/url.js';
+import { readAppliedVersions } from './catalog.js';
+import { normalizeDump, parseAppliedVersions } from './normalize.js';
+
+/** Where schema dump writes and schema load reads by default. */
+export const DEFAULT_SCHEMA_FILE = 'db/schema.sql';
+
+/** Options of `dumpSchema`. */
+export interface DumpSchemaOptions {
+  /** The database (default: DATABASE_URL from the config's environment). */
+  url?: string | DbUrl | undefined;
+  /** Tools to run (default: PgTools.fromDeps(deps)). */
+  pgTools?: PgTools | undefined;
+}
+
+/** The database URL for schema commands: the --url flag, else DATABASE_URL. Throws ConfigError when neither is set. */
+export function resolveDatabaseUrl(flag: string | DbUrl | undefined, env: Readonly<NodeJS.ProcessEnv>): DbUrl {
+  if (flag !== undefined && typeof flag !== 'string') return flag;
+  const fromFlag = flag?.trim();
+  if (fromFlag) return parseDatabaseUrl(fromFlag, '--url');
+  const fromEnv = env.DATABASE_URL?.trim();
+  if (fromEnv) return parseDatabaseUrl(fromEnv, 'DATABASE_URL');
+  throw new ConfigError('no database given', { hint: 'pass --url postgres://… or set DATABASE_URL (in the environment or .env)' });
+}
+
+/**
+ * The normalised schema of a database: pg_dump --schema-only through `normalizeDump`, with the applied
+ * versions of public.schema_migrations appended. Does not print or write.
+ */
+export async function dumpSchema(deps: Pick<Deps, 'config' | 'discoverTools'>, options: DumpSchemaOptions = {}): Promise<string> {
+  const url = resolveDatabaseUrl(options.url, deps.config.env);
+  const tools = options.pgTools ?? PgTools.fromDeps(deps);
+  const { major, versions } = await withClient(
+    url,
+    async (client) => ({ major: (await readServerVersion(client)).major, versions: await readAppliedVersions(client) }),
+    { env: deps.config.env as NodeJS.ProcessEnv },
+  );
+  const raw = await tools.dumpSchema(url, { serverMajor: major });
+  return normalizeDump(raw, versions);
+}
+
+/** Counts shown after a dump. */
+export interface SchemaSummary {
+  tables: number;
+  versions: number;
+  bytes: number;
+}
+
+/** How many tables and versions a schema file holds, and its size. Pure. */
+export function summarizeSchema(schema: string): SchemaSummary {
+  return {
+    tables: (schema.match(/^CREATE (?:UNLOGGED |FOREIGN )?TABLE /gm) ?? []).length,
+    versions: parseAppliedVersions(schema).length,
+    bytes: Buffer.byteLength(schema, 'utf8'),
+  };
+}
+
+/**
+ * Write `text` to `path` atomically: a temporary file in the same directory, then rename over the
+ * target, so a reader never sees half a schema and a failed dump leaves the old file in place.
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new DrydockError(`could not create directory ${dir}: ${(error as Error).message}`, { cause: error });
+  }
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, text, { encoding: 'utf8', flag: 'wx' });
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw new DrydockError(`could not write ${path}: ${(error as Error).message}`, {
+      hint: 'check that the directory exists and is writable',
+      cause: error,
+    });
+  }
+}

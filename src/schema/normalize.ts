@@ -1,0 +1,312 @@
+/**
+ * Normalise `pg_dump --schema-only` output into a stable schema file (pure), in the spirit of Rails'
+ * structure.sql: two dumps of the same schema give the same bytes, and a diff between two files
+ * shows schema changes only.
+ *
+ * What goes:
+ * - `-- Dumped from database version …` / `-- Dumped by pg_dump version …` (they change with every minor upgrade);
+ * - `\restrict KEY` / `\unrestrict KEY` (pg_dump 15.14+ writes a random key on every run);
+ * - `COMMENT ON EXTENSION` blocks: the text comes from the extension's control file, CREATE EXTENSION sets
+ *   it again, and on Heroku only the extension's owner may set it ("must be owner of extension"), which
+ *   would make the file fail to load there;
+ * - trailing whitespace and runs of blank lines, but never inside string literals, quoted identifiers or
+ *   dollar-quoted function bodies, where they are part of the object's definition.
+ *
+ * What stays: the `SET …` / `set_config('search_path', '', false)` preamble. It is identical for a given
+ * pg_dump major and loading needs it: the empty search_path makes every name resolve exactly as dumped,
+ * and `check_function_bodies = false` lets a function refer to a table created further down.
+ * Comments on tables, columns and other objects stay too: they are part of the schema.
+ *
+ * Then the applied migration versions are appended as one INSERT, so loading the file also restores
+ * which migrations the schema includes.
+ */
+
+/** The table whose versions are appended (Rails' and dbmate's name for it). */
+export const VERSIONS_TABLE = 'public.schema_migrations';
+
+const VERSIONS_HEADER = `INSERT INTO ${VERSIONS_TABLE} (version) VALUES`;
+const VERSION_ROW = /^\('((?:[^']|'')*)'\)[,;]$/;
+
+/** Lexer state at a line boundary: outside any literal, or inside one that continues on the next line. */
+type LexState =
+  | { kind: 'code' }
+  | { kind: 'quote'; escapes: boolean }
+  | { kind: 'ident' }
+  | { kind: 'dollar'; tag: string }
+  | { kind: 'block'; depth: number };
+
+const CODE: LexState = { kind: 'code' };
+const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/;
+
+/**
+ * Advance the lexer over one line (without its newline) and return the state at its end.
+ * Just enough SQL lexing to know whether a line break falls inside a literal: single-quoted strings
+ * (E'' with backslash escapes), "identifiers", $tag$ bodies, nested block comments and -- comments.
+ */
+function lexLine(line: string, start: LexState): LexState {
+  let state = start;
+  let i = 0;
+  while (i < line.length) {
+    const ch = line[i]!;
+    switch (state.kind) {
+      case 'code': {
+        if (ch === '-' && line[i + 1] === '-') return CODE;
+        if (ch === '/' && line[i + 1] === '*') {
+          state = { kind: 'block', depth: 1 };
+          i += 2;
+          continue;
+        }
+        if (ch === "'") {
+          const prefix = line[i - 1];
+          const escapes = (prefix === 'E' || prefix === 'e') && !/[\w$]/.test(line[i - 2] ?? '');
+          state = { kind: 'quote', escapes };
+        } else if (ch === '"') {
+          state = { kind: 'ident' };
+        } else if (ch === '$' && !/[\w$]/.test(line[i - 1] ?? '')) {
+          const tag = DOLLAR_TAG.exec(line.slice(i))?.[0];
+          if (tag) {
+            state = { kind: 'dollar', tag };
+            i += tag.length;
+            continue;
+          }
+        }
+        i += 1;
+        continue;
+      }
+      case 'quote':
+        if (state.escapes && ch === '\\') i += 2;
+        else {
+          if (ch === "'") state = CODE; // '' re-opens at once on the next character
+          i += 1;
+        }
+        continue;
+      case 'ident':
+        if (ch === '"') state = CODE;
+        i += 1;
+        continue;
+      case 'dollar':
+        if (line.startsWith(state.tag, i)) {
+          i += state.tag.length;
+          state = CODE;
+        } else i += 1;
+        continue;
+      case 'block':
+        if (ch === '*' && line[i + 1] === '/') {
+          state = state.depth === 1 ? CODE : { kind: 'block', depth: state.depth - 1 };
+          i += 2;
+        } else if (ch === '/' && line[i + 1] === '*') {
+          state = { kind: 'block', depth: state.depth + 1 };
+          i += 2;
+        } else i += 1;
+        continue;
+    }
+  }
+  return state;
+}
+
+/** One line with whether it starts and ends outside every literal. */
+interface LexedLine {
+  text: string;
+  startsInCode: boolean;
+  endsInCode: boolean;
+}
+
+function lexLines(text: string): LexedLine[] {
+  let state: LexState = CODE;
+  return text.split('\n').map((text) => {
+    const startsInCode = state.kind === 'code';
+    // psql meta-commands (\restrict, \connect) are not SQL: they end at the newline.
+    state = startsInCode && text.startsWith('\\') ? CODE : lexLine(text, state);
+    return { text, startsInCode, endsInCode: state.kind === 'code' };
+  });
+}
+
+const DUMPED_FROM_BY = /^-- Dumped (from database|by pg_dump) version /;
+const RESTRICT = /^\\(un)?restrict\b/;
+const EXTENSION_COMMENT_HEADER = /^-- Name: EXTENSION [^;]*; Type: COMMENT;/;
+
+/**
+ * Normalise a schema-only dump and append `versions` (sorted, de-duplicated) as an INSERT into
+ * public.schema_migrations. A versions INSERT already at the end of `dump` is replaced, so normalising
+ * a normalised file with its own versions gives the same bytes.
+ */
+export function normalizeDump(dump: string, versions: readonly string[] = []): string {
+  const lines = lexLines(stripVersionsBlock(dump.replace(/\r\n/g, '\n')));
+  const kept: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.startsInCode) {
+      kept.push(line.text);
+      continue;
+    }
+    if (DUMPED_FROM_BY.test(line.text) || RESTRICT.test(line.text)) continue;
+    if (line.text === '--' && EXTENSION_COMMENT_HEADER.test(lines[i + 1]?.text ?? '') && lines[i + 2]?.text === '--') {
+      // Skip the header and the statement (one line: COMMENT ON EXTENSION x IS '…';).
+      let j = i + 3;
+      while (j < lines.length && !/^COMMENT ON EXTENSION .*;$/.test(lines[j]!.text)) j += 1;
+      if (j < lines.length) {
+        i = j;
+        continue;
+      }
+    }
+    const text = line.endsInCode ? line.text.trimEnd() : line.text;
+    if (text === '' && (kept.length === 0 || kept[kept.length - 1] === '')) continue;
+    kept.push(text);
+  }
+  while (kept.length > 0 && kept[kept.length - 1] === '') kept.pop();
+  const body = kept.join('\n') + '\n';
+  const block = versionsBlock(versions);
+  return block ? `${body}\n${block}` : body;
+}
+
+/** The INSERT that records `versions`, or '' when there are none. */
+export function versionsBlock(versions: readonly string[]): string {
+  const sorted = [...new Set(versions)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (sorted.length === 0) return '';
+  const rows = sorted.map((v, i) => `('${v.replace(/'/g, "''")}')${i === sorted.length - 1 ? ';' : ','}`);
+  return `${VERSIONS_HEADER}\n${rows.join('\n')}\n`;
+}
+
+/** Where the trailing versions INSERT starts (index of its header line), or -1. */
+function versionsBlockStart(lines: readonly string[]): number {
+  let end = lines.length;
+  while (end > 0 && lines[end - 1]!.trim() === '') end -= 1;
+  const start = lines.lastIndexOf(VERSIONS_HEADER, end - 1);
+  if (start < 0 || start === end - 1) return -1;
+  for (let i = start + 1; i < end; i++) {
+    const m = VERSION_ROW.exec(lines[i]!);
+    if (!m || (i === end - 1) !== lines[i]!.endsWith(';')) return -1;
+  }
+  return start;
+}
+
+function stripVersionsBlock(text: string): string {
+  const lines = text.split('\n');
+  const start = versionsBlockStart(lines);
+  return start < 0 ? text : lines.slice(0, start).join('\n');
+}
+
+/** The migration versions recorded at the end of a schema file (as `normalizeDump` writes them), in file order. */
+export function parseAppliedVersions(schema: string): string[] {
+  const lines = schema.replace(/\r\n/g, '\n').split('\n');
+  const start = versionsBlockStart(lines);
+  if (start < 0) return [];
+  const versions: string[] = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    const m = VERSION_ROW.exec(lines[i]!);
+    if (m) versions.push(m[1]!.replace(/''/g, "'"));
+  }
+  return versions;
+}
+
+/** Options of `schemaDiff`. */
+export interface SchemaDiffOptions {
+  /** Names shown on the --- and +++ lines (default "a" and "b"). */
+  labelA?: string;
+  labelB?: string;
+  /** Unchanged lines shown around each change (default 3). */
+  context?: number;
+  /** Stop after this many output lines and say how many changed lines were left out (default 60). */
+  maxLines?: number;
+}
+
+/** Beyond this many cells (lines of a × lines of b, after trimming common ends) the middle is shown as replaced. */
+const MAX_LCS_CELLS = 4_000_000;
+
+type Edit = { op: ' ' | '-' | '+'; text: string; a: number; b: number };
+
+/**
+ * A short unified-style diff of two schema files: '' when they are equal, otherwise ---/+++ lines and
+ * @@ hunks with `context` lines around each change, cut after `maxLines`. Line-based LCS after trimming
+ * the common start and end, which is all a schema diff needs.
+ */
+export function schemaDiff(a: string, b: string, options: SchemaDiffOptions = {}): string {
+  if (a === b) return '';
+  const context = options.context ?? 3;
+  const maxLines = options.maxLines ?? 60;
+  const edits = diffLines(splitLines(a), splitLines(b));
+  const out = [`--- ${options.labelA ?? 'a'}`, `+++ ${options.labelB ?? 'b'}`];
+  const changed = edits.map((e, i) => (e.op === ' ' ? -1 : i)).filter((i) => i >= 0);
+  // Group changes whose context windows touch into hunks.
+  const hunks: Array<[number, number]> = [];
+  for (const i of changed) {
+    const last = hunks[hunks.length - 1];
+    if (last && i - last[1] <= 2 * context + 1) last[1] = i;
+    else hunks.push([i, i]);
+  }
+  let shownChanges = 0;
+  for (const [first, lastChange] of hunks) {
+    const from = Math.max(0, first - context);
+    const to = Math.min(edits.length - 1, lastChange + context);
+    const slice = edits.slice(from, to + 1);
+    const aStart = slice.find((e) => e.op !== '+')?.a ?? edits[from]!.a;
+    const bStart = slice.find((e) => e.op !== '-')?.b ?? edits[from]!.b;
+    const aCount = slice.filter((e) => e.op !== '+').length;
+    const bCount = slice.filter((e) => e.op !== '-').length;
+    // diff -u numbers an empty side by the line before it.
+    out.push(`@@ -${aCount ? aStart + 1 : aStart},${aCount} +${bCount ? bStart + 1 : bStart},${bCount} @@`);
+    for (const e of slice) {
+      if (out.length >= maxLines) {
+        const left = changed.length - shownChanges;
+        out.push(`… ${left} more changed line${left === 1 ? '' : 's'} not shown`);
+        return out.join('\n') + '\n';
+      }
+      out.push(`${e.op}${e.text}`);
+      if (e.op !== ' ') shownChanges += 1;
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** Line edits turning `a` into `b` (LCS on the part between the common start and end). */
+function diffLines(a: readonly string[], b: readonly string[]): Edit[] {
+  let pre = 0;
+  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre += 1;
+  let suf = 0;
+  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf += 1;
+  const edits: Edit[] = [];
+  for (let i = 0; i < pre; i++) edits.push({ op: ' ', text: a[i]!, a: i, b: i });
+  const am = a.slice(pre, a.length - suf);
+  const bm = b.slice(pre, b.length - suf);
+  const n = am.length;
+  const m = bm.length;
+  if (n * m > MAX_LCS_CELLS) {
+    am.forEach((text, i) => edits.push({ op: '-', text, a: pre + i, b: pre }));
+    bm.forEach((text, j) => edits.push({ op: '+', text, a: pre + n, b: pre + j }));
+  } else {
+    // lcs[i][j] = length of the LCS of am[i..] and bm[j..], in one flat array.
+    const width = m + 1;
+    const lcs = new Uint32Array((n + 1) * width);
+    for (let i = n - 1; i >= 0; i--) {
+      for (let j = m - 1; j >= 0; j--) {
+        lcs[i * width + j] = am[i] === bm[j] ? lcs[(i + 1) * width + j + 1]! + 1 : Math.max(lcs[(i + 1) * width + j]!, lcs[i * width + j + 1]!);
+      }
+    }
+    let i = 0;
+    let j = 0;
+    while (i < n || j < m) {
+      if (i < n && j < m && am[i] === bm[j]) {
+        edits.push({ op: ' ', text: am[i]!, a: pre + i, b: pre + j });
+        i += 1;
+        j += 1;
+      } else if (i < n && (j >= m || lcs[(i + 1) * width + j]! >= lcs[i * width + j + 1]!)) {
+        // Removals before additions, as in diff -u.
+        edits.push({ op: '-', text: am[i]!, a: pre + i, b: pre + j });
+        i += 1;
+      } else {
+        edits.push({ op: '+', text: bm[j]!, a: pre + i, b: pre + j });
+        j += 1;
+      }
+    }
+  }
+  for (let k = suf; k > 0; k--) {
+    edits.push({ op: ' ', text: a[a.length - k]!, a: a.length - k, b: b.length - k });
+  }
+  return edits;
+}

@@ -1,0 +1,8 @@
+-- Seed data for review apps and fresh local databases, run with psql after the schema is loaded.
+-- Keep it idempotent, so running it twice is harmless.
+--
+-- Example:
+--
+-- INSERT INTO users (email, name)
+-- VALUES ('reviewer@example.com', 'Review App User')
+-- ON CONFLICT (email) DO NOTHING;

@@ -55,16 +55,31 @@ const RELEASE_COMMAND = 'npx drydock release';
 /** The app.json postdeploy script of review apps. */
 const POSTDEPLOY_COMMAND = 'npx drydock postdeploy';
 
-/** Used when templates/migration.sql is absent: the up section needs a statement to be a valid migration. */
-const FALLBACK_MIGRATION = `-- migrate:up
--- Write the SQL to apply below, for example:
---   CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE);
--- SELECT 1 keeps this file a valid migration until you do.
-SELECT 1;
+/** Used when templates/migration.sql is absent (another install may ship without it). */
+const FALLBACK_MIGRATION = '-- migrate:up\n\n-- migrate:down\n';
 
--- migrate:down
-SELECT 1;
-`;
+/** What init puts in an up section that has no statement yet (comments only). */
+const PLACEHOLDER_STATEMENT = 'SELECT 1; -- placeholder so the first deploy succeeds: replace it with your first change';
+
+/**
+ * The first migration's text: the template, with a placeholder statement when its up section holds only
+ * comments. drydock refuses a migration whose up section has no statement, and this file is deployed
+ * (release phase) right after init, possibly before anyone edits it. Pure.
+ */
+export function firstMigration(template: string): string {
+  const lines = template.split('\n');
+  const up = lines.findIndex((l) => /^--\s*migrate:up\b/.test(l));
+  if (up < 0) return template;
+  let end = lines.findIndex((l, i) => i > up && /^--\s*migrate:/.test(l));
+  if (end < 0) end = lines.length;
+  const hasStatement = lines.slice(up + 1, end).some((l) => l.trim() !== '' && !l.trim().startsWith('--'));
+  if (hasStatement) return template;
+  // After the section's comments, before the blank lines that separate it from the next marker.
+  let at = end;
+  while (at > up + 1 && lines[at - 1]!.trim() === '') at -= 1;
+  lines.splice(at, 0, PLACEHOLDER_STATEMENT);
+  return lines.join('\n');
+}
 
 /** A migration version for `date`: 14 digits, UTC (20260121093000). Pure. */
 export function migrationVersion(date: Date): string {
@@ -238,7 +253,7 @@ export async function init(options: InitOptions = {}): Promise<InitResult> {
     result.unchanged.push(`migrations/ already has ${existingSql.length} migration file(s)`);
   } else {
     const templatePath = join(templates, 'migration.sql');
-    const text = existsSync(templatePath) ? await readTemplate(templates, 'migration.sql') : FALLBACK_MIGRATION;
+    const text = firstMigration(existsSync(templatePath) ? await readTemplate(templates, 'migration.sql') : FALLBACK_MIGRATION);
     const name = `${migrationVersion(options.now ?? new Date())}_init.sql`;
     await mkdir(migrationsDir, { recursive: true });
     await createFile(join(migrationsDir, name), text);

@@ -225,7 +225,7 @@ function trimTrailingTrivia(text: string, lib: typeof LibPgQuery): string {
   if (!trimmed.endsWith('*/') && !lastLine.includes('--')) return trimmed;
   for (let i = 1; i < trimmed.length; i += 1) {
     if (!trimmed.startsWith('--', i) && !trimmed.startsWith('/*', i)) continue;
-    if (!isBlankSql(trimmed.slice(i))) continue;
+    if (skipTrivia(trimmed, i) !== trimmed.length) continue;
     const prefix = trimmed.slice(0, i);
     try {
       if (((lib.parseSync(prefix) as { stmts?: RawStmt[] }).stmts ?? []).length === 1) return prefix.trimEnd();

@@ -169,8 +169,8 @@ describe('schema load', () => {
     const file = join(tmp, 'ext.sql');
     writeFileSync(file, 'CREATE TABLE public.t (id integer);\n');
     const db = await freshDb('schema_ext');
-    // The extension-owned table stands in for postgis' spatial_ref_sys.
-    await db.query(`CREATE EXTENSION IF NOT EXISTS pg_trgm`);
+    // A table made a member of an extension stands in for postgis' spatial_ref_sys.
+    await db.query(`CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE TABLE public.ext_owned (id int); ALTER EXTENSION pg_trgm ADD TABLE public.ext_owned`);
     await expect(loadSchema(deps(), { url: db.url, file })).resolves.toMatchObject({ versions: [] });
   });
 });
@@ -181,7 +181,8 @@ describe('drydock schema (CLI)', () => {
     const res = await runCli(['schema', 'dump', '--url', source.url, '-o', '-']);
     expect(res.stderr).toBe('');
     expect(res.exitCode).toBe(0);
-    expect(res.stdout).toBe(expected);
+    // execa strips the final newline of what it captures.
+    expect(res.stdout + '\n').toBe(expected);
   });
 
   it('dump writes db/schema.sql from DATABASE_URL and says what it wrote', async () => {
@@ -189,7 +190,7 @@ describe('drydock schema (CLI)', () => {
     const res = await runCli(['schema', 'dump'], { cwd, env: { DATABASE_URL: source.url } });
     expect(res.stderr).toBe('');
     expect(res.exitCode).toBe(0);
-    expect(res.stdout).toMatch(/^\[[\dTZ:-]+\] wrote db\/schema\.sql: 4 tables, 3 migration versions \(\d\.\d kB\)\n$|^wrote db\/schema\.sql: 4 tables, 3 migration versions \(\d\.\d kB\)\n$/);
+    expect(res.stdout).toMatch(/^wrote db\/schema\.sql: 3 tables, 3 migration versions \(\d\.\d kB\)$/);
     expect(readFileSync(join(cwd, 'db/schema.sql'), 'utf8')).toBe(await dumpSchema(deps(), { url: source.url }));
   });
 

@@ -1,0 +1,211 @@
+/**
+ * `drydock migrate …` end to end: failures mid-run, rollbacks, redo, edited files, bad input.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { runCli } from '../helpers/cli.js';
+import { createTestDb, type TestDb } from '../helpers/db.js';
+import { makeMigrationDir, type MigrationDir, type MigrationSpec } from '../helpers/migrations.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+async function setup(label: string, specs: MigrationSpec[]): Promise<{ d: TestDb; m: MigrationDir; cli: (...args: string[]) => ReturnType<typeof runCli> }> {
+  const d = await createTestDb(label);
+  const m = makeMigrationDir(specs);
+  cleanups.push(() => d.drop(), () => m.cleanup());
+  const cli = (...args: string[]) => runCli([...args, '--dir', m.dir, '--url', d.url], { cwd: m.root });
+  return { d, m, cli };
+}
+
+async function versions(d: TestDb): Promise<string[]> {
+  const { rows } = await d.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
+  return rows.map((r) => r.version);
+}
+
+async function exists(d: TestDb, name: string): Promise<boolean> {
+  const { rows } = await d.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [name]);
+  return rows[0]!.ok;
+}
+
+const users: MigrationSpec = { version: '20260101000000', name: 'create_users', up: 'CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL);', down: 'DROP TABLE users;' };
+const emailIdx: MigrationSpec = {
+  version: '20260102000000',
+  name: 'users_email_idx',
+  up: 'CREATE INDEX CONCURRENTLY users_email_idx ON users (email);',
+  down: 'DROP INDEX CONCURRENTLY users_email_idx;',
+  upNoTransaction: true,
+  downNoTransaction: true,
+};
+
+describe('drydock migrate', () => {
+  it('keeps earlier migrations, rolls back the failing one, and continues from it on rerun', async () => {
+    const broken: MigrationSpec = { version: '20260103000000', name: 'add_posts', up: 'CREATE TABLE posts (id int);\nINSERT INTO no_such_table VALUES (1);', down: 'DROP TABLE posts;' };
+    const later: MigrationSpec = { version: '20260104000000', name: 'add_rooms', up: 'CREATE TABLE rooms (id int);', down: 'DROP TABLE rooms;' };
+    const { d, m, cli } = await setup('mig_midrun', [users, emailIdx, broken, later]);
+    const res = await cli('migrate');
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: 20260103000000_add_posts\.sql:3:13: migration failed: relation "no_such_table" does not exist \(SQLSTATE 42P01\)$/m);
+    expect(res.stderr).toMatch(/^hint: this migration was rolled back; earlier migrations stay applied; fix the file and run again$/m);
+    expect(res.stderr).toContain('^'); // the code frame points at the error
+    expect(await versions(d)).toEqual(['20260101000000', '20260102000000']);
+    expect(await exists(d, 'posts')).toBe(false);
+    expect(await exists(d, 'rooms')).toBe(false);
+
+    m.write({ ...broken, up: 'CREATE TABLE posts (id int);' });
+    const rerun = await cli('migrate');
+    expect(rerun.exitCode).toBe(0);
+    expect(rerun.stdout).toContain('Applied 2 migration(s)');
+    expect(await versions(d)).toEqual(['20260101000000', '20260102000000', '20260103000000', '20260104000000']);
+  });
+
+  it('rolls back with --steps, --to and --to 0, running concurrent sections outside a transaction', async () => {
+    const posts: MigrationSpec = { version: '20260103000000', name: 'add_posts', up: 'CREATE TABLE posts (id int);', down: 'DROP TABLE posts;' };
+    const { d, cli } = await setup('mig_down', [users, emailIdx, posts]);
+    expect((await cli('migrate')).exitCode).toBe(0);
+    expect(await exists(d, 'users_email_idx')).toBe(true);
+    const one = await cli('migrate', 'down');
+    expect(one.exitCode).toBe(0);
+    expect(one.stdout).toContain('Rolled back 1 migration(s)');
+    expect(await versions(d)).toEqual(['20260101000000', '20260102000000']);
+    const to = await cli('migrate', 'down', '--to', '20260101000000');
+    expect(to.exitCode).toBe(0);
+    expect(await exists(d, 'users_email_idx')).toBe(false);
+    expect(await versions(d)).toEqual(['20260101000000']);
+    expect((await cli('migrate', 'down', '--to', '0')).exitCode).toBe(0);
+    expect(await versions(d)).toEqual([]);
+    expect(await exists(d, 'users')).toBe(false);
+    const version = await cli('migrate', 'version');
+    expect(version.stdout.trim()).toBe('0');
+  });
+
+  it('refuses to roll back an irreversible migration and changes nothing', async () => {
+    const drop: MigrationSpec = { version: '20260103000000', name: 'drop_legacy', up: 'CREATE TABLE legacy (id int); DROP TABLE legacy;', down: 'irreversible' };
+    const { d, cli } = await setup('mig_irrev', [users, drop]);
+    expect((await cli('migrate')).exitCode).toBe(0);
+    const res = await cli('migrate', 'down', '--steps', '2');
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: .*20260103000000.*irreversible/m);
+    expect(await versions(d)).toEqual(['20260101000000', '20260103000000']);
+    expect(await exists(d, 'users')).toBe(true);
+  });
+
+  it('redo passes when down undoes up exactly', async () => {
+    const { cli } = await setup('mig_redo_ok', [users, emailIdx]);
+    expect((await cli('migrate')).exitCode).toBe(0);
+    const res = await cli('migrate', 'redo', '--steps', '2');
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toContain('the schema after down + up is identical');
+  });
+
+  it('redo catches a down section that changes more than its up section created', async () => {
+    const nickname: MigrationSpec = {
+      version: '20260103000000',
+      name: 'add_nickname',
+      up: 'ALTER TABLE users ADD COLUMN nickname text;',
+      // Over-eager: also drops an index that existed before this migration.
+      down: 'ALTER TABLE users DROP COLUMN nickname;\nDROP INDEX users_email_idx;',
+    };
+    const { cli } = await setup('mig_redo_diff', [users, { ...emailIdx, upNoTransaction: false, up: 'CREATE INDEX users_email_idx ON users (email);', downNoTransaction: false, down: 'DROP INDEX users_email_idx;' }, nickname]);
+    expect((await cli('migrate')).exitCode).toBe(0);
+    const res = await cli('migrate', 'redo');
+    expect(res.exitCode).toBe(1);
+    expect(res.stdout).toMatch(/^-CREATE INDEX users_email_idx ON public\.users USING btree \(email\);$/m);
+    expect(res.stderr).toMatch(/^error: redo changed the schema: the down section of 20260103000000_add_nickname\.sql does not undo its up section$/m);
+  });
+
+  it('redo reports a down section that leaves objects behind so up fails again', async () => {
+    const twoTables: MigrationSpec = { version: '20260103000000', name: 'two_tables', up: 'CREATE TABLE a (id int);\nCREATE TABLE b (id int);', down: 'DROP TABLE b;' };
+    const { d, cli } = await setup('mig_redo_fail', [users, twoTables]);
+    expect((await cli('migrate')).exitCode).toBe(0);
+    const res = await cli('migrate', 'redo');
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: redo: re-applying after the rollback failed: .*relation "a" already exists/m);
+    expect(res.stderr).toMatch(/^hint: the down section of 20260103000000_two_tables\.sql probably left something behind/m);
+    expect(await versions(d)).toEqual(['20260101000000']);
+  });
+
+  it('flags an applied migration whose file changed or disappeared (exit 1)', async () => {
+    const posts: MigrationSpec = { version: '20260103000000', name: 'add_posts', up: 'CREATE TABLE posts (id int);', down: 'DROP TABLE posts;' };
+    const { m, cli } = await setup('mig_status', [users, posts]);
+    expect((await cli('migrate')).exitCode).toBe(0);
+    const clean = await cli('migrate', 'status');
+    expect(clean.exitCode).toBe(0);
+    expect(clean.stdout).toContain('2 applied, 0 pending.');
+
+    const usersFile = join(m.dir, '20260101000000_create_users.sql');
+    writeFileSync(usersFile, readFileSync(usersFile, 'utf8').replace('email text', 'email varchar(100)'));
+    m.remove('20260103000000_add_posts.sql');
+    m.write({ version: '20260104000000', name: 'add_rooms', up: 'CREATE TABLE rooms (id int);', down: 'DROP TABLE rooms;' });
+    const res = await cli('migrate', 'status');
+    expect(res.exitCode).toBe(1);
+    expect(res.stdout).toMatch(/^CHANGED +20260101000000 create_users/m);
+    expect(res.stdout).toMatch(/^NO FILE +20260103000000/m);
+    expect(res.stdout).toMatch(/^PENDING +20260104000000 add_rooms/m);
+    expect(res.stderr).toMatch(/^error: 2 applied migration\(s\) no longer match their files/m);
+    const json = await cli('migrate', 'status', '--json');
+    expect(JSON.parse(json.stdout).map((r: { state: string }) => r.state)).toEqual(['changed', 'missing-file', 'pending']);
+  });
+
+  it('marks versions applied and unapplied without running them, and says so', async () => {
+    const { d, cli } = await setup('mig_mark', [users]);
+    await d.query('CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL)');
+    const mark = await cli('migrate', 'mark-applied', '20260101000000');
+    expect(mark.exitCode).toBe(0);
+    expect(mark.stdout).toContain('marked 20260101000000_create_users.sql as applied');
+    expect((await cli('migrate', 'mark-applied', '20260101000000')).stdout).toContain('already recorded as applied');
+    expect(await versions(d)).toEqual(['20260101000000']);
+    expect((await cli('migrate')).stdout).toContain('is up to date');
+    const unmark = await cli('migrate', 'mark-unapplied', '20260101000000');
+    expect(unmark.stdout).toContain('removed 20260101000000 from the ledger');
+    expect(await exists(d, 'users')).toBe(true);
+    expect(await versions(d)).toEqual([]);
+    const unknown = await cli('migrate', 'mark-applied', '20990101000000');
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: no migration file with version 20990101000000/m);
+  });
+
+  it('validates statements with the real parser: CONCURRENTLY needs transaction:false', async () => {
+    const { d, cli } = await setup('mig_concurrently', [users, { ...emailIdx, upNoTransaction: false }]);
+    const res = await cli('migrate');
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: 20260102000000_users_email_idx\.sql:2: CREATE INDEX CONCURRENTLY cannot run inside a transaction$/m);
+    expect(res.stderr).toMatch(/^hint: mark the section `-- migrate:up transaction:false`/m);
+    expect(await exists(d, 'users')).toBe(false); // nothing applied, not even the valid first migration
+  });
+
+  it('rejects BEGIN/COMMIT inside a transactional migration', async () => {
+    const { cli } = await setup('mig_begin', [{ version: '20260101000000', name: 'txn', up: 'BEGIN;\nCREATE TABLE x (id int);\nCOMMIT;', down: 'DROP TABLE x;' }]);
+    const res = await cli('migrate');
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: 20260101000000_txn\.sql:2: transaction control \(BEGIN;?\) inside a migration/m);
+  });
+});
+
+describe('drydock migrate with broken migration files', () => {
+  const cases: Array<[string, (m: MigrationDir) => void, RegExp]> = [
+    ['an empty file', (m) => m.writeRaw('20260102000000_empty.sql', ''), /20260102000000_empty\.sql.*empty/i],
+    ['a duplicate version', (m) => m.writeRaw('20260101000000_again.sql', '-- migrate:up\nSELECT 1;\n'), /two migrations have version 20260101000000/],
+    ['a name with odd characters', (m) => m.writeRaw("20260102000000_drop'; --.sql", '-- migrate:up\nSELECT 1;\n'), /file name/i],
+    ['a file without an up section', (m) => m.writeRaw('20260102000000_no_up.sql', 'CREATE TABLE x (id int);\n'), /migrate:up/],
+  ];
+  for (const [what, breakIt, message] of cases) {
+    it(`rejects ${what} with a one-line error and applies nothing`, async () => {
+      const { d, m, cli } = await setup('mig_bad', [users]);
+      breakIt(m);
+      const res = await cli('migrate');
+      expect(res.exitCode).toBe(2);
+      const lines = res.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(/^error: /);
+      expect(lines[0]).toMatch(message);
+      expect(lines[1]).toMatch(/^hint: /);
+      expect(res.stderr).not.toMatch(/\n\s+at /);
+      expect(await exists(d, 'users')).toBe(false);
+    });
+  }
+});

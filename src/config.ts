@@ -108,3 +108,15 @@ function nonEmpty(value: string | undefined): string | undefined {
 function isTruthy(value: string | undefined): boolean {
   return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
 }
+
+/** The app database: a --url flag (or an already parsed URL), else DATABASE_URL. ConfigError when neither is set. */
+export function resolveDatabaseUrl(flag: string | DbUrl | undefined, env: Readonly<NodeJS.ProcessEnv> = process.env): DbUrl {
+  if (flag !== undefined && typeof flag !== 'string') return flag;
+  const fromFlag = flag?.trim();
+  if (fromFlag) return parseDatabaseUrl(fromFlag, '--url');
+  const fromEnv = env.DATABASE_URL?.trim();
+  if (fromEnv) return parseDatabaseUrl(fromEnv, 'DATABASE_URL');
+  throw new ConfigError('no database given: DATABASE_URL is not set', {
+    hint: 'set DATABASE_URL (Heroku sets it when Heroku Postgres is attached; locally in .env) or pass --url postgres://…',
+  });
+}

@@ -93,6 +93,14 @@ export class Output {
   }
 
   /**
+   * Data the user asked for on stdout (a schema dump): written as is, except URL passwords and
+   * registered secrets, which are masked even here.
+   */
+  raw(text: string): void {
+    this.stdout.write(mask(text, { keywords: false }));
+  }
+
+  /**
    * Report a failure and return the exit code for it. Known errors print one line and a hint;
    * unexpected ones print the stack and ask for an issue. --verbose adds causes and stacks.
    */

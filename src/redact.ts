@@ -34,12 +34,18 @@ const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s/]*)(@[^\s@/]*)/g
 // password=secret or password='secret' in conninfo strings, and PGPASSWORD=secret in env dumps.
 const KEYWORD_PASSWORD = /\b((?:PG)?password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'&]+)/gi;
 
-/** Mask every password in `text`. Safe to call on any string, any number of times. */
-export function mask(text: string): string {
+/**
+ * Mask every password in `text`. Safe to call on any string, any number of times.
+ * `keywords: false` leaves `password=…` pairs alone (for data such as a schema dump, where that text
+ * is SQL, not a secret); URL passwords and registered secrets are always masked.
+ */
+export function mask(text: string, options: { keywords?: boolean } = {}): string {
   let out = text.replace(URL_PASSWORD, (_m, head: string, pw: string, tail: string) =>
     pw === '' || pw === MASK ? `${head}${pw}${tail}` : `${head}${MASK}${tail}`,
   );
-  out = out.replace(KEYWORD_PASSWORD, (_m, head: string, pw: string) => (pw === MASK ? `${head}${pw}` : `${head}${MASK}`));
+  if (options.keywords !== false) {
+    out = out.replace(KEYWORD_PASSWORD, (_m, head: string, pw: string) => (pw === MASK ? `${head}${pw}` : `${head}${MASK}`));
+  }
   for (const secret of secrets) {
     if (out.includes(secret)) out = out.split(secret).join(MASK);
   }

@@ -341,6 +341,7 @@ function renderRunner(f: RunnerFigures): string {
       statsRow(`bare node + pg, ${f.migrations} (BEGIN; sql; INSERT ledger; COMMIT)`, f.bare),
       statsRow('bare node + pg, 0', f.bareEmpty),
     ]),
+    '',
     formatTable(
       ['per migration = (median(N) − median(0)) / N', 'ms'],
       [
@@ -376,7 +377,6 @@ async function main(): Promise<void> {
     }
     if (options.only !== 'release') {
       runnerFigures = await benchRunner(options, serverUrl, cleanup);
-      print();
       print(renderRunner(runnerFigures));
       print();
     }

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 
 import type { Command } from 'commander';
 
+import { resolveDatabaseUrl } from '../config.js';
 import type { Deps } from '../deps.js';
 import { ChecksFailed, ConfigError } from '../errors.js';
 import { createMigrationFile } from '../migrate/create.js';
@@ -15,7 +16,7 @@ import { DEFAULT_RUNNER_SETTINGS, type RunnerSettings } from '../migrate/runner.
 import type { MigrationStatus } from '../migrate/types.js';
 import { withClient } from '../pg/client.js';
 import { acquireAdvisoryLock, MIGRATION_LOCK_KEY, releaseAdvisoryLock } from '../pg/lock.js';
-import { describeDb, parseDatabaseUrl, type DbUrl } from '../pg/url.js';
+import { describeDb, type DbUrl } from '../pg/url.js';
 import { runMigrations, formatMs, type MigrationRunResult } from '../pipelines/migrate.js';
 import { loadProjectConfig, type ProjectConfig } from '../project-config.js';
 import { redo, renderRedo } from './redo.js';
@@ -48,17 +49,6 @@ function parseCount(value: string | undefined, flag: string): number | undefined
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value.trim())) throw new ConfigError(`${flag} must be a whole number, not "${value}"`, { hint: `for example ${flag} 3` });
   return Number(value);
-}
-
-/** The database URL from --url, else DATABASE_URL. */
-export function resolveDatabaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv): DbUrl {
-  const raw = flag?.trim() || env.DATABASE_URL?.trim();
-  if (!raw) {
-    throw new ConfigError('no database given: DATABASE_URL is not set', {
-      hint: 'set DATABASE_URL (Heroku sets it when Heroku Postgres is attached) or pass --url postgres://…',
-    });
-  }
-  return parseDatabaseUrl(raw, flag ? '--url' : 'DATABASE_URL');
 }
 
 /** Resolve where and how to migrate (needs no database connection). */

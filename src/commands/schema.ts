@@ -59,7 +59,8 @@ export function registerSchema(program: Command, run: (action: (deps: Deps) => P
         const text = await dumpSchema(deps, { url: opts.url });
         const file = opts.output?.trim() || DEFAULT_SCHEMA_FILE;
         if (file === '-') {
-          deps.output.result({ schema: text }, (r) => r.schema);
+          if (deps.output.mode === 'json') deps.output.result({ schema: text }, (r) => r.schema);
+          else deps.output.raw(text);
           return;
         }
         await writeFileAtomic(file, text);

@@ -121,7 +121,7 @@ export async function runMigrations(deps: Deps, options: MigrationRunOptions): P
               task: async (_c: Ctx, sub) => {
                 const durationMs = await applyStep(c.client!, step, options.settings, {
                   onRetry: (_s, attempt, delayMs) => {
-                    sub.title = `${step.migration.fileName}: lock_timeout hit, retry ${attempt}/${options.settings.lockRetries} in ${(delayMs / 1000).toFixed(1)} s`;
+                    sub.output = `lock_timeout (${options.settings.lockTimeoutMs} ms) hit: another session holds a conflicting lock; retry ${attempt}/${options.settings.lockRetries} in ${(delayMs / 1000).toFixed(1)} s`;
                   },
                   onDetail: (lines) => deps.output.warn(lines),
                 });

@@ -6,11 +6,12 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import type { Deps } from '../deps.js';
-import { ConfigError, DrydockError } from '../errors.js';
+import { DrydockError } from '../errors.js';
 import { withClient } from '../pg/client.js';
 import { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/server-facts.js';
-import { parseDatabaseUrl, type DbUrl } from '../pg/url.js';
+import { resolveDatabaseUrl } from '../config.js';
+import type { DbUrl } from '../pg/url.js';
 import { readAppliedVersions } from './catalog.js';
 import { normalizeDump, parseAppliedVersions } from './normalize.js';
 
@@ -23,16 +24,6 @@ export interface DumpSchemaOptions {
   url?: string | DbUrl | undefined;
   /** Tools to run (default: PgTools.fromDeps(deps)). */
   pgTools?: PgTools | undefined;
-}
-
-/** The database URL for schema commands: the --url flag, else DATABASE_URL. Throws ConfigError when neither is set. */
-export function resolveDatabaseUrl(flag: string | DbUrl | undefined, env: Readonly<NodeJS.ProcessEnv>): DbUrl {
-  if (flag !== undefined && typeof flag !== 'string') return flag;
-  const fromFlag = flag?.trim();
-  if (fromFlag) return parseDatabaseUrl(fromFlag, '--url');
-  const fromEnv = env.DATABASE_URL?.trim();
-  if (fromEnv) return parseDatabaseUrl(fromEnv, 'DATABASE_URL');
-  throw new ConfigError('no database given', { hint: 'pass --url postgres://… or set DATABASE_URL (in the environment or .env)' });
 }
 
 /**

@@ -10,7 +10,8 @@ import { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/server-facts.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { listUserTables, readAppliedVersions } from './catalog.js';
-import { DEFAULT_SCHEMA_FILE, resolveDatabaseUrl } from './dump.js';
+import { resolveDatabaseUrl } from '../config.js';
+import { DEFAULT_SCHEMA_FILE } from './dump.js';
 import { parseAppliedVersions } from './normalize.js';
 
 /** Options of `loadSchema`. */

@@ -1,0 +1,116 @@
+/**
+ * `drydock postdeploy` (app.json scripts.postdeploy): sets up an empty review-app database, and
+ * refuses, changing nothing, anything else.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { run } from '../../src/exec.js';
+import { runCli } from '../helpers/cli.js';
+import { createTestDb, type TestDb } from '../helpers/db.js';
+import { makeMigrationDir, type MigrationDir } from '../helpers/migrations.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+async function db(label: string): Promise<TestDb> {
+  const d = await createTestDb(label);
+  cleanups.push(() => d.drop());
+  return d;
+}
+
+let m: MigrationDir;
+
+beforeAll(() => {
+  m = makeMigrationDir([
+    { version: '20260101000000', name: 'create_users', up: 'CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);', down: 'DROP TABLE users;' },
+    { version: '20260102000000', name: 'create_rooms', up: 'CREATE TABLE rooms (id bigserial PRIMARY KEY, name text NOT NULL, owner_id bigint REFERENCES users (id));', down: 'DROP TABLE rooms;' },
+  ]);
+  mkdirSync(join(m.root, 'db'), { recursive: true });
+  writeFileSync(join(m.root, 'db/seeds.sql'), "INSERT INTO users (email) VALUES ('seed@example.com');\nINSERT INTO rooms (name, owner_id) VALUES ('lobby', 1);\n");
+  cleanups.push(() => m.cleanup());
+});
+
+function postdeploy(d: TestDb, args: string[] = [], env: Record<string, string> = {}) {
+  return runCli(['postdeploy', '--dir', m.dir, ...args], { cwd: m.root, env: { DATABASE_URL: d.url, ...env } });
+}
+
+/** Everything in the database, schema and data, as pg_dump prints it (deterministic). */
+async function fullDump(d: TestDb): Promise<string> {
+  const res = await run('/usr/lib/postgresql/15/bin/pg_dump', ['--no-owner', '--no-privileges'], { env: { PGHOST: '127.0.0.1', PGUSER: 'postgres', PGDATABASE: d.name } });
+  return res.stdout.split('\n').filter((l) => !/^\\(un)?restrict /.test(l)).join('\n');
+}
+
+describe('drydock postdeploy', () => {
+  it('runs every migration and the seeds on an empty database when there is no schema file', async () => {
+    const d = await db('pd_migrations');
+    const res = await postdeploy(d);
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toContain('running every migration from zero');
+    expect(res.stdout).toMatch(/postdeploy: done: .* set up \(ran 2 migration\(s\); seeded from .*db\/seeds\.sql\)/);
+    const { rows } = await d.query('SELECT (SELECT count(*)::int FROM users) AS users, (SELECT count(*)::int FROM schema_migrations) AS versions');
+    expect(rows[0]).toEqual({ users: 1, versions: 2 });
+  });
+
+  it('loads the schema file written by `schema dump`, then seeds', async () => {
+    const source = await db('pd_source');
+    expect((await runCli(['migrate', '--dir', m.dir, '--url', source.url])).exitCode).toBe(0);
+    const schemaFile = join(m.root, 'db/schema-for-test.sql');
+    expect((await runCli(['schema', 'dump', '--url', source.url, '-o', schemaFile])).exitCode).toBe(0);
+
+    const d = await db('pd_schema');
+    const res = await postdeploy(d, ['--schema', schemaFile]);
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toContain(`loaded ${schemaFile}`);
+    const { rows } = await d.query('SELECT (SELECT count(*)::int FROM rooms) AS rooms, (SELECT array_agg(version ORDER BY version) FROM schema_migrations) AS versions');
+    expect(rows[0]).toEqual({ rooms: 1, versions: ['20260101000000', '20260102000000'] });
+    // A later release sees a non-zero version and finds nothing pending.
+    const release = await runCli(['release', '--dir', m.dir], { cwd: m.root, env: { DATABASE_URL: d.url } });
+    expect(release.exitCode).toBe(0);
+    expect(release.stdout).toContain('the database is up to date (schema version 20260102000000)');
+  });
+
+  it('refuses a database that holds data and leaves it byte-for-byte unchanged', async () => {
+    const d = await db('pd_refuse');
+    await d.query(`CREATE TABLE customers (id serial PRIMARY KEY, name text); INSERT INTO customers (name) VALUES ('Ada'), ('Grace');`);
+    const before = await fullDump(d);
+    const res = await postdeploy(d);
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^error: refusing to set up postgres@127\.0\.0\.1:5432\/drydock_test_pd_refuse_\w+: it already holds 1 table\(s\): public\.customers$/),
+      expect.stringMatching(/^hint: postdeploy only sets up an empty review-app database and changed nothing/),
+    ]);
+    expect(await fullDump(d)).toBe(before);
+  });
+
+  it('refuses a database with a non-zero schema version', async () => {
+    const d = await db('pd_version');
+    expect((await runCli(['migrate', '--dir', m.dir, '--url', d.url, '--to', '20260101000000'])).exitCode).toBe(0);
+    const before = await fullDump(d);
+    const res = await postdeploy(d);
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/it already holds schema version 20260101000000/);
+    expect(await fullDump(d)).toBe(before);
+  });
+
+  it('refuses to run in a release-phase dyno, even on an empty database', async () => {
+    const d = await db('pd_release_dyno');
+    const res = await postdeploy(d, [], { DYNO: 'release.4321' });
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: refusing to run postdeploy in a release-phase dyno \(release\.4321\)$/m);
+    const { rows } = await d.query(`SELECT to_regclass('users') AS users`);
+    expect(rows[0]).toEqual({ users: null });
+  });
+
+  it('runs a seed command with DATABASE_URL instead of the seed file', async () => {
+    const d = await db('pd_seed_cmd');
+    const res = await postdeploy(d, ['--seed-command', 'psql -X -q -c "INSERT INTO users (email) VALUES (\'cmd@example.com\')" "$DATABASE_URL"']);
+    expect(res.exitCode).toBe(0);
+    const { rows } = await d.query('SELECT email FROM users');
+    expect(rows).toEqual([{ email: 'cmd@example.com' }]);
+  });
+});

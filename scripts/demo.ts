@@ -4,9 +4,12 @@
  * 1. A PostgreSQL server: the local one (DRYDOCK_DEMO_DATABASE_URL, DRYDOCK_TEST_DATABASE_URL, else
  *    postgres://postgres@127.0.0.1:5432/postgres), or an embedded PostgreSQL started for the demo
  *    when none is reachable.
- * 2. An emulated Heroku app `drydock-demo` whose production database holds a seeded chat schema
- *    (about 100k rows).
- * 3. drydock driven against it through the real heroku CLI: `drydock doctor -a drydock-demo`.
+ * 2. An emulated Heroku app `drydock-demo` whose production database holds the demo chat schema
+ *    (the first migrations in scripts/demo/migrations) and about 100k rows.
+ * 3. drydock driven against it through the real heroku CLI: doctor; then the deploy: `drydock release`
+ *    (the Procfile's release line) applies the pending migrations; a review app's fresh database is
+ *    set up by `drydock postdeploy` (app.json); `drydock migrate redo` proves the newest migration
+ *    rolls back cleanly.
  *
  * `--keep` leaves the demo database and emulator running (Ctrl-C to stop).
  */
@@ -19,13 +22,17 @@ import pg from 'pg';
 
 import { startEmulator, type Emulator } from '../test/heroku-emulator/index.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../test/helpers/embedded-pg.js';
-import { seedChat } from './lib/seed.js';
+import { seedChatData } from './lib/seed.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = resolve(ROOT, 'dist/cli.js');
 const HEROKU = resolve(ROOT, 'node_modules/.bin/heroku');
 const APP = 'drydock-demo';
 const DEMO_DB = 'drydock_demo_production';
+const REVIEW_DB = 'drydock_demo_review';
+const MIGRATIONS = resolve(ROOT, 'scripts/demo/migrations');
+/** The production database starts at this version; release applies the rest. */
+const PRODUCTION_VERSION = '20260201000000';
 
 function banner(text: string): void {
   process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
@@ -81,13 +88,16 @@ async function main(): Promise<number> {
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
-    banner('2. Seed the production database of the emulated app');
-    await admin.query(`DROP DATABASE IF EXISTS ${DEMO_DB} WITH (FORCE)`);
+    banner('2. Production database: migrated to ' + PRODUCTION_VERSION + ' and filled with data');
+    for (const db of [DEMO_DB, REVIEW_DB]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${DEMO_DB}`);
-    const prod = new pg.Client({ connectionString: withDb(serverUrl, DEMO_DB) });
+    const prodUrl = withDb(serverUrl, DEMO_DB);
+    const migrateCode = await show(`drydock migrate --to ${PRODUCTION_VERSION}`, process.execPath, [CLI, 'migrate', '--to', PRODUCTION_VERSION, '--dir', MIGRATIONS], { CI: 'true', DATABASE_URL: prodUrl });
+    if (migrateCode !== 0) return migrateCode;
+    const prod = new pg.Client({ connectionString: prodUrl });
     await prod.connect();
     const started = Date.now();
-    const counts = await prod.query('SELECT 1').then(() => seedChat(prod));
+    const counts = await seedChatData(prod);
     await prod.end();
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     console.log(`seeded ${total.toLocaleString('en-US')} rows in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(counts)}`);
@@ -106,6 +116,26 @@ async function main(): Promise<number> {
     console.log(`\n(drydock doctor exited ${doctorCode}: 0 ready, 1 a check failed, 2 could not find out)`);
     if (doctorCode !== 0 && doctorCode !== 1) return doctorCode;
 
+    banner('5. Deploy: the release phase (Procfile `release: npx drydock release`) applies the pending migrations');
+    const releaseEnv = { CI: 'true', DATABASE_URL: prodUrl, DYNO: 'release.1' };
+    const releaseCode = await show('DATABASE_URL=$(heroku config:get DATABASE_URL) drydock release', process.execPath, [CLI, 'release', '--dir', MIGRATIONS], releaseEnv);
+    if (releaseCode !== 0) return releaseCode;
+    await show('drydock release   # the next deploy: nothing pending', process.execPath, [CLI, 'release', '--dir', MIGRATIONS], releaseEnv);
+
+    banner('6. A review app: postdeploy (app.json) sets up its fresh database; it refuses production');
+    await admin.query(`CREATE DATABASE ${REVIEW_DB}`);
+    const reviewUrl = withDb(serverUrl, REVIEW_DB);
+    const reviewEnv = { CI: 'true', DATABASE_URL: reviewUrl };
+    const pdCode = await show('drydock postdeploy', process.execPath, [CLI, 'postdeploy', '--dir', MIGRATIONS, '--seed', resolve(ROOT, 'scripts/demo/seeds.sql')], reviewEnv);
+    if (pdCode !== 0) return pdCode;
+    const refused = await show('DATABASE_URL=<production> drydock postdeploy   # must refuse', process.execPath, [CLI, 'postdeploy', '--dir', MIGRATIONS], { CI: 'true', DATABASE_URL: prodUrl });
+    console.log(`(postdeploy on production exited ${refused} and changed nothing)`);
+
+    banner('7. drydock migrate redo: the newest migration rolls back and re-applies to the same schema');
+    const redoCode = await show('drydock migrate redo', process.execPath, [CLI, 'migrate', 'redo', '--dir', MIGRATIONS], reviewEnv);
+    if (redoCode !== 0) return redoCode;
+    await show('drydock migrate status', process.execPath, [CLI, 'migrate', 'status', '--dir', MIGRATIONS], reviewEnv);
+
     banner('Demo complete');
     if (keep) {
       console.log('--keep: the emulator and the demo database stay up. Point the heroku CLI at them with:');
@@ -116,7 +146,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await emulator?.stop();
-    if (!keep) await admin.query(`DROP DATABASE IF EXISTS ${DEMO_DB} WITH (FORCE)`).catch(() => undefined);
+    if (!keep) for (const db of [DEMO_DB, REVIEW_DB]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
     await admin.end().catch(() => undefined);
     await embedded?.stop();
   }

@@ -1,71 +1,20 @@
 /**
- * A realistic chat-app schema for the demo and benchmarks: users, rooms, room_participants and
- * messages, with foreign keys and indexes, filled with generate_series so seeding is fast.
+ * Data for the demo app's chat schema (users, rooms, room_participants, messages: created by the
+ * migrations in scripts/demo/migrations), generated with generate_series so seeding is fast.
  */
 import type pg from 'pg';
-
-/** Schema DDL. `schema_migrations` mimics a database that drydock (or Rails/dbmate) has migrated. */
-export const CHAT_SCHEMA = `
--- Heroku installs extensions into heroku_ext; do the same so pulls and restores meet it.
-CREATE SCHEMA IF NOT EXISTS heroku_ext;
-CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA heroku_ext;
-CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA heroku_ext;
-
-CREATE TABLE users (
-  id bigserial PRIMARY KEY,
-  email heroku_ext.citext NOT NULL,
-  display_name text NOT NULL,
-  twitter_id text,
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE UNIQUE INDEX users_email_key ON users (email);
-
-CREATE TABLE rooms (
-  id bigserial PRIMARY KEY,
-  name text NOT NULL,
-  is_private boolean NOT NULL DEFAULT false,
-  created_by bigint NOT NULL REFERENCES users (id),
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX rooms_created_by_idx ON rooms (created_by);
-
-CREATE TABLE room_participants (
-  room_id bigint NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
-  user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-  role text NOT NULL DEFAULT 'member' CHECK (role IN ('owner', 'admin', 'member')),
-  joined_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (room_id, user_id)
-);
-CREATE INDEX room_participants_user_id_idx ON room_participants (user_id);
-
-CREATE TABLE messages (
-  id bigserial PRIMARY KEY,
-  room_id bigint NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
-  user_id bigint NOT NULL REFERENCES users (id),
-  body text NOT NULL,
-  metadata jsonb NOT NULL DEFAULT '{}',
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX messages_room_id_created_at_idx ON messages (room_id, created_at);
-CREATE INDEX messages_user_id_idx ON messages (user_id);
-CREATE INDEX rooms_name_trgm_idx ON rooms USING gin (name heroku_ext.gin_trgm_ops);
-
-CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('20260101000000'), ('20260115000000'), ('20260201000000');
-`;
 
 /** Row counts at scale 1 (about 100k rows in all). */
 export const BASE_ROWS = { users: 10_000, rooms: 1_000, room_participants: 30_000, messages: 60_000 } as const;
 
-/** Fill the schema; `scale` multiplies every table. Returns the row counts. */
-export async function seedChat(client: pg.Client, scale = 1): Promise<Record<keyof typeof BASE_ROWS, number>> {
+/** Fill the (already migrated) schema; `scale` multiplies every table. Returns the row counts. */
+export async function seedChatData(client: pg.Client, scale = 1): Promise<Record<keyof typeof BASE_ROWS, number>> {
   const n = {
     users: Math.round(BASE_ROWS.users * scale),
     rooms: Math.round(BASE_ROWS.rooms * scale),
     room_participants: Math.round(BASE_ROWS.room_participants * scale),
     messages: Math.round(BASE_ROWS.messages * scale),
   };
-  await client.query(CHAT_SCHEMA);
   await client.query(
     `INSERT INTO users (email, display_name, twitter_id, created_at)
      SELECT 'user' || g || '@example.com', 'User ' || g,

@@ -7,7 +7,7 @@
  * - Explicit timeouts.
  * - A failure becomes a ToolError with the masked command line, the exit code and the tail of stderr.
  */
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 
 import { ToolError } from './errors.js';
 import { mask } from './redact.js';
@@ -135,6 +135,9 @@ function forwardLines(stream: NodeJS.ReadableStream | null | undefined, onLine: 
 export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const command = displayCommand(file, args);
   const label = options.label ?? file.split('/').pop() ?? file;
+  // Loaded on first use: execa costs ~100 ms of start-up, and many runs (release with nothing
+  // pending) never spawn anything.
+  const { execa } = await import('execa');
   const subprocess: ResultPromise = execa(file, args, {
     env: options.inheritEnv ? { ...definedEnv(process.env), ...definedEnv(options.env ?? {}) } : childEnv(options.env),
     extendEnv: false,

@@ -66,6 +66,7 @@ export interface ValidatedStep extends PlannedStep {
 
 /** Parse every step's SQL before any runs. A syntax error, or transaction control in a transactional section, applies nothing. */
 export async function validateSteps(steps: PlannedStep[]): Promise<ValidatedStep[]> {
+  if (steps.length === 0) return [];
   await ensureParser();
   return steps.map((step) => {
     const section = sectionOf(step);

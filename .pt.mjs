@@ -1,4 +1,5 @@
 import * as lib from 'libpg-query';
 await lib.loadModule();
 const sql = process.argv[2];
-console.log(JSON.stringify(lib.parseSync(sql), null, 1));
+const r = lib.parseSync(sql);
+for (const s of r.stmts) console.log(JSON.stringify(s.stmt));

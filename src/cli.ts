@@ -11,6 +11,8 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerInit } from './commands/init.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPostdeploy } from './commands/postdeploy.js';
+import { registerPull } from './commands/pull.js';
+import { registerSnapshot } from './commands/snapshot.js';
 import { registerRelease } from './commands/release.js';
 import { registerSchema } from './commands/schema.js';
 import { loadDotenv, resolveConfig, type GlobalFlags } from './config.js';
@@ -60,6 +62,8 @@ export function buildProgram(setExit: (code: number) => void, env: NodeJS.Proces
   registerMigrate(program, run);
   registerRelease(program, run);
   registerPostdeploy(program, run);
+  registerPull(program, run);
+  registerSnapshot(program, run);
   registerSchema(program, run);
   registerInit(program, run);
   return program;

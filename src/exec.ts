@@ -7,6 +7,8 @@
  * - Explicit timeouts.
  * - A failure becomes a ToolError with the masked command line, the exit code and the tail of stderr.
  */
+import { StringDecoder } from 'node:string_decoder';
+
 import type { ResultPromise } from 'execa';
 
 import { ToolError } from './errors.js';
@@ -70,8 +72,12 @@ export interface RunOptions {
   label?: string;
   /** Receives stderr lines as they arrive (progress). */
   onStderrLine?: (line: string) => void;
-  /** Receives stdout lines as they arrive. */
+  /** Receives stdout lines as they arrive (masked, blank lines skipped; see rawStdoutLines). */
   onStdoutLine?: (line: string) => void;
+  /** Give onStdoutLine every line exactly as printed (data, not log lines): no masking, blanks kept. */
+  rawStdoutLines?: boolean;
+  /** Do not keep stdout in memory (large outputs consumed through onStdoutLine). */
+  discardStdout?: boolean;
   /**
    * Give the child the whole parent environment instead of the allowlist: only for the app's own
    * commands (`--command "bin/rails db:migrate"`), which need its config vars.
@@ -119,15 +125,22 @@ function definedEnv(env: Record<string, string | undefined>): Record<string, str
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
-/** Call `onLine` with each complete, masked, non-empty line of a child's stream. */
-function forwardLines(stream: NodeJS.ReadableStream | null | undefined, onLine: ((line: string) => void) | undefined): void {
+/** Call `onLine` with each complete line of a child's stream: masked and non-empty, or exactly as printed when `raw`. */
+function forwardLines(stream: NodeJS.ReadableStream | null | undefined, onLine: ((line: string) => void) | undefined, raw = false): void {
   if (!stream || !onLine) return;
   let buffered = '';
-  stream.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
+  const decoder = new StringDecoder('utf8');
+  stream.on('data', (chunk: Buffer | string) => {
+    buffered += typeof chunk === 'string' ? chunk : decoder.write(chunk);
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) onLine(mask(line));
+    for (const line of lines) {
+      if (raw) onLine(line);
+      else if (line.trim()) onLine(mask(line));
+    }
+  });
+  stream.on('end', () => {
+    if (buffered && (raw || buffered.trim())) onLine(raw ? buffered : mask(buffered));
   });
 }
 
@@ -147,9 +160,10 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     reject: false,
     stripFinalNewline: false,
     encoding: 'utf8',
+    buffer: { stdout: !options.discardStdout, stderr: true },
   });
   forwardLines(subprocess.stderr, options.onStderrLine);
-  forwardLines(subprocess.stdout, options.onStdoutLine);
+  forwardLines(subprocess.stdout, options.onStdoutLine, options.rawStdoutLines);
   const result = await subprocess;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');

@@ -2,7 +2,7 @@
  * HerokuCli: a small typed adapter over the `heroku` executable. No other module spawns heroku.
  * It uses --json wherever the CLI offers it and maps the CLI's failures to HerokuError kinds.
  */
-import { HerokuError, ToolError } from '../errors.js';
+import { ConfigError, HerokuError, ToolError } from '../errors.js';
 import { run, type RunResult } from '../exec.js';
 import { mask } from '../redact.js';
 
@@ -28,6 +28,54 @@ export interface Release {
   [key: string]: unknown;
 }
 
+/** One transfer as `heroku pg:backups` lists it: a backup (b001, a001 when scheduled), a restore (r002) or a copy (c003). */
+export interface BackupSummary {
+  /** The CLI's name: b001, a001, r002, c003 (o… for legacy PGBackups names). */
+  id: string;
+  num: number;
+  kind: 'backup' | 'restore' | 'copy';
+  status: 'completed' | 'failed' | 'running' | 'pending' | 'canceled';
+  /** ISO 8601 (UTC), from Heroku's "2026-01-21 09:30:00 +0000". */
+  createdAt: string | undefined;
+  /** ISO 8601 (UTC); undefined while unfinished (and for "Finished with N warnings", which hides it). */
+  finishedAt: string | undefined;
+  /** Dump size; the CLI prints it rounded to two decimals ("3.02KB"), so this is approximate. */
+  sizeBytes: number | undefined;
+  /** Backups: the source attachment (DATABASE). Restores and copies: the target. */
+  database: string | undefined;
+  scheduled: boolean;
+}
+
+/** One transfer in detail (`heroku pg:backups:info`). */
+export interface BackupInfo extends BackupSummary {
+  /** The source database's size when the backup ran (approximate, like sizeBytes). */
+  sourceBytes: number | undefined;
+  /** Heroku's transfer log, oldest first. */
+  logs: Array<{ createdAt: string; message: string }>;
+}
+
+/** Options of `captureBackup`. */
+export interface CaptureBackupOptions {
+  /** Attachment or config var to back up (default DATABASE_URL). */
+  database?: string;
+  /** Each line of Heroku's transfer log as it arrives (without its timestamp). */
+  onProgress?: (line: string) => void;
+  /** Give up (and kill the CLI) after this long; default 6 h. The CLI itself polls forever. */
+  timeoutMs?: number;
+}
+
+/** Options of `restoreBackup`. */
+export interface RestoreBackupOptions {
+  /** Target attachment or config var (default DATABASE_URL). */
+  database?: string;
+  /** The app name, as the user confirmed it; always passed as --confirm. */
+  confirm: string;
+  /** Each line of Heroku's transfer log as it arrives (without its timestamp). */
+  onProgress?: (line: string) => void;
+  /** Give up (and kill the CLI) after this long; default 6 h. */
+  timeoutMs?: number;
+}
+
 /** What drydock asks of Heroku. One method per intent. */
 export interface HerokuApi {
   configVars(app: string): Promise<Record<string, string>>;
@@ -35,6 +83,23 @@ export interface HerokuApi {
   pgInfo(app: string, database?: string): Promise<PgInfo>;
   appInfo(app: string): Promise<Record<string, unknown>>;
   releases(app: string, count?: number): Promise<Release[]>;
+  /** Every transfer (backups, restores, copies), newest first. */
+  listBackups(app: string): Promise<BackupSummary[]>;
+  /** One transfer by id (b001, r002 …); without an id, the latest backup. */
+  backupInfo(app: string, id?: string): Promise<BackupInfo>;
+  /** Capture a backup and wait for it; a failed capture throws HerokuError 'failed' with Heroku's last log lines. */
+  captureBackup(app: string, opts?: CaptureBackupOptions): Promise<BackupInfo>;
+  /** A signed, public HTTPS URL of a backup (default the latest successful one). */
+  backupUrl(app: string, id?: string): Promise<string>;
+  /** Restore a backup (b001, other-app::b001 or an https URL) into a database and wait for it. */
+  restoreBackup(app: string, id: string, opts: RestoreBackupOptions): Promise<void>;
+  /** Whether maintenance mode is on. */
+  maintenance(app: string): Promise<boolean>;
+  setMaintenance(app: string, on: boolean): Promise<void>;
+  /** Process type → quantity, zero-quantity types included. */
+  formation(app: string): Promise<Record<string, number>>;
+  /** Set the quantity of each given process type (others are left alone). */
+  scale(app: string, quantities: Record<string, number>): Promise<void>;
 }
 
 /** Options for the real adapter. */
@@ -44,6 +109,20 @@ export interface HerokuCliOptions {
   /** Extra environment for the CLI (emulator hosts in tests). */
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
+}
+
+/** Captures and restores of big databases take hours; everything else gets the short default. */
+const TRANSFER_TIMEOUT_MS = 6 * 60 * 60_000;
+
+/** What the CLI prints when a polled transfer finished with succeeded:false (capture and restore alike). */
+const TRANSFER_FAILED = /An error occurred and the backup did not finish/;
+
+/** Extra knobs of one CLI run. */
+interface ExecOptions {
+  timeoutMs?: number;
+  onStdoutLine?: (line: string) => void;
+  /** The error for a run killed by its timeout (default: HerokuError 'network'). */
+  onTimeout?: (error: ToolError) => HerokuError;
 }
 
 /** Variables that keep the heroku CLI quiet and side-effect free when drydock runs it. */
@@ -118,15 +197,161 @@ export class HerokuCli implements HerokuApi {
     return Array.isArray(parsed) ? (parsed as Release[]) : [];
   }
 
-  /** Run the CLI and map its failures. */
-  private async exec(args: string[], app: string | undefined): Promise<RunResult> {
+  /** Every transfer (`heroku pg:backups`, text only), newest first. The CLI lists at most 10 restores and 10 copies. */
+  async listBackups(app: string): Promise<BackupSummary[]> {
+    const result = await this.exec(['pg:backups', '--app', app], app);
+    return parseBackupList(result.stdout);
+  }
+
+  /** `heroku pg:backups:info [ID]` (text only), with createdAt from the list (info doesn't print it). */
+  async backupInfo(app: string, id?: string): Promise<BackupInfo> {
+    if (id !== undefined) checkArg(id, 'backup id');
+    const args = ['pg:backups:info', ...(id ? [id] : []), '--app', app];
+    const [result, list] = await Promise.all([
+      this.exec(args, app).catch((error: unknown) => {
+        throw id && error instanceof HerokuError && /couldn'?t find that transfer|invalid id/i.test(error.message)
+          ? new HerokuError('failed', `backup ${id} not found (app ${app})`, { hint: `list the app's backups with \`heroku pg:backups -a ${app}\`` })
+          : error;
+      }),
+      // Only for createdAt: a failed list must not fail the info.
+      this.listBackups(app).catch(() => [] as BackupSummary[]),
+    ]);
+    const info = parseBackupInfo(result.stdout);
+    if (!info) {
+      throw new HerokuError('failed', `heroku pg:backups:info printed no backup (app ${app})`, {
+        hint: 'check the Heroku CLI version (drydock is tested with heroku 11)',
+      });
+    }
+    return { ...info, createdAt: list.find((b) => b.id === info.id)?.createdAt ?? info.createdAt };
+  }
+
+  /**
+   * `heroku pg:backups:capture --verbose`, waiting for the backup to finish. --verbose makes the CLI
+   * print the backup's name at once and Heroku's log lines as they arrive (stdout), which feed
+   * onProgress and the failure message. The CLI polls a transfer that never starts forever, so
+   * `timeoutMs` bounds the wait.
+   */
+  async captureBackup(app: string, opts: CaptureBackupOptions = {}): Promise<BackupInfo> {
+    if (opts.database !== undefined) checkArg(opts.database, 'database');
+    const progress = new TransferProgress(opts.onProgress);
+    const timeoutMs = opts.timeoutMs ?? TRANSFER_TIMEOUT_MS;
+    const args = ['pg:backups:capture', ...(opts.database ? [opts.database] : []), '--app', app, '--verbose'];
     let result: RunResult;
+    try {
+      result = await this.exec(args, app, {
+        timeoutMs,
+        onStdoutLine: (line) => progress.line(line),
+        onTimeout: () => {
+          const what = progress.name ? `backup ${progress.name}` : `the backup of ${app}`;
+          return new HerokuError('failed', `${what} is still ${progress.logs.length ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
+            hint: progress.name
+              ? `it may still finish on Heroku: check \`heroku pg:backups:info ${progress.name} -a ${app}\`, or stop it with \`heroku pg:backups:cancel ${progress.name} -a ${app}\``
+              : `check \`heroku pg:backups -a ${app}\``,
+          });
+        },
+      });
+    } catch (error) {
+      throw progress.failure(error, `backup ${progress.name ?? `of ${app}`}`, app);
+    }
+    const name = progress.name ?? parseCaptureName(result.stdout) ?? parseCaptureName(result.stderr);
+    return this.backupInfo(app, name);
+  }
+
+  /** `heroku pg:backups:url [ID]`: the backup's signed public URL. */
+  async backupUrl(app: string, id?: string): Promise<string> {
+    if (id !== undefined) checkArg(id, 'backup id');
+    const result = await this.exec(['pg:backups:url', ...(id ? [id] : []), '--app', app], app);
+    const url = result.stdout.split('\n').map((l) => l.trim()).find((l) => /^https?:\/\//.test(l));
+    if (!url) {
+      throw new HerokuError('failed', `heroku pg:backups:url printed no URL (app ${app})`, {
+        hint: 'check the Heroku CLI version (drydock is tested with heroku 11)',
+      });
+    }
+    return url;
+  }
+
+  /**
+   * `heroku pg:backups:restore ID DATABASE --confirm APP --verbose`, waiting for the restore. Always
+   * passes --confirm: without it, on a closed stdin, the CLI exits 0 without restoring anything.
+   */
+  async restoreBackup(app: string, id: string, opts: RestoreBackupOptions): Promise<void> {
+    checkArg(id, 'backup id');
+    const database = opts.database ?? 'DATABASE_URL';
+    checkArg(database, 'database');
+    if (!opts.confirm) throw new ConfigError(`restoring into ${database} of ${app} needs a confirmation`, { hint: `pass --confirm ${app}` });
+    const progress = new TransferProgress(opts.onProgress);
+    const timeoutMs = opts.timeoutMs ?? TRANSFER_TIMEOUT_MS;
+    const what = `restore of ${id} into ${database}`;
+    const args = ['pg:backups:restore', id, database, '--app', app, '--confirm', opts.confirm, '--verbose'];
+    try {
+      await this.exec(args, app, {
+        timeoutMs,
+        onStdoutLine: (line) => progress.line(line),
+        onTimeout: () =>
+          new HerokuError('failed', `${what} (app ${app}) is still ${progress.logs.length ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
+            hint: `it may still run on Heroku: check \`heroku pg:backups -a ${app}\`, or stop it with \`heroku pg:backups:cancel -a ${app}\``,
+          }),
+      });
+    } catch (error) {
+      throw progress.failure(error, what, app);
+    }
+  }
+
+  /** `heroku maintenance` prints "on" or "off" (no --json). */
+  async maintenance(app: string): Promise<boolean> {
+    const result = await this.exec(['maintenance', '--app', app], app);
+    const state = result.stdout.trim().split('\n').pop()?.trim();
+    if (state !== 'on' && state !== 'off') {
+      throw new HerokuError('failed', `heroku maintenance printed neither "on" nor "off" (app ${app})`, {
+        hint: 'check the Heroku CLI version (drydock is tested with heroku 11)',
+      });
+    }
+    return state === 'on';
+  }
+
+  /** `heroku maintenance:on|off`. */
+  async setMaintenance(app: string, on: boolean): Promise<void> {
+    await this.exec([on ? 'maintenance:on' : 'maintenance:off', '--app', app], app);
+  }
+
+  /**
+   * `heroku ps:scale` without changes prints the formation as `web=1:Basic worker=0:Basic`. Unlike
+   * `ps --json` (running dynos) it includes process types scaled to zero and no one-off dynos.
+   */
+  async formation(app: string): Promise<Record<string, number>> {
+    try {
+      const result = await this.exec(['ps:scale', '--app', app], app);
+      return parseFormation(result.stdout);
+    } catch (error) {
+      // An app without a Procfile has no process types; the CLI calls that an error.
+      if (error instanceof HerokuError && /no process types/i.test(error.message)) return {};
+      throw error;
+    }
+  }
+
+  /** `heroku ps:scale type=N …`. */
+  async scale(app: string, quantities: Record<string, number>): Promise<void> {
+    const changes = Object.entries(quantities);
+    const bad = changes.filter(([type, n]) => !/^[\w-]+$/.test(type) || !Number.isInteger(n) || n < 0);
+    if (bad.length) {
+      throw new ConfigError(`cannot scale ${app}: ${bad.map(([type, n]) => `${type}=${n}`).join(', ')} is not a process type and a whole number ≥ 0`);
+    }
+    // Without arguments ps:scale prints the formation instead of changing it.
+    if (!changes.length) return;
+    await this.exec(['ps:scale', ...changes.map(([type, n]) => `${type}=${n}`), '--app', app], app);
+  }
+
+  /** Run the CLI and map its failures. */
+  private async exec(args: string[], app: string | undefined, options: ExecOptions = {}): Promise<RunResult> {
+    let result: RunResult;
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     try {
       result = await run(this.bin, args, {
         env: { ...QUIET_ENV, ...this.env },
-        timeoutMs: this.timeoutMs,
+        timeoutMs,
         reject: false,
         label: 'heroku',
+        onStdoutLine: options.onStdoutLine,
       });
     } catch (error) {
       if (error instanceof ToolError && /not found/.test(error.message)) {
@@ -136,8 +361,9 @@ export class HerokuCli implements HerokuApi {
         });
       }
       if (error instanceof ToolError && /timed out/.test(error.message)) {
+        if (options.onTimeout) throw options.onTimeout(error);
         const on = app ? ` (app ${app})` : '';
-        throw new HerokuError('network', `the Heroku CLI timed out after ${Math.round(this.timeoutMs / 1000)} s${on}`, {
+        throw new HerokuError('network', `the Heroku CLI timed out after ${seconds(timeoutMs)} s${on}`, {
           hint: 'check your network connection and https://status.heroku.com, then try again',
           cause: error,
         });
@@ -255,4 +481,214 @@ export function parsePgInfo(text: string): PgInfo | undefined {
     status: fields.Status,
     fields,
   };
+}
+
+/** Milliseconds as whole seconds for messages. */
+function seconds(ms: number): number {
+  return Math.round(ms / 1000);
+}
+
+/** Refuse arguments the CLI would read as flags (or that can't be a name, id or URL). */
+function checkArg(value: string, what: string): void {
+  if (!value || value.startsWith('-') || /\s/.test(value)) {
+    throw new ConfigError(`invalid ${what} "${mask(value)}"`, { hint: `give a ${what} such as ${what === 'database' ? 'DATABASE_URL' : 'b001'}` });
+  }
+}
+
+/**
+ * Follows a `--verbose` capture or restore: the CLI prints "Backing up DATABASE to b003..." and
+ * then each new log line of the transfer as "<created_at> <message>" on stdout.
+ */
+class TransferProgress {
+  name: string | undefined;
+  readonly logs: string[] = [];
+
+  constructor(private readonly onProgress: ((line: string) => void) | undefined) {}
+
+  line(raw: string): void {
+    const line = stripAnsi(raw).trim();
+    this.name ??= parseCaptureName(line);
+    const log = parseLogLine(line);
+    if (!log) return;
+    this.logs.push(log.message);
+    this.onProgress?.(log.message);
+  }
+
+  /** The error for a failed run: a transfer that finished unsuccessfully names Heroku's last log lines. */
+  failure(error: unknown, what: string, app: string): unknown {
+    if (!(error instanceof HerokuError) || error.kind !== 'failed' || !(error.cause instanceof Object)) {
+      return error;
+    }
+    const output = (error.cause as { output?: string }).output ?? '';
+    if (!TRANSFER_FAILED.test(output.replace(/\s+/g, ' '))) return error;
+    const last = this.logs.slice(-3).join(' | ') || errorMessage(stripDecorations(output)).replace(TRANSFER_FAILED, '').trim();
+    const id = /heroku pg:backups:info ([a-z]\d+)/.exec(output.replace(/\s+/g, ' '))?.[1];
+    return new HerokuError('failed', mask(`${what} failed (app ${app}): ${last || 'no log lines'}`).slice(0, 500), {
+      hint: `see Heroku's log with \`heroku pg:backups:info${id ? ` ${id}` : ''} -a ${app}\``,
+    });
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
+
+/** Heroku's transfer time "2026-01-21 09:30:00 +0000" → "2026-01-21T09:30:00Z"; other text is returned as is. */
+export function parseHerokuTime(text: string): string {
+  const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.\d+)?\s*(Z|[+-]\d\d:?\d\d)?$/.exec(text.trim());
+  if (!m) return text.trim();
+  const zone = !m[3] || m[3] === 'Z' ? 'Z' : `${m[3].slice(0, 3)}:${m[3].slice(-2)}`;
+  const date = new Date(`${m[1]}T${m[2]}${zone}`);
+  return Number.isNaN(date.getTime()) ? text.trim() : date.toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/** A size as the CLI prints it ("3.02KB", "0.00B", "7.4 MB": the bytes package, base 1024) → bytes; undefined when empty. */
+export function parseSize(text: string): number | undefined {
+  const m = /^([\d.]+)\s*(B|KB|MB|GB|TB|PB)$/i.exec(text.trim());
+  if (!m?.[1] || !m[2]) return undefined;
+  const power = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'].indexOf(m[2].toUpperCase());
+  return Math.round(Number(m[1]) * 1024 ** power);
+}
+
+/** "b001" → backup, "a001" → scheduled backup, "r002" → restore, "c003" → copy. */
+function kindOf(id: string): { kind: BackupSummary['kind']; scheduled: boolean; num: number } {
+  const m = /^o?([abcr])(\d+)$/.exec(id);
+  const prefix = m?.[1] ?? 'b';
+  return {
+    kind: prefix === 'r' ? 'restore' : prefix === 'c' ? 'copy' : 'backup',
+    scheduled: prefix === 'a',
+    num: Number(m?.[2] ?? Number.NaN),
+  };
+}
+
+/** The status column or field: "Completed <time>", "Finished with 2 warnings", "Failed <time>", "Running (processed 1.2MB)", "Pending", "Canceled". */
+function parseStatus(text: string): { status: BackupSummary['status']; finishedAt: string | undefined } {
+  const m = /^(Completed|Failed|Finished with \d+ warnings?|Running|Pending|Canceled)\b\s*(.*)$/i.exec(text.trim());
+  const word = (m?.[1] ?? '').toLowerCase();
+  const rest = (m?.[2] ?? '').trim();
+  const finishedAt = /^\d{4}-/.test(rest) ? parseHerokuTime(rest) : undefined;
+  if (word === 'completed' || word.startsWith('finished')) return { status: 'completed', finishedAt };
+  if (word === 'failed') return { status: 'failed', finishedAt };
+  if (word === 'canceled') return { status: 'canceled', finishedAt };
+  if (word === 'running') return { status: 'running', finishedAt: undefined };
+  return { status: 'pending', finishedAt: undefined };
+}
+
+/**
+ * Parse `heroku pg:backups` (it has no --json): three sections, "=== Backups", "=== Restores" and
+ * "=== Copies", each a table whose columns are found from the header line (cells are padded to
+ * the header's positions, and a cell can be empty). Newest first. Exported for tests.
+ */
+export function parseBackupList(text: string): BackupSummary[] {
+  const lines = stripAnsi(text).split('\n');
+  const out: BackupSummary[] = [];
+  let section: string | undefined;
+  let columns: Array<{ name: string; start: number }> | undefined;
+  for (const line of lines) {
+    const header = /^===\s+(.+?)\s*$/.exec(line);
+    if (header) {
+      section = header[1];
+      columns = undefined;
+      continue;
+    }
+    if (!section || !line.trim() || /^[\s─-]+$/.test(line)) continue;
+    if (!columns) {
+      if (!/^\s*ID\s{2,}/.test(line)) continue;
+      columns = [...line.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], start: m.index ?? 0 }));
+      continue;
+    }
+    const cells: Record<string, string> = {};
+    columns.forEach((col, i) => {
+      cells[col.name] = line.slice(col.start, columns?.[i + 1]?.start ?? line.length).trim();
+    });
+    const id = cells.ID ?? '';
+    if (!/^o?[abcr]\d+$/.test(id)) continue;
+    const { kind, scheduled, num } = kindOf(id);
+    const { status, finishedAt } = parseStatus(cells.Status ?? '');
+    const created = cells['Created at'] ?? cells['Started at'];
+    const database = kind === 'copy' ? cells.To : cells.Database;
+    out.push({
+      id,
+      num,
+      kind,
+      status,
+      createdAt: created ? parseHerokuTime(created) : undefined,
+      finishedAt,
+      sizeBytes: parseSize(cells.Size ?? ''),
+      database: database && database !== 'UNKNOWN' ? database : undefined,
+      scheduled,
+    });
+  }
+  return out.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '') || b.num - a.num);
+}
+
+/** One log line as the CLI prints it: "<YYYY-MM-DD HH:MM:SS +0000> <message>". */
+function parseLogLine(line: string): { createdAt: string; message: string } | undefined {
+  const m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}) (.*)$/.exec(line.trim());
+  return m?.[1] && m[2] !== undefined ? { createdAt: parseHerokuTime(m[1]), message: m[2] } : undefined;
+}
+
+/** The backup name in "Backing up DATABASE to b003...". Exported for tests. */
+export function parseCaptureName(text: string): string | undefined {
+  return /Backing up .+? to (o?[ab]\d+)\.\.\./.exec(stripAnsi(text))?.[1];
+}
+
+/**
+ * Parse `heroku pg:backups:info` (no --json): "=== Backup b001", "Key: value" lines, then
+ * "=== Backup Logs" with one "<time> <message>" line per entry. createdAt is not printed there
+ * (undefined). Exported for tests.
+ */
+export function parseBackupInfo(text: string): BackupInfo | undefined {
+  const lines = stripAnsi(text).split('\n');
+  const start = lines.findIndex((l) => /^===\s+Backup\s+\S+\s*$/.test(l) && !/^===\s+Backup Logs/.test(l));
+  if (start < 0) return undefined;
+  const id = (/^===\s+Backup\s+(\S+)/.exec(lines[start] ?? '')?.[1] ?? '').trim();
+  const fields: Record<string, string> = {};
+  const logs: BackupInfo['logs'] = [];
+  let inLogs = false;
+  for (const line of lines.slice(start + 1)) {
+    if (/^===\s+Backup Logs/.test(line)) {
+      inLogs = true;
+      continue;
+    }
+    if (!line.trim()) continue;
+    if (inLogs) {
+      const log = parseLogLine(line);
+      if (log) logs.push(log);
+      else if (logs.length) logs[logs.length - 1] = { ...logs[logs.length - 1]!, message: `${logs[logs.length - 1]!.message}\n${line.trimEnd()}` };
+      continue;
+    }
+    const m = /^([^:]+?):\s+(.*)$/.exec(line);
+    if (m?.[1] && m[2] !== undefined) fields[m[1].trim()] = m[2].trim();
+  }
+  const { kind, scheduled, num } = kindOf(id);
+  const { status } = parseStatus(fields.Status ?? '');
+  const finished = fields['Finished at'];
+  return {
+    id,
+    num,
+    kind,
+    status,
+    createdAt: undefined,
+    finishedAt: finished ? parseHerokuTime(finished) : undefined,
+    // "3.02KB (100% compression)"
+    sizeBytes: parseSize((fields['Backup Size'] ?? '').replace(/\s*\(.*\)\s*$/, '')),
+    sourceBytes: parseSize(fields['Original DB Size'] ?? ''),
+    database: fields.Database || undefined,
+    scheduled: scheduled || fields.Type === 'Scheduled',
+    logs,
+  };
+}
+
+/** Parse `heroku ps:scale` without arguments: "web=1:Basic worker=0:Basic". Exported for tests. */
+export function parseFormation(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const token of stripAnsi(text).split(/\s+/)) {
+    const m = /^([\w-]+)=(\d+)(?::\S+)?$/.exec(token);
+    if (m?.[1] && m[2]) out[m[1]] = Number(m[2]);
+  }
+  return out;
 }

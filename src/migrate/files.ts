@@ -43,7 +43,38 @@ export function parseMigrationFile(path: string, content: string | Uint8Array): 
   const { version, name } = parseFileName(fileName);
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   const checksum = createHash('sha256').update(bytes).digest('hex');
-  let text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
+  const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
+  const { up, down, irreversible } = parseMigrationText(fileName, text);
+  return {
+    version,
+    name,
+    fileName,
+    path: resolve(path),
+    checksum,
+    up,
+    down,
+    irreversible,
+  };
+}
+
+/** The sections of a migration file's text (what parseMigrationFile reads, without the file name rules). */
+export interface MigrationSections {
+  up: MigrationSection;
+  down: MigrationSection | undefined;
+  irreversible: boolean;
+}
+
+/** True when `text` has a `-- migrate:up` or `-- migrate:down` marker line: it is in drydock's (dbmate's) format. */
+export function hasMigrationMarkers(text: string): boolean {
+  return /^--\s*migrate:(?:up|down)\b/m.test(text);
+}
+
+/**
+ * Split a migration's text into its sections. `fileName` only names the file in errors. Throws
+ * MigrationError (with the line) on a bad layout: no up section, two of a kind, SQL before the first marker.
+ */
+export function parseMigrationText(fileName: string, content: string): MigrationSections {
+  let text = content;
   // A UTF-8 byte order mark would hide a marker on the first line; the checksum still covers it.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
@@ -108,16 +139,7 @@ export function parseMigrationFile(path: string, content: string | Uint8Array): 
   const irreversible =
     downMarker !== undefined && (downMarker.irreversible || isIrreversibleWord(down?.sql ?? ''));
 
-  return {
-    version,
-    name,
-    fileName,
-    path: resolve(path),
-    checksum,
-    up,
-    down,
-    irreversible,
-  };
+  return { up, down, irreversible };
 }
 
 /** Split a migration file name into version and name, or throw MigrationError with the expected form. */

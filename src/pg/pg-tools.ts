@@ -27,6 +27,8 @@ export const PG_TOOL_TIMEOUTS = {
   psqlFile: 30 * 60_000,
   /** One short SQL command. */
   psqlCommand: 2 * 60_000,
+  /** A whole restore or archive scan. */
+  restore: 6 * 60 * 60_000,
 } as const;
 
 /** The oldest psql drydock runs at all (9.2 encoded as a two-part major). */
@@ -61,6 +63,12 @@ export interface PgToolsOptions {
   /** The environment tools are discovered in and PG* fallbacks are read from (default process.env). */
   env?: Readonly<NodeJS.ProcessEnv> | undefined;
 }
+
+/**
+ * Session settings for bulk loads (pg_restore, COPY): skip waiting for WAL flushes (a crash mid-restore
+ * only loses the scratch copy, which is thrown away anyway) and give index builds more memory.
+ */
+export const BULK_LOAD_OPTIONS = '-c synchronous_commit=off -c maintenance_work_mem=512MB -c work_mem=64MB';
 
 /** pg_dump, pg_restore and psql, one method per intent. */
 export class PgTools {
@@ -147,6 +155,99 @@ export class PgTools {
       what: `running SQL on ${describeDb(url)}`,
     });
     return result.stdout;
+  }
+
+  /**
+   * A schema-only custom-format archive (pg_dump -Fc --schema-only) of `url` into `file`, optionally inside
+   * an exported snapshot so it matches data copied by other sessions. Schemas in `excludeSchemas` (Heroku's
+   * `_heroku`) are left out. Returns the pg_dump used.
+   */
+  async dumpSchemaArchive(url: DbUrl, file: string, options: PgToolRunOptions & { snapshot?: string; excludeSchemas?: string[] } = {}): Promise<ClientTool> {
+    const tool = await this.tool('pg_dump', options.serverMajor ?? (await this.serverMajor(url)));
+    const args = ['--format=custom', '--schema-only', '--no-owner', '--no-privileges', '--no-subscriptions', '--file', file];
+    if (options.snapshot) args.push(`--snapshot=${options.snapshot}`);
+    for (const schema of options.excludeSchemas ?? []) args.push(`--exclude-schema=${schema}`);
+    await this.run(tool, url, args, { timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.dumpSchema, what: `dumping the schema of ${describeDb(url)}` });
+    return tool;
+  }
+
+  /**
+   * pg_restore an archive (custom format file or directory) into `url`: --no-owner --no-acl, parallel with
+   * `jobs`, one `section` or all. Session settings that speed a bulk load travel in PGOPTIONS.
+   * Errors are fatal (--exit-on-error) unless `tolerateErrors`.
+   */
+  async restoreArchive(
+    url: DbUrl,
+    archive: string,
+    options: PgToolRunOptions & {
+      archiveMajor: number;
+      jobs?: number;
+      section?: 'pre-data' | 'data' | 'post-data';
+      /** A filtered table of contents (pg_restore -L). */
+      useList?: string;
+      tolerateErrors?: boolean;
+      onStderrLine?: (line: string) => void;
+    },
+  ): Promise<RunResult> {
+    const tool = await this.tool('pg_restore', options.archiveMajor);
+    const args = ['--no-owner', '--no-acl', '--dbname', url.database ?? 'postgres'];
+    if (options.jobs && options.jobs > 1) args.push(`--jobs=${options.jobs}`);
+    if (options.section) args.push(`--section=${options.section}`);
+    if (options.useList) args.push(`--use-list=${options.useList}`);
+    if (!options.tolerateErrors) args.push('--exit-on-error');
+    if (options.onStderrLine) args.push('--verbose');
+    args.push(archive);
+    try {
+      return await run(tool.path, args, {
+        env: { ...this.pgEnv(url), PGOPTIONS: BULK_LOAD_OPTIONS },
+        timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.restore,
+        label: `${tool.name} ${tool.version.text}`,
+        ...(options.onStderrLine ? { onStderrLine: options.onStderrLine } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof ToolError)) throw error;
+      throw new ToolError(
+        `restoring into ${describeDb(url)} failed: ${error.message}`,
+        { command: error.command, toolExitCode: error.toolExitCode, stderrTail: error.stderrTail },
+        { hint: error.hint ?? hintFor(error.stderrTail) ?? 'the scratch copy is discarded; the working database was not touched', cause: error },
+      );
+    }
+  }
+
+  /** The table of contents of an archive (pg_restore --list): also proves the file is a readable, complete archive header. */
+  async listArchive(archive: string, archiveMajor: number): Promise<string> {
+    const tool = await this.tool('pg_restore', archiveMajor);
+    const result = await run(tool.path, ['--list', archive], { timeoutMs: PG_TOOL_TIMEOUTS.psqlCommand, label: `${tool.name} ${tool.version.text}` });
+    return result.stdout;
+  }
+
+  /**
+   * Exact row counts per table in an archive, by streaming its data section as SQL (pg_restore --data-only -f -)
+   * and counting COPY rows, without loading anything. Reads (and decompresses) the whole archive.
+   */
+  async archiveRowCounts(archive: string, archiveMajor: number): Promise<Map<string, number>> {
+    const tool = await this.tool('pg_restore', archiveMajor);
+    const counts = new Map<string, number>();
+    let current: string | undefined;
+    await run(tool.path, ['--data-only', '--file=-', archive], {
+      timeoutMs: PG_TOOL_TIMEOUTS.restore,
+      label: `${tool.name} ${tool.version.text}`,
+      discardStdout: true,
+      rawStdoutLines: true,
+      onStdoutLine: (line) => {
+        if (current !== undefined) {
+          if (line === '\\.') current = undefined;
+          else counts.set(current, (counts.get(current) ?? 0) + 1);
+          return;
+        }
+        const m = /^COPY (\S+(?:\.\S+)?) (?:\([^)]*\) )?FROM stdin;$/.exec(line);
+        if (m?.[1]) {
+          current = m[1].replace(/"/g, '');
+          if (!counts.has(current)) counts.set(current, 0);
+        }
+      },
+    });
+    return counts;
   }
 
   /** libpq variables for `url`: host, port, user, password, database and sslmode never go in argv. */

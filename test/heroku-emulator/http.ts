@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 import type { EmulatorState } from './state.js';
+import type { TransferStore } from './transfer-store.js';
 
 /** What a handler sees of a request. */
 export interface RequestContext {
@@ -73,4 +74,6 @@ export interface RouteDeps {
   state: EmulatorState;
   /** The emulator's own http://127.0.0.1:PORT (for URLs it hands out). */
   baseUrl(): string;
+  /** Backups and restores, with their dump files (routes/transfers.ts). */
+  transfers: TransferStore;
 }

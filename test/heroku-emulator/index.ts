@@ -1,32 +1,44 @@
 /**
  * A local Heroku: the slice of the Platform API and the Postgres Data API that the real heroku
  * CLI (11.10.0) calls, on one node:http server, with each app backed by a real Postgres database.
- * Tests and the demo point the real CLI here with `emulator.env`.
+ * Backup public URLs are served by a second, HTTPS server (download-server.ts) with a self-signed
+ * certificate made at start. Tests and the demo point the real CLI here with `emulator.env`.
  *
  * What the CLI sends and needs back: /work/shared/heroku-cli-endpoints.md.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+import { startDownloadServer, type DownloadServer } from './download-server.js';
 
 import { defaultFaultBody, Faults } from './faults.js';
 import { ApiError, matchRoute, notFound, type Reply, type Route, type RouteDeps } from './http.js';
 import { dataRoutes } from './routes/data.js';
 import { platformRoutes } from './routes/platform.js';
 import { streamRoutes } from './routes/streams.js';
-import { createSandbox } from './sandbox.js';
+import { transferRoutes } from './routes/transfers.js';
+import { createSandbox, type Sandbox } from './sandbox.js';
 import { EmulatorState } from './state.js';
+import { createSelfSignedCert } from './tls.js';
+import { TransferStore } from './transfer-store.js';
 import type { Emulator, EmulatorOptions, LoggedRequest } from './types.js';
 
 export type {
+  AddBackupOptions,
   AppSnapshot,
+  DownloadFault,
   EmulatedAppSpec,
+  EmulatedBackup,
   Emulator,
   EmulatorOptions,
   FaultSpec,
   LoggedRequest,
   ReleaseSpec,
+  TransferBehavior,
+  TransferMode,
 } from './types.js';
 
 /** The API key the emulator accepts unless told otherwise. */
@@ -36,7 +48,7 @@ export const DEFAULT_API_KEY = 'drydock-emulator-key';
  * The route modules, in match order. New API areas (backups and transfers, say) are one more
  * module here: `(deps: RouteDeps) => Route[]`.
  */
-const ROUTE_MODULES: Array<(deps: RouteDeps) => Route[]> = [platformRoutes, dataRoutes, streamRoutes];
+const ROUTE_MODULES: Array<(deps: RouteDeps) => Route[]> = [platformRoutes, dataRoutes, transferRoutes, streamRoutes];
 
 const UNAUTHORIZED = { id: 'unauthorized', message: 'Invalid credentials provided.' };
 const NO_ENDPOINT =
@@ -85,7 +97,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const faults = new Faults();
   const requests: LoggedRequest[] = [];
   let baseUrl = '';
-  const deps: RouteDeps = { state, baseUrl: () => baseUrl };
+  let publicUrl = '';
+  // The sandbox holds the CLI's HOME, the TLS files and the backup store; stop() removes it all.
+  const sandbox = await createSandbox();
+  const transfers = new TransferStore(join(sandbox.root, 'backups'), () => publicUrl);
+  const deps: RouteDeps = { state, baseUrl: () => baseUrl, transfers };
   const routes = ROUTE_MODULES.flatMap((make) => make(deps));
 
   async function respond(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: URLSearchParams): Promise<number> {
@@ -115,24 +131,28 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     void respond(req, res, method, path, url.searchParams).then((status) => requests.push({ method, path, status }));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  baseUrl = `http://127.0.0.1:${port}`;
-
-  let sandbox;
+  let downloads: DownloadServer;
+  let caCertPath: string;
   try {
-    sandbox = await createSandbox();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const tls = await createSelfSignedCert(join(sandbox.root, 'tls'));
+    caCertPath = tls.certPath;
+    downloads = await startDownloadServer(transfers, tls, (r) => requests.push(r));
   } catch (error) {
     server.close();
+    await sandbox.remove();
     throw error;
   }
-  const sandboxed = sandbox;
+  const port = (server.address() as AddressInfo).port;
+  baseUrl = `http://127.0.0.1:${port}`;
+  publicUrl = downloads.url;
+  const sandboxed: Sandbox = sandbox;
 
   for (const spec of options.apps ?? []) state.addApp(spec);
 
@@ -150,6 +170,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       DISABLE_TELEMETRY: 'true',
       HEROKU_SKIP_NEW_VERSION_CHECK: 'true',
       HEROKU_DISABLE_AUTOUPDATE: 'true',
+      // pg:backups:download (node https.get) must trust the backup server's self-signed cert.
+      NODE_EXTRA_CA_CERTS: caCertPath,
       ...sandboxed.env,
     },
     addApp: (spec) => void state.addApp(spec),
@@ -160,11 +182,30 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     injectFault: (fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
     requests,
+    publicUrl,
+    caCertPath,
+    setTransferBehavior: (app, behavior) => transfers.setBehavior(state.get(app), behavior),
+    setDownloadFault: (fault) => transfers.setDownloadFault(fault),
+    backups: (app) =>
+      transfers
+        .list(state.get(app))
+        .filter((t) => t.kind === 'backup')
+        .map((t) => transfers.record(t)),
+    async addBackup(app, backupOptions = {}) {
+      const target = state.get(app);
+      const url = backupOptions.fromDatabaseUrl ?? state.databaseUrl(target);
+      if (url === undefined) throw new Error(`emulator: app ${app} has no database to back up`);
+      return transfers.record(await transfers.addBackup(target, url, backupOptions.ageMs ?? 0));
+    },
     stop() {
-      stopped ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }).then(() => sandboxed.remove());
+      stopped ??= Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+        downloads.close(),
+        transfers.close(),
+      ]).then(() => sandboxed.remove());
       return stopped;
     },
   };

@@ -49,6 +49,63 @@ export interface ReleaseSpec {
   output?: string;
 }
 
+/**
+ * How an app's transfers behave (Emulator.setTransferBehavior):
+ * - ok: runs for real and is finished before the POST is answered (the CLI's first poll sees it done);
+ * - fail: finishes at once with succeeded:false and logs that explain; a failed restore never
+ *   touches the database;
+ * - pending: never starts (started_at stays null; the CLI polls forever);
+ * - slow: runs for real but reports "running" with growing processed_bytes for `delayMs`;
+ * - noop (restore only): reports a normal success without restoring anything.
+ */
+export type TransferMode = 'ok' | 'fail' | 'pending' | 'slow';
+
+/** Per-app transfer behaviour; unset fields keep their current value (default ok, ok, 5000 ms). */
+export interface TransferBehavior {
+  capture?: TransferMode;
+  restore?: TransferMode | 'noop';
+  /** How long a 'slow' transfer reports running. */
+  delayMs?: number;
+}
+
+/**
+ * A fault of the HTTPS backup download (Emulator.setDownloadFault), for `times` GETs (default: until cleared):
+ * - truncate: the full Content-Length, then the socket closes after about half the bytes;
+ * - corrupt: the full length with some bytes flipped, under the original ETag;
+ * - status: this HTTP status with an S3-style XML error body.
+ */
+export interface DownloadFault {
+  kind: 'truncate' | 'corrupt' | 'status';
+  /** For kind 'status' (default 500). */
+  status?: number;
+  times?: number;
+}
+
+/** A backup in the emulator's file store (Emulator.backups, Emulator.addBackup). */
+export interface EmulatedBackup {
+  /** The CLI's name: 'b001' ('a001' for scheduled ones). */
+  id: string;
+  num: number;
+  uuid: string;
+  /** Path of the stored dump; '' when the backup failed or never ran. */
+  file: string;
+  /** md5 hex of the dump (the download's ETag without quotes); '' without a file. */
+  md5: string;
+  /** Bytes of the dump; 0 without a file. */
+  size: number;
+  succeeded: boolean;
+  /** ISO 8601. */
+  createdAt: string;
+}
+
+/** Options of Emulator.addBackup. */
+export interface AddBackupOptions {
+  /** Dump this database instead of the app's DATABASE_URL. */
+  fromDatabaseUrl?: string;
+  /** Backdate created_at, started_at and finished_at by this much. */
+  ageMs?: number;
+}
+
 /** What `Emulator.app(name)` returns: a snapshot of the state tests assert on. */
 export interface AppSnapshot {
   maintenance: boolean;
@@ -77,7 +134,19 @@ export interface Emulator {
   clearFaults(): void;
   /** Every request answered so far, oldest first. */
   requests: LoggedRequest[];
-  /** Close the server and remove the sandboxed HOME. */
+  /** https://127.0.0.1:PORT: where backup downloads (public URLs) are served. */
+  publicUrl: string;
+  /** The self-signed certificate of `publicUrl` (also NODE_EXTRA_CA_CERTS in `env`). */
+  caCertPath: string;
+  /** Change how an app's captures and restores behave (fields not given are kept). */
+  setTransferBehavior(app: string, behavior: TransferBehavior): void;
+  /** Make backup downloads misbehave (null clears). */
+  setDownloadFault(fault: DownloadFault | null): void;
+  /** The app's backups (captures), oldest first, with their stored files. */
+  backups(app: string): EmulatedBackup[];
+  /** Create a completed backup directly with a real pg_dump (optionally backdated). */
+  addBackup(app: string, options?: AddBackupOptions): Promise<EmulatedBackup>;
+  /** Close the servers, stop running transfers and remove the sandboxed HOME and the backup store. */
   stop(): Promise<void>;
 }
 

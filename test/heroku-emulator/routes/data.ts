@@ -2,9 +2,8 @@
  * The Postgres Data API slice (api.data.heroku.com, paths /client/v11/...). The CLI sends these to
  * HEROKU_DATA_HOST on HEROKU_HOST's scheme and port, so they arrive at this same server.
  *
- * Backups and transfers (capture, list, info, public-url, restore) belong in their own module
- * (routes/transfers.ts) added to the list in index.ts; `databaseOf` and `appOfParams` are the
- * lookups they need.
+ * Backups and transfers (capture, list, info, public-url, restore) live in routes/transfers.ts;
+ * `databaseOf` and `appOfParams` are the lookups they share.
  */
 import { readDatabaseFacts, humanBytes, planTitle } from '../database-facts.js';
 import { notFound, type Route, type RouteDeps } from '../http.js';
@@ -49,7 +48,7 @@ async function infoEntries(addon: AddonState, url: string): Promise<Array<{ name
   return entries;
 }
 
-/** Every Data API route (backups and transfers come later, in their own module). */
+/** The Data API's database routes (transfers are in routes/transfers.ts). */
 export function dataRoutes(deps: RouteDeps): Route[] {
   return [
     {

@@ -1,0 +1,423 @@
+/**
+ * The pull pipeline: preflight → source (live copy, or a cached/downloaded backup restored with
+ * pg_restore --jobs) into a scratch database → verify → keep a pristine snapshot → swap in → scrub.
+ *
+ * The working database is only ever replaced by an atomic rename of a complete, verified copy.
+ * A pull killed at any moment leaves the previous working database as it was; its leftovers (a
+ * scratch copy tagged with the dead pid) are dropped by the next run.
+ */
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { Deps } from '../deps.js';
+import { DrydockError } from '../errors.js';
+import type { BackupSummary } from '../heroku/cli.js';
+import { detectSchemaVersion } from '../migrate/detect.js';
+import { withClient } from '../pg/client.js';
+import { quoteQualified } from '../pg/ident.js';
+import { PgTools } from '../pg/pg-tools.js';
+import { readInstalledExtensions, readServerVersion, readAvailableExtensions, type InstalledExtension } from '../pg/server-facts.js';
+import { describeDb, parseDatabaseUrl, withDatabase, type DbUrl } from '../pg/url.js';
+import { majorLabel, majorOrder, parseVersion } from '../pg/version.js';
+import { cacheDir, downloadToCache, findCached, freeBytes, type CachedBackup } from '../pull/cache.js';
+import { copyLive, type LiveCopyResult } from '../pull/copy-live.js';
+import { drydockDbName, LocalServer, type DrydockDbMeta } from '../pull/local-db.js';
+import { extensionsInToc, tablesWithData, withoutPrecreated, withoutTableData } from '../pull/toc.js';
+import { createPipeline } from './listr.js';
+
+/** Where the data comes from. */
+export type PullSource =
+  | { kind: 'live'; app: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'backup'; app: string; id: string | 'latest'; capture: boolean; maxAgeMs: number };
+
+/** Options of one pull. */
+export interface PullOptions {
+  source: PullSource;
+  /** The local server (admin) and the working database name. */
+  local: DbUrl;
+  target: string;
+  jobs: number;
+  excludeTableData: string[];
+  scrubFile?: string | undefined;
+  /** Keep a pristine snapshot of the restored copy (default true). */
+  keepSnapshot: boolean;
+  dryRun: boolean;
+}
+
+/** What a pull did (the --json result). */
+export interface PullResult {
+  target: string;
+  database: string;
+  source: string;
+  dryRun: boolean;
+  plan?: string[] | undefined;
+  backup?: { id: string; createdAt: string | undefined; ageHours: number | undefined; bytes: number | undefined; cached: boolean } | undefined;
+  tables: number;
+  rows: number | undefined;
+  schemaVersion: string | undefined;
+  snapshot: string | undefined;
+  previousDropped: boolean;
+  scrubbed: boolean;
+  seconds: number;
+}
+
+interface Ctx {
+  sourceUrl?: DbUrl;
+  sourceMajor?: number;
+  sourceExtensions?: InstalledExtension[];
+  sourceBytes?: number;
+  backup?: BackupSummary;
+  cached?: CachedBackup;
+  scratch?: string;
+  live?: LiveCopyResult;
+  restoredTables?: string[];
+  schemaVersion?: string;
+  snapshot?: string;
+  previous?: string;
+  plan: string[];
+}
+
+const GB = 1024 ** 3;
+
+function formatBytes(n: number | undefined): string {
+  if (n === undefined) return 'unknown size';
+  if (n >= GB) return `${(n / GB).toFixed(1)} GB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${Math.round(n / 1024)} kB`;
+}
+
+function describeSource(source: PullSource): string {
+  switch (source.kind) {
+    case 'live':
+      return `live database of ${source.app}`;
+    case 'url':
+      return 'a database URL';
+    default:
+      return source.capture ? `a fresh backup of ${source.app}` : `backup ${source.id} of ${source.app}`;
+  }
+}
+
+/** Pick the backup to use: a given id, or the newest completed one. */
+function chooseBackup(backups: BackupSummary[], id: string | 'latest', app: string): BackupSummary {
+  const completed = backups.filter((b) => b.kind === 'backup' && b.status === 'completed');
+  if (id !== 'latest') {
+    const found = backups.find((b) => b.id.toLowerCase() === id.toLowerCase());
+    if (!found) throw new DrydockError(`backup ${id} not found for ${app}`, { hint: `list backups with \`drydock backups list -a ${app}\`` });
+    if (found.status !== 'completed') throw new DrydockError(`backup ${id} of ${app} is ${found.status}, not completed`, { hint: 'choose a completed backup' });
+    return found;
+  }
+  const newest = completed.sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))[0];
+  if (!newest) throw new DrydockError(`${app} has no completed backup`, { hint: `capture one with --capture, or pull the live database with --from live` });
+  return newest;
+}
+
+function ageHours(createdAt: string | undefined): number | undefined {
+  if (!createdAt) return undefined;
+  const t = Date.parse(createdAt.replace(' +0000', 'Z').replace(' ', 'T'));
+  return Number.isNaN(t) ? undefined : (Date.now() - t) / 3_600_000;
+}
+
+/** Extensions to create in the scratch database before the restore, and TOC entries to skip because of it. */
+async function prepareExtensions(scratchUrl: DbUrl, extensions: InstalledExtension[]): Promise<void> {
+  await withClient(scratchUrl, async (client) => {
+    const available = new Set((await readAvailableExtensions(client)).map((e) => e.name));
+    const missing = extensions.filter((e) => e.name !== 'plpgsql' && !available.has(e.name));
+    if (missing.length) {
+      throw new DrydockError(`the local server lacks extension(s) production uses: ${missing.map((e) => e.name).join(', ')}`, {
+        hint: 'run `drydock doctor` for the install command; nothing was changed',
+      });
+    }
+    for (const schema of new Set(extensions.map((e) => e.schema))) {
+      if (schema !== 'pg_catalog' && schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteQualified(schema)}`);
+    }
+    for (const ext of extensions) {
+      if (ext.name === 'plpgsql') continue;
+      await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteQualified(ext.name)} WITH SCHEMA ${quoteQualified(ext.schema)}`);
+    }
+  });
+}
+
+/** Run a pull. */
+export async function runPull(deps: Deps, options: PullOptions): Promise<PullResult> {
+  const started = Date.now();
+  const pgTools = PgTools.fromDeps(deps);
+  const source = options.source;
+  const ctx: Ctx = { plan: [] };
+  const cache = cacheDir(deps.config.env as NodeJS.ProcessEnv);
+  const meta = (kind: DrydockDbMeta['drydock'], extra: Partial<DrydockDbMeta> = {}): DrydockDbMeta => ({
+    drydock: kind,
+    target: options.target,
+    pid: process.pid,
+    createdAt: new Date().toISOString(),
+    source: describeSource(source),
+    ...extra,
+  });
+
+  return LocalServer.with(options.local, async (server) => {
+    const localVersion = await readServerVersion(server.admin);
+    // One pull per working database at a time (two terminals, or a pull and a snapshot restore).
+    const lockKey = BigInt(`0x${Buffer.from(options.target).toString('hex').slice(0, 14).padEnd(14, '0')}`);
+    const { rows } = await server.admin.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [lockKey.toString()]);
+    if (!rows[0]?.ok) throw new DrydockError(`another drydock pull or snapshot restore is working on ${options.target}`, { hint: 'wait for it to finish, then run again' });
+
+    const pipeline = createPipeline<Ctx>(
+      [
+        {
+          title: `Clean up leftovers of interrupted pulls into ${options.target}`,
+          task: async (_c, task) => {
+            const dropped = await server.cleanupLeftovers(options.target);
+            task.title = dropped.length ? `Dropped ${dropped.length} leftover(s) of interrupted pulls: ${dropped.join(', ')}` : 'No leftovers of interrupted pulls';
+          },
+        },
+        {
+          title: `Preflight: ${describeSource(source)}`,
+          task: async (c, task) => {
+            if (source.kind === 'backup') {
+              if (!source.capture) {
+                const backups = await deps.heroku.listBackups(source.app);
+                c.backup = chooseBackup(backups, source.id, source.app);
+                const age = ageHours(c.backup.createdAt);
+                if (source.id === 'latest' && age !== undefined && age * 3_600_000 > source.maxAgeMs) {
+                  throw new DrydockError(`the newest backup of ${source.app} (${c.backup.id}) is ${age.toFixed(1)} h old, older than --max-age ${Math.round(source.maxAgeMs / 3_600_000)} h`, {
+                    hint: 'use --capture for a fresh backup, --from live, or raise --max-age',
+                  });
+                }
+              }
+              const info = await deps.heroku.pgInfo(source.app);
+              const version = info.version ? parseVersion(info.version) : undefined;
+              c.sourceMajor = version?.major;
+              try {
+                c.sourceUrl = await resolveAppUrl(deps, source.app);
+                await withClient(c.sourceUrl, async (client) => {
+                  c.sourceExtensions = await readInstalledExtensions(client);
+                  c.sourceMajor = (await readServerVersion(client)).major;
+                }, { connectTimeoutMs: 10_000 });
+              } catch {
+                // A backup needs no connection to production; extensions then come from the archive itself.
+              }
+            } else {
+              c.sourceUrl = source.kind === 'live' ? await resolveAppUrl(deps, source.app) : parseDatabaseUrl(source.url, '--from-url');
+              await withClient(c.sourceUrl, async (client) => {
+                c.sourceMajor = (await readServerVersion(client)).major;
+                c.sourceExtensions = await readInstalledExtensions(client);
+                const { rows: size } = await client.query<{ s: string }>('SELECT pg_database_size(current_database()) AS s');
+                c.sourceBytes = Number(size[0]?.s ?? 0);
+              }, { connectTimeoutMs: 15_000 });
+            }
+            if (c.sourceMajor !== undefined) {
+              // The same rules as `drydock doctor`: stop before any byte moves.
+              await pgTools.tool('pg_dump', c.sourceMajor).catch((error: DrydockError) => {
+                if (source.kind !== 'backup') throw error;
+              });
+              await pgTools.tool('pg_restore', c.sourceMajor);
+              if (majorOrder(localVersion.major) < majorOrder(c.sourceMajor)) {
+                throw new DrydockError(`the local server is PostgreSQL ${localVersion.text}, older than production's ${majorLabel(c.sourceMajor)}`, {
+                  hint: `a dump only loads reliably into the same or a newer major: run \`drydock doctor\` for how to install PostgreSQL ${majorLabel(c.sourceMajor)}`,
+                });
+              }
+            }
+            const free = await freeBytes(cache);
+            const need = (c.sourceBytes ?? c.backup?.sizeBytes ?? 0) * (source.kind === 'backup' ? 1 : 0);
+            if (free !== undefined && need > free) {
+              throw new DrydockError(`not enough disk space for the backup: need ${formatBytes(need)}, ${formatBytes(free)} free in ${cache}`, { hint: 'free some space or set DRYDOCK_CACHE_DIR to a bigger disk' });
+            }
+            task.title = `Preflight passed: PostgreSQL ${c.sourceMajor ? majorLabel(c.sourceMajor) : '?'} → local ${localVersion.text}${c.sourceBytes ? `, ${formatBytes(c.sourceBytes)}` : ''}`;
+            c.plan.push(`source: ${describeSource(source)}${c.backup ? ` (${c.backup.id}, ${c.backup.createdAt ?? 'unknown time'}, ${formatBytes(c.backup.sizeBytes)})` : ''}`);
+            c.plan.push(`target: ${options.target} on ${describeDb(options.local)} (replaced only after the copy is complete and verified)`);
+            c.plan.push(`jobs: ${options.jobs}${options.excludeTableData.length ? `; without data of: ${options.excludeTableData.join(', ')}` : ''}`);
+            if (options.keepSnapshot) c.plan.push(`snapshot: keep the restored copy as "${options.target}" pristine snapshot`);
+            if (options.scrubFile) c.plan.push(`scrub: run ${options.scrubFile} on the working copy after the swap`);
+          },
+        },
+        {
+          title: `Capture a fresh backup of ${source.kind === 'backup' ? source.app : ''}`,
+          enabled: () => source.kind === 'backup' && source.capture,
+          skip: () => (options.dryRun ? 'dry run' : false),
+          task: async (c, task) => {
+            if (source.kind !== 'backup') return;
+            const info = await deps.heroku.captureBackup(source.app, { onProgress: (line) => (task.output = line) });
+            c.backup = info;
+            task.title = `Captured backup ${info.id} (${formatBytes(info.sizeBytes)})`;
+          },
+        },
+        {
+          title: 'Download the backup',
+          enabled: () => source.kind === 'backup',
+          skip: () => (options.dryRun ? 'dry run' : false),
+          task: async (c, task) => {
+            if (source.kind !== 'backup' || !c.backup) return;
+            const hit = await findCached(cache, source.app, c.backup.id, c.backup.createdAt);
+            if (hit) {
+              c.cached = hit;
+              task.title = `Backup ${c.backup.id} is in the cache (${formatBytes(hit.bytes)}): nothing to download`;
+              return;
+            }
+            const url = await deps.heroku.backupUrl(source.app, c.backup.id);
+            c.cached = await downloadToCache(cache, source.app, c.backup.id, url, {
+              createdAt: c.backup.createdAt,
+              onProgress: (p) => {
+                task.output = `${formatBytes(p.bytes)}${p.total ? ` of ${formatBytes(p.total)} (${Math.round((100 * p.bytes) / p.total)} %)` : ''}`;
+              },
+            });
+            task.title = `Downloaded backup ${c.backup.id}: ${formatBytes(c.cached.bytes)}, md5 ${c.cached.md5}`;
+          },
+        },
+        {
+          title: 'Restore into a scratch database',
+          skip: () => (options.dryRun ? 'dry run' : false),
+          task: async (c, task) => {
+            c.scratch = drydockDbName('scratch');
+            await server.create(c.scratch, meta('scratch'));
+            const scratchUrl = withDatabase(options.local, c.scratch);
+            if (source.kind === 'backup') {
+              const archiveMajor = c.sourceMajor ?? localVersion.major;
+              const toc = await pgTools.listArchive(c.cached!.file, archiveMajor);
+              c.restoredTables = tablesWithData(withoutTableData(toc, options.excludeTableData));
+              const extensions = c.sourceExtensions ?? extensionsInToc(toc);
+              await prepareExtensions(scratchUrl, extensions);
+              const work = await mkdtemp(join(tmpdir(), 'drydock-toc-'));
+              try {
+                const list = join(work, 'toc.list');
+                const skipSchemas = new Set(extensions.map((e) => e.schema).filter((s) => s !== 'public' && s !== 'pg_catalog'));
+                await writeFile(list, withoutTableData(withoutPrecreated(toc, skipSchemas), options.excludeTableData));
+                await pgTools.restoreArchive(scratchUrl, c.cached!.file, {
+                  archiveMajor,
+                  jobs: options.jobs,
+                  useList: list,
+                  onStderrLine: (line) => (task.output = line.replace(/^pg_restore: /, '')),
+                });
+              } finally {
+                await rm(work, { recursive: true, force: true });
+              }
+            } else {
+              await prepareExtensions(scratchUrl, c.sourceExtensions ?? []);
+              c.live = await copyLive({
+                source: c.sourceUrl!,
+                target: scratchUrl,
+                jobs: options.jobs,
+                excludeTableData: options.excludeTableData,
+                pgTools,
+                precreatedSchemas: new Set((c.sourceExtensions ?? []).map((e) => e.schema).filter((s) => s !== 'public' && s !== 'pg_catalog')),
+                onEvent: (event) => {
+                  task.output = event.kind === 'phase' ? event.message : `${event.done}/${event.total} tables (${formatBytes(event.bytesDone)} of ${formatBytes(event.bytesTotal)}): ${event.table} ${event.rows} rows`;
+                },
+              });
+            }
+            task.title = `Restored into scratch database ${c.scratch}`;
+          },
+        },
+        {
+          title: 'Verify the copy',
+          skip: () => (options.dryRun ? 'dry run' : false),
+          task: async (c, task) => {
+            const scratchUrl = withDatabase(options.local, c.scratch!);
+            await withClient(scratchUrl, async (client) => {
+              await client.query('ANALYZE');
+              const { rows: present } = await client.query<{ t: string }>(
+                `SELECT n.nspname || '.' || c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')`,
+              );
+              const have = new Set(present.map((r) => r.t));
+              const expected = c.live ? c.live.tables.map((t) => `${t.schema}.${t.name}`) : (c.restoredTables ?? []);
+              const missing = expected.filter((t) => !have.has(t));
+              if (missing.length) throw new DrydockError(`the restored copy lacks ${missing.length} table(s): ${missing.slice(0, 5).join(', ')}`, { hint: 'the working database was not touched; run `drydock doctor` and try again' });
+              c.schemaVersion = (await detectSchemaVersion(client)).version;
+              if (c.live && c.schemaVersion !== c.live.schemaVersion) {
+                throw new DrydockError(`schema version differs: production ${c.live.schemaVersion}, copy ${c.schemaVersion}`, { hint: 'the working database was not touched' });
+              }
+              if (c.live) {
+                const { rows: counts } = await client.query<{ t: string; n: string }>(
+                  `SELECT n.nspname || '.' || c.relname AS t, greatest(c.reltuples, 0)::bigint AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'`,
+                );
+                const estimate = new Map(counts.map((r) => [r.t, Number(r.n)]));
+                for (const t of c.live.tables) {
+                  const local = estimate.get(`${t.schema}.${t.name}`) ?? 0;
+                  if (!t.excluded && t.rowsCopied > 1000 && Math.abs(local - t.rowsCopied) > t.rowsCopied * 0.5) {
+                    throw new DrydockError(`${t.schema}.${t.name}: ${t.rowsCopied} rows copied but about ${local} present`, { hint: 'the working database was not touched' });
+                  }
+                }
+              }
+              task.title = `Verified: ${expected.length} table(s) present${c.live ? `, ${c.live.tables.reduce((a, t) => a + t.rowsCopied, 0)} rows copied and counted` : ''}, schema version ${c.schemaVersion}`;
+            });
+          },
+        },
+        {
+          title: 'Keep a pristine snapshot',
+          enabled: () => options.keepSnapshot,
+          skip: () => (options.dryRun ? 'dry run' : false),
+          task: async (c, task) => {
+            const name = drydockDbName('snapshot');
+            const old = (await server.snapshots(options.target)).filter((s) => s.meta.name === 'pristine');
+            await server.create(name, meta('snapshot', { name: 'pristine', pid: undefined }), { template: c.scratch! });
+            await server.makeTemplate(name);
+            for (const o of old) await server.drop(o.datname);
+            c.snapshot = name;
+            task.title = `Kept snapshot "pristine" of ${options.target} (${name})`;
+          },
+        },
+        {
+          title: `Swap the copy in as ${options.target}`,
+          skip: () => (options.dryRun ? 'dry run' : false),
+          task: async (c, task) => {
+            await hookPoint(deps, 'before-swap');
+            c.previous = await server.swapIn(options.target, c.scratch!, { pid: process.pid, createdAt: new Date().toISOString() });
+            c.scratch = undefined;
+            if (c.previous) await server.drop(c.previous);
+            task.title = `${options.target} now holds the new copy${c.previous ? ' (the previous copy was dropped)' : ''}`;
+          },
+        },
+        {
+          title: 'Scrub the working copy',
+          enabled: () => Boolean(options.scrubFile),
+          skip: () => (options.dryRun ? 'dry run' : false),
+          task: async () => {
+            await pgTools.psqlFile(withDatabase(options.local, options.target), options.scrubFile!, { singleTransaction: true });
+          },
+        },
+      ],
+      deps.output,
+    );
+    try {
+      await pipeline.run(ctx);
+    } catch (error) {
+      if (ctx.scratch) await server.drop(ctx.scratch).catch(() => undefined);
+      throw error;
+    } finally {
+      await server.admin.query('SELECT pg_advisory_unlock($1::bigint)', [lockKey.toString()]).catch(() => undefined);
+    }
+    const live = ctx.live;
+    return {
+      target: options.target,
+      database: describeDb(withDatabase(options.local, options.target)),
+      source: describeSource(source),
+      dryRun: options.dryRun,
+      plan: options.dryRun ? ctx.plan : undefined,
+      backup: ctx.backup
+        ? { id: ctx.backup.id, createdAt: ctx.backup.createdAt, ageHours: ageHours(ctx.backup.createdAt), bytes: ctx.cached?.bytes ?? ctx.backup.sizeBytes, cached: Boolean(ctx.cached) }
+        : undefined,
+      tables: live ? live.tables.length : (ctx.restoredTables?.length ?? 0),
+      rows: live ? live.tables.reduce((a, t) => a + t.rowsCopied, 0) : undefined,
+      schemaVersion: ctx.schemaVersion,
+      snapshot: ctx.snapshot,
+      previousDropped: Boolean(ctx.previous),
+      scrubbed: Boolean(options.scrubFile) && !options.dryRun,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+    };
+  });
+}
+
+async function resolveAppUrl(deps: Deps, app: string): Promise<DbUrl> {
+  return parseDatabaseUrl(await deps.heroku.databaseUrl(app), `${app}'s DATABASE_URL`);
+}
+
+/**
+ * Test hook: DRYDOCK_TEST_PAUSE_AT=<point> makes the pull print `drydock: paused at <point>` and wait,
+ * so kill tests can SIGKILL it at an exact moment. Inert unless that variable is set.
+ */
+export async function hookPoint(deps: Deps, point: string): Promise<void> {
+  if (deps.config.env.DRYDOCK_TEST_PAUSE_AT !== point) return;
+  process.stderr.write(`drydock: paused at ${point}\n`);
+  await new Promise((r) => setTimeout(r, 60_000));
+}
+

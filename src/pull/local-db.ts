@@ -1,0 +1,202 @@
+/**
+ * Whole-database operations on the local server: scratch databases, the atomic swap, templates
+ * (snapshots) and the clean-up of what an interrupted pull left behind.
+ *
+ * Every database drydock creates carries a COMMENT with JSON metadata ({"drydock": kind, target, pid, …}),
+ * so leftovers can be recognised without guessing from names, and nothing else is ever touched.
+ */
+import { randomBytes } from 'node:crypto';
+
+import type pg from 'pg';
+
+import { DrydockError } from '../errors.js';
+import { withClient } from '../pg/client.js';
+import { quoteIdent, quoteLiteral } from '../pg/ident.js';
+import { withDatabase, type DbUrl } from '../pg/url.js';
+
+/** What a drydock-made database is for. */
+export type DrydockDbKind = 'scratch' | 'previous' | 'snapshot';
+
+/** Metadata stored in COMMENT ON DATABASE. */
+export interface DrydockDbMeta {
+  drydock: DrydockDbKind;
+  /** The working database this belongs to. */
+  target: string;
+  /** Process that created it (scratch/previous): a live pid means "in use". */
+  pid?: number | undefined;
+  host?: string | undefined;
+  createdAt: string;
+  /** Snapshots: the user-facing name ("pristine" for the one pull keeps). */
+  name?: string | undefined;
+  /** Where the data came from: "live myapp", "backup myapp b012", "url …". */
+  source?: string | undefined;
+}
+
+/** A drydock-made database found on the server. */
+export interface DrydockDb {
+  datname: string;
+  meta: DrydockDbMeta;
+  sizeBytes: number;
+  isTemplate: boolean;
+}
+
+/** Parse a database comment; undefined unless it is drydock's JSON. */
+export function parseMeta(comment: string | null | undefined): DrydockDbMeta | undefined {
+  if (!comment || !comment.startsWith('{')) return undefined;
+  try {
+    const meta = JSON.parse(comment) as DrydockDbMeta;
+    return meta && typeof meta.drydock === 'string' && typeof meta.target === 'string' ? meta : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A fresh name for a database drydock makes (short: names are limited to 63 bytes). */
+export function drydockDbName(kind: DrydockDbKind): string {
+  const prefix = kind === 'snapshot' ? 'drydock_snap' : kind === 'previous' ? 'drydock_prev' : 'drydock_pull';
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+/** The maintenance URL of the local server (database `postgres`). */
+export function adminUrl(local: DbUrl): DbUrl {
+  return withDatabase(local, 'postgres');
+}
+
+function isAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Local-server operations, all through one admin connection. */
+export class LocalServer {
+  constructor(readonly admin: pg.Client) {}
+
+  /** Open an admin connection to the local server and run `fn`. */
+  static async with<T>(local: DbUrl, fn: (server: LocalServer) => Promise<T>): Promise<T> {
+    return withClient(adminUrl(local), (client) => fn(new LocalServer(client)), { applicationName: 'drydock pull' });
+  }
+
+  async exists(name: string): Promise<boolean> {
+    const { rows } = await this.admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    return rows.length > 0;
+  }
+
+  /** Every database drydock made on this server. */
+  async drydockDatabases(): Promise<DrydockDb[]> {
+    const { rows } = await this.admin.query<{ datname: string; comment: string | null; size: string; datistemplate: boolean }>(
+      `SELECT d.datname, shobj_description(d.oid, 'pg_database') AS comment, pg_database_size(d.oid) AS size, d.datistemplate
+       FROM pg_database d WHERE d.datname LIKE 'drydock\\_%' ORDER BY d.datname`,
+    );
+    return rows.flatMap((r) => {
+      const meta = parseMeta(r.comment);
+      return meta ? [{ datname: r.datname, meta, sizeBytes: Number(r.size), isTemplate: r.datistemplate }] : [];
+    });
+  }
+
+  /** Create an empty database tagged with metadata. */
+  async create(name: string, meta: DrydockDbMeta, options: { template?: string; fileCopy?: boolean } = {}): Promise<void> {
+    const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : ' TEMPLATE template0';
+    // FILE_COPY copies the files after a checkpoint: much faster than WAL_LOG for a big template (PG15+).
+    const strategy = options.template && options.fileCopy !== false && (await this.serverMajor()) >= 15 ? ' STRATEGY FILE_COPY' : '';
+    await this.admin.query(`CREATE DATABASE ${quoteIdent(name)}${template}${strategy}`);
+    await this.setMeta(name, meta);
+  }
+
+  async setMeta(name: string, meta: DrydockDbMeta): Promise<void> {
+    await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(JSON.stringify(meta))}`);
+  }
+
+  /** Drop a database, first making sure no session or template flag keeps it alive. */
+  async drop(name: string): Promise<void> {
+    await this.admin.query(`ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);
+    await this.admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  }
+
+  /** End every other session on a database (a swap or template copy needs it alone). */
+  async terminateConnections(name: string): Promise<number> {
+    const { rowCount } = await this.admin.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [name],
+    );
+    return rowCount ?? 0;
+  }
+
+  /** Make a database a protected template (no connections: CREATE DATABASE … TEMPLATE needs it idle). */
+  async makeTemplate(name: string): Promise<void> {
+    await this.admin.query(`ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+  }
+
+  /**
+   * Put `replacement` in place of `target` in one transaction: both renames commit together or not at all,
+   * so the working database is never missing. Returns the name the previous copy now has (or undefined).
+   */
+  async swapIn(target: string, replacement: string, previousMeta: Omit<DrydockDbMeta, 'drydock' | 'target'>): Promise<string | undefined> {
+    const hadTarget = await this.exists(target);
+    const previous = hadTarget ? drydockDbName('previous') : undefined;
+    for (let attempt = 1; ; attempt++) {
+      await this.terminateConnections(target);
+      await this.terminateConnections(replacement);
+      try {
+        await this.admin.query('BEGIN');
+        if (previous) {
+          await this.admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(previous)}`);
+          await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(previous)} IS ${quoteLiteral(JSON.stringify({ drydock: 'previous', target, ...previousMeta }))}`);
+        }
+        await this.admin.query(`ALTER DATABASE ${quoteIdent(replacement)} RENAME TO ${quoteIdent(target)}`);
+        await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(target)} IS NULL`);
+        await this.admin.query('COMMIT');
+        return previous;
+      } catch (error) {
+        await this.admin.query('ROLLBACK').catch(() => undefined);
+        // 55006: object_in_use: a client reconnected between terminate and rename.
+        if ((error as { code?: string }).code === '55006' && attempt < 5) {
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+          continue;
+        }
+        throw new DrydockError(`could not swap the new copy into ${target}: ${(error as Error).message}`, {
+          hint: `close applications connected to ${target} and run again; the previous ${target} is untouched`,
+          cause: error,
+        });
+      }
+    }
+  }
+
+  /**
+   * Remove what interrupted runs left for `target`: scratch copies and previous copies whose process is
+   * gone. Returns the names dropped. A previous copy is only ever dropped when `target` exists (a swap
+   * commits both renames at once, so the working database cannot be missing because of drydock).
+   */
+  async cleanupLeftovers(target: string): Promise<string[]> {
+    const dropped: string[] = [];
+    const targetExists = await this.exists(target);
+    for (const db of await this.drydockDatabases()) {
+      if (db.meta.target !== target || db.meta.drydock === 'snapshot') continue;
+      if (isAlive(db.meta.pid) && db.meta.pid !== process.pid) continue;
+      if (db.meta.drydock === 'previous' && !targetExists) continue;
+      await this.drop(db.datname);
+      dropped.push(db.datname);
+    }
+    return dropped;
+  }
+
+  /** Snapshots of `target` (all when undefined). */
+  async snapshots(target?: string): Promise<DrydockDb[]> {
+    return (await this.drydockDatabases()).filter((d) => d.meta.drydock === 'snapshot' && (target === undefined || d.meta.target === target));
+  }
+
+  async serverMajor(): Promise<number> {
+    const { rows } = await this.admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+    return Math.floor(Number(rows[0]?.v ?? 0) / 10000);
+  }
+
+  /** Size of one database in bytes. */
+  async sizeOf(name: string): Promise<number> {
+    const { rows } = await this.admin.query<{ s: string }>('SELECT pg_database_size($1) AS s', [name]);
+    return Number(rows[0]?.s ?? 0);
+  }
+}

@@ -1,0 +1,499 @@
+/**
+ * Heroku Postgres transfers (backups and restores) for the emulator: each capture runs a real
+ * `pg_dump -Fc --no-owner --no-acl` of the app's database into a file store the emulator owns,
+ * each restore a real `pg_restore --clean --if-exists --no-owner --no-acl` of a stored dump, and
+ * the transfer records follow the state machine the CLI polls (endpoints doc §5):
+ * pending (started_at null) → running (processed_bytes growing) → finished (succeeded true/false).
+ *
+ * Per-app behaviours (ok, fail, pending, slow, noop) and download faults let tests reproduce the
+ * ways real transfers go wrong. No HTTP here: routes/transfers.ts and download-server.ts serve it.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { humanBytes, readDatabaseFacts } from './database-facts.js';
+import { majorOf, pgBinary, runPgCommand } from './pg-commands.js';
+import type { AppState } from './state.js';
+import type { DownloadFault, EmulatedBackup, TransferBehavior, TransferMode } from './types.js';
+
+/** Where a backup file is served: `<publicUrl>/backups/<token>/<name>.dump`. */
+export const BACKUP_PATH = '/backups';
+
+/** How long a 'slow' transfer reports running unless told otherwise. */
+const DEFAULT_SLOW_MS = 5_000;
+
+/** One line of a transfer's log. */
+export interface TransferLog {
+  at: number;
+  level: 'info' | 'error';
+  message: string;
+}
+
+/** One transfer of one app. Times are epoch milliseconds. */
+export interface TransferState {
+  uuid: string;
+  num: number;
+  kind: 'backup' | 'restore';
+  fromType: 'pg_dump' | 'gof3r';
+  toType: 'gof3r' | 'pg_restore';
+  fromName: string;
+  toName: string;
+  createdAt: number;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  canceledAt: number | undefined;
+  /** A 'slow' transfer reports running until this time, even when its work is done. */
+  revealAt: number;
+  succeeded: boolean;
+  warnings: number;
+  processedBytes: number;
+  sourceBytes: number;
+  /** What processed_bytes grows towards while running. */
+  expectedBytes: number;
+  logs: TransferLog[];
+  scheduled: boolean;
+  /** Backups: the secret part of the public URL. */
+  token: string | undefined;
+  /** Backups: the stored dump, once it succeeded. */
+  file: string | undefined;
+  md5: string | undefined;
+  /** Backups: the public URL (what restores get as backup_url). Restores: null. */
+  toUrl: string | null;
+  /** Restores: the backup_url they were given, without credentials. */
+  fromUrl: string | null;
+}
+
+/** The effective behaviour of one app. */
+type Behavior = { capture: TransferMode; restore: TransferMode | 'noop'; delayMs: number };
+
+/** Heroku's transfer timestamp format: "2026-01-21 09:30:00 +0000" (sorts as a string). */
+export function herokuTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000');
+}
+
+/** The CLI's name of a transfer: b001, a001 (scheduled), r002, c003. */
+export function transferName(t: Pick<TransferState, 'kind' | 'num' | 'scheduled'>): string {
+  const prefix = t.kind === 'restore' ? 'r' : t.scheduled ? 'a' : 'b';
+  return `${prefix}${String(t.num).padStart(3, '0')}`;
+}
+
+/** Error text that can go into a log line: no URLs (they may hold a password). */
+function safeMessage(error: unknown): string {
+  return String((error as Error)?.message ?? error).replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>');
+}
+
+async function md5File(file: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The transfers of every app, the dump files behind them, behaviours and download faults. */
+export class TransferStore {
+  private readonly byApp = new Map<string, TransferState[]>();
+  private readonly behaviors = new Map<string, Behavior>();
+  private fault: { spec: DownloadFault; remaining: number } | undefined;
+  private readonly children = new Set<ChildProcess>();
+  private readonly jobs = new Set<Promise<void>>();
+  private closed = false;
+
+  /** `dir` holds the dumps (the emulator removes it on stop); `publicUrl` is the HTTPS base. */
+  constructor(
+    private readonly dir: string,
+    private readonly publicUrl: () => string,
+  ) {}
+
+  /** An app's transfers, oldest first. */
+  list(app: AppState): TransferState[] {
+    let list = this.byApp.get(app.id);
+    if (!list) {
+      list = [];
+      this.byApp.set(app.id, list);
+    }
+    return list;
+  }
+
+  /** A transfer by num ("3") or uuid. */
+  find(app: AppState, key: string): TransferState | undefined {
+    return this.list(app).find((t) => (/^\d+$/.test(key) ? t.num === Number(key) : t.uuid === key));
+  }
+
+  /** The backup behind a public URL token, in any app. */
+  byToken(token: string): TransferState | undefined {
+    for (const list of this.byApp.values()) {
+      const hit = list.find((t) => t.kind === 'backup' && t.token === token);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  behavior(app: AppState): Behavior {
+    return this.behaviors.get(app.id) ?? { capture: 'ok', restore: 'ok', delayMs: DEFAULT_SLOW_MS };
+  }
+
+  setBehavior(app: AppState, change: TransferBehavior): void {
+    const current = this.behavior(app);
+    this.behaviors.set(app.id, {
+      capture: change.capture ?? current.capture,
+      restore: change.restore ?? current.restore,
+      delayMs: change.delayMs ?? current.delayMs,
+    });
+  }
+
+  setDownloadFault(fault: DownloadFault | null): void {
+    this.fault = fault ? { spec: fault, remaining: fault.times ?? Number.POSITIVE_INFINITY } : undefined;
+  }
+
+  /** The download fault for this request, if any; counts one use. */
+  takeDownloadFault(): DownloadFault | undefined {
+    const fault = this.fault;
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) this.fault = undefined;
+    return fault.spec;
+  }
+
+  /** The public URL of a backup. */
+  publicUrlOf(t: TransferState): string {
+    return `${this.publicUrl()}${BACKUP_PATH}/${t.token ?? ''}/${transferName(t)}.dump`;
+  }
+
+  /**
+   * Start a capture of `url` (the app's database). With mode ok it has finished when this
+   * resolves; slow runs in the background; pending never starts; fail finishes failed at once.
+   */
+  async capture(app: AppState, url: string, mode: TransferMode = this.behavior(app).capture): Promise<TransferState> {
+    const t = this.create(app, 'backup');
+    t.token = randomBytes(18).toString('base64url');
+    t.toUrl = this.publicUrlOf(t);
+    const name = transferName(t);
+    switch (mode) {
+      case 'pending':
+        break;
+      case 'fail':
+        t.startedAt = Date.now();
+        this.log(t, 'pg_dump: error: query failed: server closed the connection unexpectedly', 'error');
+        this.log(t, 'pg_dump: detail: This probably means the server terminated abnormally (failure injected by the drydock emulator)', 'error');
+        this.log(t, 'pg_dump finished with errors');
+        this.log(t, `upload aborted: ${name} is incomplete and cannot be restored`);
+        this.finish(t, false);
+        break;
+      case 'slow':
+        t.startedAt = Date.now();
+        t.revealAt = t.startedAt + this.behavior(app).delayMs;
+        this.background(this.dump(t, url));
+        break;
+      case 'ok':
+        await this.dump(t, url);
+        break;
+    }
+    return t;
+  }
+
+  /** Start a restore of the backup behind `backupUrl` into `url` (the target app's database). */
+  async restore(app: AppState, url: string, backupUrl: string): Promise<TransferState> {
+    const mode = this.behavior(app).restore;
+    const t = this.create(app, 'restore');
+    const backup = this.backupOfUrl(backupUrl);
+    t.fromName = backup ? transferName(backup) : 'BACKUP';
+    t.fromUrl = withoutCredentials(backupUrl);
+    switch (mode) {
+      case 'pending':
+        break;
+      case 'fail':
+        t.startedAt = Date.now();
+        this.log(t, 'pg_restore: error: could not read from input file: end of file', 'error');
+        this.log(t, 'pg_restore finished with errors');
+        this.log(t, 'waiting for download to complete');
+        this.log(t, 'download failed: connection reset by peer (failure injected by the drydock emulator)', 'error');
+        this.finish(t, false);
+        break;
+      case 'noop':
+        t.startedAt = Date.now();
+        if (!backup?.file) {
+          this.downloadFailed(t, backupUrl);
+          break;
+        }
+        t.sourceBytes = t.processedBytes = backup.processedBytes;
+        this.log(t, 'pg_restore: connecting to database for restore');
+        this.restoreTrailer(t);
+        this.finish(t, true);
+        break;
+      case 'slow':
+        t.startedAt = Date.now();
+        t.revealAt = t.startedAt + this.behavior(app).delayMs;
+        this.background(this.pgRestore(t, url, backup, backupUrl));
+        break;
+      case 'ok':
+        await this.pgRestore(t, url, backup, backupUrl);
+        break;
+    }
+    return t;
+  }
+
+  /** Cancel an unfinished transfer (its work, if any, is ignored from now on). */
+  cancel(t: TransferState): void {
+    if (t.finishedAt !== undefined && Date.now() >= t.revealAt) return;
+    const now = Date.now();
+    t.canceledAt = now;
+    t.finishedAt = now;
+    t.revealAt = 0;
+    t.succeeded = false;
+    this.log(t, 'canceled by request');
+  }
+
+  /** Create a finished backup now (real pg_dump), backdated by `ageMs`; rejects when pg_dump fails. */
+  async addBackup(app: AppState, url: string, ageMs = 0): Promise<TransferState> {
+    const t = await this.capture(app, url, 'ok');
+    if (!t.succeeded) {
+      const why = t.logs.filter((l) => l.level === 'error').map((l) => l.message).slice(-2).join(' | ');
+      throw new Error(`emulator: pg_dump for ${app.name} failed: ${why || 'no output'}`);
+    }
+    for (const log of t.logs) log.at -= ageMs;
+    t.createdAt -= ageMs;
+    if (t.startedAt !== undefined) t.startedAt -= ageMs;
+    if (t.finishedAt !== undefined) t.finishedAt -= ageMs;
+    return t;
+  }
+
+  /** What Emulator.backups returns for one backup. */
+  record(t: TransferState): EmulatedBackup {
+    const visible = t.finishedAt !== undefined && Date.now() >= t.revealAt;
+    return {
+      id: transferName(t),
+      num: t.num,
+      uuid: t.uuid,
+      file: t.file ?? '',
+      md5: t.md5 ?? '',
+      size: t.file ? t.processedBytes : 0,
+      succeeded: visible && t.succeeded,
+      createdAt: new Date(t.createdAt).toISOString(),
+    };
+  }
+
+  /** Stop running tools, wait for background work, and refuse new work. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const child of this.children) child.kill('SIGKILL');
+    await Promise.allSettled([...this.jobs]);
+  }
+
+  private create(app: AppState, kind: TransferState['kind']): TransferState {
+    if (this.closed) throw new Error('emulator: stopped');
+    const list = this.list(app);
+    const t: TransferState = {
+      uuid: randomUUID(),
+      num: (list[list.length - 1]?.num ?? 0) + 1,
+      kind,
+      fromType: kind === 'backup' ? 'pg_dump' : 'gof3r',
+      toType: kind === 'backup' ? 'gof3r' : 'pg_restore',
+      fromName: kind === 'backup' ? 'DATABASE' : 'BACKUP',
+      toName: kind === 'backup' ? 'BACKUP' : 'DATABASE',
+      createdAt: Date.now(),
+      startedAt: undefined,
+      finishedAt: undefined,
+      canceledAt: undefined,
+      revealAt: 0,
+      succeeded: false,
+      warnings: 0,
+      processedBytes: 0,
+      sourceBytes: 0,
+      expectedBytes: 0,
+      logs: [],
+      scheduled: false,
+      token: undefined,
+      file: undefined,
+      md5: undefined,
+      toUrl: null,
+      fromUrl: null,
+    };
+    list.push(t);
+    return t;
+  }
+
+  private log(t: TransferState, message: string, level: TransferLog['level'] = 'info'): void {
+    // A verbose pg_dump of a big schema logs thousands of lines; keep the start and the end.
+    if (t.logs.length >= 2_000) t.logs.splice(1_000, 1);
+    t.logs.push({ at: Date.now(), level, message });
+  }
+
+  private finish(t: TransferState, succeeded: boolean): void {
+    if (t.canceledAt !== undefined) return;
+    t.finishedAt = Date.now();
+    t.succeeded = succeeded;
+  }
+
+  private background(job: Promise<void>): void {
+    const tracked = job.catch(() => undefined).finally(() => this.jobs.delete(tracked));
+    this.jobs.add(tracked);
+  }
+
+  /** The real pg_dump of a capture. */
+  private async dump(t: TransferState, url: string): Promise<void> {
+    t.startedAt ??= Date.now();
+    const name = transferName(t);
+    let facts;
+    try {
+      facts = await readDatabaseFacts(url);
+    } catch (error) {
+      this.log(t, `pg_dump: error: connection to server failed: ${safeMessage(error)}`, 'error');
+      this.log(t, 'pg_dump finished with errors');
+      this.log(t, `upload aborted: ${name} is incomplete and cannot be restored`);
+      this.finish(t, false);
+      return;
+    }
+    t.sourceBytes = facts.sizeBytes;
+    t.expectedBytes = facts.sizeBytes;
+    await mkdir(this.dir, { recursive: true });
+    const file = join(this.dir, `${t.uuid}.dump`);
+    const bin = pgBinary('pg_dump', majorOf(facts.version));
+    const result = await runPgCommand(bin, ['--verbose', '-Fc', '--no-owner', '--no-acl', '-f', file], url, this.children, (line) =>
+      this.log(t, line, /^pg_dump: error:/.test(line) ? 'error' : 'info'),
+    );
+    this.log(t, 'waiting for pg_dump to complete');
+    if (result.exitCode !== 0 || this.closed) {
+      this.log(t, `pg_dump finished with errors (exit status ${result.exitCode})`, 'error');
+      this.log(t, `upload aborted: ${name} is incomplete and cannot be restored`);
+      await rm(file, { force: true });
+      this.finish(t, false);
+      return;
+    }
+    this.log(t, 'pg_dump done');
+    const size = (await stat(file)).size;
+    t.md5 = await md5File(file);
+    t.file = file;
+    t.processedBytes = size;
+    this.log(t, 'waiting for upload to complete');
+    this.log(t, 'upload done');
+    this.log(t, `Finished backup of ${t.fromName} to ${name}: ${humanBytes(size)}`);
+    this.finish(t, true);
+  }
+
+  /** The real pg_restore of a restore. */
+  private async pgRestore(t: TransferState, url: string, backup: TransferState | undefined, backupUrl: string): Promise<void> {
+    t.startedAt ??= Date.now();
+    const file = backup?.file;
+    if (!backup || !file) {
+      this.downloadFailed(t, backupUrl);
+      return;
+    }
+    t.sourceBytes = backup.processedBytes;
+    t.expectedBytes = backup.processedBytes;
+    let major: number | undefined;
+    try {
+      major = majorOf((await readDatabaseFacts(url)).version);
+    } catch (error) {
+      this.log(t, `pg_restore: error: connection to server failed: ${safeMessage(error)}`, 'error');
+      this.log(t, 'pg_restore finished with errors');
+      this.finish(t, false);
+      return;
+    }
+    const database = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+    const args = ['--verbose', '--clean', '--if-exists', '--no-owner', '--no-acl', '--dbname', database, file];
+    const result = await runPgCommand(pgBinary('pg_restore', major), args, url, this.children, (line) =>
+      this.log(t, line, /^pg_restore: error:/.test(line) ? 'error' : 'info'),
+    );
+    if (result.exitCode !== 0 || this.closed) {
+      // Heroku marks a restore with errors as failed (pg_restore still applied what it could).
+      this.log(t, 'pg_restore finished with errors', 'error');
+      this.log(t, 'waiting for download to complete');
+      this.log(t, 'download finished successfully');
+      this.finish(t, false);
+      return;
+    }
+    t.processedBytes = backup.processedBytes;
+    this.restoreTrailer(t);
+    this.finish(t, true);
+  }
+
+  private restoreTrailer(t: TransferState): void {
+    this.log(t, 'pg_restore done');
+    this.log(t, 'waiting for download to complete');
+    this.log(t, 'download finished successfully');
+    this.log(t, `Finished restore of ${t.fromName} to ${t.toName}: ${humanBytes(t.processedBytes)}`);
+  }
+
+  private downloadFailed(t: TransferState, backupUrl: string): void {
+    let host = 'the backup URL';
+    try {
+      host = new URL(backupUrl).host || host;
+    } catch {
+      // not a URL at all: keep the generic wording
+    }
+    this.log(t, `download failed: could not fetch the backup from ${host}: 403 Forbidden`, 'error');
+    this.log(t, 'pg_restore: error: could not read from input file: end of file', 'error');
+    this.log(t, 'pg_restore finished with errors');
+    this.finish(t, false);
+  }
+
+  /** The stored backup a backup_url points at: one of this emulator's own public URLs. */
+  private backupOfUrl(backupUrl: string): TransferState | undefined {
+    let u: URL;
+    let base: URL;
+    try {
+      u = new URL(backupUrl);
+      base = new URL(this.publicUrl());
+    } catch {
+      return undefined;
+    }
+    if (u.protocol !== base.protocol || u.host !== base.host) return undefined;
+    const m = new RegExp(`^${BACKUP_PATH}/([^/]+)/[^/]+$`).exec(u.pathname);
+    const backup = m?.[1] ? this.byToken(m[1]) : undefined;
+    return backup?.succeeded && backup.file ? backup : undefined;
+  }
+}
+
+/** A URL without user and password (for from_url). */
+function withoutCredentials(url: string): string | null {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return null;
+  }
+}
+
+/** A transfer as the Data API returns it; `logs` only with ?verbose=true, as on Heroku. */
+export function transferJson(t: TransferState, verbose: boolean, now = Date.now()): Record<string, unknown> {
+  const finished = t.finishedAt !== undefined && now >= t.revealAt;
+  const started = t.startedAt !== undefined;
+  let processed = t.processedBytes;
+  if (!finished) {
+    const span = t.revealAt - (t.startedAt ?? now);
+    const fraction = started && span > 0 ? Math.min(0.99, Math.max(0.01, (now - (t.startedAt ?? now)) / span)) : 0;
+    processed = Math.floor(t.expectedBytes * fraction);
+  }
+  const finishedAt = finished ? Math.max(t.finishedAt ?? 0, t.revealAt) : undefined;
+  const json: Record<string, unknown> = {
+    uuid: t.uuid,
+    num: t.num,
+    from_name: t.fromName,
+    from_type: t.fromType,
+    from_url: t.fromUrl,
+    to_name: t.toName,
+    to_type: t.toType,
+    to_url: t.toUrl,
+    options: {},
+    source_bytes: t.sourceBytes,
+    processed_bytes: processed,
+    succeeded: finished && t.succeeded,
+    warnings: t.warnings,
+    schedule: t.scheduled ? { uuid: randomUUID() } : null,
+    created_at: herokuTime(t.createdAt),
+    started_at: started ? herokuTime(t.startedAt ?? now) : null,
+    finished_at: finishedAt !== undefined ? herokuTime(finishedAt) : null,
+    updated_at: herokuTime(finishedAt ?? t.startedAt ?? t.createdAt),
+    canceled_at: t.canceledAt !== undefined ? herokuTime(t.canceledAt) : null,
+    deleted_at: null,
+    purged_at: null,
+  };
+  if (verbose) {
+    json.logs = t.logs.map((l) => ({ created_at: herokuTime(l.at), level: l.level, message: l.message }));
+  }
+  return json;
+}

@@ -13,6 +13,8 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerPostdeploy } from './commands/postdeploy.js';
 import { registerPull } from './commands/pull.js';
 import { registerSnapshot } from './commands/snapshot.js';
+import { registerBackups } from './commands/backups.js';
+import { registerRestore } from './commands/restore.js';
 import { registerRelease } from './commands/release.js';
 import { registerSchema } from './commands/schema.js';
 import { loadDotenv, resolveConfig, type GlobalFlags } from './config.js';
@@ -64,6 +66,8 @@ export function buildProgram(setExit: (code: number) => void, env: NodeJS.Proces
   registerPostdeploy(program, run);
   registerPull(program, run);
   registerSnapshot(program, run);
+  registerBackups(program, run);
+  registerRestore(program, run);
   registerSchema(program, run);
   registerInit(program, run);
   return program;

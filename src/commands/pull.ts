@@ -52,7 +52,7 @@ export function resolveTarget(to: string | undefined, fallback: string | undefin
     throw new ConfigError(`"${target.slice(0, 40)}" is not a usable database name`, { hint: 'use letters, digits and underscores, e.g. myapp_development' });
   }
   assertIdentifier(target, 'target database name');
-  if (target.startsWith('drydock_')) throw new ConfigError(`"${target}" starts with drydock_, which drydock reserves for its own copies`, { hint: 'choose another name' });
+  if (/^drydock_(pull|prev|snap)_/.test(target)) throw new ConfigError(`"${target}" looks like one of drydock's own copies (drydock_pull_, drydock_prev_, drydock_snap_): those names are reserved`, { hint: 'choose another name' });
   return { local: resolveLocalUrl(localFlag, env), target };
 }
 

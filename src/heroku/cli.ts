@@ -123,6 +123,8 @@ interface ExecOptions {
   onStdoutLine?: (line: string) => void;
   /** The error for a run killed by its timeout (default: HerokuError 'network'). */
   onTimeout?: (error: ToolError) => HerokuError;
+  /** A better error for a non-zero exit than classifyFailure's, when this returns one. */
+  onFailure?: (result: RunResult) => HerokuError | undefined;
 }
 
 /** Variables that keep the heroku CLI quiet and side-effect free when drydock runs it. */
@@ -236,23 +238,19 @@ export class HerokuCli implements HerokuApi {
     const progress = new TransferProgress(opts.onProgress);
     const timeoutMs = opts.timeoutMs ?? TRANSFER_TIMEOUT_MS;
     const args = ['pg:backups:capture', ...(opts.database ? [opts.database] : []), '--app', app, '--verbose'];
-    let result: RunResult;
-    try {
-      result = await this.exec(args, app, {
-        timeoutMs,
-        onStdoutLine: (line) => progress.line(line),
-        onTimeout: () => {
-          const what = progress.name ? `backup ${progress.name}` : `the backup of ${app}`;
-          return new HerokuError('failed', `${what} is still ${progress.logs.length ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
-            hint: progress.name
-              ? `it may still finish on Heroku: check \`heroku pg:backups:info ${progress.name} -a ${app}\`, or stop it with \`heroku pg:backups:cancel ${progress.name} -a ${app}\``
-              : `check \`heroku pg:backups -a ${app}\``,
-          });
-        },
-      });
-    } catch (error) {
-      throw progress.failure(error, `backup ${progress.name ?? `of ${app}`}`, app);
-    }
+    const result = await this.exec(args, app, {
+      timeoutMs,
+      onStdoutLine: (line) => progress.line(line),
+      onFailure: (failed) => progress.failure(failed, `backup ${progress.name ?? `of ${app}`}`, app),
+      onTimeout: () => {
+        const what = progress.name ? `backup ${progress.name}` : `the backup of ${app}`;
+        return new HerokuError('failed', `${what} is still ${progress.logs.length ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
+          hint: progress.name
+            ? `it may still finish on Heroku: check \`heroku pg:backups:info ${progress.name} -a ${app}\`, or stop it with \`heroku pg:backups:cancel ${progress.name} -a ${app}\``
+            : `check \`heroku pg:backups -a ${app}\``,
+        });
+      },
+    });
     const name = progress.name ?? parseCaptureName(result.stdout) ?? parseCaptureName(result.stderr);
     return this.backupInfo(app, name);
   }
@@ -283,18 +281,15 @@ export class HerokuCli implements HerokuApi {
     const timeoutMs = opts.timeoutMs ?? TRANSFER_TIMEOUT_MS;
     const what = `restore of ${id} into ${database}`;
     const args = ['pg:backups:restore', id, database, '--app', app, '--confirm', opts.confirm, '--verbose'];
-    try {
-      await this.exec(args, app, {
-        timeoutMs,
-        onStdoutLine: (line) => progress.line(line),
-        onTimeout: () =>
-          new HerokuError('failed', `${what} (app ${app}) is still ${progress.logs.length ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
-            hint: `it may still run on Heroku: check \`heroku pg:backups -a ${app}\`, or stop it with \`heroku pg:backups:cancel -a ${app}\``,
-          }),
-      });
-    } catch (error) {
-      throw progress.failure(error, what, app);
-    }
+    await this.exec(args, app, {
+      timeoutMs,
+      onStdoutLine: (line) => progress.line(line),
+      onFailure: (failed) => progress.failure(failed, what, app),
+      onTimeout: () =>
+        new HerokuError('failed', `${what} (app ${app}) is still ${progress.logs.length ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
+          hint: `it may still run on Heroku: check \`heroku pg:backups -a ${app}\`, or stop it with \`heroku pg:backups:cancel -a ${app}\``,
+        }),
+    });
   }
 
   /** `heroku maintenance` prints "on" or "off" (no --json). */
@@ -370,7 +365,7 @@ export class HerokuCli implements HerokuApi {
       }
       throw error;
     }
-    if (result.exitCode !== 0) throw classifyFailure(result, app);
+    if (result.exitCode !== 0) throw options.onFailure?.(result) ?? classifyFailure(result, app);
     return result;
   }
 }
@@ -514,15 +509,16 @@ class TransferProgress {
     this.onProgress?.(log.message);
   }
 
-  /** The error for a failed run: a transfer that finished unsuccessfully names Heroku's last log lines. */
-  failure(error: unknown, what: string, app: string): unknown {
-    if (!(error instanceof HerokuError) || error.kind !== 'failed' || !(error.cause instanceof Object)) {
-      return error;
-    }
-    const output = (error.cause as { output?: string }).output ?? '';
-    if (!TRANSFER_FAILED.test(output.replace(/\s+/g, ' '))) return error;
-    const last = this.logs.slice(-3).join(' | ') || errorMessage(stripDecorations(output)).replace(TRANSFER_FAILED, '').trim();
-    const id = /heroku pg:backups:info ([a-z]\d+)/.exec(output.replace(/\s+/g, ' '))?.[1];
+  /**
+   * The error for a transfer that finished unsuccessfully, naming Heroku's last log lines (as the
+   * CLI printed them with --verbose; else its wrapped error text). Undefined for other failures.
+   */
+  failure(result: RunResult, what: string, app: string): HerokuError | undefined {
+    const output = stripDecorations(`${result.stderr}\n${result.stdout}`).replace(/\s+/g, ' ');
+    if (!TRANSFER_FAILED.test(output)) return undefined;
+    const fallback = /did not finish\.\s*(.*?)\s*Run heroku pg:backups:info/.exec(output)?.[1] ?? '';
+    const last = this.logs.slice(-3).join(' | ') || fallback;
+    const id = /heroku pg:backups:info ([a-z]\d+)/.exec(output)?.[1];
     return new HerokuError('failed', mask(`${what} failed (app ${app}): ${last || 'no log lines'}`).slice(0, 500), {
       hint: `see Heroku's log with \`heroku pg:backups:info${id ? ` ${id}` : ''} -a ${app}\``,
     });
@@ -657,8 +653,10 @@ export function parseBackupInfo(text: string): BackupInfo | undefined {
     if (!line.trim()) continue;
     if (inLogs) {
       const log = parseLogLine(line);
+      const previous = logs[logs.length - 1];
+      // A message with a line break continues on the next line, without a timestamp.
       if (log) logs.push(log);
-      else if (logs.length) logs[logs.length - 1] = { ...logs[logs.length - 1]!, message: `${logs[logs.length - 1]!.message}\n${line.trimEnd()}` };
+      else if (previous) previous.message = `${previous.message}\n${line.trimEnd()}`;
       continue;
     }
     const m = /^([^:]+?):\s+(.*)$/.exec(line);

@@ -45,6 +45,8 @@ export interface ConstraintNode {
   indexname?: string;
   keys?: PgNode[];
   fk_attrs?: PgNode[];
+  /** The referenced columns of a foreign key. */
+  pk_attrs?: PgNode[];
   pktable?: RangeVar;
   generated_when?: string;
   location?: number;

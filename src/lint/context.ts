@@ -47,6 +47,7 @@ export class LintContext implements RuleContext {
   private readonly validatedNames: Array<{ table: string; name: string }> = [];
   private readonly columnTypes = new Map<string, TypeInfo>();
   private lockTimeout: LockTimeoutScope = 'none';
+  private readonly seen = new Set<string>();
   private reporter: ((report: Report) => void) | undefined;
 
   constructor(options: ContextOptions) {
@@ -84,6 +85,12 @@ export class LintContext implements RuleContext {
 
   knownColumnType(table: RangeVar, column: string): TypeInfo | undefined {
     return this.columnTypes.get(`${table.relname}\0${column}`);
+  }
+
+  firstTime(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
   }
 
   report(report: Report): void {

@@ -87,6 +87,8 @@ export interface RuleContext {
   hasValidatedNotNullCheck(table: RangeVar, column: string): boolean;
   /** The column's type, when the migration itself declared it earlier. */
   knownColumnType(table: RangeVar, column: string): TypeInfo | undefined;
+  /** True the first time it is called with `key` in this section (for rules that report once per file). */
+  firstTime(key: string): boolean;
   /** Report a finding of the running rule on the current statement. */
   report(report: Report): void;
 }

@@ -271,6 +271,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             c.scratch = drydockDbName('scratch');
             await server.create(c.scratch, meta('scratch'));
             const scratchUrl = withDatabase(options.local, c.scratch);
+            await hookPoint(deps, 'during-restore');
             if (source.kind === 'backup') {
               const archiveMajor = c.sourceMajor ?? localVersion.major;
               const toc = await pgTools.listArchive(c.cached!.file, archiveMajor);

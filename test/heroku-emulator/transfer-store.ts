@@ -13,6 +13,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { humanBytes, readDatabaseFacts } from './database-facts.js';
 import { majorOf, pgBinary, runPgCommand } from './pg-commands.js';
@@ -45,8 +46,8 @@ export interface TransferState {
   startedAt: number | undefined;
   finishedAt: number | undefined;
   canceledAt: number | undefined;
-  /** A 'slow' transfer reports running until this time, even when its work is done. */
-  revealAt: number;
+  /** A 'slow' transfer keeps running until this time, even when its tool is done (0: not slow). */
+  slowUntil: number;
   succeeded: boolean;
   warnings: number;
   processedBytes: number;
@@ -98,6 +99,8 @@ export class TransferStore {
   private fault: { spec: DownloadFault; remaining: number } | undefined;
   private readonly children = new Set<ChildProcess>();
   private readonly jobs = new Set<Promise<void>>();
+  /** Cuts the waits of 'slow' transfers short on close. */
+  private readonly stopping = new AbortController();
   private closed = false;
 
   /** `dir` holds the dumps (the emulator removes it on stop); `publicUrl` is the HTTPS base. */
@@ -183,7 +186,7 @@ export class TransferStore {
         break;
       case 'slow':
         t.startedAt = Date.now();
-        t.revealAt = t.startedAt + this.behavior(app).delayMs;
+        t.slowUntil = t.startedAt + this.behavior(app).delayMs;
         this.background(this.dump(t, url));
         break;
       case 'ok':
@@ -224,7 +227,7 @@ export class TransferStore {
         break;
       case 'slow':
         t.startedAt = Date.now();
-        t.revealAt = t.startedAt + this.behavior(app).delayMs;
+        t.slowUntil = t.startedAt + this.behavior(app).delayMs;
         this.background(this.pgRestore(t, url, backup, backupUrl));
         break;
       case 'ok':
@@ -236,11 +239,10 @@ export class TransferStore {
 
   /** Cancel an unfinished transfer (its work, if any, is ignored from now on). */
   cancel(t: TransferState): void {
-    if (t.finishedAt !== undefined && Date.now() >= t.revealAt) return;
+    if (t.finishedAt !== undefined) return;
     const now = Date.now();
     t.canceledAt = now;
     t.finishedAt = now;
-    t.revealAt = 0;
     t.succeeded = false;
     this.log(t, 'canceled by request');
   }
@@ -261,7 +263,6 @@ export class TransferStore {
 
   /** What Emulator.backups returns for one backup. */
   record(t: TransferState): EmulatedBackup {
-    const visible = t.finishedAt !== undefined && Date.now() >= t.revealAt;
     return {
       id: transferName(t),
       num: t.num,
@@ -269,7 +270,7 @@ export class TransferStore {
       file: t.file ?? '',
       md5: t.md5 ?? '',
       size: t.file ? t.processedBytes : 0,
-      succeeded: visible && t.succeeded,
+      succeeded: t.succeeded,
       createdAt: new Date(t.createdAt).toISOString(),
     };
   }
@@ -277,6 +278,7 @@ export class TransferStore {
   /** Stop running tools, wait for background work, and refuse new work. */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopping.abort();
     for (const child of this.children) child.kill('SIGKILL');
     await Promise.allSettled([...this.jobs]);
   }
@@ -296,7 +298,7 @@ export class TransferStore {
       startedAt: undefined,
       finishedAt: undefined,
       canceledAt: undefined,
-      revealAt: 0,
+      slowUntil: 0,
       succeeded: false,
       warnings: 0,
       processedBytes: 0,
@@ -326,6 +328,12 @@ export class TransferStore {
     t.succeeded = succeeded;
   }
 
+  /** A 'slow' transfer's remaining time (returns at once on close). */
+  private async waitSlow(t: TransferState): Promise<void> {
+    const delay = t.slowUntil - Date.now();
+    if (delay > 0) await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+  }
+
   private background(job: Promise<void>): void {
     const tracked = job.catch(() => undefined).finally(() => this.jobs.delete(tracked));
     this.jobs.add(tracked);
@@ -353,6 +361,9 @@ export class TransferStore {
     const result = await runPgCommand(bin, ['--verbose', '-Fc', '--no-owner', '--no-acl', '-f', file], url, this.children, (line) =>
       this.log(t, line, /^pg_dump: error:/.test(line) ? 'error' : 'info'),
     );
+    if (result.exitCode === 0) t.expectedBytes = (await stat(file)).size;
+    // The upload of a slow backup takes its time.
+    await this.waitSlow(t);
     this.log(t, 'waiting for pg_dump to complete');
     if (result.exitCode !== 0 || this.closed) {
       this.log(t, `pg_dump finished with errors (exit status ${result.exitCode})`, 'error');
@@ -396,6 +407,7 @@ export class TransferStore {
     const result = await runPgCommand(pgBinary('pg_restore', major), args, url, this.children, (line) =>
       this.log(t, line, /^pg_restore: error:/.test(line) ? 'error' : 'info'),
     );
+    await this.waitSlow(t);
     if (result.exitCode !== 0 || this.closed) {
       // Heroku marks a restore with errors as failed (pg_restore still applied what it could).
       this.log(t, 'pg_restore finished with errors', 'error');
@@ -460,15 +472,16 @@ function withoutCredentials(url: string): string | null {
 
 /** A transfer as the Data API returns it; `logs` only with ?verbose=true, as on Heroku. */
 export function transferJson(t: TransferState, verbose: boolean, now = Date.now()): Record<string, unknown> {
-  const finished = t.finishedAt !== undefined && now >= t.revealAt;
+  const finishedAt = t.finishedAt;
+  const finished = finishedAt !== undefined;
   const started = t.startedAt !== undefined;
   let processed = t.processedBytes;
   if (!finished) {
-    const span = t.revealAt - (t.startedAt ?? now);
-    const fraction = started && span > 0 ? Math.min(0.99, Math.max(0.01, (now - (t.startedAt ?? now)) / span)) : 0;
+    // Running: processed_bytes grows with the time a slow transfer has had (half way otherwise).
+    const span = t.slowUntil - (t.startedAt ?? now);
+    const fraction = !started ? 0 : span > 0 ? Math.min(0.99, Math.max(0.01, (now - (t.startedAt ?? now)) / span)) : 0.5;
     processed = Math.floor(t.expectedBytes * fraction);
   }
-  const finishedAt = finished ? Math.max(t.finishedAt ?? 0, t.revealAt) : undefined;
   const json: Record<string, unknown> = {
     uuid: t.uuid,
     num: t.num,

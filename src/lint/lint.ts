@@ -1,0 +1,268 @@
+/**
+ * The linter: files → findings. `lintSource`, `lintMigration` and `summarizeLint` are pure (they
+ * need the parser loaded: `await ensureParser()`); `lintPaths` reads files and folders.
+ *
+ * Exit policy (drydock lint, release): error findings fail the check; warnings are shown and pass.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+
+import { ConfigError } from '../errors.js';
+import type { MigrationFile } from '../migrate/types.js';
+import { ensureParser } from '../sql/parse.js';
+import { LintContext } from './context.js';
+import { parseLintFile, parseMigrationSections, type ParsedLintFile, type ParsedSection } from './parse.js';
+import { BUILTIN_CHECKS, RULES } from './rules/index.js';
+import { parseSuppressions } from './suppression.js';
+import type { Finding, LintStatement, Report, Rule } from './types.js';
+
+/** Postgres major assumed when neither a flag, the config nor a database says otherwise. */
+export const DEFAULT_PG_VERSION = 15;
+
+/** How to lint. */
+export interface LintOptions {
+  /** Production's Postgres major, ordered by release (majorOrder): 9.6, 10 … 17. */
+  pgVersion: number;
+  /** Plain .sql files run inside a transaction someone else opens (Flyway does; psql -1 does). */
+  assumeInTransaction?: boolean | undefined;
+  /** Also lint down sections (and *.down.sql / down.sql files found in folders). */
+  down?: boolean | undefined;
+  /** The rules to run (default: every rule enabled by default). */
+  rules?: readonly Rule[] | undefined;
+}
+
+/** The findings of one file. */
+export interface FileLintResult {
+  file: string;
+  kind: 'drydock' | 'plain';
+  /** Top-level statements linted. */
+  statements: number;
+  findings: Finding[];
+}
+
+/** The result of a lint run, as `drydock lint --json` prints it. */
+export interface LintRun {
+  /** The Postgres major the verdicts are for. */
+  pgVersion: number;
+  files: FileLintResult[];
+  findings: Finding[];
+  errors: number;
+  warnings: number;
+}
+
+function defaultRules(options: LintOptions): readonly Rule[] {
+  return options.rules ?? RULES.filter((r) => r.enabledByDefault);
+}
+
+/** Lint one file's text. `file` is how findings name it. Drydock migrations are detected by their `-- migrate:` markers. */
+export function lintSource(file: string, text: string, options: LintOptions, kind?: 'drydock' | 'plain'): FileLintResult {
+  return lintParsed(file, parseLintFile(basename(file), text, { down: options.down, kind }), options);
+}
+
+/** Lint a migration the runner already read (the release pipeline): its up section, and down with `down`. */
+export function lintMigration(file: string, migration: MigrationFile, options: LintOptions): FileLintResult {
+  return lintParsed(file, parseMigrationSections(migration, { down: options.down }), options);
+}
+
+function lintParsed(file: string, parsed: ParsedLintFile, options: LintOptions): FileLintResult {
+  const rules = defaultRules(options);
+  const findings: Finding[] = [];
+  let statements = 0;
+  for (const section of parsed.sections) {
+    statements += section.statements.length;
+    findings.push(...lintSection(file, section, parsed.kind, options, rules));
+  }
+  if (parsed.problem) {
+    findings.push({
+      rule: 'syntax-error',
+      severity: 'error',
+      file,
+      line: parsed.problem.line,
+      column: parsed.problem.column,
+      message: parsed.problem.message,
+      help: 'fix the SQL: the statements after this point were not checked',
+      statement: undefined,
+    });
+  }
+  return { file, kind: parsed.kind, statements, findings: sortFindings(findings) };
+}
+
+function lintSection(file: string, section: ParsedSection, kind: 'drydock' | 'plain', options: LintOptions, rules: readonly Rule[]): Finding[] {
+  const ctx = new LintContext({
+    pgVersion: options.pgVersion,
+    isDrydockMigration: kind === 'drydock',
+    runnerTransaction: section.runnerTransaction,
+    assumeInTransaction: kind === 'plain' && Boolean(options.assumeInTransaction),
+  });
+  ctx.hasSchemaChange = LintContext.sectionChangesSchema(section.statements.flatMap((s) => [s, ...s.embedded]));
+
+  const raw: Array<{ finding: Finding; anchor: number }> = [];
+  const run = (stmt: LintStatement, anchor: number): void => {
+    for (const rule of rules) {
+      ctx.setReporter((report) => raw.push({ anchor, finding: toFinding(file, section, rule, stmt, report) }));
+      rule.check(stmt, ctx);
+    }
+    ctx.setReporter(undefined);
+  };
+  section.statements.forEach((stmt, index) => {
+    ctx.enterStatement();
+    run(stmt, index);
+    if (stmt.embedded.length) {
+      ctx.withinDoBlock(() => {
+        for (const inner of stmt.embedded) {
+          run(inner, index);
+          ctx.observe(inner);
+        }
+      });
+    }
+    ctx.observe(stmt);
+  });
+
+  const { suppressions, problems } = parseSuppressions(
+    section.comments,
+    RULES.map((r) => r.id),
+    Object.keys(BUILTIN_CHECKS),
+  );
+  const used = new Set<number>();
+  const findings: Finding[] = [];
+  for (const { finding, anchor } of raw) {
+    const index = suppressions.findIndex((s) => s.rule === finding.rule && s.statementIndex === anchor);
+    if (index === -1) findings.push(finding);
+    else used.add(index);
+  }
+  const base = { file, statement: undefined, section: section.direction };
+  for (const problem of problems) {
+    findings.push({ ...base, rule: 'invalid-suppression', severity: 'error', line: problem.line, column: problem.column, message: problem.message, help: problem.help });
+  }
+  suppressions.forEach((s, index) => {
+    if (used.has(index)) return;
+    findings.push({
+      ...base,
+      rule: 'unused-suppression',
+      severity: 'warning',
+      line: s.line,
+      column: s.column,
+      message: `\`-- drydock:safe ${s.rule}\` silences nothing: ${s.statementIndex === undefined ? 'no statement follows it' : `the statement it is attached to has no ${s.rule} finding`}`,
+      help: 'remove the comment, or move it directly above the statement it is about',
+    });
+  });
+  return findings;
+}
+
+function toFinding(file: string, section: ParsedSection, rule: Rule, stmt: LintStatement, report: Report): Finding {
+  const location = typeof report.at === 'number' ? report.at : report.at?.location;
+  const { line, column } = stmt.locate(location);
+  return {
+    rule: rule.id,
+    severity: rule.severity,
+    file,
+    line,
+    column,
+    message: report.message,
+    help: report.help,
+    statement: stmt.text,
+    section: section.direction,
+  };
+}
+
+function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** Totals over file results. */
+export function summarizeLint(files: FileLintResult[], pgVersion: number): LintRun {
+  const findings = files.flatMap((f) => f.findings);
+  return {
+    pgVersion,
+    files,
+    findings,
+    errors: findings.filter((f) => f.severity === 'error').length,
+    warnings: findings.filter((f) => f.severity === 'warning').length,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files and folders
+
+/** A file to lint: where it is, and how findings name it. */
+export interface LintTarget {
+  path: string;
+  display: string;
+}
+
+/** Folders never walked into. */
+const SKIPPED_DIRS = new Set(['node_modules', '.git']);
+
+/** How findings name a path: relative to `cwd` when inside it, else absolute. */
+export function displayPath(path: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, resolve(cwd, path));
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(cwd, path) : rel;
+}
+
+/** True for down migrations of tools that keep them in their own files (golang-migrate, diesel). */
+function isDownFile(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.down.sql') || lower === 'down.sql';
+}
+
+/**
+ * Expand paths into files: a file is taken as is (whatever its extension); a folder is walked
+ * for *.sql files, sorted, skipping hidden entries, node_modules, and separate down files unless
+ * `down`. An unreadable path is a ConfigError (exit 2).
+ */
+export async function collectLintTargets(paths: readonly string[], options: { down?: boolean | undefined; cwd?: string } = {}): Promise<LintTarget[]> {
+  const cwd = options.cwd ?? process.cwd();
+  const targets: LintTarget[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      throw unreadable(dir, error, cwd);
+    }
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (entry.name.startsWith('.')) continue;
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!SKIPPED_DIRS.has(entry.name)) await walk(full);
+      } else if (entry.name.toLowerCase().endsWith('.sql') && (options.down || !isDownFile(entry.name))) {
+        targets.push({ path: full, display: displayPath(full, cwd) });
+      }
+    }
+  };
+  for (const path of paths) {
+    const full = resolve(cwd, path);
+    let info;
+    try {
+      info = await stat(full);
+    } catch (error) {
+      throw unreadable(path, error, cwd);
+    }
+    if (info.isDirectory()) await walk(full);
+    else targets.push({ path: full, display: displayPath(full, cwd) });
+  }
+  return targets;
+}
+
+function unreadable(path: string, error: unknown, cwd: string): ConfigError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+  return new ConfigError(`cannot read ${displayPath(path, cwd)}: ${why}`, { hint: 'pass SQL files or folders that exist', cause: error });
+}
+
+/** Read and lint files and folders. */
+export async function lintPaths(paths: readonly string[], options: LintOptions & { cwd?: string }): Promise<LintRun> {
+  await ensureParser();
+  const targets = await collectLintTargets(paths, options);
+  const files: FileLintResult[] = [];
+  for (const target of targets) {
+    let text: string;
+    try {
+      text = await readFile(target.path, 'utf8');
+    } catch (error) {
+      throw unreadable(target.path, error, options.cwd ?? process.cwd());
+    }
+    files.push(lintSource(target.display, text, options));
+  }
+  return summarizeLint(files, options.pgVersion);
+}

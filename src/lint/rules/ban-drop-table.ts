@@ -1,0 +1,26 @@
+/**
+ * DROP TABLE deletes the table's data for good, takes ACCESS EXCLUSIVE, and breaks code that still
+ * uses it. https://www.postgresql.org/docs/current/sql-droptable.html
+ */
+import { showRelation } from '../ast.js';
+import { droppedRelations } from '../locks.js';
+import { defineRule, suppressionHint } from './shared.js';
+
+export const banDropTable = defineRule({
+  id: 'ban-drop-table',
+  summary: 'Dropping a table deletes its data and breaks code that still uses it',
+  severity: 'error',
+  check(stmt, ctx) {
+    if (stmt.kind !== 'DropStmt' || stmt.node.removeType !== 'OBJECT_TABLE') return;
+    const tables = droppedRelations(stmt.node).filter((t) => ctx.isExisting(t));
+    if (!tables.length) return;
+    const names = tables.map((t) => `\`${showRelation(t)}\``).join(', ');
+    ctx.report({
+      message: `dropping ${names} deletes ${tables.length > 1 ? 'their' : 'its'} data for good, and app code that still queries ${tables.length > 1 ? 'them' : 'it'} fails${stmt.node.behavior === 'DROP_CASCADE' ? '; CASCADE also drops the views and foreign keys that depend on it' : ''}`,
+      help: [
+        '-- first deploy code that no longer uses the table, keep a backup (or rename it and drop it a release later)',
+        suppressionHint('ban-drop-table', 'unused since <release>, backed up in <where>'),
+      ].join('\n'),
+    });
+  },
+});

@@ -1,0 +1,203 @@
+/**
+ * `drydock pull --from-url` and `drydock snapshot`: the local machinery of pulls, without Heroku.
+ * Real PostgreSQL, real pg_dump/pg_restore.
+ */
+import { spawn } from 'node:child_process';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { CLI_PATH, runCli } from '../helpers/cli.js';
+import { adminQuery, createTestDb, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+
+let source: TestDb;
+const targets: string[] = [];
+
+function target(label: string): string {
+  const name = uniqueDbName(label);
+  targets.push(name);
+  return name;
+}
+
+const env = { DRYDOCK_LOCAL_DATABASE_URL: testServerUrl() };
+
+async function count(db: string, sql: string): Promise<number> {
+  const u = new URL(testServerUrl());
+  u.pathname = `/${db}`;
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: u.toString() });
+  await c.connect();
+  try {
+    return Number((await c.query<{ n: string }>(sql)).rows[0]?.n);
+  } finally {
+    await c.end();
+  }
+}
+
+/** drydock-made databases (scratch, previous, snapshot) that belong to `name`. */
+async function drydockCopiesOf(name: string): Promise<Array<{ datname: string; kind: string }>> {
+  const { rows } = await adminQuery<{ datname: string; comment: string | null }>(
+    `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE 'drydock\\_%'`,
+  );
+  return rows.flatMap((r) => {
+    try {
+      const meta = JSON.parse(r.comment ?? '') as { target: string; drydock: string };
+      return meta.target === name ? [{ datname: r.datname, kind: meta.drydock }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+async function dropTargetAndCopies(name: string): Promise<void> {
+  for (const copy of await drydockCopiesOf(name)) {
+    await adminQuery(`ALTER DATABASE "${copy.datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`);
+    await adminQuery(`DROP DATABASE IF EXISTS "${copy.datname}" WITH (FORCE)`);
+  }
+  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+}
+
+beforeAll(async () => {
+  source = await createTestDb('pull_src');
+  await source.query(`
+    CREATE SCHEMA heroku_ext;
+    CREATE EXTENSION citext WITH SCHEMA heroku_ext;
+    CREATE TABLE users (id bigserial PRIMARY KEY, email heroku_ext.citext NOT NULL UNIQUE);
+    CREATE TABLE events (id bigserial PRIMARY KEY, user_id bigint REFERENCES users (id), payload jsonb);
+    CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
+    INSERT INTO schema_migrations VALUES ('20260101000000'), ('20260201000000');
+    INSERT INTO users (email) SELECT 'u' || g || '@example.com' FROM generate_series(1, 5000) g;
+    INSERT INTO events (user_id, payload) SELECT 1 + g % 5000, jsonb_build_object('n', g) FROM generate_series(1, 20000) g;
+  `);
+});
+
+afterAll(async () => {
+  for (const t of targets) await dropTargetAndCopies(t);
+  await source?.drop();
+});
+
+describe('drydock pull --from-url', () => {
+  it('copies a live database into a new local database, verified, with a pristine snapshot', async () => {
+    const to = target('pull_new');
+    const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--json'], { env });
+    expect(res.exitCode).toBe(0);
+    const result = JSON.parse(res.stdout) as { tables: number; rows: number; schemaVersion: string; snapshot: string };
+    expect(result).toMatchObject({ tables: 3, rows: 25002, schemaVersion: '20260201000000' });
+    expect(await count(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
+    expect(await count(to, `SELECT count(*) AS n FROM pg_indexes WHERE tablename = 'users'`)).toBe(2);
+    expect(await count(to, `SELECT nextval('users_id_seq') AS n`)).toBe(5001);
+    const copies = await drydockCopiesOf(to);
+    expect(copies.map((c) => c.kind)).toEqual(['snapshot']);
+  });
+
+  it('replaces an existing database only after the new copy is complete, and resets from the snapshot', async () => {
+    const to = target('pull_replace');
+    await adminQuery(`CREATE DATABASE "${to}"`);
+    expect((await runCli(['pull', '--from-url', source.localhostUrl, '--to', to], { env })).exitCode).toBe(0);
+    // Rehearse something destructive, then reset.
+    const u = new URL(testServerUrl());
+    u.pathname = `/${to}`;
+    const pg = (await import('pg')).default;
+    const c = new pg.Client({ connectionString: u.toString() });
+    await c.connect();
+    await c.query('DELETE FROM events; DROP TABLE users CASCADE');
+    await c.end();
+    const reset = await runCli(['snapshot', 'restore', 'pristine', '--to', to], { env });
+    expect(reset.exitCode).toBe(0);
+    expect(reset.stdout).toMatch(/reset to snapshot "pristine" in [\d.]+ s/);
+    expect(await count(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
+    expect(await count(to, 'SELECT count(*) AS n FROM users')).toBe(5000);
+    const list = await runCli(['snapshot', 'list', '--to', to, '--json'], { env });
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'pristine', target: to })]);
+    expect((await drydockCopiesOf(to)).map((x) => x.kind)).toEqual(['snapshot']);
+  });
+
+  it('leaves out the data of excluded tables but keeps their schema', async () => {
+    const to = target('pull_exclude');
+    const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--exclude-table-data', 'events', '--no-snapshot'], { env });
+    expect(res.exitCode).toBe(0);
+    expect(await count(to, 'SELECT count(*) AS n FROM events')).toBe(0);
+    expect(await count(to, 'SELECT count(*) AS n FROM users')).toBe(5000);
+    expect(await drydockCopiesOf(to)).toEqual([]);
+  });
+
+  it('--dry-run prints the plan and changes nothing', async () => {
+    const to = target('pull_dry');
+    const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--dry-run'], { env });
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toContain('Plan (dry run, nothing changed):');
+    expect(res.stdout).toContain(`target: ${to}`);
+    expect((await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [to])).rows).toEqual([]);
+    expect(await drydockCopiesOf(to)).toEqual([]);
+  });
+
+  it('saves, lists and removes named snapshots', async () => {
+    const to = target('pull_snap');
+    expect((await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--no-snapshot'], { env })).exitCode).toBe(0);
+    expect((await runCli(['snapshot', 'save', 'before-migration', '--to', to], { env })).exitCode).toBe(0);
+    const again = await runCli(['snapshot', 'save', 'before-migration', '--to', to], { env });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/already exists/);
+    expect((await runCli(['snapshot', 'rm', 'before-migration', '--to', to], { env })).exitCode).toBe(0);
+    const missing = await runCli(['snapshot', 'restore', 'before-migration', '--to', to], { env });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/^error: no snapshot "before-migration"/m);
+  });
+
+  it('rejects bad targets and sources with one-line errors', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['pull', '--from-url', 'postgres://u:secretpw@db.example.com:99999/x', '--to', 'ok_name'], /invalid port/],
+      [['pull', '--from-url', source.localhostUrl, '--to', 'bad name; drop'], /not a usable database name/],
+      [['pull', '--from-url', source.localhostUrl, '--to', 'drydock_snap_mine'], /reserved/],
+      [['pull', '--from-url', source.localhostUrl], /pull needs a target database/],
+      [['pull', '--from-url', source.localhostUrl, '--to', 'x_y', '--jobs', '0'], /--jobs must be/],
+    ];
+    for (const [args, message] of cases) {
+      const res = await runCli(args, { env });
+      expect(res.exitCode).toBe(2);
+      expect(res.stderr).toMatch(message);
+      expect(res.stderr).not.toContain('secretpw');
+    }
+  });
+});
+
+describe('a pull killed at any moment', () => {
+  async function killAt(point: string, to: string): Promise<void> {
+    await new Promise<void>((resolvePromise, reject) => {
+      const child = spawn(process.execPath, [CLI_PATH, 'pull', '--from-url', source.localhostUrl, '--to', to], {
+        env: { ...process.env, ...env, CI: 'true', DRYDOCK_TEST_PAUSE_AT: point },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes(`paused at ${point}`)) child.kill('SIGKILL');
+      });
+      child.on('exit', () => (stderr.includes(`paused at ${point}`) ? resolvePromise() : reject(new Error(`never paused at ${point}: ${stderr}`))));
+    });
+  }
+
+  for (const point of ['during-restore', 'before-swap']) {
+    it(`leaves the previous database intact when killed ${point.replace('-', ' ')}, and the next pull cleans up`, async () => {
+      const to = target(`kill_${point.replace('-', '_')}`);
+      await adminQuery(`CREATE DATABASE "${to}"`);
+      const u = new URL(testServerUrl());
+      u.pathname = `/${to}`;
+      const pg = (await import('pg')).default;
+      const c = new pg.Client({ connectionString: u.toString() });
+      await c.connect();
+      await c.query(`CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2), (3)`);
+      await c.end();
+
+      await killAt(point, to);
+      expect(await count(to, 'SELECT count(*) AS n FROM precious')).toBe(3);
+      const leftovers = await drydockCopiesOf(to);
+      expect(leftovers.some((l) => l.kind === 'scratch')).toBe(true);
+
+      const next = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--no-snapshot'], { env });
+      expect(next.exitCode).toBe(0);
+      expect(next.stdout).toMatch(/Dropped \d leftover\(s\) of interrupted pulls/);
+      expect(await count(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
+      expect((await drydockCopiesOf(to)).filter((l) => l.kind !== 'snapshot')).toEqual([]);
+    });
+  }
+});

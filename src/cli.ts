@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 
 import { registerDoctor } from './commands/doctor.js';
 import { registerInit } from './commands/init.js';
+import { registerLint } from './commands/lint.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPostdeploy } from './commands/postdeploy.js';
 import { registerPull } from './commands/pull.js';
@@ -63,6 +64,7 @@ export function buildProgram(setExit: (code: number) => void, env: NodeJS.Proces
   registerDoctor(program, run);
   registerMigrate(program, run);
   registerRelease(program, run);
+  registerLint(program, run);
   registerPostdeploy(program, run);
   registerPull(program, run);
   registerSnapshot(program, run);

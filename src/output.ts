@@ -76,6 +76,11 @@ export class Output {
     for (const line of message.split('\n')) this.stderr.write(this.decorate(`warning: ${line}`) + '\n');
   }
 
+  /** Lines that explain problems and carry their own severity (a lint report inside a pipeline); on stderr. */
+  problems(message: string): void {
+    for (const line of message.split('\n')) this.stderr.write(this.decorate(line) + '\n');
+  }
+
   /** Detail shown only with --verbose, on stderr. */
   debug(message: string): void {
     if (!this.verbose) return;

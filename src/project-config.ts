@@ -27,7 +27,17 @@ export interface ProjectConfig {
   rollbackCommand?: string;
   /** Seed command for postdeploy instead of the seed file. */
   seedCommand?: string;
+  /** What release and `migrate up` do when pending migrations have lint errors: "error" refuses them (default), "warn" applies them anyway, "off" skips linting. */
+  lint?: LintMode;
+  /** Production's Postgres major for `drydock lint` verdicts when no database is given (default 15). */
+  pgVersion?: number;
 }
+
+/** What to do with lint findings in pending migrations. */
+export type LintMode = 'error' | 'warn' | 'off';
+
+/** The lint modes, for validation and help. */
+export const LINT_MODES: readonly LintMode[] = ['error', 'warn', 'off'];
 
 const SCHEMA: Record<keyof ProjectConfig, 'string' | 'number'> = {
   migrationsDir: 'string',
@@ -39,6 +49,8 @@ const SCHEMA: Record<keyof ProjectConfig, 'string' | 'number'> = {
   migrateCommand: 'string',
   rollbackCommand: 'string',
   seedCommand: 'string',
+  lint: 'string',
+  pgVersion: 'number',
 };
 
 /** The config file's name. */
@@ -70,6 +82,7 @@ export function validateProjectConfig(raw: unknown): ProjectConfig {
     else if (typeof value !== type) problems.push(`"${key}" must be a ${type}`);
     else if (type === 'number' && (!Number.isFinite(value as number) || (value as number) < 0)) problems.push(`"${key}" must be a non-negative number`);
     else if (type === 'string' && !(value as string).trim()) problems.push(`"${key}" must not be empty`);
+    else if (key === 'lint' && !LINT_MODES.includes(value as LintMode)) problems.push(`"lint" must be one of ${LINT_MODES.map((m) => `"${m}"`).join(', ')}`);
   }
   if (problems.length) {
     throw new ConfigError(`${PROJECT_CONFIG_FILE}: ${problems.join('; ')}`, { hint: `known keys: ${Object.keys(SCHEMA).join(', ')}` });

@@ -117,9 +117,31 @@ export interface SpawnTimedOptions {
   env?: NodeJS.ProcessEnv;
   /** Kill the child after this long (default 120 s). */
   timeoutMs?: number;
+  /**
+   * Start the child in its own process group and kill the whole group (on timeout and in Cleanup),
+   * for wrappers such as /usr/bin/time or a CLI that spawns pg_dump/pg_restore: killing only the
+   * direct child would leave its children running.
+   */
+  processGroup?: boolean;
+  /** Called with the child right after spawn (e.g. to watch /proc/<pid>). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 const liveChildren = new Set<ChildProcess>();
+const groupLeaders = new WeakSet<ChildProcess>();
+
+/** SIGKILL a child, or its whole process group when it was started with processGroup. */
+function killChild(child: ChildProcess): void {
+  if (groupLeaders.has(child) && child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+      return;
+    } catch {
+      // the group is gone: fall back to the child itself
+    }
+  }
+  child.kill('SIGKILL');
+}
 
 /**
  * Spawn `file args` (no shell), capture stdout and stderr, and time it from spawn to exit with
@@ -131,9 +153,11 @@ export function spawnTimed(file: string, args: readonly string[], options: Spawn
     const stderr: Buffer[] = [];
     let exitedAt: bigint | undefined;
     const start = process.hrtime.bigint();
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.processGroup ?? false });
     liveChildren.add(child);
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    if (options.processGroup) groupLeaders.add(child);
+    options.onSpawn?.(child);
+    const timer = setTimeout(() => killChild(child), options.timeoutMs ?? 120_000);
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) => {
@@ -289,7 +313,7 @@ export class Cleanup {
   /** Run every step (newest first); failures are reported, not thrown. */
   run(): Promise<void> {
     this.running ??= (async () => {
-      for (const child of liveChildren) child.kill('SIGKILL');
+      for (const child of liveChildren) killChild(child);
       for (const step of [...this.steps].reverse()) {
         try {
           await step.fn();

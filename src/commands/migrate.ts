@@ -18,7 +18,7 @@ import { withClient } from '../pg/client.js';
 import { acquireAdvisoryLock, MIGRATION_LOCK_KEY, releaseAdvisoryLock } from '../pg/lock.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { runMigrations, formatMs, type MigrationRunResult } from '../pipelines/migrate.js';
-import { loadProjectConfig, type ProjectConfig } from '../project-config.js';
+import { LINT_MODES, loadProjectConfig, type LintMode, type ProjectConfig } from '../project-config.js';
 import { redo, renderRedo } from './redo.js';
 
 /** Flags shared by the migrate subcommands. */
@@ -28,6 +28,8 @@ export interface MigrateFlags {
   lockTimeout?: string | undefined;
   statementTimeout?: string | undefined;
   lockRetries?: string | undefined;
+  /** What to do with lint findings in pending migrations: error, warn or off. */
+  lint?: string | undefined;
 }
 
 /** Where and how migrations run, resolved from flags, env, drydock.json and defaults. */
@@ -36,6 +38,8 @@ export interface MigrateSetup {
   dir: string;
   settings: RunnerSettings;
   project: ProjectConfig;
+  /** Lint pending migrations before applying them: refuse unsafe ones (error), only show them (warn), or skip (off). */
+  lint: LintMode;
 }
 
 function parseMs(value: string | undefined, flag: string): number | undefined {
@@ -51,6 +55,15 @@ function parseCount(value: string | undefined, flag: string): number | undefined
   return Number(value);
 }
 
+function parseLintMode(value: string | undefined, source: string): LintMode | undefined {
+  if (value === undefined) return undefined;
+  const mode = value.trim().toLowerCase();
+  if (!LINT_MODES.includes(mode as LintMode)) {
+    throw new ConfigError(`${source} must be one of ${LINT_MODES.join(', ')}, not "${value}"`, { hint: `for example ${source.startsWith('--') ? `${source} warn` : `${source}=warn`}` });
+  }
+  return mode as LintMode;
+}
+
 /** Resolve where and how to migrate (needs no database connection). */
 export function resolveMigrateSetup(deps: Deps, flags: MigrateFlags, options: { needUrl?: boolean } = {}): Omit<MigrateSetup, 'url'> & { url: DbUrl | undefined } {
   const env = deps.config.env;
@@ -64,7 +77,8 @@ export function resolveMigrateSetup(deps: Deps, flags: MigrateFlags, options: { 
     retryBaseMs: parseMs(env.DRYDOCK_LOCK_RETRY_BASE, 'DRYDOCK_LOCK_RETRY_BASE') ?? DEFAULT_RUNNER_SETTINGS.retryBaseMs,
   };
   const url = options.needUrl === false ? undefined : resolveDatabaseUrl(flags.url, env);
-  return { url, dir, settings, project };
+  const lint = parseLintMode(flags.lint, '--lint') ?? parseLintMode(env.DRYDOCK_LINT, 'DRYDOCK_LINT') ?? project.lint ?? 'error';
+  return { url, dir, settings, project, lint };
 }
 
 function renderRun(result: MigrationRunResult): string {
@@ -113,11 +127,12 @@ export function registerMigrate(program: Command, run: (action: (deps: Deps) => 
 
   commonOptions(migrate.command('up', { isDefault: true }).description('apply pending migrations (the default)'))
     .option('--to <version>', 'stop after this version')
-    .option('--dry-run', 'show the plan and validate the SQL; change nothing')
+    .option('--dry-run', 'show the plan, validate and lint the SQL; change nothing')
+    .option('--lint <mode>', 'lint pending migrations first: error refuses unsafe ones, warn only shows them, off skips (default: DRYDOCK_LINT, drydock.json "lint", else error)')
     .action(async (opts: MigrateFlags & { to?: string; dryRun?: boolean }) => {
       await run(async (deps) => {
         const setup = resolveMigrateSetup(deps, opts);
-        const result = await runMigrations(deps, { url: setup.url!, dir: setup.dir, settings: setup.settings, action: { direction: 'up', to: opts.to }, dryRun: opts.dryRun });
+        const result = await runMigrations(deps, { url: setup.url!, dir: setup.dir, settings: setup.settings, action: { direction: 'up', to: opts.to }, dryRun: opts.dryRun, lint: setup.lint });
         deps.output.result(result, renderRun);
       });
     });

@@ -80,7 +80,7 @@ export async function release(deps: Deps, flags: ReleaseFlags): Promise<ReleaseR
     });
     return { database, before, action: 'command', command };
   }
-  const migrations = await runMigrations(deps, { url, dir: setup.dir, settings: setup.settings, action: { direction: 'up' }, connectRetryMs });
+  const migrations = await runMigrations(deps, { url, dir: setup.dir, settings: setup.settings, action: { direction: 'up' }, connectRetryMs, lint: setup.lint });
   return { database, before, action: 'migrated', migrations };
 }
 
@@ -111,6 +111,7 @@ export function registerRelease(program: Command, run: (action: (deps: Deps) => 
     .option('--lock-timeout <ms>', 'lock_timeout for every statement (default 5s)')
     .option('--statement-timeout <ms>', 'statement_timeout (default: none)')
     .option('--lock-retries <n>', 'retries of a migration that hit lock_timeout (default 3)')
+    .option('--lint <mode>', 'lint pending migrations first: error refuses unsafe ones, warn applies them anyway, off skips (default: DRYDOCK_LINT, drydock.json "lint", else error)')
     .action(async (opts: ReleaseFlags) => {
       await run(async (deps) => {
         const result = await release(deps, opts);

@@ -122,7 +122,7 @@ interface ExecOptions {
   timeoutMs?: number;
   onStdoutLine?: (line: string) => void;
   /** The error for a run killed by its timeout (default: HerokuError 'network'). */
-  onTimeout?: (error: ToolError) => HerokuError;
+  onTimeout?: (error: ToolError) => HerokuError | Promise<HerokuError>;
   /** A better error for a non-zero exit than classifyFailure's, when this returns one. */
   onFailure?: (result: RunResult) => HerokuError | undefined;
 }
@@ -238,13 +238,17 @@ export class HerokuCli implements HerokuApi {
     const progress = new TransferProgress(opts.onProgress);
     const timeoutMs = opts.timeoutMs ?? TRANSFER_TIMEOUT_MS;
     const args = ['pg:backups:capture', ...(opts.database ? [opts.database] : []), '--app', app, '--verbose'];
+    const started = Date.now();
     const result = await this.exec(args, app, {
       timeoutMs,
       onStdoutLine: (line) => progress.line(line),
       onFailure: (failed) => progress.failure(failed, `backup ${progress.name ?? `of ${app}`}`, app),
-      onTimeout: () => {
+      onTimeout: async (error) => {
+        // Without --verbose output yet, the spinner text on stderr may still name the backup; else
+        // (a CLI too slow to print it) the newest unfinished backup since we started.
+        progress.name ??= parseCaptureName(error.stderrTail) ?? (await this.unfinishedBackupSince(app, started));
         const what = progress.name ? `backup ${progress.name}` : `the backup of ${app}`;
-        return new HerokuError('failed', `${what} is still ${progress.logs.length ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
+        return new HerokuError('failed', `${what} is still ${progress.count ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
           hint: progress.name
             ? `it may still finish on Heroku: check \`heroku pg:backups:info ${progress.name} -a ${app}\`, or stop it with \`heroku pg:backups:cancel ${progress.name} -a ${app}\``
             : `check \`heroku pg:backups -a ${app}\``,
@@ -253,6 +257,20 @@ export class HerokuCli implements HerokuApi {
     });
     const name = progress.name ?? parseCaptureName(result.stdout) ?? parseCaptureName(result.stderr);
     return this.backupInfo(app, name);
+  }
+
+  /** The newest pending or running backup created since `since` (ms), if the list can say. */
+  private async unfinishedBackupSince(app: string, since: number): Promise<string | undefined> {
+    try {
+      const list = await this.listBackups(app);
+      // Heroku's times have whole seconds (and clocks drift): allow some slack.
+      const hit = list.find(
+        (b) => b.kind === 'backup' && (b.status === 'pending' || b.status === 'running') && Date.parse(b.createdAt ?? '') >= since - 60_000,
+      );
+      return hit?.id;
+    } catch {
+      return undefined;
+    }
   }
 
   /** `heroku pg:backups:url [ID]`: the backup's signed public URL. */
@@ -286,7 +304,7 @@ export class HerokuCli implements HerokuApi {
       onStdoutLine: (line) => progress.line(line),
       onFailure: (failed) => progress.failure(failed, what, app),
       onTimeout: () =>
-        new HerokuError('failed', `${what} (app ${app}) is still ${progress.logs.length ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
+        new HerokuError('failed', `${what} (app ${app}) is still ${progress.count ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
           hint: `it may still run on Heroku: check \`heroku pg:backups -a ${app}\`, or stop it with \`heroku pg:backups:cancel -a ${app}\``,
         }),
     });
@@ -356,7 +374,7 @@ export class HerokuCli implements HerokuApi {
         });
       }
       if (error instanceof ToolError && /timed out/.test(error.message)) {
-        if (options.onTimeout) throw options.onTimeout(error);
+        if (options.onTimeout) throw await options.onTimeout(error);
         const on = app ? ` (app ${app})` : '';
         throw new HerokuError('network', `the Heroku CLI timed out after ${seconds(timeoutMs)} s${on}`, {
           hint: 'check your network connection and https://status.heroku.com, then try again',
@@ -496,7 +514,10 @@ function checkArg(value: string, what: string): void {
  */
 class TransferProgress {
   name: string | undefined;
-  readonly logs: string[] = [];
+  /** How many log lines arrived (none: the transfer never started). */
+  count = 0;
+  /** The last log lines (a big dump logs thousands). */
+  private readonly recent: string[] = [];
 
   constructor(private readonly onProgress: ((line: string) => void) | undefined) {}
 
@@ -505,7 +526,9 @@ class TransferProgress {
     this.name ??= parseCaptureName(line);
     const log = parseLogLine(line);
     if (!log) return;
-    this.logs.push(log.message);
+    this.count += 1;
+    this.recent.push(log.message);
+    if (this.recent.length > 50) this.recent.shift();
     this.onProgress?.(log.message);
   }
 
@@ -517,7 +540,9 @@ class TransferProgress {
     const output = stripDecorations(`${result.stderr}\n${result.stdout}`).replace(/\s+/g, ' ');
     if (!TRANSFER_FAILED.test(output)) return undefined;
     const fallback = /did not finish\.\s*(.*?)\s*Run heroku pg:backups:info/.exec(output)?.[1] ?? '';
-    const last = this.logs.slice(-3).join(' | ') || fallback;
+    // The lines that say what went wrong, not the "waiting for download" chatter after them.
+    const telling = this.recent.filter((l) => /error|fail|fatal|abort|denied|could not/i.test(l));
+    const last = (telling.length ? telling : this.recent).slice(-3).join(' | ') || fallback;
     const id = /heroku pg:backups:info ([a-z]\d+)/.exec(output)?.[1];
     return new HerokuError('failed', mask(`${what} failed (app ${app}): ${last || 'no log lines'}`).slice(0, 500), {
       hint: `see Heroku's log with \`heroku pg:backups:info${id ? ` ${id}` : ''} -a ${app}\``,

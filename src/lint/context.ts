@@ -17,6 +17,17 @@ import { alterCommands, asKind, columnConstraints, columnRefName, constInteger, 
 import { blockingLocks } from './locks.js';
 import type { LintStatement, PendingConstraint, Report, RuleContext } from './types.js';
 
+/**
+ * What earlier migrations of the same run declared, carried into later ones: column types (so
+ * changing-column-type can compare old and new) and constraints added NOT VALID (so a later
+ * VALIDATE + SET NOT NULL is recognised). Tables created earlier are not carried: in a later
+ * migration they are existing tables that may hold data.
+ */
+export class SchemaMemory {
+  readonly columnTypes = new Map<string, TypeInfo>();
+  readonly constraints = new Map<string, PendingConstraint>();
+}
+
 /** Settings of one section's walk. */
 export interface ContextOptions {
   /** Production's major, ordered by release (majorOrder: 9.6 stays 9.6). */
@@ -27,6 +38,8 @@ export interface ContextOptions {
   runnerTransaction: boolean;
   /** Plain files: they run inside a transaction someone else opens (Flyway, a wrapper script). */
   assumeInTransaction: boolean;
+  /** Declarations of earlier migrations in the same run. */
+  memory?: SchemaMemory | undefined;
 }
 
 type LockTimeoutScope = 'none' | 'session' | 'transaction';
@@ -46,6 +59,7 @@ export class LintContext implements RuleContext {
   private readonly validatedNotNull = new Set<string>();
   private readonly validatedNames: Array<{ table: string; name: string }> = [];
   private readonly columnTypes = new Map<string, TypeInfo>();
+  private readonly memory: SchemaMemory | undefined;
   private lockTimeout: LockTimeoutScope = 'none';
   private readonly seen = new Set<string>();
   private reporter: ((report: Report) => void) | undefined;
@@ -55,6 +69,15 @@ export class LintContext implements RuleContext {
     this.isDrydockMigration = options.isDrydockMigration;
     this.runnerTransaction = options.runnerTransaction;
     this.inTransaction = options.runnerTransaction || options.assumeInTransaction;
+    this.memory = options.memory;
+  }
+
+  /** Hand what this migration declared to the migrations after it (call after its up section). */
+  remember(): void {
+    if (!this.memory) return;
+    for (const [key, type] of this.columnTypes) this.memory.columnTypes.set(key, type);
+    // In a later migration they are no longer in the same transaction as anything.
+    for (const [key, constraint] of this.pending) this.memory.constraints.set(key, { ...constraint, transactionId: -1 });
   }
 
   get hasLockTimeout(): boolean {
@@ -73,7 +96,8 @@ export class LintContext implements RuleContext {
   }
 
   pendingConstraint(table: RangeVar, name: string): PendingConstraint | undefined {
-    return this.pending.get(`${table.relname}\0${name}`);
+    const key = `${table.relname}\0${name}`;
+    return this.pending.get(key) ?? this.memory?.constraints.get(key);
   }
 
   hasValidatedNotNullCheck(table: RangeVar, column: string): boolean {
@@ -84,7 +108,8 @@ export class LintContext implements RuleContext {
   }
 
   knownColumnType(table: RangeVar, column: string): TypeInfo | undefined {
-    return this.columnTypes.get(`${table.relname}\0${column}`);
+    const key = `${table.relname}\0${column}`;
+    return this.columnTypes.get(key) ?? this.memory?.columnTypes.get(key);
   }
 
   firstTime(key: string): boolean {

@@ -10,7 +10,7 @@ import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { MigrationFile } from '../migrate/types.js';
 import { ensureParser } from '../sql/parse.js';
-import { LintContext } from './context.js';
+import { LintContext, SchemaMemory } from './context.js';
 import { parseLintFile, parseMigrationSections, type ParsedLintFile, type ParsedSection } from './parse.js';
 import { BUILTIN_CHECKS, RULES } from './rules/index.js';
 import { parseSuppressions } from './suppression.js';
@@ -29,6 +29,15 @@ export interface LintOptions {
   down?: boolean | undefined;
   /** The rules to run (default: every rule enabled by default). */
   rules?: readonly Rule[] | undefined;
+  /** Column types and constraints declared by earlier files of the run (lintPaths and the release pipeline share one). */
+  memory?: SchemaMemory | undefined;
+}
+
+/** Options of lintPaths. */
+export interface LintPathsOptions extends LintOptions {
+  /** Skip files named `<version>_…` with a version at or before this one (already deployed). */
+  startAfter?: string | undefined;
+  cwd?: string | undefined;
 }
 
 /** The findings of one file. */
@@ -82,6 +91,7 @@ function lintParsed(file: string, parsed: ParsedLintFile, options: LintOptions):
       message: parsed.problem.message,
       help: 'fix the SQL: the statements after this point were not checked',
       statement: undefined,
+      frame: parsed.problem.frame,
     });
   }
   return { file, kind: parsed.kind, statements, findings: sortFindings(findings) };
@@ -93,6 +103,7 @@ function lintSection(file: string, section: ParsedSection, kind: 'drydock' | 'pl
     isDrydockMigration: kind === 'drydock',
     runnerTransaction: section.runnerTransaction,
     assumeInTransaction: kind === 'plain' && Boolean(options.assumeInTransaction),
+    memory: options.memory,
   });
   ctx.hasSchemaChange = LintContext.sectionChangesSchema(section.statements.flatMap((s) => [s, ...s.embedded]));
 
@@ -117,6 +128,8 @@ function lintSection(file: string, section: ParsedSection, kind: 'drydock' | 'pl
     }
     ctx.observe(stmt);
   });
+  // A down section undoes its up section: what it declares is not the schema later migrations see.
+  if (section.direction !== 'down') ctx.remember();
 
   const { suppressions, problems } = parseSuppressions(
     section.comments,
@@ -210,9 +223,14 @@ function isDownFile(name: string): boolean {
  * for *.sql files, sorted, skipping hidden entries, node_modules, and separate down files unless
  * `down`. An unreadable path is a ConfigError (exit 2).
  */
-export async function collectLintTargets(paths: readonly string[], options: { down?: boolean | undefined; cwd?: string } = {}): Promise<LintTarget[]> {
+export async function collectLintTargets(paths: readonly string[], options: { down?: boolean | undefined; cwd?: string | undefined; startAfter?: string | undefined } = {}): Promise<LintTarget[]> {
   const cwd = options.cwd ?? process.cwd();
   const targets: LintTarget[] = [];
+  const startAfter = options.startAfter === undefined ? undefined : BigInt(options.startAfter);
+  const isOld = (name: string): boolean => {
+    const version = /^(\d{1,14})_/.exec(name)?.[1];
+    return startAfter !== undefined && version !== undefined && BigInt(version) <= startAfter;
+  };
   const walk = async (dir: string): Promise<void> => {
     let entries;
     try {
@@ -225,7 +243,7 @@ export async function collectLintTargets(paths: readonly string[], options: { do
       const full = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (!SKIPPED_DIRS.has(entry.name)) await walk(full);
-      } else if (entry.name.toLowerCase().endsWith('.sql') && (options.down || !isDownFile(entry.name))) {
+      } else if (entry.name.toLowerCase().endsWith('.sql') && (options.down || !isDownFile(entry.name)) && !isOld(entry.name)) {
         targets.push({ path: full, display: displayPath(full, cwd) });
       }
     }
@@ -239,7 +257,7 @@ export async function collectLintTargets(paths: readonly string[], options: { do
       throw unreadable(path, error, cwd);
     }
     if (info.isDirectory()) await walk(full);
-    else targets.push({ path: full, display: displayPath(full, cwd) });
+    else if (!isOld(basename(full))) targets.push({ path: full, display: displayPath(full, cwd) });
   }
   return targets;
 }
@@ -251,10 +269,11 @@ function unreadable(path: string, error: unknown, cwd: string): ConfigError {
 }
 
 /** Read and lint files and folders. */
-export async function lintPaths(paths: readonly string[], options: LintOptions & { cwd?: string }): Promise<LintRun> {
+export async function lintPaths(paths: readonly string[], options: LintPathsOptions): Promise<LintRun> {
   await ensureParser();
   const targets = await collectLintTargets(paths, options);
   const files: FileLintResult[] = [];
+  options = { ...options, memory: options.memory ?? new SchemaMemory() };
   for (const target of targets) {
     let text: string;
     try {

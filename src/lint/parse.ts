@@ -51,6 +51,8 @@ export interface ParseProblem {
   message: string;
   line: number;
   column: number;
+  /** The lines around the error with a caret under it (SQL syntax errors only). */
+  frame?: string | undefined;
 }
 
 /** What parseLintFile makes of a file. */
@@ -116,7 +118,7 @@ function parseSection(
     statements = splitStatements(sql, { firstLine: section.startLine });
   } catch (error) {
     if (!(error instanceof SqlSyntaxError)) throw error;
-    return { problem: { message: error.parserMessage, line: error.line ?? section.startLine, column: error.column ?? 1 } };
+    return { problem: { message: error.parserMessage, line: error.line ?? section.startLine, column: error.column ?? 1, frame: error.frame } };
   }
   const locator = new SourceLocator(sql);
   const lineShift = section.startLine - 1;
@@ -299,10 +301,13 @@ function doBlockStatements(
 
   const statements: LintStatement[] = [];
   const tokens = plpgsqlTokens(body);
-  const chunks: Token[][] = [[]];
+  // Pieces between top-level semicolons: their tokens and where each piece ends.
+  const chunks: Array<{ tokens: Token[]; end: number }> = [{ tokens: [], end: body.length }];
   for (const token of tokens) {
-    if (token.type === 'semi') chunks.push([]);
-    else chunks[chunks.length - 1]!.push(token);
+    if (token.type === 'semi') {
+      chunks[chunks.length - 1]!.end = token.start;
+      chunks.push({ tokens: [], end: body.length });
+    } else chunks[chunks.length - 1]!.tokens.push(token);
   }
   const parseOne: Parse = (text) => {
     try {
@@ -315,8 +320,7 @@ function doBlockStatements(
     }
   };
 
-  for (const chunk of chunks) {
-    const end = chunk.length ? chunk[chunk.length - 1]!.end : 0;
+  for (const { tokens: chunk, end } of chunks) {
     for (let t = 0; t < chunk.length; t++) {
       const token = chunk[t]!;
       if (token.type !== 'word') continue;

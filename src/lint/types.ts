@@ -23,6 +23,8 @@ export interface Finding {
   help: string | undefined;
   /** The statement's SQL, as written (undefined for findings about the whole file). */
   statement: string | undefined;
+  /** For syntax errors: the lines around the error with a caret under it. */
+  frame?: string | undefined;
   /** The migration section the statement is in, for drydock migrations. */
   section?: 'up' | 'down' | undefined;
 }

@@ -1,10 +1,16 @@
 /**
- * The migration pipeline: read files, connect, take the runner lock, plan, validate, apply one by one.
- * Used by `migrate`, `migrate down`, `release` and `postdeploy`.
+ * The migration pipeline: read files, connect, take the runner lock, plan, validate, lint (up, when
+ * asked), apply one by one. Used by `migrate`, `migrate down`, `release` and `postdeploy`.
  */
+import { basename } from 'node:path';
+
 import type pg from 'pg';
 
 import type { Deps } from '../deps.js';
+import { ChecksFailed } from '../errors.js';
+import { SchemaMemory } from '../lint/context.js';
+import { displayPath, lintMigration, summarizeLint, type LintRun } from '../lint/lint.js';
+import { lintJson, renderFinding } from '../lint/report.js';
 import { loadMigrations } from '../migrate/files.js';
 import { ensureLedger, readApplied } from '../migrate/ledger.js';
 import { outOfOrder, planDown, planUp } from '../migrate/plan.js';
@@ -12,7 +18,11 @@ import { applyStep, validateSteps, type RunnerSettings, type ValidatedStep } fro
 import type { AppliedMigration, MigrationFile } from '../migrate/types.js';
 import { connect } from '../pg/client.js';
 import { acquireAdvisoryLock, MIGRATION_LOCK_KEY, releaseAdvisoryLock } from '../pg/lock.js';
+import { readServerVersion } from '../pg/server-facts.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
+import { majorOrder } from '../pg/version.js';
+import type { LintMode } from '../project-config.js';
+import { ensureParser } from '../sql/parse.js';
 import { createPipeline } from './listr.js';
 
 /** What to do. */
@@ -29,7 +39,13 @@ export interface MigrationRunOptions {
   /** Keep retrying the first connection this long (a database that is waking up). */
   connectRetryMs?: number;
   /** Only plan and validate; change nothing. */
-  dryRun?: boolean;
+  dryRun?: boolean | undefined;
+  /**
+   * Lint pending migrations (up only) before applying them, for the server's Postgres version:
+   * 'error' refuses to apply any with error findings (exit 1), 'warn' shows findings and applies,
+   * 'off' (the default here) skips linting.
+   */
+  lint?: LintMode | undefined;
 }
 
 /** One step that ran. */
@@ -50,6 +66,8 @@ export interface MigrationRunResult {
   /** Schema version after the run ("0" when none). */
   version: string;
   dryRun: boolean;
+  /** Lint totals of the pending migrations, when they were linted. */
+  lint?: { pgVersion: number; errors: number; warnings: number } | undefined;
 }
 
 interface Ctx {
@@ -58,6 +76,7 @@ interface Ctx {
   locked?: boolean;
   applied?: AppliedMigration[];
   steps?: ValidatedStep[];
+  lint?: LintRun;
   ran: StepResult[];
 }
 
@@ -112,6 +131,31 @@ export async function runMigrations(deps: Deps, options: MigrationRunOptions): P
         },
       },
       {
+        title: 'Lint pending migrations',
+        enabled: () => action.direction === 'up' && (options.lint ?? 'off') !== 'off',
+        skip: (c) => (!c.steps?.length ? 'nothing pending' : false),
+        task: async (c, task) => {
+          c.lint = await lintPending(c.client!, c.steps!);
+          const run = c.lint;
+          const count = `${c.steps!.length} pending migration(s)`;
+          if (!run.findings.length) {
+            task.title = `Lint: ${count} safe for Postgres ${run.pgVersion}`;
+            return;
+          }
+          const report = run.findings.map((f) => renderFinding(f)).join('\n\n');
+          if (run.errors && options.lint === 'error') {
+            deps.output.problems(report);
+            const unsafe = run.findings.filter((f) => f.severity === 'error');
+            const list = unsafe.slice(0, 5).map((f) => `${basename(f.file)}:${f.line} ${f.rule}`).join(', ') + (unsafe.length > 5 ? `, and ${unsafe.length - 5} more` : '');
+            throw new ChecksFailed(`refusing to apply ${unsafe.length} unsafe operation(s) in pending migrations: ${list}`, lintJson(run), {
+              hint: 'make the migration safe as the help above shows, or mark a reviewed statement with `-- drydock:safe <rule> <reason>`; --lint warn (DRYDOCK_LINT=warn, drydock.json "lint": "warn") applies it anyway',
+            });
+          }
+          deps.output.problems(report);
+          task.title = `Lint: ${run.errors} error(s), ${run.warnings} warning(s) in ${count}${run.errors ? ' (applying anyway: lint mode warn)' : ''}`;
+        },
+      },
+      {
         title: action.direction === 'up' ? 'Apply migrations' : 'Roll back migrations',
         skip: (c) => (options.dryRun ? 'dry run' : !c.steps?.length ? 'nothing to do' : false),
         task: (c, task) =>
@@ -145,6 +189,7 @@ export async function runMigrations(deps: Deps, options: MigrationRunOptions): P
       ran: ctx.ran,
       version: applied.length ? applied[applied.length - 1]!.version : '0',
       dryRun: Boolean(options.dryRun),
+      lint: ctx.lint ? { pgVersion: ctx.lint.pgVersion, errors: ctx.lint.errors, warnings: ctx.lint.warnings } : undefined,
     };
   } finally {
     if (ctx.client) {
@@ -152,6 +197,16 @@ export async function runMigrations(deps: Deps, options: MigrationRunOptions): P
       await ctx.client.end().catch(() => undefined);
     }
   }
+}
+
+/** Lint the up sections of pending migrations, in order, for the connected server's Postgres version. */
+async function lintPending(client: pg.Client, steps: ValidatedStep[]): Promise<LintRun> {
+  await ensureParser();
+  const { major } = await readServerVersion(client);
+  const pgVersion = majorOrder(major);
+  const memory = new SchemaMemory();
+  const files = steps.map((step) => lintMigration(displayPath(step.migration.path), step.migration, { pgVersion, memory }));
+  return summarizeLint(files, pgVersion);
 }
 
 /** "12 ms", "1.4 s". */

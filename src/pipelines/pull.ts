@@ -175,8 +175,13 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           title: `Preflight: ${describeSource(source)}`,
           task: async (c, task) => {
             if (source.kind === 'backup') {
+              // The heroku CLI costs about a second a call: ask for everything at once.
+              const [backups, info, url] = await Promise.all([
+                source.capture ? Promise.resolve([]) : deps.heroku.listBackups(source.app),
+                deps.heroku.pgInfo(source.app),
+                resolveAppUrl(deps, source.app).catch(() => undefined),
+              ]);
               if (!source.capture) {
-                const backups = await deps.heroku.listBackups(source.app);
                 c.backup = chooseBackup(backups, source.id, source.app);
                 const age = ageHours(c.backup.createdAt);
                 if (source.id === 'latest' && age !== undefined && age * 3_600_000 > source.maxAgeMs) {
@@ -185,17 +190,17 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                   });
                 }
               }
-              const info = await deps.heroku.pgInfo(source.app);
-              const version = info.version ? parseVersion(info.version) : undefined;
-              c.sourceMajor = version?.major;
-              try {
-                c.sourceUrl = await resolveAppUrl(deps, source.app);
-                await withClient(c.sourceUrl, async (client) => {
-                  c.sourceExtensions = await readInstalledExtensions(client);
-                  c.sourceMajor = (await readServerVersion(client)).major;
-                }, { connectTimeoutMs: 10_000 });
-              } catch {
-                // A backup needs no connection to production; extensions then come from the archive itself.
+              c.sourceMajor = info.version ? parseVersion(info.version)?.major : undefined;
+              if (url) {
+                c.sourceUrl = url;
+                try {
+                  await withClient(url, async (client) => {
+                    c.sourceExtensions = await readInstalledExtensions(client);
+                    c.sourceMajor = (await readServerVersion(client)).major;
+                  }, { connectTimeoutMs: 10_000 });
+                } catch {
+                  // A backup needs no connection to production; extensions then come from the archive itself.
+                }
               }
             } else {
               c.sourceUrl = source.kind === 'live' ? await resolveAppUrl(deps, source.app) : parseDatabaseUrl(source.url, '--from-url');

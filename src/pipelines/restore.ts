@@ -139,13 +139,17 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         title: 'Maintenance mode and process counts',
         enabled: () => options.maintenance || options.scaleDown.length > 0,
         task: async (c, task) => {
-          c.original = { maintenance: await deps.heroku.maintenance(app), formation: await deps.heroku.formation(app) };
+          // Each heroku call costs about a second: independent ones run together.
+          const [maintenance, formation] = await Promise.all([deps.heroku.maintenance(app), deps.heroku.formation(app)]);
+          c.original = { maintenance, formation };
+          const unknown = options.scaleDown.filter((t) => !(t in formation));
+          if (unknown.length) throw new DrydockError(`${app} has no process type(s) ${unknown.join(', ')}`, { hint: `its process types: ${Object.keys(formation).join(', ') || 'none'}; nothing was changed` });
           c.changedState = true;
-          if (options.maintenance && !c.original.maintenance) await deps.heroku.setMaintenance(app, true);
-          const down = Object.fromEntries(options.scaleDown.filter((t) => (c.original!.formation[t] ?? 0) > 0).map((t) => [t, 0]));
-          const unknown = options.scaleDown.filter((t) => !(t in c.original!.formation));
-          if (unknown.length) throw new DrydockError(`${app} has no process type(s) ${unknown.join(', ')}`, { hint: `its process types: ${Object.keys(c.original.formation).join(', ') || 'none'}` });
-          if (Object.keys(down).length) await deps.heroku.scale(app, down);
+          const down = Object.fromEntries(options.scaleDown.filter((t) => (formation[t] ?? 0) > 0).map((t) => [t, 0]));
+          await Promise.all([
+            options.maintenance && !maintenance ? deps.heroku.setMaintenance(app, true) : undefined,
+            Object.keys(down).length ? deps.heroku.scale(app, down) : undefined,
+          ]);
           task.title = `Maintenance ${options.maintenance ? 'on' : 'unchanged'}${Object.keys(down).length ? `, scaled ${Object.keys(down).join(', ')} to 0` : ''}`;
         },
       },
@@ -194,10 +198,13 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
   let stateError: unknown;
   if (ctx.changedState && ctx.original) {
     try {
-      const current = await deps.heroku.formation(app);
-      const back = Object.fromEntries(Object.entries(ctx.original.formation).filter(([t, n]) => current[t] !== n));
-      if (Object.keys(back).length) await deps.heroku.scale(app, back);
-      if ((await deps.heroku.maintenance(app)) !== ctx.original.maintenance) await deps.heroku.setMaintenance(app, ctx.original.maintenance);
+      const original = ctx.original;
+      const [current, maintenance] = await Promise.all([deps.heroku.formation(app), deps.heroku.maintenance(app)]);
+      const back = Object.fromEntries(Object.entries(original.formation).filter(([t, n]) => current[t] !== n));
+      await Promise.all([
+        Object.keys(back).length ? deps.heroku.scale(app, back) : undefined,
+        maintenance !== original.maintenance ? deps.heroku.setMaintenance(app, original.maintenance) : undefined,
+      ]);
       stateRestored = ctx.original;
       deps.output.info(`restore: ${app} is back to maintenance ${ctx.original.maintenance ? 'on' : 'off'} and ${Object.entries(ctx.original.formation).map(([t, n]) => `${t}=${n}`).join(' ') || 'no processes'}`);
     } catch (error) {

@@ -2,6 +2,9 @@
  * Run the real heroku CLI (the pinned devDependency, never npx: npx adds an npm registry check)
  * against a Heroku emulator.
  */
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { get } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,4 +46,35 @@ export async function runHeroku(emu: Pick<Emulator, 'env'>, args: string[], opts
     label: 'heroku',
   });
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** What a plain HTTPS GET received. */
+export interface HttpsGetResult {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Every byte that arrived, even when the connection was cut. */
+  body: Buffer;
+  /** False when the connection closed before the response ended. */
+  complete: boolean;
+}
+
+/** GET a URL of the emulator's HTTPS server (a backup public URL), trusting its self-signed cert. */
+export function httpsGet(emu: Pick<Emulator, 'caCertPath'>, url: string): Promise<HttpsGetResult> {
+  const ca = readFileSync(emu.caCertPath);
+  return new Promise((resolvePromise, reject) => {
+    const req = get(url, { ca }, (res) => {
+      const chunks: Buffer[] = [];
+      let done = false;
+      const finish = (complete: boolean): void => {
+        if (done) return;
+        done = true;
+        resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete });
+      };
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => finish(res.complete));
+      res.on('error', () => finish(false));
+      res.on('close', () => finish(res.complete));
+    });
+    req.on('error', reject);
+  });
 }

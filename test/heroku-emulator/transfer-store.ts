@@ -272,6 +272,7 @@ export class TransferStore {
       size: t.file ? t.processedBytes : 0,
       succeeded: t.succeeded,
       createdAt: new Date(t.createdAt).toISOString(),
+      url: t.file ? this.publicUrlOf(t) : '',
     };
   }
 
@@ -353,8 +354,8 @@ export class TransferStore {
       this.finish(t, false);
       return;
     }
+    // processed_bytes counts dump bytes: it grows towards the dump's size once that is known.
     t.sourceBytes = facts.sizeBytes;
-    t.expectedBytes = facts.sizeBytes;
     await mkdir(this.dir, { recursive: true });
     const file = join(this.dir, `${t.uuid}.dump`);
     const bin = pgBinary('pg_dump', majorOf(facts.version));

@@ -96,6 +96,8 @@ export interface EmulatedBackup {
   succeeded: boolean;
   /** ISO 8601. */
   createdAt: string;
+  /** The public HTTPS URL (what `heroku pg:backups:url` prints); '' without a file. */
+  url: string;
 }
 
 /** Options of Emulator.addBackup. */

@@ -4,7 +4,7 @@
  * column) is written into every row: a full table rewrite under ACCESS EXCLUSIVE.
  * https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
  */
-import { showIdent, showRelation, showType } from '../ast.js';
+import { asKind, showIdent, showRelation, showType, stringList, type PgNode } from '../ast.js';
 import { nonNullDefault, volatility } from '../volatility.js';
 import { addedColumns, defineRule } from './shared.js';
 
@@ -33,9 +33,11 @@ export const addingFieldWithVolatileDefault = defineRule({
       const expr = nonNullDefault(added.constraints);
       if (!expr) continue;
       const defaultConstraint = added.constraints.find((c) => c.contype === 'CONSTR_DEFAULT');
+      const call = asKind<{ funcname?: PgNode[]; args?: PgNode[] }>(expr, 'FuncCall');
+      const shownDefault = call && !call.args?.length ? `${stringList(call.funcname).map(showIdent).join('.')}()` : '…';
       const safeHelp = [
         `ALTER TABLE ${table} ADD COLUMN ${column} ${type};`,
-        `ALTER TABLE ${table} ALTER COLUMN ${column} SET DEFAULT …; -- applies to new rows only, no rewrite`,
+        `ALTER TABLE ${table} ALTER COLUMN ${column} SET DEFAULT ${shownDefault}; -- applies to new rows only, no rewrite`,
         '-- then fill existing rows in batches, outside the schema migration',
       ];
       if (ctx.pgVersion < 11) {

@@ -5,6 +5,7 @@
  * https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
  */
 import { asKind, showIdent, showRelation, stringList, type ConstraintNode } from '../ast.js';
+import { nonNullDefault } from '../volatility.js';
 import { addedColumns, defineRule, existingTableCommands, withSemicolon } from './shared.js';
 
 function columnList(names: string[]): string {
@@ -45,17 +46,19 @@ export const addingForeignKeyConstraint = defineRule({
         });
       }
     }
+    // A new column without a default is all NULL, and Postgres skips the check for it; with a
+    // default, every row has a value to look up in the referenced table.
     for (const added of addedColumns(stmt, ctx)) {
       const fk = added.constraints.find((c) => c.contype === 'CONSTR_FOREIGN');
-      if (!fk) continue;
+      if (!fk || !nonNullDefault(added.constraints)) continue;
       const column = showIdent(added.name);
       const target = showRelation(fk.pktable);
       const name = showIdent(fk.conname ?? `${alter.table.relname}_${added.name}_fkey`);
       ctx.report({
         at: fk,
-        message: `adding \`${column}\` with REFERENCES \`${target}\` checks every row of \`${table}\` under an ACCESS EXCLUSIVE lock, and blocks writes to \`${target}\` meanwhile`,
+        message: `adding \`${column}\` with a default and REFERENCES \`${target}\` checks every row of \`${table}\` under an ACCESS EXCLUSIVE lock, and blocks writes to \`${target}\` meanwhile`,
         help: [
-          `ALTER TABLE ${table} ADD COLUMN ${column} …; -- without REFERENCES`,
+          `ALTER TABLE ${table} ADD COLUMN ${column} …; -- without REFERENCES (a column without a default is not checked)`,
           `ALTER TABLE ${table} ADD CONSTRAINT ${name} FOREIGN KEY (${column}) REFERENCES ${target} (${columnList(stringList(fk.pk_attrs))}) NOT VALID;`,
           '-- then, in a later migration:',
           `ALTER TABLE ${table} VALIDATE CONSTRAINT ${name};`,

@@ -35,7 +35,7 @@ export const preferJsonb = defineRule({
       ctx.report({
         at: column.typeName,
         message: `\`${name}\` is json: Postgres keeps the raw text and reparses it on every use, and json has no equality operator (DISTINCT, GROUP BY and UNION fail) nor GIN index support`,
-        help: `-- declare it jsonb instead (keeps key order and duplicate keys only if you need json's exact text)\n${name} jsonb`,
+        help: `-- declare it jsonb (keep json only to store the exact input text: whitespace, key order, duplicate keys)\n${name} jsonb`,
       });
     }
   },

@@ -20,7 +20,7 @@ export const requireLockTimeout = defineRule({
     if (!lock || !ctx.firstTime('require-lock-timeout')) return;
     const table = lock.table ? `\`${showRelation(lock.table)}\`` : 'the tables';
     ctx.report({
-      message: `this statement needs an ${lock.mode} lock on ${table} and no lock_timeout is set: while it waits behind a long-running query, every ${blockedBy(lock.mode) === 'writes' ? 'write to' : 'read and write of'} ${table} queues behind it`,
+      message: `this statement needs ${lock.mode.startsWith('SHARE') ? 'a' : 'an'} ${lock.mode} lock on ${table} and no lock_timeout is set: while it waits behind a long-running query, every ${blockedBy(lock.mode) === 'writes' ? 'write to' : 'read and write of'} ${table} queues behind it`,
       help: [
         `SET ${ctx.inTransaction ? 'LOCAL ' : ''}lock_timeout = '5s'; -- before the first statement that takes a lock; retry the migration if it times out`,
         '-- (drydock migrations get this from the runner: see `drydock migrate create`)',

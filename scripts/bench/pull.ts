@@ -1,0 +1,800 @@
+/**
+ * `npm run bench:pull`: what `drydock pull` and `drydock snapshot restore` cost against the reference,
+ * `heroku pg:pull` through the real heroku CLI, on a generated production database of about 2 GB
+ * (scripts/bench/pull-data.ts), with the Heroku emulator (test/heroku-emulator) standing in for Heroku.
+ *
+ * A. Loopback (production on the same server, no network), interleaved, --rounds each:
+ *    heroku pg:pull  vs  drydock pull --from live  vs  drydock pull --from backup with a cold cache
+ *    (download included) and a warm one (no download)  vs  drydock snapshot restore pristine.
+ * B. Through a bandwidth-limited link (scripts/bench/throttle-proxy.ts, --mbit per direction, shared by
+ *    every connection, optional --latency-ms) in front of the production Postgres and of the emulator's
+ *    HTTPS backup server: heroku pg:pull  vs  drydock pull --from live  vs  drydock pull --from backup (cold).
+ *
+ * Every pull starts with its target absent (dropped untimed, as heroku pg:pull requires; drydock's
+ * snapshots and leftovers of that target too), after a CHECKPOINT and sync so no run pays for the
+ * previous one's dirty pages. After each run (untimed) the target must hold every row of the largest
+ * table and all indexes and foreign keys, and a cold backup pull must have downloaded exactly once, a
+ * warm one not at all. Every process runs under /usr/bin/time (GNU time's %M: the largest RSS of any
+ * process in the run's tree) while /proc/<pid>/status VmHWM of the drydock node process is polled.
+ *
+ * Targets checked: pull --from live ≥ 1.3× faster than heroku pg:pull on loopback; pull --from backup
+ * ≥ 2× faster through the limited link; snapshot restore ≥ 10× faster than the fastest pull; peak RSS
+ * of every drydock run < 200 MB.
+ *
+ * Flags: --size-gb N (2), --keep-data (reuse a matching drydock_bench_prod and keep it), --rounds N (3),
+ * --warmup N (0), --mbit N (100), --latency-ms N (0), --jobs N (drydock's default), --only loopback|network,
+ * --quick (0.2 GB, 1 round), --json. DRYDOCK_BENCH_DATABASE_URL picks the server.
+ * Everything it creates (targets, drydock's snapshots of them, the cache and temp dirs, the production
+ * database unless --keep-data) is removed at the end, on failure and on Ctrl-C.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, statfs } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { startEmulator, type Emulator } from '../../test/heroku-emulator/index.js';
+import { quoteIdent } from '../../src/pg/ident.js';
+import {
+  adminQuery,
+  benchServerUrl,
+  Cleanup,
+  CLI,
+  commandLine,
+  dropDatabase,
+  elapsedMs,
+  formatMs,
+  formatRatio,
+  formatTable,
+  machineInfo,
+  print,
+  progress,
+  progressDone,
+  removeDir,
+  renderMachine,
+  ROOT,
+  round,
+  roundStats,
+  runInterleaved,
+  spawnTimed,
+  summarize,
+  toJson,
+  urlFor,
+  withConnection,
+  type Stats,
+  type Subject,
+} from './lib.js';
+import { DEFAULT_PROD_DATABASE, ensureProdDatabase, type ProdDatabase } from './pull-data.js';
+import { Link, startThrottleProxy, type ThrottleProxy } from './throttle-proxy.js';
+
+const USAGE =
+  'usage: tsx scripts/bench/pull.ts [--size-gb 2] [--keep-data] [--rounds 3] [--warmup 0] [--mbit 100] [--latency-ms 0] [--jobs N] [--only loopback|network] [--quick] [--json]';
+
+const HEROKU_BIN = join(ROOT, 'node_modules/.bin/heroku');
+const GNU_TIME = '/usr/bin/time';
+const MB = 1024 * 1024;
+
+/** Goals this benchmark checks. */
+const GOALS = { liveVsHeroku: 1.3, backupVsHerokuNetwork: 2, snapshotVsFastestPull: 10, peakRssMb: 200 };
+
+interface Options {
+  sizeGb: number;
+  keepData: boolean;
+  rounds: number;
+  warmup: number;
+  mbit: number;
+  latencyMs: number;
+  jobs: number | undefined;
+  only: 'loopback' | 'network' | undefined;
+  quick: boolean;
+  json: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'size-gb': { type: 'string' },
+      'keep-data': { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      warmup: { type: 'string', default: '0' },
+      mbit: { type: 'string', default: '100' },
+      'latency-ms': { type: 'string', default: '0' },
+      jobs: { type: 'string' },
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    print(USAGE);
+    process.exit(0);
+  }
+  const count = (flag: string, value: string, min: number): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`--${flag} must be a whole number ≥ ${min}, not "${value}"\n${USAGE}`);
+    return Number(value);
+  };
+  const positive = (flag: string, value: string, allowZero = false): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new Error(`--${flag} must be a ${allowZero ? 'non-negative' : 'positive'} number, not "${value}"\n${USAGE}`);
+    return n;
+  };
+  if (values.only !== undefined && values.only !== 'loopback' && values.only !== 'network') throw new Error(`--only must be loopback or network\n${USAGE}`);
+  const sizeGb = positive('size-gb', values['size-gb'] ?? (values.quick ? '0.2' : '2'));
+  if (sizeGb > 40) throw new Error('--size-gb above 40 would not fit this benchmark’s copies on the disk');
+  return {
+    sizeGb,
+    keepData: values['keep-data'],
+    rounds: count('rounds', values.rounds ?? (values.quick ? '1' : '3'), 1),
+    warmup: count('warmup', values.warmup, 0),
+    mbit: positive('mbit', values.mbit),
+    latencyMs: positive('latency-ms', values['latency-ms'], true),
+    jobs: values.jobs === undefined ? undefined : count('jobs', values.jobs, 1),
+    only: values.only as Options['only'],
+    quick: values.quick,
+    json: values.json,
+  };
+}
+
+// -------------------------------------------------------------------------------------------------
+// Processes: timed, under GNU time, with the drydock process's VmHWM polled
+
+interface MeasuredRun {
+  ms: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** GNU time %M: the largest RSS of one process of the tree (kB), if /usr/bin/time exists. */
+  treeMaxRssKb: number | undefined;
+  /** Last VmHWM read of the wrapped process (node for drydock and heroku), kB. */
+  hwmKb: number | undefined;
+}
+
+/** VmHWM (kB) of `pid`, or undefined when it is gone. */
+function readHwm(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first child of `pid` (the command GNU time runs). */
+function firstChild(pid: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let runCounter = 0;
+
+/** Run `file args` in its own process group under /usr/bin/time -f %M, polling the inner process's VmHWM every 100 ms. */
+async function runMeasured(file: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; timeoutMs: number; workDir: string }): Promise<MeasuredRun> {
+  const haveTime = existsSync(GNU_TIME);
+  const rssFile = join(options.workDir, `rss-${process.pid}-${++runCounter}.txt`);
+  const [cmd, argv] = haveTime ? [GNU_TIME, ['-f', '%M', '-o', rssFile, file, ...args]] : [file, [...args]];
+  let hwm: number | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  const onSpawn = (child: ChildProcess): void => {
+    const pid = child.pid;
+    if (pid === undefined) return;
+    let inner: number | undefined = haveTime ? undefined : pid;
+    poll = setInterval(() => {
+      inner ??= firstChild(pid);
+      const now = inner !== undefined ? readHwm(inner) : undefined;
+      if (now !== undefined) hwm = Math.max(hwm ?? 0, now);
+    }, 100);
+  };
+  try {
+    const run = await spawnTimed(cmd, argv, { env: options.env, cwd: options.cwd, timeoutMs: options.timeoutMs, processGroup: true, onSpawn });
+    let treeMaxRssKb: number | undefined;
+    if (haveTime) {
+      const text = await readFile(rssFile, 'utf8').catch(() => '');
+      const last = text.trim().split('\n').pop() ?? '';
+      treeMaxRssKb = /^\d+$/.test(last) ? Number(last) : undefined;
+      await rm(rssFile, { force: true });
+    }
+    return { ms: run.ms, code: run.code, stdout: run.stdout, stderr: run.stderr, treeMaxRssKb, hwmKb: hwm };
+  } finally {
+    if (poll) clearInterval(poll);
+  }
+}
+
+/** Throw with the command and the tail of its output unless it exited 0. */
+function requireOk(label: string, run: MeasuredRun, argv: readonly string[]): void {
+  if (run.code === 0) return;
+  const out = `${run.stdout.trim()}\n${run.stderr.trim()}`.trim().split('\n').slice(-25).join('\n');
+  throw new Error(`${label} failed (exit ${run.code ?? 'killed'}) after ${formatMs(run.ms)}\n$ ${argv.join(' ')}\n${out}`);
+}
+
+/** Durations of the tasks in drydock's plain output ("[STARTED] [iso] title" … "[COMPLETED] [iso] title"), whole seconds. */
+function taskBreakdown(stdout: string): string[] {
+  const events = [...stdout.matchAll(/^\[(STARTED|COMPLETED|SKIPPED|FAILED)\] \[([0-9TZ:.-]+)\] (.*)$/gm)].map((m) => ({ kind: m[1]!, at: Date.parse(m[2]!), title: m[3]! }));
+  const out: string[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (e.kind !== 'STARTED') continue;
+    const end = events.slice(i + 1).find((x) => x.kind !== 'STARTED');
+    if (!end) continue;
+    out.push(`${String(Math.round((end.at - e.at) / 1000)).padStart(4)} s  ${end.title.length > 110 ? `${end.title.slice(0, 107)}…` : end.title}`);
+  }
+  return out;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Databases
+
+/** drydock's databases (scratch, previous, snapshots) whose JSON comment names one of `targets`. */
+async function drydockDatabasesOf(serverUrl: string, targets: ReadonlySet<string>): Promise<string[]> {
+  const { rows } = await adminQuery<{ datname: string; comment: string | null }>(
+    serverUrl,
+    `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE 'drydock\\_%'`,
+  );
+  return rows.flatMap((r) => {
+    try {
+      const meta = r.comment?.startsWith('{') ? (JSON.parse(r.comment) as { drydock?: unknown; target?: unknown }) : undefined;
+      return meta && typeof meta.drydock === 'string' && typeof meta.target === 'string' && targets.has(meta.target) ? [r.datname] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Drop `target` and every drydock database made for it (snapshots are templates: unmark them first). */
+async function dropTargetAndSnapshots(serverUrl: string, target: string): Promise<void> {
+  for (const name of await drydockDatabasesOf(serverUrl, new Set([target]))) {
+    await adminQuery(serverUrl, `ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);
+    await dropDatabase(serverUrl, name);
+  }
+  await dropDatabase(serverUrl, target);
+}
+
+/** CHECKPOINT and sync: no run pays for the dirty pages of the one before. */
+async function settle(serverUrl: string, env: NodeJS.ProcessEnv): Promise<void> {
+  await adminQuery(serverUrl, 'CHECKPOINT');
+  await spawnTimed('sync', [], { env, timeoutMs: 120_000 });
+}
+
+interface Expected {
+  largestTable: string;
+  rows: number;
+  indexes: number;
+  foreignKeys: number;
+}
+
+/** The target holds every row of the largest table, and all the indexes and foreign keys. */
+async function verifyTarget(serverUrl: string, target: string, expected: Expected, who: string): Promise<void> {
+  const facts = await withConnection(urlFor(serverUrl, target), async (client) => {
+    const { rows } = await client.query<{ n: string; indexes: string; fks: string }>(`
+      SELECT (SELECT count(*) FROM ${quoteIdent(expected.largestTable)}) AS n,
+             (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public') AS indexes,
+             (SELECT count(*) FROM pg_constraint c JOIN pg_namespace s ON s.oid = c.connamespace WHERE s.nspname = 'public' AND c.contype = 'f') AS fks`);
+    return { rows: Number(rows[0]!.n), indexes: Number(rows[0]!.indexes), fks: Number(rows[0]!.fks) };
+  }).catch((error: Error) => {
+    throw new Error(`${who}: could not read ${target}: ${error.message}`);
+  });
+  const problems: string[] = [];
+  if (facts.rows !== expected.rows) problems.push(`${expected.largestTable} has ${facts.rows} rows, expected ${expected.rows}`);
+  if (facts.indexes !== expected.indexes) problems.push(`${facts.indexes} indexes, expected ${expected.indexes}`);
+  if (facts.fks !== expected.foreignKeys) problems.push(`${facts.fks} foreign keys, expected ${expected.foreignKeys}`);
+  if (problems.length) throw new Error(`${who}: ${target} is not a full copy: ${problems.join('; ')}`);
+}
+
+// -------------------------------------------------------------------------------------------------
+// The emulator's backup downloads through the link
+
+/**
+ * Make the emulator's backup public URLs go through a throttled proxy. With an emulator that offers
+ * `setPublicUrlBase(base | null)`, the proxy fronts the download server and the URLs name the proxy.
+ * Without it (test/heroku-emulator as of this writing has no public-URL override), the download server
+ * itself is moved to another port and the proxy takes over its old one, so the URLs the emulator hands
+ * out (https://127.0.0.1:PORT/…) reach the proxy unchanged; the TLS certificate (SAN 127.0.0.1) still matches.
+ */
+async function routeDownloadsThroughLink(emu: Emulator, link: Link): Promise<{ proxy: ThrottleProxy; how: string }> {
+  const publicPort = Number(new URL(emu.publicUrl).port);
+  const settable = emu as Emulator & { setPublicUrlBase?: (base: string | null) => void };
+  if (typeof settable.setPublicUrlBase === 'function') {
+    const proxy = await startThrottleProxy({ target: { host: '127.0.0.1', port: publicPort }, link });
+    settable.setPublicUrlBase(`https://127.0.0.1:${proxy.port}`);
+    return { proxy, how: `emulator public URLs set to the proxy (setPublicUrlBase https://127.0.0.1:${proxy.port})` };
+  }
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  const server = handles.find((h): h is HttpsServer => h instanceof HttpsServer && (h.address() as AddressInfo | null)?.port === publicPort);
+  if (!server) throw new Error(`could not find the emulator's HTTPS download server on port ${publicPort} to put the proxy in front of it`);
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const movedTo = (server.address() as AddressInfo).port;
+  const proxy = await startThrottleProxy({ target: { host: '127.0.0.1', port: movedTo }, link, port: publicPort });
+  return { proxy, how: `no public-URL override in the emulator: its download server moved to port ${movedTo} and the proxy took its port ${publicPort}` };
+}
+
+// -------------------------------------------------------------------------------------------------
+
+interface SubjectResult {
+  name: string;
+  kind: 'heroku' | 'drydock';
+  command: string;
+  samplesMs: number[];
+  stats: Stats;
+  treeMaxRssKb: number[];
+  hwmKb: number[];
+  /** Bytes that crossed the link downstream per run (network phase). */
+  linkBytesDown: number[];
+  lastStdout: string;
+}
+
+interface PhaseResult {
+  title: string;
+  subjects: SubjectResult[];
+  seconds: number;
+}
+
+interface Context {
+  options: Options;
+  serverUrl: string;
+  cleanup: Cleanup;
+  workDir: string;
+  emu: Emulator;
+  prod: ProdDatabase;
+  expected: Expected;
+  baseEnv: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  targets: Set<string>;
+}
+
+/** Our environment without anything that would steer drydock, heroku or libpq elsewhere, plus the emulator's. */
+function makeBaseEnv(emu: Emulator): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('DRYDOCK_') || key.startsWith('HEROKU_') || key.startsWith('PG') || key === 'DATABASE_URL' || key === 'NODE_EXTRA_CA_CERTS' || key === 'NODE_OPTIONS') continue;
+    env[key] = value;
+  }
+  return { ...env, ...emu.env };
+}
+
+/** A DATABASE_URL for the emulated app: host `localhost` (so heroku pg:pull does not force SSL), the given port. */
+function appDatabaseUrl(serverUrl: string, database: string, port: number): string {
+  const u = new URL(serverUrl);
+  u.hostname = 'localhost';
+  u.port = String(port);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** A subject that runs one command per round under GNU time, with prepare/verify hooks. */
+function makeSubject(
+  ctx: Context,
+  spec: {
+    name: string;
+    kind: 'heroku' | 'drydock';
+    target: string;
+    file: string;
+    args: string[];
+    env: NodeJS.ProcessEnv;
+    link?: Link;
+    prepare?: () => Promise<void>;
+    verify?: () => Promise<void>;
+    /** Drop the target (and drydock's databases for it) before and after each run (default true). */
+    fresh?: boolean;
+  },
+): { subject: Subject; result: SubjectResult } {
+  const result: SubjectResult = {
+    name: spec.name,
+    kind: spec.kind,
+    command: [spec.file === process.execPath ? 'node' : spec.file.replace(`${ROOT}/`, ''), ...spec.args.map((a) => a.replace(`${ROOT}/`, ''))].join(' '),
+    samplesMs: [],
+    stats: summarize([]),
+    treeMaxRssKb: [],
+    hwmKb: [],
+    linkBytesDown: [],
+    lastStdout: '',
+  };
+  ctx.targets.add(spec.target);
+  const fresh = spec.fresh ?? true;
+  let measured = false;
+  return {
+    result,
+    subject: {
+      name: spec.name,
+      prepare: async (round) => {
+        measured = round >= 0;
+        if (fresh) await dropTargetAndSnapshots(ctx.serverUrl, spec.target);
+        await spec.prepare?.();
+        await settle(ctx.serverUrl, ctx.baseEnv);
+      },
+      run: async () => {
+        const before = spec.link?.bytesDown ?? 0;
+        const run = await runMeasured(spec.file, spec.args, { env: spec.env, cwd: ctx.workDir, timeoutMs: ctx.timeoutMs, workDir: ctx.workDir });
+        requireOk(spec.name, run, [result.command]);
+        if (measured) {
+          if (run.treeMaxRssKb !== undefined) result.treeMaxRssKb.push(run.treeMaxRssKb);
+          if (run.hwmKb !== undefined) result.hwmKb.push(run.hwmKb);
+          if (spec.link) result.linkBytesDown.push(spec.link.bytesDown - before);
+          result.lastStdout = run.stdout;
+        }
+        return run.ms;
+      },
+      verify: async () => {
+        await verifyTarget(ctx.serverUrl, spec.target, ctx.expected, spec.name);
+        await spec.verify?.();
+        if (fresh) await dropTargetAndSnapshots(ctx.serverUrl, spec.target);
+      },
+    },
+  };
+}
+
+/** GET /backups/… answered 200 by the emulator's download server so far. */
+function downloads(emu: Emulator): number {
+  return emu.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/backups/') && r.status === 200).length;
+}
+
+/** A drydock pull --from backup subject with its own cache dir: cold (cleared before each run) or warm. */
+function backupSubject(ctx: Context, name: string, app: string, target: string, cacheDir: string, cold: boolean, link?: Link): { subject: Subject; result: SubjectResult } {
+  let downloadsBefore = 0;
+  const jobs = ctx.options.jobs ? ['--jobs', String(ctx.options.jobs)] : [];
+  return makeSubject(ctx, {
+    name,
+    kind: 'drydock',
+    target,
+    file: process.execPath,
+    args: [CLI, 'pull', '-a', app, '--from', 'backup', '--to', target, ...jobs],
+    env: drydockEnv(ctx, cacheDir),
+    link,
+    prepare: async () => {
+      if (cold) await rm(cacheDir, { recursive: true, force: true });
+      downloadsBefore = downloads(ctx.emu);
+    },
+    verify: async () => {
+      const got = downloads(ctx.emu) - downloadsBefore;
+      if (cold && got !== 1) throw new Error(`${name}: expected exactly 1 backup download with a cold cache, saw ${got}`);
+      if (!cold && got !== 0) throw new Error(`${name}: expected no download with a warm cache, saw ${got}`);
+      const files = await readdir(join(cacheDir, 'backups', app)).catch(() => [] as string[]);
+      if (!files.some((f) => f.endsWith('.dump'))) throw new Error(`${name}: no .dump in the cache ${cacheDir}`);
+    },
+  });
+}
+
+function drydockEnv(ctx: Context, cacheDir: string): NodeJS.ProcessEnv {
+  return {
+    ...ctx.baseEnv,
+    DRYDOCK_HEROKU_BIN: HEROKU_BIN,
+    DRYDOCK_LOCAL_DATABASE_URL: ctx.serverUrl,
+    DRYDOCK_CACHE_DIR: cacheDir,
+    CI: 'true',
+  };
+}
+
+function herokuEnv(ctx: Context): NodeJS.ProcessEnv {
+  const local = new URL(ctx.serverUrl);
+  return {
+    ...ctx.baseEnv,
+    PGHOST: local.hostname,
+    PGPORT: local.port || '5432',
+    PGUSER: decodeURIComponent(local.username) || 'postgres',
+    ...(local.password ? { PGPASSWORD: decodeURIComponent(local.password) } : {}),
+  };
+}
+
+function herokuSubject(ctx: Context, name: string, app: string, target: string, link?: Link): { subject: Subject; result: SubjectResult } {
+  return makeSubject(ctx, { name, kind: 'heroku', target, file: HEROKU_BIN, args: ['pg:pull', 'DATABASE_URL', target, '-a', app], env: herokuEnv(ctx), link });
+}
+
+function liveSubject(ctx: Context, name: string, app: string, target: string, link?: Link): { subject: Subject; result: SubjectResult } {
+  const jobs = ctx.options.jobs ? ['--jobs', String(ctx.options.jobs)] : [];
+  return makeSubject(ctx, {
+    name,
+    kind: 'drydock',
+    target,
+    file: process.execPath,
+    args: [CLI, 'pull', '-a', app, '--from', 'live', '--to', target, ...jobs],
+    env: drydockEnv(ctx, join(ctx.workDir, 'cache-live')),
+    link,
+  });
+}
+
+async function runPhase(ctx: Context, title: string, pairs: Array<{ subject: Subject; result: SubjectResult }>): Promise<PhaseResult> {
+  const started = process.hrtime.bigint();
+  const samples = await runInterleaved(
+    pairs.map((p) => p.subject),
+    {
+      rounds: ctx.options.rounds,
+      warmup: ctx.options.warmup,
+      onRound: (r) => progress(`  ${title}: round ${r + 1}/${ctx.options.rounds} done`),
+    },
+  );
+  progressDone();
+  for (const { result } of pairs) {
+    result.samplesMs = samples.get(result.name) ?? [];
+    result.stats = summarize(result.samplesMs);
+  }
+  return { title, subjects: pairs.map((p) => p.result), seconds: elapsedMs(started) / 1000 };
+}
+
+// -------------------------------------------------------------------------------------------------
+// Output
+
+const kbToMb = (kb: number): number => (kb * 1024) / MB;
+const maxOf = (xs: number[]): number => (xs.length ? Math.max(...xs) : Number.NaN);
+const fmtMb = (kb: number): string => (Number.isFinite(kb) ? `${kbToMb(kb).toFixed(0)} MB` : '–');
+
+function renderPhase(phase: PhaseResult, options: Options): string {
+  const network = phase.subjects.some((s) => s.linkBytesDown.length);
+  const header = ['', 'median', 'p90', 'min', 'max', 'n', 'peak RSS*', 'node HWM', ...(network ? ['via link'] : [])];
+  const rows = phase.subjects.map((s) => [
+    s.name,
+    formatMs(s.stats.median),
+    formatMs(s.stats.p90),
+    formatMs(s.stats.min),
+    formatMs(s.stats.max),
+    String(s.stats.n),
+    fmtMb(maxOf(s.treeMaxRssKb)),
+    fmtMb(maxOf(s.hwmKb)),
+    ...(network ? [s.linkBytesDown.length ? `${(maxOf(s.linkBytesDown) / 1e6).toFixed(0)} MB` : '–'] : []),
+  ]);
+  return [
+    `${phase.title}: ${options.rounds} round(s) interleaved, ${options.warmup} warm-up, ${phase.seconds.toFixed(0)} s`,
+    formatTable(header, rows),
+  ].join('\n');
+}
+
+interface GoalResult {
+  goal: string;
+  measured: string;
+  value: number;
+  threshold: string;
+  pass: boolean;
+}
+
+function computeGoals(loop: PhaseResult | undefined, net: PhaseResult | undefined): { goals: GoalResult[]; ratios: Array<{ label: string; ratio: number }> } {
+  const goals: GoalResult[] = [];
+  const ratios: Array<{ label: string; ratio: number }> = [];
+  const med = (p: PhaseResult | undefined, prefix: string): number => p?.subjects.find((s) => s.name.startsWith(prefix))?.stats.median ?? Number.NaN;
+  if (loop) {
+    const heroku = med(loop, 'heroku pg:pull');
+    const live = med(loop, 'drydock pull --from live');
+    const cold = med(loop, 'drydock pull --from backup, cold');
+    const warm = med(loop, 'drydock pull --from backup, warm');
+    const snap = med(loop, 'drydock snapshot restore');
+    ratios.push({ label: 'loopback: heroku pg:pull / pull --from live', ratio: heroku / live });
+    ratios.push({ label: 'loopback: heroku pg:pull / pull --from backup (cold cache)', ratio: heroku / cold });
+    ratios.push({ label: 'loopback: heroku pg:pull / pull --from backup (warm cache)', ratio: heroku / warm });
+    goals.push({ goal: 'pull --from live vs heroku pg:pull, loopback', measured: `${formatMs(heroku)} / ${formatMs(live)}`, value: heroku / live, threshold: `≥ ${GOALS.liveVsHeroku}×`, pass: heroku / live >= GOALS.liveVsHeroku });
+    const pulls = [heroku, live, cold, warm, med(net, 'heroku pg:pull'), med(net, 'drydock pull --from live'), med(net, 'drydock pull --from backup')].filter(Number.isFinite);
+    const fastest = Math.min(...pulls);
+    ratios.push({ label: 'snapshot restore vs heroku pg:pull (loopback)', ratio: heroku / snap });
+    goals.push({ goal: 'snapshot restore vs the fastest pull', measured: `${formatMs(fastest)} / ${formatMs(snap)}`, value: fastest / snap, threshold: `≥ ${GOALS.snapshotVsFastestPull}×`, pass: fastest / snap >= GOALS.snapshotVsFastestPull });
+  }
+  if (net) {
+    const heroku = med(net, 'heroku pg:pull');
+    const live = med(net, 'drydock pull --from live');
+    const cold = med(net, 'drydock pull --from backup');
+    ratios.push({ label: 'link: heroku pg:pull / pull --from live', ratio: heroku / live });
+    ratios.push({ label: 'link: heroku pg:pull / pull --from backup (cold cache)', ratio: heroku / cold });
+    goals.push({ goal: 'pull --from backup (cold) vs heroku pg:pull, limited link', measured: `${formatMs(heroku)} / ${formatMs(cold)}`, value: heroku / cold, threshold: `≥ ${GOALS.backupVsHerokuNetwork}×`, pass: heroku / cold >= GOALS.backupVsHerokuNetwork });
+  }
+  const drydockRuns = [...(loop?.subjects ?? []), ...(net?.subjects ?? [])].filter((s) => s.kind === 'drydock');
+  const peakKb = Math.max(...drydockRuns.map((s) => Math.max(maxOf(s.treeMaxRssKb), maxOf(s.hwmKb))).filter(Number.isFinite));
+  if (drydockRuns.length && Number.isFinite(peakKb)) {
+    const worst = drydockRuns.find((s) => Math.max(maxOf(s.treeMaxRssKb), maxOf(s.hwmKb)) === peakKb);
+    goals.push({ goal: `peak RSS of any drydock run (${worst?.name ?? '?'})`, measured: fmtMb(peakKb), value: kbToMb(peakKb), threshold: `< ${GOALS.peakRssMb} MB`, pass: kbToMb(peakKb) < GOALS.peakRssMb });
+  }
+  return { goals, ratios };
+}
+
+function jsonSubject(s: SubjectResult): Record<string, unknown> {
+  return {
+    command: s.command,
+    ms: roundStats(s.stats),
+    samplesMs: s.samplesMs.map((x) => round(x)),
+    peakRssTreeMb: s.treeMaxRssKb.map((k) => round(kbToMb(k), 1)),
+    nodeVmHwmMb: s.hwmKb.map((k) => round(kbToMb(k), 1)),
+    ...(s.linkBytesDown.length ? { linkMbDown: s.linkBytesDown.map((b) => round(b / 1e6, 1)) } : {}),
+  };
+}
+
+// -------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first (npm run bench:pull does)');
+  if (!existsSync(HEROKU_BIN)) throw new Error(`${HEROKU_BIN} is missing: run npm install`);
+  const serverUrl = benchServerUrl();
+  const cleanup = new Cleanup();
+  cleanup.installSignalHandlers();
+  const started = process.hrtime.bigint();
+  const say = (text = ''): void => print(text);
+  try {
+    say(`$ ${commandLine()}`);
+    const machine = await machineInfo(serverUrl);
+    say(renderMachine(machine));
+    const disk = await statfs(tmpdir());
+    say(`disk      ${((Number(disk.bavail) * Number(disk.bsize)) / 1e9).toFixed(0)} GB free in ${tmpdir()}; GNU time ${existsSync(GNU_TIME) ? GNU_TIME : 'missing (peak RSS from VmHWM only)'}`);
+    say(`settings  size ${options.sizeGb} GB, ${options.rounds} round(s), ${options.warmup} warm-up, link ${options.mbit} Mbit/s per direction${options.latencyMs ? ` + ${options.latencyMs} ms one way` : ''}, drydock --jobs ${options.jobs ?? 'default'}${options.only ? `, only ${options.only}` : ''}`);
+    if (options.rounds < 3) say(`note: --rounds ${options.rounds}: a smoke run, not a measurement`);
+    say();
+
+    // 1. Production.
+    const prodName = DEFAULT_PROD_DATABASE;
+    if (!options.keepData) cleanup.add(`drop database ${prodName}`, () => dropDatabase(serverUrl, prodName));
+    const prod = await ensureProdDatabase({ serverUrl, name: prodName, sizeGb: options.sizeGb, keep: options.keepData, log: say });
+    const expected: Expected = { largestTable: prod.largestTable, rows: prod.rows[prod.largestTable], indexes: prod.indexes, foreignKeys: prod.foreignKeys };
+    const serverPort = Number(new URL(serverUrl).port || 5432);
+
+    // 2. Scratch dir, emulator, backups.
+    const workDir = await mkdtemp(join(tmpdir(), 'drydock-bench-pull-'));
+    cleanup.add(`remove ${workDir}`, () => removeDir(workDir));
+    const app = 'bench-prod';
+    const emu = await startEmulator({ apps: [{ name: app, databaseUrl: appDatabaseUrl(serverUrl, prodName, serverPort) }] });
+    cleanup.add('stop the emulator', () => emu.stop());
+    const targets = new Set<string>();
+    cleanup.add('drop bench targets and drydock databases made for them', async () => {
+      for (const name of await drydockDatabasesOf(serverUrl, targets)) {
+        await adminQuery(serverUrl, `ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);
+        await dropDatabase(serverUrl, name);
+      }
+      for (const target of targets) await dropDatabase(serverUrl, target);
+    });
+    const ctx: Context = {
+      options,
+      serverUrl,
+      cleanup,
+      workDir,
+      emu,
+      prod,
+      expected,
+      baseEnv: makeBaseEnv(emu),
+      timeoutMs: Math.round((5 + 6 * options.sizeGb) * 60_000),
+      targets,
+    };
+    const t = (suffix: string): string => `bench_pull_${process.pid}_${suffix}`;
+    say(`targets   ${t('*')} on ${new URL(serverUrl).host}; emulator ${emu.url}, backups at ${emu.publicUrl}; temp ${workDir}`);
+
+    let loop: PhaseResult | undefined;
+    let net: PhaseResult | undefined;
+    const backupFacts: Record<string, { id: string; mb: number; seconds: number }> = {};
+
+    if (options.only !== 'network') {
+      let t0 = process.hrtime.bigint();
+      const backup = await emu.addBackup(app);
+      backupFacts[app] = { id: backup.id, mb: round(backup.size / 1e6, 1), seconds: round(elapsedMs(t0) / 1000, 1) };
+      say(`backup    ${app} ${backup.id}: ${(backup.size / 1e6).toFixed(0)} MB (pg_dump -Fc, ${((100 * backup.size) / prod.bytes).toFixed(0)} % of the database), captured untimed in ${(elapsedMs(t0) / 1000).toFixed(1)} s`);
+
+      // Warm cache + the snapshot subject's pristine snapshot: one untimed pull --from backup.
+      const warmCache = join(workDir, 'cache-warm');
+      await mkdir(warmCache, { recursive: true });
+      const snapTarget = t('snap');
+      targets.add(snapTarget);
+      t0 = process.hrtime.bigint();
+      const setupArgs = [CLI, 'pull', '-a', app, '--from', 'backup', '--to', snapTarget, ...(options.jobs ? ['--jobs', String(options.jobs)] : [])];
+      const setup = await runMeasured(process.execPath, setupArgs, { env: drydockEnv(ctx, warmCache), cwd: workDir, timeoutMs: ctx.timeoutMs, workDir });
+      requireOk('setup: drydock pull --from backup (fills the warm cache, makes the pristine snapshot)', setup, ['node', ...setupArgs]);
+      await verifyTarget(serverUrl, snapTarget, expected, 'setup pull');
+      say(`setup     drydock pull --from backup into ${snapTarget} (warm cache + pristine snapshot), untimed: ${(elapsedMs(t0) / 1000).toFixed(1)} s`);
+      say();
+
+      const pairs = [
+        herokuSubject(ctx, 'heroku pg:pull', app, t('heroku')),
+        liveSubject(ctx, 'drydock pull --from live', app, t('live')),
+        backupSubject(ctx, 'drydock pull --from backup, cold cache', app, t('bcold'), join(workDir, 'cache-cold'), true),
+        backupSubject(ctx, 'drydock pull --from backup, warm cache', app, t('bwarm'), warmCache, false),
+        makeSubject(ctx, {
+          name: 'drydock snapshot restore pristine',
+          kind: 'drydock',
+          target: snapTarget,
+          file: process.execPath,
+          args: [CLI, 'snapshot', 'restore', 'pristine', '--to', snapTarget],
+          env: drydockEnv(ctx, warmCache),
+          fresh: false,
+        }),
+      ];
+      say('A. loopback: production on the same server, no network');
+      for (const p of pairs) say(`   ${p.result.name.padEnd(40)} $ ${p.result.command}`);
+      loop = await runPhase(ctx, 'A. loopback', pairs);
+      say(renderPhase(loop, options));
+      say();
+    }
+
+    if (options.only !== 'loopback') {
+      const link = new Link({ mbit: options.mbit, latencyMs: options.latencyMs });
+      const pgProxy = await startThrottleProxy({ target: { host: '127.0.0.1', port: serverPort }, link });
+      cleanup.add('close the Postgres proxy', () => pgProxy.close());
+      const slowApp = 'bench-prod-net';
+      emu.addApp({ name: slowApp, databaseUrl: appDatabaseUrl(serverUrl, prodName, pgProxy.port) });
+      // A capture runs on Heroku's side, not over the user's link: dump production directly.
+      let t0 = process.hrtime.bigint();
+      const backup = await emu.addBackup(slowApp, { fromDatabaseUrl: appDatabaseUrl(serverUrl, prodName, serverPort) });
+      backupFacts[slowApp] = { id: backup.id, mb: round(backup.size / 1e6, 1), seconds: round(elapsedMs(t0) / 1000, 1) };
+      say(`backup    ${slowApp} ${backup.id}: ${(backup.size / 1e6).toFixed(0)} MB, captured untimed in ${(elapsedMs(t0) / 1000).toFixed(1)} s`);
+      t0 = process.hrtime.bigint();
+      const routed = await routeDownloadsThroughLink(emu, link);
+      cleanup.add('close the download proxy', () => routed.proxy.close());
+      say(`link      ${link.describe()}, shared by both proxies: Postgres 127.0.0.1:${pgProxy.port} → :${serverPort} (${slowApp}'s DATABASE_URL); backups: ${routed.how}`);
+      say();
+      const pairs = [
+        herokuSubject(ctx, `heroku pg:pull @${options.mbit} Mbit`, slowApp, t('heroku_net'), link),
+        liveSubject(ctx, `drydock pull --from live @${options.mbit} Mbit`, slowApp, t('live_net'), link),
+        backupSubject(ctx, `drydock pull --from backup, cold @${options.mbit} Mbit`, slowApp, t('bcold_net'), join(workDir, 'cache-cold-net'), true, link),
+      ];
+      say(`B. through the limited link (${link.describe()})`);
+      for (const p of pairs) say(`   ${p.result.name.padEnd(40)} $ ${p.result.command}`);
+      net = await runPhase(ctx, 'B. limited link', pairs);
+      say(renderPhase(net, options));
+      say();
+    }
+
+    say('  * peak RSS: GNU time %M, the largest RSS of any one process of the run (node, or a pg_dump/pg_restore it started);');
+    say('    node HWM: VmHWM of the node process itself (polled every 100 ms); max over the measured rounds.');
+    say('    every pull starts with its target absent (dropped untimed) after CHECKPOINT + sync; each run is verified untimed.');
+    say();
+
+    const { goals, ratios } = computeGoals(loop, net);
+    say('ratios (median / median)');
+    say(formatTable(['', 'ratio'], ratios.map((r) => [r.label, formatRatio(r.ratio)])));
+    say();
+    say('targets');
+    say(formatTable(['', 'measured', 'value', 'goal', ''], goals.map((g) => [g.goal, g.measured, g.goal.startsWith('peak') ? `${g.value.toFixed(0)} MB` : formatRatio(g.value), g.threshold, g.pass ? 'PASS' : 'FAIL'])));
+    say();
+
+    say('where the time went (last measured run of each drydock subject; whole seconds from its log)');
+    for (const s of [...(loop?.subjects ?? []), ...(net?.subjects ?? [])].filter((x) => x.kind === 'drydock' && x.lastStdout)) {
+      say(`  ${s.name}`);
+      for (const line of taskBreakdown(s.lastStdout)) say(`    ${line}`);
+    }
+    say();
+    const totalS = elapsedMs(started) / 1000;
+    say(`total ${totalS.toFixed(1)} s`);
+
+    if (options.json) {
+      const json = {
+        benchmark: 'pull',
+        command: commandLine(),
+        machine,
+        options,
+        production: {
+          database: prod.name,
+          sizeGb: prod.sizeGb,
+          bytes: prod.bytes,
+          tableBytes: prod.tableBytes,
+          rows: prod.rows,
+          indexes: prod.indexes,
+          foreignKeys: prod.foreignKeys,
+          generated: prod.generated,
+          generationSeconds: prod.generationSeconds === undefined ? null : round(prod.generationSeconds, 1),
+        },
+        backups: backupFacts,
+        loopback: loop && { seconds: round(loop.seconds, 1), subjects: Object.fromEntries(loop.subjects.map((s) => [s.name, jsonSubject(s)])) },
+        network: net && { mbit: options.mbit, latencyMs: options.latencyMs, seconds: round(net.seconds, 1), subjects: Object.fromEntries(net.subjects.map((s) => [s.name, jsonSubject(s)])) },
+        ratios: Object.fromEntries(ratios.map((r) => [r.label, round(r.ratio, 3)])),
+        goals: goals.map((g) => ({ goal: g.goal, value: round(g.value, 3), threshold: g.threshold, pass: g.pass })),
+        totalSeconds: round(totalS, 1),
+      };
+      print(toJson(json));
+    }
+  } finally {
+    await cleanup.run();
+  }
+}
+
+main().catch((error: unknown) => {
+  progressDone();
+  process.stderr.write(`bench:pull failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,168 @@
+/**
+ * `drydock pull -a APP` and `drydock backups` through the real heroku CLI and the emulator:
+ * live, newest backup, chosen backup, --capture, the cache, and the emulator's faults.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { startEmulator, type Emulator } from '../heroku-emulator/index.js';
+import { runCli } from '../helpers/cli.js';
+import { adminQuery, createTestDb, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { herokuBinPath } from '../helpers/heroku.js';
+
+let emu: Emulator;
+let prod: TestDb;
+let cache: string;
+const targets: string[] = [];
+
+function target(label: string): string {
+  const name = uniqueDbName(label);
+  targets.push(name);
+  return name;
+}
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return { ...emu.env, DRYDOCK_HEROKU_BIN: herokuBinPath(), DRYDOCK_LOCAL_DATABASE_URL: testServerUrl(), DRYDOCK_CACHE_DIR: cache, ...extra };
+}
+
+async function rows(db: string, sql: string): Promise<number> {
+  const u = new URL(testServerUrl());
+  u.pathname = `/${db}`;
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: u.toString() });
+  await c.connect();
+  try {
+    return Number((await c.query<{ n: string }>(sql)).rows[0]?.n);
+  } finally {
+    await c.end();
+  }
+}
+
+async function dropWithCopies(name: string): Promise<void> {
+  const { rows: copies } = await adminQuery<{ datname: string }>(
+    `SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1`,
+    [`%"target":"${name}"%`],
+  );
+  for (const { datname } of copies) {
+    await adminQuery(`ALTER DATABASE "${datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`);
+    await adminQuery(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  }
+  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+}
+
+beforeAll(async () => {
+  cache = mkdtempSync(join(tmpdir(), 'drydock-cache-'));
+  prod = await createTestDb('pullh_prod');
+  await prod.query(`
+    CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL);
+    CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
+    INSERT INTO schema_migrations VALUES ('20260101000000');
+    INSERT INTO users (email) SELECT 'u' || g FROM generate_series(1, 3000) g;`);
+  emu = await startEmulator({ apps: [
+    { name: 'pull-app', databaseUrl: prod.localhostUrl },
+    { name: 'pull-fail', databaseUrl: prod.localhostUrl },
+    { name: 'pull-old', databaseUrl: prod.localhostUrl },
+    { name: 'pull-dl', databaseUrl: prod.localhostUrl },
+  ] });
+  await emu.addBackup('pull-app');
+}, 120_000);
+
+afterAll(async () => {
+  await emu?.stop();
+  for (const t of targets) await dropWithCopies(t);
+  await prod?.drop();
+  rmSync(cache, { recursive: true, force: true });
+});
+
+describe('drydock pull -a APP', () => {
+  it('pulls the live database', async () => {
+    const to = target('ph_live');
+    const res = await runCli(['pull', '-a', 'pull-app', '--from', 'live', '--to', to, '--no-snapshot'], { env: env() });
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toContain('Pulled live database of pull-app');
+    expect(await rows(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
+  });
+
+  it('pulls the newest backup, and a second pull of it downloads nothing', async () => {
+    const to = target('ph_backup');
+    await prod.query(`INSERT INTO users (email) VALUES ('after-backup')`); // not in the backup
+    const first = await runCli(['pull', '-a', 'pull-app', '--from', 'backup', '--to', to, '--json'], { env: env() });
+    expect(first.exitCode).toBe(0);
+    const result = JSON.parse(first.stdout) as { backup: { id: string; cached: boolean } };
+    expect(result.backup.id).toBe('b001');
+    expect(await rows(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
+    const downloads = () => emu.requests.filter((r) => r.path.startsWith('/backups/')).length;
+    const before = downloads();
+    const second = await runCli(['pull', '-a', 'pull-app', '--from', 'b001', '--to', to], { env: env() });
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toMatch(/Backup b001 is in the cache .*: nothing to download/);
+    expect(downloads()).toBe(before);
+    await prod.query(`DELETE FROM users WHERE email = 'after-backup'`);
+  });
+
+  it('captures a fresh backup with --capture and pulls it', async () => {
+    const to = target('ph_capture');
+    await prod.query(`INSERT INTO users (email) VALUES ('fresh')`);
+    const res = await runCli(['pull', '-a', 'pull-app', '--capture', '--to', to, '--no-snapshot'], { env: env() });
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toMatch(/Captured backup b\d{3}/);
+    expect(await rows(to, `SELECT count(*) AS n FROM users WHERE email = 'fresh'`)).toBe(1);
+    await prod.query(`DELETE FROM users WHERE email = 'fresh'`);
+  });
+
+  it('refuses a newest backup older than --max-age', async () => {
+    await emu.addBackup('pull-old', { ageMs: 48 * 3_600_000 });
+    const to = target('ph_old');
+    const res = await runCli(['pull', '-a', 'pull-old', '--from', 'backup', '--to', to], { env: env() });
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: the newest backup of pull-old \(b001\) is 4[78]\.\d h old, older than --max-age 24 h/m);
+    expect((await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [to])).rows).toEqual([]);
+    const allowed = await runCli(['pull', '-a', 'pull-old', '--from', 'backup', '--to', to, '--max-age', '72h', '--no-snapshot'], { env: env() });
+    expect(allowed.exitCode).toBe(0);
+  });
+
+  it('fails clearly, keeping nothing, when the download is truncated or corrupt', async () => {
+    await emu.addBackup('pull-dl');
+    const to = target('ph_dl');
+    await adminQuery(`CREATE DATABASE "${to}"`);
+    for (const kind of ['truncate', 'corrupt'] as const) {
+      emu.setDownloadFault({ kind, times: 1 });
+      const res = await runCli(['pull', '-a', 'pull-dl', '--from', 'backup', '--to', to], { env: env() });
+      expect(res.exitCode).toBe(2);
+      expect(res.stderr).toMatch(kind === 'truncate' ? /downloading backup b001 failed: (got \d+ of \d+ bytes|aborted|the connection closed early)/ : /checksum mismatch/);
+      expect(await rows(to, `SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'`)).toBe(0);
+    }
+    emu.setDownloadFault(null);
+    const ok = await runCli(['pull', '-a', 'pull-dl', '--from', 'backup', '--to', to, '--no-snapshot'], { env: env() });
+    expect(ok.exitCode).toBe(0);
+  });
+
+  it('reports a failed capture with Heroku\'s log lines and changes nothing', async () => {
+    emu.setTransferBehavior('pull-fail', { capture: 'fail' });
+    const to = target('ph_capfail');
+    const res = await runCli(['pull', '-a', 'pull-fail', '--capture', '--to', to], { env: env() });
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: .*backup/im);
+    expect((await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [to])).rows).toEqual([]);
+  });
+
+  it('backups list, info, download and verify', async () => {
+    const list = await runCli(['backups', 'list', '-a', 'pull-app', '--json'], { env: env() });
+    expect(list.exitCode).toBe(0);
+    const backups = JSON.parse(list.stdout) as Array<{ id: string; status: string }>;
+    expect(backups.map((b) => b.id)).toContain('b001');
+    const info = await runCli(['backups', 'info', 'b001', '-a', 'pull-app'], { env: env() });
+    expect(info.stdout).toMatch(/b001: completed/);
+    const out = join(cache, 'copy.dump');
+    const dl = await runCli(['backups', 'download', 'b001', '-a', 'pull-app', '-o', out], { env: env() });
+    expect(dl.exitCode).toBe(0);
+    expect(dl.stdout).toMatch(/md5 [0-9a-f]{32}/);
+    expect(dl.stdout).toContain(emu.backups('pull-app')[0]!.md5);
+    const verify = await runCli(['backups', 'verify', 'b001', '-a', 'pull-app'], { env: env() });
+    expect(verify.exitCode).toBe(0);
+    expect(verify.stdout).toMatch(/backup b001 restores: 2 table\(s\), 3001 row\(s\) match the backup, schema version 20260101000000/);
+  });
+});

@@ -22,7 +22,7 @@ import { parseVersion } from '../pg/version.js';
 import { cacheDir, downloadToCache, findCached, type CachedBackup } from '../pull/cache.js';
 import { drydockDbName, LocalServer } from '../pull/local-db.js';
 import { extensionsInToc, withoutPrecreated } from '../pull/toc.js';
-import { resolveApp } from './shared.js';
+import { parseDuration, resolveApp } from './shared.js';
 
 function size(bytes: number | undefined): string {
   if (bytes === undefined) return '?';
@@ -155,11 +155,13 @@ export function registerBackups(program: Command, run: (action: (deps: Deps) => 
     .command('capture')
     .description('capture a backup and wait for it (a failure exits non-zero with Heroku\'s log lines)')
     .option('--database <attachment>', 'database to back up', 'DATABASE_URL')
-    .action(async (opts: { database?: string }) => {
+    .option('--transfer-timeout <duration>', 'give up when the capture has not finished after this long (default 2h)')
+    .action(async (opts: { database?: string; transferTimeout?: string }) => {
       await run(async (deps) => {
         const app = await resolveApp(deps.config, { required: true });
+        const timeoutMs = parseDuration(opts.transferTimeout ?? (deps.config.env.DRYDOCK_TRANSFER_TIMEOUT as string | undefined), '--transfer-timeout', 's') ?? 2 * 3_600_000;
         deps.output.info(`backups: capturing a backup of ${app}'s ${opts.database ?? 'DATABASE_URL'}`);
-        const info = await deps.heroku.captureBackup(app, { database: opts.database, onProgress: (line) => deps.output.info(line) });
+        const info = await deps.heroku.captureBackup(app, { database: opts.database, onProgress: (line) => deps.output.info(line), timeoutMs });
         deps.output.result(info, renderInfo);
       });
     });

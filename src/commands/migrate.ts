@@ -20,6 +20,7 @@ import { describeDb, type DbUrl } from '../pg/url.js';
 import { runMigrations, formatMs, type MigrationRunResult } from '../pipelines/migrate.js';
 import { LINT_MODES, loadProjectConfig, type LintMode, type ProjectConfig } from '../project-config.js';
 import { redo, renderRedo } from './redo.js';
+import { parseDuration } from './shared.js';
 
 /** Flags shared by the migrate subcommands. */
 export interface MigrateFlags {
@@ -40,13 +41,6 @@ export interface MigrateSetup {
   project: ProjectConfig;
   /** Lint pending migrations before applying them: refuse unsafe ones (error), only show them (warn), or skip (off). */
   lint: LintMode;
-}
-
-function parseMs(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const m = /^(\d+)(ms|s)?$/.exec(value.trim());
-  if (!m) throw new ConfigError(`${flag} must be a duration like 5000, 5000ms or 5s, not "${value}"`, { hint: `for example ${flag} 5s` });
-  return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
 }
 
 function parseCount(value: string | undefined, flag: string): number | undefined {
@@ -70,11 +64,11 @@ export function resolveMigrateSetup(deps: Deps, flags: MigrateFlags, options: { 
   const project = loadProjectConfig();
   const dir = resolve(flags.dir ?? env.DRYDOCK_MIGRATIONS_DIR ?? project.migrationsDir ?? 'migrations');
   const settings: RunnerSettings = {
-    lockTimeoutMs: parseMs(flags.lockTimeout, '--lock-timeout') ?? parseMs(env.DRYDOCK_LOCK_TIMEOUT, 'DRYDOCK_LOCK_TIMEOUT') ?? project.lockTimeoutMs ?? DEFAULT_RUNNER_SETTINGS.lockTimeoutMs,
+    lockTimeoutMs: parseDuration(flags.lockTimeout, '--lock-timeout', 'ms') ?? parseDuration(env.DRYDOCK_LOCK_TIMEOUT, 'DRYDOCK_LOCK_TIMEOUT', 'ms') ?? project.lockTimeoutMs ?? DEFAULT_RUNNER_SETTINGS.lockTimeoutMs,
     statementTimeoutMs:
-      parseMs(flags.statementTimeout, '--statement-timeout') ?? parseMs(env.DRYDOCK_STATEMENT_TIMEOUT, 'DRYDOCK_STATEMENT_TIMEOUT') ?? project.statementTimeoutMs ?? DEFAULT_RUNNER_SETTINGS.statementTimeoutMs,
+      parseDuration(flags.statementTimeout, '--statement-timeout', 'ms') ?? parseDuration(env.DRYDOCK_STATEMENT_TIMEOUT, 'DRYDOCK_STATEMENT_TIMEOUT', 'ms') ?? project.statementTimeoutMs ?? DEFAULT_RUNNER_SETTINGS.statementTimeoutMs,
     lockRetries: parseCount(flags.lockRetries, '--lock-retries') ?? project.lockRetries ?? DEFAULT_RUNNER_SETTINGS.lockRetries,
-    retryBaseMs: parseMs(env.DRYDOCK_LOCK_RETRY_BASE, 'DRYDOCK_LOCK_RETRY_BASE') ?? DEFAULT_RUNNER_SETTINGS.retryBaseMs,
+    retryBaseMs: parseDuration(env.DRYDOCK_LOCK_RETRY_BASE, 'DRYDOCK_LOCK_RETRY_BASE', 'ms') ?? DEFAULT_RUNNER_SETTINGS.retryBaseMs,
   };
   const url = options.needUrl === false ? undefined : resolveDatabaseUrl(flags.url, env);
   const lint = parseLintMode(flags.lint, '--lint') ?? parseLintMode(env.DRYDOCK_LINT, 'DRYDOCK_LINT') ?? project.lint ?? 'error';

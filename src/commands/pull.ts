@@ -13,7 +13,7 @@ import { ConfigError } from '../errors.js';
 import { assertIdentifier } from '../pg/ident.js';
 import { parseDatabaseUrl, type DbUrl } from '../pg/url.js';
 import { runPull, type PullResult, type PullSource } from '../pipelines/pull.js';
-import { resolveApp } from './shared.js';
+import { parseDuration, resolveApp } from './shared.js';
 
 /** Flags of `drydock pull`. */
 export interface PullFlags {
@@ -26,16 +26,9 @@ export interface PullFlags {
   scrub?: string | undefined;
   dryRun?: boolean | undefined;
   maxAge?: string | undefined;
+  transferTimeout?: string | undefined;
   local?: string | undefined;
   snapshot?: boolean | undefined;
-}
-
-/** "24h", "90m", "2d" → ms. */
-export function parseAge(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(m|h|d)?$/i.exec(text.trim());
-  if (!m) throw new ConfigError(`--max-age must look like 24h, 90m or 2d, not "${text}"`, { hint: 'for example --max-age 48h' });
-  const unit = (m[2] ?? 'h').toLowerCase();
-  return Number(m[1]) * (unit === 'm' ? 60_000 : unit === 'd' ? 86_400_000 : 3_600_000);
 }
 
 /** The working database: `--to NAME` on the local server, or `--to URL` (its database is the name). */
@@ -72,7 +65,7 @@ export async function pull(deps: Deps, flags: PullFlags): Promise<PullResult> {
     } else {
       const id = from === 'backup' ? 'latest' : from;
       if (id !== 'latest' && !/^[abr]\d{3,}$/i.test(id)) throw new ConfigError(`--from must be live, backup or a backup id like b012, not "${from}"`, { hint: 'list backups with `drydock backups list`' });
-      source = { kind: 'backup', app, id, capture: Boolean(flags.capture), maxAgeMs: parseAge(flags.maxAge ?? '24h') };
+      source = { kind: 'backup', app, id, capture: Boolean(flags.capture), maxAgeMs: parseDuration(flags.maxAge ?? '24h', '--max-age', 'h')!, transferTimeoutMs: parseDuration(flags.transferTimeout ?? (deps.config.env.DRYDOCK_TRANSFER_TIMEOUT as string | undefined), '--transfer-timeout', 's') ?? 2 * 3_600_000 };
     }
   }
   const { local, target } = resolveTarget(flags.to, app?.replace(/-/g, '_'), flags.local, env);
@@ -105,6 +98,7 @@ export function registerPull(program: Command, run: (action: (deps: Deps) => Pro
     .option('--from-url <url>', 'copy this live Postgres database instead of a Heroku app')
     .option('--capture', 'capture a fresh backup first and pull that')
     .option('--max-age <age>', 'refuse a newest backup older than this (default 24h)')
+    .option('--transfer-timeout <duration>', 'give up on a Heroku capture that has not finished after this long (default 2h)')
     .option('--exclude-table-data <tables>', 'comma-separated tables whose rows are not copied (schema is)')
     .option('--jobs <n>', 'parallel streams and restore jobs (default: the number of CPUs)')
     .option('--scrub <file.sql>', 'run this anonymising SQL on the working copy after the swap')

@@ -16,6 +16,7 @@ import { withClient } from '../pg/client.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { runMigrations, type MigrationRunResult } from '../pipelines/migrate.js';
 import { resolveMigrateSetup, type MigrateFlags } from './migrate.js';
+import { parseDuration } from './shared.js';
 
 /** Flags of `drydock release`. */
 export interface ReleaseFlags extends MigrateFlags {
@@ -48,19 +49,12 @@ export async function readSchemaVersion(url: DbUrl, connectRetryMs: number, env:
   }
 }
 
-function parseSeconds(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const m = /^(\d+)(ms|s)?$/.exec(value.trim());
-  if (!m) throw new DrydockError(`--connect-timeout must be a duration like 30s, not "${value}"`, { hint: 'for example --connect-timeout 30s', exitCode: 2 });
-  return Number(m[1]) * (m[2] === 'ms' ? 1 : 1000);
-}
-
 /** Run the release phase. */
 export async function release(deps: Deps, flags: ReleaseFlags): Promise<ReleaseResult> {
   const setup = resolveMigrateSetup(deps, flags);
   const url = setup.url!;
   const database = describeDb(url);
-  const connectRetryMs = parseSeconds(flags.connectTimeout ?? deps.config.env.DRYDOCK_CONNECT_TIMEOUT, 30_000);
+  const connectRetryMs = parseDuration(flags.connectTimeout ?? deps.config.env.DRYDOCK_CONNECT_TIMEOUT, '--connect-timeout', 's') ?? 30_000;
   deps.output.info(`release: reading the schema version of ${database}`);
   const before = await readSchemaVersion(url, connectRetryMs, deps.config.env as NodeJS.ProcessEnv);
   if (before.version === '0') {

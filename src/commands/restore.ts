@@ -11,7 +11,7 @@ import type { Deps } from '../deps.js';
 import { ConfigError } from '../errors.js';
 import { runRestore, type RestorePlan, type RestoreResult } from '../pipelines/restore.js';
 import { pull, renderPull } from './pull.js';
-import { resolveApp } from './shared.js';
+import { parseDuration, resolveApp } from './shared.js';
 
 /** Flags of `drydock restore`. */
 export interface RestoreFlags {
@@ -23,6 +23,7 @@ export interface RestoreFlags {
   database?: string | undefined;
   toLocal?: string | undefined;
   jobs?: string | undefined;
+  transferTimeout?: string | undefined;
 }
 
 /** The plan as people read it. */
@@ -58,6 +59,7 @@ export function registerRestore(program: Command, run: (action: (deps: Deps) => 
     .option('--database <attachment>', 'the database to restore into', 'DATABASE_URL')
     .option('--to-local <name>', 'restore the backup into a local database instead (as drydock pull does)')
     .option('--jobs <n>', 'with --to-local: parallel restore jobs')
+    .option('--transfer-timeout <duration>', 'give up on a capture or restore that has not finished after this long (default 2h)')
     .option('--dry-run', 'show the plan and change nothing')
     .addHelpText('after', '\nExample:\n  drydock restore b012 -a my-app --confirm my-app --maintenance --scale-down worker,clock')
     .action(async (backupArg: string | undefined, opts: RestoreFlags) => {
@@ -84,6 +86,7 @@ export function registerRestore(program: Command, run: (action: (deps: Deps) => 
           scaleDown,
           safetyBackup: opts.safetyBackup !== false,
           dryRun: Boolean(opts.dryRun),
+          transferTimeoutMs: parseDuration(opts.transferTimeout ?? (deps.config.env.DRYDOCK_TRANSFER_TIMEOUT as string | undefined), '--transfer-timeout', 's') ?? 2 * 3_600_000,
           confirm: async (plan) => {
             deps.output.info(renderPlan(plan));
             if (opts.confirm === app) return true;

@@ -20,3 +20,19 @@ export async function resolveApp(config: ResolvedConfig, options: { required: bo
   }
   return undefined;
 }
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+type Unit = keyof typeof UNIT_MS;
+
+/**
+ * A duration flag ("5s", "500ms", "90m", "24h", "2d"; a bare number is in `defaultUnit`) in milliseconds.
+ * Undefined in, undefined out; anything else is a ConfigError naming the flag.
+ */
+export function parseDuration(value: string | undefined, flag: string, defaultUnit: Unit): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(value.trim());
+  if (!m) {
+    throw new ConfigError(`${flag} must be a duration like 500ms, 5s, 90m, 24h or 2d, not "${value.slice(0, 30)}"`, { hint: `for example ${flag} 5${defaultUnit}` });
+  }
+  return Math.round(Number(m[1]) * UNIT_MS[((m[2] ?? defaultUnit).toLowerCase() as Unit)]);
+}

@@ -30,7 +30,7 @@ import { createPipeline } from './listr.js';
 export type PullSource =
   | { kind: 'live'; app: string }
   | { kind: 'url'; url: string }
-  | { kind: 'backup'; app: string; id: string | 'latest'; capture: boolean; maxAgeMs: number };
+  | { kind: 'backup'; app: string; id: string | 'latest'; capture: boolean; maxAgeMs: number; transferTimeoutMs: number };
 
 /** Options of one pull. */
 export interface PullOptions {
@@ -242,7 +242,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           skip: () => (options.dryRun ? 'dry run' : false),
           task: async (c, task) => {
             if (source.kind !== 'backup') return;
-            const info = await deps.heroku.captureBackup(source.app, { onProgress: (line) => (task.output = line) });
+            const info = await deps.heroku.captureBackup(source.app, { onProgress: (line) => (task.output = line), timeoutMs: source.transferTimeoutMs });
             c.backup = info;
             task.title = `Captured backup ${info.id} (${formatBytes(info.sizeBytes)})`;
           },

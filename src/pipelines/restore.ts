@@ -27,6 +27,8 @@ export interface RestoreOptions {
   scaleDown: string[];
   safetyBackup: boolean;
   dryRun: boolean;
+  /** Give up on a capture or restore that has not finished after this long. */
+  transferTimeoutMs: number;
   /** Asks the user to type the app name when --confirm was not given (TTY only). */
   confirm: (plan: RestorePlan) => Promise<boolean>;
 }
@@ -66,7 +68,7 @@ function hoursSince(createdAt: string | undefined): number | undefined {
 }
 
 /** Resolve the backup and describe the plan; changes nothing. */
-export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'confirm'>): Promise<{ plan: RestorePlan; backup: BackupSummary }> {
+export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'confirm' | 'transferTimeoutMs'>): Promise<{ plan: RestorePlan; backup: BackupSummary }> {
   const backups = await deps.heroku.listBackups(options.app);
   const completed = backups.filter((b) => b.kind === 'backup' && b.status === 'completed');
   const backup =
@@ -131,7 +133,7 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         title: `Capture a safety backup of ${app}`,
         enabled: () => options.safetyBackup,
         task: async (c, task) => {
-          c.safety = await deps.heroku.captureBackup(app, { database: options.database, onProgress: (line) => (task.output = line) });
+          c.safety = await deps.heroku.captureBackup(app, { database: options.database, onProgress: (line) => (task.output = line), timeoutMs: options.transferTimeoutMs });
           task.title = `Safety backup ${c.safety.id} captured`;
         },
       },
@@ -156,7 +158,7 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
       {
         title: `Restore ${backup.id} into ${app}'s ${options.database}`,
         task: async (_c, task) => {
-          await deps.heroku.restoreBackup(app, backup.id, { database: options.database, confirm: app, onProgress: (line) => (task.output = line) });
+          await deps.heroku.restoreBackup(app, backup.id, { database: options.database, confirm: app, onProgress: (line) => (task.output = line), timeoutMs: options.transferTimeoutMs });
         },
       },
       {

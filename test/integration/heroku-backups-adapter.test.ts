@@ -127,11 +127,15 @@ describe.concurrent('HerokuCli backups, restores, maintenance and formation', { 
   test('a capture that never starts fails after timeoutMs, naming the backup', async ({ expect }) => {
     emu.setTransferBehavior('bka-pending', { capture: 'pending' });
     const started = Date.now();
-    // Long enough for the CLI to start and POST the capture on a busy machine.
-    const error = await herokuError(expect, cli().captureBackup('bka-pending', { timeoutMs: 8_000 }), 'failed');
-    expect(error.message).toBe('backup b001 is still pending after 8 s');
+    const error = await herokuError(expect, cli().captureBackup('bka-pending', { timeoutMs: 10_000 }), 'failed');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    // On a very busy machine the CLI may not even have asked for the backup within 10 s.
+    if (emu.backups('bka-pending').length === 0) {
+      expect(error.message).toBe('the backup of bka-pending is still pending after 10 s');
+      return;
+    }
+    expect(error.message).toBe('backup b001 is still pending after 10 s');
     expect(error.hint).toMatch(/heroku pg:backups:cancel b001 -a bka-pending/);
-    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   test('restoreBackup brings the rows back to the backup and reports progress', async ({ expect }) => {

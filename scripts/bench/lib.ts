@@ -325,14 +325,24 @@ export class Cleanup {
     return this.running;
   }
 
-  /** On SIGINT/SIGTERM: clean up, then exit 130/143. */
+  /**
+   * On SIGINT/SIGTERM: clean up, then exit 130/143. Signals that arrive while cleaning up are ignored
+   * (one Ctrl-C often arrives twice: from the terminal and relayed by tsx or npm to the child, and the
+   * default action of the second would end the process halfway through the cleanup).
+   */
   installSignalHandlers(): void {
+    let first: NodeJS.Signals | undefined;
     const onSignal = (signal: NodeJS.Signals): void => {
+      if (first) {
+        process.stderr.write(`${signal}: still cleaning up (kill -9 ${process.pid} to abandon it)\n`);
+        return;
+      }
+      first = signal;
       process.stderr.write(`\n${signal}: cleaning up…\n`);
       void this.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   }
 }
 

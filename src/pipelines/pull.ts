@@ -262,6 +262,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             const url = await deps.heroku.backupUrl(source.app, c.backup.id);
             c.cached = await downloadToCache(cache, source.app, c.backup.id, url, {
               createdAt: c.backup.createdAt,
+              ...(deps.config.env.DRYDOCK_TEST_PAUSE_AT === 'during-download' ? { afterFirstChunk: () => hookPoint(deps, 'during-download') } : {}),
               onProgress: (p) => {
                 task.output = `${formatBytes(p.bytes)}${p.total ? ` of ${formatBytes(p.total)} (${Math.round((100 * p.bytes) / p.total)} %)` : ''}`;
               },

@@ -105,7 +105,13 @@ export async function downloadToCache(
   app: string,
   id: string,
   url: string,
-  options: { createdAt?: string | undefined; onProgress?: (p: DownloadProgress) => void; timeoutMs?: number } = {},
+  options: {
+    createdAt?: string | undefined;
+    onProgress?: (p: DownloadProgress) => void;
+    timeoutMs?: number;
+    /** Awaited after the first chunk is written (test hook: lets a kill test stop a download midway). */
+    afterFirstChunk?: () => Promise<void>;
+  } = {},
 ): Promise<CachedBackup> {
   const paths = cachePaths(root, app, id);
   await mkdir(paths.dir, { recursive: true });
@@ -128,6 +134,7 @@ export async function downloadToCache(
   const total = response.headers['content-length'] ? Number(response.headers['content-length']) : undefined;
   const etag = String(response.headers.etag ?? '').replace(/"/g, '');
   let lastReport = 0;
+  let first = true;
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
@@ -137,6 +144,11 @@ export async function downloadToCache(
       if (now - lastReport > 250) {
         lastReport = now;
         options.onProgress?.({ bytes, total });
+      }
+      if (first && options.afterFirstChunk) {
+        first = false;
+        options.afterFirstChunk().then(() => done(null, chunk), done);
+        return;
       }
       done(null, chunk);
     },

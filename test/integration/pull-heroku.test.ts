@@ -2,14 +2,15 @@
  * `drydock pull -a APP` and `drydock backups` through the real heroku CLI and the emulator:
  * live, newest backup, chosen backup, --capture, the cache, and the emulator's faults.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startEmulator, type Emulator } from '../heroku-emulator/index.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI_PATH, runCli } from '../helpers/cli.js';
 import { adminQuery, createTestDb, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
 import { herokuBinPath } from '../helpers/heroku.js';
 
@@ -147,6 +148,38 @@ describe('drydock pull -a APP', () => {
     expect(res.exitCode).toBe(2);
     expect(res.stderr).toMatch(/^error: .*backup/im);
     expect((await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [to])).rows).toEqual([]);
+  });
+
+  it('leaves everything intact when killed during the download, and the next pull completes', async () => {
+    const to = target('ph_kill_dl');
+    const ownCache = mkdtempSync(join(tmpdir(), 'drydock-cache-kill-'));
+    await adminQuery(`CREATE DATABASE "${to}"`);
+    const u = new URL(testServerUrl());
+    u.pathname = `/${to}`;
+    const pg = (await import('pg')).default;
+    const c = new pg.Client({ connectionString: u.toString() });
+    await c.connect();
+    await c.query('CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)');
+    await c.end();
+    await new Promise<void>((resolvePromise, reject) => {
+      const child = spawn(process.execPath, [CLI_PATH, 'pull', '-a', 'pull-app', '--from', 'b001', '--to', to], {
+        env: { ...process.env, ...env({ DRYDOCK_CACHE_DIR: ownCache, DRYDOCK_TEST_PAUSE_AT: 'during-download' }), CI: 'true' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('paused at during-download')) child.kill('SIGKILL');
+      });
+      child.on('exit', () => (stderr.includes('paused at during-download') ? resolvePromise() : reject(new Error(stderr))));
+    });
+    expect(await rows(to, 'SELECT count(*) AS n FROM precious')).toBe(2);
+    expect(existsSync(join(ownCache, 'backups', 'pull-app', 'b001.json'))).toBe(false);
+    const next = await runCli(['pull', '-a', 'pull-app', '--from', 'b001', '--to', to, '--no-snapshot'], { env: env({ DRYDOCK_CACHE_DIR: ownCache }) });
+    expect(next.exitCode).toBe(0);
+    expect(next.stdout).toMatch(/Downloaded backup b001/);
+    expect(await rows(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
+    rmSync(ownCache, { recursive: true, force: true });
   });
 
   it('backups list, info, download and verify', async () => {

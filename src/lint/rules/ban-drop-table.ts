@@ -1,8 +1,9 @@
 /**
  * DROP TABLE deletes the table's data for good, takes ACCESS EXCLUSIVE, and breaks code that still
- * uses it. https://www.postgresql.org/docs/current/sql-droptable.html
+ * uses it; so does DROP SCHEMA … CASCADE, for every table in the schema.
+ * https://www.postgresql.org/docs/current/sql-droptable.html
  */
-import { showRelation } from '../ast.js';
+import { asKind, showIdent, showRelation, type PgNode } from '../ast.js';
 import { droppedRelations } from '../locks.js';
 import { defineRule, suppressionHint } from './shared.js';
 
@@ -11,7 +12,17 @@ export const banDropTable = defineRule({
   summary: 'Dropping a table deletes its data and breaks code that still uses it',
   severity: 'error',
   check(stmt, ctx) {
-    if (stmt.kind !== 'DropStmt' || stmt.node.removeType !== 'OBJECT_TABLE') return;
+    if (stmt.kind !== 'DropStmt') return;
+    // DROP SCHEMA … CASCADE drops every table in it.
+    if (stmt.node.removeType === 'OBJECT_SCHEMA' && stmt.node.behavior === 'DROP_CASCADE') {
+      const schemas = ((stmt.node.objects as PgNode[] | undefined) ?? []).map((o) => showIdent(asKind<{ sval?: string }>(o, 'String')?.sval ?? '?'));
+      ctx.report({
+        message: `DROP SCHEMA ${schemas.join(', ')} CASCADE drops every table in it, with its data, for good`,
+        help: ['-- drop the tables one by one (each its own reviewed statement), then the empty schema without CASCADE', suppressionHint('ban-drop-table', '<why nothing in it is needed>')].join('\n'),
+      });
+      return;
+    }
+    if (stmt.node.removeType !== 'OBJECT_TABLE') return;
     const tables = droppedRelations(stmt.node).filter((t) => ctx.isExisting(t));
     if (!tables.length) return;
     const names = tables.map((t) => `\`${showRelation(t)}\``).join(', ');

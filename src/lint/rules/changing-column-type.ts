@@ -16,11 +16,7 @@ const TEXT_LIKE = new Set(['text', 'varchar', 'citext']);
 /** True when changing from `from` (or an unknown type) to `to` rewrites nothing. */
 export function isSafeTypeChange(from: TypeInfo | undefined, to: TypeInfo): boolean {
   if (to.isArray || from?.isArray) return from !== undefined && from.isArray === to.isArray && from.name === to.name && sameMods(from, to);
-  if (!from) {
-    if (to.name === 'text' || to.name === 'citext') return true;
-    if (to.name === 'varchar') return true;
-    return false;
-  }
+  if (!from) return to.name === 'text' || to.name === 'varchar';
   if (from.name === to.name && sameMods(from, to)) return true;
   switch (to.name) {
     case 'text':

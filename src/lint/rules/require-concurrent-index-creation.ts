@@ -19,6 +19,9 @@ export const requireConcurrentIndexCreation = defineRule({
     if (stmt.kind !== 'IndexStmt' || stmt.node.concurrent) return;
     const table = stmt.node.relation as RangeVar | undefined;
     if (!ctx.isExisting(table)) return;
+    // CREATE INDEX … ON ONLY a partitioned table builds nothing (an invalid parent index that
+    // per-partition indexes, built CONCURRENTLY, are then attached to): the recommended pattern.
+    if (table && table.inh !== true) return;
     const unique = stmt.node.unique ? 'UNIQUE ' : '';
     ctx.report({
       message: `CREATE ${unique}INDEX blocks writes to \`${showRelation(table)}\` while the index builds (it holds a SHARE lock on the table until the build ends)`,

@@ -24,6 +24,8 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       'CREATE TABLE "app_book" ("id" bigserial NOT NULL PRIMARY KEY, "author_id" bigint NOT NULL);\nCREATE INDEX "app_book_author_id_1d1a3f7e" ON "app_book" ("author_id");',
       'CREATE TABLE billing.invoices (id int);\nCREATE INDEX invoices_id ON billing.invoices (id);',
       'CREATE TABLE invoices (id int);\nCREATE INDEX invoices_id ON public.invoices (id);',
+      // The partitioned-table pattern: an empty parent index, then one per partition, concurrently.
+      'CREATE INDEX measurements_x_idx ON ONLY measurements (x);',
     ],
   },
   'require-concurrent-index-deletion': {
@@ -213,6 +215,7 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       'ALTER TABLE t ADD COLUMN name text;\nALTER TABLE t ALTER COLUMN name TYPE varchar(50);',
       'ALTER TABLE t ADD COLUMN price numeric(10,2);\nALTER TABLE t ALTER COLUMN price TYPE numeric(12,4);',
       'ALTER TABLE t ALTER COLUMN price TYPE numeric(12,2);',
+      'ALTER TABLE users ALTER COLUMN email TYPE citext;',
     ],
     ok: [
       'ALTER TABLE users ALTER COLUMN name TYPE text;',
@@ -238,8 +241,8 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
     ok: ['CREATE TABLE t (a int, b int);\nALTER TABLE t DROP COLUMN b;', 'ALTER TABLE users DROP CONSTRAINT users_email_key;', 'ALTER TABLE users ALTER COLUMN a DROP DEFAULT;'],
   },
   'ban-drop-table': {
-    err: ['DROP TABLE legacy_sessions;', 'DROP TABLE IF EXISTS "public"."Session" CASCADE;', 'DROP TABLE a, b;'],
-    ok: ['CREATE TABLE tmp (id int);\nDROP TABLE tmp;', 'DROP INDEX CONCURRENTLY idx;', 'DROP VIEW v;', 'CREATE TEMP TABLE x AS SELECT 1;\nDROP TABLE x;'],
+    err: ['DROP TABLE legacy_sessions;', 'DROP TABLE IF EXISTS "public"."Session" CASCADE;', 'DROP TABLE a, b;', 'DROP SCHEMA IF EXISTS reporting CASCADE;'],
+    ok: ['CREATE TABLE tmp (id int);\nDROP TABLE tmp;', 'DROP INDEX CONCURRENTLY idx;', 'DROP VIEW v;', 'CREATE TEMP TABLE x AS SELECT 1;\nDROP TABLE x;', 'DROP SCHEMA IF EXISTS reporting;'],
   },
   'ban-truncate': {
     err: ['TRUNCATE sessions;', 'TRUNCATE TABLE a, b CASCADE;', 'TRUNCATE ONLY "public"."Cache" RESTART IDENTITY;'],

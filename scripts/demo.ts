@@ -9,13 +9,17 @@
  * 3. drydock driven against it through the real heroku CLI: doctor; then the deploy: `drydock release`
  *    (the Procfile's release line) applies the pending migrations; a review app's fresh database is
  *    set up by `drydock postdeploy` (app.json); `drydock migrate redo` proves the newest migration
- *    rolls back cleanly.
+ *    rolls back cleanly; then the data side: `drydock backups capture`, `drydock pull` of production into
+ *    a local database, a `drydock snapshot restore` reset after a destructive rehearsal, and a guarded
+ *    `drydock restore` of a backup after an "incident", with its safety backup.
  *
  * `--keep` leaves the demo database and emulator running (Ctrl-C to stop).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import pg from 'pg';
@@ -30,6 +34,7 @@ const HEROKU = resolve(ROOT, 'node_modules/.bin/heroku');
 const APP = 'drydock-demo';
 const DEMO_DB = 'drydock_demo_production';
 const REVIEW_DB = 'drydock_demo_review';
+const LOCAL_DB = 'drydock_demo_local';
 const MIGRATIONS = resolve(ROOT, 'scripts/demo/migrations');
 /** The production database starts at this version; release applies the rest. */
 const PRODUCTION_VERSION = '20260201000000';
@@ -89,7 +94,7 @@ async function main(): Promise<number> {
   await admin.connect();
   try {
     banner('2. Production database: migrated to ' + PRODUCTION_VERSION + ' and filled with data');
-    for (const db of [DEMO_DB, REVIEW_DB]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    for (const db of [DEMO_DB, REVIEW_DB, LOCAL_DB]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${DEMO_DB}`);
     const prodUrl = withDb(serverUrl, DEMO_DB);
     const migrateCode = await show(`drydock migrate --to ${PRODUCTION_VERSION}`, process.execPath, [CLI, 'migrate', '--to', PRODUCTION_VERSION, '--dir', MIGRATIONS], { CI: 'true', DATABASE_URL: prodUrl });
@@ -136,6 +141,43 @@ async function main(): Promise<number> {
     if (redoCode !== 0) return redoCode;
     await show('drydock migrate status', process.execPath, [CLI, 'migrate', 'status', '--dir', MIGRATIONS], reviewEnv);
 
+    banner('8. Backups: capture one and list them');
+    const cache = await mkdtemp(join(tmpdir(), 'drydock-demo-cache-'));
+    const dataEnv = { ...env, CI: 'true', DRYDOCK_CACHE_DIR: cache };
+    const captureCode = await show(`drydock backups capture -a ${APP}`, process.execPath, [CLI, 'backups', 'capture', '-a', APP], dataEnv);
+    if (captureCode !== 0) return captureCode;
+    await show(`drydock backups list -a ${APP}`, process.execPath, [CLI, 'backups', 'list', '-a', APP], dataEnv);
+
+    banner('9. Pull production into a local database to rehearse on real data');
+    const pullCode = await show(`drydock pull -a ${APP} --from backup --to ${LOCAL_DB}`, process.execPath, [CLI, 'pull', '-a', APP, '--from', 'backup', '--to', LOCAL_DB], dataEnv);
+    if (pullCode !== 0) return pullCode;
+
+    banner('10. A destructive rehearsal, then a reset from the pristine snapshot in seconds');
+    const local = new pg.Client({ connectionString: withDb(serverUrl, LOCAL_DB) });
+    await local.connect();
+    await local.query('DELETE FROM messages');
+    console.log(`rehearsal deleted every message: ${(await local.query('SELECT count(*) AS n FROM messages')).rows[0].n} left`);
+    await local.end();
+    const resetCode = await show(`drydock snapshot restore pristine --to ${LOCAL_DB}`, process.execPath, [CLI, 'snapshot', 'restore', 'pristine', '--to', LOCAL_DB], dataEnv);
+    if (resetCode !== 0) return resetCode;
+    const after = new pg.Client({ connectionString: withDb(serverUrl, LOCAL_DB) });
+    await after.connect();
+    console.log(`after the reset: ${(await after.query('SELECT count(*) AS n FROM messages')).rows[0].n} messages`);
+    await after.end();
+
+    banner('11. On call: an incident deletes production rows; a guarded restore brings them back');
+    const prodClient = new pg.Client({ connectionString: prodUrl });
+    await prodClient.connect();
+    await prodClient.query('DELETE FROM room_participants WHERE room_id > 10');
+    console.log(`incident: room_participants now has ${(await prodClient.query('SELECT count(*) AS n FROM room_participants')).rows[0].n} rows`);
+    const refusedRestore = await show(`drydock restore b001 -a ${APP}   # no --confirm: refused`, process.execPath, [CLI, 'restore', 'b001', '-a', APP], dataEnv);
+    console.log(`(exited ${refusedRestore}; nothing was changed)`);
+    const restoreCode = await show(`drydock restore b001 -a ${APP} --confirm ${APP} --maintenance --scale-down worker`, process.execPath, [CLI, 'restore', 'b001', '-a', APP, '--confirm', APP, '--maintenance', '--scale-down', 'worker'], dataEnv);
+    console.log(`after the restore: room_participants has ${(await prodClient.query('SELECT count(*) AS n FROM room_participants')).rows[0].n} rows`);
+    await prodClient.end();
+    await rm(cache, { recursive: true, force: true });
+    if (restoreCode !== 0) return restoreCode;
+
     banner('Demo complete');
     if (keep) {
       console.log('--keep: the emulator and the demo database stay up. Point the heroku CLI at them with:');
@@ -146,7 +188,14 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await emulator?.stop();
-    if (!keep) for (const db of [DEMO_DB, REVIEW_DB]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+    if (!keep) {
+      const copies = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1`, [`%"target":"${LOCAL_DB}"%`]).catch(() => ({ rows: [] as Array<{ datname: string }> }));
+      for (const { datname } of copies.rows) {
+        await admin.query(`ALTER DATABASE "${datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);
+        await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+      }
+      for (const db of [DEMO_DB, REVIEW_DB, LOCAL_DB]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+    }
     await admin.end().catch(() => undefined);
     await embedded?.stop();
   }

@@ -8,7 +8,7 @@
  * 1. `node dist/cli.js lint DIR --format json`: the whole run a CI job pays (startup, loading the
  *    WebAssembly parser, reading, parsing and linting every file, rendering), checked to report every file;
  * 2. `node dist/cli.js --version`: the process startup floor, for reference;
- * 3. lintPaths() in this process: parsing and linting alone, parser already loaded.
+ * 3. lintFiles() in this process: parsing and linting alone, parser already loaded.
  *
  * Reports medians and files per second. Flags: --files N (1000), --rounds N (7), --warmup N (1), --json.
  * Needs no database.
@@ -18,7 +18,7 @@ import { availableParallelism, cpus, platform, arch } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { lintPaths } from '../../src/lint/lint.js';
+import { lintFiles } from '../../src/lint/lint.js';
 import { ensureParser } from '../../src/sql/parse.js';
 import {
   Cleanup,
@@ -143,12 +143,12 @@ async function main(): Promise<void> {
         },
       },
       {
-        name: 'lintPaths() in process',
+        name: 'lintFiles() in process',
         async run() {
           const start = process.hrtime.bigint();
-          const result = await lintPaths([dir], { pgVersion: 15, cwd: scratch });
+          const result = await lintFiles([dir], { pgVersion: 15, cwd: scratch });
           const ms = elapsedMs(start);
-          if (result.files.length !== options.files) throw new Error(`lintPaths linted ${result.files.length} files`);
+          if (result.files.length !== options.files) throw new Error(`lintFiles linted ${result.files.length} files`);
           return ms;
         },
       },

@@ -32,7 +32,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, statfs } from 'node:fs/promises'
 import type { ChildProcess } from 'node:child_process';
 import { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -345,6 +345,8 @@ interface PhaseResult {
   title: string;
   subjects: SubjectResult[];
   seconds: number;
+  /** 1-minute load average when the phase ended (other work on the machine makes numbers noisy). */
+  loadAverage1m: number;
 }
 
 interface Context {
@@ -525,7 +527,7 @@ async function runPhase(ctx: Context, title: string, pairs: Array<{ subject: Sub
     result.samplesMs = samples.get(result.name) ?? [];
     result.stats = summarize(result.samplesMs);
   }
-  return { title, subjects: pairs.map((p) => p.result), seconds: elapsedMs(started) / 1000 };
+  return { title, subjects: pairs.map((p) => p.result), seconds: elapsedMs(started) / 1000, loadAverage1m: round(loadavg()[0] ?? 0, 2) };
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -550,7 +552,7 @@ function renderPhase(phase: PhaseResult, options: Options): string {
     ...(network ? [s.linkBytesDown.length ? `${(maxOf(s.linkBytesDown) / 1e6).toFixed(0)} MB` : '–'] : []),
   ]);
   return [
-    `${phase.title}: ${options.rounds} round(s) interleaved, ${options.warmup} warm-up, ${phase.seconds.toFixed(0)} s`,
+    `${phase.title}: ${options.rounds} round(s) interleaved, ${options.warmup} warm-up, ${phase.seconds.toFixed(0)} s, load ${phase.loadAverage1m} (1 min) at the end`,
     formatTable(header, rows),
   ].join('\n');
 }
@@ -755,8 +757,10 @@ async function main(): Promise<void> {
 
     say('where the time went (last measured run of each drydock subject; whole seconds from its log)');
     for (const s of [...(loop?.subjects ?? []), ...(net?.subjects ?? [])].filter((x) => x.kind === 'drydock' && x.lastStdout)) {
+      const breakdown = taskBreakdown(s.lastStdout);
+      if (!breakdown.length) continue;
       say(`  ${s.name}`);
-      for (const line of taskBreakdown(s.lastStdout)) say(`    ${line}`);
+      for (const line of breakdown) say(`    ${line}`);
     }
     say();
     const totalS = elapsedMs(started) / 1000;
@@ -780,8 +784,8 @@ async function main(): Promise<void> {
           generationSeconds: prod.generationSeconds === undefined ? null : round(prod.generationSeconds, 1),
         },
         backups: backupFacts,
-        loopback: loop && { seconds: round(loop.seconds, 1), subjects: Object.fromEntries(loop.subjects.map((s) => [s.name, jsonSubject(s)])) },
-        network: net && { mbit: options.mbit, latencyMs: options.latencyMs, seconds: round(net.seconds, 1), subjects: Object.fromEntries(net.subjects.map((s) => [s.name, jsonSubject(s)])) },
+        loopback: loop && { seconds: round(loop.seconds, 1), loadAverage1m: loop.loadAverage1m, subjects: Object.fromEntries(loop.subjects.map((s) => [s.name, jsonSubject(s)])) },
+        network: net && { mbit: options.mbit, latencyMs: options.latencyMs, seconds: round(net.seconds, 1), loadAverage1m: net.loadAverage1m, subjects: Object.fromEntries(net.subjects.map((s) => [s.name, jsonSubject(s)])) },
         ratios: Object.fromEntries(ratios.map((r) => [r.label, round(r.ratio, 3)])),
         goals: goals.map((g) => ({ goal: g.goal, value: round(g.value, 3), threshold: g.threshold, pass: g.pass })),
         totalSeconds: round(totalS, 1),

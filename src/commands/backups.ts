@@ -161,7 +161,14 @@ export function registerBackups(program: Command, run: (action: (deps: Deps) => 
         const app = await resolveApp(deps.config, { required: true });
         const timeoutMs = parseDuration(opts.transferTimeout ?? (deps.config.env.DRYDOCK_TRANSFER_TIMEOUT as string | undefined), '--transfer-timeout', 's') ?? 2 * 3_600_000;
         deps.output.info(`backups: capturing a backup of ${app}'s ${opts.database ?? 'DATABASE_URL'}`);
-        const info = await deps.heroku.captureBackup(app, { database: opts.database, onProgress: (line) => deps.output.info(line), timeoutMs });
+        const info = await deps.heroku.captureBackup(app, {
+          database: opts.database,
+          // pg_dump's catalog-reading chatter says nothing to a person; table and transfer lines do.
+          onProgress: (line) => {
+            if (!/^pg_dump: (reading|saving|finding|flagging|identifying|last built-in)/.test(line)) deps.output.info(line);
+          },
+          timeoutMs,
+        });
         deps.output.result(info, renderInfo);
       });
     });

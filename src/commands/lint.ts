@@ -13,7 +13,7 @@ import { resolveDatabaseUrl } from '../config.js';
 import type { Deps } from '../deps.js';
 import { ChecksFailed, ConfigError } from '../errors.js';
 import { readRuleDoc } from '../lint/docs.js';
-import { DEFAULT_PG_VERSION, displayPath, lintPaths, type LintRun } from '../lint/lint.js';
+import { DEFAULT_PG_VERSION, displayPath, lintFiles, type LintRun } from '../lint/lint.js';
 import { LINT_FORMATS, lintJson, renderLint, type LintFormat } from '../lint/report.js';
 import { BUILTIN_CHECKS, RULES } from '../lint/rules/index.js';
 import { withClient } from '../pg/client.js';
@@ -81,7 +81,7 @@ export async function lint(deps: Deps, paths: string[], flags: LintFlags): Promi
     targets = [setup.dir];
   }
   const pgVersion = await resolveLintPgVersion(deps, flags, setup.project.pgVersion);
-  return lintPaths(targets, {
+  return lintFiles(targets, {
     pgVersion,
     down: flags.down,
     assumeInTransaction: flags.assumeInTransaction,

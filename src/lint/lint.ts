@@ -1,6 +1,6 @@
 /**
- * The linter: files → findings. `lintSource`, `lintMigration` and `summarizeLint` are pure (they
- * need the parser loaded: `await ensureParser()`); `lintPaths` reads files and folders.
+ * The linter: files → findings. `lintFile`, `lintMigration` and `summarizeLint` are pure (they
+ * need the parser loaded: `await ensureParser()`); `lintFiles` reads files and folders.
  *
  * Exit policy (drydock lint, release): error findings fail the check; warnings are shown and pass.
  */
@@ -30,12 +30,12 @@ export interface LintOptions {
   down?: boolean | undefined;
   /** The rules to run (default: every rule enabled by default). */
   rules?: readonly Rule[] | undefined;
-  /** Column types and constraints declared by earlier files of the run (lintPaths and the release pipeline share one). */
+  /** Column types and constraints declared by earlier files of the run (lintFiles and the release pipeline share one). */
   memory?: SchemaMemory | undefined;
 }
 
-/** Options of lintPaths. */
-export interface LintPathsOptions extends LintOptions {
+/** Options of lintFiles. */
+export interface LintFilesOptions extends LintOptions {
   /** Skip files named `<version>_…` with a version at or before this one (already deployed). */
   startAfter?: string | undefined;
   cwd?: string | undefined;
@@ -60,12 +60,29 @@ export interface LintRun {
   warnings: number;
 }
 
+const DEFAULT_RULES = RULES.filter((r) => r.enabledByDefault);
+
+/** Rules by the statement kind they look at, built once per rule list. */
+const dispatchTables = new WeakMap<readonly Rule[], Map<string, Rule[]>>();
+
+function rulesByKind(rules: readonly Rule[]): Map<string, Rule[]> {
+  let table = dispatchTables.get(rules);
+  if (!table) {
+    table = new Map();
+    for (const rule of rules) {
+      for (const kind of rule.kinds) table.set(kind, [...(table.get(kind) ?? []), rule]);
+    }
+    dispatchTables.set(rules, table);
+  }
+  return table;
+}
+
 function defaultRules(options: LintOptions): readonly Rule[] {
-  return options.rules ?? RULES.filter((r) => r.enabledByDefault);
+  return options.rules ?? DEFAULT_RULES;
 }
 
 /** Lint one file's text. `file` is how findings name it. Drydock migrations are detected by their `-- migrate:` markers. */
-export function lintSource(file: string, text: string, options: LintOptions, kind?: 'drydock' | 'plain'): FileLintResult {
+export function lintFile(file: string, text: string, options: LintOptions, kind?: 'drydock' | 'plain'): FileLintResult {
   return lintParsed(file, parseLintFile(basename(file), text, { down: options.down, kind }), options);
 }
 
@@ -109,12 +126,19 @@ function lintSection(file: string, section: ParsedSection, kind: 'drydock' | 'pl
   ctx.hasSchemaChange = LintContext.sectionChangesSchema(section.statements.flatMap((s) => [s, ...s.embedded]));
 
   const raw: Array<{ finding: Finding; anchor: number }> = [];
+  // One reporter for the whole section; it reads which rule and statement are running.
+  let current: { rule: Rule; stmt: LintStatement; anchor: number } | undefined;
+  ctx.setReporter((report) => {
+    if (!current) throw new Error('report() called outside a rule check');
+    raw.push({ anchor: current.anchor, finding: toFinding(file, section, current.rule, current.stmt, report) });
+  });
+  const byKind = rulesByKind(rules);
   const run = (stmt: LintStatement, anchor: number): void => {
-    for (const rule of rules) {
-      ctx.setReporter((report) => raw.push({ anchor, finding: toFinding(file, section, rule, stmt, report) }));
+    for (const rule of byKind.get(stmt.kind) ?? []) {
+      current = { rule, stmt, anchor };
       rule.check(stmt, ctx);
     }
-    ctx.setReporter(undefined);
+    current = undefined;
   };
   section.statements.forEach((stmt, index) => {
     ctx.enterStatement();
@@ -270,7 +294,7 @@ function unreadable(path: string, error: unknown, cwd: string): ConfigError {
 }
 
 /** Read and lint files and folders. */
-export async function lintPaths(paths: readonly string[], options: LintPathsOptions): Promise<LintRun> {
+export async function lintFiles(paths: readonly string[], options: LintFilesOptions): Promise<LintRun> {
   await ensureParser();
   const targets = await collectLintTargets(paths, options);
   const files: FileLintResult[] = [];
@@ -284,7 +308,7 @@ export async function lintPaths(paths: readonly string[], options: LintPathsOpti
     } catch (error) {
       throw unreadable(target.path, error, options.cwd ?? process.cwd());
     }
-    files.push(lintSource(target.display, text, options));
+    files.push(lintFile(target.display, text, options));
   }
   return summarizeLint(files, options.pgVersion);
 }

@@ -106,6 +106,25 @@ export function isConcurrentReindex(node: PgNode): boolean {
   return hasParam(node, 'params', 'concurrently');
 }
 
+/** The statement kinds blockingLocks knows to take table locks that block reads or writes. */
+export const LOCKING_STATEMENTS: readonly string[] = [
+  'AlterTableStmt',
+  'CreateStmt',
+  'IndexStmt',
+  'DropStmt',
+  'RenameStmt',
+  'TruncateStmt',
+  'VacuumStmt',
+  'ClusterStmt',
+  'ReindexStmt',
+  'LockStmt',
+  'CreateTrigStmt',
+  'RefreshMatViewStmt',
+  'AlterTableMoveAllStmt',
+  'CreatePolicyStmt',
+  'AlterPolicyStmt',
+];
+
 /**
  * The locks a statement takes that block reads or writes, on the tables it names. Statements that
  * lock nothing (or only block other schema changes) return [].

@@ -106,5 +106,7 @@ export interface Rule {
   enabledByDefault: boolean;
   /** The rule's documentation, relative to the package root: src/lint/rules/<id>.md. */
   docs: string;
+  /** The statement kinds `check` looks at ('AlterTableStmt' …); the linter calls it for no others. */
+  kinds: readonly string[];
   check(stmt: LintStatement, ctx: RuleContext): void;
 }

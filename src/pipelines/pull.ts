@@ -70,6 +70,8 @@ interface Ctx {
   sourceBytes?: number;
   backup?: BackupSummary;
   cached?: CachedBackup;
+  /** The backup was already in the cache: nothing was downloaded. */
+  cacheHit?: boolean;
   scratch?: string;
   live?: LiveCopyResult;
   restoredTables?: string[];
@@ -95,7 +97,7 @@ function describeSource(source: PullSource): string {
     case 'url':
       return 'a database URL';
     default:
-      return source.capture ? `a fresh backup of ${source.app}` : `backup ${source.id} of ${source.app}`;
+      return source.capture ? `a fresh backup of ${source.app}` : source.id === 'latest' ? `the newest backup of ${source.app}` : `backup ${source.id} of ${source.app}`;
   }
 }
 
@@ -256,6 +258,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             const hit = await findCached(cache, source.app, c.backup.id, c.backup.createdAt);
             if (hit) {
               c.cached = hit;
+              c.cacheHit = true;
               task.title = `Backup ${c.backup.id} is in the cache (${formatBytes(hit.bytes)}): nothing to download`;
               return;
             }
@@ -401,7 +404,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       dryRun: options.dryRun,
       plan: options.dryRun ? ctx.plan : undefined,
       backup: ctx.backup
-        ? { id: ctx.backup.id, createdAt: ctx.backup.createdAt, ageHours: ageHours(ctx.backup.createdAt), bytes: ctx.cached?.bytes ?? ctx.backup.sizeBytes, cached: Boolean(ctx.cached) }
+        ? { id: ctx.backup.id, createdAt: ctx.backup.createdAt, ageHours: ageHours(ctx.backup.createdAt), bytes: ctx.cached?.bytes ?? ctx.backup.sizeBytes, cached: Boolean(ctx.cacheHit) }
         : undefined,
       tables: live ? live.tables.length : (ctx.restoredTables?.length ?? 0),
       rows: live ? live.tables.reduce((a, t) => a + t.rowsCopied, 0) : undefined,

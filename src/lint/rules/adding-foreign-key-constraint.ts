@@ -16,6 +16,7 @@ export const addingForeignKeyConstraint = defineRule({
   id: 'adding-foreign-key-constraint',
   summary: 'A foreign key added without NOT VALID blocks writes to both tables while every row is checked',
   severity: 'error',
+  kinds: ['AlterTableStmt'],
   check(stmt, ctx) {
     const alter = existingTableCommands(stmt, ctx);
     if (!alter) return;

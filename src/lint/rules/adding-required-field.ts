@@ -11,6 +11,7 @@ export const addingRequiredField = defineRule({
   id: 'adding-required-field',
   summary: 'ADD COLUMN … NOT NULL without a default fails on a table with rows',
   severity: 'error',
+  kinds: ['AlterTableStmt'],
   check(stmt, ctx) {
     for (const added of addedColumns(stmt, ctx)) {
       const notNull = added.constraints.find((c) => c.contype === 'CONSTR_NOTNULL' || c.contype === 'CONSTR_PRIMARY');

@@ -40,6 +40,7 @@ export const banBackfillWithSchemaChange = defineRule({
   id: 'ban-backfill-with-schema-change',
   summary: 'An UPDATE or DELETE over a whole table in the same migration as schema changes',
   severity: 'error',
+  kinds: ['UpdateStmt', 'DeleteStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'UpdateStmt' && stmt.kind !== 'DeleteStmt') return;
     if (!ctx.hasSchemaChange) return;

@@ -9,6 +9,7 @@ export const banCluster = defineRule({
   id: 'ban-cluster',
   summary: 'CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  kinds: ['ClusterStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'ClusterStmt') return;
     const table = stmt.node.relation as RangeVar | undefined;

@@ -30,6 +30,7 @@ export const banConcurrentIndexInTransaction = defineRule({
   id: 'ban-concurrent-index-in-transaction',
   summary: 'CONCURRENTLY index operations inside a transaction block fail',
   severity: 'error',
+  kinds: ['IndexStmt', 'DropStmt', 'ReindexStmt', 'AlterTableStmt'],
   check(stmt, ctx) {
     if (!ctx.inTransaction) return;
     const command = concurrentCommand(stmt);

@@ -10,6 +10,7 @@ export const banDropColumn = defineRule({
   id: 'ban-drop-column',
   summary: 'Dropping a column deletes its data and breaks code that still uses it',
   severity: 'error',
+  kinds: ['AlterTableStmt'],
   check(stmt, ctx) {
     const alter = existingTableCommands(stmt, ctx);
     if (!alter || (stmt.node.objtype ?? 'OBJECT_TABLE') !== 'OBJECT_TABLE') return;

@@ -11,6 +11,7 @@ export const banDropTable = defineRule({
   id: 'ban-drop-table',
   summary: 'Dropping a table deletes its data and breaks code that still uses it',
   severity: 'error',
+  kinds: ['DropStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'DropStmt') return;
     // DROP SCHEMA … CASCADE drops every table in it.

@@ -10,6 +10,7 @@ export const banTruncate = defineRule({
   id: 'ban-truncate',
   summary: 'TRUNCATE deletes every row of a table under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  kinds: ['TruncateStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'TruncateStmt') return;
     const tables = ((stmt.node.relations as PgNode[] | undefined) ?? []).map((r) => asKind<RangeVar>(r, 'RangeVar')).filter((t) => t && ctx.isExisting(t));

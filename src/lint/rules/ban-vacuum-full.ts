@@ -10,6 +10,7 @@ export const banVacuumFull = defineRule({
   id: 'ban-vacuum-full',
   summary: 'VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  kinds: ['VacuumStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'VacuumStmt' || !isVacuumFull(stmt.node)) return;
     const tables = ((stmt.node.rels as PgNode[] | undefined) ?? []).map((r) => asKind<{ relation?: RangeVar }>(r, 'VacuumRelation')?.relation);

@@ -52,6 +52,7 @@ export const changingColumnType = defineRule({
   id: 'changing-column-type',
   summary: 'ALTER COLUMN … TYPE that rewrites the table under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  kinds: ['AlterTableStmt'],
   check(stmt, ctx) {
     const alter = existingTableCommands(stmt, ctx);
     if (!alter || (stmt.node.objtype ?? 'OBJECT_TABLE') !== 'OBJECT_TABLE') return;

@@ -15,6 +15,7 @@ export const preferJsonb = defineRule({
   id: 'prefer-jsonb',
   summary: 'json columns: jsonb is faster to query, indexable and comparable',
   severity: 'warning',
+  kinds: ['CreateStmt', 'AlterTableStmt'],
   check(stmt, ctx) {
     const columns: Array<{ name: string; typeName: TypeNameNode | undefined }> = [];
     if (stmt.kind === 'CreateStmt') {

@@ -10,6 +10,7 @@ export const renamingColumn = defineRule({
   id: 'renaming-column',
   summary: 'Renaming a column breaks the app code that is still running',
   severity: 'error',
+  kinds: ['RenameStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'RenameStmt' || stmt.node.renameType !== 'OBJECT_COLUMN') return;
     if ((stmt.node.relationType ?? 'OBJECT_TABLE') !== 'OBJECT_TABLE') return;

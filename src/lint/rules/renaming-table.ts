@@ -10,6 +10,7 @@ export const renamingTable = defineRule({
   id: 'renaming-table',
   summary: 'Renaming a table breaks the app code that is still running',
   severity: 'error',
+  kinds: ['RenameStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'RenameStmt' || stmt.node.renameType !== 'OBJECT_TABLE') return;
     const table = stmt.node.relation as RangeVar | undefined;

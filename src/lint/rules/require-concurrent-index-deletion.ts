@@ -10,6 +10,7 @@ export const requireConcurrentIndexDeletion = defineRule({
   id: 'require-concurrent-index-deletion',
   summary: 'DROP INDEX without CONCURRENTLY blocks reads and writes of the table',
   severity: 'error',
+  kinds: ['DropStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'DropStmt' || stmt.node.removeType !== 'OBJECT_INDEX' || stmt.node.concurrent) return;
     const indexes = droppedRelations(stmt.node).filter((index) => ctx.isExisting(index));

@@ -7,13 +7,14 @@
  * https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT
  */
 import { showRelation } from '../ast.js';
-import { blockedBy, blockingLocks } from '../locks.js';
+import { blockedBy, blockingLocks, LOCKING_STATEMENTS } from '../locks.js';
 import { defineRule } from './shared.js';
 
 export const requireLockTimeout = defineRule({
   id: 'require-lock-timeout',
   summary: 'A lock-taking statement in a plain SQL file with no lock_timeout set',
   severity: 'error',
+  kinds: LOCKING_STATEMENTS,
   check(stmt, ctx) {
     if (ctx.hasLockTimeout) return;
     const lock = blockingLocks(stmt.kind, stmt.node).find((l) => !l.table || ctx.isExisting(l.table));

@@ -102,7 +102,7 @@ describe('tables created in the same migration', () => {
   });
 
   it('does not carry a table created in an earlier migration into the next one', async () => {
-    const { lintPaths } = await import('../../../src/lint/lint.js');
+    const { lintFiles } = await import('../../../src/lint/lint.js');
     const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -110,7 +110,7 @@ describe('tables created in the same migration', () => {
     try {
       await writeFile(join(dir, '20260101000000_a.sql'), '-- migrate:up\nCREATE TABLE t (id int, name varchar(100));\n');
       await writeFile(join(dir, '20260102000000_b.sql'), '-- migrate:up\nCREATE INDEX i ON t (id);\nALTER TABLE t ALTER COLUMN name TYPE varchar(50);\n');
-      const run = await lintPaths([dir], { pgVersion: 15 });
+      const run = await lintFiles([dir], { pgVersion: 15 });
       // The index is on an existing table now; the narrowing is known from the earlier file's declaration.
       expect(run.findings.map((f) => f.rule)).toEqual(['require-concurrent-index-creation', 'changing-column-type']);
     } finally {

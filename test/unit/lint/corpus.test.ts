@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { lintPaths } from '../../../src/lint/lint.js';
+import { lintFiles } from '../../../src/lint/lint.js';
 import { RULES } from '../../../src/lint/rules/index.js';
 
 const CORPUS = resolve('test/fixtures/lint');
@@ -15,7 +15,7 @@ const expected = JSON.parse(readFileSync(resolve(CORPUS, 'expected.json'), 'utf8
 
 describe('the lint corpus', () => {
   it('finds exactly the expected findings in every file', async () => {
-    const run = await lintPaths(['.'], { pgVersion: 15, cwd: CORPUS });
+    const run = await lintFiles(['.'], { pgVersion: 15, cwd: CORPUS });
     const actual: Record<string, string[]> = {};
     for (const file of run.files) actual[file.file] = file.findings.map((f) => `${f.rule}@${f.line}`);
     expect(actual).toEqual(expected);
@@ -27,15 +27,15 @@ describe('the lint corpus', () => {
   });
 
   it('skips separate down files unless asked, and lints them with down', async () => {
-    const up = await lintPaths(['golang-migrate'], { pgVersion: 15, cwd: CORPUS });
+    const up = await lintFiles(['golang-migrate'], { pgVersion: 15, cwd: CORPUS });
     expect(up.files.map((f) => f.file)).not.toContain('golang-migrate/000001_create_items.down.sql');
-    const down = await lintPaths(['golang-migrate'], { pgVersion: 15, cwd: CORPUS, down: true });
+    const down = await lintFiles(['golang-migrate'], { pgVersion: 15, cwd: CORPUS, down: true });
     const file = down.files.find((f) => f.file === 'golang-migrate/000001_create_items.down.sql');
     expect(file?.findings.map((f) => f.rule)).toEqual(['ban-drop-table', 'require-lock-timeout']);
   });
 
   it('lints down sections of drydock migrations with down', async () => {
-    const run = await lintPaths(['drydock/20260110000000_concurrent_in_transaction.sql'], { pgVersion: 15, cwd: CORPUS, down: true });
+    const run = await lintFiles(['drydock/20260110000000_concurrent_in_transaction.sql'], { pgVersion: 15, cwd: CORPUS, down: true });
     expect(run.findings.map((f) => [f.rule, f.line, f.section])).toEqual([
       ['ban-concurrent-index-in-transaction', 2, 'up'],
       ['require-concurrent-index-deletion', 5, 'down'],
@@ -43,7 +43,7 @@ describe('the lint corpus', () => {
   });
 
   it('skips migrations at or before --start-after', async () => {
-    const run = await lintPaths(['drydock'], { pgVersion: 15, cwd: CORPUS, startAfter: '20260106000000' });
+    const run = await lintFiles(['drydock'], { pgVersion: 15, cwd: CORPUS, startAfter: '20260106000000' });
     expect(run.files.map((f) => f.file)).toEqual([
       'drydock/20260107000000_not_null_step_one.sql',
       'drydock/20260108000000_not_null_step_two.sql',

@@ -3,7 +3,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { lintSource } from '../../../src/lint/lint.js';
+import { lintFile } from '../../../src/lint/lint.js';
 import { renderFinding } from '../../../src/lint/report.js';
 import { ensureParser } from '../../../src/sql/parse.js';
 import { lintCase } from './helpers.js';
@@ -76,7 +76,7 @@ describe('rendered diagnostics', () => {
   });
 
   it('syntax-error, with the parser’s message and position', () => {
-    const { findings } = lintSource('20260101000000_broken.sql', '-- migrate:up\nALTER TABLE users ADD COLUMNN nickname text;\n', { pgVersion: 15 });
+    const { findings } = lintFile('20260101000000_broken.sql', '-- migrate:up\nALTER TABLE users ADD COLUMNN nickname text;\n', { pgVersion: 15 });
     expect(findings.map((f) => renderFinding(f)).join('\n\n')).toMatchInlineSnapshot(`
       "20260101000000_broken.sql:2:40: error: syntax error at or near "text" [syntax-error]
         > 2 | ALTER TABLE users ADD COLUMNN nickname text;

@@ -3,7 +3,7 @@
  */
 import { expect } from 'vitest';
 
-import { lintSource, type LintOptions } from '../../../src/lint/lint.js';
+import { lintFile, type LintOptions } from '../../../src/lint/lint.js';
 import type { Finding } from '../../../src/lint/types.js';
 import { splitStatements } from '../../../src/sql/parse.js';
 
@@ -43,7 +43,7 @@ export function lintCase(input: CaseInput, extra: Partial<LintOptions> = {}): Fi
   const c = toCase(input);
   expectParses(c.sql);
   const file = c.kind === 'drydock' ? '20260101000000_test.sql' : 'test.sql';
-  return lintSource(file, caseText(c), { pgVersion: c.pgVersion ?? 15, assumeInTransaction: c.assumeInTransaction, ...extra }).findings;
+  return lintFile(file, caseText(c), { pgVersion: c.pgVersion ?? 15, assumeInTransaction: c.assumeInTransaction, ...extra }).findings;
 }
 
 /** The rule ids of findings, in order. */

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { lintSource, summarizeLint } from '../../../src/lint/lint.js';
+import { lintFile, summarizeLint } from '../../../src/lint/lint.js';
 import { lintJson, lintSummary, renderLint } from '../../../src/lint/report.js';
 import { ensureParser } from '../../../src/sql/parse.js';
 
@@ -9,8 +9,8 @@ beforeAll(async () => {
 });
 
 function run() {
-  const unsafe = lintSource('migrations/20260101000000_add_index.sql', '-- migrate:up\nCREATE INDEX i ON users (email);\nALTER TABLE users ADD COLUMN meta json;\n', { pgVersion: 15 });
-  const safe = lintSource('migrations/20260102000000_ok.sql', '-- migrate:up\nALTER TABLE users ADD COLUMN nickname text;\n', { pgVersion: 15 });
+  const unsafe = lintFile('migrations/20260101000000_add_index.sql', '-- migrate:up\nCREATE INDEX i ON users (email);\nALTER TABLE users ADD COLUMN meta json;\n', { pgVersion: 15 });
+  const safe = lintFile('migrations/20260102000000_ok.sql', '-- migrate:up\nALTER TABLE users ADD COLUMN nickname text;\n', { pgVersion: 15 });
   return summarizeLint([unsafe, safe], 15);
 }
 
@@ -56,7 +56,7 @@ describe('lint reports', () => {
     expect(lines[0]).not.toContain('\n');
     expect(lines[1]).toMatch(/^::warning file=.*,line=3,col=35,title=drydock lint%3A prefer-jsonb::/);
     expect(lines[2]).toBe('1 error and 1 warning in 1 of 2 files (checked for Postgres 15).');
-    const odd = summarizeLint([lintSource('a,b:100%.sql', 'DROP TABLE "x%y";', { pgVersion: 15 })], 15);
+    const odd = summarizeLint([lintFile('a,b:100%.sql', 'DROP TABLE "x%y";', { pgVersion: 15 })], 15);
     expect(renderLint(odd, 'github').split('\n')[0]).toMatch(/^::error file=a%2Cb%3A100%25\.sql,line=1,col=1,title=drydock lint%3A ban-drop-table::dropping `"x%25y"`/);
   });
 });

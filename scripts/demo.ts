@@ -189,6 +189,12 @@ async function main(): Promise<number> {
   } finally {
     await emulator?.stop();
     if (!keep) {
+      // `snapshot rm` waits for a background spare being prepared, then removes it with the snapshot.
+      await new Promise<void>((r) => {
+        const child = spawn(process.execPath, [CLI, 'snapshot', 'rm', 'pristine', '--to', LOCAL_DB], { env: { ...process.env, CI: 'true', DRYDOCK_LOCAL_DATABASE_URL: serverUrl }, stdio: 'ignore' });
+        child.on('exit', () => r());
+        child.on('error', () => r());
+      });
       const copies = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1`, [`%"target":"${LOCAL_DB}"%`]).catch(() => ({ rows: [] as Array<{ datname: string }> }));
       for (const { datname } of copies.rows) {
         await admin.query(`ALTER DATABASE "${datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);

@@ -195,3 +195,14 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   }
   return { exitCode, stdout, stderr, command };
 }
+
+/**
+ * Start a program that outlives drydock (background housekeeping): detached, no stdio, allowlisted
+ * environment plus `env`. Secrets go in `env`, never in `args`.
+ */
+export async function spawnDetached(file: string, args: readonly string[], env: Record<string, string | undefined> = {}): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(file, args, { detached: true, stdio: 'ignore', env: childEnv(env) });
+  child.on('error', () => undefined);
+  child.unref();
+}

@@ -138,7 +138,7 @@ async function main(): Promise<void> {
         name: 'drydock --version (startup floor)',
         async run() {
           const run = await spawnTimed(process.execPath, [CLI, '--version'], { cwd: scratch });
-          if (run.code !== 0) throw new Error(`drydock --version exited with ${run.code}`);
+          if (run.code !== 0) throw new Error(`drydock --version exited with ${run.code}\n${run.stderr.slice(-2000)}`);
           return run.ms;
         },
       },

@@ -13,6 +13,7 @@ import { ConfigError } from '../errors.js';
 import { assertIdentifier } from '../pg/ident.js';
 import { parseDatabaseUrl, type DbUrl } from '../pg/url.js';
 import { runPull, type PullResult, type PullSource } from '../pipelines/pull.js';
+import { scheduleSpare, sparesEnabled } from '../pull/spare.js';
 import { parseDuration, resolveApp } from './shared.js';
 
 /** Flags of `drydock pull`. */
@@ -74,7 +75,9 @@ export async function pull(deps: Deps, flags: PullFlags): Promise<PullResult> {
   const scrubFile = flags.scrub ? resolve(flags.scrub) : undefined;
   if (scrubFile && !existsSync(scrubFile)) throw new ConfigError(`scrub file ${scrubFile} not found`, { hint: 'pass the path of an SQL file that anonymises the copy' });
   const excludeTableData = (flags.excludeTableData ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  return runPull(deps, { source, local, target, jobs, excludeTableData, scrubFile, keepSnapshot: flags.snapshot !== false, dryRun: Boolean(flags.dryRun) });
+  const result = await runPull(deps, { source, local, target, jobs, excludeTableData, scrubFile, keepSnapshot: flags.snapshot !== false, dryRun: Boolean(flags.dryRun) });
+  if (result.snapshot && sparesEnabled(env)) await scheduleSpare(deps, local, target, 'pristine', undefined);
+  return result;
 }
 
 /** Human rendering. */

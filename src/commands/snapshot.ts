@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 
 import type { Deps } from '../deps.js';
 import { ConfigError, DrydockError } from '../errors.js';
-import { drydockDbName, LocalServer, type DrydockDb } from '../pull/local-db.js';
+import { scheduleSpare, sparesEnabled } from '../pull/spare.js';
+import { acquireAdvisoryLock, releaseAdvisoryLock } from '../pg/lock.js';
+import { drydockDbName, LocalServer, targetLockKey, type DrydockDb } from '../pull/local-db.js';
 import { describeDb } from '../pg/url.js';
 import { resolveLocalUrl } from '../config.js';
 import { resolveTarget } from './pull.js';
@@ -76,28 +78,63 @@ export async function saveSnapshot(deps: Deps, name: string, flags: SnapshotFlag
 }
 
 /** Replace the working database with a fresh copy of snapshot `name`. */
-export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotFlags): Promise<SnapshotInfo & { seconds: number }> {
+export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotFlags): Promise<SnapshotInfo & { seconds: number; prepared: boolean }> {
   assertSnapshotName(name);
   const started = Date.now();
   const { local, target } = await where(deps, flags);
-  return LocalServer.with(local, async (server) => {
-    const snapshot = (await server.snapshots(target)).find((s) => s.meta.name === name);
-    if (!snapshot) {
-      const names = (await server.snapshots(target)).map((s) => s.meta.name);
-      throw new ConfigError(`no snapshot "${name}" of ${target}`, { hint: names.length ? `snapshots of ${target}: ${names.join(', ')}` : 'create one with `drydock pull` or `drydock snapshot save NAME`' });
-    }
-    await server.cleanupLeftovers(target);
-    const scratch = drydockDbName('scratch');
+  const spares = sparesEnabled(deps.config.env as NodeJS.ProcessEnv);
+  const outcome = await LocalServer.with(local, async (server) => {
+    await acquireAdvisoryLock(server.admin, targetLockKey(target), {
+      waitMs: 10 * 60_000,
+      purpose: `${target} work`,
+      onWait: () => deps.output.info(`snapshot: waiting for other drydock work on ${target} to finish`),
+    });
     try {
-      await server.create(scratch, { drydock: 'scratch', target, pid: process.pid, createdAt: new Date().toISOString(), source: `snapshot ${name}` }, { template: snapshot.datname });
-      const previous = await server.swapIn(target, scratch, { pid: process.pid, createdAt: new Date().toISOString() });
-      if (previous) await server.drop(previous);
-    } catch (error) {
-      await server.drop(scratch).catch(() => undefined);
-      if (error instanceof DrydockError) throw error;
-      throw new DrydockError(`restoring snapshot "${name}" failed: ${(error as Error).message}`, { hint: `${target} was not changed`, cause: error });
+      const snapshot = (await server.snapshots(target)).find((s) => s.meta.name === name);
+      if (!snapshot) {
+        const names = (await server.snapshots(target)).map((s) => s.meta.name);
+        throw new ConfigError(`no snapshot "${name}" of ${target}`, { hint: names.length ? `snapshots of ${target}: ${names.join(', ')}` : 'create one with `drydock pull` or `drydock snapshot save NAME`' });
+      }
+      await server.cleanupLeftovers(target);
+      const spare = spares ? await server.spareOf(target, snapshot.datname) : undefined;
+      let replacement = spare?.datname;
+      if (!replacement) {
+        replacement = drydockDbName('scratch');
+        await server.create(replacement, { drydock: 'scratch', target, pid: process.pid, createdAt: new Date().toISOString(), source: `snapshot ${name}` }, { template: snapshot.datname });
+      }
+      try {
+        const previous = await server.swapIn(target, replacement, { pid: process.pid, createdAt: new Date().toISOString() });
+        if (previous && !spares) await server.drop(previous);
+        return { snapshot, previous: spares ? previous : undefined, prepared: Boolean(spare) };
+      } catch (error) {
+        if (!spare) await server.drop(replacement).catch(() => undefined);
+        if (error instanceof DrydockError) throw error;
+        throw new DrydockError(`restoring snapshot "${name}" failed: ${(error as Error).message}`, { hint: `${target} was not changed`, cause: error });
+      }
+    } finally {
+      await releaseAdvisoryLock(server.admin, targetLockKey(target));
     }
-    return { ...info(snapshot), seconds: Math.round((Date.now() - started) / 100) / 10 };
+  });
+  if (spares) await scheduleSpare(deps, local, target, name, outcome.previous);
+  return { ...info(outcome.snapshot), seconds: Math.round((Date.now() - started) / 100) / 10, prepared: outcome.prepared };
+}
+
+/** Background half of a reset: drop the replaced copy, prepare the next spare. */
+export async function prepareSpare(deps: Deps, name: string, flags: SnapshotFlags & { drop?: string }): Promise<string> {
+  const { local, target } = await where(deps, flags);
+  return LocalServer.with(local, async (server) => {
+    await acquireAdvisoryLock(server.admin, targetLockKey(target), { waitMs: 10 * 60_000, purpose: `${target} work` });
+    try {
+      if (flags.drop) {
+        const old = (await server.drydockDatabases()).find((d) => d.datname === flags.drop && d.meta.drydock === 'previous' && d.meta.target === target);
+        if (old) await server.drop(old.datname);
+      }
+      const snapshot = (await server.snapshots(target)).find((s) => s.meta.name === name);
+      if (!snapshot) return '';
+      return await server.prepareSpare(target, snapshot);
+    } finally {
+      await releaseAdvisoryLock(server.admin, targetLockKey(target));
+    }
   });
 }
 
@@ -120,7 +157,16 @@ export function registerSnapshot(program: Command, run: (action: (deps: Deps) =>
     .action(async (name: string, opts: SnapshotFlags) => {
       await run(async (deps) => {
         const restored = await restoreSnapshot(deps, name, opts);
-        deps.output.result(restored, (s) => `${s.target} reset to snapshot "${s.name}" in ${s.seconds} s`);
+        deps.output.result(restored, (s) => `${s.target} reset to snapshot "${s.name}" in ${s.seconds} s${s.prepared ? ' (from the copy prepared in the background)' : ''}`);
+      });
+    });
+
+  common(snapshot.command('prepare <name>', { hidden: true }).description('background: drop a replaced copy and prepare the next reset'))
+    .option('--drop <database>', 'the replaced copy to drop')
+    .action(async (name: string, opts: SnapshotFlags & { drop?: string }) => {
+      await run(async (deps) => {
+        const spare = await prepareSpare(deps, name, opts);
+        deps.output.result({ spare }, (r) => (r.spare ? `prepared ${r.spare}` : 'nothing to prepare'));
       });
     });
 
@@ -146,10 +192,17 @@ export function registerSnapshot(program: Command, run: (action: (deps: Deps) =>
         assertSnapshotName(name);
         const { local, target } = await where(deps, opts);
         const removed = await LocalServer.with(local, async (server) => {
-          const found = (await server.snapshots(target)).filter((s) => s.meta.name === name);
-          if (!found.length) throw new ConfigError(`no snapshot "${name}" of ${target}`, { hint: 'see `drydock snapshot list`' });
-          for (const s of found) await server.drop(s.datname);
-          return found.length;
+          // Waits for a background spare being made from it.
+          await acquireAdvisoryLock(server.admin, targetLockKey(target), { waitMs: 10 * 60_000, purpose: `${target} work` });
+          try {
+            const found = (await server.snapshots(target)).filter((s) => s.meta.name === name);
+            if (!found.length) throw new ConfigError(`no snapshot "${name}" of ${target}`, { hint: 'see `drydock snapshot list`' });
+            const spares = (await server.drydockDatabases()).filter((d) => d.meta.drydock === 'spare' && found.some((f) => f.datname === d.meta.snapshotDb));
+            for (const s of [...spares, ...found]) await server.drop(s.datname);
+            return found.length;
+          } finally {
+            await releaseAdvisoryLock(server.admin, targetLockKey(target));
+          }
         });
         deps.output.result({ name, target, removed }, () => `removed snapshot "${name}" of ${target}`);
       });

@@ -75,7 +75,7 @@ export interface ParseLintOptions {
 export function parseLintFile(fileName: string, text: string, options: ParseLintOptions = {}): ParsedLintFile {
   const kind = options.kind ?? (hasMigrationMarkers(text) ? 'drydock' : 'plain');
   if (kind === 'plain') {
-    const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    const source = blankPsqlMetaCommands(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     const section = parseSection(source, { sql: source, transaction: false, startLine: 1 }, undefined, false);
     return { kind, sections: 'problem' in section ? [] : [section], problem: 'problem' in section ? section.problem : undefined };
   }
@@ -88,6 +88,80 @@ export function parseLintFile(fileName: string, text: string, options: ParseLint
     return { kind, sections: [], problem: { message, line: error.line ?? 1, column: 1 } };
   }
   return parseMigrationSections(sections, options);
+}
+
+/**
+ * Plain files are often run with psql, and may hold psql meta-commands (`\set ON_ERROR_STOP on`,
+ * `\connect`, `\i other.sql`) that psql consumes before the server sees any SQL. Blank out every
+ * line that starts with a backslash where a statement could start (not inside a string, quoted
+ * identifier, dollar quote or comment, and not in the middle of a statement), keeping every other
+ * character where it is so positions stay exact.
+ */
+export function blankPsqlMetaCommands(text: string): string {
+  if (!text.includes('\\')) return text;
+  let out: string[] | undefined;
+  let i = 0;
+  let atBoundary = true;
+  let lineHasContent = false;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (ch === '\n') {
+      lineHasContent = false;
+      i += 1;
+    } else if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\f') {
+      i += 1;
+    } else if (ch === '\\' && atBoundary && !lineHasContent) {
+      const eol = text.indexOf('\n', i);
+      const end = eol === -1 ? text.length : eol;
+      out ??= text.split('');
+      for (let j = i; j < end; j++) out[j] = ' ';
+      i = end;
+    } else if (text.startsWith('--', i)) {
+      const eol = text.indexOf('\n', i);
+      i = eol === -1 ? text.length : eol;
+    } else if (text.startsWith('/*', i)) {
+      let depth = 1;
+      i += 2;
+      while (i < text.length && depth > 0) {
+        if (text.startsWith('/*', i)) {
+          depth += 1;
+          i += 2;
+        } else if (text.startsWith('*/', i)) {
+          depth -= 1;
+          i += 2;
+        } else i += 1;
+      }
+      lineHasContent = true;
+    } else {
+      lineHasContent = true;
+      if (ch === ';') {
+        atBoundary = true;
+        i += 1;
+        continue;
+      }
+      atBoundary = false;
+      if (ch === "'") {
+        // E'…' strings take backslash escapes; standard strings only double quotes.
+        const escapes = /[eE]/.test(text[i - 1] ?? '') && !/[A-Za-z0-9_$]/.test(text[i - 2] ?? '');
+        i += 1;
+        while (i < text.length) {
+          if (escapes && text[i] === '\\') i += 2;
+          else if (text[i] === "'" && text[i + 1] === "'") i += 2;
+          else if (text[i] === "'") break;
+          else i += 1;
+        }
+        i += 1;
+      } else if (ch === '"') {
+        const close = text.indexOf('"', i + 1);
+        i = close === -1 ? text.length : close + 1;
+      } else if (ch === '$' && /^\$[A-Za-z_]*\$/.test(text.slice(i, i + 64)) && !/[A-Za-z0-9_]/.test(text[i - 1] ?? '')) {
+        const tag = /^\$[A-Za-z_]*\$/.exec(text.slice(i, i + 64))![0];
+        const close = text.indexOf(tag, i + tag.length);
+        i = close === -1 ? text.length : close + tag.length;
+      } else i += 1;
+    }
+  }
+  return out ? out.join('') : text;
 }
 
 /** Parse the sections of an already-read drydock migration (the release pipeline has them). */

@@ -22,7 +22,8 @@ import { describeDb, parseDatabaseUrl, withDatabase, type DbUrl } from '../pg/ur
 import { majorLabel, majorOrder, parseVersion } from '../pg/version.js';
 import { cacheDir, downloadToCache, findCached, freeBytes, type CachedBackup } from '../pull/cache.js';
 import { copyLive, type LiveCopyResult } from '../pull/copy-live.js';
-import { drydockDbName, LocalServer, type DrydockDbMeta } from '../pull/local-db.js';
+import { acquireAdvisoryLock, releaseAdvisoryLock } from '../pg/lock.js';
+import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../pull/local-db.js';
 import { extensionsInToc, tablesWithData, withoutPrecreated, withoutTableData } from '../pull/toc.js';
 import { createPipeline } from './listr.js';
 
@@ -160,9 +161,12 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
   return LocalServer.with(options.local, async (server) => {
     const localVersion = await readServerVersion(server.admin);
     // One pull per working database at a time (two terminals, or a pull and a snapshot restore).
-    const lockKey = BigInt(`0x${Buffer.from(options.target).toString('hex').slice(0, 14).padEnd(14, '0')}`);
-    const { rows } = await server.admin.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [lockKey.toString()]);
-    if (!rows[0]?.ok) throw new DrydockError(`another drydock pull or snapshot restore is working on ${options.target}`, { hint: 'wait for it to finish, then run again' });
+    const lockKey = targetLockKey(options.target);
+    await acquireAdvisoryLock(server.admin, lockKey, {
+      waitMs: 60_000,
+      purpose: `${options.target} work`,
+      onWait: () => deps.output.info(`pull: waiting for other drydock work on ${options.target} (another pull, or a snapshot being prepared)`),
+    });
 
     const pipeline = createPipeline<Ctx>(
       [
@@ -394,7 +398,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       if (ctx.scratch) await server.drop(ctx.scratch).catch(() => undefined);
       throw error;
     } finally {
-      await server.admin.query('SELECT pg_advisory_unlock($1::bigint)', [lockKey.toString()]).catch(() => undefined);
+      await releaseAdvisoryLock(server.admin, lockKey);
     }
     const live = ctx.live;
     return {

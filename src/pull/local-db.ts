@@ -15,7 +15,7 @@ import { quoteIdent, quoteLiteral } from '../pg/ident.js';
 import { withDatabase, type DbUrl } from '../pg/url.js';
 
 /** What a drydock-made database is for. */
-export type DrydockDbKind = 'scratch' | 'previous' | 'snapshot';
+export type DrydockDbKind = 'scratch' | 'previous' | 'snapshot' | 'spare';
 
 /** Metadata stored in COMMENT ON DATABASE. */
 export interface DrydockDbMeta {
@@ -30,6 +30,8 @@ export interface DrydockDbMeta {
   name?: string | undefined;
   /** Where the data came from: "live myapp", "backup myapp b012", "url …". */
   source?: string | undefined;
+  /** Spares: the snapshot database this is an untouched copy of. */
+  snapshotDb?: string | undefined;
 }
 
 /** A drydock-made database found on the server. */
@@ -53,7 +55,7 @@ export function parseMeta(comment: string | null | undefined): DrydockDbMeta | u
 
 /** A fresh name for a database drydock makes (short: names are limited to 63 bytes). */
 export function drydockDbName(kind: DrydockDbKind): string {
-  const prefix = kind === 'snapshot' ? 'drydock_snap' : kind === 'previous' ? 'drydock_prev' : 'drydock_pull';
+  const prefix = { snapshot: 'drydock_snap', previous: 'drydock_prev', scratch: 'drydock_pull', spare: 'drydock_spare' }[kind];
   return `${prefix}_${randomBytes(6).toString('hex')}`;
 }
 
@@ -149,6 +151,8 @@ export class LocalServer {
         }
         await this.admin.query(`ALTER DATABASE ${quoteIdent(replacement)} RENAME TO ${quoteIdent(target)}`);
         await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(target)} IS NULL`);
+        // A spare is kept closed to connections so nothing touches it before it is used.
+        await this.admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS true`);
         await this.admin.query('COMMIT');
         return previous;
       } catch (error) {
@@ -174,14 +178,42 @@ export class LocalServer {
   async cleanupLeftovers(target: string): Promise<string[]> {
     const dropped: string[] = [];
     const targetExists = await this.exists(target);
-    for (const db of await this.drydockDatabases()) {
+    const all = await this.drydockDatabases();
+    const snapshotDbs = new Set(all.filter((d) => d.meta.drydock === 'snapshot').map((d) => d.datname));
+    for (const db of all) {
       if (db.meta.target !== target || db.meta.drydock === 'snapshot') continue;
+      // A spare stays while its snapshot exists (and no process is still making it).
+      if (db.meta.drydock === 'spare' && (isAlive(db.meta.pid) || snapshotDbs.has(db.meta.snapshotDb ?? ''))) continue;
       if (isAlive(db.meta.pid) && db.meta.pid !== process.pid) continue;
       if (db.meta.drydock === 'previous' && !targetExists) continue;
       await this.drop(db.datname);
       dropped.push(db.datname);
     }
     return dropped;
+  }
+
+  /** The ready spare copy of snapshot database `snapshotDb` for `target`, if any (complete: made by a finished process). */
+  async spareOf(target: string, snapshotDb: string): Promise<DrydockDb | undefined> {
+    return (await this.drydockDatabases()).find((d) => d.meta.drydock === 'spare' && d.meta.target === target && d.meta.snapshotDb === snapshotDb && !isAlive(d.meta.pid));
+  }
+
+  /**
+   * Make sure `target` has exactly one spare, an untouched copy of `snapshot`, so the next
+   * `snapshot restore` is a rename instead of a copy. Other spares of `target` are dropped.
+   */
+  async prepareSpare(target: string, snapshot: DrydockDb): Promise<string> {
+    for (const d of await this.drydockDatabases()) {
+      if (d.meta.drydock === 'spare' && d.meta.target === target && d.meta.snapshotDb !== snapshot.datname) await this.drop(d.datname);
+    }
+    const ready = await this.spareOf(target, snapshot.datname);
+    if (ready) return ready.datname;
+    const name = drydockDbName('spare');
+    const meta: DrydockDbMeta = { drydock: 'spare', target, name: snapshot.meta.name, snapshotDb: snapshot.datname, pid: process.pid, createdAt: new Date().toISOString() };
+    await this.create(name, meta, { template: snapshot.datname });
+    await this.admin.query(`ALTER DATABASE ${quoteIdent(name)} WITH ALLOW_CONNECTIONS false`);
+    // Ready: clear the pid, so restores know no process is still writing it.
+    await this.setMeta(name, { ...meta, pid: undefined });
+    return name;
   }
 
   /** Snapshots of `target` (all when undefined). */
@@ -199,4 +231,11 @@ export class LocalServer {
     const { rows } = await this.admin.query<{ s: string }>('SELECT pg_database_size($1) AS s', [name]);
     return Number(rows[0]?.s ?? 0);
   }
+}
+
+/** The advisory lock key for work on one working database (pull, snapshot restore, spare preparation). */
+export function targetLockKey(target: string): bigint {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(`drydock:${target}`)) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0x7fffffffffffffffn;
+  return hash;
 }

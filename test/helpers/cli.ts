@@ -38,6 +38,8 @@ export async function runCli(args: string[], options: RunCliOptions = {}): Promi
     HOME: process.env.HOME,
     LANG: 'C.UTF-8',
     CI: 'true',
+    // Background spare copies outlive the command; tests that want them turn them on and clean up.
+    DRYDOCK_SNAPSHOT_SPARE: '0',
     ...options.env,
   };
   const result = await execa(process.execPath, [CLI_PATH, ...args], {

@@ -34,14 +34,14 @@ async function count(db: string, sql: string): Promise<number> {
 }
 
 /** drydock-made databases (scratch, previous, snapshot) that belong to `name`. */
-async function drydockCopiesOf(name: string): Promise<Array<{ datname: string; kind: string }>> {
+async function drydockCopiesOf(name: string): Promise<Array<{ datname: string; kind: string; pid?: number }>> {
   const { rows } = await adminQuery<{ datname: string; comment: string | null }>(
     `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE 'drydock\\_%'`,
   );
   return rows.flatMap((r) => {
     try {
-      const meta = JSON.parse(r.comment ?? '') as { target: string; drydock: string };
-      return meta.target === name ? [{ datname: r.datname, kind: meta.drydock }] : [];
+      const meta = JSON.parse(r.comment ?? '') as { target: string; drydock: string; pid?: number };
+      return meta.target === name ? [{ datname: r.datname, kind: meta.drydock, ...(meta.pid ? { pid: meta.pid } : {}) }] : [];
     } catch {
       return [];
     }
@@ -109,6 +109,38 @@ describe('drydock pull --from-url', () => {
     const list = await runCli(['snapshot', 'list', '--to', to, '--json'], { env });
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'pristine', target: to })]);
     expect((await drydockCopiesOf(to)).map((x) => x.kind)).toEqual(['snapshot']);
+  });
+
+  it('resets by renaming a copy prepared in the background, then prepares the next one', async () => {
+    const to = target('pull_spare');
+    const spareEnv = { ...env, DRYDOCK_SNAPSHOT_SPARE: '1' };
+    const readySpare = async (exclude?: string): Promise<string> => {
+      for (let i = 0; i < 150; i++) {
+        const copies = await drydockCopiesOf(to);
+        const spare = copies.find((c) => c.kind === 'spare' && !c.pid && c.datname !== exclude);
+        if (spare && !copies.some((c) => c.kind === 'previous')) return spare.datname;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`no spare for ${to}: ${JSON.stringify(await drydockCopiesOf(to))}`);
+    };
+    expect((await runCli(['pull', '--from-url', source.localhostUrl, '--to', to], { env: spareEnv })).exitCode).toBe(0);
+    const first = await readySpare();
+    const u = new URL(testServerUrl());
+    u.pathname = `/${to}`;
+    const pg = (await import('pg')).default;
+    const c = new pg.Client({ connectionString: u.toString() });
+    await c.connect();
+    await c.query('DELETE FROM events');
+    await c.end();
+    const reset = await runCli(['snapshot', 'restore', 'pristine', '--to', to], { env: spareEnv });
+    expect(reset.exitCode).toBe(0);
+    expect(reset.stdout).toContain('(from the copy prepared in the background)');
+    expect(await count(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
+    const second = await readySpare(first);
+    expect(second).not.toBe(first);
+    const rm = await runCli(['snapshot', 'rm', 'pristine', '--to', to], { env: spareEnv });
+    expect(rm.exitCode).toBe(0);
+    expect(await drydockCopiesOf(to)).toEqual([]);
   });
 
   it('leaves out the data of excluded tables but keeps their schema', async () => {

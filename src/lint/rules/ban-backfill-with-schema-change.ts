@@ -49,10 +49,11 @@ export const banBackfillWithSchemaChange = defineRule({
     if (isRowLimited(stmt.node.whereClause as PgNode | undefined)) return;
     const verb = stmt.kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE';
     const t = showRelation(table);
+    const what = `${verb} over all of \`${t}\`${stmt.node.whereClause ? ' (its WHERE picks out no particular rows)' : ''}`;
     ctx.report({
       message: ctx.inTransaction
-        ? `${verb} of every row of \`${t}\` runs in the same transaction as this migration's schema changes: the locks they took are held until it finishes, blocking the tables they changed`
-        : `${verb} of every row of \`${t}\` in a schema migration is one long statement that locks each row it changes, and the deploy waits for it`,
+        ? `${what} runs in the same transaction as this migration's schema changes: the locks they took are held until it finishes, blocking the tables they changed`
+        : `${what} in a schema migration is one long statement that locks every row it changes, and the deploy waits for it`,
       help: [
         '-- move the backfill out of the schema migration: run it after the deploy, in batches, each in its own transaction:',
         verb === 'UPDATE' ? `UPDATE ${t} SET … WHERE id IN (SELECT id FROM ${t} WHERE … LIMIT 10000);` : `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE … LIMIT 10000);`,

@@ -12,6 +12,13 @@ describe('rule registry and docs', () => {
     for (const id of ids) expect(id).toMatch(/^(require|ban|adding|changing|renaming|prefer)-[a-z]+(-[a-z]+)*$/);
   });
 
+  it('says which statement kinds each rule looks at', () => {
+    for (const rule of RULES) {
+      expect(rule.kinds.length, rule.id).toBeGreaterThan(0);
+      for (const kind of rule.kinds) expect(kind, rule.id).toMatch(/^[A-Z][A-Za-z]+Stmt$/);
+    }
+  });
+
   it('names each rule module after its id', () => {
     for (const rule of RULES) expect(existsSync(`src/lint/rules/${rule.id}.ts`), rule.id).toBe(true);
   });

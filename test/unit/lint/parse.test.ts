@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { parseLintFile } from '../../../src/lint/parse.js';
+import { blankPsqlMetaCommands, parseLintFile } from '../../../src/lint/parse.js';
 import { ensureParser } from '../../../src/sql/parse.js';
 
 beforeAll(async () => {
@@ -80,6 +80,17 @@ describe('parseLintFile', () => {
       ['-- leads two', 2, 1],
       ['-- after everything', 4, undefined],
     ]);
+  });
+
+  it('skips psql meta-commands in plain files, keeping positions, but not backslashes inside SQL', () => {
+    const text = "\\set ON_ERROR_STOP on\n  \\echo 'go'\nSELECT E'a\\\\b', '\\x';\n\\connect app\nDROP TABLE legacy;\n";
+    const parsed = parseLintFile('x.sql', text);
+    expect(parsed.problem).toBeUndefined();
+    expect(parsed.sections[0]!.statements.map((s) => [s.kind, s.line, s.column, s.text])).toEqual([
+      ['SelectStmt', 3, 1, "SELECT E'a\\\\b', '\\x'"],
+      ['DropStmt', 5, 1, 'DROP TABLE legacy'],
+    ]);
+    expect(blankPsqlMetaCommands(text)).toHaveLength(text.length);
   });
 
   it('places findings by character, not byte, on lines with non-ASCII text', () => {

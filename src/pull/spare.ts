@@ -1,0 +1,28 @@
+/**
+ * Hot spares: after a pull or a snapshot restore, a background drydock process makes an untouched copy
+ * of the snapshot (and drops the replaced database), so the next `snapshot restore` is an atomic rename
+ * instead of a multi-gigabyte copy. It costs one more copy of the database on disk;
+ * DRYDOCK_SNAPSHOT_SPARE=0 turns it off.
+ */
+import type { Deps } from '../deps.js';
+import { spawnDetached } from '../exec.js';
+import type { DbUrl } from '../pg/url.js';
+
+/** Whether background spares are on (DRYDOCK_SNAPSHOT_SPARE=0 turns them off). */
+export function sparesEnabled(env: NodeJS.ProcessEnv): boolean {
+  return env.DRYDOCK_SNAPSHOT_SPARE !== '0' && env.DRYDOCK_SNAPSHOT_SPARE !== 'false';
+}
+
+/**
+ * Start `drydock snapshot prepare` in the background: drop the replaced copy and make a fresh spare of
+ * the snapshot, so the next restore is a rename. The local URL travels in the environment (it may hold a
+ * password).
+ */
+export async function scheduleSpare(deps: Pick<Deps, 'output'>, local: DbUrl, target: string, name: string, drop: string | undefined): Promise<void> {
+  const cli = process.argv[1];
+  if (!cli) return;
+  const args = [cli, 'snapshot', 'prepare', name, '--to', target, ...(drop ? ['--drop', drop] : [])];
+  await spawnDetached(process.execPath, args, { DRYDOCK_LOCAL_DATABASE_URL: local.href, CI: 'true' });
+  deps.output.debug(`started background preparation of the next reset of ${target}`);
+}
+

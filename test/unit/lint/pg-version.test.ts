@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+
+import { parsePgVersion, resolveLintPgVersion } from '../../../src/commands/lint.js';
+import type { Deps } from '../../../src/deps.js';
+import { ConfigError } from '../../../src/errors.js';
+
+const deps = (env: Record<string, string> = {}) => ({ config: { env } }) as unknown as Deps;
+
+describe('production Postgres version for lint', () => {
+  it('parses majors as people write them, in release order', () => {
+    expect(parsePgVersion('15', '--pg-version')).toBe(15);
+    expect(parsePgVersion('15.4', '--pg-version')).toBe(15);
+    expect(parsePgVersion('PostgreSQL 16.2', '--pg-version')).toBe(16);
+    expect(parsePgVersion('9.6', '--pg-version')).toBe(9.6);
+    expect(parsePgVersion(12, 'drydock.json "pgVersion"')).toBe(12);
+  });
+
+  it('rejects what is not a version', () => {
+    for (const bad of ['fifteen', '', '8.4', '0']) expect(() => parsePgVersion(bad, '--pg-version')).toThrow(ConfigError);
+  });
+
+  it('takes the flag, then DRYDOCK_PG_VERSION, then drydock.json, then 15', async () => {
+    expect(await resolveLintPgVersion(deps({ DRYDOCK_PG_VERSION: '13' }), { pgVersion: '11' }, 12)).toBe(11);
+    expect(await resolveLintPgVersion(deps({ DRYDOCK_PG_VERSION: '13' }), {}, 12)).toBe(13);
+    expect(await resolveLintPgVersion(deps(), {}, 12)).toBe(12);
+    expect(await resolveLintPgVersion(deps(), {})).toBe(15);
+  });
+});

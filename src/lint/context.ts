@@ -40,6 +40,8 @@ export interface ContextOptions {
   assumeInTransaction: boolean;
   /** Declarations of earlier migrations in the same run. */
   memory?: SchemaMemory | undefined;
+  /** Every statement of the section (DO block contents included), for hasSchemaChange. */
+  statements?: readonly LintStatement[] | undefined;
 }
 
 type LockTimeoutScope = 'none' | 'session' | 'transaction';
@@ -51,7 +53,6 @@ export class LintContext implements RuleContext {
   readonly runnerTransaction: boolean;
   inTransaction: boolean;
   transactionId = 0;
-  hasSchemaChange = false;
 
   /** relname → schemas it was created in ('' when unqualified). Tables, indexes and views share one namespace. */
   private readonly created = new Map<string, Set<string>>();
@@ -63,8 +64,11 @@ export class LintContext implements RuleContext {
   private lockTimeout: LockTimeoutScope = 'none';
   private readonly seen = new Set<string>();
   private reporter: ((report: Report) => void) | undefined;
+  private readonly sectionStatements: readonly LintStatement[];
+  private schemaChange: boolean | undefined;
 
   constructor(options: ContextOptions) {
+    this.sectionStatements = options.statements ?? [];
     this.pgVersion = options.pgVersion;
     this.isDrydockMigration = options.isDrydockMigration;
     this.runnerTransaction = options.runnerTransaction;
@@ -78,6 +82,12 @@ export class LintContext implements RuleContext {
     for (const [key, type] of this.columnTypes) this.memory.columnTypes.set(key, type);
     // In a later migration they are no longer in the same transaction as anything.
     for (const [key, constraint] of this.pending) this.memory.constraints.set(key, { ...constraint, transactionId: -1 });
+  }
+
+  /** Whether the section changes the schema of a table it did not create (worked out on first use: only backfills ask). */
+  get hasSchemaChange(): boolean {
+    this.schemaChange ??= LintContext.sectionChangesSchema(this.sectionStatements);
+    return this.schemaChange;
   }
 
   get hasLockTimeout(): boolean {

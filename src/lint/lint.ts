@@ -122,8 +122,8 @@ function lintSection(file: string, section: ParsedSection, kind: 'drydock' | 'pl
     runnerTransaction: section.runnerTransaction,
     assumeInTransaction: kind === 'plain' && Boolean(options.assumeInTransaction),
     memory: options.memory,
+    statements: section.statements.flatMap((s) => (s.embedded.length ? [s, ...s.embedded] : [s])),
   });
-  ctx.hasSchemaChange = LintContext.sectionChangesSchema(section.statements.flatMap((s) => [s, ...s.embedded]));
 
   const raw: Array<{ finding: Finding; anchor: number }> = [];
   // One reporter for the whole section; it reads which rule and statement are running.
@@ -188,7 +188,7 @@ function lintSection(file: string, section: ParsedSection, kind: 'drydock' | 'pl
 }
 
 function toFinding(file: string, section: ParsedSection, rule: Rule, stmt: LintStatement, report: Report): Finding {
-  const location = typeof report.at === 'number' ? report.at : report.at?.location;
+  const location = typeof report.node === 'number' ? report.node : report.node?.location;
   const { line, column } = stmt.locate(location);
   return {
     rule: rule.id,

@@ -22,8 +22,6 @@ import type { LintStatement } from './types.js';
 export interface ParsedStatement extends LintStatement {
   /** Statements inside a DO block, in order ([] for anything else). */
   embedded: LintStatement[];
-  /** Line of the statement's last character (trailing comments on it belong to the statement). */
-  endLine: number;
 }
 
 /** A `--` comment between statements. */
@@ -203,7 +201,7 @@ function parseSection(
   const parsed = statements.map((statement): ParsedStatement => {
     const kind = statement.kind;
     const node = ((statement.node as PgNode)[kind] ?? {}) as PgNode;
-    const base: LintStatement = {
+    return {
       kind,
       node,
       text: statement.text,
@@ -211,11 +209,7 @@ function parseSection(
       column: statement.column,
       inDoBlock: false,
       locate: (location) => (location === undefined || location < 0 ? { line: statement.line, column: statement.column } : place(locator.indexOfByte(location))),
-    };
-    return {
-      ...base,
       embedded: kind === 'DoStmt' ? doBlockStatements(node, sql, statement, locator, place) : [],
-      endLine: place(statement.end).line,
     };
   });
   return { direction, runnerTransaction, statements: parsed, comments: sectionComments(sql, statements, place) };

@@ -46,11 +46,14 @@ export interface LintStatement {
   locate(location: number | undefined): { line: number; column: number };
 }
 
-/** What a rule reports; `at` is a parse node (or its `location`) to point at instead of the statement start. */
+/** What a rule reports. */
 export interface Report {
+  /** What Postgres will do, e.g. "blocks writes to `users` while the index builds". */
   message: string;
+  /** The safe alternative, as SQL (with `--` comment lines). */
   help?: string | undefined;
-  at?: { location?: number | undefined } | number | undefined;
+  /** The parse node (or its `location`) to point at; the statement's start when absent or without a location. */
+  node?: { location?: number | undefined } | number | undefined;
 }
 
 /** A constraint added NOT VALID earlier in the same migration. */

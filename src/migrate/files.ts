@@ -66,7 +66,7 @@ export interface MigrationSections {
 
 /** True when `text` has a `-- migrate:up` or `-- migrate:down` marker line: it is in drydock's (dbmate's) format. */
 export function hasMigrationMarkers(text: string): boolean {
-  return /^--\s*migrate:(?:up|down)\b/m.test(text);
+  return text.includes('migrate:') && /^--\s*migrate:(?:up|down)\b/m.test(text);
 }
 
 /**

@@ -18,7 +18,7 @@ export const addingCheckConstraint = defineRule({
       if (constraint?.contype === 'CONSTR_CHECK' && !constraint.skip_validation) {
         const domain = stringList(stmt.node.typeName as PgNode[] | undefined).map(showIdent).join('.');
         ctx.report({
-          at: constraint,
+          node: constraint,
           message: `adding a CHECK constraint to domain \`${domain}\` scans every table with a column of that domain, holding locks that block their writes until it finishes`,
           help: [withSemicolon(`${stmt.text} NOT VALID`), '-- then, in a later migration:', `ALTER DOMAIN ${domain} VALIDATE CONSTRAINT ${constraint.conname ? showIdent(constraint.conname) : '…'};`].join('\n'),
         });
@@ -33,7 +33,7 @@ export const addingCheckConstraint = defineRule({
       if (cmd.subtype === 'AT_AddConstraint' && constraint?.contype === 'CONSTR_CHECK' && !constraint.skip_validation) {
         const name = constraint.conname ? showIdent(constraint.conname) : undefined;
         ctx.report({
-          at: constraint,
+          node: constraint,
           message: `adding CHECK constraint ${name ? `\`${name}\` ` : ''}scans all of \`${table}\` while holding an ACCESS EXCLUSIVE lock: reads and writes wait until every row is checked`,
           help: [
             alter.commands.length === 1 ? withSemicolon(`${stmt.text} NOT VALID`) : `ALTER TABLE ${table} ADD CONSTRAINT ${name ?? '…'} CHECK (…) NOT VALID;`,
@@ -50,7 +50,7 @@ export const addingCheckConstraint = defineRule({
       if (!check) continue;
       const column = showIdent(added.name);
       ctx.report({
-        at: check,
+        node: check,
         message: `adding \`${column}\` with a CHECK constraint scans all of \`${table}\` to check it, under the ACCESS EXCLUSIVE lock ADD COLUMN holds: reads and writes wait`,
         help: [
           `ALTER TABLE ${table} ADD COLUMN ${column} …; -- without the CHECK`,

@@ -22,7 +22,7 @@ export const addingFieldWithVolatileDefault = defineRule({
       const generated = added.constraints.find((c) => c.contype === 'CONSTR_GENERATED');
       if (generated) {
         ctx.report({
-          at: generated,
+          node: generated,
           message: `adding the generated column \`${column}\` computes it for every existing row: Postgres ${rewrite}`,
           help: [
             `ALTER TABLE ${table} ADD COLUMN ${column} ${type};`,
@@ -43,7 +43,7 @@ export const addingFieldWithVolatileDefault = defineRule({
       ];
       if (ctx.pgVersion < 11) {
         ctx.report({
-          at: defaultConstraint,
+          node: defaultConstraint,
           message: `before Postgres 11, ADD COLUMN with a DEFAULT writes the default into every row: Postgres ${rewrite}`,
           help: safeHelp.join('\n'),
         });
@@ -52,7 +52,7 @@ export const addingFieldWithVolatileDefault = defineRule({
       const volatile = volatility(expr);
       if (!volatile) continue;
       ctx.report({
-        at: defaultConstraint,
+        node: defaultConstraint,
         message: volatile.known
           ? `the default of \`${column}\` calls ${volatile.culprit}, which is volatile: Postgres computes it row by row and ${rewrite}`
           : `drydock cannot tell whether ${volatile.culprit} in the default of \`${column}\` is volatile; if it is, Postgres computes it row by row and ${rewrite}`,

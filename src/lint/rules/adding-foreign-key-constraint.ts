@@ -28,7 +28,7 @@ export const addingForeignKeyConstraint = defineRule({
         const target = showRelation(constraint.pktable);
         const single = alter.commands.length === 1;
         ctx.report({
-          at: constraint,
+          node: constraint,
           message: `adding foreign key ${name}checks every row of \`${table}\` while holding SHARE ROW EXCLUSIVE locks on \`${table}\` and \`${target}\`: writes to both wait until the check finishes`,
           help: [
             single
@@ -56,7 +56,7 @@ export const addingForeignKeyConstraint = defineRule({
       const target = showRelation(fk.pktable);
       const name = showIdent(fk.conname ?? `${alter.table.relname}_${added.name}_fkey`);
       ctx.report({
-        at: fk,
+        node: fk,
         message: `adding \`${column}\` with a default and REFERENCES \`${target}\` checks every row of \`${table}\` under an ACCESS EXCLUSIVE lock, and blocks writes to \`${target}\` meanwhile`,
         help: [
           `ALTER TABLE ${table} ADD COLUMN ${column} …; -- without REFERENCES (a column without a default is not checked)`,

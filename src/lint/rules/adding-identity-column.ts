@@ -17,7 +17,7 @@ export const addingIdentityColumn = defineRule({
       const table = showRelation(added.table);
       const column = showIdent(added.name);
       ctx.report({
-        at: identity,
+        node: identity,
         message: `adding identity column \`${column}\` numbers every existing row: Postgres rewrites \`${table}\` while holding an ACCESS EXCLUSIVE lock, blocking reads and writes until it finishes`,
         help: [
           `ALTER TABLE ${table} ADD COLUMN ${column} bigint;`,

@@ -24,7 +24,7 @@ export const addingRequiredField = defineRule({
       const column = showIdent(added.name);
       const type = added.type ? showType(added.type) : 'type';
       ctx.report({
-        at: notNull,
+        node: notNull,
         message: `adding \`${column}\` as NOT NULL without a default fails if \`${table}\` has any rows: Postgres has no value to give them`,
         help:
           ctx.pgVersion >= 11

@@ -18,7 +18,7 @@ export const addingSerialPrimaryKeyField = defineRule({
       const column = showIdent(added.name);
       const isKey = added.constraints.some((c) => c.contype === 'CONSTR_PRIMARY');
       ctx.report({
-        at: added.column.typeName,
+        node: added.column.typeName,
         message: `adding ${added.type.name} column \`${column}\` numbers every existing row from a sequence: Postgres rewrites \`${table}\`${isKey ? ' and builds the primary key index' : ''} while holding an ACCESS EXCLUSIVE lock, blocking reads and writes`,
         help: [
           `CREATE SEQUENCE ${showIdent(`${added.table.relname}_${added.name}_seq`)};`,

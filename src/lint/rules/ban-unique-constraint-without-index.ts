@@ -24,11 +24,11 @@ export const banUniqueConstraintWithoutIndex = defineRule({
       const cols = columns.length ? columns.map(showIdent).join(', ') : '…';
       const message = `adding ${kind} ${constraint.conname ? `\`${name}\` ` : ''}builds its index while holding an ACCESS EXCLUSIVE lock on \`${table}\`: reads and writes wait until the index is built`;
       if (constraint.contype === 'CONSTR_EXCLUSION') {
-        ctx.report({ at: constraint, message, help: '-- an exclusion constraint cannot use a prebuilt index: add it while the table is small, or in a maintenance window' });
+        ctx.report({ node: constraint, message, help: '-- an exclusion constraint cannot use a prebuilt index: add it while the table is small, or in a maintenance window' });
         return;
       }
       ctx.report({
-        at: constraint,
+        node: constraint,
         message,
         help: [
           `CREATE UNIQUE INDEX CONCURRENTLY ${name} ON ${table} (${cols});`,

@@ -70,7 +70,7 @@ export const changingColumnType = defineRule({
       const timestamptzNote =
         to.name === 'timestamptz' && ctx.pgVersion >= 12 ? ['-- (timestamp → timestamptz skips the rewrite on Postgres 12+ only when the session TimeZone is UTC)'] : [];
       ctx.report({
-        at: def?.typeName,
+        node: def?.typeName,
         message: `changing \`${column}\` to ${showType(to)}${why} rewrites \`${table}\` and rebuilds its indexes while holding an ACCESS EXCLUSIVE lock: reads and writes wait until it finishes`,
         help: [
           `-- add a new column of the new type, keep it in sync with a trigger, backfill it in batches,`,

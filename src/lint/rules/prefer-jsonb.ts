@@ -34,7 +34,7 @@ export const preferJsonb = defineRule({
       if (!isJson(column.typeName)) continue;
       const name = showIdent(column.name);
       ctx.report({
-        at: column.typeName,
+        node: column.typeName,
         message: `\`${name}\` is json: Postgres keeps the raw text and reparses it on every use, and json has no equality operator (DISTINCT, GROUP BY and UNION fail) nor GIN index support`,
         help: `-- declare it jsonb (keep json only to store the exact input text: whitespace, key order, duplicate keys)\n${name} jsonb`,
       });

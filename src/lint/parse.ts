@@ -14,7 +14,7 @@
 import { hasMigrationMarkers, parseMigrationText } from '../migrate/files.js';
 import type { MigrationSection } from '../migrate/types.js';
 import { MigrationError } from '../errors.js';
-import { SourceLocator, splitStatements, SqlSyntaxError, type Statement } from '../sql/parse.js';
+import { skipBlockComment, SourceLocator, splitStatements, SqlSyntaxError, type Statement } from '../sql/parse.js';
 import { asKind, type PgNode } from './ast.js';
 import type { LintStatement } from './types.js';
 
@@ -118,17 +118,7 @@ export function blankPsqlMetaCommands(text: string): string {
       const eol = text.indexOf('\n', i);
       i = eol === -1 ? text.length : eol;
     } else if (text.startsWith('/*', i)) {
-      let depth = 1;
-      i += 2;
-      while (i < text.length && depth > 0) {
-        if (text.startsWith('/*', i)) {
-          depth += 1;
-          i += 2;
-        } else if (text.startsWith('*/', i)) {
-          depth -= 1;
-          i += 2;
-        } else i += 1;
-      }
+      i = skipBlockComment(text, i);
       lineHasContent = true;
     } else {
       lineHasContent = true;
@@ -242,17 +232,7 @@ function sectionComments(
         comments.push({ text: sql.slice(i, end).replace(/\r$/, ''), line, column, statementIndex: trails ? gap.before : gap.after });
         i = end;
       } else if (sql.startsWith('/*', i)) {
-        let depth = 1;
-        i += 2;
-        while (i < gap.to && depth > 0) {
-          if (sql.startsWith('/*', i)) {
-            depth += 1;
-            i += 2;
-          } else if (sql.startsWith('*/', i)) {
-            depth -= 1;
-            i += 2;
-          } else i += 1;
-        }
+        i = skipBlockComment(sql, i, gap.to);
       } else i += 1;
     }
   }

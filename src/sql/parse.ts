@@ -166,6 +166,24 @@ function syntaxError(
   });
 }
 
+/** The index just past the block comment that starts at `from` (Postgres block comments nest). */
+export function skipBlockComment(text: string, from: number, to = text.length): number {
+  let depth = 1;
+  let i = from + 2;
+  while (i < to && depth > 0) {
+    if (text.startsWith('/*', i)) {
+      depth += 1;
+      i += 2;
+    } else if (text.startsWith('*/', i)) {
+      depth -= 1;
+      i += 2;
+    } else {
+      i += 1;
+    }
+  }
+  return i;
+}
+
 /**
  * Index of the first character at or after `from` that is neither whitespace nor inside a comment
  * (`-- …` to end of line, nested `/* … *\/`), or `to` if there is none. Exact only where no token
@@ -182,20 +200,7 @@ export function skipTrivia(text: string, from = 0, to = text.length): number {
       const eol = text.indexOf('\n', i);
       i = eol === -1 || eol >= to ? to : eol + 1;
     } else if (text.startsWith('/*', i)) {
-      // Postgres block comments nest.
-      let depth = 1;
-      i += 2;
-      while (i < to && depth > 0) {
-        if (text.startsWith('/*', i)) {
-          depth += 1;
-          i += 2;
-        } else if (text.startsWith('*/', i)) {
-          depth -= 1;
-          i += 2;
-        } else {
-          i += 1;
-        }
-      }
+      i = skipBlockComment(text, i, to);
     } else {
       return i;
     }

@@ -123,3 +123,50 @@ export async function dropLeftoverTestDbs(): Promise<string[]> {
   }
   return dropped;
 }
+
+/** One number from a query in `database` on the test server (`SELECT count(*) AS n …`). */
+export async function scalar(database: string, sql: string): Promise<number> {
+  const client = new pg.Client({ connectionString: urlFor(database) });
+  await client.connect();
+  try {
+    const row = (await client.query<Record<string, unknown>>(sql)).rows[0] ?? {};
+    return Number(Object.values(row)[0]);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The drydock-made copies (scratch, previous, snapshot, spare) whose JSON comment names `target`. */
+export async function drydockCopiesOf(target: string): Promise<Array<{ datname: string; kind: string; pid?: number }>> {
+  const { rows } = await adminQuery<{ datname: string; comment: string | null }>(
+    `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE 'drydock\\_%'`,
+  );
+  return rows.flatMap((r) => {
+    try {
+      const meta = JSON.parse(r.comment ?? '') as { target?: string; drydock?: string; pid?: number };
+      return meta.target === target && meta.drydock ? [{ datname: r.datname, kind: meta.drydock, ...(meta.pid ? { pid: meta.pid } : {}) }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Drop a database a test made as a pull target, with every drydock copy of it. */
+export async function dropTargetAndCopies(target: string): Promise<void> {
+  for (const copy of await drydockCopiesOf(target)) {
+    await adminQuery(`ALTER DATABASE "${copy.datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`);
+    await adminQuery(`DROP DATABASE IF EXISTS "${copy.datname}" WITH (FORCE)`);
+  }
+  await adminQuery(`DROP DATABASE IF EXISTS "${target.replace(/"/g, '""')}" WITH (FORCE)`);
+}
+
+/** Run SQL in `database` on the test server. */
+export async function execIn(database: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: urlFor(database) });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}

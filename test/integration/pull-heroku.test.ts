@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startEmulator, type Emulator } from '../heroku-emulator/index.js';
 import { CLI_PATH, runCli } from '../helpers/cli.js';
-import { adminQuery, createTestDb, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { adminQuery, createTestDb, execIn, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
 import { herokuBinPath } from '../helpers/heroku.js';
 
 let emu: Emulator;
@@ -27,31 +27,6 @@ function target(label: string): string {
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return { ...emu.env, DRYDOCK_HEROKU_BIN: herokuBinPath(), DRYDOCK_LOCAL_DATABASE_URL: testServerUrl(), DRYDOCK_CACHE_DIR: cache, ...extra };
-}
-
-async function rows(db: string, sql: string): Promise<number> {
-  const u = new URL(testServerUrl());
-  u.pathname = `/${db}`;
-  const pg = (await import('pg')).default;
-  const c = new pg.Client({ connectionString: u.toString() });
-  await c.connect();
-  try {
-    return Number((await c.query<{ n: string }>(sql)).rows[0]?.n);
-  } finally {
-    await c.end();
-  }
-}
-
-async function dropWithCopies(name: string): Promise<void> {
-  const { rows: copies } = await adminQuery<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1`,
-    [`%"target":"${name}"%`],
-  );
-  for (const { datname } of copies) {
-    await adminQuery(`ALTER DATABASE "${datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`);
-    await adminQuery(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-  }
-  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 }
 
 beforeAll(async () => {
@@ -73,7 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emu?.stop();
-  for (const t of targets) await dropWithCopies(t);
+  for (const t of targets) await dropTargetAndCopies(t);
   await prod?.drop();
   rmSync(cache, { recursive: true, force: true });
 });
@@ -84,7 +59,7 @@ describe('drydock pull -a APP', () => {
     const res = await runCli(['pull', '-a', 'pull-app', '--from', 'live', '--to', to, '--no-snapshot'], { env: env() });
     expect(res.exitCode).toBe(0);
     expect(res.stdout).toContain('Pulled live database of pull-app');
-    expect(await rows(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
   });
 
   it('pulls the newest backup, and a second pull of it downloads nothing', async () => {
@@ -94,7 +69,7 @@ describe('drydock pull -a APP', () => {
     expect(first.exitCode).toBe(0);
     const result = JSON.parse(first.stdout) as { backup: { id: string; cached: boolean } };
     expect(result.backup.id).toBe('b001');
-    expect(await rows(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
     const downloads = () => emu.requests.filter((r) => r.path.startsWith('/backups/')).length;
     const before = downloads();
     const second = await runCli(['pull', '-a', 'pull-app', '--from', 'b001', '--to', to], { env: env() });
@@ -110,7 +85,7 @@ describe('drydock pull -a APP', () => {
     const res = await runCli(['pull', '-a', 'pull-app', '--capture', '--to', to, '--no-snapshot'], { env: env() });
     expect(res.exitCode).toBe(0);
     expect(res.stdout).toMatch(/Captured backup b\d{3}/);
-    expect(await rows(to, `SELECT count(*) AS n FROM users WHERE email = 'fresh'`)).toBe(1);
+    expect(await scalar(to, `SELECT count(*) AS n FROM users WHERE email = 'fresh'`)).toBe(1);
     await prod.query(`DELETE FROM users WHERE email = 'fresh'`);
   });
 
@@ -134,7 +109,7 @@ describe('drydock pull -a APP', () => {
       const res = await runCli(['pull', '-a', 'pull-dl', '--from', 'backup', '--to', to], { env: env() });
       expect(res.exitCode).toBe(2);
       expect(res.stderr).toMatch(kind === 'truncate' ? /downloading backup b001 failed: (got \d+ of \d+ bytes|aborted|the connection closed early)/ : /checksum mismatch/);
-      expect(await rows(to, `SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'`)).toBe(0);
+      expect(await scalar(to, `SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'`)).toBe(0);
     }
     emu.setDownloadFault(null);
     const ok = await runCli(['pull', '-a', 'pull-dl', '--from', 'backup', '--to', to, '--no-snapshot'], { env: env() });
@@ -154,13 +129,7 @@ describe('drydock pull -a APP', () => {
     const to = target('ph_kill_dl');
     const ownCache = mkdtempSync(join(tmpdir(), 'drydock-cache-kill-'));
     await adminQuery(`CREATE DATABASE "${to}"`);
-    const u = new URL(testServerUrl());
-    u.pathname = `/${to}`;
-    const pg = (await import('pg')).default;
-    const c = new pg.Client({ connectionString: u.toString() });
-    await c.connect();
-    await c.query('CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)');
-    await c.end();
+    await execIn(to, 'CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)');
     await new Promise<void>((resolvePromise, reject) => {
       const child = spawn(process.execPath, [CLI_PATH, 'pull', '-a', 'pull-app', '--from', 'b001', '--to', to], {
         env: { ...process.env, ...env({ DRYDOCK_CACHE_DIR: ownCache, DRYDOCK_TEST_PAUSE_AT: 'during-download' }), CI: 'true' },
@@ -173,12 +142,12 @@ describe('drydock pull -a APP', () => {
       });
       child.on('exit', () => (stderr.includes('paused at during-download') ? resolvePromise() : reject(new Error(stderr))));
     });
-    expect(await rows(to, 'SELECT count(*) AS n FROM precious')).toBe(2);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM precious')).toBe(2);
     expect(existsSync(join(ownCache, 'backups', 'pull-app', 'b001.json'))).toBe(false);
     const next = await runCli(['pull', '-a', 'pull-app', '--from', 'b001', '--to', to, '--no-snapshot'], { env: env({ DRYDOCK_CACHE_DIR: ownCache }) });
     expect(next.exitCode).toBe(0);
     expect(next.stdout).toMatch(/Downloaded backup b001/);
-    expect(await rows(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
     rmSync(ownCache, { recursive: true, force: true });
   });
 

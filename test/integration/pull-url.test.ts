@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CLI_PATH, runCli } from '../helpers/cli.js';
-import { adminQuery, createTestDb, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { adminQuery, createTestDb, execIn, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
 
 let source: TestDb;
 const targets: string[] = [];
@@ -19,42 +19,6 @@ function target(label: string): string {
 }
 
 const env = { DRYDOCK_LOCAL_DATABASE_URL: testServerUrl() };
-
-async function count(db: string, sql: string): Promise<number> {
-  const u = new URL(testServerUrl());
-  u.pathname = `/${db}`;
-  const pg = (await import('pg')).default;
-  const c = new pg.Client({ connectionString: u.toString() });
-  await c.connect();
-  try {
-    return Number((await c.query<{ n: string }>(sql)).rows[0]?.n);
-  } finally {
-    await c.end();
-  }
-}
-
-/** drydock-made databases (scratch, previous, snapshot) that belong to `name`. */
-async function drydockCopiesOf(name: string): Promise<Array<{ datname: string; kind: string; pid?: number }>> {
-  const { rows } = await adminQuery<{ datname: string; comment: string | null }>(
-    `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE 'drydock\\_%'`,
-  );
-  return rows.flatMap((r) => {
-    try {
-      const meta = JSON.parse(r.comment ?? '') as { target: string; drydock: string; pid?: number };
-      return meta.target === name ? [{ datname: r.datname, kind: meta.drydock, ...(meta.pid ? { pid: meta.pid } : {}) }] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-async function dropTargetAndCopies(name: string): Promise<void> {
-  for (const copy of await drydockCopiesOf(name)) {
-    await adminQuery(`ALTER DATABASE "${copy.datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`);
-    await adminQuery(`DROP DATABASE IF EXISTS "${copy.datname}" WITH (FORCE)`);
-  }
-  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-}
 
 beforeAll(async () => {
   source = await createTestDb('pull_src');
@@ -82,9 +46,9 @@ describe('drydock pull --from-url', () => {
     expect(res.exitCode).toBe(0);
     const result = JSON.parse(res.stdout) as { tables: number; rows: number; schemaVersion: string; snapshot: string };
     expect(result).toMatchObject({ tables: 3, rows: 25002, schemaVersion: '20260201000000' });
-    expect(await count(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
-    expect(await count(to, `SELECT count(*) AS n FROM pg_indexes WHERE tablename = 'users'`)).toBe(2);
-    expect(await count(to, `SELECT nextval('users_id_seq') AS n`)).toBe(5001);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
+    expect(await scalar(to, `SELECT count(*) AS n FROM pg_indexes WHERE tablename = 'users'`)).toBe(2);
+    expect(await scalar(to, `SELECT nextval('users_id_seq') AS n`)).toBe(5001);
     const copies = await drydockCopiesOf(to);
     expect(copies.map((c) => c.kind)).toEqual(['snapshot']);
   });
@@ -94,18 +58,12 @@ describe('drydock pull --from-url', () => {
     await adminQuery(`CREATE DATABASE "${to}"`);
     expect((await runCli(['pull', '--from-url', source.localhostUrl, '--to', to], { env })).exitCode).toBe(0);
     // Rehearse something destructive, then reset.
-    const u = new URL(testServerUrl());
-    u.pathname = `/${to}`;
-    const pg = (await import('pg')).default;
-    const c = new pg.Client({ connectionString: u.toString() });
-    await c.connect();
-    await c.query('DELETE FROM events; DROP TABLE users CASCADE');
-    await c.end();
+    await execIn(to, 'DELETE FROM events; DROP TABLE users CASCADE');
     const reset = await runCli(['snapshot', 'restore', 'pristine', '--to', to], { env });
     expect(reset.exitCode).toBe(0);
     expect(reset.stdout).toMatch(/reset to snapshot "pristine" in [\d.]+ s/);
-    expect(await count(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
-    expect(await count(to, 'SELECT count(*) AS n FROM users')).toBe(5000);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(5000);
     const list = await runCli(['snapshot', 'list', '--to', to, '--json'], { env });
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'pristine', target: to })]);
     expect((await drydockCopiesOf(to)).map((x) => x.kind)).toEqual(['snapshot']);
@@ -125,17 +83,11 @@ describe('drydock pull --from-url', () => {
     };
     expect((await runCli(['pull', '--from-url', source.localhostUrl, '--to', to], { env: spareEnv })).exitCode).toBe(0);
     const first = await readySpare();
-    const u = new URL(testServerUrl());
-    u.pathname = `/${to}`;
-    const pg = (await import('pg')).default;
-    const c = new pg.Client({ connectionString: u.toString() });
-    await c.connect();
-    await c.query('DELETE FROM events');
-    await c.end();
+    await execIn(to, 'DELETE FROM events');
     const reset = await runCli(['snapshot', 'restore', 'pristine', '--to', to], { env: spareEnv });
     expect(reset.exitCode).toBe(0);
     expect(reset.stdout).toContain('(from the copy prepared in the background)');
-    expect(await count(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
     const second = await readySpare(first);
     expect(second).not.toBe(first);
     const rm = await runCli(['snapshot', 'rm', 'pristine', '--to', to], { env: spareEnv });
@@ -147,8 +99,8 @@ describe('drydock pull --from-url', () => {
     const to = target('pull_exclude');
     const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--exclude-table-data', 'events', '--no-snapshot'], { env });
     expect(res.exitCode).toBe(0);
-    expect(await count(to, 'SELECT count(*) AS n FROM events')).toBe(0);
-    expect(await count(to, 'SELECT count(*) AS n FROM users')).toBe(5000);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(0);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(5000);
     expect(await drydockCopiesOf(to)).toEqual([]);
   });
 
@@ -212,23 +164,17 @@ describe('a pull killed at any moment', () => {
     it(`leaves the previous database intact when killed ${point.replace('-', ' ')}, and the next pull cleans up`, async () => {
       const to = target(`kill_${point.replace('-', '_')}`);
       await adminQuery(`CREATE DATABASE "${to}"`);
-      const u = new URL(testServerUrl());
-      u.pathname = `/${to}`;
-      const pg = (await import('pg')).default;
-      const c = new pg.Client({ connectionString: u.toString() });
-      await c.connect();
-      await c.query(`CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2), (3)`);
-      await c.end();
+      await execIn(to, `CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2), (3)`);
 
       await killAt(point, to);
-      expect(await count(to, 'SELECT count(*) AS n FROM precious')).toBe(3);
+      expect(await scalar(to, 'SELECT count(*) AS n FROM precious')).toBe(3);
       const leftovers = await drydockCopiesOf(to);
       expect(leftovers.some((l) => l.kind === 'scratch')).toBe(true);
 
       const next = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--no-snapshot'], { env });
       expect(next.exitCode).toBe(0);
       expect(next.stdout).toMatch(/Dropped \d leftover\(s\) of interrupted pulls/);
-      expect(await count(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
+      expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
       expect((await drydockCopiesOf(to)).filter((l) => l.kind !== 'snapshot')).toEqual([]);
     });
   }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startEmulator, type Emulator } from '../heroku-emulator/index.js';
 import { runCli } from '../helpers/cli.js';
-import { adminQuery, createTestDb, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { createTestDb, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
 import { herokuBinPath } from '../helpers/heroku.js';
 
 let emu: Emulator;
@@ -48,7 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.stop();
   for (const db of dbs) await db.drop();
-  for (const l of locals) await adminQuery(`DROP DATABASE IF EXISTS "${l}" WITH (FORCE)`);
+  for (const l of locals) await dropTargetAndCopies(l);
   rmSync(cache, { recursive: true, force: true });
 });
 
@@ -117,17 +117,6 @@ describe('drydock restore', () => {
     locals.push(local);
     const res = await runCli(['restore', 'b001', '-a', 'rs-local', '--to-local', local], { env: env() });
     expect(res.exitCode).toBe(0);
-    const u = new URL(testServerUrl());
-    u.pathname = `/${local}`;
-    const pg = (await import('pg')).default;
-    const c = new pg.Client({ connectionString: u.toString() });
-    await c.connect();
-    expect(Number((await c.query('SELECT count(*) AS n FROM users')).rows[0].n)).toBe(100);
-    await c.end();
-    const { rows } = await adminQuery<{ datname: string }>(`SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1`, [`%"target":"${local}"%`]);
-    for (const r of rows) {
-      await adminQuery(`ALTER DATABASE "${r.datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`);
-      await adminQuery(`DROP DATABASE "${r.datname}" WITH (FORCE)`);
-    }
+    expect(await scalar(local, 'SELECT count(*) AS n FROM users')).toBe(100);
   });
 });

@@ -49,9 +49,12 @@ export async function readApplied(client: pg.ClientBase): Promise<AppliedMigrati
 
 /** Record an applied migration (inside the migration's transaction when it has one). */
 export async function recordApplied(client: pg.ClientBase, migration: MigrationFile, durationMs: number): Promise<void> {
-  await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version]);
+  // One round trip. The schema_migrations insert has no ON CONFLICT on purpose: a version recorded
+  // twice is a bug (or a race) and must fail the migration's transaction.
   await client.query(
-    `INSERT INTO drydock_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)
+    `WITH applied AS (INSERT INTO schema_migrations (version) VALUES ($1) RETURNING version)
+     INSERT INTO drydock_migrations (version, name, checksum, duration_ms)
+     SELECT version, $2, $3, $4 FROM applied
      ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
        applied_at = now(), duration_ms = EXCLUDED.duration_ms`,
     [migration.version, migration.name, migration.checksum, Math.round(durationMs)],

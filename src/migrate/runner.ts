@@ -134,9 +134,9 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
   const started = performance.now();
   if (step.section.transaction) {
     await withLockRetries(step, settings, events, async () => {
-      await client.query('BEGIN');
+      // BEGIN and the timeouts in one round trip (the simple protocol runs them in order).
+      await client.query(`BEGIN; ${timeoutsSql(settings, true)}`);
       try {
-        await client.query(timeoutsSql(settings, true));
         await runSql(client, step, step.section.sql, 0);
         if (step.direction === 'up') await recordApplied(client, step.migration, performance.now() - started);
         else await removeApplied(client, step.migration.version);

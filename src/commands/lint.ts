@@ -12,10 +12,8 @@ import type { Command } from 'commander';
 import { resolveDatabaseUrl } from '../config.js';
 import type { Deps } from '../deps.js';
 import { ChecksFailed, ConfigError } from '../errors.js';
-import { readRuleDoc } from '../lint/docs.js';
-import { DEFAULT_PG_VERSION, displayPath, lintFiles, type LintRun } from '../lint/lint.js';
-import { LINT_FORMATS, lintJson, renderLint, type LintFormat } from '../lint/report.js';
-import { BUILTIN_CHECKS, RULES } from '../lint/rules/index.js';
+import type { LintRun } from '../lint/lint.js';
+import { DEFAULT_PG_VERSION, LINT_FORMATS, type LintFormat } from '../lint/settings.js';
 import { withClient } from '../pg/client.js';
 import { readServerVersion } from '../pg/server-facts.js';
 import { majorOrder, parseVersion } from '../pg/version.js';
@@ -67,6 +65,8 @@ function parseFormat(value: string | undefined, json: boolean): LintFormat {
 
 /** Lint files and folders (default: the migrations folder); returns the run (does not print). */
 export async function lint(deps: Deps, paths: string[], flags: LintFlags): Promise<LintRun> {
+  // The linter (rules, parser) is loaded on demand: other commands never pay for its start-up.
+  const { displayPath, lintFiles } = await import('../lint/lint.js');
   const setup = resolveMigrateSetup(deps, { dir: flags.dir }, { needUrl: false });
   if (flags.startAfter !== undefined && !/^\d{1,14}$/.test(flags.startAfter)) {
     throw new ConfigError(`--start-after must be a migration version (digits), not "${flags.startAfter}"`, { hint: 'for example --start-after 20260101000000' });
@@ -89,12 +89,13 @@ export async function lint(deps: Deps, paths: string[], flags: LintFlags): Promi
   });
 }
 
-function renderRuleList(): string {
+async function renderRuleList(): Promise<{ rules: Array<{ id: string; severity: string; summary: string }>; text: string }> {
+  const { BUILTIN_CHECKS, RULES } = await import('../lint/rules/index.js');
   const width = Math.max(...RULES.map((r) => r.id.length), ...Object.keys(BUILTIN_CHECKS).map((k) => k.length));
   const lines = RULES.map((r) => `${r.id.padEnd(width)}  ${r.severity.padEnd(7)}  ${r.summary}`);
   lines.push('', 'Reported by the linter itself:');
   for (const [id, summary] of Object.entries(BUILTIN_CHECKS)) lines.push(`${id.padEnd(width)}  ${(id === 'unused-suppression' ? 'warning' : 'error').padEnd(7)}  ${summary}`);
-  return lines.join('\n');
+  return { rules: RULES.map((r) => ({ id: r.id, severity: r.severity, summary: r.summary })), text: lines.join('\n') };
 }
 
 /** Register `drydock lint`. */
@@ -132,19 +133,19 @@ export function registerLint(program: Command, run: (action: (deps: Deps) => Pro
     .action(async (paths: string[], opts: LintFlags & { explain?: string; listRules?: boolean }) => {
       await run(async (deps) => {
         if (opts.explain !== undefined) {
+          const { readRuleDoc } = await import('../lint/docs.js');
           const doc = await readRuleDoc(opts.explain);
           deps.output.result({ rule: opts.explain, docs: doc }, (r) => r.docs);
           return;
         }
         if (opts.listRules) {
-          deps.output.result(
-            RULES.map((r) => ({ id: r.id, severity: r.severity, summary: r.summary })),
-            () => renderRuleList(),
-          );
+          const list = await renderRuleList();
+          deps.output.result(list.rules, () => list.text);
           return;
         }
         const format = parseFormat(opts.format, deps.config.json);
         const result = await lint(deps, paths, opts);
+        const { lintJson, renderLint } = await import('../lint/report.js');
         if (!result.files.length) deps.output.warn(`no SQL files found in ${paths.length ? paths.join(', ') : 'the migrations folder'}`);
         deps.output.result(lintJson(result), () => renderLint(result, format));
         if (result.errors) {

@@ -17,8 +17,7 @@ import { BUILTIN_CHECKS, RULES } from './rules/index.js';
 import { parseSuppressions } from './suppression.js';
 import type { Finding, LintStatement, Report, Rule } from './types.js';
 
-/** Postgres major assumed when neither a flag, the config nor a database says otherwise. */
-export const DEFAULT_PG_VERSION = 15;
+export { DEFAULT_PG_VERSION } from './settings.js';
 
 /** How to lint. */
 export interface LintOptions {

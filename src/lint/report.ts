@@ -6,11 +6,9 @@
 import type { Finding } from './types.js';
 import type { LintRun } from './lint.js';
 
-/** Output formats of `drydock lint`. */
-export const LINT_FORMATS = ['text', 'json', 'github'] as const;
+import type { LintFormat } from './settings.js';
 
-/** One of LINT_FORMATS. */
-export type LintFormat = (typeof LINT_FORMATS)[number];
+export { LINT_FORMATS, type LintFormat } from './settings.js';
 
 /** The --json shape: totals, one entry per file, and every finding. */
 export interface LintJson {

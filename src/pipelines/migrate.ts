@@ -8,9 +8,7 @@ import type pg from 'pg';
 
 import type { Deps } from '../deps.js';
 import { ChecksFailed } from '../errors.js';
-import { SchemaMemory } from '../lint/context.js';
-import { displayPath, lintMigration, summarizeLint, type LintRun } from '../lint/lint.js';
-import { lintJson, renderFinding } from '../lint/report.js';
+import type { LintRun } from '../lint/lint.js';
 import { loadMigrations } from '../migrate/files.js';
 import { ensureLedger, readApplied } from '../migrate/ledger.js';
 import { outOfOrder, planDown, planUp } from '../migrate/plan.js';
@@ -142,6 +140,7 @@ export async function runMigrations(deps: Deps, options: MigrationRunOptions): P
             task.title = `Lint: ${count} safe for Postgres ${run.pgVersion}`;
             return;
           }
+          const { lintJson, renderFinding } = await import('../lint/report.js');
           const report = run.findings.map((f) => renderFinding(f)).join('\n\n');
           if (run.errors && options.lint === 'error') {
             deps.output.problems(report);
@@ -199,8 +198,12 @@ export async function runMigrations(deps: Deps, options: MigrationRunOptions): P
   }
 }
 
-/** Lint the up sections of pending migrations, in order, for the connected server's Postgres version. */
+/**
+ * Lint the up sections of pending migrations, in order, for the connected server's Postgres version.
+ * The linter is loaded only here: a release with nothing pending never pays for its start-up.
+ */
 async function lintPending(client: pg.Client, steps: ValidatedStep[]): Promise<LintRun> {
+  const [{ SchemaMemory }, { displayPath, lintMigration, summarizeLint }] = await Promise.all([import('../lint/context.js'), import('../lint/lint.js')]);
   await ensureParser();
   const { major } = await readServerVersion(client);
   const pgVersion = majorOrder(major);

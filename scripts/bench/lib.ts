@@ -457,3 +457,9 @@ export function toJson(value: unknown): string {
 export function print(text = ''): void {
   process.stdout.write(`${text}\n`);
 }
+
+/** A whole-number command-line flag of at least `min`; throws with the usage text otherwise. */
+export function wholeNumber(flag: string, value: string, min: number, usage: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`--${flag} must be a whole number ≥ ${min}, not "${value}"\n${usage}`);
+  return Number(value);
+}

@@ -41,6 +41,7 @@ import {
   summarize,
   toJson,
   type Subject,
+  wholeNumber,
 } from './lib.js';
 
 const USAGE = 'usage: tsx scripts/bench/lint.ts [--files N] [--rounds N] [--warmup N] [--json]';
@@ -68,10 +69,7 @@ function parseOptions(argv: string[]): Options {
     print(USAGE);
     process.exit(0);
   }
-  const count = (flag: string, value: string, min: number): number => {
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`--${flag} must be a whole number ≥ ${min}, not "${value}"\n${USAGE}`);
-    return Number(value);
-  };
+  const count = (flag: string, value: string, min: number): number => wholeNumber(flag, value, min, USAGE);
   return { files: count('files', values.files, 1), rounds: count('rounds', values.rounds, 1), warmup: count('warmup', values.warmup, 0), json: values.json };
 }
 

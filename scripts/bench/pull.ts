@@ -66,6 +66,7 @@ import {
   withConnection,
   type Stats,
   type Subject,
+  wholeNumber,
 } from './lib.js';
 import { DEFAULT_PROD_DATABASE, ensureProdDatabase, type ProdDatabase } from './pull-data.js';
 import { Link, startThrottleProxy, type ThrottleProxy } from './throttle-proxy.js';
@@ -115,10 +116,7 @@ function parseOptions(argv: string[]): Options {
     print(USAGE);
     process.exit(0);
   }
-  const count = (flag: string, value: string, min: number): number => {
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`--${flag} must be a whole number ≥ ${min}, not "${value}"\n${USAGE}`);
-    return Number(value);
-  };
+  const count = (flag: string, value: string, min: number): number => wholeNumber(flag, value, min, USAGE);
   const positive = (flag: string, value: string, allowZero = false): number => {
     const n = Number(value);
     if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new Error(`--${flag} must be a ${allowZero ? 'non-negative' : 'positive'} number, not "${value}"\n${USAGE}`);

@@ -48,6 +48,7 @@ import {
   toJson,
   type Stats,
   type Subject,
+  wholeNumber,
 } from './lib.js';
 
 const USAGE = `usage: tsx scripts/bench/release.ts [--rounds N] [--runner-rounds N] [--applied N] [--migrations N] [--warmup N] [--only release|runner] [--json]`;
@@ -81,10 +82,7 @@ function parseOptions(argv: string[]): Options {
     print(USAGE);
     process.exit(0);
   }
-  const count = (flag: string, value: string, min: number): number => {
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`--${flag} must be a whole number ≥ ${min}, not "${value}"\n${USAGE}`);
-    return Number(value);
-  };
+  const count = (flag: string, value: string, min: number): number => wholeNumber(flag, value, min, USAGE);
   if (values.only !== undefined && values.only !== 'release' && values.only !== 'runner') throw new Error(`--only must be release or runner\n${USAGE}`);
   return {
     rounds: count('rounds', values.rounds, 1),

@@ -20,7 +20,7 @@ import { describeDb, type DbUrl } from '../pg/url.js';
 import { runMigrations, formatMs, type MigrationRunResult } from '../pipelines/migrate.js';
 import { LINT_MODES, loadProjectConfig, type LintMode, type ProjectConfig } from '../project-config.js';
 import { redo, renderRedo } from './redo.js';
-import { parseDuration } from './shared.js';
+import { parseDuration, runAppCommand } from './shared.js';
 
 /** Flags shared by the migrate subcommands. */
 export interface MigrateFlags {
@@ -123,9 +123,17 @@ export function registerMigrate(program: Command, run: (action: (deps: Deps) => 
     .option('--to <version>', 'stop after this version')
     .option('--dry-run', 'show the plan, validate and lint the SQL; change nothing')
     .option('--lint <mode>', 'lint pending migrations first: error refuses unsafe ones, warn only shows them, off skips (default: DRYDOCK_LINT, drydock.json "lint", else error)')
-    .action(async (opts: MigrateFlags & { to?: string; dryRun?: boolean }) => {
+    .option('--command <command>', "run the app's own migration command instead (e.g. \"bin/rails db:migrate\"; drydock.json migrateCommand)")
+    .action(async (opts: MigrateFlags & { to?: string; dryRun?: boolean; command?: string }) => {
       await run(async (deps) => {
         const setup = resolveMigrateSetup(deps, opts);
+        const command = opts.command ?? setup.project.migrateCommand;
+        if (command) {
+          deps.output.info(`migrate: running the app's migration command: ${command}`);
+          await runAppCommand(deps, command, 'migration command', setup.url!.href);
+          deps.output.result({ command }, () => 'migrate: the migration command finished');
+          return;
+        }
         const result = await runMigrations(deps, { url: setup.url!, dir: setup.dir, settings: setup.settings, action: { direction: 'up', to: opts.to }, dryRun: opts.dryRun, lint: setup.lint });
         deps.output.result(result, renderRun);
       });
@@ -135,10 +143,21 @@ export function registerMigrate(program: Command, run: (action: (deps: Deps) => 
     .option('--steps <n>', 'how many migrations to roll back (default 1)')
     .option('--to <version>', 'roll back everything newer than this version (0 = all)')
     .option('--dry-run', 'show the plan; change nothing')
-    .action(async (opts: MigrateFlags & { steps?: string; to?: string; dryRun?: boolean }) => {
+    .option('--rollback-command <command>', "run the app's own rollback command instead, once per step (e.g. \"bin/rails db:rollback\"; drydock.json rollbackCommand)")
+    .action(async (opts: MigrateFlags & { steps?: string; to?: string; dryRun?: boolean; rollbackCommand?: string }) => {
       await run(async (deps) => {
         const setup = resolveMigrateSetup(deps, opts);
         const steps = parseCount(opts.steps, '--steps');
+        const rollback = opts.rollbackCommand ?? setup.project.rollbackCommand;
+        if (rollback) {
+          if (opts.to !== undefined) throw new ConfigError('--to needs drydock\'s own runner; with a rollback command use --steps N', { hint: 'drydock migrate down --steps 2' });
+          for (let i = 0; i < (steps ?? 1); i++) {
+            deps.output.info(`migrate: running the app's rollback command (${i + 1}/${steps ?? 1}): ${rollback}`);
+            await runAppCommand(deps, rollback, 'rollback command', setup.url!.href);
+          }
+          deps.output.result({ command: rollback, steps: steps ?? 1 }, (r) => `migrate: the rollback command ran ${r.steps} time(s)`);
+          return;
+        }
         if (steps !== undefined && opts.to !== undefined) throw new ConfigError('give --steps or --to, not both', { hint: 'drydock migrate down --steps 2' });
         const result = await runMigrations(deps, { url: setup.url!, dir: setup.dir, settings: setup.settings, action: { direction: 'down', steps, to: opts.to }, dryRun: opts.dryRun });
         deps.output.result(result, renderRun);

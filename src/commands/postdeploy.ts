@@ -13,7 +13,6 @@ import type { Command } from 'commander';
 
 import type { Deps } from '../deps.js';
 import { ConfigError, DrydockError } from '../errors.js';
-import { run as runProcess } from '../exec.js';
 import { detectSchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
 import { PgTools } from '../pg/pg-tools.js';
@@ -23,6 +22,7 @@ import { listUserTables } from '../schema/catalog.js';
 import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
 import { loadSchema } from '../schema/load.js';
 import { resolveMigrateSetup, type MigrateFlags } from './migrate.js';
+import { runAppCommand } from './shared.js';
 
 /** Flags of `drydock postdeploy`. */
 export interface PostdeployFlags extends MigrateFlags {
@@ -83,14 +83,7 @@ export async function postdeploy(deps: Deps, flags: PostdeployFlags): Promise<Po
   let seed: PostdeployResult['seed'];
   if (seedCommand) {
     deps.output.info(`postdeploy: seeding with: ${seedCommand}`);
-    await runProcess('sh', ['-c', seedCommand], {
-      inheritEnv: true,
-      env: { DATABASE_URL: url.href },
-      timeoutMs: 60 * 60_000,
-      label: 'seed command',
-      onStdoutLine: (line) => deps.output.info(line),
-      onStderrLine: (line) => deps.output.info(line),
-    });
+    await runAppCommand(deps, seedCommand, 'seed command', url.href);
     seed = { source: 'command', detail: seedCommand };
   } else if (existsSync(seedFile)) {
     deps.output.info(`postdeploy: seeding from ${seedFile}`);

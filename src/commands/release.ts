@@ -10,13 +10,12 @@ import type { Command } from 'commander';
 
 import type { Deps } from '../deps.js';
 import { DrydockError } from '../errors.js';
-import { run as runProcess } from '../exec.js';
 import { detectSchemaVersion, type SchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { runMigrations, type MigrationRunResult } from '../pipelines/migrate.js';
 import { resolveMigrateSetup, type MigrateFlags } from './migrate.js';
-import { parseDuration } from './shared.js';
+import { parseDuration, runAppCommand } from './shared.js';
 
 /** Flags of `drydock release`. */
 export interface ReleaseFlags extends MigrateFlags {
@@ -65,13 +64,7 @@ export async function release(deps: Deps, flags: ReleaseFlags): Promise<ReleaseR
   const command = flags.command ?? setup.project.migrateCommand;
   if (command) {
     deps.output.info(`release: running the app's migration command: ${command}`);
-    await runProcess('sh', ['-c', command], {
-      inheritEnv: true,
-      timeoutMs: 60 * 60_000,
-      label: 'migration command',
-      onStdoutLine: (line) => deps.output.info(line),
-      onStderrLine: (line) => deps.output.info(line),
-    });
+    await runAppCommand(deps, command, 'migration command', url.href);
     return { database, before, action: 'command', command };
   }
   const migrations = await runMigrations(deps, { url, dir: setup.dir, settings: setup.settings, action: { direction: 'up' }, connectRetryMs, lint: setup.lint });

@@ -2,7 +2,9 @@
  * Small pieces several commands share.
  */
 import { assertAppName, type ResolvedConfig } from '../config.js';
+import type { Deps } from '../deps.js';
 import { ConfigError } from '../errors.js';
+import { run } from '../exec.js';
 import { appFromRemote } from '../heroku/remote.js';
 
 /** The app from -a/HEROKU_APP, else from -r REMOTE; `required` makes its absence a usage error. */
@@ -35,4 +37,19 @@ export function parseDuration(value: string | undefined, flag: string, defaultUn
     throw new ConfigError(`${flag} must be a duration like 500ms, 5s, 90m, 24h or 2d, not "${value.slice(0, 30)}"`, { hint: `for example ${flag} 5${defaultUnit}` });
   }
   return Math.round(Number(m[1]) * UNIT_MS[((m[2] ?? defaultUnit).toLowerCase() as Unit)]);
+}
+
+/**
+ * Run one of the app's own commands (`bin/rails db:migrate`, a seed task) through `sh -c`, with the
+ * app's whole environment and DATABASE_URL pointing at `databaseUrl`, streaming its output as log lines.
+ */
+export async function runAppCommand(deps: Pick<Deps, 'output'>, command: string, label: string, databaseUrl: string | undefined): Promise<void> {
+  await run('sh', ['-c', command], {
+    inheritEnv: true,
+    ...(databaseUrl ? { env: { DATABASE_URL: databaseUrl } } : {}),
+    timeoutMs: 60 * 60_000,
+    label,
+    onStdoutLine: (line) => deps.output.info(line),
+    onStderrLine: (line) => deps.output.info(line),
+  });
 }

@@ -187,6 +187,24 @@ describe('drydock migrate', () => {
   });
 });
 
+describe('drydock migrate for other stacks', () => {
+  it("delegates to the app's migration and rollback commands, with DATABASE_URL set", async () => {
+    const { d, cli } = await setup('mig_command', []);
+    await d.query('CREATE TABLE calls (what text)');
+    const up = await cli('migrate', '--command', `psql -X -q "$DATABASE_URL" -c "INSERT INTO calls VALUES ('up')"`);
+    expect(up.exitCode).toBe(0);
+    expect(up.stdout).toContain('the migration command finished');
+    const down = await cli('migrate', 'down', '--steps', '2', '--rollback-command', `psql -X -q "$DATABASE_URL" -c "INSERT INTO calls VALUES ('down')"`);
+    expect(down.exitCode).toBe(0);
+    expect(down.stdout).toContain('the rollback command ran 2 time(s)');
+    const { rows } = await d.query<{ what: string }>('SELECT what FROM calls');
+    expect(rows.map((r) => r.what)).toEqual(['up', 'down', 'down']);
+    const failing = await cli('migrate', '--command', 'echo no such task >&2; exit 4');
+    expect(failing.exitCode).toBe(2);
+    expect(failing.stderr).toMatch(/^error: migration command failed \(exit 4\): no such task/m);
+  });
+});
+
 describe('drydock migrate with broken migration files', () => {
   const cases: Array<[string, (m: MigrationDir) => void, RegExp]> = [
     ['an empty file', (m) => m.writeRaw('20260102000000_empty.sql', ''), /20260102000000_empty\.sql.*empty/i],

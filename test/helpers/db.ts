@@ -113,6 +113,26 @@ export async function dropLeftoverTestDbs(): Promise<string[]> {
     [`${TEST_DB_PREFIX.replace(/_/g, '\\_')}%`],
   );
   const dropped: string[] = [];
+  // drydock's own copies (scratch, snapshots, spares) of test databases carry the test database's name
+  // in their JSON comment: they go with it.
+  const copies = await adminQuery<{ datname: string; comment: string | null }>(
+    `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE 'drydock\\_%' AND datname NOT LIKE $1`,
+    [`${TEST_DB_PREFIX.replace(/_/g, '\\_')}%`],
+  );
+  for (const { datname, comment } of copies.rows) {
+    let target: string | undefined;
+    try {
+      target = (JSON.parse(comment ?? '') as { target?: string }).target;
+    } catch {
+      continue;
+    }
+    if (!target?.startsWith(TEST_DB_PREFIX)) continue;
+    const pid = ownerPid(target);
+    if (pid !== undefined && isAlive(pid)) continue;
+    await adminQuery(`ALTER DATABASE "${datname.replace(/"/g, '""')}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`);
+    await adminQuery(`DROP DATABASE IF EXISTS "${datname.replace(/"/g, '""')}" WITH (FORCE)`);
+    dropped.push(datname);
+  }
   for (const { datname, datistemplate } of rows) {
     const pid = ownerPid(datname);
     if (pid !== undefined && isAlive(pid)) continue;

@@ -21,6 +21,7 @@ import { withDatabase } from '../pg/url.js';
 import { parseVersion } from '../pg/version.js';
 import { cacheDir, downloadToCache, findCached, type CachedBackup } from '../pull/cache.js';
 import { drydockDbName, LocalServer } from '../pull/local-db.js';
+import { precreatedSchemas, prepareExtensions } from '../pull/extensions.js';
 import { extensionsInToc, withoutPrecreated } from '../pull/toc.js';
 import { parseDuration, resolveApp } from './shared.js';
 
@@ -108,14 +109,11 @@ export async function verifyBackup(deps: Deps, app: string, id: string | undefin
       const scratchUrl = withDatabase(local, scratch);
       const toc = await pgTools.listArchive(file.file, major);
       const extensions = extensionsInToc(toc);
-      await withClient(scratchUrl, async (client) => {
-        for (const schema of new Set(extensions.map((e) => e.schema))) if (schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteQualified(schema)}`);
-        for (const e of extensions) if (e.name !== 'plpgsql') await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteQualified(e.name)} WITH SCHEMA ${quoteQualified(e.schema)}`);
-      });
+      await prepareExtensions(scratchUrl, extensions);
       const work = await mkdtemp(resolve(tmpdir(), 'drydock-verify-'));
       try {
         const list = resolve(work, 'toc.list');
-        await writeFile(list, withoutPrecreated(toc, new Set(extensions.map((e) => e.schema).filter((s) => s !== 'public'))));
+        await writeFile(list, withoutPrecreated(toc, precreatedSchemas(extensions)));
         deps.output.info(`backups verify: restoring ${backup.id} into scratch database ${scratch}`);
         await pgTools.restoreArchive(scratchUrl, file.file, { archiveMajor: major, jobs: options.jobs ?? Math.max(2, availableParallelism()), useList: list });
       } finally {

@@ -15,15 +15,15 @@ import { DrydockError } from '../errors.js';
 import type { BackupSummary } from '../heroku/cli.js';
 import { detectSchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
-import { quoteQualified } from '../pg/ident.js';
 import { PgTools } from '../pg/pg-tools.js';
-import { readInstalledExtensions, readServerVersion, readAvailableExtensions, type InstalledExtension } from '../pg/server-facts.js';
+import { readInstalledExtensions, readServerVersion, type InstalledExtension } from '../pg/server-facts.js';
 import { describeDb, parseDatabaseUrl, withDatabase, type DbUrl } from '../pg/url.js';
 import { majorLabel, majorOrder, parseVersion } from '../pg/version.js';
 import { cacheDir, downloadToCache, findCached, freeBytes, type CachedBackup } from '../pull/cache.js';
 import { copyLive, type LiveCopyResult } from '../pull/copy-live.js';
 import { acquireAdvisoryLock, releaseAdvisoryLock } from '../pg/lock.js';
 import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../pull/local-db.js';
+import { precreatedSchemas, prepareExtensions } from '../pull/extensions.js';
 import { extensionsInToc, tablesWithData, withoutPrecreated, withoutTableData } from '../pull/toc.js';
 import { createPipeline } from './listr.js';
 
@@ -120,26 +120,6 @@ function ageHours(createdAt: string | undefined): number | undefined {
   if (!createdAt) return undefined;
   const t = Date.parse(createdAt.replace(' +0000', 'Z').replace(' ', 'T'));
   return Number.isNaN(t) ? undefined : (Date.now() - t) / 3_600_000;
-}
-
-/** Extensions to create in the scratch database before the restore, and TOC entries to skip because of it. */
-async function prepareExtensions(scratchUrl: DbUrl, extensions: InstalledExtension[]): Promise<void> {
-  await withClient(scratchUrl, async (client) => {
-    const available = new Set((await readAvailableExtensions(client)).map((e) => e.name));
-    const missing = extensions.filter((e) => e.name !== 'plpgsql' && !available.has(e.name));
-    if (missing.length) {
-      throw new DrydockError(`the local server lacks extension(s) production uses: ${missing.map((e) => e.name).join(', ')}`, {
-        hint: 'run `drydock doctor` for the install command; nothing was changed',
-      });
-    }
-    for (const schema of new Set(extensions.map((e) => e.schema))) {
-      if (schema !== 'pg_catalog' && schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteQualified(schema)}`);
-    }
-    for (const ext of extensions) {
-      if (ext.name === 'plpgsql') continue;
-      await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteQualified(ext.name)} WITH SCHEMA ${quoteQualified(ext.schema)}`);
-    }
-  });
 }
 
 /** Run a pull. */
@@ -294,7 +274,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               const work = await mkdtemp(join(tmpdir(), 'drydock-toc-'));
               try {
                 const list = join(work, 'toc.list');
-                const skipSchemas = new Set(extensions.map((e) => e.schema).filter((s) => s !== 'public' && s !== 'pg_catalog'));
+                const skipSchemas = precreatedSchemas(extensions);
                 await writeFile(list, withoutTableData(withoutPrecreated(toc, skipSchemas), options.excludeTableData));
                 await pgTools.restoreArchive(scratchUrl, c.cached!.file, {
                   archiveMajor,
@@ -313,7 +293,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                 jobs: options.jobs,
                 excludeTableData: options.excludeTableData,
                 pgTools,
-                precreatedSchemas: new Set((c.sourceExtensions ?? []).map((e) => e.schema).filter((s) => s !== 'public' && s !== 'pg_catalog')),
+                precreatedSchemas: precreatedSchemas(c.sourceExtensions ?? []),
                 onEvent: (event) => {
                   task.output = event.kind === 'phase' ? event.message : `${event.done}/${event.total} tables (${formatBytes(event.bytesDone)} of ${formatBytes(event.bytesTotal)}): ${event.table} ${event.rows} rows`;
                 },

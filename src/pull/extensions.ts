@@ -1,0 +1,32 @@
+/**
+ * Extensions (and the schemas holding them, such as Heroku's heroku_ext) created in a scratch
+ * database before a restore, so the restore does not fail on them.
+ */
+import { DrydockError } from '../errors.js';
+import { withClient } from '../pg/client.js';
+import { quoteQualified } from '../pg/ident.js';
+import { readAvailableExtensions, type InstalledExtension } from '../pg/server-facts.js';
+import type { DbUrl } from '../pg/url.js';
+
+/** The schemas drydock creates for `extensions` (not public or pg_catalog): skipped in the restore's TOC. */
+export function precreatedSchemas(extensions: readonly InstalledExtension[]): Set<string> {
+  return new Set(extensions.map((e) => e.schema).filter((s) => s !== 'public' && s !== 'pg_catalog'));
+}
+
+/** Check every extension is installable locally, then create the schemas and extensions in `url`. */
+export async function prepareExtensions(url: DbUrl, extensions: readonly InstalledExtension[]): Promise<void> {
+  await withClient(url, async (client) => {
+    const available = new Set((await readAvailableExtensions(client)).map((e) => e.name));
+    const missing = extensions.filter((e) => e.name !== 'plpgsql' && !available.has(e.name));
+    if (missing.length) {
+      throw new DrydockError(`the local server lacks extension(s) production uses: ${missing.map((e) => e.name).join(', ')}`, {
+        hint: 'run `drydock doctor` for the install command; nothing was changed',
+      });
+    }
+    for (const schema of precreatedSchemas(extensions)) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteQualified(schema)}`);
+    for (const ext of extensions) {
+      if (ext.name === 'plpgsql') continue;
+      await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteQualified(ext.name)} WITH SCHEMA ${quoteQualified(ext.schema)}`);
+    }
+  });
+}

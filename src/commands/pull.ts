@@ -30,6 +30,7 @@ export interface PullFlags {
   transferTimeout?: string | undefined;
   local?: string | undefined;
   snapshot?: boolean | undefined;
+  validateForeignKeys?: boolean | undefined;
 }
 
 /** The working database: `--to NAME` on the local server, or `--to URL` (its database is the name). */
@@ -75,7 +76,7 @@ export async function pull(deps: Deps, flags: PullFlags): Promise<PullResult> {
   const scrubFile = flags.scrub ? resolve(flags.scrub) : undefined;
   if (scrubFile && !existsSync(scrubFile)) throw new ConfigError(`scrub file ${scrubFile} not found`, { hint: 'pass the path of an SQL file that anonymises the copy' });
   const excludeTableData = (flags.excludeTableData ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const result = await runPull(deps, { source, local, target, jobs, excludeTableData, scrubFile, keepSnapshot: flags.snapshot !== false, dryRun: Boolean(flags.dryRun) });
+  const result = await runPull(deps, { source, local, target, jobs, excludeTableData, scrubFile, keepSnapshot: flags.snapshot !== false, validateForeignKeys: Boolean(flags.validateForeignKeys), dryRun: Boolean(flags.dryRun) });
   if (result.snapshot && sparesEnabled(env)) await scheduleSpare(deps, local, target, 'pristine', undefined);
   return result;
 }
@@ -87,6 +88,7 @@ export function renderPull(result: PullResult): string {
   if (result.backup) lines.push(`  backup ${result.backup.id}${result.backup.ageHours !== undefined ? `, ${result.backup.ageHours.toFixed(1)} h old` : ''}${result.backup.cached ? ', from the cache' : ''}`);
   lines.push(`  ${result.tables} table(s)${result.rows !== undefined ? `, ${result.rows} row(s)` : ''}, schema version ${result.schemaVersion ?? '0'}`);
   if (result.snapshot) lines.push(`  reset to this copy any time: drydock snapshot restore pristine --to ${result.target}`);
+  for (const fk of result.notValidForeignKeys) lines.push(`  foreign key ${fk.name} on ${fk.table} is NOT VALID: the data of ${fk.references} was excluded`);
   if (result.scrubbed) lines.push('  the working copy was scrubbed (the snapshot was not)');
   return lines.join('\n');
 }
@@ -106,6 +108,7 @@ export function registerPull(program: Command, run: (action: (deps: Deps) => Pro
     .option('--jobs <n>', 'parallel streams and restore jobs (default: the number of CPUs)')
     .option('--scrub <file.sql>', 'run this anonymising SQL on the working copy after the swap')
     .option('--no-snapshot', 'do not keep the pristine snapshot')
+    .option('--validate-foreign-keys', "check every foreign key row by row instead of trusting production's (slower)")
     .option('--local <url>', 'local server (default: DRYDOCK_LOCAL_DATABASE_URL, else PG* variables)')
     .option('--dry-run', 'print the plan and change nothing')
     .action(async (opts: PullFlags) => {

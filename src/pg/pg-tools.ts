@@ -70,6 +70,9 @@ export interface PgToolsOptions {
  */
 export const BULK_LOAD_OPTIONS = '-c synchronous_commit=off -c maintenance_work_mem=512MB -c work_mem=64MB';
 
+/** A section of an archive (pg_restore --section). */
+export type ArchiveSection = 'pre-data' | 'data' | 'post-data';
+
 /** pg_dump, pg_restore and psql, one method per intent. */
 export class PgTools {
   private readonly options: PgToolsOptions;
@@ -182,7 +185,8 @@ export class PgTools {
     options: PgToolRunOptions & {
       archiveMajor: number;
       jobs?: number;
-      section?: 'pre-data' | 'data' | 'post-data';
+      /** One section, or several (pg_restore --section for each). */
+      section?: ArchiveSection | ArchiveSection[];
       /** A filtered table of contents (pg_restore -L). */
       useList?: string;
       tolerateErrors?: boolean;
@@ -192,7 +196,7 @@ export class PgTools {
     const tool = await this.tool('pg_restore', options.archiveMajor);
     const args = ['--no-owner', '--no-acl', '--dbname', url.database ?? 'postgres'];
     if (options.jobs && options.jobs > 1) args.push(`--jobs=${options.jobs}`);
-    if (options.section) args.push(`--section=${options.section}`);
+    for (const section of [options.section ?? []].flat()) args.push(`--section=${section}`);
     if (options.useList) args.push(`--use-list=${options.useList}`);
     if (!options.tolerateErrors) args.push('--exit-on-error');
     if (options.onStderrLine) args.push('--verbose');
@@ -218,6 +222,19 @@ export class PgTools {
   async listArchive(archive: string, archiveMajor: number): Promise<string> {
     const tool = await this.tool('pg_restore', archiveMajor);
     const result = await run(tool.path, ['--list', archive], { timeoutMs: PG_TOOL_TIMEOUTS.psqlCommand, label: `${tool.name} ${tool.version.text}` });
+    return result.stdout;
+  }
+
+  /**
+   * The SQL of the archive entries listed in `useList`, as pg_restore would run it (pg_restore --verbose
+   * -L LIST -f -): every entry is preceded by a `-- TOC entry N (class C OID O)` header. Nothing is loaded.
+   */
+  async archiveSql(archive: string, options: { archiveMajor: number; useList: string }): Promise<string> {
+    const tool = await this.tool('pg_restore', options.archiveMajor);
+    const result = await run(tool.path, ['--verbose', `--use-list=${options.useList}`, '--file=-', archive], {
+      timeoutMs: PG_TOOL_TIMEOUTS.psqlCommand,
+      label: `${tool.name} ${tool.version.text}`,
+    });
     return result.stdout;
   }
 

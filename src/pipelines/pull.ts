@@ -6,9 +6,6 @@
  * A pull killed at any moment leaves the previous working database as it was; its leftovers (a
  * scratch copy tagged with the dead pid) are dropped by the next run.
  */
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import type { Deps } from '../deps.js';
 import { DrydockError } from '../errors.js';
@@ -24,7 +21,9 @@ import { copyLive, type LiveCopyResult } from '../pull/copy-live.js';
 import { acquireAdvisoryLock, releaseAdvisoryLock } from '../pg/lock.js';
 import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../pull/local-db.js';
 import { precreatedSchemas, prepareExtensions } from '../pull/extensions.js';
-import { extensionsInToc, tablesWithData, withoutPrecreated, withoutTableData } from '../pull/toc.js';
+import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.js';
+import { restoreBackupArchive } from '../pull/restore-backup.js';
+import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData } from '../pull/toc.js';
 import { createPipeline } from './listr.js';
 
 /** Where the data comes from. */
@@ -44,6 +43,8 @@ export interface PullOptions {
   scrubFile?: string | undefined;
   /** Keep a pristine snapshot of the restored copy (default true). */
   keepSnapshot: boolean;
+  /** Check every foreign key row by row instead of trusting production's (--validate-foreign-keys). */
+  validateForeignKeys: boolean;
   dryRun: boolean;
 }
 
@@ -61,6 +62,8 @@ export interface PullResult {
   snapshot: string | undefined;
   previousDropped: boolean;
   scrubbed: boolean;
+  /** Foreign keys left NOT VALID because the data they point to was excluded. */
+  notValidForeignKeys: NotValidForeignKey[];
   seconds: number;
 }
 
@@ -76,6 +79,7 @@ interface Ctx {
   scratch?: string;
   live?: LiveCopyResult;
   restoredTables?: string[];
+  notValidForeignKeys?: NotValidForeignKey[];
   schemaVersion?: string;
   snapshot?: string;
   previous?: string;
@@ -271,20 +275,18 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               c.restoredTables = tablesWithData(withoutTableData(toc, options.excludeTableData));
               const extensions = c.sourceExtensions ?? extensionsInToc(toc);
               await prepareExtensions(scratchUrl, extensions);
-              const work = await mkdtemp(join(tmpdir(), 'drydock-toc-'));
-              try {
-                const list = join(work, 'toc.list');
-                const skipSchemas = precreatedSchemas(extensions);
-                await writeFile(list, withoutTableData(withoutPrecreated(toc, skipSchemas), options.excludeTableData));
-                await pgTools.restoreArchive(scratchUrl, c.cached!.file, {
-                  archiveMajor,
-                  jobs: options.jobs,
-                  useList: list,
-                  onStderrLine: (line) => (task.output = line.replace(/^pg_restore: /, '')),
-                });
-              } finally {
-                await rm(work, { recursive: true, force: true });
-              }
+              const skipSchemas = precreatedSchemas(extensions);
+              c.notValidForeignKeys = await restoreBackupArchive({
+                archive: c.cached!.file,
+                archiveMajor,
+                toc: withoutTableData(withoutPrecreated(toc, skipSchemas), options.excludeTableData),
+                target: scratchUrl,
+                jobs: options.jobs,
+                pgTools,
+                excludedData: (schema, name) => options.excludeTableData.some((p) => matchesTable(p, schema, name)),
+                validateForeignKeys: options.validateForeignKeys,
+                onStderrLine: (line) => (task.output = line.replace(/^pg_restore: /, '')),
+              });
             } else {
               await prepareExtensions(scratchUrl, c.sourceExtensions ?? []);
               c.live = await copyLive({
@@ -294,12 +296,17 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                 excludeTableData: options.excludeTableData,
                 pgTools,
                 precreatedSchemas: precreatedSchemas(c.sourceExtensions ?? []),
+                validateForeignKeys: options.validateForeignKeys,
                 onEvent: (event) => {
                   task.output = event.kind === 'phase' ? event.message : `${event.done}/${event.total} tables (${formatBytes(event.bytesDone)} of ${formatBytes(event.bytesTotal)}): ${event.table} ${event.rows} rows`;
                 },
               });
             }
-            task.title = `Restored into scratch database ${c.scratch}`;
+            if (c.live) c.notValidForeignKeys = c.live.notValidForeignKeys;
+            task.title = `Restored into scratch database ${c.scratch}${c.live ? ` (COPY ${c.live.format})` : ''}`;
+            for (const fk of c.notValidForeignKeys ?? []) {
+              deps.output.warn(`foreign key ${fk.name} on ${fk.table} left NOT VALID: the data of ${fk.references} was excluded; once it is there, run ${validateCommand(fk)}`);
+            }
           },
         },
         {
@@ -396,6 +403,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       snapshot: ctx.snapshot,
       previousDropped: Boolean(ctx.previous),
       scrubbed: Boolean(options.scrubFile) && !options.dryRun,
+      notValidForeignKeys: ctx.notValidForeignKeys ?? [],
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };
   });

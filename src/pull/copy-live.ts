@@ -5,9 +5,17 @@
  *    source session (and pg_dump) imports it, so the copy is consistent, as pg_dump -j does.
  * 2. The schema goes through a small schema-only archive: pre-data (tables, types, functions) first.
  * 3. Table data streams straight from `COPY … TO STDOUT` into `COPY … FROM STDIN` on `jobs` connection
- *    pairs, largest tables first: no intermediate files, and dump and load overlap.
- * 4. Sequence values are set from the snapshot.
- * 5. post-data (indexes, constraints, foreign keys, triggers) is restored with pg_restore --jobs.
+ *    pairs, largest tables first: no intermediate files, and dump and load overlap. When both servers
+ *    run the same major and every column type has a portable binary form, the stream is COPY's binary
+ *    format (no text formatting and parsing on either side). Each table is truncated and loaded in one
+ *    transaction with FREEZE, so later readers (index builds, ANALYZE, the snapshot) find the rows
+ *    frozen instead of setting hint bits on every page.
+ * 4. A large table's indexes and primary/unique keys are built as soon as its data is in, while other
+ *    tables are still copying.
+ * 5. Sequence values are set from the snapshot.
+ * 6. The rest of post-data (small tables' indexes, triggers, …) is restored with pg_restore --jobs;
+ *    foreign keys that were valid in production are added without re-checking every row (see
+ *    foreign-keys.ts).
  *
  * Row counts read from the source equal the rows written locally (COPY reports both), which
  * verification checks per table.
@@ -27,14 +35,17 @@ import { quoteQualified } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
+import { addForeignKeys, planForeignKeys, type NotValidForeignKey } from './foreign-keys.js';
 import { runPool } from './pool.js';
-import { matchesTable, withoutPrecreated } from './toc.js';
+import { isCommentEntry, matchesTable, tocEntries, tocWith, withoutPrecreated } from './toc.js';
 
 /** Schemas never copied: Heroku's own. */
 export const EXCLUDED_SCHEMAS = ['_heroku'];
 
 /** A table to copy, with what the source said about it. */
 export interface SourceTable {
+  /** The table's OID in the source (matches the schema archive's entries). */
+  oid: number;
   schema: string;
   name: string;
   /** Bytes on disk (ordering: largest first). */
@@ -43,6 +54,8 @@ export interface SourceTable {
   estimatedRows: number;
   /** Data left out with --exclude-table-data. */
   excluded: boolean;
+  /** Every column has a portable binary form (built-in types, enums, domains over built-ins). */
+  binarySafe: boolean;
 }
 
 /** Progress events. */
@@ -60,6 +73,8 @@ export interface LiveCopyOptions {
   pgTools: PgTools;
   /** Schemas (and all extensions) already created in the target: skipped in the schema restore. */
   precreatedSchemas?: ReadonlySet<string>;
+  /** Check every foreign key row by row instead of trusting production's (--validate-foreign-keys). */
+  validateForeignKeys?: boolean;
   onEvent?: (event: LiveCopyEvent) => void;
 }
 
@@ -70,16 +85,36 @@ export interface LiveCopyResult {
   tables: Array<SourceTable & { rowsCopied: number }>;
   sequences: number;
   bytes: number;
+  /** COPY format used: binary for every table, text for every table, or mixed. */
+  format: 'binary' | 'text' | 'mixed';
+  /** Foreign keys left NOT VALID because the data they point to was excluded. */
+  notValidForeignKeys: NotValidForeignKey[];
 }
 
 const TABLES_SQL = `
-  SELECT n.nspname AS schema, c.relname AS name, pg_relation_size(c.oid) AS bytes, greatest(c.reltuples, 0)::bigint AS rows
+  SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, pg_relation_size(c.oid) AS bytes, greatest(c.reltuples, 0)::bigint AS rows,
+    NOT EXISTS (
+      SELECT 1 FROM pg_attribute a
+      JOIN pg_type t ON t.oid = a.atttypid
+      JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        AND NOT (t.typtype = 'e' OR (b.oid < 16384 AND b.typsend::oid <> 0 AND b.typreceive::oid <> 0))
+    ) AS binary_safe
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind = 'r'
     AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
     AND n.nspname <> ALL($1::text[])
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
   ORDER BY pg_relation_size(c.oid) DESC, 1, 2`;
+
+/** Indexes and primary/unique/exclusion keys per table: built early for large tables. */
+const TABLE_INDEXES_SQL = `
+  SELECT indexrelid::bigint AS oid, indrelid::bigint AS rel FROM pg_index WHERE indrelid = ANY($1::oid[])
+  UNION ALL
+  SELECT oid::bigint, conrelid::bigint FROM pg_constraint WHERE contype IN ('p', 'u', 'x') AND conrelid = ANY($1::oid[])`;
+
+/** Tables at least this large get their indexes built as soon as their data is in (one pg_restore each). */
+export const EARLY_INDEX_MIN_BYTES = 16 * 1024 * 1024;
 
 const SEQUENCES_SQL = `
   SELECT schemaname AS schema, sequencename AS name, last_value::text AS last_value
@@ -107,28 +142,62 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     const snapshot = snap[0]!.id;
     const version = await readServerVersion(leader);
     const schemaVersion = (await detectSchemaVersion(leader)).version;
-    const { rows: tableRows } = await leader.query<{ schema: string; name: string; bytes: string; rows: string }>(TABLES_SQL, [EXCLUDED_SCHEMAS]);
+    const { rows: tableRows } = await leader.query<{ oid: string; schema: string; name: string; bytes: string; rows: string; binary_safe: boolean }>(TABLES_SQL, [EXCLUDED_SCHEMAS]);
     const tables: SourceTable[] = tableRows.map((r) => ({
+      oid: Number(r.oid),
       schema: r.schema,
       name: r.name,
       bytes: Number(r.bytes),
       estimatedRows: Number(r.rows),
       excluded: options.excludeTableData.some((p) => matchesTable(p, r.schema, r.name)),
+      binarySafe: r.binary_safe,
     }));
     const { rows: sequences } = await leader.query<{ schema: string; name: string; last_value: string | null }>(SEQUENCES_SQL, [EXCLUDED_SCHEMAS]);
+    const toCopy = tables.filter((t) => !t.excluded);
+    const early = toCopy.filter((t) => t.bytes >= EARLY_INDEX_MIN_BYTES);
+    const { rows: indexRows } = early.length
+      ? await leader.query<{ oid: string; rel: string }>(TABLE_INDEXES_SQL, [early.map((t) => t.oid)])
+      : { rows: [] };
 
     emit({ kind: 'phase', message: `schema: pg_dump --schema-only in snapshot ${snapshot}` });
     const archive = join(workDir, 'schema.dump');
     const dumpTool = await options.pgTools.dumpSchemaArchive(options.source, archive, { snapshot, excludeSchemas: EXCLUDED_SCHEMAS, serverMajor: version.major });
+    const archiveMajor = dumpTool.version.major;
+    const toc = withoutPrecreated(await options.pgTools.listArchive(archive, archiveMajor), options.precreatedSchemas ?? new Set());
     const list = join(workDir, 'toc.list');
-    const toc = await options.pgTools.listArchive(archive, dumpTool.version.major);
-    await writeFile(list, withoutPrecreated(toc, options.precreatedSchemas ?? new Set()));
-    await options.pgTools.restoreArchive(options.target, archive, { archiveMajor: dumpTool.version.major, section: 'pre-data', useList: list });
+    await writeFile(list, toc);
+    await options.pgTools.restoreArchive(options.target, archive, { archiveMajor, section: 'pre-data', useList: list });
 
-    const toCopy = tables.filter((t) => !t.excluded);
+    // Which post-data entries are built early (per large table), and which foreign keys drydock adds itself.
+    const earlyByTable = new Map<number, number[]>();
+    const objectTable = new Map(indexRows.map((r) => [Number(r.oid), Number(r.rel)]));
+    const earlyIds = new Set<number>();
+    for (const entry of tocEntries(toc)) {
+      const isIndex = entry.classOid === 1259 && entry.desc.startsWith('INDEX ');
+      const isKey = entry.classOid === 2606 && entry.desc.startsWith('CONSTRAINT ');
+      const rel = objectTable.get(entry.objOid);
+      if (!(isIndex || isKey) || rel === undefined) continue;
+      earlyByTable.set(rel, [...(earlyByTable.get(rel) ?? []), entry.id]);
+      earlyIds.add(entry.id);
+    }
+    const setupTarget = track(await connect(options.target, { applicationName: 'drydock pull (schema)' }));
+    const foreignKeys = await planForeignKeys({
+      toc,
+      archive,
+      archiveMajor,
+      pgTools: options.pgTools,
+      target: setupTarget,
+      excludedData: (schema, name) => tables.some((t) => t.excluded && t.schema === schema && t.name === name),
+      validate: options.validateForeignKeys ?? false,
+    });
+    const fkIds = new Set(foreignKeys.map((fk) => fk.id));
+    const localMajor = (await readServerVersion(setupTarget)).major;
+    const binary = localMajor === version.major;
+
     const bytesTotal = toCopy.reduce((a, t) => a + t.bytes, 0);
     let bytesDone = 0;
     let done = 0;
+    const formats = new Set<string>();
     emit({ kind: 'phase', message: `data: ${toCopy.length} table(s), ${options.jobs} parallel stream(s)` });
     const copied = new Map<string, number>();
     const jobs = Math.max(1, Math.min(options.jobs, toCopy.length || 1));
@@ -142,38 +211,66 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     );
     await runPool(toCopy, pairs, async (table, { src, dst }) => {
       const name = quoteQualified(table.schema, table.name);
-      const out = src.query(copyTo(`COPY ${name} TO STDOUT`));
-      const into = dst.query(copyFrom(`COPY ${name} FROM STDIN`));
-      await pipeline(out, into);
+      const format = binary && table.binarySafe ? 'binary' : 'text';
+      formats.add(format);
+      // Truncated in the loading transaction so COPY can FREEZE the rows (ONLY: never an inheritance child).
+      await dst.query('BEGIN');
+      await dst.query(`TRUNCATE ONLY ${name}`);
+      const out = src.query(copyTo(`COPY ${name} TO STDOUT (FORMAT ${format})`));
+      const into = dst.query(copyFrom(`COPY ${name} FROM STDIN (FORMAT ${format}, FREEZE)`));
+      try {
+        await pipeline(out, into);
+        await dst.query('COMMIT');
+      } catch (error) {
+        await dst.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
       const rowsOut = Number(out.rowCount ?? 0);
       const rowsIn = Number(into.rowCount ?? 0);
       if (rowsOut !== rowsIn) {
         throw new DrydockError(`copying ${table.schema}.${table.name} lost rows: read ${rowsOut}, wrote ${rowsIn}`, { hint: 'run the pull again; the working database was not touched' });
       }
       copied.set(`${table.schema}.${table.name}`, rowsIn);
+      const ids = new Set(earlyByTable.get(table.oid) ?? []);
+      if (ids.size) {
+        const tableList = join(workDir, `early-${table.oid}.list`);
+        await writeFile(tableList, tocWith(toc, (e) => ids.has(e.id)));
+        await options.pgTools.restoreArchive(options.target, archive, { archiveMajor, useList: tableList });
+      }
       bytesDone += table.bytes;
       done += 1;
       emit({ kind: 'table-done', table: `${table.schema}.${table.name}`, rows: rowsIn, done, total: toCopy.length, bytesDone, bytesTotal });
     });
 
     // Sequence values are data: set them from the snapshot (pg_sequences shows NULL for never-used ones).
-    const target = pairs[0]?.dst ?? track(await connect(options.target));
     for (const seq of sequences) {
       if (seq.last_value === null) continue;
-      await target.query('SELECT setval($1::regclass, $2::bigint, true)', [quoteQualified(seq.schema, seq.name), seq.last_value]);
+      await setupTarget.query('SELECT setval($1::regclass, $2::bigint, true)', [quoteQualified(seq.schema, seq.name), seq.last_value]);
     }
-    // The snapshot is no longer needed: release the source before the long local index builds.
+    // The snapshot is no longer needed: release the source before the remaining local work.
     for (const { src } of pairs) await src.query('COMMIT').catch(() => undefined);
     await leader.query('COMMIT');
 
     emit({ kind: 'phase', message: `indexes and constraints: pg_restore --section=post-data --jobs=${options.jobs}` });
-    await options.pgTools.restoreArchive(options.target, archive, { archiveMajor: dumpTool.version.major, section: 'post-data', jobs: options.jobs, useList: list });
+    // Comments name their objects: with drydock adding foreign keys after pg_restore, they wait for them.
+    const holdComments = fkIds.size > 0;
+    const rest = join(workDir, 'post-data.list');
+    await writeFile(rest, tocWith(toc, (e) => !earlyIds.has(e.id) && !fkIds.has(e.id) && !(holdComments && isCommentEntry(e))));
+    await options.pgTools.restoreArchive(options.target, archive, { archiveMajor, section: 'post-data', jobs: options.jobs, useList: rest });
+    const notValidForeignKeys = await addForeignKeys(setupTarget, foreignKeys);
+    if (holdComments) {
+      const comments = join(workDir, 'comments.list');
+      await writeFile(comments, tocWith(toc, isCommentEntry));
+      await options.pgTools.restoreArchive(options.target, archive, { archiveMajor, section: 'post-data', useList: comments });
+    }
     return {
       sourceVersion: version.text,
       schemaVersion,
       tables: tables.map((t) => ({ ...t, rowsCopied: copied.get(`${t.schema}.${t.name}`) ?? 0 })),
       sequences: sequences.length,
       bytes: bytesTotal,
+      format: formats.size === 1 ? (formats.has('binary') ? 'binary' : 'text') : formats.size ? 'mixed' : 'text',
+      notValidForeignKeys,
     };
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));

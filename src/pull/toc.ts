@@ -51,3 +51,83 @@ export function extensionsInToc(toc: string): InstalledExtension[] {
 function schemaOfExtension(toc: string, _name: string): string {
   return /^\d+; \d+ \d+ SCHEMA - heroku_ext /m.test(toc) ? 'heroku_ext' : 'public';
 }
+
+/** One entry of a table of contents: `ID; CLASS_OID OBJECT_OID DESCRIPTION…` (pg_restore --list). */
+export interface TocEntry {
+  /** The dump id (what `-- TOC entry N` headers and -L lists name). */
+  id: number;
+  /** The system catalog the object lives in (1259 pg_class, 2606 pg_constraint, 0 for comments). */
+  classOid: number;
+  /** The object's OID in the source database (0 for comments and data). */
+  objOid: number;
+  /** The rest of the line: entry type then schema, name and owner, e.g. `FK CONSTRAINT public posts posts_user_id_fkey postgres`. */
+  desc: string;
+  line: string;
+}
+
+/** The entries of a table of contents (comment lines, starting with `;`, are skipped). */
+export function tocEntries(toc: string): TocEntry[] {
+  const entries: TocEntry[] = [];
+  for (const line of toc.split('\n')) {
+    const m = /^(\d+); (\d+) (\d+) (.*)$/.exec(line);
+    if (m) entries.push({ id: Number(m[1]), classOid: Number(m[2]), objOid: Number(m[3]), desc: m[4]!, line });
+  }
+  return entries;
+}
+
+/** A table of contents keeping only the entries `keep` accepts, for pg_restore -L. */
+export function tocWith(toc: string, keep: (entry: TocEntry) => boolean): string {
+  return (
+    toc
+      .split('\n')
+      .filter((line) => {
+        const entry = tocEntries(line)[0];
+        return entry ? keep(entry) : line.startsWith(';');
+      })
+      .join('\n') + '\n'
+  );
+}
+
+/** Comments and security labels: they name their object, so they must run after it exists. */
+export function isCommentEntry(entry: TocEntry): boolean {
+  return /^(COMMENT|SECURITY LABEL) /.test(entry.desc);
+}
+
+/**
+ * Split `pg_restore --verbose -f -` output into the SQL of each entry, by dump id. psql meta-commands
+ * (`\\restrict`, `\\connect`) and comment lines are left out; `SET default_tablespace`-style lines that
+ * pg_restore writes before an entry's header travel with that entry.
+ */
+export function sqlByEntry(script: string): Map<number, string> {
+  const result = new Map<number, string>();
+  let current: number | undefined;
+  let lines: string[] = [];
+  let pendingSets: string[] = [];
+  const flush = (): void => {
+    if (current === undefined) return;
+    // Trailing SET lines belong to the next entry (pg_restore emits them just before its header).
+    while (lines.length && (lines[lines.length - 1]!.trim() === '' || /^SET default_\w+ = /.test(lines[lines.length - 1]!))) {
+      const last = lines.pop()!;
+      if (last.trim() !== '') pendingSets.unshift(last);
+    }
+    result.set(current, lines.join('\n').trim());
+  };
+  for (const line of script.split('\n')) {
+    const header = /^-- TOC entry (\d+) /.exec(line);
+    if (header) {
+      flush();
+      current = Number(header[1]);
+      lines = [...pendingSets];
+      pendingSets = [];
+      continue;
+    }
+    if (line.startsWith('--') || line.startsWith('\\')) continue;
+    if (current === undefined) {
+      if (/^SET default_\w+ = /.test(line)) pendingSets.push(line);
+      continue;
+    }
+    lines.push(line);
+  }
+  flush();
+  return result;
+}

@@ -175,6 +175,12 @@ const FOREIGN_KEYS_SQL = [
 
 const SESSION_SQL = `SET maintenance_work_mem = '512MB'; SET synchronous_commit = off; SET work_mem = '64MB'`;
 
+/** jsonb keeps its own key order: compare the counts, not the JSON text. */
+function sameRows(a: ProdRows, b: ProdRows): boolean {
+  const keys = Object.keys(b) as Array<keyof ProdRows>;
+  return Object.keys(a).length === keys.length && keys.every((k) => Number(a[k]) === Number(b[k]));
+}
+
 interface Marker {
   generator_version: number;
   size_gb: string;
@@ -228,7 +234,7 @@ export async function ensureProdDatabase(options: { serverUrl: string; name: str
 
   if (keep) {
     const marker = await readMarker(url);
-    if (marker && marker.generator_version === GENERATOR_VERSION && Number(marker.size_gb) === sizeGb && JSON.stringify(marker.rows) === JSON.stringify(rows)) {
+    if (marker && marker.generator_version === GENERATOR_VERSION && Number(marker.size_gb) === sizeGb && sameRows(marker.rows, rows)) {
       const facts = await describe(url);
       log(`reusing ${name} (--keep-data: generator v${GENERATOR_VERSION}, ${sizeGb} GB marker matches), ${(facts.bytes / 1e9).toFixed(2)} GB`);
       return { ...base, ...facts, generated: false, generationSeconds: undefined };

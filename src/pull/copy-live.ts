@@ -75,6 +75,8 @@ export interface LiveCopyOptions {
   precreatedSchemas?: ReadonlySet<string>;
   /** Check every foreign key row by row instead of trusting production's (--validate-foreign-keys). */
   validateForeignKeys?: boolean;
+  /** Tables at least this large get their indexes as soon as their data is in (default EARLY_INDEX_MIN_BYTES). */
+  earlyIndexMinBytes?: number;
   onEvent?: (event: LiveCopyEvent) => void;
 }
 
@@ -154,7 +156,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     }));
     const { rows: sequences } = await leader.query<{ schema: string; name: string; last_value: string | null }>(SEQUENCES_SQL, [EXCLUDED_SCHEMAS]);
     const toCopy = tables.filter((t) => !t.excluded);
-    const early = toCopy.filter((t) => t.bytes >= EARLY_INDEX_MIN_BYTES);
+    const early = toCopy.filter((t) => t.bytes >= (options.earlyIndexMinBytes ?? EARLY_INDEX_MIN_BYTES));
     const { rows: indexRows } = early.length
       ? await leader.query<{ oid: string; rel: string }>(TABLE_INDEXES_SQL, [early.map((t) => t.oid)])
       : { rows: [] };

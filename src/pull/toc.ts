@@ -101,29 +101,32 @@ export function isCommentEntry(entry: TocEntry): boolean {
 export function sqlByEntry(script: string): Map<number, string> {
   const result = new Map<number, string>();
   let current: number | undefined;
+  let sets: string[] = [];
   let lines: string[] = [];
   let pendingSets: string[] = [];
+  const isSet = (line: string): boolean => /^SET default_\w+ = /.test(line);
   const flush = (): void => {
     if (current === undefined) return;
     // Trailing SET lines belong to the next entry (pg_restore emits them just before its header).
-    while (lines.length && (lines[lines.length - 1]!.trim() === '' || /^SET default_\w+ = /.test(lines[lines.length - 1]!))) {
+    while (lines.length && (lines[lines.length - 1]!.trim() === '' || isSet(lines[lines.length - 1]!))) {
       const last = lines.pop()!;
       if (last.trim() !== '') pendingSets.unshift(last);
     }
-    result.set(current, lines.join('\n').trim());
+    result.set(current, [...sets, lines.join('\n').trim()].join('\n'));
   };
   for (const line of script.split('\n')) {
     const header = /^-- TOC entry (\d+) /.exec(line);
     if (header) {
       flush();
       current = Number(header[1]);
-      lines = [...pendingSets];
+      sets = pendingSets;
+      lines = [];
       pendingSets = [];
       continue;
     }
     if (line.startsWith('--') || line.startsWith('\\')) continue;
     if (current === undefined) {
-      if (/^SET default_\w+ = /.test(line)) pendingSets.push(line);
+      if (isSet(line)) pendingSets.push(line);
       continue;
     }
     lines.push(line);

@@ -36,7 +36,11 @@ beforeAll(async () => {
     CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL);
     CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
     INSERT INTO schema_migrations VALUES ('20260101000000');
-    INSERT INTO users (email) SELECT 'u' || g FROM generate_series(1, 3000) g;`);
+    INSERT INTO users (email) SELECT 'u' || g FROM generate_series(1, 3000) g;
+    CREATE TABLE orders (id bigserial PRIMARY KEY, user_id bigint CONSTRAINT orders_user_fk REFERENCES users (id), legacy_user bigint);
+    COMMENT ON CONSTRAINT orders_user_fk ON orders IS 'who ordered';
+    INSERT INTO orders (user_id, legacy_user) SELECT 1 + g % 3000, CASE WHEN g = 1 THEN 777777 ELSE 1 END FROM generate_series(1, 500) g;
+    ALTER TABLE orders ADD CONSTRAINT orders_legacy_fk FOREIGN KEY (legacy_user) REFERENCES users (id) NOT VALID;`);
   emu = await startEmulator({ apps: [
     { name: 'pull-app', databaseUrl: prod.localhostUrl },
     { name: 'pull-fail', databaseUrl: prod.localhostUrl },
@@ -70,6 +74,10 @@ describe('drydock pull -a APP', () => {
     const result = JSON.parse(first.stdout) as { backup: { id: string; cached: boolean } };
     expect(result.backup.id).toBe('b001');
     expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
+    // Keys valid in production arrive valid (without a re-check), a NOT VALID one stays so, comments too.
+    expect(await scalar(to, `SELECT count(*) AS n FROM pg_constraint WHERE conname = 'orders_user_fk' AND convalidated`)).toBe(1);
+    expect(await scalar(to, `SELECT count(*) AS n FROM pg_constraint WHERE conname = 'orders_legacy_fk' AND NOT convalidated`)).toBe(1);
+    expect(await scalar(to, `SELECT count(*) AS n FROM pg_constraint WHERE obj_description(oid, 'pg_constraint') = 'who ordered'`)).toBe(1);
     const downloads = () => emu.requests.filter((r) => r.path.startsWith('/backups/')).length;
     const before = downloads();
     const second = await runCli(['pull', '-a', 'pull-app', '--from', 'b001', '--to', to], { env: env() });
@@ -77,6 +85,16 @@ describe('drydock pull -a APP', () => {
     expect(second.stdout).toMatch(/Backup b001 is in the cache .*: nothing to download/);
     expect(downloads()).toBe(before);
     await prod.query(`DELETE FROM users WHERE email = 'after-backup'`);
+  });
+
+  it('leaves a foreign key NOT VALID, with a warning, when the data it points to is excluded', async () => {
+    const to = target('ph_excl');
+    const res = await runCli(['pull', '-a', 'pull-app', '--from', 'b001', '--to', to, '--exclude-table-data', 'users', '--no-snapshot', '--json'], { env: env() });
+    expect(res.exitCode).toBe(0);
+    expect(JSON.parse(res.stdout).notValidForeignKeys).toEqual([{ name: 'orders_user_fk', table: 'public.orders', references: 'public.users' }]);
+    expect(res.stderr).toMatch(/foreign key orders_user_fk on public\.orders left NOT VALID: the data of public\.users was excluded; once it is there, run ALTER TABLE "public"\."orders" VALIDATE CONSTRAINT "orders_user_fk";/);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM orders')).toBe(500);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(0);
   });
 
   it('captures a fresh backup with --capture and pulls it', async () => {
@@ -165,6 +183,6 @@ describe('drydock pull -a APP', () => {
     expect(dl.stdout).toContain(emu.backups('pull-app')[0]!.md5);
     const verify = await runCli(['backups', 'verify', 'b001', '-a', 'pull-app'], { env: env() });
     expect(verify.exitCode).toBe(0);
-    expect(verify.stdout).toMatch(/backup b001 restores: 2 table\(s\), 3001 row\(s\) match the backup, schema version 20260101000000/);
+    expect(verify.stdout).toMatch(/backup b001 restores: 3 table\(s\), 3501 row\(s\) match the backup, schema version 20260101000000/);
   });
 });

@@ -7,6 +7,7 @@
  * - Explicit timeouts.
  * - A failure becomes a ToolError with the masked command line, the exit code and the tail of stderr.
  */
+import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
 import type { ResultPromise } from 'execa';
@@ -64,8 +65,8 @@ export interface RunOptions {
   /** Kill the program after this many milliseconds (default 10 minutes). */
   timeoutMs?: number;
   cwd?: string;
-  /** Text written to the program's stdin; stdin is closed either way. */
-  input?: string;
+  /** Text (or a stream) written to the program's stdin; stdin is closed either way. */
+  input?: string | Readable;
   /** Resolve instead of throwing when the exit code is non-zero. */
   reject?: boolean;
   /** A short human name for error messages (default: the program's basename). */

@@ -10,6 +10,8 @@
  * Later jobs (pull, restore) add methods here (`dump({ url, file })`, `restore(…)`) on the same
  * `tool()` and `pgEnv()` helpers.
  */
+import type { Readable } from 'node:stream';
+
 import type { Deps } from '../deps.js';
 import { ToolError } from '../errors.js';
 import { run, type RunResult } from '../exec.js';
@@ -181,7 +183,8 @@ export class PgTools {
    */
   async restoreArchive(
     url: DbUrl,
-    archive: string,
+    /** The archive file, or a stream of it (read sequentially, as `pg_dump -Fc | pg_restore` does: no --jobs). */
+    archive: string | Readable,
     options: PgToolRunOptions & {
       archiveMajor: number;
       jobs?: number;
@@ -200,9 +203,11 @@ export class PgTools {
     if (options.useList) args.push(`--use-list=${options.useList}`);
     if (!options.tolerateErrors) args.push('--exit-on-error');
     if (options.onStderrLine) args.push('--verbose');
-    args.push(archive);
+    if (typeof archive === 'string') args.push(archive);
+    else if (options.jobs && options.jobs > 1) throw new Error('pg_restore --jobs needs an archive file, not a stream');
     try {
       return await run(tool.path, args, {
+        ...(typeof archive === 'string' ? {} : { input: archive }),
         env: { ...this.pgEnv(url), PGOPTIONS: BULK_LOAD_OPTIONS },
         timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.restore,
         label: `${tool.name} ${tool.version.text}`,

@@ -23,6 +23,7 @@ import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '.
 import { precreatedSchemas, prepareExtensions } from '../pull/extensions.js';
 import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.js';
 import { restoreBackupArchive } from '../pull/restore-backup.js';
+import { downloadWhileRestoring } from '../pull/stream-restore.js';
 import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData } from '../pull/toc.js';
 import { createPipeline } from './listr.js';
 
@@ -80,6 +81,9 @@ interface Ctx {
   live?: LiveCopyResult;
   restoredTables?: string[];
   notValidForeignKeys?: NotValidForeignKey[];
+  /** The backup's schema and data were loaded during the download, from this list of entries. */
+  restoreList?: string;
+  dataLoading?: boolean;
   schemaVersion?: string;
   snapshot?: string;
   previous?: string;
@@ -151,6 +155,20 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       purpose: `${options.target} work`,
       onWait: () => deps.output.info(`pull: waiting for other drydock work on ${options.target} (another pull, or a snapshot being prepared)`),
     });
+
+    /** The scratch database the copy goes into (dropped on any failure). */
+    const createScratch = async (c: Ctx): Promise<DbUrl> => {
+      c.scratch = drydockDbName('scratch');
+      await server.create(c.scratch, meta('scratch'));
+      return withDatabase(options.local, c.scratch);
+    };
+    /** From a backup's table of contents: pre-create its extensions in the scratch database, return the entries to restore. */
+    const prepareBackupRestore = async (c: Ctx, scratchUrl: DbUrl, toc: string): Promise<string> => {
+      c.restoredTables = tablesWithData(withoutTableData(toc, options.excludeTableData));
+      const extensions = c.sourceExtensions ?? extensionsInToc(toc);
+      await prepareExtensions(scratchUrl, extensions);
+      return withoutTableData(withoutPrecreated(toc, precreatedSchemas(extensions)), options.excludeTableData);
+    };
 
     const pipeline = createPipeline<Ctx>(
       [
@@ -251,40 +269,55 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               return;
             }
             const url = await deps.heroku.backupUrl(source.app, c.backup.id);
-            c.cached = await downloadToCache(cache, source.app, c.backup.id, url, {
-              createdAt: c.backup.createdAt,
-              ...(deps.config.env.DRYDOCK_TEST_PAUSE_AT === 'during-download' ? { afterFirstChunk: () => hookPoint(deps, 'during-download') } : {}),
-              onProgress: (p) => {
-                task.output = `${formatBytes(p.bytes)}${p.total ? ` of ${formatBytes(p.total)} (${Math.round((100 * p.bytes) / p.total)} %)` : ''}`;
-              },
-            });
-            task.title = `Downloaded backup ${c.backup.id}: ${formatBytes(c.cached.bytes)}, md5 ${c.cached.md5}`;
+            const backupId = c.backup.id;
+            const download = (hooks: { onPartOpened?: (part: string) => void; signal?: AbortSignal } = {}) =>
+              downloadToCache(cache, source.app, backupId, url, {
+                createdAt: c.backup?.createdAt,
+                ...hooks,
+                ...(deps.config.env.DRYDOCK_TEST_PAUSE_AT === 'during-download' ? { afterFirstChunk: () => hookPoint(deps, 'during-download') } : {}),
+                onProgress: (p) => {
+                  task.output = `${formatBytes(p.bytes)}${p.total ? ` of ${formatBytes(p.total)} (${Math.round((100 * p.bytes) / p.total)} %)` : ''}${c.dataLoading ? ', loading as it arrives' : ''}`;
+                },
+              });
+            if (!streamingRestore(deps)) {
+              c.cached = await download();
+            } else {
+              // Load schema and data while the rest downloads; indexes and keys follow from the complete file.
+              const scratchUrl = await createScratch(c);
+              c.dataLoading = true;
+              const streamed = await downloadWhileRestoring({
+                download,
+                archiveMajor: c.sourceMajor ?? localVersion.major,
+                pgTools,
+                target: scratchUrl,
+                prepare: (toc) => prepareBackupRestore(c, scratchUrl, toc),
+              });
+              c.cached = streamed.cached;
+              c.restoreList = streamed.list;
+            }
+            task.title = `Downloaded backup ${c.backup.id}: ${formatBytes(c.cached.bytes)}, md5 ${c.cached.md5}${c.restoreList ? ' (schema and data loaded as it arrived)' : ''}`;
           },
         },
         {
           title: 'Restore into a scratch database',
           skip: () => (options.dryRun ? 'dry run' : false),
           task: async (c, task) => {
-            c.scratch = drydockDbName('scratch');
-            await server.create(c.scratch, meta('scratch'));
-            const scratchUrl = withDatabase(options.local, c.scratch);
+            const scratchUrl = c.scratch ? withDatabase(options.local, c.scratch) : await createScratch(c);
             await hookPoint(deps, 'during-restore');
             if (source.kind === 'backup') {
               const archiveMajor = c.sourceMajor ?? localVersion.major;
-              const toc = await pgTools.listArchive(c.cached!.file, archiveMajor);
-              c.restoredTables = tablesWithData(withoutTableData(toc, options.excludeTableData));
-              const extensions = c.sourceExtensions ?? extensionsInToc(toc);
-              await prepareExtensions(scratchUrl, extensions);
-              const skipSchemas = precreatedSchemas(extensions);
+              const dataLoaded = c.restoreList !== undefined;
+              const list = c.restoreList ?? (await prepareBackupRestore(c, scratchUrl, await pgTools.listArchive(c.cached!.file, archiveMajor)));
               c.notValidForeignKeys = await restoreBackupArchive({
                 archive: c.cached!.file,
                 archiveMajor,
-                toc: withoutTableData(withoutPrecreated(toc, skipSchemas), options.excludeTableData),
+                toc: list,
                 target: scratchUrl,
                 jobs: options.jobs,
                 pgTools,
                 excludedData: (schema, name) => options.excludeTableData.some((p) => matchesTable(p, schema, name)),
                 validateForeignKeys: options.validateForeignKeys,
+                dataLoaded,
                 onStderrLine: (line) => (task.output = line.replace(/^pg_restore: /, '')),
               });
             } else {
@@ -407,6 +440,11 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };
   });
+}
+
+/** Load a backup while it downloads (DRYDOCK_STREAM_RESTORE=0 turns it off: download first, then restore with --jobs). */
+function streamingRestore(deps: Deps): boolean {
+  return deps.config.env.DRYDOCK_STREAM_RESTORE !== '0';
 }
 
 async function resolveAppUrl(deps: Deps, app: string): Promise<DbUrl> {

@@ -111,6 +111,10 @@ export async function downloadToCache(
     timeoutMs?: number;
     /** Awaited after the first chunk is written (test hook: lets a kill test stop a download midway). */
     afterFirstChunk?: () => Promise<void>;
+    /** Called once the .part file is (re)created, before any byte is written: a reader may follow it from here. */
+    onPartOpened?: (part: string) => void;
+    /** Abort the download (nothing is kept). */
+    signal?: AbortSignal;
   } = {},
 ): Promise<CachedBackup> {
   const paths = cachePaths(root, app, id);
@@ -119,7 +123,7 @@ export async function downloadToCache(
   const sha = createHash('sha256');
   let bytes = 0;
   const response = await new Promise<import('node:http').IncomingMessage>((resolvePromise, reject) => {
-    const request = httpsGet(url, { timeout: options.timeoutMs ?? 60_000 }, resolvePromise);
+    const request = httpsGet(url, { timeout: options.timeoutMs ?? 60_000, ...(options.signal ? { signal: options.signal } : {}) }, resolvePromise);
     request.on('timeout', () => request.destroy(new Error('no data for too long')));
     request.on('error', reject);
   }).catch((error: Error) => {
@@ -154,7 +158,9 @@ export async function downloadToCache(
     },
   });
   try {
-    await pipeline(response, meter, createWriteStream(paths.part));
+    const out = createWriteStream(paths.part);
+    out.once('open', () => options.onPartOpened?.(paths.part));
+    await pipeline(response, meter, out);
     if (response.readableAborted || (!response.complete && total !== undefined)) throw new Error('the connection closed early');
     if (total !== undefined && bytes !== total) throw new Error(`got ${bytes} of ${total} bytes`);
     const md5hex = md5.digest('hex');

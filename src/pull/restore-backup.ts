@@ -2,7 +2,8 @@
  * Restore a whole backup archive into an empty local database with pg_restore --jobs, adding the
  * foreign keys that were valid in production without re-checking them (foreign-keys.ts):
  *
- * 1. pre-data (tables, types, functions), so the keys can be planned against real tables;
+ * 1. pre-data (tables, types, functions), so the keys can be planned against real tables (skipped
+ *    when the caller already loaded pre-data and data while downloading: stream-restore.ts);
  * 2. data and post-data, in parallel, without the planned keys and without comments (a comment on a
  *    key needs the key);
  * 3. the planned keys, in one transaction;
@@ -28,6 +29,8 @@ export interface RestoreBackupOptions {
   pgTools: PgTools;
   excludedData: (schema: string, name: string) => boolean;
   validateForeignKeys: boolean;
+  /** pre-data and data are already in (downloadWhileRestoring): restore post-data only. */
+  dataLoaded?: boolean;
   onStderrLine?: (line: string) => void;
 }
 
@@ -45,7 +48,7 @@ export async function restoreBackupArchive(options: RestoreBackupOptions): Promi
     });
   };
   try {
-    await restore('pre-data', options.toc, { section: 'pre-data' });
+    if (!options.dataLoaded) await restore('pre-data', options.toc, { section: 'pre-data' });
     return await withClient(options.target, async (client) => {
       const planned = await planForeignKeys({
         toc: options.toc,
@@ -58,7 +61,7 @@ export async function restoreBackupArchive(options: RestoreBackupOptions): Promi
       });
       const skip = new Set(planned.map((fk) => fk.id));
       const hold = planned.length > 0;
-      await restore('rest', tocWith(options.toc, (e) => !skip.has(e.id) && !(hold && isCommentEntry(e))), { section: ['data', 'post-data'], jobs: options.jobs });
+      await restore('rest', tocWith(options.toc, (e) => !skip.has(e.id) && !(hold && isCommentEntry(e))), { section: options.dataLoaded ? 'post-data' : ['data', 'post-data'], jobs: options.jobs });
       const notValid = await addForeignKeys(client, planned);
       if (hold) await restore('comments', tocWith(options.toc, isCommentEntry), { section: 'post-data' });
       return notValid;

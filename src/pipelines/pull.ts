@@ -74,6 +74,8 @@ interface Ctx {
   sourceExtensions?: InstalledExtension[];
   sourceBytes?: number;
   backup?: BackupSummary;
+  /** The chosen backup's download URL, asked for during preflight. */
+  backupUrl?: Promise<string>;
   cached?: CachedBackup;
   /** The backup was already in the cache: nothing was downloaded. */
   cacheHit?: boolean;
@@ -183,22 +185,27 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           title: `Preflight: ${describeSource(source)}`,
           task: async (c, task) => {
             if (source.kind === 'backup') {
-              // The heroku CLI costs about a second a call: ask for everything at once.
-              const [backups, info, url] = await Promise.all([
+              // The heroku CLI costs about a second a call: ask for what is needed at once, and pg:info only
+              // when production cannot be asked directly.
+              const [backups, url] = await Promise.all([
                 source.capture ? Promise.resolve([]) : deps.heroku.listBackups(source.app),
-                deps.heroku.pgInfo(source.app),
                 resolveAppUrl(deps, source.app).catch(() => undefined),
               ]);
               if (!source.capture) {
-                c.backup = chooseBackup(backups, source.id, source.app);
-                const age = ageHours(c.backup.createdAt);
+                const chosen = chooseBackup(backups, source.id, source.app);
+                c.backup = chosen;
+                const age = ageHours(chosen.createdAt);
                 if (source.id === 'latest' && age !== undefined && age * 3_600_000 > source.maxAgeMs) {
-                  throw new DrydockError(`the newest backup of ${source.app} (${c.backup.id}) is ${age.toFixed(1)} h old, older than --max-age ${Math.round(source.maxAgeMs / 3_600_000)} h`, {
+                  throw new DrydockError(`the newest backup of ${source.app} (${chosen.id}) is ${age.toFixed(1)} h old, older than --max-age ${Math.round(source.maxAgeMs / 3_600_000)} h`, {
                     hint: 'use --capture for a fresh backup, --from live, or raise --max-age',
                   });
                 }
+                // Not in the cache: fetch its download URL while production is asked for its version.
+                if (!options.dryRun && !(await findCached(cache, source.app, chosen.id, chosen.createdAt))) {
+                  c.backupUrl = deps.heroku.backupUrl(source.app, chosen.id);
+                  c.backupUrl.catch(() => undefined);
+                }
               }
-              c.sourceMajor = info.version ? parseVersion(info.version)?.major : undefined;
               if (url) {
                 c.sourceUrl = url;
                 try {
@@ -209,6 +216,10 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                 } catch {
                   // A backup needs no connection to production; extensions then come from the archive itself.
                 }
+              }
+              if (c.sourceMajor === undefined) {
+                const info = await deps.heroku.pgInfo(source.app);
+                c.sourceMajor = info.version ? parseVersion(info.version)?.major : undefined;
               }
             } else {
               c.sourceUrl = source.kind === 'live' ? await resolveAppUrl(deps, source.app) : parseDatabaseUrl(source.url, '--from-url');
@@ -268,7 +279,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               task.title = `Backup ${c.backup.id} is in the cache (${formatBytes(hit.bytes)}): nothing to download`;
               return;
             }
-            const url = await deps.heroku.backupUrl(source.app, c.backup.id);
+            const url = await (c.backupUrl ?? deps.heroku.backupUrl(source.app, c.backup.id));
             const backupId = c.backup.id;
             const download = (hooks: { onPartOpened?: (part: string) => void; signal?: AbortSignal } = {}) =>
               downloadToCache(cache, source.app, backupId, url, {

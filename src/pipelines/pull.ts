@@ -23,7 +23,7 @@ import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '.
 import { precreatedSchemas, prepareExtensions } from '../pull/extensions.js';
 import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.js';
 import { restoreBackupArchive } from '../pull/restore-backup.js';
-import { downloadWhileRestoring } from '../pull/stream-restore.js';
+import { downloadWhileRestoring, type StreamMode } from '../pull/stream-restore.js';
 import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData } from '../pull/toc.js';
 import { createPipeline } from './listr.js';
 
@@ -83,8 +83,10 @@ interface Ctx {
   live?: LiveCopyResult;
   restoredTables?: string[];
   notValidForeignKeys?: NotValidForeignKey[];
-  /** The backup's schema and data were loaded during the download, from this list of entries. */
+  /** The entries of the backup to restore, when read during the download (the extensions are then in). */
   restoreList?: string;
+  /** The backup's schema and data were loaded during the download. */
+  dataLoaded?: boolean;
   dataLoading?: boolean;
   schemaVersion?: string;
   snapshot?: string;
@@ -281,7 +283,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             }
             const url = await (c.backupUrl ?? deps.heroku.backupUrl(source.app, c.backup.id));
             const backupId = c.backup.id;
-            const download = (hooks: { onPartOpened?: (part: string) => void; signal?: AbortSignal } = {}) =>
+            const download = (hooks: { onPartOpened?: (part: string) => void; onBytes?: (bytes: number, total: number | undefined) => void; signal?: AbortSignal } = {}) =>
               downloadToCache(cache, source.app, backupId, url, {
                 createdAt: c.backup?.createdAt,
                 ...hooks,
@@ -290,23 +292,27 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                   task.output = `${formatBytes(p.bytes)}${p.total ? ` of ${formatBytes(p.total)} (${Math.round((100 * p.bytes) / p.total)} %)` : ''}${c.dataLoading ? ', loading as it arrives' : ''}`;
                 },
               });
-            if (!streamingRestore(deps)) {
+            const mode = streamMode(deps);
+            if (mode === 'off') {
               c.cached = await download();
             } else {
               // Load schema and data while the rest downloads; indexes and keys follow from the complete file.
               const scratchUrl = await createScratch(c);
-              c.dataLoading = true;
               const streamed = await downloadWhileRestoring({
                 download,
+                mode,
                 archiveMajor: c.sourceMajor ?? localVersion.major,
                 pgTools,
                 target: scratchUrl,
                 prepare: (toc) => prepareBackupRestore(c, scratchUrl, toc),
+                onStreaming: () => (c.dataLoading = true),
               });
               c.cached = streamed.cached;
               c.restoreList = streamed.list;
+              c.dataLoaded = streamed.streamed;
+              c.dataLoading = false;
             }
-            task.title = `Downloaded backup ${c.backup.id}: ${formatBytes(c.cached.bytes)}, md5 ${c.cached.md5}${c.restoreList ? ' (schema and data loaded as it arrived)' : ''}`;
+            task.title = `Downloaded backup ${c.backup.id}: ${formatBytes(c.cached.bytes)}, md5 ${c.cached.md5}${c.dataLoaded ? ' (schema and data loaded as it arrived)' : ''}`;
           },
         },
         {
@@ -317,7 +323,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             await hookPoint(deps, 'during-restore');
             if (source.kind === 'backup') {
               const archiveMajor = c.sourceMajor ?? localVersion.major;
-              const dataLoaded = c.restoreList !== undefined;
+              const dataLoaded = c.dataLoaded === true;
               const list = c.restoreList ?? (await prepareBackupRestore(c, scratchUrl, await pgTools.listArchive(c.cached!.file, archiveMajor)));
               c.notValidForeignKeys = await restoreBackupArchive({
                 archive: c.cached!.file,
@@ -453,9 +459,13 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
   });
 }
 
-/** Load a backup while it downloads (DRYDOCK_STREAM_RESTORE=0 turns it off: download first, then restore with --jobs). */
-function streamingRestore(deps: Deps): boolean {
-  return deps.config.env.DRYDOCK_STREAM_RESTORE !== '0';
+/**
+ * Load a backup while it downloads: DRYDOCK_STREAM_RESTORE=0 never (download, then pg_restore --jobs),
+ * 1 always, anything else auto (stream unless the download is about to end anyway).
+ */
+function streamMode(deps: Deps): 'off' | StreamMode {
+  const value = deps.config.env.DRYDOCK_STREAM_RESTORE;
+  return value === '0' ? 'off' : value === '1' ? 'always' : 'auto';
 }
 
 async function resolveAppUrl(deps: Deps, app: string): Promise<DbUrl> {

@@ -115,6 +115,8 @@ export async function downloadToCache(
     onPartOpened?: (part: string) => void;
     /** Abort the download (nothing is kept). */
     signal?: AbortSignal;
+    /** Every chunk's running total (onProgress is throttled for display). */
+    onBytes?: (bytes: number, total: number | undefined) => void;
   } = {},
 ): Promise<CachedBackup> {
   const paths = cachePaths(root, app, id);
@@ -145,6 +147,7 @@ export async function downloadToCache(
       md5.update(chunk);
       sha.update(chunk);
       const now = Date.now();
+      options.onBytes?.(bytes, total);
       if (now - lastReport > 250) {
         lastReport = now;
         options.onProgress?.({ bytes, total });

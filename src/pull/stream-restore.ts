@@ -8,6 +8,8 @@
  *
  * The archive's table of contents sits at its head: it is read (pg_restore --list on the partial file)
  * as soon as it is complete, to pre-create extensions and filter the list before anything loads.
+ * A sequential load is slower than pg_restore --jobs from a file, so in `auto` mode a download that
+ * will be over within a few seconds (a fast link) is simply waited for.
  * A failed or corrupt download fails the restore with the download's own error; a failed restore
  * aborts the download. Either way the caller drops the scratch database.
  */
@@ -21,14 +23,29 @@ import type { DbUrl } from '../pg/url.js';
 import type { CachedBackup } from './cache.js';
 import { tailFile, type FileTail } from './tail-file.js';
 
+/** How the restore follows the download. */
+export type StreamMode =
+  /** Stream unless the download will be over in a few seconds (a fast link: pg_restore --jobs from the file wins). */
+  | 'auto'
+  /** Always stream (DRYDOCK_STREAM_RESTORE=1). */
+  | 'always';
+
+/** In auto mode: a download projected to end within this many seconds is waited for instead. */
+export const STREAM_MIN_REMAINING_SECONDS = 8;
+/** In auto mode: how long the download is watched before deciding. */
+const DECIDE_AFTER_MS = 1_000;
+
 export interface DownloadWhileRestoringOptions {
   /** Start the download into the cache, passing on its hooks (downloadToCache). */
-  download: (hooks: { onPartOpened: (part: string) => void; signal: AbortSignal }) => Promise<CachedBackup>;
+  download: (hooks: { onPartOpened: (part: string) => void; onBytes: (bytes: number, total: number | undefined) => void; signal: AbortSignal }) => Promise<CachedBackup>;
+  mode: StreamMode;
   archiveMajor: number;
   pgTools: PgTools;
   target: DbUrl;
   /** Given the archive's table of contents: prepare the target (extensions) and return the entries to restore. */
   prepare: (toc: string) => Promise<string>;
+  /** Called when the load starts following the download. */
+  onStreaming?: () => void;
   onStderrLine?: (line: string) => void;
 }
 
@@ -36,8 +53,10 @@ export interface DownloadWhileRestoringResult {
   cached: CachedBackup;
   /** The archive's whole table of contents. */
   toc: string;
-  /** The entries chosen by `prepare`: its pre-data and data are loaded. */
+  /** The entries chosen by `prepare`. */
   list: string;
+  /** Their pre-data and data were loaded during the download (false: the download was fast, nothing loaded yet). */
+  streamed: boolean;
 }
 
 /** Download a backup and load its schema and data at the same time. */
@@ -47,9 +66,12 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
   let part: string | undefined;
   let done = false;
   let failure: { error: unknown } | undefined;
+  const started = Date.now();
+  let progress = { bytes: 0, total: undefined as number | undefined };
   const download = options
     .download({
       signal: abort.signal,
+      onBytes: (bytes, total) => (progress = { bytes, total }),
       onPartOpened: (path) => {
         part = path;
         tail = tailFile(path);
@@ -72,9 +94,13 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
   try {
     const toc = await tableOfContents();
     const list = await options.prepare(toc);
+    if (options.mode === 'auto' && !(await worthStreaming())) {
+      return { cached: await download, toc, list, streamed: false };
+    }
     const listFile = join(work, 'restore.list');
     await writeFile(listFile, list);
     if (!tail) throw failure?.error ?? new Error('the download never started');
+    options.onStreaming?.();
     const restore = options.pgTools.restoreArchive(options.target, tail.readable, {
       archiveMajor: options.archiveMajor,
       section: ['pre-data', 'data'],
@@ -86,7 +112,7 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
     // A broken download explains a broken restore: report the download.
     if (downloaded.status === 'rejected') throw downloaded.reason;
     if (restored.status === 'rejected') throw restored.reason;
-    return { cached: downloaded.value, toc, list };
+    return { cached: downloaded.value, toc, list, streamed: true };
   } catch (error) {
     abort.abort();
     await download.catch(() => undefined);
@@ -94,6 +120,17 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
   } finally {
     tail?.dispose();
     await rm(work, { recursive: true, force: true });
+  }
+
+  /** Watch the download for a moment: stream only when it has more than a few seconds to go. */
+  async function worthStreaming(): Promise<boolean> {
+    while (!done && !failure && Date.now() - started < DECIDE_AFTER_MS) await sleep(50);
+    if (failure) throw failure.error;
+    if (done) return false;
+    const { bytes, total } = progress;
+    if (total === undefined || bytes === 0) return true;
+    const remainingSeconds = ((total - bytes) / bytes) * ((Date.now() - started) / 1000);
+    return remainingSeconds > STREAM_MIN_REMAINING_SECONDS;
   }
 
   /** pg_restore --list of the partial file, retried as it grows, until the whole table of contents is in. */

@@ -69,8 +69,10 @@ describe('drydock pull -a APP', () => {
   it('pulls the newest backup, and a second pull of it downloads nothing', async () => {
     const to = target('ph_backup');
     await prod.query(`INSERT INTO users (email) VALUES ('after-backup')`); // not in the backup
-    const first = await runCli(['pull', '-a', 'pull-app', '--from', 'backup', '--to', to, '--json'], { env: env() });
+    // DRYDOCK_STREAM_RESTORE=1: load while downloading even though this small download is over at once.
+    const first = await runCli(['pull', '-a', 'pull-app', '--from', 'backup', '--to', to, '--json'], { env: env({ DRYDOCK_STREAM_RESTORE: '1' }) });
     expect(first.exitCode).toBe(0);
+    expect(first.stderr).toMatch(/Downloaded backup b001: .* \(schema and data loaded as it arrived\)/);
     const result = JSON.parse(first.stdout) as { backup: { id: string; cached: boolean } };
     expect(result.backup.id).toBe('b001');
     expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
@@ -122,16 +124,23 @@ describe('drydock pull -a APP', () => {
     await emu.addBackup('pull-dl');
     const to = target('ph_dl');
     await adminQuery(`CREATE DATABASE "${to}"`);
-    for (const kind of ['truncate', 'corrupt'] as const) {
-      emu.setDownloadFault({ kind, times: 1 });
-      const res = await runCli(['pull', '-a', 'pull-dl', '--from', 'backup', '--to', to], { env: env() });
-      expect(res.exitCode).toBe(2);
-      expect(res.stderr).toMatch(kind === 'truncate' ? /downloading backup b001 failed: (got \d+ of \d+ bytes|aborted|the connection closed early)/ : /checksum mismatch/);
-      expect(await scalar(to, `SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'`)).toBe(0);
+    // Loading while downloading (1) or not (auto: this download is fast): the download's error either way.
+    for (const stream of ['1', 'auto']) {
+      for (const kind of ['truncate', 'corrupt'] as const) {
+        emu.setDownloadFault({ kind, times: 1 });
+        const res = await runCli(['pull', '-a', 'pull-dl', '--from', 'backup', '--to', to], { env: env({ DRYDOCK_STREAM_RESTORE: stream }) });
+        expect(res.exitCode).toBe(2);
+        expect(res.stderr).toMatch(kind === 'truncate' ? /downloading backup b001 failed: (got \d+ of \d+ bytes|aborted|the connection closed early)/ : /checksum mismatch/);
+        expect(await scalar(to, `SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'`)).toBe(0);
+        expect(await scalar(to, `SELECT count(*) AS n FROM pg_database WHERE datname LIKE 'drydock_pull_%' AND shobj_description(oid, 'pg_database') LIKE '%${to}%'`)).toBe(0);
+      }
     }
     emu.setDownloadFault(null);
     const ok = await runCli(['pull', '-a', 'pull-dl', '--from', 'backup', '--to', to, '--no-snapshot'], { env: env() });
     expect(ok.exitCode).toBe(0);
+    // auto: a download that is over within seconds is waited for, then restored with --jobs.
+    expect(ok.stdout).toMatch(/Downloaded backup b001: [^\n]*md5 [0-9a-f]{32}\n/);
+    expect(ok.stdout).not.toMatch(/loaded as it arrived/);
   });
 
   it('reports a failed capture with Heroku\'s log lines and changes nothing', async () => {
@@ -150,7 +159,7 @@ describe('drydock pull -a APP', () => {
     await execIn(to, 'CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)');
     await new Promise<void>((resolvePromise, reject) => {
       const child = spawn(process.execPath, [CLI_PATH, 'pull', '-a', 'pull-app', '--from', 'b001', '--to', to], {
-        env: { ...process.env, ...env({ DRYDOCK_CACHE_DIR: ownCache, DRYDOCK_TEST_PAUSE_AT: 'during-download' }), CI: 'true' },
+        env: { ...process.env, ...env({ DRYDOCK_CACHE_DIR: ownCache, DRYDOCK_TEST_PAUSE_AT: 'during-download', DRYDOCK_STREAM_RESTORE: '1' }), CI: 'true' },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';

@@ -353,7 +353,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               });
             }
             if (c.live) c.notValidForeignKeys = c.live.notValidForeignKeys;
-            task.title = `Restored into scratch database ${c.scratch}${c.live ? ` (COPY ${c.live.format})` : ''}`;
+            task.title = `Restored into scratch database ${c.scratch}${c.live ? ` (COPY ${c.live.format}${c.live.trustedForeignKeys.length ? `, ${c.live.trustedForeignKeys.length} foreign key(s) valid in production kept without a re-check` : ''})` : ''}`;
             for (const fk of c.notValidForeignKeys ?? []) {
               deps.output.warn(`foreign key ${fk.name} on ${fk.table} left NOT VALID: the data of ${fk.references} was excluded; once it is there, run ${validateCommand(fk)}`);
             }

@@ -35,7 +35,7 @@ import { quoteQualified } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
-import { addForeignKeys, planForeignKeys, type NotValidForeignKey } from './foreign-keys.js';
+import { addForeignKeys, planForeignKeys, SOURCE_FOREIGN_KEYS_SQL, sourceForeignKeys, type NotValidForeignKey } from './foreign-keys.js';
 import { runPool } from './pool.js';
 import { isCommentEntry, matchesTable, tocEntries, tocWith, withoutPrecreated } from './toc.js';
 
@@ -91,6 +91,8 @@ export interface LiveCopyResult {
   format: 'binary' | 'text' | 'mixed';
   /** Foreign keys left NOT VALID because the data they point to was excluded. */
   notValidForeignKeys: NotValidForeignKey[];
+  /** Foreign keys added without a re-check (valid in production, see foreign-keys.ts). */
+  trustedForeignKeys: string[];
 }
 
 const TABLES_SQL = `
@@ -154,6 +156,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       excluded: options.excludeTableData.some((p) => matchesTable(p, r.schema, r.name)),
       binarySafe: r.binary_safe,
     }));
+    const { rows: keyRows } = await leader.query(SOURCE_FOREIGN_KEYS_SQL);
     const { rows: sequences } = await leader.query<{ schema: string; name: string; last_value: string | null }>(SEQUENCES_SQL, [EXCLUDED_SCHEMAS]);
     const toCopy = tables.filter((t) => !t.excluded);
     const early = toCopy.filter((t) => t.bytes >= (options.earlyIndexMinBytes ?? EARLY_INDEX_MIN_BYTES));
@@ -191,6 +194,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       target: setupTarget,
       excludedData: (schema, name) => tables.some((t) => t.excluded && t.schema === schema && t.name === name),
       validate: options.validateForeignKeys ?? false,
+      sourceKeys: sourceForeignKeys(keyRows),
     });
     const fkIds = new Set(foreignKeys.map((fk) => fk.id));
     const localMajor = (await readServerVersion(setupTarget)).major;
@@ -273,6 +277,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       bytes: bytesTotal,
       format: formats.size === 1 ? (formats.has('binary') ? 'binary' : 'text') : formats.size ? 'mixed' : 'text',
       notValidForeignKeys,
+      trustedForeignKeys: foreignKeys.filter((fk) => fk.mode === 'trust').map((fk) => fk.name),
     };
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));

@@ -55,6 +55,36 @@ export interface PlanForeignKeysOptions {
   excludedData: (schema: string, name: string) => boolean;
   /** Check every key the usual way (--validate-foreign-keys): only keys that cannot hold are planned. */
   validate: boolean;
+  /**
+   * The source's foreign keys by constraint OID (the archive's entries carry it), when the source can be
+   * asked (a live copy): then no SQL needs parsing (and the parser, ~20 MB of WebAssembly, is not loaded).
+   */
+  sourceKeys?: ReadonlyMap<number, SourceForeignKey>;
+}
+
+/** A foreign key as the source's catalog describes it. */
+export interface SourceForeignKey {
+  name: string;
+  table: { schema: string; name: string };
+  references: { schema: string; name: string };
+  /** convalidated in the source. */
+  validated: boolean;
+}
+
+/** The source's foreign keys (run in the copy's snapshot): see PlanForeignKeysOptions.sourceKeys. */
+export const SOURCE_FOREIGN_KEYS_SQL = `
+  SELECT c.oid::bigint AS oid, c.conname AS name, n.nspname AS schema, r.relname AS "table",
+    fn.nspname AS ref_schema, f.relname AS ref_table, c.convalidated AS validated
+  FROM pg_constraint c
+  JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+  JOIN pg_class f ON f.oid = c.confrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace
+  WHERE c.contype = 'f'`;
+
+/** Rows of SOURCE_FOREIGN_KEYS_SQL by OID. */
+export function sourceForeignKeys(rows: ReadonlyArray<{ oid: string; name: string; schema: string; table: string; ref_schema: string; ref_table: string; validated: boolean }>): Map<number, SourceForeignKey> {
+  return new Map(
+    rows.map((r) => [Number(r.oid), { name: r.name, table: { schema: r.schema, name: r.table }, references: { schema: r.ref_schema, name: r.ref_table }, validated: r.validated }]),
+  );
 }
 
 interface ParsedForeignKey {
@@ -125,11 +155,21 @@ async function foreignKeySql(entries: readonly TocEntry[], options: PlanForeignK
     const ids = new Set(entries.map((e) => e.id));
     await writeFile(list, tocWith(options.toc, (e) => ids.has(e.id)));
     const script = await options.pgTools.archiveSql(options.archive, { archiveMajor: options.archiveMajor, useList: list });
-    await ensureParser();
     const result = new Map<number, ParsedForeignKey>();
+    const byId = new Map(entries.map((e) => [e.id, e]));
+    if (options.sourceKeys) {
+      for (const [id, sql] of sqlByEntry(script)) {
+        const key = options.sourceKeys.get(byId.get(id)?.objOid ?? -1);
+        // pg_dump writes one `ALTER TABLE ONLY … ADD CONSTRAINT … FOREIGN KEY …;` per entry.
+        if (!key?.validated || !/^ALTER TABLE ONLY [^;]*;$/s.test(sql)) continue;
+        result.set(id, { sql: sql.slice(0, -1), name: key.name, table: key.table, references: key.references });
+      }
+      return result;
+    }
+    await ensureParser();
     for (const [id, sql] of sqlByEntry(script)) {
       const fk = parseForeignKey(sql);
-      if (fk && ids.has(id)) result.set(id, fk);
+      if (fk && byId.has(id)) result.set(id, fk);
     }
     return result;
   } finally {

@@ -119,6 +119,7 @@ describe('copyLive', () => {
     expect(await fingerprint(target.url)).toEqual(await fingerprint(source.url));
     expect(await schemaOf(target.url)).toBe(await schemaOf(source.url));
     // Valid keys stay valid (trusted), a NOT VALID one stays NOT VALID, with its violating row.
+    expect(result.trustedForeignKeys).toEqual(['posts_user_fk']);
     expect(await foreignKeys(target.url)).toEqual({ audit_user_fk: false, posts_user_fk: true });
     expect(await foreignKeys(target.url)).toEqual(await foreignKeys(source.url));
     const [comment] = await query<{ c: string }>(target.url, `SELECT obj_description(oid, 'pg_constraint') AS c FROM pg_constraint WHERE conname = 'posts_user_fk'`);
@@ -143,6 +144,7 @@ describe('copyLive', () => {
 
   it('checks keys row by row with validateForeignKeys, and as a role that is not a superuser', async () => {
     const checked = await copyInto('copy_validate', { validateForeignKeys: true });
+    expect(checked.result.trustedForeignKeys).toEqual([]);
     expect(await foreignKeys(checked.target.url)).toEqual({ audit_user_fk: false, posts_user_fk: true });
 
     const role = `drydock_test_role_${process.pid}`;
@@ -155,6 +157,7 @@ describe('copyLive', () => {
       url.username = role;
       const result = await copyLive({ source: parseDatabaseUrl(source.url), target: parseDatabaseUrl(url.toString()), jobs: 2, excludeTableData: [], pgTools });
       expect(result.notValidForeignKeys).toEqual([]);
+      expect(result.trustedForeignKeys).toEqual([]);
       expect(await foreignKeys(url.toString())).toEqual({ audit_user_fk: false, posts_user_fk: true });
       expect(await fingerprint(url.toString())).toEqual(await fingerprint(source.url));
     } finally {

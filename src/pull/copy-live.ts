@@ -20,7 +20,7 @@
  * Row counts read from the source equal the rows written locally (COPY reports both), which
  * verification checks per table.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -35,9 +35,10 @@ import { quoteQualified } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
-import { addForeignKeys, planForeignKeys, SOURCE_FOREIGN_KEYS_SQL, sourceForeignKeys, type NotValidForeignKey } from './foreign-keys.js';
+import { planForeignKeys, SOURCE_FOREIGN_KEYS_SQL, sourceForeignKeys, type NotValidForeignKey } from './foreign-keys.js';
 import { runPool } from './pool.js';
-import { isCommentEntry, matchesTable, tocEntries, tocWith, withoutPrecreated } from './toc.js';
+import { listRestorer, restoreAroundForeignKeys } from './restore-backup.js';
+import { matchesTable, tocEntries, tocWith, withoutPrecreated } from './toc.js';
 
 /** Schemas never copied: Heroku's own. */
 export const EXCLUDED_SCHEMAS = ['_heroku'];
@@ -169,9 +170,8 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     const dumpTool = await options.pgTools.dumpSchemaArchive(options.source, archive, { snapshot, excludeSchemas: EXCLUDED_SCHEMAS, serverMajor: version.major });
     const archiveMajor = dumpTool.version.major;
     const toc = withoutPrecreated(await options.pgTools.listArchive(archive, archiveMajor), options.precreatedSchemas ?? new Set());
-    const list = join(workDir, 'toc.list');
-    await writeFile(list, toc);
-    await options.pgTools.restoreArchive(options.target, archive, { archiveMajor, section: 'pre-data', useList: list });
+    const restore = listRestorer({ pgTools: options.pgTools, target: options.target, archive, archiveMajor, workDir });
+    await restore('pre-data', toc, { section: 'pre-data' });
 
     // Which post-data entries are built early (per large table), and which foreign keys drydock adds itself.
     const earlyByTable = new Map<number, number[]>();
@@ -196,7 +196,6 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       validate: options.validateForeignKeys ?? false,
       sourceKeys: sourceForeignKeys(keyRows),
     });
-    const fkIds = new Set(foreignKeys.map((fk) => fk.id));
     const localMajor = (await readServerVersion(setupTarget)).major;
     const binary = localMajor === version.major;
 
@@ -238,11 +237,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       }
       copied.set(`${table.schema}.${table.name}`, rowsIn);
       const ids = new Set(earlyByTable.get(table.oid) ?? []);
-      if (ids.size) {
-        const tableList = join(workDir, `early-${table.oid}.list`);
-        await writeFile(tableList, tocWith(toc, (e) => ids.has(e.id)));
-        await options.pgTools.restoreArchive(options.target, archive, { archiveMajor, useList: tableList });
-      }
+      if (ids.size) await restore(`early-${table.oid}`, tocWith(toc, (e) => ids.has(e.id)));
       bytesDone += table.bytes;
       done += 1;
       emit({ kind: 'table-done', table: `${table.schema}.${table.name}`, rows: rowsIn, done, total: toCopy.length, bytesDone, bytesTotal });
@@ -258,17 +253,15 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     await leader.query('COMMIT');
 
     emit({ kind: 'phase', message: `indexes and constraints: pg_restore --section=post-data --jobs=${options.jobs}` });
-    // Comments name their objects: with drydock adding foreign keys after pg_restore, they wait for them.
-    const holdComments = fkIds.size > 0;
-    const rest = join(workDir, 'post-data.list');
-    await writeFile(rest, tocWith(toc, (e) => !earlyIds.has(e.id) && !fkIds.has(e.id) && !(holdComments && isCommentEntry(e))));
-    await options.pgTools.restoreArchive(options.target, archive, { archiveMajor, section: 'post-data', jobs: options.jobs, useList: rest });
-    const notValidForeignKeys = await addForeignKeys(setupTarget, foreignKeys);
-    if (holdComments) {
-      const comments = join(workDir, 'comments.list');
-      await writeFile(comments, tocWith(toc, isCommentEntry));
-      await options.pgTools.restoreArchive(options.target, archive, { archiveMajor, section: 'post-data', useList: comments });
-    }
+    const notValidForeignKeys = await restoreAroundForeignKeys({
+      restore,
+      client: setupTarget,
+      planned: foreignKeys,
+      toc,
+      skip: (e) => earlyIds.has(e.id),
+      section: 'post-data',
+      jobs: options.jobs,
+    });
     return {
       sourceVersion: version.text,
       schemaVersion,

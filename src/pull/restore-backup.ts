@@ -8,16 +8,20 @@
  *    key needs the key);
  * 3. the planned keys, in one transaction;
  * 4. the comments of post-data.
+ *
+ * Steps 2–4 (restoreAroundForeignKeys) and the list-file plumbing (listRestorer) serve the live copy too.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import type pg from 'pg';
+
 import { withClient } from '../pg/client.js';
 import type { ArchiveSection, PgTools } from '../pg/pg-tools.js';
 import type { DbUrl } from '../pg/url.js';
-import { addForeignKeys, planForeignKeys, type NotValidForeignKey } from './foreign-keys.js';
-import { isCommentEntry, tocWith } from './toc.js';
+import { addForeignKeys, planForeignKeys, type NotValidForeignKey, type PlannedForeignKey } from './foreign-keys.js';
+import { isCommentEntry, tocWith, type TocEntry } from './toc.js';
 
 export interface RestoreBackupOptions {
   archive: string;
@@ -34,11 +38,20 @@ export interface RestoreBackupOptions {
   onStderrLine?: (line: string) => void;
 }
 
-/** Restore; returns the foreign keys left NOT VALID (their referenced data was excluded). */
-export async function restoreBackupArchive(options: RestoreBackupOptions): Promise<NotValidForeignKey[]> {
-  const work = await mkdtemp(join(tmpdir(), 'drydock-toc-'));
-  const restore = async (name: string, toc: string, extra: { section: ArchiveSection | ArchiveSection[]; jobs?: number }) => {
-    const list = join(work, `${name}.list`);
+/** Writes a filtered table of contents to a list file in `workDir` and restores it (pg_restore -L). */
+export type ListRestorer = (name: string, toc: string, extra?: { section?: ArchiveSection | ArchiveSection[]; jobs?: number }) => Promise<void>;
+
+/** A ListRestorer for one archive into one database. */
+export function listRestorer(options: {
+  pgTools: PgTools;
+  target: DbUrl;
+  archive: string;
+  archiveMajor: number;
+  workDir: string;
+  onStderrLine?: ((line: string) => void) | undefined;
+}): ListRestorer {
+  return async (name, toc, extra = {}) => {
+    const list = join(options.workDir, `${name}.list`);
     await writeFile(list, toc);
     await options.pgTools.restoreArchive(options.target, options.archive, {
       archiveMajor: options.archiveMajor,
@@ -47,6 +60,35 @@ export async function restoreBackupArchive(options: RestoreBackupOptions): Promi
       ...extra,
     });
   };
+}
+
+/**
+ * Restore `toc`'s entries (but those `skip` names) around the planned foreign keys: pg_restore without
+ * the keys and, when there are any, without comments (a comment on a key needs the key); then the keys;
+ * then the comments of post-data. Returns the keys left NOT VALID.
+ */
+export async function restoreAroundForeignKeys(options: {
+  restore: ListRestorer;
+  client: pg.Client;
+  planned: readonly PlannedForeignKey[];
+  toc: string;
+  skip?: (entry: TocEntry) => boolean;
+  section: ArchiveSection | ArchiveSection[];
+  jobs: number;
+}): Promise<NotValidForeignKey[]> {
+  const keys = new Set(options.planned.map((fk) => fk.id));
+  const hold = keys.size > 0;
+  const rest = tocWith(options.toc, (e) => !options.skip?.(e) && !keys.has(e.id) && !(hold && isCommentEntry(e)));
+  await options.restore('rest', rest, { section: options.section, jobs: options.jobs });
+  const notValid = await addForeignKeys(options.client, options.planned);
+  if (hold) await options.restore('comments', tocWith(options.toc, isCommentEntry), { section: 'post-data' });
+  return notValid;
+}
+
+/** Restore; returns the foreign keys left NOT VALID (their referenced data was excluded). */
+export async function restoreBackupArchive(options: RestoreBackupOptions): Promise<NotValidForeignKey[]> {
+  const workDir = await mkdtemp(join(tmpdir(), 'drydock-toc-'));
+  const restore = listRestorer({ ...options, workDir });
   try {
     if (!options.dataLoaded) await restore('pre-data', options.toc, { section: 'pre-data' });
     return await withClient(options.target, async (client) => {
@@ -59,14 +101,9 @@ export async function restoreBackupArchive(options: RestoreBackupOptions): Promi
         excludedData: options.excludedData,
         validate: options.validateForeignKeys,
       });
-      const skip = new Set(planned.map((fk) => fk.id));
-      const hold = planned.length > 0;
-      await restore('rest', tocWith(options.toc, (e) => !skip.has(e.id) && !(hold && isCommentEntry(e))), { section: options.dataLoaded ? 'post-data' : ['data', 'post-data'], jobs: options.jobs });
-      const notValid = await addForeignKeys(client, planned);
-      if (hold) await restore('comments', tocWith(options.toc, isCommentEntry), { section: 'post-data' });
-      return notValid;
+      return restoreAroundForeignKeys({ restore, client, planned, toc: options.toc, section: options.dataLoaded ? 'post-data' : ['data', 'post-data'], jobs: options.jobs });
     });
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await rm(workDir, { recursive: true, force: true });
   }
 }

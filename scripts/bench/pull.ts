@@ -12,8 +12,10 @@
  *
  * Every pull starts with its target absent (dropped untimed, as heroku pg:pull requires; drydock's
  * snapshots and leftovers of that target too), after a CHECKPOINT and sync so no run pays for the
- * previous one's dirty pages. After each run (untimed) the target must hold every row of the largest
- * table and all indexes and foreign keys, and a cold backup pull must have downloaded exactly once, a
+ * previous one's dirty pages, and after drydock's detached background work (the hot spare a pull or
+ * snapshot restore prepares once it has returned) has finished, so no run shares the machine with it.
+ * After each run (untimed) the target must hold every row of the largest table and all indexes and
+ * foreign keys, and a cold backup pull must have downloaded exactly once, a
  * warm one not at all. Every process runs under /usr/bin/time (GNU time's %M: the largest RSS of any
  * process in the run's tree) while /proc/<pid>/status VmHWM of the drydock node process is polled.
  *
@@ -256,6 +258,30 @@ async function dropTargetAndSnapshots(serverUrl: string, target: string): Promis
   await dropDatabase(serverUrl, target);
 }
 
+/**
+ * drydock's detached background work (`snapshot prepare`: the hot spare a pull or snapshot restore starts
+ * after it returns) still running. It is not part of the timed command, but left running it would load
+ * the machine during the next subject's run and race the untimed drops.
+ */
+async function backgroundDrydock(): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv.includes(CLI) && argv.includes('snapshot') && argv.includes('prepare')) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** Wait (untimed) until drydock's background work has finished, at most 10 minutes. */
+async function awaitBackground(): Promise<void> {
+  const deadline = Date.now() + 600_000;
+  while ((await backgroundDrydock()).length) {
+    if (Date.now() > deadline) throw new Error('drydock snapshot prepare still running after 10 minutes');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** CHECKPOINT and sync: no run pays for the dirty pages of the one before. */
 async function settle(serverUrl: string, env: NodeJS.ProcessEnv): Promise<void> {
   await adminQuery(serverUrl, 'CHECKPOINT');
@@ -416,6 +442,7 @@ function makeSubject(
       name: spec.name,
       prepare: async (round) => {
         measured = round >= 0;
+        await awaitBackground();
         if (fresh) await dropTargetAndSnapshots(ctx.serverUrl, spec.target);
         await spec.prepare?.();
         await settle(ctx.serverUrl, ctx.baseEnv);
@@ -433,6 +460,7 @@ function makeSubject(
         return run.ms;
       },
       verify: async () => {
+        await awaitBackground();
         await verifyTarget(ctx.serverUrl, spec.target, ctx.expected, spec.name);
         await spec.verify?.();
         if (fresh) await dropTargetAndSnapshots(ctx.serverUrl, spec.target);
@@ -742,7 +770,7 @@ async function main(): Promise<void> {
 
     say('  * peak RSS: GNU time %M, the largest RSS of any one process of the run (node, or a pg_dump/pg_restore it started);');
     say('    node HWM: VmHWM of the node process itself (polled every 100 ms); max over the measured rounds.');
-    say('    every pull starts with its target absent (dropped untimed) after CHECKPOINT + sync; each run is verified untimed.');
+    say('    every pull starts with its target absent (dropped untimed) after CHECKPOINT + sync, with drydock\'s background spare finished; each run is verified untimed.');
     say();
 
     const { goals, ratios } = computeGoals(loop, net);

@@ -150,6 +150,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
     ...extra,
   });
 
+  // The heroku CLI takes over a second to start: ask it while the local server is checked and cleaned.
+  const early = askHerokuEarly(deps, source);
+
   return LocalServer.with(options.local, async (server) => {
     const localVersion = await readServerVersion(server.admin);
     // One pull per working database at a time (two terminals, or a pull and a snapshot restore).
@@ -189,10 +192,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             if (source.kind === 'backup') {
               // The heroku CLI costs about a second a call: ask for what is needed at once, and pg:info only
               // when production cannot be asked directly.
-              const [backups, url] = await Promise.all([
-                source.capture ? Promise.resolve([]) : deps.heroku.listBackups(source.app),
-                resolveAppUrl(deps, source.app).catch(() => undefined),
-              ]);
+              const [backups, url] = await Promise.all([early.backups ?? Promise.resolve([]), early.appUrl?.catch(() => undefined)]);
               if (!source.capture) {
                 const chosen = chooseBackup(backups, source.id, source.app);
                 c.backup = chosen;
@@ -224,7 +224,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                 c.sourceMajor = info.version ? parseVersion(info.version)?.major : undefined;
               }
             } else {
-              c.sourceUrl = source.kind === 'live' ? await resolveAppUrl(deps, source.app) : parseDatabaseUrl(source.url, '--from-url');
+              c.sourceUrl = early.appUrl ? await early.appUrl : parseDatabaseUrl((source as { url: string }).url, '--from-url');
               await withClient(c.sourceUrl, async (client) => {
                 c.sourceMajor = (await readServerVersion(client)).major;
                 c.sourceExtensions = await readInstalledExtensions(client);
@@ -466,6 +466,20 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
 function streamMode(deps: Deps): 'off' | StreamMode {
   const value = deps.config.env.DRYDOCK_STREAM_RESTORE;
   return value === '0' ? 'off' : value === '1' ? 'always' : 'auto';
+}
+
+/**
+ * Start the heroku CLI calls every pull of `source` needs (the app's database URL; a backup pull's list
+ * of backups too). The answers are awaited in preflight; a failure surfaces there, and not at all if the
+ * pull stops before.
+ */
+function askHerokuEarly(deps: Deps, source: PullSource): { appUrl?: Promise<DbUrl>; backups?: Promise<BackupSummary[]> } {
+  const quiet = <T>(promise: Promise<T>): Promise<T> => (promise.catch(() => undefined), promise);
+  if (source.kind === 'url') return {};
+  return {
+    appUrl: quiet(resolveAppUrl(deps, source.app)),
+    backups: source.kind === 'backup' && !source.capture ? quiet(deps.heroku.listBackups(source.app)) : undefined,
+  };
 }
 
 async function resolveAppUrl(deps: Deps, app: string): Promise<DbUrl> {

@@ -5,7 +5,8 @@
  *    source session (and pg_dump) imports it, so the copy is consistent, as pg_dump -j does.
  * 2. The schema goes through a small schema-only archive: pre-data (tables, types, functions) first.
  * 3. Table data streams straight from `COPY … TO STDOUT` into `COPY … FROM STDIN` on `jobs` connection
- *    pairs, largest tables first: no intermediate files, and dump and load overlap. When both servers
+ *    pairs, largest tables first: no intermediate files, and dump and load overlap (copy-pipe.ts moves
+ *    the bytes without unpacking rows). When both servers
  *    run the same major and every column type has a portable binary form, the stream is COPY's binary
  *    format (no text formatting and parsing on either side). Each table is truncated and loaded in one
  *    transaction with FREEZE, so later readers (index builds, ANALYZE, the snapshot) find the rows
@@ -26,7 +27,6 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
 import type pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
 import { DrydockError } from '../errors.js';
 import { detectSchemaVersion } from '../migrate/detect.js';
@@ -35,6 +35,7 @@ import { quoteQualified } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
+import { copyIn, copyOut } from './copy-pipe.js';
 import { planForeignKeys, SOURCE_FOREIGN_KEYS_SQL, sourceForeignKeys, type NotValidForeignKey } from './foreign-keys.js';
 import { runPool } from './pool.js';
 import { listRestorer, restoreAroundForeignKeys } from './restore-backup.js';
@@ -221,8 +222,8 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       // Truncated in the loading transaction so COPY can FREEZE the rows (ONLY: never an inheritance child).
       await dst.query('BEGIN');
       await dst.query(`TRUNCATE ONLY ${name}`);
-      const out = src.query(copyTo(`COPY ${name} TO STDOUT (FORMAT ${format})`));
-      const into = dst.query(copyFrom(`COPY ${name} FROM STDIN (FORMAT ${format}, FREEZE)`));
+      const out = src.query(copyOut(`COPY ${name} TO STDOUT (FORMAT ${format})`));
+      const into = dst.query(copyIn(`COPY ${name} FROM STDIN (FORMAT ${format}, FREEZE)`));
       try {
         await pipeline(out, into);
         await dst.query('COMMIT');

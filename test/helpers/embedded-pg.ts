@@ -24,6 +24,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 import { run } from '../../src/exec.js';
 import { parseVersion } from '../../src/pg/version.js';
+import { createSelfSignedCert } from '../heroku-emulator/tls.js';
 
 /** A running server; `stop()` it in afterAll. */
 export interface EmbeddedPostgres {
@@ -43,6 +44,8 @@ export interface StartEmbeddedPostgresOptions {
   major?: 17;
   /** Default: a free port on 127.0.0.1. */
   port?: number;
+  /** Accept TLS connections (a self-signed certificate for 127.0.0.1 and localhost), as Heroku Postgres does. */
+  ssl?: boolean;
 }
 
 /** The npm package (alias) holding each major's binaries. */
@@ -81,6 +84,14 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
   const logFile = join(serverDir, 'log');
   await runAs(rt, 'cp', ['-a', template, dataDir], { plain: true });
 
+  const tlsSettings: string[] = [];
+  if (options.ssl) {
+    const tls = await createSelfSignedCert(join(serverDir, 'tls'));
+    for (const file of [join(serverDir, 'tls'), tls.certPath, tls.keyPath]) await giveToOsUser(file);
+    await chmod(tls.keyPath, 0o600);
+    tlsSettings.push('ssl = on', `ssl_cert_file = '${tls.certPath}'`, `ssl_key_file = '${tls.keyPath}'`);
+  }
+
   let port = options.port ?? (await freePort());
   for (let attempt = 1; ; attempt++) {
     // Settings go in the config file, not pg_ctl -o (pg_ctl pastes -o into a shell command line).
@@ -97,6 +108,7 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
         'fsync = off',
         'synchronous_commit = off',
         'full_page_writes = off',
+        ...tlsSettings,
         '',
       ].join('\n'),
     );

@@ -66,6 +66,18 @@ describe('drydock pull -a APP', () => {
     expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
   });
 
+  it('stops with a one-line error for an unknown app, creating nothing', async () => {
+    for (const from of ['live', 'backup']) {
+      const to = target(`ph_unknown_${from}`);
+      const res = await runCli(['pull', '-a', 'no-such-app', '--from', from, '--to', to], { env: env() });
+      expect(res.exitCode, from).not.toBe(0);
+      expect(res.stderr).toMatch(/^error: Heroku app no-such-app not found/m);
+      expect(res.stderr).not.toMatch(/\n\s+at /);
+      expect((await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [to])).rows).toEqual([]);
+      expect((await adminQuery(`SELECT 1 FROM pg_database WHERE datname LIKE 'drydock\\_pull\\_%' AND shobj_description(oid, 'pg_database') LIKE $1`, [`%${to}%`])).rows).toEqual([]);
+    }
+  });
+
   it('pulls the newest backup, and a second pull of it downloads nothing', async () => {
     const to = target('ph_backup');
     await prod.query(`INSERT INTO users (email) VALUES ('after-backup')`); // not in the backup

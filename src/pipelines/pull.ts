@@ -7,11 +7,14 @@
  * scratch copy tagged with the dead pid) are dropped by the next run.
  */
 
+import type pg from 'pg';
+
 import type { Deps } from '../deps.js';
 import { DrydockError } from '../errors.js';
 import type { BackupSummary } from '../heroku/cli.js';
 import { detectSchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
+import { quoteQualified } from '../pg/ident.js';
 import { PgTools } from '../pg/pg-tools.js';
 import { readInstalledExtensions, readServerVersion, type InstalledExtension } from '../pg/server-facts.js';
 import { describeDb, parseDatabaseUrl, withDatabase, type DbUrl } from '../pg/url.js';
@@ -365,7 +368,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           task: async (c, task) => {
             const scratchUrl = withDatabase(options.local, c.scratch!);
             await withClient(scratchUrl, async (client) => {
-              await client.query('ANALYZE');
+              await analyzeRemaining(client, new Set(c.live?.analyzed ?? []));
               const { rows: present } = await client.query<{ t: string }>(
                 `SELECT n.nspname || '.' || c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')`,
               );
@@ -457,6 +460,19 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };
   });
+}
+
+/** User tables, partitioned tables and materialized views, as ANALYZE without a list would take them. */
+const ANALYZABLE_SQL = `
+  SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+  ORDER BY 1, 2`;
+
+/** ANALYZE the copy's relations but those already analyzed (schema.name) during the copy. */
+async function analyzeRemaining(client: pg.Client, done: ReadonlySet<string>): Promise<void> {
+  const { rows } = await client.query<{ schema: string; name: string }>(ANALYZABLE_SQL);
+  const rest = rows.filter((r) => !done.has(`${r.schema}.${r.name}`)).map((r) => quoteQualified(r.schema, r.name));
+  if (rest.length) await client.query(`ANALYZE ${rest.join(', ')}`);
 }
 
 /**

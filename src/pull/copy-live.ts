@@ -12,7 +12,7 @@
  *    transaction with FREEZE, so later readers (index builds, ANALYZE, the snapshot) find the rows
  *    frozen instead of setting hint bits on every page.
  * 4. A large table's indexes and primary/unique keys are built as soon as its data is in, while other
- *    tables are still copying.
+ *    tables are still copying. A stream with no table left to copy analyzes the finished ones.
  * 5. Sequence values are set from the snapshot.
  * 6. The rest of post-data (small tables' indexes, triggers, …) is restored with pg_restore --jobs;
  *    foreign keys that were valid in production are added without re-checking every row (see
@@ -95,6 +95,8 @@ export interface LiveCopyResult {
   notValidForeignKeys: NotValidForeignKey[];
   /** Foreign keys added without a re-check (valid in production, see foreign-keys.ts). */
   trustedForeignKeys: string[];
+  /** Tables (schema.name) already analyzed, with all their indexes in place. */
+  analyzed: string[];
 }
 
 const TABLES_SQL = `
@@ -113,9 +115,13 @@ const TABLES_SQL = `
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
   ORDER BY pg_relation_size(c.oid) DESC, 1, 2`;
 
-/** Indexes and primary/unique/exclusion keys per table: built early for large tables. */
+/**
+ * Indexes and primary/unique/exclusion keys per table (an index that backs a key is listed as the key,
+ * which is how the schema archive names it): built early for large tables.
+ */
 const TABLE_INDEXES_SQL = `
-  SELECT indexrelid::bigint AS oid, indrelid::bigint AS rel FROM pg_index WHERE indrelid = ANY($1::oid[])
+  SELECT indexrelid::bigint AS oid, indrelid::bigint AS rel FROM pg_index
+  WHERE indrelid = ANY($1::oid[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid AND contype IN ('p', 'u', 'x'))
   UNION ALL
   SELECT oid::bigint, conrelid::bigint FROM pg_constraint WHERE contype IN ('p', 'u', 'x') AND conrelid = ANY($1::oid[])`;
 
@@ -162,8 +168,8 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     const { rows: sequences } = await leader.query<{ schema: string; name: string; last_value: string | null }>(SEQUENCES_SQL, [EXCLUDED_SCHEMAS]);
     const toCopy = tables.filter((t) => !t.excluded);
     const early = toCopy.filter((t) => t.bytes >= (options.earlyIndexMinBytes ?? EARLY_INDEX_MIN_BYTES));
-    const { rows: indexRows } = early.length
-      ? await leader.query<{ oid: string; rel: string }>(TABLE_INDEXES_SQL, [early.map((t) => t.oid)])
+    const { rows: indexRows } = toCopy.length
+      ? await leader.query<{ oid: string; rel: string }>(TABLE_INDEXES_SQL, [toCopy.map((t) => t.oid)])
       : { rows: [] };
 
     emit({ kind: 'phase', message: `schema: pg_dump --schema-only in snapshot ${snapshot}` });
@@ -176,8 +182,10 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
 
     // Which post-data entries are built early (per large table), and which foreign keys drydock adds itself.
     const earlyByTable = new Map<number, number[]>();
-    const objectTable = new Map(indexRows.map((r) => [Number(r.oid), Number(r.rel)]));
+    const earlyRels = new Set(early.map((t) => t.oid));
+    const objectTable = new Map(indexRows.filter((r) => earlyRels.has(Number(r.rel))).map((r) => [Number(r.oid), Number(r.rel)]));
     const earlyIds = new Set<number>();
+    const earlyObjects = new Set<number>();
     for (const entry of tocEntries(toc)) {
       const isIndex = entry.classOid === 1259 && entry.desc.startsWith('INDEX ');
       const isKey = entry.classOid === 2606 && entry.desc.startsWith('CONSTRAINT ');
@@ -185,6 +193,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       if (!(isIndex || isKey) || rel === undefined) continue;
       earlyByTable.set(rel, [...(earlyByTable.get(rel) ?? []), entry.id]);
       earlyIds.add(entry.id);
+      earlyObjects.add(entry.objOid);
     }
     const setupTarget = track(await connect(options.target, { applicationName: 'drydock pull (schema)' }));
     const foreignKeys = await planForeignKeys({
@@ -215,6 +224,19 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
         return { src, dst };
       }),
     );
+    // A copied table whose indexes are all in place is analyzed by a stream that has nothing left to
+    // copy, while the others finish: the statistics are then ready sooner than after the whole copy.
+    const indexesOf = new Map<number, number[]>();
+    for (const r of indexRows) indexesOf.set(Number(r.rel), [...(indexesOf.get(Number(r.rel)) ?? []), Number(r.oid)]);
+    const toAnalyze: SourceTable[] = [];
+    const analyzed: string[] = [];
+    const analyzeNext = async ({ dst }: { dst: pg.Client }): Promise<boolean> => {
+      const table = toAnalyze.shift();
+      if (!table) return false;
+      await dst.query(`ANALYZE ${quoteQualified(table.schema, table.name)}`);
+      analyzed.push(`${table.schema}.${table.name}`);
+      return true;
+    };
     await runPool(toCopy, pairs, async (table, { src, dst }) => {
       const name = quoteQualified(table.schema, table.name);
       const format = binary && table.binarySafe ? 'binary' : 'text';
@@ -239,10 +261,11 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       copied.set(`${table.schema}.${table.name}`, rowsIn);
       const ids = new Set(earlyByTable.get(table.oid) ?? []);
       if (ids.size) await restore(`early-${table.oid}`, tocWith(toc, (e) => ids.has(e.id)));
+      if ((indexesOf.get(table.oid) ?? []).every((oid) => earlyObjects.has(oid))) toAnalyze.push(table);
       bytesDone += table.bytes;
       done += 1;
       emit({ kind: 'table-done', table: `${table.schema}.${table.name}`, rows: rowsIn, done, total: toCopy.length, bytesDone, bytesTotal });
-    });
+    }, analyzeNext);
 
     // Sequence values are data: set them from the snapshot (pg_sequences shows NULL for never-used ones).
     for (const seq of sequences) {
@@ -272,6 +295,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       format: formats.size === 1 ? (formats.has('binary') ? 'binary' : 'text') : formats.size ? 'mixed' : 'text',
       notValidForeignKeys,
       trustedForeignKeys: foreignKeys.filter((fk) => fk.mode === 'trust').map((fk) => fk.name),
+      analyzed,
     };
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));

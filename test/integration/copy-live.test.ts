@@ -130,6 +130,11 @@ describe('copyLive', () => {
     await query(target.url, 'CREATE EXTENSION IF NOT EXISTS pg_visibility');
     const [frozen] = await query<{ n: string }>(target.url, `SELECT count(*)::text AS n FROM pg_visibility_map('posts') WHERE NOT all_frozen`);
     expect(frozen?.n).toBe('0');
+    // Every table had all its indexes early, so each was analyzed by a stream with nothing left to
+    // copy, after its indexes existed (the expression index has statistics of its own).
+    expect([...result.analyzed].sort()).toEqual(['public.audit', 'public.logs', 'public.logs_2026', 'public.posts', 'public.users']);
+    const [indexStats] = await query<{ n: string }>(target.url, `SELECT count(*)::text AS n FROM pg_statistic WHERE starelid = 'posts_title_idx'::regclass`);
+    expect(indexStats?.n).toBe('1');
     // The trusted key is enforced like any other.
     await expect(query(target.url, 'INSERT INTO posts (user_id, title) VALUES (424242, null)')).rejects.toThrow(/violates foreign key constraint "posts_user_fk"/);
   });
@@ -140,6 +145,8 @@ describe('copyLive', () => {
     expect(await foreignKeys(target.url)).toEqual({ audit_user_fk: false, posts_user_fk: false });
     const [counts] = await query<{ u: string; p: string }>(target.url, 'SELECT (SELECT count(*) FROM users)::text AS u, (SELECT count(*) FROM posts)::text AS p');
     expect(counts).toEqual({ u: '0', p: '9000' });
+    // Small tables get their indexes with the rest of post-data: only those without any were analyzed.
+    expect([...result.analyzed].sort()).toEqual(['public.logs', 'public.logs_2026']);
   });
 
   it('checks keys row by row with validateForeignKeys, and as a role that is not a superuser', async () => {

@@ -49,6 +49,8 @@ describe('drydock pull --from-url', () => {
     expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
     expect(await scalar(to, `SELECT count(*) AS n FROM pg_indexes WHERE tablename = 'users'`)).toBe(2);
     expect(await scalar(to, `SELECT nextval('users_id_seq') AS n`)).toBe(5001);
+    // Every table with rows has planner statistics (analyzed during the copy or at verification).
+    expect(await scalar(to, `SELECT count(*) AS n FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM pg_statistic s WHERE s.starelid = c.oid)`)).toBe(0);
     const copies = await drydockCopiesOf(to);
     expect(copies.map((c) => c.kind)).toEqual(['snapshot']);
   });

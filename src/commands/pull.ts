@@ -76,8 +76,11 @@ export async function pull(deps: Deps, flags: PullFlags): Promise<PullResult> {
   const scrubFile = flags.scrub ? resolve(flags.scrub) : undefined;
   if (scrubFile && !existsSync(scrubFile)) throw new ConfigError(`scrub file ${scrubFile} not found`, { hint: 'pass the path of an SQL file that anonymises the copy' });
   const excludeTableData = (flags.excludeTableData ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const result = await runPull(deps, { source, local, target, jobs, excludeTableData, scrubFile, keepSnapshot: flags.snapshot !== false, validateForeignKeys: Boolean(flags.validateForeignKeys), dryRun: Boolean(flags.dryRun) });
-  if (result.snapshot && sparesEnabled(env)) await scheduleSpare(deps, local, target, 'pristine', undefined);
+  const keepSnapshot = flags.snapshot !== false;
+  // With a background preparation coming anyway, it also drops the copies this pull replaced.
+  const background = keepSnapshot && sparesEnabled(env);
+  const result = await runPull(deps, { source, local, target, jobs, excludeTableData, scrubFile, keepSnapshot, validateForeignKeys: Boolean(flags.validateForeignKeys), dryRun: Boolean(flags.dryRun), dropInBackground: background });
+  if (result.snapshot && background) await scheduleSpare(deps, local, target, 'pristine', result.droppingInBackground);
   return result;
 }
 

@@ -115,20 +115,19 @@ export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotF
       await releaseAdvisoryLock(server.admin, targetLockKey(target));
     }
   });
-  if (spares) await scheduleSpare(deps, local, target, name, outcome.previous);
+  if (spares) await scheduleSpare(deps, local, target, name, outcome.previous ? [outcome.previous] : []);
   return { ...info(outcome.snapshot), seconds: Math.round((Date.now() - started) / 100) / 10, prepared: outcome.prepared };
 }
 
 /** Background half of a reset: drop the replaced copy, prepare the next spare. */
-export async function prepareSpare(deps: Deps, name: string, flags: SnapshotFlags & { drop?: string }): Promise<string> {
+export async function prepareSpare(deps: Deps, name: string, flags: SnapshotFlags & { drop?: string[] }): Promise<string> {
   const { local, target } = await where(deps, flags);
   return LocalServer.with(local, async (server) => {
     await acquireAdvisoryLock(server.admin, targetLockKey(target), { waitMs: 10 * 60_000, purpose: `${target} work` });
     try {
-      if (flags.drop) {
-        const old = (await server.drydockDatabases()).find((d) => d.datname === flags.drop && d.meta.drydock === 'previous' && d.meta.target === target);
-        if (old) await server.drop(old.datname);
-      }
+      // Only copies this work replaced: tagged 'previous' for this target.
+      const replaced = (await server.drydockDatabases()).filter((d) => flags.drop?.includes(d.datname) && d.meta.drydock === 'previous' && d.meta.target === target);
+      for (const old of replaced) await server.drop(old.datname);
       const snapshot = (await server.snapshots(target)).find((s) => s.meta.name === name);
       if (!snapshot) return '';
       return await server.prepareSpare(target, snapshot);
@@ -162,8 +161,8 @@ export function registerSnapshot(program: Command, run: (action: (deps: Deps) =>
     });
 
   common(snapshot.command('prepare <name>', { hidden: true }).description('background: drop a replaced copy and prepare the next reset'))
-    .option('--drop <database>', 'the replaced copy to drop')
-    .action(async (name: string, opts: SnapshotFlags & { drop?: string }) => {
+    .option('--drop <database>', 'a replaced copy to drop (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .action(async (name: string, opts: SnapshotFlags & { drop?: string[] }) => {
       await run(async (deps) => {
         const spare = await prepareSpare(deps, name, opts);
         deps.output.result({ spare }, (r) => (r.spare ? `prepared ${r.spare}` : 'nothing to prepare'));

@@ -50,6 +50,11 @@ export interface PullOptions {
   /** Check every foreign key row by row instead of trusting production's (--validate-foreign-keys). */
   validateForeignKeys: boolean;
   dryRun: boolean;
+  /**
+   * Leave the replaced copies (the previous working database, the previous pristine snapshot) tagged
+   * for a background process to drop, instead of dropping gigabytes before returning.
+   */
+  dropInBackground?: boolean;
 }
 
 /** What a pull did (the --json result). */
@@ -64,7 +69,10 @@ export interface PullResult {
   rows: number | undefined;
   schemaVersion: string | undefined;
   snapshot: string | undefined;
+  /** The previous working database was replaced (and dropped, now or by the background preparation). */
   previousDropped: boolean;
+  /** Replaced copies left for the background preparation to drop. */
+  droppingInBackground: string[];
   scrubbed: boolean;
   /** Foreign keys left NOT VALID because the data they point to was excluded. */
   notValidForeignKeys: NotValidForeignKey[];
@@ -94,6 +102,8 @@ interface Ctx {
   schemaVersion?: string;
   snapshot?: string;
   previous?: string;
+  /** Replaced copies, tagged 'previous', for the background preparation to drop. */
+  replaced: string[];
   plan: string[];
 }
 
@@ -142,7 +152,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
   const started = Date.now();
   const pgTools = PgTools.fromDeps(deps);
   const source = options.source;
-  const ctx: Ctx = { plan: [] };
+  const ctx: Ctx = { plan: [], replaced: [] };
   const cache = cacheDir(deps.config.env as NodeJS.ProcessEnv);
   const meta = (kind: DrydockDbMeta['drydock'], extra: Partial<DrydockDbMeta> = {}): DrydockDbMeta => ({
     drydock: kind,
@@ -405,7 +415,15 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             const old = (await server.snapshots(options.target)).filter((s) => s.meta.name === 'pristine');
             await server.create(name, meta('snapshot', { name: 'pristine', pid: undefined }), { template: c.scratch! });
             await server.makeTemplate(name);
-            for (const o of old) await server.drop(o.datname);
+            for (const o of old) {
+              if (!options.dropInBackground) {
+                await server.drop(o.datname);
+                continue;
+              }
+              // No longer a snapshot from here on; the background preparation drops it.
+              await server.setMeta(o.datname, { drydock: 'previous', target: options.target, pid: process.pid, createdAt: new Date().toISOString() });
+              c.replaced.push(o.datname);
+            }
             c.snapshot = name;
             task.title = `Kept snapshot "pristine" of ${options.target} (${name})`;
           },
@@ -417,8 +435,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             await hookPoint(deps, 'before-swap');
             c.previous = await server.swapIn(options.target, c.scratch!, { pid: process.pid, createdAt: new Date().toISOString() });
             c.scratch = undefined;
-            if (c.previous) await server.drop(c.previous);
-            task.title = `${options.target} now holds the new copy${c.previous ? ' (the previous copy was dropped)' : ''}`;
+            if (c.previous && options.dropInBackground) c.replaced.push(c.previous);
+            else if (c.previous) await server.drop(c.previous);
+            task.title = `${options.target} now holds the new copy${c.previous ? (options.dropInBackground ? ' (the previous copy is dropped in the background)' : ' (the previous copy was dropped)') : ''}`;
           },
         },
         {
@@ -455,6 +474,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       schemaVersion: ctx.schemaVersion,
       snapshot: ctx.snapshot,
       previousDropped: Boolean(ctx.previous),
+      droppingInBackground: ctx.replaced,
       scrubbed: Boolean(options.scrubFile) && !options.dryRun,
       notValidForeignKeys: ctx.notValidForeignKeys ?? [],
       seconds: Math.round((Date.now() - started) / 100) / 10,

@@ -14,14 +14,14 @@ export function sparesEnabled(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
- * Start `drydock snapshot prepare` in the background: drop the replaced copy and make a fresh spare of
+ * Start `drydock snapshot prepare` in the background: drop the replaced copies and make a fresh spare of
  * the snapshot, so the next restore is a rename. The local URL travels in the environment (it may hold a
  * password).
  */
-export async function scheduleSpare(deps: Pick<Deps, 'output'>, local: DbUrl, target: string, name: string, drop: string | undefined): Promise<void> {
+export async function scheduleSpare(deps: Pick<Deps, 'output'>, local: DbUrl, target: string, name: string, drop: readonly string[] = []): Promise<void> {
   const cli = process.argv[1];
   if (!cli) return;
-  const args = [cli, 'snapshot', 'prepare', name, '--to', target, ...(drop ? ['--drop', drop] : [])];
+  const args = [cli, 'snapshot', 'prepare', name, '--to', target, ...drop.flatMap((d) => ['--drop', d])];
   await spawnDetached(process.execPath, args, { DRYDOCK_LOCAL_DATABASE_URL: local.href, CI: 'true' });
   deps.output.debug(`started background preparation of the next reset of ${target}`);
 }

@@ -92,6 +92,21 @@ describe('drydock pull --from-url', () => {
     expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
     const second = await readySpare(first);
     expect(second).not.toBe(first);
+    // A second pull returns without dropping gigabytes: the previous working copy and the previous
+    // pristine snapshot are tagged for the background preparation, which drops them.
+    const oldSnapshot = (await drydockCopiesOf(to)).find((c) => c.kind === 'snapshot')!.datname;
+    const again = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--json'], { env: spareEnv });
+    expect(again.exitCode).toBe(0);
+    const result = JSON.parse(again.stdout) as { previousDropped: boolean; droppingInBackground: string[]; snapshot: string };
+    expect(result.previousDropped).toBe(true);
+    expect(result.droppingInBackground).toHaveLength(2);
+    expect(result.droppingInBackground).toContain(oldSnapshot);
+    const snapshots = (await drydockCopiesOf(to)).filter((c) => c.kind === 'snapshot').map((c) => c.datname);
+    expect(snapshots).toEqual([result.snapshot]);
+    await readySpare(second);
+    const left = (await drydockCopiesOf(to)).map((c) => c.datname);
+    for (const replaced of result.droppingInBackground) expect(left).not.toContain(replaced);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
     const rm = await runCli(['snapshot', 'rm', 'pristine', '--to', to], { env: spareEnv });
     expect(rm.exitCode).toBe(0);
     expect(await drydockCopiesOf(to)).toEqual([]);

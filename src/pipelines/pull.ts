@@ -182,6 +182,11 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       await server.create(c.scratch, meta('scratch'));
       return withDatabase(options.local, c.scratch);
     };
+    /** A copy this pull replaced (tagged 'previous'): dropped now, or left for the background preparation. */
+    const retire = async (c: Ctx, datname: string): Promise<void> => {
+      if (options.dropInBackground) c.replaced.push(datname);
+      else await server.drop(datname);
+    };
     /** From a backup's table of contents: pre-create its extensions in the scratch database, return the entries to restore. */
     const prepareBackupRestore = async (c: Ctx, scratchUrl: DbUrl, toc: string): Promise<string> => {
       c.restoredTables = tablesWithData(withoutTableData(toc, options.excludeTableData));
@@ -237,7 +242,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                 c.sourceMajor = info.version ? parseVersion(info.version)?.major : undefined;
               }
             } else {
-              c.sourceUrl = early.appUrl ? await early.appUrl : parseDatabaseUrl((source as { url: string }).url, '--from-url');
+              c.sourceUrl = source.kind === 'url' ? parseDatabaseUrl(source.url, '--from-url') : await early.appUrl!;
               await withClient(c.sourceUrl, async (client) => {
                 c.sourceMajor = (await readServerVersion(client)).major;
                 c.sourceExtensions = await readInstalledExtensions(client);
@@ -416,13 +421,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             await server.create(name, meta('snapshot', { name: 'pristine', pid: undefined }), { template: c.scratch! });
             await server.makeTemplate(name);
             for (const o of old) {
-              if (!options.dropInBackground) {
-                await server.drop(o.datname);
-                continue;
-              }
-              // No longer a snapshot from here on; the background preparation drops it.
-              await server.setMeta(o.datname, { drydock: 'previous', target: options.target, pid: process.pid, createdAt: new Date().toISOString() });
-              c.replaced.push(o.datname);
+              // No longer a snapshot from here on.
+              await server.setMeta(o.datname, meta('previous'));
+              await retire(c, o.datname);
             }
             c.snapshot = name;
             task.title = `Kept snapshot "pristine" of ${options.target} (${name})`;
@@ -435,8 +436,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             await hookPoint(deps, 'before-swap');
             c.previous = await server.swapIn(options.target, c.scratch!, { pid: process.pid, createdAt: new Date().toISOString() });
             c.scratch = undefined;
-            if (c.previous && options.dropInBackground) c.replaced.push(c.previous);
-            else if (c.previous) await server.drop(c.previous);
+            if (c.previous) await retire(c, c.previous);
             task.title = `${options.target} now holds the new copy${c.previous ? (options.dropInBackground ? ' (the previous copy is dropped in the background)' : ' (the previous copy was dropped)') : ''}`;
           },
         },

@@ -19,10 +19,10 @@ import { quoteQualified } from '../pg/ident.js';
 import { PgTools } from '../pg/pg-tools.js';
 import { withDatabase } from '../pg/url.js';
 import { parseVersion } from '../pg/version.js';
-import { cacheDir, downloadToCache, findCached, type CachedBackup } from '../pull/cache.js';
-import { drydockDbName, LocalServer } from '../pull/local-db.js';
-import { precreatedSchemas, prepareExtensions } from '../pull/extensions.js';
-import { extensionsInToc, withoutPrecreated } from '../pull/toc.js';
+import { cacheDir, downloadToCache, findCached, type CachedBackup } from '../backups/cache.js';
+import { drydockDbName, LocalServer } from '../local/server.js';
+import { precreatedSchemas, prepareExtensions } from '../local/extensions.js';
+import { extensionsInToc, withoutPrecreated } from '../backups/toc.js';
 import { parseDuration, resolveApp } from './shared.js';
 
 function size(bytes: number | undefined): string {

@@ -15,7 +15,7 @@ import { ChecksFailed, ConfigError } from '../errors.js';
 import type { LintRun } from '../lint/lint.js';
 import { DEFAULT_PG_VERSION, LINT_FORMATS, type LintFormat } from '../lint/settings.js';
 import { withClient } from '../pg/client.js';
-import { readServerVersion } from '../pg/server-facts.js';
+import { readServerVersion } from '../pg/queries/server-facts.js';
 import { majorOrder, parseVersion } from '../pg/version.js';
 import { resolveMigrateSetup } from './migrate.js';
 

@@ -19,7 +19,7 @@ import { acquireAdvisoryLock, MIGRATION_LOCK_KEY, releaseAdvisoryLock } from '..
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { runMigrations, formatMs, type MigrationRunResult } from '../pipelines/migrate.js';
 import { LINT_MODES, loadProjectConfig, type LintMode, type ProjectConfig } from '../project-config.js';
-import { redo, renderRedo } from './redo.js';
+import { redo, renderRedo } from '../pipelines/redo.js';
 import { parseDuration, runAppCommand } from './shared.js';
 
 /** Flags shared by the migrate subcommands. */

@@ -18,7 +18,7 @@ import { withClient } from '../pg/client.js';
 import { PgTools } from '../pg/pg-tools.js';
 import { describeDb } from '../pg/url.js';
 import { runMigrations } from '../pipelines/migrate.js';
-import { listUserTables } from '../schema/catalog.js';
+import { listUserTables } from '../pg/queries/catalog.js';
 import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
 import { loadSchema } from '../schema/load.js';
 import { resolveMigrateSetup, type MigrateFlags } from './migrate.js';

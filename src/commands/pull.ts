@@ -13,7 +13,7 @@ import { ConfigError } from '../errors.js';
 import { assertIdentifier } from '../pg/ident.js';
 import { parseDatabaseUrl, type DbUrl } from '../pg/url.js';
 import { runPull, type PullResult, type PullSource } from '../pipelines/pull.js';
-import { scheduleSpare, sparesEnabled } from '../pull/spare.js';
+import { scheduleSpare, sparesEnabled } from '../local/spare.js';
 import { parseDuration, resolveApp } from './shared.js';
 
 /** Flags of `drydock pull`. */

@@ -8,9 +8,9 @@ import type { Command } from 'commander';
 
 import type { Deps } from '../deps.js';
 import { ConfigError, DrydockError } from '../errors.js';
-import { scheduleSpare, sparesEnabled } from '../pull/spare.js';
+import { scheduleSpare, sparesEnabled } from '../local/spare.js';
 import { acquireAdvisoryLock, releaseAdvisoryLock } from '../pg/lock.js';
-import { drydockDbName, LocalServer, targetLockKey, type DrydockDb } from '../pull/local-db.js';
+import { drydockDbName, LocalServer, targetLockKey, type DrydockDb } from '../local/server.js';
 import { describeDb } from '../pg/url.js';
 import { resolveLocalUrl } from '../config.js';
 import { resolveTarget } from './pull.js';

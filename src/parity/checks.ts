@@ -10,7 +10,7 @@
  * - Dump output is only guaranteed to load into a server of the same or a newer major.
  * - A faithful rehearsal needs the same major: planner, locking and syntax differ between majors.
  */
-import type { AvailableExtension, InstalledExtension } from '../pg/server-facts.js';
+import type { AvailableExtension, InstalledExtension } from '../pg/queries/server-facts.js';
 import { pickTool, type ClientTool } from '../pg/tools.js';
 import { majorLabel, majorOrder, type PgVersion } from '../pg/version.js';
 import { installClientTools, installExtension, installServer, preferOnPath, type Remedy } from './remedies.js';

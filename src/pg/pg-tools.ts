@@ -16,7 +16,7 @@ import type { Deps } from '../deps.js';
 import { ToolError } from '../errors.js';
 import { run, type RunResult } from '../exec.js';
 import { withClient } from './client.js';
-import { readServerVersion } from './server-facts.js';
+import { readServerVersion } from './queries/server-facts.js';
 import { pickTool, type ClientTool, type DiscoverOptions, type ToolName, type ToolWant } from './tools.js';
 import { describeDb, toPgEnv, type DbUrl } from './url.js';
 import { majorLabel } from './version.js';

@@ -5,7 +5,7 @@ import type { Deps } from '../deps.js';
 import { DrydockError } from '../errors.js';
 import { evaluateParity, type ParityInput, type ParityReport, type ToolFact } from '../parity/checks.js';
 import { withClient } from '../pg/client.js';
-import { readAvailableExtensions, readInstalledExtensions, readServerVersion } from '../pg/server-facts.js';
+import { readAvailableExtensions, readInstalledExtensions, readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, parseDatabaseUrl, type DbUrl } from '../pg/url.js';
 import { parseVersion } from '../pg/version.js';
 import { mask } from '../redact.js';

@@ -16,7 +16,7 @@ import { applyStep, validateSteps, type RunnerSettings, type ValidatedStep } fro
 import type { AppliedMigration, MigrationFile } from '../migrate/types.js';
 import { connect } from '../pg/client.js';
 import { acquireAdvisoryLock, MIGRATION_LOCK_KEY, releaseAdvisoryLock } from '../pg/lock.js';
-import { readServerVersion } from '../pg/server-facts.js';
+import { readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { majorOrder } from '../pg/version.js';
 import type { LintMode } from '../project-config.js';

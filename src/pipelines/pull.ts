@@ -16,18 +16,18 @@ import { detectSchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
 import { quoteQualified } from '../pg/ident.js';
 import { PgTools } from '../pg/pg-tools.js';
-import { readInstalledExtensions, readServerVersion, type InstalledExtension } from '../pg/server-facts.js';
+import { readInstalledExtensions, readServerVersion, type InstalledExtension } from '../pg/queries/server-facts.js';
 import { describeDb, parseDatabaseUrl, withDatabase, type DbUrl } from '../pg/url.js';
 import { majorLabel, majorOrder, parseVersion } from '../pg/version.js';
-import { cacheDir, downloadToCache, findCached, freeBytes, type CachedBackup } from '../pull/cache.js';
+import { cacheDir, downloadToCache, findCached, freeBytes, type CachedBackup } from '../backups/cache.js';
 import { copyLive, type LiveCopyResult } from '../pull/copy-live.js';
 import { acquireAdvisoryLock, releaseAdvisoryLock } from '../pg/lock.js';
-import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../pull/local-db.js';
-import { precreatedSchemas, prepareExtensions } from '../pull/extensions.js';
+import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../local/server.js';
+import { precreatedSchemas, prepareExtensions } from '../local/extensions.js';
 import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.js';
 import { restoreBackupArchive } from '../pull/restore-backup.js';
 import { downloadWhileRestoring, type StreamMode } from '../pull/stream-restore.js';
-import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData } from '../pull/toc.js';
+import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData } from '../backups/toc.js';
 import { createPipeline } from './listr.js';
 
 /** Where the data comes from. */

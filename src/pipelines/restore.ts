@@ -14,7 +14,7 @@ import { PgTools } from '../pg/pg-tools.js';
 import { quoteQualified } from '../pg/ident.js';
 import { parseDatabaseUrl } from '../pg/url.js';
 import { parseVersion } from '../pg/version.js';
-import { cacheDir, downloadToCache, findCached } from '../pull/cache.js';
+import { cacheDir, downloadToCache, findCached } from '../backups/cache.js';
 import { createPipeline } from './listr.js';
 
 /** Options of one restore. */

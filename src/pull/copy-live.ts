@@ -33,13 +33,13 @@ import { detectSchemaVersion } from '../migrate/detect.js';
 import { connect } from '../pg/client.js';
 import { quoteQualified } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
-import { readServerVersion } from '../pg/server-facts.js';
+import { readServerVersion } from '../pg/queries/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
 import { copyIn, copyOut } from './copy-pipe.js';
 import { planForeignKeys, SOURCE_FOREIGN_KEYS_SQL, sourceForeignKeys, type NotValidForeignKey } from './foreign-keys.js';
 import { runPool } from './pool.js';
 import { listRestorer, restoreAroundForeignKeys } from './restore-backup.js';
-import { matchesTable, tocEntries, tocWith, withoutPrecreated } from './toc.js';
+import { matchesTable, tocEntries, tocWith, withoutPrecreated } from '../backups/toc.js';
 
 /** Schemas never copied: Heroku's own. */
 export const EXCLUDED_SCHEMAS = ['_heroku'];

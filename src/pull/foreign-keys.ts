@@ -22,7 +22,7 @@ import type pg from 'pg';
 import { quoteIdent, quoteQualified } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
 import { ensureParser, splitStatements } from '../sql/parse.js';
-import { sqlByEntry, tocEntries, tocWith, type TocEntry } from './toc.js';
+import { sqlByEntry, tocEntries, tocWith, type TocEntry } from '../backups/toc.js';
 
 /** A foreign key drydock adds itself instead of pg_restore. */
 export interface PlannedForeignKey {

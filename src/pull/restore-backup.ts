@@ -21,7 +21,7 @@ import { withClient } from '../pg/client.js';
 import type { ArchiveSection, PgTools } from '../pg/pg-tools.js';
 import type { DbUrl } from '../pg/url.js';
 import { addForeignKeys, planForeignKeys, type NotValidForeignKey, type PlannedForeignKey } from './foreign-keys.js';
-import { isCommentEntry, tocWith, type TocEntry } from './toc.js';
+import { isCommentEntry, tocWith, type TocEntry } from '../backups/toc.js';
 
 export interface RestoreBackupOptions {
   archive: string;

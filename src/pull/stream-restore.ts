@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { PgTools } from '../pg/pg-tools.js';
 import type { DbUrl } from '../pg/url.js';
-import type { CachedBackup } from './cache.js';
+import type { CachedBackup } from '../backups/cache.js';
 import { tailFile, type FileTail } from './tail-file.js';
 
 /** How the restore follows the download. */

@@ -9,10 +9,10 @@ import type { Deps } from '../deps.js';
 import { DrydockError } from '../errors.js';
 import { withClient } from '../pg/client.js';
 import { PgTools } from '../pg/pg-tools.js';
-import { readServerVersion } from '../pg/server-facts.js';
+import { readServerVersion } from '../pg/queries/server-facts.js';
 import { resolveDatabaseUrl } from '../config.js';
 import type { DbUrl } from '../pg/url.js';
-import { readAppliedVersions } from './catalog.js';
+import { readAppliedVersions } from '../pg/queries/catalog.js';
 import { normalizeDump, parseAppliedVersions } from './normalize.js';
 
 /** Where schema dump writes and schema load reads by default. */

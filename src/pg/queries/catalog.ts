@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 
-import { VERSIONS_TABLE } from './normalize.js';
+import { VERSIONS_TABLE } from '../../schema/normalize.js';
 
 /** Whether public.schema_migrations exists (to_regclass gives NULL instead of an error when it does not). */
 export const HAS_VERSIONS_TABLE = `SELECT to_regclass('${VERSIONS_TABLE}') IS NOT NULL AS present`;

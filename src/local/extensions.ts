@@ -5,7 +5,7 @@
 import { DrydockError } from '../errors.js';
 import { withClient } from '../pg/client.js';
 import { quoteQualified } from '../pg/ident.js';
-import { readAvailableExtensions, type InstalledExtension } from '../pg/server-facts.js';
+import { readAvailableExtensions, type InstalledExtension } from '../pg/queries/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
 
 /** The schemas drydock creates for `extensions` (not public or pg_catalog): skipped in the restore's TOC. */

@@ -3,8 +3,8 @@
  */
 import type pg from 'pg';
 
-import { AVAILABLE_EXTENSIONS, INSTALLED_EXTENSIONS, SERVER_VERSION } from './queries/server.js';
-import { parseServerVersionNum, type PgVersion } from './version.js';
+import { AVAILABLE_EXTENSIONS, INSTALLED_EXTENSIONS, SERVER_VERSION } from './server.js';
+import { parseServerVersionNum, type PgVersion } from '../version.js';
 
 /** An extension installed in a database. */
 export interface InstalledExtension {

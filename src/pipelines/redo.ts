@@ -7,7 +7,7 @@ import type { Deps } from '../deps.js';
 import { DrydockError, MigrationError } from '../errors.js';
 import type { RunnerSettings } from '../migrate/runner.js';
 import type { DbUrl } from '../pg/url.js';
-import { runMigrations } from '../pipelines/migrate.js';
+import { runMigrations } from './migrate.js';
 import { dumpSchema } from '../schema/dump.js';
 import { schemaDiff } from '../schema/normalize.js';
 import { ConfigError } from '../errors.js';

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { parseForeignKey } from '../../../src/pull/foreign-keys.js';
-import { isCommentEntry, sqlByEntry, tocEntries, tocWith, withoutTableData } from '../../../src/pull/toc.js';
+import { isCommentEntry, sqlByEntry, tocEntries, tocWith, withoutTableData } from '../../../src/backups/toc.js';
 import { ensureParser } from '../../../src/sql/parse.js';
 
 const TOC = `;

@@ -1,7 +1,7 @@
 /**
  * Archive tables of contents (pg_restore --list output), filtered before a restore with -L.
  */
-import type { InstalledExtension } from '../pg/server-facts.js';
+import type { InstalledExtension } from '../pg/queries/server-facts.js';
 
 /** True when `pattern` (`name`, `schema.name`, `*` wildcards) names the table. */
 export function matchesTable(pattern: string, schema: string, name: string): boolean {

@@ -18,18 +18,16 @@ import { registerBackups } from './commands/backups.js';
 import { registerRestore } from './commands/restore.js';
 import { registerRelease } from './commands/release.js';
 import { registerSchema } from './commands/schema.js';
-import { loadDotenv, resolveConfig, type GlobalFlags } from './config.js';
-import type { Deps } from './deps.js';
+import { createDeps, type Deps } from './deps.js';
 import { EXIT } from './errors.js';
-import { HerokuCli } from './heroku/cli.js';
 import { Output } from './output.js';
-import { discoverTools } from './pg/tools.js';
+import { readEnvironment, resolveGlobalSettings, type Environment, type GlobalFlags } from './settings.js';
 
 /** The package version, kept in one place for --version. */
 export const VERSION = '0.1.0';
 
 /** Build the commander program. `setExit` receives the exit code of the command that ran. */
-export function buildProgram(setExit: (code: number) => void, env: NodeJS.ProcessEnv = process.env): Command {
+export function buildProgram(setExit: (code: number) => void, env: Environment): Command {
   const program = new Command('drydock');
   program
     .description('Rehearse, release and restore Heroku Postgres deploys safely')
@@ -46,15 +44,9 @@ export function buildProgram(setExit: (code: number) => void, env: NodeJS.Proces
     // Output exists before config resolves, so even a bad flag value is reported in the right mode.
     let output = new Output({ json: flags.json, verbose: flags.verbose, ci: Boolean(env.CI) && env.CI !== 'false' });
     try {
-      const config = resolveConfig(flags, env);
-      output = new Output({ json: config.json, verbose: config.verbose, ci: config.ci });
-      const deps: Deps = {
-        config,
-        output,
-        heroku: new HerokuCli({ bin: config.herokuBin }),
-        discoverTools,
-      };
-      await action(deps);
+      const settings = resolveGlobalSettings(flags, env);
+      output = new Output({ json: settings.json, verbose: settings.verbose, ci: settings.ci });
+      await action(createDeps(settings, output));
       setExit(EXIT.OK);
     } catch (error) {
       setExit(output.fail(error));
@@ -77,11 +69,12 @@ export function buildProgram(setExit: (code: number) => void, env: NodeJS.Proces
 
 /** Parse argv and run; returns the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
-  loadDotenv();
+  // `.env` is loaded before commander parses, so variables declared on options (Option.env) see it too.
+  const env = readEnvironment();
   let code: number = EXIT.OK;
   const program = buildProgram((c) => {
     code = c;
-  });
+  }, env);
   try {
     await program.parseAsync(argv);
   } catch (error) {

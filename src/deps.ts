@@ -1,16 +1,44 @@
 /**
- * The dependencies a command runs with, built once in cli.ts and passed in (tests pass their own).
+ * The dependencies a command runs with: built once in cli.ts (`createDeps`) and passed in; tests pass
+ * their own (a fake Heroku, a fixed clock).
  */
-import type { ResolvedConfig } from './config.js';
-import type { HerokuApi } from './heroku/cli.js';
+import { HerokuCli, type HerokuApi } from './heroku/cli.js';
 import type { Output } from './output.js';
-import type { ClientTool, DiscoverOptions } from './pg/tools.js';
+import { PgTools } from './pg/pg-tools.js';
+import { discoverTools } from './pg/tools.js';
+import { loadProjectConfig, type GlobalSettings, type ProjectConfig } from './settings.js';
+
+/** Time, so tests can fix it. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** The system clock. */
+export const systemClock: Clock = { now: () => Date.now() };
 
 /** What every command receives. */
 export interface Deps {
-  config: ResolvedConfig;
-  output: Output;
-  heroku: HerokuApi;
-  /** Finds installed pg_dump/pg_restore/psql (pg/tools.discoverTools in production). */
-  discoverTools: (options?: DiscoverOptions) => Promise<ClientTool[]>;
+  /** Global settings, resolved once. */
+  readonly settings: GlobalSettings;
+  readonly output: Output;
+  readonly heroku: HerokuApi;
+  /** pg_dump, pg_restore and psql, discovered once (on first use). */
+  readonly pgTools: PgTools;
+  /** drydock.json, read and validated once (on first use: commands that need none never fail on it). */
+  readonly project: () => ProjectConfig;
+  readonly clock: Clock;
+}
+
+/** Build the real dependencies for one run. */
+export function createDeps(settings: GlobalSettings, output: Output, cwd = process.cwd()): Deps {
+  let project: ProjectConfig | undefined;
+  return {
+    settings,
+    output,
+    heroku: new HerokuCli({ bin: settings.herokuBin }),
+    pgTools: new PgTools({ discoverTools, pgBin: settings.pgBin, env: settings.childEnv }),
+    project: () => (project ??= loadProjectConfig(cwd)),
+    clock: systemClock,
+  };
 }

@@ -14,6 +14,7 @@ import type { ResultPromise } from 'execa';
 
 import { ToolError } from './errors.js';
 import { mask } from './redact.js';
+import { currentEnvironment } from './settings.js';
 
 /** Parent variables a child may see. Everything else (AWS keys, tokens of other tools) stays out. */
 const ENV_ALLOWLIST = [
@@ -45,7 +46,7 @@ const ENV_ALLOWLIST = [
 /** Build a child's environment: allowlisted parent variables, then `extra` (undefined deletes). */
 export function childEnv(
   extra: Record<string, string | undefined> = {},
-  parent: NodeJS.ProcessEnv = process.env,
+  parent: Readonly<Record<string, string | undefined>> = currentEnvironment(),
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(parent)) {
@@ -153,7 +154,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   // pending) never spawn anything.
   const { execa } = await import('execa');
   const subprocess: ResultPromise = execa(file, args, {
-    env: options.inheritEnv ? { ...definedEnv(process.env), ...definedEnv(options.env ?? {}) } : childEnv(options.env),
+    env: options.inheritEnv ? { ...definedEnv(currentEnvironment()), ...definedEnv(options.env ?? {}) } : childEnv(options.env),
     extendEnv: false,
     timeout: options.timeoutMs ?? 10 * 60_000,
     cwd: options.cwd,

@@ -97,6 +97,30 @@ export class Output {
     if (text) this.stdout.write(mask(text.endsWith('\n') ? text : text + '\n'));
   }
 
+  /** One line on stderr exactly as given (no timestamp, no prefix): test pause markers, in every mode. */
+  notice(message: string): void {
+    this.stderr.write(mask(`${message}\n`));
+  }
+
+  /**
+   * Ask a question on the terminal and return the answer (typed confirmations). Callers check that
+   * stdin is a terminal first (`canAsk`); the question goes to stderr so stdout stays the result's.
+   */
+  async ask(question: string): Promise<string> {
+    const { createInterface } = await import('node:readline/promises');
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await rl.question(question);
+    } finally {
+      rl.close();
+    }
+  }
+
+  /** Whether `ask` can reach a person: stdin is a terminal. */
+  canAsk(): boolean {
+    return Boolean(process.stdin.isTTY);
+  }
+
   /**
    * Data the user asked for on stdout (a schema dump): written as is, except URL passwords and
    * registered secrets, which are masked even here.

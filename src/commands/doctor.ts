@@ -3,57 +3,11 @@
  */
 import type { Command } from 'commander';
 
-import { resolveLocalUrl } from '../config.js';
-import type { Deps } from '../deps.js';
-import { ChecksFailed, ConfigError, DrydockError } from '../errors.js';
-import type { Check, ParityReport, ToolFact } from '../parity/checks.js';
-import { doctorPipeline, type DoctorContext, type ProductionTarget } from '../pipelines/doctor.js';
-import { resolveApp } from './shared.js';
-
-/** Flags of `drydock doctor`. */
-export interface DoctorOptions {
-  remoteUrl?: string | undefined;
-  local?: string | undefined;
-  /** The attachment to inspect (default DATABASE_URL). */
-  database?: string | undefined;
-}
-
-/** The --json shape. */
-export interface DoctorResult {
-  ok: boolean;
-  exitCode: 0 | 1 | 2;
-  production: NonNullable<DoctorContext['production']>;
-  local: NonNullable<DoctorContext['local']>;
-  tools: ToolFact[];
-  checks: Check[];
-}
-
-/** Run doctor and return its result (does not print). */
-export async function doctor(deps: Deps, options: DoctorOptions): Promise<DoctorResult> {
-  const app = await resolveApp(deps.config, { required: false });
-  if (app && options.remoteUrl) {
-    throw new ConfigError('give either -a APP or --remote-url URL, not both', { hint: 'drydock doctor -a APP, or drydock doctor --remote-url URL' });
-  }
-  let target: ProductionTarget;
-  if (options.remoteUrl) target = { url: options.remoteUrl };
-  else if (app) target = { app, attachment: options.database };
-  else {
-    throw new ConfigError('doctor needs the production database: -a APP or --remote-url URL', {
-      hint: 'drydock doctor -a my-app (or set HEROKU_APP), or drydock doctor --remote-url postgres://…',
-    });
-  }
-  const local = resolveLocalUrl(options.local, deps.config.env);
-  const ctx = await doctorPipeline(deps, { target, local }).run();
-  const report = ctx.report as ParityReport;
-  return {
-    ok: report.ok,
-    exitCode: report.exitCode,
-    production: ctx.production!,
-    local: ctx.local!,
-    tools: ctx.tools ?? [],
-    checks: report.checks,
-  };
-}
+import { ChecksFailed, DrydockError } from '../errors.js';
+import type { Check } from '../parity/checks.js';
+import { doctor, type DoctorOptions, type DoctorResult } from '../pipelines/doctor.js';
+import { localOption } from './options.js';
+import type { RunCommand } from './run.js';
 
 const STATUS_LABEL: Record<Check['status'], string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', unknown: '????' };
 
@@ -90,21 +44,21 @@ export function renderDoctor(result: DoctorResult): string {
 }
 
 /** Register `drydock doctor` on the program. */
-export function registerDoctor(program: Command, run: (action: (deps: Deps) => Promise<void>) => Promise<void>): void {
+export function registerDoctor(program: Command, run: RunCommand): void {
   program
     .command('doctor')
     .description('check that local PostgreSQL tools and server can dump, restore and faithfully rehearse production')
     .option('--remote-url <url>', 'production database URL, instead of -a APP (no Heroku needed)')
-    .option('--local <url>', 'local server URL (default: DRYDOCK_LOCAL_DATABASE_URL, else PG* variables)')
+    .addOption(localOption())
     .option('--database <attachment>', 'Heroku database attachment to inspect', 'DATABASE_URL')
     .addHelpText(
       'after',
       '\nExit codes: 0 everything needed holds, 1 a check failed, 2 something could not be found out.\n' +
         'Examples:\n  drydock doctor -a my-app\n  drydock doctor --remote-url "$STAGING_DATABASE_URL" --local postgres://localhost:5432/postgres --json',
     )
-    .action(async (opts: DoctorOptions) => {
+    .action(async (opts: DoctorOptions, cmd: Command) => {
       await run(async (deps) => {
-        const result = await doctor(deps, opts);
+        const result = await doctor(deps, { ...opts, localSource: cmd.getOptionValueSource('local') });
         deps.output.result(result, renderDoctor);
         if (result.exitCode === 1) {
           const failed = result.checks.filter((c) => c.status === 'fail').map((c) => c.id);

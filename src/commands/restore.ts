@@ -3,28 +3,12 @@
  * Unlike `heroku pg:backups:restore`, a missing confirmation on a closed stdin is a refusal (exit 2),
  * never a silent success that restored nothing.
  */
-import { createInterface } from 'node:readline/promises';
-
 import type { Command } from 'commander';
 
-import type { Deps } from '../deps.js';
-import { ConfigError } from '../errors.js';
-import { runRestore, type RestorePlan, type RestoreResult } from '../pipelines/restore.js';
-import { pull, renderPull } from './pull.js';
-import { parseDuration, resolveApp } from './shared.js';
-
-/** Flags of `drydock restore`. */
-export interface RestoreFlags {
-  confirm?: string | undefined;
-  maintenance?: boolean | undefined;
-  scaleDown?: string | undefined;
-  safetyBackup?: boolean | undefined;
-  dryRun?: boolean | undefined;
-  database?: string | undefined;
-  toLocal?: string | undefined;
-  jobs?: string | undefined;
-  transferTimeout?: string | undefined;
-}
+import { restore, type RestorePlan, type RestoreRequest, type RestoreResult } from '../pipelines/restore.js';
+import { transferTimeoutOption } from './options.js';
+import { renderPull } from './pull.js';
+import type { RunCommand } from './run.js';
 
 /** The plan as people read it. */
 export function renderPlan(plan: RestorePlan): string {
@@ -48,7 +32,7 @@ function renderResult(result: RestoreResult): string {
 }
 
 /** Register `drydock restore`. */
-export function registerRestore(program: Command, run: (action: (deps: Deps) => Promise<void>) => Promise<void>): void {
+export function registerRestore(program: Command, run: RunCommand): void {
   program
     .command('restore [backup]')
     .description('restore a Heroku backup (an id such as b012, or latest) into the app database: guarded, verified, reversible')
@@ -59,50 +43,14 @@ export function registerRestore(program: Command, run: (action: (deps: Deps) => 
     .option('--database <attachment>', 'the database to restore into', 'DATABASE_URL')
     .option('--to-local <name>', 'restore the backup into a local database instead (as drydock pull does)')
     .option('--jobs <n>', 'with --to-local: parallel restore jobs')
-    .option('--transfer-timeout <duration>', 'give up on a capture or restore that has not finished after this long (default 2h)')
+    .addOption(transferTimeoutOption('a capture or restore'))
     .option('--dry-run', 'show the plan and change nothing')
     .addHelpText('after', '\nExample:\n  drydock restore b012 -a my-app --confirm my-app --maintenance --scale-down worker,clock')
-    .action(async (backupArg: string | undefined, opts: RestoreFlags) => {
+    .action(async (backup: string | undefined, opts: Omit<RestoreRequest, 'backup'>, cmd: Command) => {
       await run(async (deps) => {
-        const app = await resolveApp(deps.config, { required: true });
-        const backup = backupArg ?? 'latest';
-        if (backup !== 'latest' && !/^[abr]\d{3,}$/i.test(backup)) {
-          throw new ConfigError(`"${backup.slice(0, 30)}" is not a backup id`, { hint: 'use an id such as b012 (see `drydock backups list`) or latest' });
-        }
-        if (opts.toLocal) {
-          const result = await pull(deps, { from: backup === 'latest' ? 'backup' : backup, to: opts.toLocal, jobs: opts.jobs, maxAge: '100000h' });
-          deps.output.result(result, renderPull);
-          return;
-        }
-        if (opts.confirm !== undefined && opts.confirm !== app) {
-          throw new ConfigError(`--confirm ${opts.confirm} does not match the app ${app}`, { hint: `pass --confirm ${app}; nothing was changed` });
-        }
-        const scaleDown = (opts.scaleDown ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        const result = await runRestore(deps, {
-          app,
-          backup,
-          database: opts.database ?? 'DATABASE_URL',
-          maintenance: Boolean(opts.maintenance),
-          scaleDown,
-          safetyBackup: opts.safetyBackup !== false,
-          dryRun: Boolean(opts.dryRun),
-          transferTimeoutMs: parseDuration(opts.transferTimeout ?? (deps.config.env.DRYDOCK_TRANSFER_TIMEOUT as string | undefined), '--transfer-timeout', 's') ?? 2 * 3_600_000,
-          confirm: async (plan) => {
-            deps.output.info(renderPlan(plan));
-            if (opts.confirm === app) return true;
-            if (!process.stdin.isTTY || deps.config.ci) {
-              throw new ConfigError(`restore of ${app} needs --confirm ${app}`, { hint: `standard input is not a terminal, so drydock cannot ask; nothing was changed` });
-            }
-            const rl = createInterface({ input: process.stdin, output: process.stderr });
-            try {
-              const answer = await rl.question(`Type the app name (${app}) to restore into its database: `);
-              return answer.trim() === app;
-            } finally {
-              rl.close();
-            }
-          },
-        });
-        deps.output.result(result, renderResult);
+        const outcome = await restore(deps, { ...opts, backup, transferTimeoutSource: cmd.getOptionValueSource('transferTimeout') }, (plan) => deps.output.info(renderPlan(plan)));
+        if ('local' in outcome) deps.output.result(outcome.local, renderPull);
+        else deps.output.result(outcome.heroku, renderResult);
       });
     });
 }

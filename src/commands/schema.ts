@@ -2,11 +2,13 @@
  * `drydock schema dump` and `drydock schema load`: the schema file (db/schema.sql) that review apps
  * and fresh databases start from, with the applied migration versions at its end.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 
-import type { Deps } from '../deps.js';
-import { DEFAULT_SCHEMA_FILE, dumpSchema, summarizeSchema, writeFileAtomic, type SchemaSummary } from '../schema/dump.js';
-import { loadSchema, type LoadSchemaResult } from '../schema/load.js';
+import { schemaDump, schemaLoad, type SchemaDumpResult } from '../pipelines/schema.js';
+import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
+import type { LoadSchemaResult } from '../schema/load.js';
+import { resolveDatabaseUrl } from '../settings.js';
+import type { RunCommand } from './run.js';
 
 /** Flags of `drydock schema dump`. */
 export interface SchemaDumpFlags {
@@ -20,11 +22,6 @@ export interface SchemaLoadFlags {
   url?: string | undefined;
   file?: string | undefined;
   force?: boolean | undefined;
-}
-
-/** The --json shape of `schema dump` to a file. */
-export interface SchemaDumpResult extends SchemaSummary {
-  file: string;
 }
 
 function plural(n: number, word: string): string {
@@ -43,7 +40,7 @@ export function renderSchemaLoad(result: LoadSchemaResult): string {
 }
 
 /** Register `drydock schema dump|load` on the program. */
-export function registerSchema(program: Command, run: (action: (deps: Deps) => Promise<void>) => Promise<void>): void {
+export function registerSchema(program: Command, run: RunCommand): void {
   const schema = program
     .command('schema')
     .description('dump a database schema to db/schema.sql, or load that file into an empty database');
@@ -51,33 +48,33 @@ export function registerSchema(program: Command, run: (action: (deps: Deps) => P
   schema
     .command('dump')
     .description('write the schema and the applied migration versions to a file (pg_dump --schema-only, normalised)')
-    .option('--url <url>', 'database to dump (default: DATABASE_URL)')
+    .addOption(new Option('--url <url>', 'database to dump').env('DATABASE_URL'))
     .option('-o, --output <file>', 'file to write, or - for stdout', DEFAULT_SCHEMA_FILE)
     .addHelpText('after', '\nExamples:\n  drydock schema dump\n  drydock schema dump --url "$STAGING_DATABASE_URL" -o - | less')
-    .action(async (opts: SchemaDumpFlags) => {
+    .action(async (opts: SchemaDumpFlags, cmd: Command) => {
       await run(async (deps) => {
-        const text = await dumpSchema(deps, { url: opts.url });
-        const file = opts.output?.trim() || DEFAULT_SCHEMA_FILE;
-        if (file === '-') {
-          if (deps.output.mode === 'json') deps.output.result({ schema: text }, (r) => r.schema);
-          else deps.output.raw(text);
+        const url = resolveDatabaseUrl(opts.url, deps.settings.libpq, cmd.getOptionValueSource('url'));
+        const result = await schemaDump(deps, url, opts.output?.trim() || DEFAULT_SCHEMA_FILE);
+        if ('text' in result) {
+          if (deps.output.mode === 'json') deps.output.result({ schema: result.text }, (r) => r.schema);
+          else deps.output.raw(result.text);
           return;
         }
-        await writeFileAtomic(file, text);
-        deps.output.result<SchemaDumpResult>({ file, ...summarizeSchema(text) }, renderSchemaDump);
+        deps.output.result(result, renderSchemaDump);
       });
     });
 
   schema
     .command('load')
     .description('load a schema file into an empty database (psql, one transaction), then check its migration versions')
-    .option('--url <url>', 'database to load into (default: DATABASE_URL)')
+    .addOption(new Option('--url <url>', 'database to load into').env('DATABASE_URL'))
     .option('-f, --file <file>', 'schema file to load', DEFAULT_SCHEMA_FILE)
     .option('--force', 'load even though the database already has tables')
     .addHelpText('after', '\nExamples:\n  drydock schema load --url postgres://localhost:5432/myapp_test\n  drydock schema load -f db/schema.sql')
-    .action(async (opts: SchemaLoadFlags) => {
+    .action(async (opts: SchemaLoadFlags, cmd: Command) => {
       await run(async (deps) => {
-        const result = await loadSchema(deps, { url: opts.url, file: opts.file, force: opts.force });
+        const url = resolveDatabaseUrl(opts.url, deps.settings.libpq, cmd.getOptionValueSource('url'));
+        const result = await schemaLoad(deps, url, { file: opts.file, force: opts.force });
         if (result.existingTables.length > 0) {
           deps.output.warn(`${result.database} already had ${plural(result.existingTables.length, 'table')}; loaded anyway (--force)`);
         }

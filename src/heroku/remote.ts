@@ -3,6 +3,7 @@
  */
 import { ConfigError, ToolError } from '../errors.js';
 import { run } from '../exec.js';
+import { assertAppName, type GlobalSettings } from '../settings.js';
 
 /** The app name in a Heroku git URL (https://git.heroku.com/APP.git or git@heroku.com:APP.git), else undefined. */
 export function appFromGitUrl(url: string): string | undefined {
@@ -34,4 +35,20 @@ export async function appFromRemote(remote: string, cwd = process.cwd()): Promis
     });
   }
   return app;
+}
+
+/** The app from -a/HEROKU_APP, else from -r REMOTE; `required` makes its absence a usage error. */
+export async function resolveApp(settings: Pick<GlobalSettings, 'app' | 'remote'>, options: { required: true }): Promise<string>;
+export async function resolveApp(settings: Pick<GlobalSettings, 'app' | 'remote'>, options: { required: false }): Promise<string | undefined>;
+export async function resolveApp(settings: Pick<GlobalSettings, 'app' | 'remote'>, options: { required: boolean }): Promise<string | undefined> {
+  if (settings.app) return settings.app;
+  if (settings.remote) {
+    const app = await appFromRemote(settings.remote);
+    assertAppName(app);
+    return app;
+  }
+  if (options.required) {
+    throw new ConfigError('no Heroku app given', { hint: 'pass -a APP, set HEROKU_APP, or use -r REMOTE for a git remote' });
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
+import { versionOf } from './version.js';
 import { ConfigError, MigrationError } from '../errors.js';
 
 /**
@@ -49,19 +50,7 @@ export function normalizeMigrationName(input: string): string {
   return name;
 }
 
-/** The 14-digit UTC timestamp YYYYMMDDHHMMSS of a date. */
-export function versionOf(date: Date): string {
-  if (Number.isNaN(date.getTime())) throw new ConfigError('invalid date for the migration version', { hint: 'pass a valid Date' });
-  const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
-  return (
-    pad(date.getUTCFullYear(), 4) +
-    pad(date.getUTCMonth() + 1) +
-    pad(date.getUTCDate()) +
-    pad(date.getUTCHours()) +
-    pad(date.getUTCMinutes()) +
-    pad(date.getUTCSeconds())
-  );
-}
+export { versionOf };
 
 /**
  * Write `<version>_<name>.sql` in `dir` (created if missing) from the template. The version is

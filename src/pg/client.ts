@@ -16,7 +16,6 @@ export interface ConnectOptions {
   retryForMs?: number;
   /** application_name seen in pg_stat_activity. */
   applicationName?: string;
-  env?: NodeJS.ProcessEnv;
 }
 
 /** The `ssl` option for pg from a libpq sslmode. Heroku needs SSL without certificate verification. */
@@ -34,7 +33,8 @@ export function sslOption(mode: string): pg.ClientConfig['ssl'] {
 }
 
 function clientConfig(url: DbUrl, sslmode: string, options: ConnectOptions): pg.ClientConfig {
-  const env = options.env ?? process.env;
+  // The URL carries libpq's PG* defaults from settings for the parts it leaves out.
+  const env = url.libpq ?? {};
   return {
     host: url.host ?? env.PGHOST ?? 'localhost',
     port: url.port ?? (env.PGPORT ? Number(env.PGPORT) : 5432),
@@ -51,7 +51,7 @@ const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', '57P03' /* cannot_conne
 
 /** Open a connected client. Prefer `withClient`, which always closes it. */
 export async function connect(url: DbUrl, options: ConnectOptions = {}): Promise<pg.Client> {
-  const sslmode = effectiveSslMode(url, options.env ?? process.env);
+  const sslmode = effectiveSslMode(url);
   const deadline = Date.now() + (options.retryForMs ?? 0);
   let delay = 250;
   for (;;) {

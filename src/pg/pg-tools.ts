@@ -12,7 +12,6 @@
  */
 import type { Readable } from 'node:stream';
 
-import type { Deps } from '../deps.js';
 import { ToolError } from '../errors.js';
 import { run, type RunResult } from '../exec.js';
 import { withClient } from './client.js';
@@ -20,6 +19,7 @@ import { readServerVersion } from './queries/server-facts.js';
 import { pickTool, type ClientTool, type DiscoverOptions, type ToolName, type ToolWant } from './tools.js';
 import { describeDb, toPgEnv, type DbUrl } from './url.js';
 import { majorLabel } from './version.js';
+import type { Environment } from '../settings.js';
 
 /** Default time limits, in milliseconds. */
 export const PG_TOOL_TIMEOUTS = {
@@ -62,8 +62,8 @@ export interface PgToolsOptions {
   discoverTools: (options?: DiscoverOptions) => Promise<ClientTool[]>;
   /** A directory searched first (PG_BIN). */
   pgBin?: string | undefined;
-  /** The environment tools are discovered in and PG* fallbacks are read from (default process.env). */
-  env?: Readonly<NodeJS.ProcessEnv> | undefined;
+  /** The environment tools are discovered in (PATH, HOMEBREW_PREFIX; from settings). */
+  env?: Environment | undefined;
 }
 
 /**
@@ -85,16 +85,11 @@ export class PgTools {
     this.options = options;
   }
 
-  /** PgTools for a command's dependencies (discovery, PG_BIN and environment from its config). */
-  static fromDeps(deps: Pick<Deps, 'discoverTools' | 'config'>): PgTools {
-    return new PgTools({ discoverTools: deps.discoverTools, pgBin: deps.config.pgBin, env: deps.config.env });
-  }
-
   /** The server's major version, asked over a connection once per URL. */
   serverMajor(url: DbUrl): Promise<number> {
     let major = this.majors.get(url.href);
     if (!major) {
-      major = withClient(url, async (client) => (await readServerVersion(client)).major, { env: this.env });
+      major = withClient(url, async (client) => (await readServerVersion(client)).major);
       major.catch(() => this.majors.delete(url.href));
       this.majors.set(url.href, major);
     }
@@ -274,15 +269,12 @@ export class PgTools {
 
   /** libpq variables for `url`: host, port, user, password, database and sslmode never go in argv. */
   pgEnv(url: DbUrl): Record<string, string | undefined> {
-    return toPgEnv(url, this.env);
+    return toPgEnv(url);
   }
 
-  private get env(): NodeJS.ProcessEnv {
-    return (this.options.env ?? process.env) as NodeJS.ProcessEnv;
-  }
-
-  private installed(): Promise<ClientTool[]> {
-    this.discovered ??= this.options.discoverTools({ env: this.env, ...(this.options.pgBin ? { pgBin: this.options.pgBin } : {}) });
+  /** Every installed client tool, discovered once. */
+  installed(): Promise<ClientTool[]> {
+    this.discovered ??= this.options.discoverTools({ ...(this.options.env ? { env: this.options.env } : {}), ...(this.options.pgBin ? { pgBin: this.options.pgBin } : {}) });
     return this.discovered;
   }
 

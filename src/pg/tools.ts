@@ -10,6 +10,7 @@ import { access, readdir, realpath, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 
 import { run } from '../exec.js';
+import { currentEnvironment, type Environment } from '../settings.js';
 import { majorOrder, parseVersion, type PgVersion } from './version.js';
 
 /** The client tools drydock runs. */
@@ -36,7 +37,7 @@ export interface ClientTool {
 /** Where to look. */
 export interface DiscoverOptions {
   /** Environment to read PATH (and HOMEBREW_PREFIX, PG_BIN) from (default process.env). */
-  env?: NodeJS.ProcessEnv;
+  env?: Environment;
   /** A directory searched first (config's PG_BIN); defaults to env.PG_BIN. */
   pgBin?: string;
   /** Override the side-by-side directory list (tests); default `defaultSideBySideDirs(env)`. */
@@ -49,7 +50,7 @@ export interface DiscoverOptions {
 const SOURCE_RANK: Record<ToolSource, number> = { PG_BIN: 0, PATH: 1, 'side-by-side': 2 };
 
 /** Glob patterns (only `*` within a path segment) of versioned install directories. */
-function sideBySidePatterns(env: NodeJS.ProcessEnv): string[] {
+function sideBySidePatterns(env: Environment): string[] {
   const patterns = [
     '/usr/lib/postgresql/*/bin', // Debian, Ubuntu (postgresql-common)
     '/usr/pgsql-*/bin', // RHEL, Fedora (PGDG)
@@ -69,7 +70,7 @@ function sideBySidePatterns(env: NodeJS.ProcessEnv): string[] {
 }
 
 /** The versioned install directories that exist on this machine, newest-looking first within each pattern. */
-export async function defaultSideBySideDirs(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+export async function defaultSideBySideDirs(env: Environment = currentEnvironment()): Promise<string[]> {
   const found: string[] = [];
   for (const pattern of sideBySidePatterns(env)) {
     for (const dir of await expandPattern(pattern)) if (!found.includes(dir)) found.push(dir);
@@ -132,7 +133,7 @@ async function executableRealPath(path: string): Promise<string | undefined> {
  * skipped. Sorted by name, then major (newest first), then source preference, then minor.
  */
 export async function discoverTools(options: DiscoverOptions = {}): Promise<ClientTool[]> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? currentEnvironment();
   const pgBin = options.pgBin?.trim() || env.PG_BIN?.trim() || undefined;
   const places: Array<{ dir: string; source: ToolSource }> = [];
   if (pgBin) places.push({ dir: pgBin, source: 'PG_BIN' });

@@ -25,7 +25,12 @@ export interface DbUrl {
   readonly params: Readonly<Record<string, string>>;
   /** The URL with the password masked: safe for any output. */
   readonly redacted: string;
+  /** libpq's PG* defaults for the parts the URL leaves out (from settings; none for complete URLs). */
+  readonly libpq?: LibpqDefaults | undefined;
 }
+
+/** libpq's defaults for URLs that leave parts out (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, USER). */
+export type LibpqDefaults = Readonly<Partial<Record<'PGHOST' | 'PGPORT' | 'PGUSER' | 'PGPASSWORD' | 'PGDATABASE' | 'PGSSLMODE' | 'USER', string>>>;
 
 const EXPECTED = 'expected postgres://USER:PASSWORD@HOST:PORT/DATABASE';
 
@@ -35,7 +40,7 @@ export function isLocalHost(host: string | undefined): boolean {
 }
 
 /** Parse a postgres:// or postgresql:// URL. Throws ConfigError with a hint for anything malformed. */
-export function parseDatabaseUrl(input: string, what = 'database URL'): DbUrl {
+export function parseDatabaseUrl(input: string, what = 'database URL', libpq?: LibpqDefaults): DbUrl {
   const raw = (input ?? '').trim();
   if (!raw) throw new ConfigError(`the ${what} is empty`, { hint: EXPECTED });
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1]?.toLowerCase();
@@ -130,6 +135,7 @@ export function parseDatabaseUrl(input: string, what = 'database URL'): DbUrl {
     sslmode: sslmodeRaw as SslMode | undefined,
     params,
     redacted: redactUrl(raw),
+    libpq,
   };
 }
 
@@ -174,7 +180,7 @@ export function redactUrl(raw: string): string {
 }
 
 /** The sslmode drydock uses: the URL's, else PGSSLMODE, else none for local hosts and `require` for remote ones (Heroku needs SSL). */
-export function effectiveSslMode(url: DbUrl, env: NodeJS.ProcessEnv = process.env): SslMode {
+export function effectiveSslMode(url: DbUrl, env: LibpqDefaults = url.libpq ?? {}): SslMode {
   if (url.sslmode) return url.sslmode;
   const fromEnv = env.PGSSLMODE as SslMode | undefined;
   if (fromEnv && (SSL_MODES as readonly string[]).includes(fromEnv)) return fromEnv;
@@ -182,7 +188,7 @@ export function effectiveSslMode(url: DbUrl, env: NodeJS.ProcessEnv = process.en
 }
 
 /** libpq environment variables for a child process (pg_dump, psql …): the password never goes in argv. */
-export function toPgEnv(url: DbUrl, env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+export function toPgEnv(url: DbUrl, env: LibpqDefaults = url.libpq ?? {}): Record<string, string | undefined> {
   return {
     PGHOST: url.host ?? env.PGHOST,
     PGPORT: url.port !== undefined ? String(url.port) : env.PGPORT,
@@ -200,7 +206,7 @@ export function toPgEnv(url: DbUrl, env: NodeJS.ProcessEnv = process.env): Recor
 export function withDatabase(url: DbUrl, database: string): DbUrl {
   // Edit the text rather than round-trip through URL, which rejects libpq's empty-host form.
   const parts = splitUrl(url.href);
-  return parseDatabaseUrl(`${parts.head}${parts.authority}/${encodeURIComponent(database)}${parts.rest}`);
+  return parseDatabaseUrl(`${parts.head}${parts.authority}/${encodeURIComponent(database)}${parts.rest}`, undefined, url.libpq);
 }
 
 /** A short label for messages: user@host:port/db, no password. */

@@ -2,8 +2,10 @@
  * The doctor pipeline: read production, the local server and the installed tools at once, then judge.
  */
 import type { Deps } from '../deps.js';
-import { DrydockError } from '../errors.js';
-import { evaluateParity, type ParityInput, type ParityReport, type ToolFact } from '../parity/checks.js';
+import { ConfigError, DrydockError } from '../errors.js';
+import { resolveApp } from '../heroku/remote.js';
+import { resolveLocalUrl, type ValueSource } from '../settings.js';
+import { evaluateParity, type Check, type ParityInput, type ParityReport, type ToolFact } from '../parity/checks.js';
 import { withClient } from '../pg/client.js';
 import { readAvailableExtensions, readInstalledExtensions, readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, parseDatabaseUrl, type DbUrl } from '../pg/url.js';
@@ -31,7 +33,7 @@ export interface DoctorPipelineOptions {
 /** Read production's version and extensions: over a direct connection, else from `heroku pg:info`. */
 export async function readProduction(deps: Deps, target: ProductionTarget): Promise<NonNullable<DoctorContext['production']>> {
   if ('url' in target) {
-    const url = parseDatabaseUrl(target.url, '--remote-url');
+    const url = parseDatabaseUrl(target.url, '--remote-url', deps.settings.libpq);
     return withClient(url, async (client) => ({
       label: describeDb(url),
       version: await readServerVersion(client),
@@ -40,7 +42,7 @@ export async function readProduction(deps: Deps, target: ProductionTarget): Prom
     }), { connectTimeoutMs: 15_000 });
   }
   const raw = await deps.heroku.databaseUrl(target.app, target.attachment);
-  const url = parseDatabaseUrl(raw, `${target.app}'s ${target.attachment ?? 'DATABASE_URL'}`);
+  const url = parseDatabaseUrl(raw, `${target.app}'s ${target.attachment ?? 'DATABASE_URL'}`, deps.settings.libpq);
   const label = `${target.app} ${target.attachment ?? 'DATABASE_URL'} (${url.host ?? 'local socket'})`;
   try {
     return await withClient(url, async (client) => ({
@@ -108,7 +110,7 @@ export function doctorPipeline(deps: Deps, options: DoctorPipelineOptions): Pipe
               {
                 title: 'Find PostgreSQL client tools',
                 task: async (ctx, sub) => {
-                  ctx.tools = await deps.discoverTools({ env: deps.config.env, pgBin: deps.config.pgBin });
+                  ctx.tools = await deps.pgTools.installed();
                   sub.title = `Client tools: ${ctx.tools.length} found`;
                 },
               },
@@ -128,3 +130,49 @@ export function doctorPipeline(deps: Deps, options: DoctorPipelineOptions): Pipe
     deps.output,
   );
 }
+
+/** What doctor is asked (its flags). */
+export interface DoctorOptions {
+  remoteUrl?: string | undefined;
+  local?: string | undefined;
+  /** The attachment to inspect (default DATABASE_URL). */
+  database?: string | undefined;
+}
+
+/** The --json shape. */
+export interface DoctorResult {
+  ok: boolean;
+  exitCode: 0 | 1 | 2;
+  production: NonNullable<DoctorContext['production']>;
+  local: NonNullable<DoctorContext['local']>;
+  tools: ToolFact[];
+  checks: Check[];
+}
+
+/** Run doctor and return its result (does not print). */
+export async function doctor(deps: Deps, options: DoctorOptions & { localSource?: ValueSource }): Promise<DoctorResult> {
+  const app = await resolveApp(deps.settings, { required: false });
+  if (app && options.remoteUrl) {
+    throw new ConfigError('give either -a APP or --remote-url URL, not both', { hint: 'drydock doctor -a APP, or drydock doctor --remote-url URL' });
+  }
+  let target: ProductionTarget;
+  if (options.remoteUrl) target = { url: options.remoteUrl };
+  else if (app) target = { app, attachment: options.database };
+  else {
+    throw new ConfigError('doctor needs the production database: -a APP or --remote-url URL', {
+      hint: 'drydock doctor -a my-app (or set HEROKU_APP), or drydock doctor --remote-url postgres://…',
+    });
+  }
+  const local = resolveLocalUrl(options.local, deps.settings.libpq, options.localSource);
+  const ctx = await doctorPipeline(deps, { target, local }).run();
+  const report = ctx.report as ParityReport;
+  return {
+    ok: report.ok,
+    exitCode: report.exitCode,
+    production: ctx.production!,
+    local: ctx.local!,
+    tools: ctx.tools ?? [],
+    checks: report.checks,
+  };
+}
+

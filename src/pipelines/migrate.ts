@@ -7,20 +7,24 @@ import { basename } from 'node:path';
 import type pg from 'pg';
 
 import type { Deps } from '../deps.js';
-import { ChecksFailed } from '../errors.js';
+import { ChecksFailed, ConfigError } from '../errors.js';
 import type { LintRun } from '../lint/lint.js';
+import { runAppCommand } from '../migrate/app-command.js';
+import { createMigrationFile, type CreatedMigration } from '../migrate/create.js';
 import { loadMigrations } from '../migrate/files.js';
-import { ensureLedger, readApplied } from '../migrate/ledger.js';
-import { outOfOrder, planDown, planUp } from '../migrate/plan.js';
-import { applyStep, validateSteps, type RunnerSettings, type ValidatedStep } from '../migrate/runner.js';
-import type { AppliedMigration, MigrationFile } from '../migrate/types.js';
-import { connect } from '../pg/client.js';
-import { acquireAdvisoryLock, MIGRATION_LOCK_KEY, releaseAdvisoryLock } from '../pg/lock.js';
+import { ensureLedger, markApplied, readApplied, removeApplied } from '../migrate/ledger.js';
+import { currentVersion, migrationStatus, outOfOrder, planDown, planUp } from '../migrate/plan.js';
+import { applyStep, validateSteps, type ValidatedStep } from '../migrate/runner.js';
+import type { AppliedMigration, MigrationFile, MigrationStatus } from '../migrate/types.js';
+import { isMigrationVersion } from '../migrate/version.js';
+import { withClient } from '../pg/client.js';
+import { MIGRATION_LOCK_KEY, withAdvisoryLock } from '../pg/lock.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { majorOrder } from '../pg/version.js';
-import type { LintMode } from '../project-config.js';
+import type { LintMode, MigrateSettings, RunnerSettings } from '../settings.js';
 import { ensureParser } from '../sql/parse.js';
+import { formatMs } from '../format.js';
 import { createPipeline } from './listr.js';
 
 /** What to do. */
@@ -69,59 +73,67 @@ export interface MigrationRunResult {
 }
 
 interface Ctx {
-  files?: MigrationFile[];
-  client?: pg.Client;
-  locked?: boolean;
   applied?: AppliedMigration[];
   steps?: ValidatedStep[];
   lint?: LintRun;
   ran: StepResult[];
 }
 
+/** The newest applied version ("0" when none), as the ledger orders them. */
+function newestApplied(applied: readonly AppliedMigration[]): string {
+  return applied.length ? applied[applied.length - 1]!.version : '0';
+}
+
 /** Run migrations up or down under the runner's advisory lock. */
-export async function runMigrations(deps: Deps, options: MigrationRunOptions): Promise<MigrationRunResult> {
+export async function runMigrations(deps: Pick<Deps, 'output'>, options: MigrationRunOptions): Promise<MigrationRunResult> {
   const { action } = options;
   const target = describeDb(options.url);
-  const ctx: Ctx = { ran: [] };
-  const pipeline = createPipeline<Ctx>(
+  const files = await loadMigrations(options.dir);
+  deps.output.debug(`read ${files.length} migration file(s) from ${options.dir}`);
+  return withClient(
+    options.url,
+    (client) =>
+      withAdvisoryLock(
+        client,
+        MIGRATION_LOCK_KEY,
+        async () => {
+          const ctx: Ctx = { ran: [] };
+          await migrationPipeline(deps, options, client, files).run(ctx);
+          return {
+            database: target,
+            direction: action.direction,
+            planned: (ctx.steps ?? []).map((s) => ({ version: s.migration.version, name: s.migration.name })),
+            ran: ctx.ran,
+            version: newestApplied(await readApplied(client)),
+            dryRun: Boolean(options.dryRun),
+            lint: ctx.lint ? { pgVersion: ctx.lint.pgVersion, errors: ctx.lint.errors, warnings: ctx.lint.warnings } : undefined,
+          };
+        },
+        {
+          waitMs: options.lockWaitMs,
+          purpose: 'migration',
+          onWait: (holder) =>
+            deps.output.info(holder ? `waiting for another migration runner (pid ${holder.pid}, ${holder.applicationName || 'unknown'})` : 'waiting for another migration runner'),
+        },
+      ),
+    { retryForMs: options.connectRetryMs ?? 0, applicationName: 'drydock migrate' },
+  );
+}
+
+/** Plan, lint and apply, on a connection that holds the migration lock. */
+function migrationPipeline(deps: Pick<Deps, 'output'>, options: MigrationRunOptions, client: pg.Client, files: MigrationFile[]) {
+  const { action } = options;
+  return createPipeline<Ctx>(
     [
-      {
-        title: `Read migrations from ${options.dir}`,
-        task: async (c, task) => {
-          c.files = await loadMigrations(options.dir);
-          task.title = `Read ${c.files.length} migration file(s) from ${options.dir}`;
-        },
-      },
-      {
-        title: `Connect to ${target}`,
-        task: async (c) => {
-          c.client = await connect(options.url, { retryForMs: options.connectRetryMs ?? 0, applicationName: 'drydock migrate' });
-        },
-      },
-      {
-        title: 'Take the migration lock',
-        task: async (c, task) => {
-          await acquireAdvisoryLock(c.client!, MIGRATION_LOCK_KEY, {
-            waitMs: options.lockWaitMs,
-            purpose: 'migration',
-            onWait: (holder) => {
-              task.output = holder ? `waiting for another migration runner (pid ${holder.pid}, ${holder.applicationName || 'unknown'})` : 'waiting for another migration runner';
-              task.title = `Take the migration lock (${task.output})`;
-            },
-          });
-          c.locked = true;
-          task.title = 'Took the migration lock';
-        },
-      },
       {
         title: 'Plan',
         task: async (c, task) => {
-          if (action.direction === 'up' && !options.dryRun) await ensureLedger(c.client!);
-          c.applied = await readApplied(c.client!);
-          const plan = action.direction === 'up' ? planUp(c.files!, c.applied, { to: action.to }) : planDown(c.files!, c.applied, { steps: action.steps, to: action.to });
+          if (action.direction === 'up' && !options.dryRun) await ensureLedger(client);
+          c.applied = await readApplied(client);
+          const plan = action.direction === 'up' ? planUp(files, c.applied, { to: action.to }) : planDown(files, c.applied, { steps: action.steps, to: action.to });
           c.steps = await validateSteps(plan);
           if (action.direction === 'up') {
-            const late = outOfOrder(c.files!, c.applied);
+            const late = outOfOrder(files, c.applied);
             if (late.length) deps.output.warn(`applying ${late.length} migration(s) older than the newest applied one: ${late.map((m) => m.version).join(', ')}`);
           }
           const verb = action.direction === 'up' ? 'pending' : 'to roll back';
@@ -133,7 +145,7 @@ export async function runMigrations(deps: Deps, options: MigrationRunOptions): P
         enabled: () => action.direction === 'up' && (options.lint ?? 'off') !== 'off',
         skip: (c) => (!c.steps?.length ? 'nothing pending' : false),
         task: async (c, task) => {
-          c.lint = await lintPending(c.client!, c.steps!);
+          c.lint = await lintPending(client, c.steps!);
           const run = c.lint;
           const count = `${c.steps!.length} pending migration(s)`;
           if (!run.findings.length) {
@@ -162,7 +174,7 @@ export async function runMigrations(deps: Deps, options: MigrationRunOptions): P
             c.steps!.map((step) => ({
               title: `${step.direction === 'up' ? 'apply' : 'roll back'} ${step.migration.fileName}${step.section.transaction ? '' : ' (no transaction)'}`,
               task: async (_c: Ctx, sub) => {
-                const durationMs = await applyStep(c.client!, step, options.settings, {
+                const durationMs = await applyStep(client, step, options.settings, {
                   onRetry: (_s, attempt, delayMs) => {
                     sub.output = `lock_timeout (${options.settings.lockTimeoutMs} ms) hit: another session holds a conflicting lock; retry ${attempt}/${options.settings.lockRetries} in ${(delayMs / 1000).toFixed(1)} s`;
                   },
@@ -178,24 +190,6 @@ export async function runMigrations(deps: Deps, options: MigrationRunOptions): P
     ],
     deps.output,
   );
-  try {
-    await pipeline.run(ctx);
-    const applied = ctx.client ? await readApplied(ctx.client) : [];
-    return {
-      database: target,
-      direction: action.direction,
-      planned: (ctx.steps ?? []).map((s) => ({ version: s.migration.version, name: s.migration.name })),
-      ran: ctx.ran,
-      version: applied.length ? applied[applied.length - 1]!.version : '0',
-      dryRun: Boolean(options.dryRun),
-      lint: ctx.lint ? { pgVersion: ctx.lint.pgVersion, errors: ctx.lint.errors, warnings: ctx.lint.warnings } : undefined,
-    };
-  } finally {
-    if (ctx.client) {
-      if (ctx.locked) await releaseAdvisoryLock(ctx.client, MIGRATION_LOCK_KEY);
-      await ctx.client.end().catch(() => undefined);
-    }
-  }
 }
 
 /**
@@ -212,7 +206,96 @@ async function lintPending(client: pg.Client, steps: ValidatedStep[]): Promise<L
   return summarizeLint(files, pgVersion);
 }
 
-/** "12 ms", "1.4 s". */
-export function formatMs(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+/** `migrate up`: the app's own command when one is configured, else drydock's runner. */
+export async function migrateUp(
+  deps: Pick<Deps, 'output'>,
+  settings: MigrateSettings,
+  options: { to?: string | undefined; dryRun?: boolean | undefined; command?: string | undefined },
+): Promise<MigrationRunResult | { command: string }> {
+  const url = requireUrl(settings);
+  const command = options.command ?? settings.migrateCommand;
+  if (command) {
+    deps.output.info(`migrate: running the app's migration command: ${command}`);
+    await runAppCommand(deps.output, command, 'migration command', url.href);
+    return { command };
+  }
+  return runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up', to: options.to }, dryRun: options.dryRun, lint: settings.lint });
+}
+
+/** `migrate down`: the app's rollback command (once per step) when one is configured, else drydock's runner. */
+export async function migrateDown(
+  deps: Pick<Deps, 'output'>,
+  settings: MigrateSettings,
+  options: { steps?: number | undefined; to?: string | undefined; dryRun?: boolean | undefined; rollbackCommand?: string | undefined },
+): Promise<MigrationRunResult | { command: string; steps: number }> {
+  const url = requireUrl(settings);
+  const rollback = options.rollbackCommand ?? settings.rollbackCommand;
+  if (rollback) {
+    if (options.to !== undefined) throw new ConfigError("--to needs drydock's own runner; with a rollback command use --steps N", { hint: 'drydock migrate down --steps 2' });
+    const steps = options.steps ?? 1;
+    for (let i = 0; i < steps; i++) {
+      deps.output.info(`migrate: running the app's rollback command (${i + 1}/${steps}): ${rollback}`);
+      await runAppCommand(deps.output, rollback, 'rollback command', url.href);
+    }
+    return { command: rollback, steps };
+  }
+  if (options.steps !== undefined && options.to !== undefined) throw new ConfigError('give --steps or --to, not both', { hint: 'drydock migrate down --steps 2' });
+  return runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'down', steps: options.steps, to: options.to }, dryRun: options.dryRun });
+}
+
+/** `migrate status`: every file and every recorded version, with their state. */
+export async function migrateStatus(settings: MigrateSettings): Promise<MigrationStatus[]> {
+  const files = await loadMigrations(settings.dir);
+  const applied = await withClient(requireUrl(settings), (client) => readApplied(client));
+  return migrationStatus(files, applied);
+}
+
+/** `migrate version`: the newest applied version ("0" when none) and how many are recorded. */
+export async function migrateVersion(settings: MigrateSettings): Promise<{ version: string; applied: number }> {
+  const applied = await withClient(requireUrl(settings), (client) => readApplied(client));
+  return { version: newestApplied(applied), applied: applied.length };
+}
+
+/** `migrate create NAME`. */
+export async function migrateCreate(settings: MigrateSettings, name: string): Promise<CreatedMigration> {
+  return createMigrationFile(settings.dir, name);
+}
+
+/** What mark-applied / mark-unapplied did. */
+export interface MarkResult {
+  version: string;
+  changed: boolean;
+  /** The file's name (mark-applied). */
+  fileName?: string | undefined;
+  database: string;
+}
+
+/** `migrate mark-applied V`: record a version without running it, under the migration lock. */
+export async function migrateMarkApplied(settings: MigrateSettings, version: string): Promise<MarkResult> {
+  const url = requireUrl(settings);
+  const file = (await loadMigrations(settings.dir)).find((m) => m.version === version);
+  if (!file) throw new ConfigError(`no migration file with version ${version} in ${settings.dir}`, { hint: 'see `drydock migrate status` for the versions' });
+  const changed = await withLockedClient(url, async (client) => {
+    await ensureLedger(client);
+    return markApplied(client, file);
+  });
+  return { version, changed, fileName: file.fileName, database: describeDb(url) };
+}
+
+/** `migrate mark-unapplied V`: remove a version from the ledger without running its down section. */
+export async function migrateMarkUnapplied(settings: MigrateSettings, version: string): Promise<MarkResult> {
+  const url = requireUrl(settings);
+  if (!isMigrationVersion(version)) throw new ConfigError(`"${version}" is not a migration version (14 digits)`, { hint: 'see `drydock migrate status` for the versions' });
+  const changed = await withLockedClient(url, (client) => removeApplied(client, version));
+  return { version, changed, database: describeDb(url) };
+}
+
+function withLockedClient<T>(url: DbUrl, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(url, (client) => withAdvisoryLock(client, MIGRATION_LOCK_KEY, () => fn(client), { purpose: 'migration' }));
+}
+
+/** The database of migrate settings resolved with a URL. */
+export function requireUrl(settings: MigrateSettings): DbUrl {
+  if (!settings.url) throw new ConfigError('no database given: DATABASE_URL is not set', { hint: 'set DATABASE_URL or pass --url postgres://…' });
+  return settings.url;
 }

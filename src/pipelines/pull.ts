@@ -7,19 +7,28 @@
  * scratch copy tagged with the dead pid) are dropped by the next run.
  */
 
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
 import type pg from 'pg';
 
+import { chooseBackup } from '../backups/choose.js';
 import type { Deps } from '../deps.js';
-import { DrydockError } from '../errors.js';
+import { ConfigError, DrydockError } from '../errors.js';
+import { formatBytes, hoursSince } from '../format.js';
 import type { BackupSummary } from '../heroku/cli.js';
+import { resolveApp } from '../heroku/remote.js';
+import { scheduleSpare } from '../local/spare.js';
+import { defaultTarget, resolveTarget } from '../local/target.js';
+import { pausePoint, pausesAt } from '../pause.js';
+import { parseDuration, resolveJobs, resolveTransferTimeout, type ValueSource } from '../settings.js';
 import { detectSchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
 import { quoteQualified } from '../pg/ident.js';
-import { PgTools } from '../pg/pg-tools.js';
 import { readInstalledExtensions, readServerVersion, type InstalledExtension } from '../pg/queries/server-facts.js';
 import { describeDb, parseDatabaseUrl, withDatabase, type DbUrl } from '../pg/url.js';
 import { majorLabel, majorOrder, parseVersion } from '../pg/version.js';
-import { cacheDir, downloadToCache, findCached, freeBytes, type CachedBackup } from '../backups/cache.js';
+import { downloadToCache, findCached, freeBytes, type CachedBackup } from '../backups/cache.js';
 import { copyLive, type LiveCopyResult } from '../pull/copy-live.js';
 import { acquireAdvisoryLock, releaseAdvisoryLock } from '../pg/lock.js';
 import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../local/server.js';
@@ -107,15 +116,6 @@ interface Ctx {
   plan: string[];
 }
 
-const GB = 1024 ** 3;
-
-function formatBytes(n: number | undefined): string {
-  if (n === undefined) return 'unknown size';
-  if (n >= GB) return `${(n / GB).toFixed(1)} GB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  return `${Math.round(n / 1024)} kB`;
-}
-
 function describeSource(source: PullSource): string {
   switch (source.kind) {
     case 'live':
@@ -127,33 +127,64 @@ function describeSource(source: PullSource): string {
   }
 }
 
-/** Pick the backup to use: a given id, or the newest completed one. */
-function chooseBackup(backups: BackupSummary[], id: string | 'latest', app: string): BackupSummary {
-  const completed = backups.filter((b) => b.kind === 'backup' && b.status === 'completed');
-  if (id !== 'latest') {
-    const found = backups.find((b) => b.id.toLowerCase() === id.toLowerCase());
-    if (!found) throw new DrydockError(`backup ${id} not found for ${app}`, { hint: `list backups with \`drydock backups list -a ${app}\`` });
-    if (found.status !== 'completed') throw new DrydockError(`backup ${id} of ${app} is ${found.status}, not completed`, { hint: 'choose a completed backup' });
-    return found;
-  }
-  const newest = completed.sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))[0];
-  if (!newest) throw new DrydockError(`${app} has no completed backup`, { hint: `capture one with --capture, or pull the live database with --from live` });
-  return newest;
+/** What `drydock pull` was asked (its flags, and where the values with a variable came from). */
+export interface PullRequest {
+  to?: string | undefined;
+  from?: string | undefined;
+  fromUrl?: string | undefined;
+  capture?: boolean | undefined;
+  excludeTableData?: string | undefined;
+  jobs?: string | undefined;
+  scrub?: string | undefined;
+  dryRun?: boolean | undefined;
+  maxAge?: string | undefined;
+  transferTimeout?: string | undefined;
+  transferTimeoutSource?: ValueSource;
+  local?: string | undefined;
+  localSource?: ValueSource;
+  snapshot?: boolean | undefined;
+  validateForeignKeys?: boolean | undefined;
 }
 
-function ageHours(createdAt: string | undefined): number | undefined {
-  if (!createdAt) return undefined;
-  const t = Date.parse(createdAt.replace(' +0000', 'Z').replace(' ', 'T'));
-  return Number.isNaN(t) ? undefined : (Date.now() - t) / 3_600_000;
+/** `drydock pull`: validate the request, run the pull, then start the background spare. */
+export async function pull(deps: Deps, flags: PullRequest): Promise<PullResult> {
+  const app = await resolveApp(deps.settings, { required: false });
+  let source: PullSource;
+  if (flags.fromUrl) {
+    if (flags.from && flags.from !== 'live') throw new ConfigError('--from-url copies a live database: it cannot be combined with --from backup', { hint: 'drop --from' });
+    source = { kind: 'url', url: flags.fromUrl };
+  } else {
+    if (!app) throw new ConfigError('pull needs the production app (-a APP) or --from-url URL', { hint: 'drydock pull -a my-app --to my_app_development' });
+    const from = flags.capture ? 'backup' : (flags.from ?? 'live');
+    if (from === 'live') {
+      source = { kind: 'live', app };
+    } else {
+      const id = from === 'backup' ? 'latest' : from;
+      if (id !== 'latest' && !/^[abr]\d{3,}$/i.test(id)) throw new ConfigError(`--from must be live, backup or a backup id like b012, not "${from}"`, { hint: 'list backups with `drydock backups list`' });
+      source = { kind: 'backup', app, id, capture: Boolean(flags.capture), maxAgeMs: parseDuration(flags.maxAge ?? '24h', '--max-age', 'h')!, transferTimeoutMs: resolveTransferTimeout(flags.transferTimeout, flags.transferTimeoutSource) };
+    }
+  }
+  const { local, target } = resolveTarget(flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, deps.settings.libpq);
+  const jobs = resolveJobs(flags.jobs);
+  const scrubFile = flags.scrub ? resolve(flags.scrub) : undefined;
+  if (scrubFile && !existsSync(scrubFile)) throw new ConfigError(`scrub file ${scrubFile} not found`, { hint: 'pass the path of an SQL file that anonymises the copy' });
+  const excludeTableData = (flags.excludeTableData ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const keepSnapshot = flags.snapshot !== false;
+  // With a background preparation coming anyway, it also drops the copies this pull replaced.
+  const background = keepSnapshot && deps.settings.spares;
+  const result = await runPull(deps, { source, local, target, jobs, excludeTableData, scrubFile, keepSnapshot, validateForeignKeys: Boolean(flags.validateForeignKeys), dryRun: Boolean(flags.dryRun), dropInBackground: background });
+  if (result.snapshot && background) await scheduleSpare(deps, local, target, 'pristine', result.droppingInBackground);
+  return result;
 }
+
 
 /** Run a pull. */
 export async function runPull(deps: Deps, options: PullOptions): Promise<PullResult> {
   const started = Date.now();
-  const pgTools = PgTools.fromDeps(deps);
+  const pgTools = deps.pgTools;
   const source = options.source;
   const ctx: Ctx = { plan: [], replaced: [] };
-  const cache = cacheDir(deps.config.env as NodeJS.ProcessEnv);
+  const cache = deps.settings.cacheDir;
   const meta = (kind: DrydockDbMeta['drydock'], extra: Partial<DrydockDbMeta> = {}): DrydockDbMeta => ({
     drydock: kind,
     target: options.target,
@@ -162,6 +193,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
     source: describeSource(source),
     ...extra,
   });
+
+  const pause = { testPauseAt: deps.settings.testPauseAt, output: deps.output };
 
   // The heroku CLI takes over a second to start: ask it while the local server is checked and cleaned.
   const early = askHerokuEarly(deps, source);
@@ -212,9 +245,13 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               // when production cannot be asked directly.
               const [backups, url] = await Promise.all([early.backups ?? Promise.resolve([]), early.appUrl?.catch(() => undefined)]);
               if (!source.capture) {
-                const chosen = chooseBackup(backups, source.id, source.app);
+                const chosen = chooseBackup(backups, source.id, source.app, {
+                  notFound: `list backups with \`drydock backups list -a ${source.app}\``,
+                  notCompleted: 'choose a completed backup',
+                  none: 'capture one with --capture, or pull the live database with --from live',
+                });
                 c.backup = chosen;
-                const age = ageHours(chosen.createdAt);
+                const age = hoursSince(chosen.createdAt, deps.clock.now());
                 if (source.id === 'latest' && age !== undefined && age * 3_600_000 > source.maxAgeMs) {
                   throw new DrydockError(`the newest backup of ${source.app} (${chosen.id}) is ${age.toFixed(1)} h old, older than --max-age ${Math.round(source.maxAgeMs / 3_600_000)} h`, {
                     hint: 'use --capture for a fresh backup, --from live, or raise --max-age',
@@ -242,7 +279,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                 c.sourceMajor = info.version ? parseVersion(info.version)?.major : undefined;
               }
             } else {
-              c.sourceUrl = source.kind === 'url' ? parseDatabaseUrl(source.url, '--from-url') : await early.appUrl!;
+              c.sourceUrl = source.kind === 'url' ? parseDatabaseUrl(source.url, '--from-url', deps.settings.libpq) : await early.appUrl!;
               await withClient(c.sourceUrl, async (client) => {
                 c.sourceMajor = (await readServerVersion(client)).major;
                 c.sourceExtensions = await readInstalledExtensions(client);
@@ -305,12 +342,12 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               downloadToCache(cache, source.app, backupId, url, {
                 createdAt: c.backup?.createdAt,
                 ...hooks,
-                ...(deps.config.env.DRYDOCK_TEST_PAUSE_AT === 'during-download' ? { afterFirstChunk: () => hookPoint(deps, 'during-download') } : {}),
+                ...(pausesAt(pause, 'during-download') ? { afterFirstChunk: () => pausePoint(pause, 'during-download') } : {}),
                 onProgress: (p) => {
                   task.output = `${formatBytes(p.bytes)}${p.total ? ` of ${formatBytes(p.total)} (${Math.round((100 * p.bytes) / p.total)} %)` : ''}${c.dataLoading ? ', loading as it arrives' : ''}`;
                 },
               });
-            const mode = streamMode(deps);
+            const mode = deps.settings.streamRestore;
             if (mode === 'off') {
               c.cached = await download();
             } else {
@@ -338,7 +375,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           skip: () => (options.dryRun ? 'dry run' : false),
           task: async (c, task) => {
             const scratchUrl = c.scratch ? withDatabase(options.local, c.scratch) : await createScratch(c);
-            await hookPoint(deps, 'during-restore');
+            await pausePoint(pause, 'during-restore');
             if (source.kind === 'backup') {
               const archiveMajor = c.sourceMajor ?? localVersion.major;
               const dataLoaded = c.dataLoaded === true;
@@ -433,7 +470,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           title: `Swap the copy in as ${options.target}`,
           skip: () => (options.dryRun ? 'dry run' : false),
           task: async (c, task) => {
-            await hookPoint(deps, 'before-swap');
+            await pausePoint(pause, 'before-swap');
             c.previous = await server.swapIn(options.target, c.scratch!, { pid: process.pid, createdAt: new Date().toISOString() });
             c.scratch = undefined;
             if (c.previous) await retire(c, c.previous);
@@ -467,7 +504,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       dryRun: options.dryRun,
       plan: options.dryRun ? ctx.plan : undefined,
       backup: ctx.backup
-        ? { id: ctx.backup.id, createdAt: ctx.backup.createdAt, ageHours: ageHours(ctx.backup.createdAt), bytes: ctx.cached?.bytes ?? ctx.backup.sizeBytes, cached: Boolean(ctx.cacheHit) }
+        ? { id: ctx.backup.id, createdAt: ctx.backup.createdAt, ageHours: hoursSince(ctx.backup.createdAt, deps.clock.now()), bytes: ctx.cached?.bytes ?? ctx.backup.sizeBytes, cached: Boolean(ctx.cacheHit) }
         : undefined,
       tables: live ? live.tables.length : (ctx.restoredTables?.length ?? 0),
       rows: live ? live.tables.reduce((a, t) => a + t.rowsCopied, 0) : undefined,
@@ -496,15 +533,6 @@ async function analyzeRemaining(client: pg.Client, done: ReadonlySet<string>): P
 }
 
 /**
- * Load a backup while it downloads: DRYDOCK_STREAM_RESTORE=0 never (download, then pg_restore --jobs),
- * 1 always, anything else auto (stream unless the download is about to end anyway).
- */
-function streamMode(deps: Deps): 'off' | StreamMode {
-  const value = deps.config.env.DRYDOCK_STREAM_RESTORE;
-  return value === '0' ? 'off' : value === '1' ? 'always' : 'auto';
-}
-
-/**
  * Start the heroku CLI calls every pull of `source` needs (the app's database URL; a backup pull's list
  * of backups too). The answers are awaited in preflight; a failure surfaces there, and not at all if the
  * pull stops before.
@@ -519,16 +547,5 @@ function askHerokuEarly(deps: Deps, source: PullSource): { appUrl?: Promise<DbUr
 }
 
 async function resolveAppUrl(deps: Deps, app: string): Promise<DbUrl> {
-  return parseDatabaseUrl(await deps.heroku.databaseUrl(app), `${app}'s DATABASE_URL`);
+  return parseDatabaseUrl(await deps.heroku.databaseUrl(app), `${app}'s DATABASE_URL`, deps.settings.libpq);
 }
-
-/**
- * Test hook: DRYDOCK_TEST_PAUSE_AT=<point> makes the pull print `drydock: paused at <point>` and wait,
- * so kill tests can SIGKILL it at an exact moment. Inert unless that variable is set.
- */
-export async function hookPoint(deps: Deps, point: string): Promise<void> {
-  if (deps.config.env.DRYDOCK_TEST_PAUSE_AT !== point) return;
-  process.stderr.write(`drydock: paused at ${point}\n`);
-  await new Promise((r) => setTimeout(r, 60_000));
-}
-

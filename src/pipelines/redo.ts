@@ -4,21 +4,11 @@
  * caught here, on a development database, instead of during an emergency rollback.
  */
 import type { Deps } from '../deps.js';
-import { DrydockError, MigrationError } from '../errors.js';
-import type { RunnerSettings } from '../migrate/runner.js';
-import type { DbUrl } from '../pg/url.js';
-import { runMigrations } from './migrate.js';
+import { ConfigError, DrydockError, MigrationError } from '../errors.js';
 import { dumpSchema } from '../schema/dump.js';
 import { schemaDiff } from '../schema/normalize.js';
-import { ConfigError } from '../errors.js';
-
-/** Options of `redo`. */
-export interface RedoOptions {
-  url: DbUrl;
-  dir: string;
-  settings: RunnerSettings;
-  steps: number;
-}
+import type { MigrateSettings } from '../settings.js';
+import { requireUrl, runMigrations } from './migrate.js';
 
 /** The outcome of a redo. */
 export interface RedoResult {
@@ -31,16 +21,17 @@ export interface RedoResult {
 }
 
 /** Down `steps`, up again, compare normalised schema dumps. */
-export async function redo(deps: Deps, options: RedoOptions): Promise<RedoResult> {
-  const before = await dumpSchema(deps, { url: options.url });
-  const down = await runMigrations(deps, { url: options.url, dir: options.dir, settings: options.settings, action: { direction: 'down', steps: options.steps } });
+export async function redo(deps: Pick<Deps, 'output' | 'pgTools'>, settings: MigrateSettings, steps: number): Promise<RedoResult> {
+  const options = { url: requireUrl(settings), dir: settings.dir, settings: settings.runner };
+  const before = await dumpSchema(deps.pgTools, options.url);
+  const down = await runMigrations(deps, { ...options, action: { direction: 'down', steps } });
   if (!down.ran.length) {
     throw new ConfigError('nothing to redo: no migration is applied', { hint: 'apply migrations first with `drydock migrate`' });
   }
   const migrations = down.ran.map((r) => `${r.version}_${r.name}.sql`);
   const newest = down.ran[0]!.version;
   try {
-    await runMigrations(deps, { url: options.url, dir: options.dir, settings: options.settings, action: { direction: 'up', to: newest } });
+    await runMigrations(deps, { ...options, action: { direction: 'up', to: newest } });
   } catch (error) {
     if (error instanceof MigrationError) {
       throw new MigrationError(`redo: re-applying after the rollback failed: ${error.message}`, {
@@ -53,7 +44,7 @@ export async function redo(deps: Deps, options: RedoOptions): Promise<RedoResult
     }
     throw error;
   }
-  const after = await dumpSchema(deps, { url: options.url });
+  const after = await dumpSchema(deps.pgTools, options.url);
   if (!before || !after) throw new DrydockError('redo: could not read the schema', { hint: 'check pg_dump with `drydock doctor`' });
   return { migrations, identical: before === after, diff: schemaDiff(before, after, { labelA: 'schema after up', labelB: 'schema after down + up' }) };
 }

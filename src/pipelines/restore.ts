@@ -5,16 +5,20 @@
  * restore → verify (schema version, tables, row counts equal the backup's) → maintenance/scale back as
  * they were (always, even after a failure) → summary with the undo command.
  */
+import { downloadToCache, findCached } from '../backups/cache.js';
+import { chooseBackup } from '../backups/choose.js';
+import { compareRowCounts } from '../backups/verify.js';
 import type { Deps } from '../deps.js';
-import { DrydockError } from '../errors.js';
+import { ConfigError, DrydockError } from '../errors.js';
+import { hoursSince, roundHours } from '../format.js';
 import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
+import { resolveApp } from '../heroku/remote.js';
 import { detectSchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
-import { PgTools } from '../pg/pg-tools.js';
-import { quoteQualified } from '../pg/ident.js';
 import { parseDatabaseUrl } from '../pg/url.js';
 import { parseVersion } from '../pg/version.js';
-import { cacheDir, downloadToCache, findCached } from '../backups/cache.js';
+import { resolveTransferTimeout, type ValueSource } from '../settings.js';
+import { pull, type PullResult } from './pull.js';
 import { createPipeline } from './listr.js';
 
 /** Options of one restore. */
@@ -61,26 +65,13 @@ interface Ctx {
   verified?: RestoreResult['verified'];
 }
 
-function hoursSince(createdAt: string | undefined): number | undefined {
-  if (!createdAt) return undefined;
-  const t = Date.parse(createdAt.replace(' +0000', 'Z').replace(' ', 'T'));
-  return Number.isNaN(t) ? undefined : Math.round((Date.now() - t) / 360_000) / 10;
-}
-
 /** Resolve the backup and describe the plan; changes nothing. */
 export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'confirm' | 'transferTimeoutMs'>): Promise<{ plan: RestorePlan; backup: BackupSummary }> {
-  const backups = await deps.heroku.listBackups(options.app);
-  const completed = backups.filter((b) => b.kind === 'backup' && b.status === 'completed');
-  const backup =
-    options.backup === 'latest'
-      ? completed.sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))[0]
-      : backups.find((b) => b.id.toLowerCase() === options.backup.toLowerCase());
-  if (!backup) {
-    throw new DrydockError(options.backup === 'latest' ? `${options.app} has no completed backup` : `backup ${options.backup} not found for ${options.app}`, {
-      hint: `list backups with \`drydock backups list -a ${options.app}\`; nothing was changed`,
-    });
-  }
-  if (backup.status !== 'completed') throw new DrydockError(`backup ${backup.id} is ${backup.status}: only a completed backup can be restored`, { hint: 'choose another backup; nothing was changed' });
+  const backup = chooseBackup(await deps.heroku.listBackups(options.app), options.backup, options.app, {
+    notFound: `list backups with \`drydock backups list -a ${options.app}\`; nothing was changed`,
+    notCompleted: 'choose another backup; nothing was changed',
+    none: `list backups with \`drydock backups list -a ${options.app}\`; nothing was changed`,
+  });
   const steps = [
     `read backup ${backup.id} and count its rows (download into the local cache)`,
     options.safetyBackup ? `capture a safety backup of ${options.app}'s ${options.database}` : 'NO safety backup (--no-safety-backup)',
@@ -95,7 +86,7 @@ export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'con
     plan: {
       app: options.app,
       database: options.database,
-      backup: { id: backup.id, createdAt: backup.createdAt, ageHours: hoursSince(backup.createdAt), bytes: backup.sizeBytes, source: backup.database },
+      backup: { id: backup.id, createdAt: backup.createdAt, ageHours: roundHours(hoursSince(backup.createdAt, deps.clock.now())), bytes: backup.sizeBytes, source: backup.database },
       steps,
     },
   };
@@ -108,8 +99,8 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
   if (!(await options.confirm(plan))) {
     throw new DrydockError(`restore of ${options.app} not confirmed`, { hint: `pass --confirm ${options.app} (the app's exact name); nothing was changed` });
   }
-  const pgTools = PgTools.fromDeps(deps);
-  const cache = cacheDir(deps.config.env as NodeJS.ProcessEnv);
+  const pgTools = deps.pgTools;
+  const cache = deps.settings.cacheDir;
   const ctx: Ctx = { backup };
   const app = options.app;
   const pipeline = createPipeline<Ctx>(
@@ -164,18 +155,12 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
       {
         title: 'Verify the restore',
         task: async (c, task) => {
-          const url = parseDatabaseUrl(await deps.heroku.databaseUrl(app, options.database), `${app}'s ${options.database}`);
+          const url = parseDatabaseUrl(await deps.heroku.databaseUrl(app, options.database), `${app}'s ${options.database}`, deps.settings.libpq);
           c.verified = await withClient(url, async (client) => {
             const schemaVersion = (await detectSchemaVersion(client)).version;
-            let rowsChecked = 0;
-            const mismatches: string[] = [];
-            for (const [table, expected] of c.counts!) {
-              const [schema, name] = table.includes('.') ? table.split('.', 2) : ['public', table];
-              const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteQualified(schema!, name!)}`).catch(() => ({ rows: [{ n: '-1' }] }));
-              const actual = Number(rows[0]?.n ?? -1);
-              if (actual !== expected) mismatches.push(`${table}: ${actual < 0 ? 'missing' : actual} (backup: ${expected})`);
-              rowsChecked += Math.max(actual, 0);
-            }
+            const check = await compareRowCounts(client, c.counts!);
+            const mismatches = check.mismatches.map((m) => `${m.table}: ${m.actual < 0 ? 'missing' : m.actual} (backup: ${m.expected})`);
+            const rowsChecked = check.rows;
             if (mismatches.length) {
               throw new DrydockError(`the restore did not produce the backup's data: ${mismatches.slice(0, 3).join('; ')}${mismatches.length > 3 ? ` (+${mismatches.length - 3} more)` : ''}`, {
                 hint: `the database of ${app} may be in an unknown state: check \`heroku pg:backups -a ${app}\`${c.safety ? `; undo with drydock restore ${c.safety.id} -a ${app} --confirm ${app}` : ''}`,
@@ -227,3 +212,57 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
   return { plan, dryRun: false, safetyBackup: ctx.safety?.id, verified: ctx.verified, undo, stateRestored };
 }
 
+
+/** What `drydock restore` was asked (its flags). */
+export interface RestoreRequest {
+  backup: string | undefined;
+  confirm?: string | undefined;
+  maintenance?: boolean | undefined;
+  scaleDown?: string | undefined;
+  safetyBackup?: boolean | undefined;
+  dryRun?: boolean | undefined;
+  database?: string | undefined;
+  toLocal?: string | undefined;
+  jobs?: string | undefined;
+  transferTimeout?: string | undefined;
+  transferTimeoutSource?: ValueSource;
+}
+
+/**
+ * `drydock restore`: into the app's database (guarded, verified, reversible), or with --to-local into a
+ * local database as `drydock pull` does. `beforeConfirm` shows the plan before the typed confirmation.
+ */
+export async function restore(deps: Deps, request: RestoreRequest, beforeConfirm: (plan: RestorePlan) => void): Promise<{ local: PullResult } | { heroku: RestoreResult }> {
+  const app = await resolveApp(deps.settings, { required: true });
+  const backup = request.backup ?? 'latest';
+  if (backup !== 'latest' && !/^[abr]\d{3,}$/i.test(backup)) {
+    throw new ConfigError(`"${backup.slice(0, 30)}" is not a backup id`, { hint: 'use an id such as b012 (see `drydock backups list`) or latest' });
+  }
+  if (request.toLocal) {
+    return { local: await pull(deps, { from: backup === 'latest' ? 'backup' : backup, to: request.toLocal, jobs: request.jobs, maxAge: '100000h' }) };
+  }
+  if (request.confirm !== undefined && request.confirm !== app) {
+    throw new ConfigError(`--confirm ${request.confirm} does not match the app ${app}`, { hint: `pass --confirm ${app}; nothing was changed` });
+  }
+  const scaleDown = (request.scaleDown ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const result = await runRestore(deps, {
+    app,
+    backup,
+    database: request.database ?? 'DATABASE_URL',
+    maintenance: Boolean(request.maintenance),
+    scaleDown,
+    safetyBackup: request.safetyBackup !== false,
+    dryRun: Boolean(request.dryRun),
+    transferTimeoutMs: resolveTransferTimeout(request.transferTimeout, request.transferTimeoutSource),
+    confirm: async (plan) => {
+      beforeConfirm(plan);
+      if (request.confirm === app) return true;
+      if (!deps.output.canAsk() || deps.settings.ci) {
+        throw new ConfigError(`restore of ${app} needs --confirm ${app}`, { hint: `standard input is not a terminal, so drydock cannot ask; nothing was changed` });
+      }
+      const answer = await deps.output.ask(`Type the app name (${app}) to restore into its database: `);
+      return answer.trim() === app;
+    },
+  });
+  return { heroku: result };
+}

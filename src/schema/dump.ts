@@ -5,12 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import type { Deps } from '../deps.js';
 import { DrydockError } from '../errors.js';
 import { withClient } from '../pg/client.js';
-import { PgTools } from '../pg/pg-tools.js';
+import type { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
-import { resolveDatabaseUrl } from '../config.js';
 import type { DbUrl } from '../pg/url.js';
 import { readAppliedVersions } from '../pg/queries/catalog.js';
 import { normalizeDump, parseAppliedVersions } from './normalize.js';
@@ -18,26 +16,12 @@ import { normalizeDump, parseAppliedVersions } from './normalize.js';
 /** Where schema dump writes and schema load reads by default. */
 export const DEFAULT_SCHEMA_FILE = 'db/schema.sql';
 
-/** Options of `dumpSchema`. */
-export interface DumpSchemaOptions {
-  /** The database (default: DATABASE_URL from the config's environment). */
-  url?: string | DbUrl | undefined;
-  /** Tools to run (default: PgTools.fromDeps(deps)). */
-  pgTools?: PgTools | undefined;
-}
-
 /**
  * The normalised schema of a database: pg_dump --schema-only through `normalizeDump`, with the applied
  * versions of public.schema_migrations appended. Does not print or write.
  */
-export async function dumpSchema(deps: Pick<Deps, 'config' | 'discoverTools'>, options: DumpSchemaOptions = {}): Promise<string> {
-  const url = resolveDatabaseUrl(options.url, deps.config.env);
-  const tools = options.pgTools ?? PgTools.fromDeps(deps);
-  const { major, versions } = await withClient(
-    url,
-    async (client) => ({ major: (await readServerVersion(client)).major, versions: await readAppliedVersions(client) }),
-    { env: deps.config.env as NodeJS.ProcessEnv },
-  );
+export async function dumpSchema(tools: PgTools, url: DbUrl): Promise<string> {
+  const { major, versions } = await withClient(url, async (client) => ({ major: (await readServerVersion(client)).major, versions: await readAppliedVersions(client) }));
   const raw = await tools.dumpSchema(url, { serverMajor: major });
   return normalizeDump(raw, versions);
 }

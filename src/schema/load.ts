@@ -3,27 +3,21 @@
  */
 import { readFile } from 'node:fs/promises';
 
-import type { Deps } from '../deps.js';
 import { ConfigError, DrydockError } from '../errors.js';
 import { withClient } from '../pg/client.js';
-import { PgTools } from '../pg/pg-tools.js';
+import type { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { listUserTables, readAppliedVersions } from '../pg/queries/catalog.js';
-import { resolveDatabaseUrl } from '../config.js';
 import { DEFAULT_SCHEMA_FILE } from './dump.js';
 import { parseAppliedVersions } from './normalize.js';
 
 /** Options of `loadSchema`. */
 export interface LoadSchemaOptions {
-  /** The database (default: DATABASE_URL from the config's environment). */
-  url?: string | DbUrl | undefined;
   /** The schema file (default db/schema.sql). */
   file?: string | undefined;
   /** Load even though the database already has tables. */
   force?: boolean | undefined;
-  /** Tools to run (default: PgTools.fromDeps(deps)). */
-  pgTools?: PgTools | undefined;
 }
 
 /** What a load did. */
@@ -45,19 +39,13 @@ const LISTED_TABLES = 5;
  * was). Refuses a database that already has tables of its own unless `force`. Afterwards the versions
  * in public.schema_migrations must equal those the file lists. Does not print.
  */
-export async function loadSchema(deps: Pick<Deps, 'config' | 'discoverTools'>, options: LoadSchemaOptions = {}): Promise<LoadSchemaResult> {
+export async function loadSchema(tools: PgTools, url: DbUrl, options: LoadSchemaOptions = {}): Promise<LoadSchemaResult> {
   const file = options.file?.trim() || DEFAULT_SCHEMA_FILE;
-  const url = resolveDatabaseUrl(options.url, deps.config.env);
   const text = await readSchemaFile(file);
   const expected = parseAppliedVersions(text);
   const where = describeDb(url);
-  const env = deps.config.env as NodeJS.ProcessEnv;
 
-  const { major, tables } = await withClient(
-    url,
-    async (client) => ({ major: (await readServerVersion(client)).major, tables: await listUserTables(client) }),
-    { env },
-  );
+  const { major, tables } = await withClient(url, async (client) => ({ major: (await readServerVersion(client)).major, tables: await listUserTables(client) }));
   if (tables.length > 0 && !options.force) {
     const listed = tables.slice(0, LISTED_TABLES).join(', ') + (tables.length > LISTED_TABLES ? ', …' : '');
     throw new DrydockError(`refusing to load ${file} into ${where}: it already has ${tables.length} table(s) (${listed})`, {
@@ -65,10 +53,9 @@ export async function loadSchema(deps: Pick<Deps, 'config' | 'discoverTools'>, o
     });
   }
 
-  const tools = options.pgTools ?? PgTools.fromDeps(deps);
   await tools.psqlFile(url, file, { singleTransaction: true, serverMajor: major });
 
-  const actual = await withClient(url, readAppliedVersions, { env });
+  const actual = await withClient(url, readAppliedVersions);
   // Compare as sorted sets: ORDER BY in the database follows its collation, not JavaScript's.
   const want = [...new Set(expected)].sort();
   const got = [...actual].sort();

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { firstMigration, init, migrationVersion, TEMPLATES_DIR } from '../../src/commands/init.js';
+import { firstMigration, init, migrationVersion, TEMPLATES_DIR } from '../../src/pipelines/init.js';
 import { parseMigrationFile } from '../../src/migrate/files.js';
 import { runCli } from '../helpers/cli.js';
 

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { resolveConfig } from '../../src/config.js';
+import { PgTools } from '../../src/pg/pg-tools.js';
 import { discoverTools } from '../../src/pg/tools.js';
+import { parseDatabaseUrl } from '../../src/pg/url.js';
 import { dumpSchema } from '../../src/schema/dump.js';
 import { loadSchema } from '../../src/schema/load.js';
 import { parseAppliedVersions, schemaDiff } from '../../src/schema/normalize.js';
@@ -62,9 +63,9 @@ function withPassword(url: string): string {
   return u.toString();
 }
 
-/** What a command gets from cli.ts, minus what schema dump/load do not use. */
-function deps(env: NodeJS.ProcessEnv = process.env) {
-  return { config: resolveConfig({}, env), discoverTools };
+/** The client tools a command gets from cli.ts. */
+function tools(): PgTools {
+  return new PgTools({ discoverTools });
 }
 
 async function freshDb(label: string): Promise<TestDb> {
@@ -87,22 +88,22 @@ afterAll(async () => {
 
 describe('schema dump', () => {
   it('gives byte-identical output on two runs', async () => {
-    const first = await dumpSchema(deps(), { url: source.url });
-    const second = await dumpSchema(deps(), { url: source.url });
+    const first = await dumpSchema(tools(), parseDatabaseUrl(source.url));
+    const second = await dumpSchema(tools(), parseDatabaseUrl(source.url));
     expect(schemaDiff(first, second)).toBe('');
     expect(second).toBe(first);
     expect(first).not.toMatch(/\\(un)?restrict|Dumped (from|by)/);
   });
 
   it('keeps object comments and function bodies as written', async () => {
-    const text = await dumpSchema(deps(), { url: source.url });
+    const text = await dumpSchema(tools(), parseDatabaseUrl(source.url));
     expect(text).toContain("COMMENT ON TABLE public.users IS 'people who sign in';");
     expect(text).toContain("COMMENT ON COLUMN public.users.email IS 'lower-cased';");
     expect(text).toContain('begin   \n\n\n  new.email := lower(new.email);');
   });
 
   it('appends the applied versions sorted', async () => {
-    const text = await dumpSchema(deps(), { url: source.url });
+    const text = await dumpSchema(tools(), parseDatabaseUrl(source.url));
     expect(parseAppliedVersions(text)).toEqual([...VERSIONS].sort());
     expect(text.endsWith("VALUES\n('20260101090000'),\n('20260110120000'),\n('20260120083000');\n")).toBe(true);
   });
@@ -110,13 +111,14 @@ describe('schema dump', () => {
   it('appends no versions when schema_migrations does not exist', async () => {
     const bare = await freshDb('schema_bare');
     await bare.query('CREATE TABLE things (id int)');
-    const text = await dumpSchema(deps(), { url: bare.url });
+    const text = await dumpSchema(tools(), parseDatabaseUrl(bare.url));
     expect(text).toContain('CREATE TABLE public.things');
     expect(text).not.toContain('INSERT INTO');
   });
 
   it('uses DATABASE_URL when no URL is given', async () => {
-    const text = await dumpSchema(deps({ ...process.env, DATABASE_URL: source.url }));
+    // DATABASE_URL reaches the command through its --url option (commander's Option.env).
+    const text = (await runCli(['schema', 'dump', '-o', '-'], { env: { DATABASE_URL: source.url } })).stdout;
     expect(text).toContain('CREATE TABLE public.users');
   });
 });
@@ -124,14 +126,14 @@ describe('schema dump', () => {
 describe('schema load', () => {
   it('loads a dump into a fresh database that then dumps to the identical file', async () => {
     const file = join(tmp, 'roundtrip.sql');
-    const original = await dumpSchema(deps(), { url: source.url });
+    const original = await dumpSchema(tools(), parseDatabaseUrl(source.url));
     writeFileSync(file, original);
     const target = await freshDb('schema_target');
-    const result = await loadSchema(deps(), { url: target.url, file });
+    const result = await loadSchema(tools(), parseDatabaseUrl(target.url), { file });
     expect(result.versions).toEqual([...VERSIONS].sort());
     expect(result.existingTables).toEqual([]);
 
-    const again = await dumpSchema(deps(), { url: target.url });
+    const again = await dumpSchema(tools(), parseDatabaseUrl(target.url));
     expect(schemaDiff(original, again, { labelA: 'source', labelB: 'loaded' })).toBe('');
     const { rows } = await target.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => r.version)).toEqual([...VERSIONS].sort());
@@ -142,10 +144,10 @@ describe('schema load', () => {
 
   it('refuses a database that has a table and leaves it unchanged', async () => {
     const file = join(tmp, 'refuse.sql');
-    writeFileSync(file, await dumpSchema(deps(), { url: source.url }));
+    writeFileSync(file, await dumpSchema(tools(), parseDatabaseUrl(source.url)));
     const busy = await freshDb('schema_busy');
     await busy.query(`CREATE TABLE keep_me (id int); INSERT INTO keep_me VALUES (1), (2)`);
-    await expect(loadSchema(deps(), { url: busy.url, file })).rejects.toThrow(
+    await expect(loadSchema(tools(), parseDatabaseUrl(busy.url), { file })).rejects.toThrow(
       /refusing to load .*refuse\.sql into postgres@127\.0\.0\.1:5432\/drydock_test_schema_busy_\w+: it already has 1 table\(s\) \(public\.keep_me\)/,
     );
     const { rows } = await busy.query<{ relname: string }>(
@@ -157,10 +159,10 @@ describe('schema load', () => {
 
   it('with force, a clash rolls the whole load back', async () => {
     const file = join(tmp, 'clash.sql');
-    writeFileSync(file, await dumpSchema(deps(), { url: source.url }));
+    writeFileSync(file, await dumpSchema(tools(), parseDatabaseUrl(source.url)));
     const clash = await freshDb('schema_clash');
     await clash.query('CREATE TABLE users (id int)');
-    await expect(loadSchema(deps(), { url: clash.url, file, force: true })).rejects.toThrow(/relation "users" already exists/);
+    await expect(loadSchema(tools(), parseDatabaseUrl(clash.url), { file, force: true })).rejects.toThrow(/relation "users" already exists/);
     const { rows } = await clash.query(`SELECT to_regclass('public.schema_migrations') AS sm, to_regnamespace('billing') AS billing`);
     expect(rows[0]).toEqual({ sm: null, billing: null });
   });
@@ -171,13 +173,13 @@ describe('schema load', () => {
     const db = await freshDb('schema_ext');
     // A table made a member of an extension stands in for postgis' spatial_ref_sys.
     await db.query(`CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE TABLE public.ext_owned (id int); ALTER EXTENSION pg_trgm ADD TABLE public.ext_owned`);
-    await expect(loadSchema(deps(), { url: db.url, file })).resolves.toMatchObject({ versions: [] });
+    await expect(loadSchema(tools(), parseDatabaseUrl(db.url), { file })).resolves.toMatchObject({ versions: [] });
   });
 });
 
 describe('drydock schema (CLI)', () => {
   it('dump -o - prints the normalised schema on stdout', async () => {
-    const expected = await dumpSchema(deps(), { url: source.url });
+    const expected = await dumpSchema(tools(), parseDatabaseUrl(source.url));
     const res = await runCli(['schema', 'dump', '--url', source.url, '-o', '-']);
     expect(res.stderr).toBe('');
     expect(res.exitCode).toBe(0);
@@ -191,7 +193,7 @@ describe('drydock schema (CLI)', () => {
     expect(res.stderr).toBe('');
     expect(res.exitCode).toBe(0);
     expect(res.stdout).toMatch(/^wrote db\/schema\.sql: 3 tables, 3 migration versions \(\d\.\d kB\)$/);
-    expect(readFileSync(join(cwd, 'db/schema.sql'), 'utf8')).toBe(await dumpSchema(deps(), { url: source.url }));
+    expect(readFileSync(join(cwd, 'db/schema.sql'), 'utf8')).toBe(await dumpSchema(tools(), parseDatabaseUrl(source.url)));
   });
 
   it('--url wins over DATABASE_URL', async () => {

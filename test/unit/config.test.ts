@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { ConfigError } from '../../src/errors.js';
-import { assertAppName, resolveConfig, resolveLocalUrl } from '../../src/config.js';
+import { assertAppName, resolveGlobalSettings as resolveConfig, resolveLocalUrl as resolveLocal } from '../../src/settings.js';
 import { clearSecrets, mask, MASK } from '../../src/redact.js';
 
 afterEach(() => clearSecrets());
@@ -61,6 +61,12 @@ describe('resolveConfig', () => {
     }
   });
 });
+
+/** As commands see it: DRYDOCK_LOCAL_DATABASE_URL arrives through the --local option (commander's Option.env). */
+function resolveLocalUrl(flag: string | undefined, env: Record<string, string>) {
+  const fromEnv = flag === undefined ? env.DRYDOCK_LOCAL_DATABASE_URL : undefined;
+  return resolveLocal(flag ?? fromEnv, env, fromEnv !== undefined ? 'env' : 'cli');
+}
 
 describe('resolveLocalUrl', () => {
   it('builds the URL from PG* variables', () => {

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { parsePgVersion, resolveLintPgVersion } from '../../../src/commands/lint.js';
-import type { Deps } from '../../../src/deps.js';
 import { ConfigError } from '../../../src/errors.js';
+import { resolveLintPgVersion } from '../../../src/pipelines/lint.js';
+import { parsePgVersion, resolveLintSettings, type LintFlags } from '../../../src/settings.js';
 
-const deps = (env: Record<string, string> = {}) => ({ config: { env } }) as unknown as Deps;
+/** Lint settings from the environment's DRYDOCK_PG_VERSION, the flags and drydock.json's pgVersion. */
+const settings = (env: Record<string, string> = {}, flags: LintFlags = {}, pgVersion?: number) =>
+  resolveLintSettings(flags, pgVersion === undefined ? {} : { pgVersion }, { json: false, lintPgVersion: env.DRYDOCK_PG_VERSION, libpq: {} });
 
 describe('production Postgres version for lint', () => {
   it('parses majors as people write them, in release order', () => {
@@ -20,9 +22,9 @@ describe('production Postgres version for lint', () => {
   });
 
   it('takes the flag, then DRYDOCK_PG_VERSION, then drydock.json, then 15', async () => {
-    expect(await resolveLintPgVersion(deps({ DRYDOCK_PG_VERSION: '13' }), { pgVersion: '11' }, 12)).toBe(11);
-    expect(await resolveLintPgVersion(deps({ DRYDOCK_PG_VERSION: '13' }), {}, 12)).toBe(13);
-    expect(await resolveLintPgVersion(deps(), {}, 12)).toBe(12);
-    expect(await resolveLintPgVersion(deps(), {})).toBe(15);
+    expect(await resolveLintPgVersion(settings({ DRYDOCK_PG_VERSION: '13' }, { pgVersion: '11' }, 12))).toBe(11);
+    expect(await resolveLintPgVersion(settings({ DRYDOCK_PG_VERSION: '13' }, {}, 12))).toBe(13);
+    expect(await resolveLintPgVersion(settings({}, {}, 12))).toBe(12);
+    expect(await resolveLintPgVersion(settings({}, {}))).toBe(15);
   });
 });

@@ -1,0 +1,49 @@
+/**
+ * How drydock prints durations, sizes and ages: one function for each, used by every command.
+ */
+
+const GB = 1024 ** 3;
+const MB = 1024 ** 2;
+
+/** "12 ms", "1.4 s". */
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** "1.9 GB", "12.0 MB", "512 kB"; "unknown size" when not known. */
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined) return 'unknown size';
+  if (n >= GB) return `${(n / GB).toFixed(1)} GB`;
+  if (n >= MB) return `${(n / MB).toFixed(1)} MB`;
+  return `${Math.round(n / 1024)} kB`;
+}
+
+/** A backup's size in listings: "1.25 GB", "12.0 MB", "?" when not known. */
+export function formatBackupSize(bytes: number | undefined): string {
+  if (bytes === undefined) return '?';
+  return bytes >= GB ? `${(bytes / GB).toFixed(2)} GB` : `${(bytes / MB).toFixed(1)} MB`;
+}
+
+/** A Heroku timestamp ("2026-11-26 10:00:00 +0000", or ISO) in ms since the epoch; undefined when unreadable. */
+export function parseTimestamp(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const t = Date.parse(text.replace(' +0000', 'Z').replace(' ', 'T'));
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** Hours from `createdAt` to `now`, unrounded; undefined when the time is unreadable. */
+export function hoursSince(createdAt: string | undefined, now: number = Date.now()): number | undefined {
+  const t = parseTimestamp(createdAt);
+  return t === undefined ? undefined : (now - t) / 3_600_000;
+}
+
+/** An age for people: "25 min", "4.5 h", "3.2 d"; "?" when unknown. */
+export function formatAge(hours: number | undefined): string {
+  if (hours === undefined) return '?';
+  return hours < 1 ? `${Math.round(hours * 60)} min` : hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} d`;
+}
+
+/** Hours rounded to one decimal, as --json reports ages. */
+export function roundHours(hours: number | undefined): number | undefined {
+  return hours === undefined ? undefined : Math.round(hours * 10) / 10;
+}

@@ -1,0 +1,119 @@
+/**
+ * Heroku Postgres backups: list, capture, inspect, download and verify. A backup nobody has restored is
+ * not yet a backup: `verify` restores one into a scratch database and checks it against the backup's
+ * own row counts.
+ */
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { resolve } from 'node:path';
+
+import { downloadToCache, findCached, type CachedBackup } from '../backups/cache.js';
+import { chooseBackup } from '../backups/choose.js';
+import { extensionsInToc, withoutPrecreated } from '../backups/toc.js';
+import { compareRowCounts } from '../backups/verify.js';
+import type { Deps } from '../deps.js';
+import { formatBackupSize } from '../format.js';
+import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
+import { precreatedSchemas, prepareExtensions } from '../local/extensions.js';
+import { drydockDbName, LocalServer } from '../local/server.js';
+import { detectSchemaVersion } from '../migrate/detect.js';
+import { withClient } from '../pg/client.js';
+import { withDatabase } from '../pg/url.js';
+import { parseVersion } from '../pg/version.js';
+import { resolveLocalUrl, type ValueSource } from '../settings.js';
+
+/** Download a backup into the cache (or use the cached copy). */
+export async function fetchBackup(deps: Pick<Deps, 'heroku' | 'settings'>, app: string, backup: BackupSummary, onProgress?: (text: string) => void): Promise<CachedBackup & { fromCache: boolean }> {
+  const cache = deps.settings.cacheDir;
+  const hit = await findCached(cache, app, backup.id, backup.createdAt);
+  if (hit) return { ...hit, fromCache: true };
+  const url = await deps.heroku.backupUrl(app, backup.id);
+  const entry = await downloadToCache(cache, app, backup.id, url, { createdAt: backup.createdAt, onProgress: (p) => onProgress?.(`${formatBackupSize(p.bytes)}${p.total ? ` of ${formatBackupSize(p.total)}` : ''}`) });
+  return { ...entry, fromCache: false };
+}
+
+/** The backup a `backups` subcommand means: `id`, or the newest completed one. */
+export async function pickBackup(deps: Pick<Deps, 'heroku'>, app: string, id: string | undefined): Promise<BackupSummary> {
+  return chooseBackup(await deps.heroku.listBackups(app), id, app, {
+    notFound: `see \`drydock backups list -a ${app}\``,
+    notCompleted: 'choose a completed backup',
+    none: `capture one with \`drydock backups capture -a ${app}\``,
+  });
+}
+
+/** What `backups verify` found. */
+export interface VerifyResult {
+  backup: string;
+  ok: boolean;
+  tables: number;
+  rows: number;
+  schemaVersion: string;
+  problems: string[];
+  seconds: number;
+}
+
+/** Restore a backup into a scratch database, compare every table's rows with the archive, drop it. */
+export async function verifyBackup(deps: Deps, app: string, id: string | undefined, options: { local?: string | undefined; localSource?: ValueSource; jobs?: number } = {}): Promise<VerifyResult> {
+  const started = Date.now();
+  const backup = await pickBackup(deps, app, id);
+  const file = await fetchBackup(deps, app, backup, (t) => deps.output.info(`backups verify: downloading ${t}`));
+  const pgTools = deps.pgTools;
+  const local = resolveLocalUrl(options.local, deps.settings.libpq, options.localSource);
+  const info = await deps.heroku.pgInfo(app).catch(() => undefined);
+  const major = (info?.version ? parseVersion(info.version)?.major : undefined) ?? 15;
+  deps.output.info(`backups verify: counting the rows in ${backup.id}`);
+  const expected = await pgTools.archiveRowCounts(file.file, major);
+  return LocalServer.with(local, async (server) => {
+    const scratch = drydockDbName('scratch');
+    await server.create(scratch, { drydock: 'scratch', target: `verify-${app}`, pid: process.pid, createdAt: new Date().toISOString(), source: `backup ${backup.id} of ${app}` });
+    try {
+      const scratchUrl = withDatabase(local, scratch);
+      const toc = await pgTools.listArchive(file.file, major);
+      const extensions = extensionsInToc(toc);
+      await prepareExtensions(scratchUrl, extensions);
+      const work = await mkdtemp(resolve(tmpdir(), 'drydock-verify-'));
+      try {
+        const list = resolve(work, 'toc.list');
+        await writeFile(list, withoutPrecreated(toc, precreatedSchemas(extensions)));
+        deps.output.info(`backups verify: restoring ${backup.id} into scratch database ${scratch}`);
+        await pgTools.restoreArchive(scratchUrl, file.file, { archiveMajor: major, jobs: options.jobs ?? Math.max(2, availableParallelism()), useList: list });
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+      return await withClient(scratchUrl, async (client) => {
+        const check = await compareRowCounts(client, expected);
+        const problems = check.mismatches.map((m) => `${m.table}: ${m.actual < 0 ? 'missing after restore' : `${m.actual} rows`}, backup has ${m.expected}`);
+        const schemaVersion = (await detectSchemaVersion(client)).version;
+        return { backup: backup.id, ok: problems.length === 0, tables: check.tables, rows: check.rows, schemaVersion, problems, seconds: Math.round((Date.now() - started) / 100) / 10 };
+      });
+    } finally {
+      await server.drop(scratch);
+    }
+  });
+}
+
+/** `backups list`: the app's backups (not restores or copies). */
+export async function listBackups(deps: Pick<Deps, 'heroku'>, app: string): Promise<BackupSummary[]> {
+  return (await deps.heroku.listBackups(app)).filter((b) => b.kind === 'backup');
+}
+
+/** `backups capture`: capture a backup and wait for it, showing the transfer's own lines. */
+export async function captureBackup(deps: Pick<Deps, 'heroku' | 'output'>, app: string, options: { database: string; timeoutMs: number }): Promise<BackupInfo> {
+  deps.output.info(`backups: capturing a backup of ${app}'s ${options.database}`);
+  return deps.heroku.captureBackup(app, {
+    database: options.database,
+    // pg_dump's catalog-reading chatter says nothing to a person; table and transfer lines do.
+    onProgress: (line) => {
+      if (!/^pg_dump: (reading|saving|finding|flagging|identifying|last built-in)/.test(line)) deps.output.info(line);
+    },
+    timeoutMs: options.timeoutMs,
+  });
+}
+
+/** `backups download`: into the cache, and to `output` when given. */
+export async function downloadBackup(deps: Pick<Deps, 'heroku' | 'output' | 'settings'>, app: string, id: string | undefined, output: string | undefined) {
+  const backup = await pickBackup(deps, app, id);
+  const entry = await fetchBackup(deps, app, backup, (t) => deps.output.info(`downloading ${backup.id}: ${t}`));
+  if (output) await copyFile(entry.file, resolve(output));
+  return { backup, entry: { ...entry, output: output ? resolve(output) : undefined } };
+}

@@ -1,0 +1,64 @@
+/**
+ * `drydock lint [paths…]`: lint SQL migrations for production's Postgres version.
+ */
+import { existsSync } from 'node:fs';
+
+import { ConfigError } from '../errors.js';
+import type { LintRun } from '../lint/lint.js';
+import { withClient } from '../pg/client.js';
+import { readServerVersion } from '../pg/queries/server-facts.js';
+import { majorOrder } from '../pg/version.js';
+import type { LintSettings } from '../settings.js';
+
+/** What lint is asked beyond its settings. */
+export interface LintRequest {
+  down?: boolean | undefined;
+  assumeInTransaction?: boolean | undefined;
+}
+
+/** Production's Postgres major: --pg-version, else the server at --url, else DRYDOCK_PG_VERSION, drydock.json pgVersion, 15. */
+export async function resolveLintPgVersion(settings: Pick<LintSettings, 'pgVersion' | 'url' | 'fallbackPgVersion'>): Promise<number> {
+  if (settings.pgVersion !== undefined) return settings.pgVersion;
+  if (settings.url !== undefined) {
+    const version = await withClient(settings.url, (client) => readServerVersion(client), { applicationName: 'drydock lint' });
+    return majorOrder(version.major);
+  }
+  return settings.fallbackPgVersion;
+}
+
+/** Lint files and folders (default: the migrations folder); returns the run (does not print). */
+export async function lint(settings: LintSettings, paths: string[], request: LintRequest): Promise<LintRun> {
+  // The linter (rules, parser) is loaded on demand: other commands never pay for its start-up.
+  const { displayPath, lintFiles } = await import('../lint/lint.js');
+  let targets = paths;
+  if (!targets.length) {
+    if (!existsSync(settings.dir)) {
+      throw new ConfigError(`the migrations directory ${displayPath(settings.dir)} does not exist`, {
+        hint: 'pass the SQL files or folders to lint, or set the folder with --dir, DRYDOCK_MIGRATIONS_DIR or drydock.json "migrationsDir"',
+      });
+    }
+    targets = [settings.dir];
+  }
+  return lintFiles(targets, {
+    pgVersion: await resolveLintPgVersion(settings),
+    down: request.down,
+    assumeInTransaction: request.assumeInTransaction,
+    startAfter: settings.startAfter,
+  });
+}
+
+/** The rules as a listing (and as data for --json). */
+export async function listRules(): Promise<{ rules: Array<{ id: string; severity: string; summary: string }>; text: string }> {
+  const { BUILTIN_CHECKS, RULES } = await import('../lint/rules/index.js');
+  const width = Math.max(...RULES.map((r) => r.id.length), ...Object.keys(BUILTIN_CHECKS).map((k) => k.length));
+  const lines = RULES.map((r) => `${r.id.padEnd(width)}  ${r.severity.padEnd(7)}  ${r.summary}`);
+  lines.push('', 'Reported by the linter itself:');
+  for (const [id, summary] of Object.entries(BUILTIN_CHECKS)) lines.push(`${id.padEnd(width)}  ${(id === 'unused-suppression' ? 'warning' : 'error').padEnd(7)}  ${summary}`);
+  return { rules: RULES.map((r) => ({ id: r.id, severity: r.severity, summary: r.summary })), text: lines.join('\n') };
+}
+
+/** A rule's documentation (--explain). */
+export async function explainRule(rule: string): Promise<string> {
+  const { readRuleDoc } = await import('../lint/docs.js');
+  return readRuleDoc(rule);
+}

@@ -1,0 +1,91 @@
+/**
+ * The review-app postdeploy (app.json `scripts.postdeploy`): set up an empty database. Load the schema
+ * file (written by `drydock schema dump`), or run every migration from zero when there is none, then
+ * seed. It refuses, changing nothing, when the database already holds tables or a non-zero schema
+ * version (unless force), and it refuses to run in a release-phase dyno: postdeploy must never touch a
+ * production database.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+import type { Deps } from '../deps.js';
+import { ConfigError, DrydockError } from '../errors.js';
+import { runAppCommand } from '../migrate/app-command.js';
+import { detectSchemaVersion } from '../migrate/detect.js';
+import { withClient } from '../pg/client.js';
+import { listUserTables } from '../pg/queries/catalog.js';
+import { describeDb } from '../pg/url.js';
+import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
+import { loadSchema } from '../schema/load.js';
+import type { MigrateSettings } from '../settings.js';
+import { requireUrl, runMigrations } from './migrate.js';
+
+/** Default seed file. */
+export const DEFAULT_SEED_FILE = 'db/seeds.sql';
+
+/** What postdeploy was asked to do beyond the migrate settings. */
+export interface PostdeployOptions {
+  /** --schema (or DRYDOCK_SCHEMA_FILE). */
+  schema?: string | undefined;
+  /** The schema file was named on the command line: a missing one is an error, not a cue to run the migrations. */
+  schemaRequired?: boolean | undefined;
+  seed?: string | undefined;
+  seedCommand?: string | undefined;
+  force?: boolean | undefined;
+}
+
+/** What postdeploy did. */
+export interface PostdeployResult {
+  database: string;
+  schema: { source: 'schema-file' | 'migrations'; file?: string | undefined; versions: number };
+  seed: { source: 'file' | 'command' | 'none'; detail?: string | undefined };
+}
+
+/** Set up an empty review-app database. */
+export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settings'>, settings: MigrateSettings, options: PostdeployOptions): Promise<PostdeployResult> {
+  const dyno = deps.settings.dyno;
+  if (/^release\./.test(dyno)) {
+    throw new ConfigError(`refusing to run postdeploy in a release-phase dyno (${dyno})`, {
+      hint: 'postdeploy belongs in app.json scripts.postdeploy; the Procfile release line runs `drydock release`',
+    });
+  }
+  const url = requireUrl(settings);
+  const database = describeDb(url);
+  const { tables, version } = await withClient(url, async (client) => ({ tables: await listUserTables(client), version: await detectSchemaVersion(client) }), { retryForMs: 30_000 });
+  if ((tables.length || version.version !== '0') && !options.force) {
+    const what = version.version !== '0' ? `schema version ${version.version} (${version.tool})` : `${tables.length} table(s): ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}`;
+    throw new DrydockError(`refusing to set up ${database}: it already holds ${what}`, {
+      hint: 'postdeploy only sets up an empty review-app database and changed nothing; pass --force to load over existing objects',
+    });
+  }
+
+  const schemaFile = resolve(options.schema ?? settings.schemaFile ?? DEFAULT_SCHEMA_FILE);
+  let schema: PostdeployResult['schema'];
+  if (existsSync(schemaFile)) {
+    deps.output.info(`postdeploy: loading ${schemaFile} into ${database}`);
+    const loaded = await loadSchema(deps.pgTools, url, { file: schemaFile, force: options.force });
+    schema = { source: 'schema-file', file: schemaFile, versions: loaded.versions.length };
+  } else {
+    if (options.schemaRequired) throw new ConfigError(`schema file ${schemaFile} not found`, { hint: 'write it with `drydock schema dump`, or leave --schema out to run every migration' });
+    deps.output.info(`postdeploy: no ${schemaFile}; running every migration from zero`);
+    const ran = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up' }, connectRetryMs: 30_000 });
+    schema = { source: 'migrations', versions: ran.ran.length };
+  }
+
+  const seedCommand = options.seedCommand ?? settings.seedCommand;
+  const seedFile = resolve(options.seed ?? settings.seedFile ?? DEFAULT_SEED_FILE);
+  let seed: PostdeployResult['seed'];
+  if (seedCommand) {
+    deps.output.info(`postdeploy: seeding with: ${seedCommand}`);
+    await runAppCommand(deps.output, seedCommand, 'seed command', url.href);
+    seed = { source: 'command', detail: seedCommand };
+  } else if (existsSync(seedFile)) {
+    deps.output.info(`postdeploy: seeding from ${seedFile}`);
+    await deps.pgTools.psqlFile(url, seedFile, { singleTransaction: true });
+    seed = { source: 'file', detail: seedFile };
+  } else {
+    if (options.seed) throw new ConfigError(`seed file ${seedFile} not found`, { hint: 'create it, or leave --seed out to skip seeding' });
+    seed = { source: 'none' };
+  }
+  return { database, schema, seed };
+}

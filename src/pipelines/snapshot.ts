@@ -1,0 +1,155 @@
+/**
+ * Snapshots: instant resets for rehearsals. A snapshot is a template database (CREATE DATABASE …
+ * TEMPLATE … STRATEGY FILE_COPY copies files, not rows). `pull` keeps one named "pristine" for its
+ * working database; a background process keeps a spare copy of it so a reset is a rename.
+ */
+import type { Deps } from '../deps.js';
+import { ConfigError, DrydockError } from '../errors.js';
+import { hoursSince, roundHours } from '../format.js';
+import { resolveApp } from '../heroku/remote.js';
+import { drydockDbName, LocalServer, targetLockKey, type DrydockDb } from '../local/server.js';
+import { scheduleSpare } from '../local/spare.js';
+import { defaultTarget, resolveTarget } from '../local/target.js';
+import { withAdvisoryLock } from '../pg/lock.js';
+import { describeDb, type DbUrl } from '../pg/url.js';
+import { resolveLocalUrl, type ValueSource } from '../settings.js';
+
+/** Flags shared by the snapshot subcommands. */
+export interface SnapshotFlags {
+  to?: string | undefined;
+  local?: string | undefined;
+  localSource?: ValueSource;
+  force?: boolean | undefined;
+}
+
+/** One snapshot, for list and --json. */
+export interface SnapshotInfo {
+  name: string;
+  target: string;
+  database: string;
+  bytes: number;
+  createdAt: string;
+  ageHours: number;
+  source: string | undefined;
+}
+
+export function assertSnapshotName(name: string): void {
+  if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(name)) {
+    throw new ConfigError(`"${name.slice(0, 40)}" is not a valid snapshot name`, { hint: 'use lowercase letters, digits, _ and -, e.g. before-migration' });
+  }
+}
+
+function info(db: DrydockDb, now: number): SnapshotInfo {
+  return {
+    name: db.meta.name ?? db.datname,
+    target: db.meta.target,
+    database: db.datname,
+    bytes: db.sizeBytes,
+    createdAt: db.meta.createdAt,
+    ageHours: roundHours(hoursSince(db.meta.createdAt, now)) ?? 0,
+    source: db.meta.source,
+  };
+}
+
+async function where(deps: Deps, flags: SnapshotFlags): Promise<{ local: DbUrl; target: string }> {
+  const app = await resolveApp(deps.settings, { required: false });
+  return resolveTarget(flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, deps.settings.libpq);
+}
+
+/** The target's lock: one piece of drydock work (pull, reset, spare preparation) per working database. */
+function withTargetLock<T>(server: LocalServer, target: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
+  return withAdvisoryLock(server.admin, targetLockKey(target), fn, { waitMs: 10 * 60_000, purpose: `${target} work`, ...(onWait ? { onWait } : {}) });
+}
+
+/** Save the working database as snapshot `name` (replacing an older one with --force). */
+export async function saveSnapshot(deps: Deps, name: string, flags: SnapshotFlags): Promise<SnapshotInfo> {
+  assertSnapshotName(name);
+  const { local, target } = await where(deps, flags);
+  return LocalServer.with(local, async (server) => {
+    if (!(await server.exists(target))) throw new ConfigError(`database ${target} does not exist on ${describeDb(local)}`, { hint: 'pull it first with `drydock pull`' });
+    const existing = (await server.snapshots(target)).filter((s) => s.meta.name === name);
+    if (existing.length && !flags.force) throw new ConfigError(`snapshot "${name}" of ${target} already exists`, { hint: 'pass --force to replace it, or choose another name' });
+    const dbName = drydockDbName('snapshot');
+    // CREATE DATABASE … TEMPLATE needs the source to itself: sessions on the working database end here.
+    const ended = await server.terminateConnections(target);
+    if (ended) deps.output.warn(`ended ${ended} session(s) connected to ${target} to copy it`);
+    await server.create(dbName, { drydock: 'snapshot', target, name, createdAt: new Date().toISOString(), source: `saved from ${target}` }, { template: target });
+    await server.makeTemplate(dbName);
+    for (const old of existing) await server.drop(old.datname);
+    const saved = (await server.snapshots(target)).find((s) => s.datname === dbName)!;
+    return info(saved, deps.clock.now());
+  });
+}
+
+/** Replace the working database with a fresh copy of snapshot `name`. */
+export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotFlags): Promise<SnapshotInfo & { seconds: number; prepared: boolean }> {
+  assertSnapshotName(name);
+  const started = Date.now();
+  const { local, target } = await where(deps, flags);
+  const spares = deps.settings.spares;
+  const outcome = await LocalServer.with(local, (server) => withTargetLock(server, target, async () => {
+      const snapshot = (await server.snapshots(target)).find((s) => s.meta.name === name);
+      if (!snapshot) {
+        const names = (await server.snapshots(target)).map((s) => s.meta.name);
+        throw new ConfigError(`no snapshot "${name}" of ${target}`, { hint: names.length ? `snapshots of ${target}: ${names.join(', ')}` : 'create one with `drydock pull` or `drydock snapshot save NAME`' });
+      }
+      await server.cleanupLeftovers(target);
+      const spare = spares ? await server.spareOf(target, snapshot.datname) : undefined;
+      let replacement = spare?.datname;
+      if (!replacement) {
+        replacement = drydockDbName('scratch');
+        await server.create(replacement, { drydock: 'scratch', target, pid: process.pid, createdAt: new Date().toISOString(), source: `snapshot ${name}` }, { template: snapshot.datname });
+      }
+      try {
+        const previous = await server.swapIn(target, replacement, { pid: process.pid, createdAt: new Date().toISOString() });
+        if (previous && !spares) await server.drop(previous);
+        return { snapshot, previous: spares ? previous : undefined, prepared: Boolean(spare) };
+      } catch (error) {
+        if (!spare) await server.drop(replacement).catch(() => undefined);
+        if (error instanceof DrydockError) throw error;
+        throw new DrydockError(`restoring snapshot "${name}" failed: ${(error as Error).message}`, { hint: `${target} was not changed`, cause: error });
+      }
+  }, () => deps.output.info(`snapshot: waiting for other drydock work on ${target} to finish`)));
+  if (spares) await scheduleSpare(deps, local, target, name, outcome.previous ? [outcome.previous] : []);
+  return { ...info(outcome.snapshot, deps.clock.now()), seconds: Math.round((Date.now() - started) / 100) / 10, prepared: outcome.prepared };
+}
+
+/** Background half of a reset: drop the replaced copy, prepare the next spare. */
+export async function prepareSpare(deps: Deps, name: string, flags: SnapshotFlags & { drop?: string[] }): Promise<string> {
+  const { local, target } = await where(deps, flags);
+  return LocalServer.with(local, (server) => withTargetLock(server, target, async () => {
+      // Only copies this work replaced: tagged 'previous' for this target.
+      const replaced = (await server.drydockDatabases()).filter((d) => flags.drop?.includes(d.datname) && d.meta.drydock === 'previous' && d.meta.target === target);
+      for (const old of replaced) await server.drop(old.datname);
+      const snapshot = (await server.snapshots(target)).find((s) => s.meta.name === name);
+      if (!snapshot) return '';
+      return await server.prepareSpare(target, snapshot);
+  }));
+}
+
+/** Snapshots of the working database, or of every working database (`all`). */
+export async function listSnapshots(deps: Deps, flags: SnapshotFlags & { all?: boolean | undefined }): Promise<SnapshotInfo[]> {
+  const app = await resolveApp(deps.settings, { required: false });
+  const localFlag = { value: flags.local, source: flags.localSource };
+  const target = flags.all ? undefined : resolveTarget(flags.to, defaultTarget(app), localFlag, deps.settings.libpq);
+  const local = target?.local ?? resolveLocalUrl(flags.local, deps.settings.libpq, flags.localSource);
+  const now = deps.clock.now();
+  return LocalServer.with(local, async (server) => (await server.snapshots(target?.target)).map((db) => info(db, now)));
+}
+
+/** Delete snapshot `name` of the working database (and the spare made from it); returns how many were removed. */
+export async function removeSnapshot(deps: Deps, name: string, flags: SnapshotFlags): Promise<{ name: string; target: string; removed: number }> {
+  assertSnapshotName(name);
+  const { local, target } = await where(deps, flags);
+  // Waits for a background spare being made from it.
+  const removed = await LocalServer.with(local, (server) =>
+    withTargetLock(server, target, async () => {
+      const found = (await server.snapshots(target)).filter((s) => s.meta.name === name);
+      if (!found.length) throw new ConfigError(`no snapshot "${name}" of ${target}`, { hint: 'see `drydock snapshot list`' });
+      const spares = (await server.drydockDatabases()).filter((d) => d.meta.drydock === 'spare' && found.some((f) => f.datname === d.meta.snapshotDb));
+      for (const s of [...spares, ...found]) await server.drop(s.datname);
+      return found.length;
+    }),
+  );
+  return { name, target, removed };
+}

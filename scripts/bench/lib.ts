@@ -1,20 +1,30 @@
 /**
- * Shared helpers for `npm run bench:*`: statistics, a spawn-and-time wrapper, an interleaved runner,
- * scratch databases, cleanup on failure and Ctrl-C, machine facts and plain-text tables.
+ * Shared helpers for `npm run bench:*`: flags and the main wrapper, statistics, a spawn-and-time
+ * wrapper, an interleaved runner, scratch databases (through drydock's own LocalServer, withClient
+ * and URL helpers), cleanup on failure and Ctrl-C, machine facts and plain-text tables.
  *
  * Machines are noisy, so a benchmark never compares numbers from separate runs: it runs drydock and
  * its reference in the same run, interleaved round by round (rotating who goes first), and reports
  * medians and ratios of medians.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { arch, availableParallelism, cpus, loadavg, platform, release as osRelease, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import pg from 'pg';
+import type pg from 'pg';
 
+import { isDrydockError } from '../../src/errors.js';
+import { displayCommand, tail } from '../../src/exec.js';
+import { LocalServer } from '../../src/local/server.js';
+import { versionOf } from '../../src/migrate/create.js';
+import { withClient } from '../../src/pg/client.js';
 import { quoteIdent } from '../../src/pg/ident.js';
+import { readServerVersion } from '../../src/pg/queries/server-facts.js';
+import { parseDatabaseUrl, withDatabase, type DbUrl } from '../../src/pg/url.js';
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -22,27 +32,62 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built CLI (`npm run bench:*` builds it first). */
 export const CLI = join(ROOT, 'dist/cli.js');
 
-/** The server benchmarks use: DRYDOCK_BENCH_DATABASE_URL, else the local trust-auth server. */
-export function benchServerUrl(): string {
-  return process.env.DRYDOCK_BENCH_DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres';
+/** Throw unless dist/cli.js exists (`npm run <npmScript>` builds it). */
+export function requireBuiltCli(npmScript: string): void {
+  if (!existsSync(CLI)) throw new Error(`dist/cli.js is missing: run \`npm run build\` first (npm run ${npmScript} does)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flags and the main wrapper
+
+type FlagOptions = NonNullable<ParseArgsConfig['options']>;
+
+/** This script's flags through node:util parseArgs (strict); -h/--help prints `usage` and exits. */
+export function parseFlags<const O extends FlagOptions>(usage: string, options: O) {
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if ((values as { help?: boolean }).help) {
+    print(usage);
+    process.exit(0);
+  }
+  return values;
+}
+
+/** A whole-number command-line flag of at least `min`; throws with the usage text otherwise. */
+export function wholeNumber(flag: string, value: string, min: number, usage: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`--${flag} must be a whole number ≥ ${min}, not "${value}"\n${usage}`);
+  return Number(value);
+}
+
+/** True when the module at `moduleUrl` is the script node was started with (not imported). */
+export function isEntryPoint(moduleUrl: string): boolean {
+  return process.argv[1] !== undefined && fileURLToPath(moduleUrl) === process.argv[1];
+}
+
+/** Run a script's main; a failure prints `label: message` (drydock's hint too, or the stack) on stderr and sets exit code 1. */
+export function runMain(label: string, main: () => Promise<void>, options: { stack?: boolean } = {}): void {
+  main().catch((error: unknown) => {
+    progressDone();
+    const err = error instanceof Error ? error : new Error(String(error));
+    const hint = isDrydockError(error) && error.hint ? `\nhint: ${error.hint}` : '';
+    process.stderr.write(`${label}: ${options.stack ? (err.stack ?? err.message) : err.message}${hint}\n`);
+    process.exitCode = 1;
+  });
+}
+
+/** Our environment without the variables `drop` matches, plus `extra`. */
+export function envWithout(drop: RegExp, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !drop.test(key))), ...extra };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Statistics
 
-/** Median of the samples (mean of the middle two for an even count). */
-export function median(samples: readonly number[]): number {
-  return percentile(samples, 50);
-}
-
 /** The p-th percentile (0–100), linearly interpolated between closest ranks (numpy's default). */
 export function percentile(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((a, b) => a - b);
-  const rank = (Math.min(100, Math.max(0, p)) / 100) * (sorted.length - 1);
+  const rank = (p / 100) * (sorted.length - 1);
   const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
+  return sorted.length ? sorted[lo]! + (sorted[Math.ceil(rank)]! - sorted[lo]!) * (rank - lo) : Number.NaN;
 }
 
 /** Summary of one subject's samples, in ms. */
@@ -55,16 +100,11 @@ export interface Stats {
   mean: number;
 }
 
-/** Summarize samples (ms). */
+/** Summarize samples (ms); NaN everywhere but n for none. */
 export function summarize(samples: readonly number[]): Stats {
-  return {
-    n: samples.length,
-    median: median(samples),
-    p90: percentile(samples, 90),
-    min: samples.length ? Math.min(...samples) : Number.NaN,
-    max: samples.length ? Math.max(...samples) : Number.NaN,
-    mean: samples.length ? samples.reduce((a, b) => a + b, 0) / samples.length : Number.NaN,
-  };
+  const n = samples.length;
+  const at = (p: number): number => percentile(samples, p);
+  return { n, median: at(50), p90: at(90), min: at(0), max: at(100), mean: n ? samples.reduce((a, b) => a + b, 0) / n : Number.NaN };
 }
 
 /** Round to `digits` decimals for JSON output. */
@@ -75,14 +115,12 @@ export function round(value: number, digits = 2): number {
 
 /** Stats rounded for JSON. */
 export function roundStats(stats: Stats, digits = 2): Stats {
-  return {
-    n: stats.n,
-    median: round(stats.median, digits),
-    p90: round(stats.p90, digits),
-    min: round(stats.min, digits),
-    max: round(stats.max, digits),
-    mean: round(stats.mean, digits),
-  };
+  return Object.fromEntries(Object.entries(stats).map(([key, value]) => [key, round(value, digits)])) as unknown as Stats;
+}
+
+/** Samples by subject, rounded for JSON. */
+export function roundSamples(samples: ReadonlyMap<string, readonly number[]>): Record<string, number[]> {
+  return Object.fromEntries([...samples].map(([name, values]) => [name, values.map((x) => round(x))]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -93,11 +131,9 @@ export function elapsedMs(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-/** Time an async function (ms). */
-export async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await fn();
-  return elapsedMs(start);
+/** Seconds since `start`, one decimal, for log lines. */
+export function elapsedS(start: bigint): string {
+  return (elapsedMs(start) / 1000).toFixed(1);
 }
 
 /** One timed process. */
@@ -146,6 +182,10 @@ function killChild(child: ChildProcess): void {
 /**
  * Spawn `file args` (no shell), capture stdout and stderr, and time it from spawn to exit with
  * process.hrtime.bigint. Resolves whatever the exit code; see spawnTimedOk to require 0.
+ *
+ * This is the measuring instrument, so it is not src/exec.ts `run` (used for untimed commands):
+ * run() loads execa on first use, resolves after the pipes drain rather than at exit, replaces the
+ * environment with an allowlist, and has no process-group kill or pid hook for the RSS polling.
  */
 export function spawnTimed(file: string, args: readonly string[], options: SpawnTimedOptions = {}): Promise<TimedProcess> {
   return new Promise((resolvePromise, reject) => {
@@ -184,13 +224,16 @@ export function spawnTimed(file: string, args: readonly string[], options: Spawn
   });
 }
 
-/** Like spawnTimed, but throws (with the tail of the output) unless the exit code is 0. Returns ms. */
+/** Throw (with the command and the tail of its output) unless the run exited 0. */
+export function requireExit0(label: string, run: Pick<TimedProcess, 'ms' | 'code' | 'stdout' | 'stderr'>, command: string): void {
+  if (run.code === 0) return;
+  throw new Error(`${label} failed (exit ${run.code ?? 'killed'}) after ${formatMs(run.ms)}\n$ ${command}\n${tail(`${run.stdout}\n${run.stderr}`, 25)}`);
+}
+
+/** Like spawnTimed, but throws unless the exit code is 0. Returns ms. */
 export async function spawnTimedOk(label: string, file: string, args: readonly string[], options: SpawnTimedOptions = {}): Promise<number> {
   const run = await spawnTimed(file, args, options);
-  if (run.code !== 0) {
-    const tail = (run.stderr.trim() || run.stdout.trim()).split('\n').slice(-15).join('\n');
-    throw new Error(`${label} exited with ${run.code ?? run.signal}: ${[file, ...args].join(' ')}\n${tail}`);
-  }
+  requireExit0(label, run, displayCommand(file, args));
   return run.ms;
 }
 
@@ -239,47 +282,49 @@ export async function runInterleaved(subjects: readonly Subject[], options: Inte
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scratch databases and temp dirs
+// The server, scratch databases and temp dirs
 
-/** `base` with its database replaced by `database`. */
-export function urlFor(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${encodeURIComponent(database)}`;
-  return url.toString();
+/** The server benchmarks use: DRYDOCK_BENCH_DATABASE_URL, else the local trust-auth server. */
+export function benchServer(): DbUrl {
+  return parseDatabaseUrl(process.env.DRYDOCK_BENCH_DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres', 'DRYDOCK_BENCH_DATABASE_URL');
 }
 
-/** Run one statement on the server's maintenance database (the one in `serverUrl`). */
-export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(serverUrl: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult<T>> {
-  const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    return await client.query<T>(sql, params);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+/** host:port of a server, as the reports print it. */
+export function hostPort(url: DbUrl): string {
+  return `${url.host ?? 'local socket'}${url.port ? `:${url.port}` : ''}`;
 }
 
-/** Run `fn` with one connection to `url`. */
-export async function withConnection<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+/** Run `fn` with one connection to `url` (drydock's withClient, named "drydock bench" in pg_stat_activity). */
+export function withConnection<T>(url: DbUrl, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(url, fn, { applicationName: 'drydock bench' });
+}
+
+/** Run `fn` with drydock's LocalServer on a connection to the server's maintenance database (the one in `server`). */
+export function withServer<T>(server: DbUrl, fn: (local: LocalServer) => Promise<T>): Promise<T> {
+  return withConnection(server, (client) => fn(new LocalServer(client)));
+}
+
+/** Drop `name` if it exists (LocalServer.drop: ends its sessions, unmarks a template). */
+export async function dropDatabase(server: DbUrl, name: string): Promise<void> {
+  await withServer(server, (local) => local.drop(name));
 }
 
 /** Drop (if present) and create `name`; returns its URL. */
-export async function recreateDatabase(serverUrl: string, name: string): Promise<string> {
-  await dropDatabase(serverUrl, name);
-  await adminQuery(serverUrl, `CREATE DATABASE ${quoteIdent(name)}`);
-  return urlFor(serverUrl, name);
+export async function recreateDatabase(server: DbUrl, name: string): Promise<DbUrl> {
+  await withServer(server, async (local) => {
+    await local.drop(name);
+    await local.admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
+  });
+  return withDatabase(server, name);
 }
 
-/** Drop `name` if it exists, ending its sessions (PostgreSQL 13+). */
-export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+/** Drop each of `targets` and every database drydock made for one of them (its JSON comment names the target). */
+export async function dropWithDrydockCopies(server: DbUrl, targets: Iterable<string>): Promise<void> {
+  const wanted = new Set(targets);
+  await withServer(server, async (local) => {
+    for (const db of await local.drydockDatabases()) if (wanted.has(db.meta.target)) await local.drop(db.datname);
+    for (const target of wanted) await local.drop(target);
+  });
 }
 
 /**
@@ -295,6 +340,11 @@ export async function makeScratchDir(prefix: string): Promise<string> {
 /** Remove a temp dir. */
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/** The 14-digit migration version `index` minutes after 2024-01-01 (drydock's versionOf). */
+export function versionAt(index: number): string {
+  return versionOf(new Date(Date.UTC(2024, 0, 1) + index * 60_000));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,6 +396,17 @@ export class Cleanup {
   }
 }
 
+/** Run `body` with a Cleanup that runs when it ends, fails, or on SIGINT/SIGTERM. */
+export async function withCleanup(body: (cleanup: Cleanup) => Promise<void>): Promise<void> {
+  const cleanup = new Cleanup();
+  cleanup.installSignalHandlers();
+  try {
+    await body(cleanup);
+  } finally {
+    await cleanup.run();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Machine facts and output
 
@@ -363,20 +424,24 @@ export interface MachineInfo {
 }
 
 /** Node, CPU, memory, load and PostgreSQL server version. */
-export async function machineInfo(serverUrl: string): Promise<MachineInfo> {
-  const { rows } = await adminQuery<{ v: string }>(serverUrl, 'SELECT version() AS v');
-  const full = rows[0]?.v ?? 'unknown';
+export async function machineInfo(server: DbUrl): Promise<MachineInfo> {
+  const version = await withConnection(server, readServerVersion);
   return {
     node: process.version,
     platform: `${platform()} ${arch()} ${osRelease()}`,
     cpus: availableParallelism(),
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
     memoryGiB: round(totalmem() / 2 ** 30, 1),
-    loadAverage1m: round(loadavg()[0] ?? 0, 2),
-    postgres: full.split(/,| on /)[0] ?? full,
-    postgresHost: new URL(serverUrl).host,
+    loadAverage1m: loadAverage1m(),
+    postgres: `PostgreSQL ${version.full}`,
+    postgresHost: hostPort(server),
     date: new Date().toISOString(),
   };
+}
+
+/** The 1-minute load average, two decimals. */
+export function loadAverage1m(): number {
+  return round(loadavg()[0] ?? 0, 2);
 }
 
 /** Lines describing the machine. */
@@ -389,18 +454,21 @@ export function renderMachine(m: MachineInfo): string {
   ].join('\n');
 }
 
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+/** Print the command line and the machine (the head of a report); returns the machine for --json. */
+export async function printHeader(server: DbUrl): Promise<MachineInfo> {
+  print(`$ ${commandLine()}`);
+  const machine = await machineInfo(server);
+  print(renderMachine(machine));
+  return machine;
 }
 
 /** The command line as typed: `tsx scripts/bench/x.ts --flags`, noting the npm script that ran it. */
 export function commandLine(): string {
   const script = process.argv[1] ? relative(process.cwd(), process.argv[1]) || process.argv[1] : '?';
-  const line = ['tsx', script, ...process.argv.slice(2)].map(shellQuote).join(' ');
   // npm sets these for `npm run <script>` (and `npx`, whose "script" is not ours).
   const npmScript = process.env.npm_lifecycle_event;
   const viaNpm = npmScript && process.env.npm_lifecycle_script?.includes(script) ? `   (via npm run ${npmScript})` : '';
-  return `${line}${viaNpm}`;
+  return `${displayCommand('tsx', [script, ...process.argv.slice(2)])}${viaNpm}`;
 }
 
 /** "12.3 ms" with sensible precision. */
@@ -456,10 +524,4 @@ export function toJson(value: unknown): string {
 /** Write to stdout (benchmarks print; src/ never does outside output.ts). */
 export function print(text = ''): void {
   process.stdout.write(`${text}\n`);
-}
-
-/** A whole-number command-line flag of at least `min`; throws with the usage text otherwise. */
-export function wholeNumber(flag: string, value: string, min: number, usage: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`--${flag} must be a whole number ≥ ${min}, not "${value}"\n${usage}`);
-  return Number(value);
 }

@@ -14,34 +14,38 @@
  * Needs no database.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, platform, arch } from 'node:os';
+import { arch, availableParallelism, cpus, platform } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { lintFiles } from '../../src/lint/lint.js';
 import { ensureParser } from '../../src/sql/parse.js';
 import {
-  Cleanup,
   CLI,
   commandLine,
   elapsedMs,
   formatMs,
   formatTable,
   makeScratchDir,
+  parseFlags,
   print,
   progress,
   progressDone,
   removeDir,
+  requireBuiltCli,
   round,
+  roundSamples,
   roundStats,
   runInterleaved,
+  runMain,
   spawnTimed,
   STATS_HEADER,
   statsRow,
   summarize,
   toJson,
   type Subject,
+  versionAt,
   wholeNumber,
+  withCleanup,
 } from './lib.js';
 
 const USAGE = 'usage: tsx scripts/bench/lint.ts [--files N] [--rounds N] [--warmup N] [--json]';
@@ -53,31 +57,15 @@ interface Options {
   json: boolean;
 }
 
-function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      files: { type: 'string', default: '1000' },
-      rounds: { type: 'string', default: '7' },
-      warmup: { type: 'string', default: '1' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
+function parseOptions(): Options {
+  const values = parseFlags(USAGE, {
+    files: { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '7' },
+    warmup: { type: 'string', default: '1' },
+    json: { type: 'boolean', default: false },
   });
-  if (values.help) {
-    print(USAGE);
-    process.exit(0);
-  }
   const count = (flag: string, value: string, min: number): number => wholeNumber(flag, value, min, USAGE);
   return { files: count('files', values.files, 1), rounds: count('rounds', values.rounds, 1), warmup: count('warmup', values.warmup, 0), json: values.json };
-}
-
-/** 14-digit versions one minute apart. */
-function versionAt(index: number): string {
-  const d = new Date(Date.UTC(2024, 0, 1) + index * 60_000);
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
 }
 
 /** Migration bodies in the styles of the tools that write them; `t` varies the names. */
@@ -109,10 +97,9 @@ async function writeCorpus(dir: string, count: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  const cleanup = new Cleanup();
-  cleanup.installSignalHandlers();
-  try {
+  const options = parseOptions();
+  requireBuiltCli('bench:lint');
+  await withCleanup(async (cleanup) => {
     const scratch = await makeScratchDir('drydock-bench-lint-');
     cleanup.add(`remove ${scratch}`, () => removeDir(scratch));
     const dir = join(scratch, 'migrations');
@@ -185,17 +172,12 @@ async function main(): Promise<void> {
           filesPerSecond: round(filesPerSecond, 0),
           filesPerSecondInProcess: round(filesPerSecondInProcess, 0),
           subjects: Object.fromEntries(stats.map((s) => [s.name, roundStats(s.stats)])),
-          samplesMs: Object.fromEntries([...samples].map(([k, v]) => [k, v.map((x) => round(x))])),
+          samplesMs: roundSamples(samples),
         }),
       );
     }
     if (cli.median >= 2000) process.exitCode = 1;
-  } finally {
-    await cleanup.run();
-  }
+  });
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+runMain('bench:lint failed', main, { stack: true });

@@ -21,13 +21,8 @@
  * Standalone: `tsx scripts/bench/pull-data.ts [--size-gb 2] [--name drydock_bench_prod] [--force]`
  * generates (or keeps a matching) database and leaves it in place.
  */
-import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-
-import pg from 'pg';
-
-import { quoteIdent } from '../../src/pg/ident.js';
-import { adminQuery, benchServerUrl, dropDatabase, elapsedMs, print, urlFor, withConnection } from './lib.js';
+import { withDatabase, type DbUrl } from '../../src/pg/url.js';
+import { benchServer, elapsedMs, elapsedS, isEntryPoint, parseFlags, print, recreateDatabase, runMain, withConnection } from './lib.js';
 
 /** Bump when the shape or content changes: a marker of another version means "generate again". */
 export const GENERATOR_VERSION = 1;
@@ -49,7 +44,7 @@ export interface ProdRows {
 /** What the benchmark needs to know about the production database. */
 export interface ProdDatabase {
   name: string;
-  url: string;
+  url: DbUrl;
   sizeGb: number;
   rows: ProdRows;
   /** pg_database_size. */
@@ -188,7 +183,7 @@ interface Marker {
   generation_seconds: string | null;
 }
 
-async function readMarker(url: string): Promise<Marker | undefined> {
+async function readMarker(url: DbUrl): Promise<Marker | undefined> {
   try {
     return await withConnection(url, async (client) => {
       const { rows } = await client.query<{ present: boolean }>(`SELECT to_regclass('public.bench_marker') IS NOT NULL AS present`);
@@ -202,7 +197,7 @@ async function readMarker(url: string): Promise<Marker | undefined> {
 }
 
 /** Size, index and FK counts of an existing (generated) database. */
-async function describe(url: string): Promise<{ bytes: number; tableBytes: number; indexes: number; foreignKeys: number }> {
+async function describe(url: DbUrl): Promise<{ bytes: number; tableBytes: number; indexes: number; foreignKeys: number }> {
   return withConnection(url, async (client) => {
     const { rows } = await client.query<{ bytes: string; table_bytes: string; indexes: string; fks: string }>(`
       SELECT pg_database_size(current_database()) AS bytes,
@@ -215,7 +210,7 @@ async function describe(url: string): Promise<{ bytes: number; tableBytes: numbe
 }
 
 /** Run statements one after another on one new connection. */
-async function runOn(url: string, statements: string[]): Promise<void> {
+async function runOn(url: DbUrl, statements: string[]): Promise<void> {
   await withConnection(url, async (client) => {
     await client.query(SESSION_SQL);
     for (const sql of statements) await client.query(sql);
@@ -226,9 +221,9 @@ async function runOn(url: string, statements: string[]): Promise<void> {
  * The production database of `sizeGb`: reused when `keep` and its marker matches, else (re)generated.
  * `log` gets one line per step.
  */
-export async function ensureProdDatabase(options: { serverUrl: string; name: string; sizeGb: number; keep: boolean; log: (line: string) => void }): Promise<ProdDatabase> {
-  const { serverUrl, name, sizeGb, keep, log } = options;
-  const url = urlFor(serverUrl, name);
+export async function ensureProdDatabase(options: { server: DbUrl; name: string; sizeGb: number; keep: boolean; log: (line: string) => void }): Promise<ProdDatabase> {
+  const { server, name, sizeGb, keep, log } = options;
+  const url = withDatabase(server, name);
   const rows = planRows(sizeGb);
   const base = { name, url, sizeGb, rows, largestTable: 'comments' as const };
 
@@ -243,8 +238,7 @@ export async function ensureProdDatabase(options: { serverUrl: string; name: str
   }
 
   const started = process.hrtime.bigint();
-  await dropDatabase(serverUrl, name);
-  await adminQuery(serverUrl, `CREATE DATABASE ${quoteIdent(name)}`);
+  await recreateDatabase(server, name);
   await runOn(url, [SCHEMA_SQL]);
   const total = rows.users + rows.posts + rows.comments + rows.events;
   log(`generating ${name}: ${total.toLocaleString('en-US')} rows (users ${rows.users.toLocaleString('en-US')}, posts ${rows.posts.toLocaleString('en-US')}, comments ${rows.comments.toLocaleString('en-US')}, events ${rows.events.toLocaleString('en-US')}) on 2 connections`);
@@ -253,17 +247,17 @@ export async function ensureProdDatabase(options: { serverUrl: string; name: str
   const load = loadSql(rows);
   let t = process.hrtime.bigint();
   await Promise.all([runOn(url, [load.users, load.comments]), runOn(url, [load.posts, load.events])]);
-  log(`  data loaded in ${(elapsedMs(t) / 1000).toFixed(1)} s`);
+  log(`  data loaded in ${elapsedS(t)} s`);
   t = process.hrtime.bigint();
   await Promise.all(POST_DATA_SQL.map((statements) => runOn(url, statements)));
   await runOn(url, FOREIGN_KEYS_SQL);
-  log(`  8 indexes and 3 foreign keys in ${(elapsedMs(t) / 1000).toFixed(1)} s`);
+  log(`  8 indexes and 3 foreign keys in ${elapsedS(t)} s`);
   t = process.hrtime.bigint();
   await runOn(url, [
     ...(['users', 'posts', 'comments', 'events'] as const).map((table) => `SELECT setval(pg_get_serial_sequence('${table}', 'id'), ${rows[table]})`),
   ]);
   await Promise.all([runOn(url, ['VACUUM (ANALYZE) users', 'VACUUM (ANALYZE) comments']), runOn(url, ['VACUUM (ANALYZE) posts', 'VACUUM (ANALYZE) events'])]);
-  log(`  VACUUM ANALYZE in ${(elapsedMs(t) / 1000).toFixed(1)} s`);
+  log(`  VACUUM ANALYZE in ${elapsedS(t)} s`);
   const seconds = elapsedMs(started) / 1000;
   await withConnection(url, (client) =>
     client.query('INSERT INTO bench_marker (generator_version, size_gb, rows, generation_seconds) VALUES ($1, $2, $3, $4)', [GENERATOR_VERSION, sizeGb, JSON.stringify(rows), seconds.toFixed(1)]),
@@ -273,31 +267,15 @@ export async function ensureProdDatabase(options: { serverUrl: string; name: str
   return { ...base, ...facts, generated: true, generationSeconds: seconds };
 }
 
-/** Exact row counts of a database's four tables (for checks by hand). */
-export async function countAll(url: string): Promise<ProdRows> {
-  return withConnection(url, async (client: pg.Client) => {
-    const out = {} as ProdRows;
-    for (const table of ['users', 'posts', 'comments', 'events'] as const) {
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
-      out[table] = Number(rows[0]?.n ?? 0);
-    }
-    return out;
-  });
-}
-
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { 'size-gb': { type: 'string', default: '2' }, name: { type: 'string', default: DEFAULT_PROD_DATABASE }, force: { type: 'boolean', default: false } },
-    strict: true,
+  const values = parseFlags('usage: tsx scripts/bench/pull-data.ts [--size-gb 2] [--name drydock_bench_prod] [--force]', {
+    'size-gb': { type: 'string', default: '2' },
+    name: { type: 'string', default: DEFAULT_PROD_DATABASE },
+    force: { type: 'boolean', default: false },
   });
   const sizeGb = Number(values['size-gb']);
   if (!(sizeGb > 0 && sizeGb <= 50)) throw new Error(`--size-gb must be a number in (0, 50], not "${values['size-gb']}"`);
-  await ensureProdDatabase({ serverUrl: benchServerUrl(), name: values.name, sizeGb, keep: !values.force, log: print });
+  await ensureProdDatabase({ server: benchServer(), name: values.name, sizeGb, keep: !values.force, log: print });
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`pull-data failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (isEntryPoint(import.meta.url)) runMain('pull-data failed', main);

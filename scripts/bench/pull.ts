@@ -29,46 +29,56 @@
  * Everything it creates (targets, drydock's snapshots of them, the cache and temp dirs, the production
  * database unless --keep-data) is removed at the end, on failure and on Ctrl-C.
  */
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, statfs } from 'node:fs/promises';
-import type { ChildProcess } from 'node:child_process';
 import { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 
-import { startEmulator, type Emulator } from '../../test/heroku-emulator/index.js';
+import { displayCommand, run } from '../../src/exec.js';
 import { quoteIdent } from '../../src/pg/ident.js';
+import { withDatabase, type DbUrl } from '../../src/pg/url.js';
+import { startEmulator, type Emulator } from '../../test/heroku-emulator/index.js';
 import {
-  adminQuery,
-  benchServerUrl,
-  Cleanup,
+  benchServer,
   CLI,
   commandLine,
   dropDatabase,
+  dropWithDrydockCopies,
   elapsedMs,
+  elapsedS,
+  envWithout,
   formatMs,
   formatRatio,
   formatTable,
-  machineInfo,
+  hostPort,
+  loadAverage1m,
+  parseFlags,
   print,
+  printHeader,
   progress,
   progressDone,
   removeDir,
-  renderMachine,
+  requireBuiltCli,
+  requireExit0,
   ROOT,
   round,
   roundStats,
   runInterleaved,
+  runMain,
   spawnTimed,
+  STATS_HEADER,
+  statsRow,
   summarize,
   toJson,
-  urlFor,
-  withConnection,
   type Stats,
   type Subject,
   wholeNumber,
+  withCleanup,
+  withConnection,
+  withServer,
 } from './lib.js';
 import { DEFAULT_PROD_DATABASE, ensureProdDatabase, type ProdDatabase } from './pull-data.js';
 import { Link, startThrottleProxy, type ThrottleProxy } from './throttle-proxy.js';
@@ -78,7 +88,6 @@ const USAGE =
 
 const HEROKU_BIN = join(ROOT, 'node_modules/.bin/heroku');
 const GNU_TIME = '/usr/bin/time';
-const MB = 1024 * 1024;
 
 /** Goals this benchmark checks. */
 const GOALS = { liveVsHeroku: 1.3, backupVsHerokuNetwork: 2, snapshotVsFastestPull: 10, peakRssMb: 200 };
@@ -96,28 +105,19 @@ interface Options {
   json: boolean;
 }
 
-function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'size-gb': { type: 'string' },
-      'keep-data': { type: 'boolean', default: false },
-      rounds: { type: 'string' },
-      warmup: { type: 'string', default: '0' },
-      mbit: { type: 'string', default: '100' },
-      'latency-ms': { type: 'string', default: '0' },
-      jobs: { type: 'string' },
-      only: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
+function parseOptions(): Options {
+  const values = parseFlags(USAGE, {
+    'size-gb': { type: 'string' },
+    'keep-data': { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    warmup: { type: 'string', default: '0' },
+    mbit: { type: 'string', default: '100' },
+    'latency-ms': { type: 'string', default: '0' },
+    jobs: { type: 'string' },
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
   });
-  if (values.help) {
-    print(USAGE);
-    process.exit(0);
-  }
   const count = (flag: string, value: string, min: number): number => wholeNumber(flag, value, min, USAGE);
   const positive = (flag: string, value: string, allowZero = false): number => {
     const n = Number(value);
@@ -135,7 +135,7 @@ function parseOptions(argv: string[]): Options {
     mbit: positive('mbit', values.mbit),
     latencyMs: positive('latency-ms', values['latency-ms'], true),
     jobs: values.jobs === undefined ? undefined : count('jobs', values.jobs, 1),
-    only: values.only as Options['only'],
+    only: values.only,
     quick: values.quick,
     json: values.json,
   };
@@ -209,13 +209,6 @@ async function runMeasured(file: string, args: readonly string[], options: { env
   }
 }
 
-/** Throw with the command and the tail of its output unless it exited 0. */
-function requireOk(label: string, run: MeasuredRun, argv: readonly string[]): void {
-  if (run.code === 0) return;
-  const out = `${run.stdout.trim()}\n${run.stderr.trim()}`.trim().split('\n').slice(-25).join('\n');
-  throw new Error(`${label} failed (exit ${run.code ?? 'killed'}) after ${formatMs(run.ms)}\n$ ${argv.join(' ')}\n${out}`);
-}
-
 /** Durations of the tasks in drydock's plain output ("[STARTED] [iso] title" … "[COMPLETED] [iso] title"), whole seconds. */
 function taskBreakdown(stdout: string): string[] {
   const events = [...stdout.matchAll(/^\[(STARTED|COMPLETED|SKIPPED|FAILED)\] \[([0-9TZ:.-]+)\] (.*)$/gm)].map((m) => ({ kind: m[1]!, at: Date.parse(m[2]!), title: m[3]! }));
@@ -232,31 +225,6 @@ function taskBreakdown(stdout: string): string[] {
 
 // -------------------------------------------------------------------------------------------------
 // Databases
-
-/** drydock's databases (scratch, previous, snapshots) whose JSON comment names one of `targets`. */
-async function drydockDatabasesOf(serverUrl: string, targets: ReadonlySet<string>): Promise<string[]> {
-  const { rows } = await adminQuery<{ datname: string; comment: string | null }>(
-    serverUrl,
-    `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE 'drydock\\_%'`,
-  );
-  return rows.flatMap((r) => {
-    try {
-      const meta = r.comment?.startsWith('{') ? (JSON.parse(r.comment) as { drydock?: unknown; target?: unknown }) : undefined;
-      return meta && typeof meta.drydock === 'string' && typeof meta.target === 'string' && targets.has(meta.target) ? [r.datname] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-/** Drop `target` and every drydock database made for it (snapshots are templates: unmark them first). */
-async function dropTargetAndSnapshots(serverUrl: string, target: string): Promise<void> {
-  for (const name of await drydockDatabasesOf(serverUrl, new Set([target]))) {
-    await adminQuery(serverUrl, `ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);
-    await dropDatabase(serverUrl, name);
-  }
-  await dropDatabase(serverUrl, target);
-}
 
 /**
  * drydock's detached background work (`snapshot prepare`: the hot spare a pull or snapshot restore starts
@@ -283,9 +251,9 @@ async function awaitBackground(): Promise<void> {
 }
 
 /** CHECKPOINT and sync: no run pays for the dirty pages of the one before. */
-async function settle(serverUrl: string, env: NodeJS.ProcessEnv): Promise<void> {
-  await adminQuery(serverUrl, 'CHECKPOINT');
-  await spawnTimed('sync', [], { env, timeoutMs: 120_000 });
+async function settle(server: DbUrl): Promise<void> {
+  await withServer(server, (local) => local.admin.query('CHECKPOINT'));
+  await run('sync', [], { timeoutMs: 120_000 });
 }
 
 interface Expected {
@@ -296,8 +264,8 @@ interface Expected {
 }
 
 /** The target holds every row of the largest table, and all the indexes and foreign keys. */
-async function verifyTarget(serverUrl: string, target: string, expected: Expected, who: string): Promise<void> {
-  const facts = await withConnection(urlFor(serverUrl, target), async (client) => {
+async function verifyTarget(server: DbUrl, target: string, expected: Expected, who: string): Promise<void> {
+  const facts = await withConnection(withDatabase(server, target), async (client) => {
     const { rows } = await client.query<{ n: string; indexes: string; fks: string }>(`
       SELECT (SELECT count(*) FROM ${quoteIdent(expected.largestTable)}) AS n,
              (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public') AS indexes,
@@ -365,6 +333,12 @@ interface SubjectResult {
   lastStdout: string;
 }
 
+/** What the interleaved runner runs, and where the subject's figures collect. */
+interface Pair {
+  subject: Subject;
+  result: SubjectResult;
+}
+
 interface PhaseResult {
   title: string;
   subjects: SubjectResult[];
@@ -375,8 +349,7 @@ interface PhaseResult {
 
 interface Context {
   options: Options;
-  serverUrl: string;
-  cleanup: Cleanup;
+  server: DbUrl;
   workDir: string;
   emu: Emulator;
   prod: ProdDatabase;
@@ -388,17 +361,12 @@ interface Context {
 
 /** Our environment without anything that would steer drydock, heroku or libpq elsewhere, plus the emulator's. */
 function makeBaseEnv(emu: Emulator): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('DRYDOCK_') || key.startsWith('HEROKU_') || key.startsWith('PG') || key === 'DATABASE_URL' || key === 'NODE_EXTRA_CA_CERTS' || key === 'NODE_OPTIONS') continue;
-    env[key] = value;
-  }
-  return { ...env, ...emu.env };
+  return envWithout(/^(DRYDOCK_|HEROKU_|PG)|^(DATABASE_URL|NODE_EXTRA_CA_CERTS|NODE_OPTIONS)$/, emu.env);
 }
 
 /** A DATABASE_URL for the emulated app: host `localhost` (so heroku pg:pull does not force SSL), the given port. */
-function appDatabaseUrl(serverUrl: string, database: string, port: number): string {
-  const u = new URL(serverUrl);
+function appDatabaseUrl(server: DbUrl, database: string, port: number): string {
+  const u = new URL(server.href);
   u.hostname = 'localhost';
   u.port = String(port);
   u.pathname = `/${database}`;
@@ -421,11 +389,11 @@ function makeSubject(
     /** Drop the target (and drydock's databases for it) before and after each run (default true). */
     fresh?: boolean;
   },
-): { subject: Subject; result: SubjectResult } {
+): Pair {
   const result: SubjectResult = {
     name: spec.name,
     kind: spec.kind,
-    command: [spec.file === process.execPath ? 'node' : spec.file.replace(`${ROOT}/`, ''), ...spec.args.map((a) => a.replace(`${ROOT}/`, ''))].join(' '),
+    command: displayCommand(spec.file === process.execPath ? 'node' : spec.file.replace(`${ROOT}/`, ''), spec.args.map((a) => a.replace(`${ROOT}/`, ''))),
     samplesMs: [],
     stats: summarize([]),
     treeMaxRssKb: [],
@@ -443,27 +411,27 @@ function makeSubject(
       prepare: async (round) => {
         measured = round >= 0;
         await awaitBackground();
-        if (fresh) await dropTargetAndSnapshots(ctx.serverUrl, spec.target);
+        if (fresh) await dropWithDrydockCopies(ctx.server, [spec.target]);
         await spec.prepare?.();
-        await settle(ctx.serverUrl, ctx.baseEnv);
+        await settle(ctx.server);
       },
       run: async () => {
         const before = spec.link?.bytesDown ?? 0;
-        const run = await runMeasured(spec.file, spec.args, { env: spec.env, cwd: ctx.workDir, timeoutMs: ctx.timeoutMs, workDir: ctx.workDir });
-        requireOk(spec.name, run, [result.command]);
+        const measuredRun = await runMeasured(spec.file, spec.args, { env: spec.env, cwd: ctx.workDir, timeoutMs: ctx.timeoutMs, workDir: ctx.workDir });
+        requireExit0(spec.name, measuredRun, result.command);
         if (measured) {
-          if (run.treeMaxRssKb !== undefined) result.treeMaxRssKb.push(run.treeMaxRssKb);
-          if (run.hwmKb !== undefined) result.hwmKb.push(run.hwmKb);
+          if (measuredRun.treeMaxRssKb !== undefined) result.treeMaxRssKb.push(measuredRun.treeMaxRssKb);
+          if (measuredRun.hwmKb !== undefined) result.hwmKb.push(measuredRun.hwmKb);
           if (spec.link) result.linkBytesDown.push(spec.link.bytesDown - before);
-          result.lastStdout = run.stdout;
+          result.lastStdout = measuredRun.stdout;
         }
-        return run.ms;
+        return measuredRun.ms;
       },
       verify: async () => {
         await awaitBackground();
-        await verifyTarget(ctx.serverUrl, spec.target, ctx.expected, spec.name);
+        await verifyTarget(ctx.server, spec.target, ctx.expected, spec.name);
         await spec.verify?.();
-        if (fresh) await dropTargetAndSnapshots(ctx.serverUrl, spec.target);
+        if (fresh) await dropWithDrydockCopies(ctx.server, [spec.target]);
       },
     },
   };
@@ -474,17 +442,26 @@ function downloads(emu: Emulator): number {
   return emu.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/backups/') && r.status === 200).length;
 }
 
+/** `node dist/cli.js pull -a APP --from FROM --to TARGET [--jobs N]`. */
+function pullArgs(options: Options, app: string, from: 'live' | 'backup', target: string): string[] {
+  return [CLI, 'pull', '-a', app, '--from', from, '--to', target, ...(options.jobs ? ['--jobs', String(options.jobs)] : [])];
+}
+
+/** A `drydock pull` subject; `cacheDir` is its DRYDOCK_CACHE_DIR. */
+function pullSubject(ctx: Context, spec: { name: string; app: string; target: string; from: 'live' | 'backup'; cacheDir: string; link?: Link | undefined; prepare?: () => Promise<void>; verify?: () => Promise<void> }): Pair {
+  const { name, app, target, from, cacheDir, ...rest } = spec;
+  return makeSubject(ctx, { name, kind: 'drydock', target, file: process.execPath, args: pullArgs(ctx.options, app, from, target), env: drydockEnv(ctx, cacheDir), ...rest });
+}
+
 /** A drydock pull --from backup subject with its own cache dir: cold (cleared before each run) or warm. */
-function backupSubject(ctx: Context, name: string, app: string, target: string, cacheDir: string, cold: boolean, link?: Link): { subject: Subject; result: SubjectResult } {
+function backupSubject(ctx: Context, name: string, app: string, target: string, cacheDir: string, cold: boolean, link?: Link): Pair {
   let downloadsBefore = 0;
-  const jobs = ctx.options.jobs ? ['--jobs', String(ctx.options.jobs)] : [];
-  return makeSubject(ctx, {
+  return pullSubject(ctx, {
     name,
-    kind: 'drydock',
+    app,
     target,
-    file: process.execPath,
-    args: [CLI, 'pull', '-a', app, '--from', 'backup', '--to', target, ...jobs],
-    env: drydockEnv(ctx, cacheDir),
+    from: 'backup',
+    cacheDir,
     link,
     prepare: async () => {
       if (cold) await rm(cacheDir, { recursive: true, force: true });
@@ -504,41 +481,27 @@ function drydockEnv(ctx: Context, cacheDir: string): NodeJS.ProcessEnv {
   return {
     ...ctx.baseEnv,
     DRYDOCK_HEROKU_BIN: HEROKU_BIN,
-    DRYDOCK_LOCAL_DATABASE_URL: ctx.serverUrl,
+    DRYDOCK_LOCAL_DATABASE_URL: ctx.server.href,
     DRYDOCK_CACHE_DIR: cacheDir,
     CI: 'true',
   };
 }
 
+/** heroku pg:pull finds the local server through libpq's variables (undefined ones are left out of the child's environment). */
 function herokuEnv(ctx: Context): NodeJS.ProcessEnv {
-  const local = new URL(ctx.serverUrl);
-  return {
-    ...ctx.baseEnv,
-    PGHOST: local.hostname,
-    PGPORT: local.port || '5432',
-    PGUSER: decodeURIComponent(local.username) || 'postgres',
-    ...(local.password ? { PGPASSWORD: decodeURIComponent(local.password) } : {}),
-  };
+  const { host, port, user, password } = ctx.server;
+  return { ...ctx.baseEnv, PGHOST: host, PGPORT: String(port ?? 5432), PGUSER: user ?? 'postgres', PGPASSWORD: password };
 }
 
-function herokuSubject(ctx: Context, name: string, app: string, target: string, link?: Link): { subject: Subject; result: SubjectResult } {
+function herokuSubject(ctx: Context, name: string, app: string, target: string, link?: Link): Pair {
   return makeSubject(ctx, { name, kind: 'heroku', target, file: HEROKU_BIN, args: ['pg:pull', 'DATABASE_URL', target, '-a', app], env: herokuEnv(ctx), link });
 }
 
-function liveSubject(ctx: Context, name: string, app: string, target: string, link?: Link): { subject: Subject; result: SubjectResult } {
-  const jobs = ctx.options.jobs ? ['--jobs', String(ctx.options.jobs)] : [];
-  return makeSubject(ctx, {
-    name,
-    kind: 'drydock',
-    target,
-    file: process.execPath,
-    args: [CLI, 'pull', '-a', app, '--from', 'live', '--to', target, ...jobs],
-    env: drydockEnv(ctx, join(ctx.workDir, 'cache-live')),
-    link,
-  });
+function liveSubject(ctx: Context, name: string, app: string, target: string, link?: Link): Pair {
+  return pullSubject(ctx, { name, app, target, from: 'live', cacheDir: join(ctx.workDir, 'cache-live'), link });
 }
 
-async function runPhase(ctx: Context, title: string, pairs: Array<{ subject: Subject; result: SubjectResult }>): Promise<PhaseResult> {
+async function runPhase(ctx: Context, title: string, pairs: Pair[]): Promise<PhaseResult> {
   const started = process.hrtime.bigint();
   const samples = await runInterleaved(
     pairs.map((p) => p.subject),
@@ -553,26 +516,21 @@ async function runPhase(ctx: Context, title: string, pairs: Array<{ subject: Sub
     result.samplesMs = samples.get(result.name) ?? [];
     result.stats = summarize(result.samplesMs);
   }
-  return { title, subjects: pairs.map((p) => p.result), seconds: elapsedMs(started) / 1000, loadAverage1m: round(loadavg()[0] ?? 0, 2) };
+  return { title, subjects: pairs.map((p) => p.result), seconds: elapsedMs(started) / 1000, loadAverage1m: loadAverage1m() };
 }
 
 // -------------------------------------------------------------------------------------------------
 // Output
 
-const kbToMb = (kb: number): number => (kb * 1024) / MB;
+const kbToMb = (kb: number): number => kb / 1024;
 const maxOf = (xs: number[]): number => (xs.length ? Math.max(...xs) : Number.NaN);
 const fmtMb = (kb: number): string => (Number.isFinite(kb) ? `${kbToMb(kb).toFixed(0)} MB` : '–');
 
 function renderPhase(phase: PhaseResult, options: Options): string {
   const network = phase.subjects.some((s) => s.linkBytesDown.length);
-  const header = ['', 'median', 'p90', 'min', 'max', 'n', 'peak RSS*', 'node HWM', ...(network ? ['via link'] : [])];
+  const header = [...STATS_HEADER, 'peak RSS*', 'node HWM', ...(network ? ['via link'] : [])];
   const rows = phase.subjects.map((s) => [
-    s.name,
-    formatMs(s.stats.median),
-    formatMs(s.stats.p90),
-    formatMs(s.stats.min),
-    formatMs(s.stats.max),
-    String(s.stats.n),
+    ...statsRow(s.name, s.stats),
     fmtMb(maxOf(s.treeMaxRssKb)),
     fmtMb(maxOf(s.hwmKb)),
     ...(network ? [s.linkBytesDown.length ? `${(maxOf(s.linkBytesDown) / 1e6).toFixed(0)} MB` : '–'] : []),
@@ -595,28 +553,29 @@ function computeGoals(loop: PhaseResult | undefined, net: PhaseResult | undefine
   const goals: GoalResult[] = [];
   const ratios: Array<{ label: string; ratio: number }> = [];
   const med = (p: PhaseResult | undefined, prefix: string): number => p?.subjects.find((s) => s.name.startsWith(prefix))?.stats.median ?? Number.NaN;
+  const ratio = (label: string, a: number, b: number): void => void ratios.push({ label, ratio: a / b });
+  const atLeast = (goal: string, a: number, b: number, min: number): void =>
+    void goals.push({ goal, measured: `${formatMs(a)} / ${formatMs(b)}`, value: a / b, threshold: `≥ ${min}×`, pass: a / b >= min });
   if (loop) {
     const heroku = med(loop, 'heroku pg:pull');
     const live = med(loop, 'drydock pull --from live');
     const cold = med(loop, 'drydock pull --from backup, cold');
     const warm = med(loop, 'drydock pull --from backup, warm');
     const snap = med(loop, 'drydock snapshot restore');
-    ratios.push({ label: 'loopback: heroku pg:pull / pull --from live', ratio: heroku / live });
-    ratios.push({ label: 'loopback: heroku pg:pull / pull --from backup (cold cache)', ratio: heroku / cold });
-    ratios.push({ label: 'loopback: heroku pg:pull / pull --from backup (warm cache)', ratio: heroku / warm });
-    goals.push({ goal: 'pull --from live vs heroku pg:pull, loopback', measured: `${formatMs(heroku)} / ${formatMs(live)}`, value: heroku / live, threshold: `≥ ${GOALS.liveVsHeroku}×`, pass: heroku / live >= GOALS.liveVsHeroku });
+    ratio('loopback: heroku pg:pull / pull --from live', heroku, live);
+    ratio('loopback: heroku pg:pull / pull --from backup (cold cache)', heroku, cold);
+    ratio('loopback: heroku pg:pull / pull --from backup (warm cache)', heroku, warm);
+    atLeast('pull --from live vs heroku pg:pull, loopback', heroku, live, GOALS.liveVsHeroku);
     const pulls = [heroku, live, cold, warm, med(net, 'heroku pg:pull'), med(net, 'drydock pull --from live'), med(net, 'drydock pull --from backup')].filter(Number.isFinite);
-    const fastest = Math.min(...pulls);
-    ratios.push({ label: 'snapshot restore vs heroku pg:pull (loopback)', ratio: heroku / snap });
-    goals.push({ goal: 'snapshot restore vs the fastest pull', measured: `${formatMs(fastest)} / ${formatMs(snap)}`, value: fastest / snap, threshold: `≥ ${GOALS.snapshotVsFastestPull}×`, pass: fastest / snap >= GOALS.snapshotVsFastestPull });
+    ratio('snapshot restore vs heroku pg:pull (loopback)', heroku, snap);
+    atLeast('snapshot restore vs the fastest pull', Math.min(...pulls), snap, GOALS.snapshotVsFastestPull);
   }
   if (net) {
     const heroku = med(net, 'heroku pg:pull');
-    const live = med(net, 'drydock pull --from live');
     const cold = med(net, 'drydock pull --from backup');
-    ratios.push({ label: 'link: heroku pg:pull / pull --from live', ratio: heroku / live });
-    ratios.push({ label: 'link: heroku pg:pull / pull --from backup (cold cache)', ratio: heroku / cold });
-    goals.push({ goal: 'pull --from backup (cold) vs heroku pg:pull, limited link', measured: `${formatMs(heroku)} / ${formatMs(cold)}`, value: heroku / cold, threshold: `≥ ${GOALS.backupVsHerokuNetwork}×`, pass: heroku / cold >= GOALS.backupVsHerokuNetwork });
+    ratio('link: heroku pg:pull / pull --from live', heroku, med(net, 'drydock pull --from live'));
+    ratio('link: heroku pg:pull / pull --from backup (cold cache)', heroku, cold);
+    atLeast('pull --from backup (cold) vs heroku pg:pull, limited link', heroku, cold, GOALS.backupVsHerokuNetwork);
   }
   const drydockRuns = [...(loop?.subjects ?? []), ...(net?.subjects ?? [])].filter((s) => s.kind === 'drydock');
   const peakKb = Math.max(...drydockRuns.map((s) => Math.max(maxOf(s.treeMaxRssKb), maxOf(s.hwmKb))).filter(Number.isFinite));
@@ -641,49 +600,37 @@ function jsonSubject(s: SubjectResult): Record<string, unknown> {
 // -------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first (npm run bench:pull does)');
+  const options = parseOptions();
+  requireBuiltCli('bench:pull');
   if (!existsSync(HEROKU_BIN)) throw new Error(`${HEROKU_BIN} is missing: run npm install`);
-  const serverUrl = benchServerUrl();
-  const cleanup = new Cleanup();
-  cleanup.installSignalHandlers();
+  const server = benchServer();
   const started = process.hrtime.bigint();
-  const say = (text = ''): void => print(text);
-  try {
-    say(`$ ${commandLine()}`);
-    const machine = await machineInfo(serverUrl);
-    say(renderMachine(machine));
+  await withCleanup(async (cleanup) => {
+    const machine = await printHeader(server);
     const disk = await statfs(tmpdir());
-    say(`disk      ${((Number(disk.bavail) * Number(disk.bsize)) / 1e9).toFixed(0)} GB free in ${tmpdir()}; GNU time ${existsSync(GNU_TIME) ? GNU_TIME : 'missing (peak RSS from VmHWM only)'}`);
-    say(`settings  size ${options.sizeGb} GB, ${options.rounds} round(s), ${options.warmup} warm-up, link ${options.mbit} Mbit/s per direction${options.latencyMs ? ` + ${options.latencyMs} ms one way` : ''}, drydock --jobs ${options.jobs ?? 'default'}${options.only ? `, only ${options.only}` : ''}`);
-    if (options.rounds < 3) say(`note: --rounds ${options.rounds}: a smoke run, not a measurement`);
-    say();
+    print(`disk      ${((Number(disk.bavail) * Number(disk.bsize)) / 1e9).toFixed(0)} GB free in ${tmpdir()}; GNU time ${existsSync(GNU_TIME) ? GNU_TIME : 'missing (peak RSS from VmHWM only)'}`);
+    print(`settings  size ${options.sizeGb} GB, ${options.rounds} round(s), ${options.warmup} warm-up, link ${options.mbit} Mbit/s per direction${options.latencyMs ? ` + ${options.latencyMs} ms one way` : ''}, drydock --jobs ${options.jobs ?? 'default'}${options.only ? `, only ${options.only}` : ''}`);
+    if (options.rounds < 3) print(`note: --rounds ${options.rounds}: a smoke run, not a measurement`);
+    print();
 
     // 1. Production.
     const prodName = DEFAULT_PROD_DATABASE;
-    if (!options.keepData) cleanup.add(`drop database ${prodName}`, () => dropDatabase(serverUrl, prodName));
-    const prod = await ensureProdDatabase({ serverUrl, name: prodName, sizeGb: options.sizeGb, keep: options.keepData, log: say });
+    if (!options.keepData) cleanup.add(`drop database ${prodName}`, () => dropDatabase(server, prodName));
+    const prod = await ensureProdDatabase({ server, name: prodName, sizeGb: options.sizeGb, keep: options.keepData, log: print });
     const expected: Expected = { largestTable: prod.largestTable, rows: prod.rows[prod.largestTable], indexes: prod.indexes, foreignKeys: prod.foreignKeys };
-    const serverPort = Number(new URL(serverUrl).port || 5432);
+    const serverPort = server.port ?? 5432;
 
     // 2. Scratch dir, emulator, backups.
     const workDir = await mkdtemp(join(tmpdir(), 'drydock-bench-pull-'));
     cleanup.add(`remove ${workDir}`, () => removeDir(workDir));
     const app = 'bench-prod';
-    const emu = await startEmulator({ apps: [{ name: app, databaseUrl: appDatabaseUrl(serverUrl, prodName, serverPort) }] });
+    const emu = await startEmulator({ apps: [{ name: app, databaseUrl: appDatabaseUrl(server, prodName, serverPort) }] });
     cleanup.add('stop the emulator', () => emu.stop());
     const targets = new Set<string>();
-    cleanup.add('drop bench targets and drydock databases made for them', async () => {
-      for (const name of await drydockDatabasesOf(serverUrl, targets)) {
-        await adminQuery(serverUrl, `ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);
-        await dropDatabase(serverUrl, name);
-      }
-      for (const target of targets) await dropDatabase(serverUrl, target);
-    });
+    cleanup.add('drop bench targets and drydock databases made for them', () => dropWithDrydockCopies(server, targets));
     const ctx: Context = {
       options,
-      serverUrl,
-      cleanup,
+      server,
       workDir,
       emu,
       prod,
@@ -693,30 +640,35 @@ async function main(): Promise<void> {
       targets,
     };
     const t = (suffix: string): string => `bench_pull_${process.pid}_${suffix}`;
-    say(`targets   ${t('*')} on ${new URL(serverUrl).host}; emulator ${emu.url}, backups at ${emu.publicUrl}; temp ${workDir}`);
+    print(`targets   ${t('*')} on ${hostPort(server)}; emulator ${emu.url}, backups at ${emu.publicUrl}; temp ${workDir}`);
 
     let loop: PhaseResult | undefined;
     let net: PhaseResult | undefined;
     const backupFacts: Record<string, { id: string; mb: number; seconds: number }> = {};
+    /** Capture a backup in the emulator (untimed by the benchmark), noting its facts for --json; returns it and the seconds it took. */
+    const capture = async (appName: string, fromDatabaseUrl?: string): Promise<{ id: string; size: number; seconds: string }> => {
+      const t0 = process.hrtime.bigint();
+      const backup = await emu.addBackup(appName, fromDatabaseUrl ? { fromDatabaseUrl } : undefined);
+      backupFacts[appName] = { id: backup.id, mb: round(backup.size / 1e6, 1), seconds: round(elapsedMs(t0) / 1000, 1) };
+      return { id: backup.id, size: backup.size, seconds: elapsedS(t0) };
+    };
 
     if (options.only !== 'network') {
-      let t0 = process.hrtime.bigint();
-      const backup = await emu.addBackup(app);
-      backupFacts[app] = { id: backup.id, mb: round(backup.size / 1e6, 1), seconds: round(elapsedMs(t0) / 1000, 1) };
-      say(`backup    ${app} ${backup.id}: ${(backup.size / 1e6).toFixed(0)} MB (pg_dump -Fc, ${((100 * backup.size) / prod.bytes).toFixed(0)} % of the database), captured untimed in ${(elapsedMs(t0) / 1000).toFixed(1)} s`);
+      const backup = await capture(app);
+      print(`backup    ${app} ${backup.id}: ${(backup.size / 1e6).toFixed(0)} MB (pg_dump -Fc, ${((100 * backup.size) / prod.bytes).toFixed(0)} % of the database), captured untimed in ${backup.seconds} s`);
 
       // Warm cache + the snapshot subject's pristine snapshot: one untimed pull --from backup.
       const warmCache = join(workDir, 'cache-warm');
       await mkdir(warmCache, { recursive: true });
       const snapTarget = t('snap');
       targets.add(snapTarget);
-      t0 = process.hrtime.bigint();
-      const setupArgs = [CLI, 'pull', '-a', app, '--from', 'backup', '--to', snapTarget, ...(options.jobs ? ['--jobs', String(options.jobs)] : [])];
+      const t0 = process.hrtime.bigint();
+      const setupArgs = pullArgs(options, app, 'backup', snapTarget);
       const setup = await runMeasured(process.execPath, setupArgs, { env: drydockEnv(ctx, warmCache), cwd: workDir, timeoutMs: ctx.timeoutMs, workDir });
-      requireOk('setup: drydock pull --from backup (fills the warm cache, makes the pristine snapshot)', setup, ['node', ...setupArgs]);
-      await verifyTarget(serverUrl, snapTarget, expected, 'setup pull');
-      say(`setup     drydock pull --from backup into ${snapTarget} (warm cache + pristine snapshot), untimed: ${(elapsedMs(t0) / 1000).toFixed(1)} s`);
-      say();
+      requireExit0('setup: drydock pull --from backup (fills the warm cache, makes the pristine snapshot)', setup, displayCommand('node', setupArgs));
+      await verifyTarget(server, snapTarget, expected, 'setup pull');
+      print(`setup     drydock pull --from backup into ${snapTarget} (warm cache + pristine snapshot), untimed: ${elapsedS(t0)} s`);
+      print();
 
       const pairs = [
         herokuSubject(ctx, 'heroku pg:pull', app, t('heroku')),
@@ -733,11 +685,11 @@ async function main(): Promise<void> {
           fresh: false,
         }),
       ];
-      say('A. loopback: production on the same server, no network');
-      for (const p of pairs) say(`   ${p.result.name.padEnd(40)} $ ${p.result.command}`);
+      print('A. loopback: production on the same server, no network');
+      for (const p of pairs) print(`   ${p.result.name.padEnd(40)} $ ${p.result.command}`);
       loop = await runPhase(ctx, 'A. loopback', pairs);
-      say(renderPhase(loop, options));
-      say();
+      print(renderPhase(loop, options));
+      print();
     }
 
     if (options.only !== 'loopback') {
@@ -745,52 +697,49 @@ async function main(): Promise<void> {
       const pgProxy = await startThrottleProxy({ target: { host: '127.0.0.1', port: serverPort }, link });
       cleanup.add('close the Postgres proxy', () => pgProxy.close());
       const slowApp = 'bench-prod-net';
-      emu.addApp({ name: slowApp, databaseUrl: appDatabaseUrl(serverUrl, prodName, pgProxy.port) });
+      emu.addApp({ name: slowApp, databaseUrl: appDatabaseUrl(server, prodName, pgProxy.port) });
       // A capture runs on Heroku's side, not over the user's link: dump production directly.
-      let t0 = process.hrtime.bigint();
-      const backup = await emu.addBackup(slowApp, { fromDatabaseUrl: appDatabaseUrl(serverUrl, prodName, serverPort) });
-      backupFacts[slowApp] = { id: backup.id, mb: round(backup.size / 1e6, 1), seconds: round(elapsedMs(t0) / 1000, 1) };
-      say(`backup    ${slowApp} ${backup.id}: ${(backup.size / 1e6).toFixed(0)} MB, captured untimed in ${(elapsedMs(t0) / 1000).toFixed(1)} s`);
-      t0 = process.hrtime.bigint();
+      const backup = await capture(slowApp, appDatabaseUrl(server, prodName, serverPort));
+      print(`backup    ${slowApp} ${backup.id}: ${(backup.size / 1e6).toFixed(0)} MB, captured untimed in ${backup.seconds} s`);
       const routed = await routeDownloadsThroughLink(emu, link);
       cleanup.add('close the download proxy', () => routed.proxy.close());
-      say(`link      ${link.describe()}, shared by both proxies: Postgres 127.0.0.1:${pgProxy.port} → :${serverPort} (${slowApp}'s DATABASE_URL); backups: ${routed.how}`);
-      say();
+      print(`link      ${link.describe()}, shared by both proxies: Postgres 127.0.0.1:${pgProxy.port} → :${serverPort} (${slowApp}'s DATABASE_URL); backups: ${routed.how}`);
+      print();
       const pairs = [
         herokuSubject(ctx, `heroku pg:pull @${options.mbit} Mbit`, slowApp, t('heroku_net'), link),
         liveSubject(ctx, `drydock pull --from live @${options.mbit} Mbit`, slowApp, t('live_net'), link),
         backupSubject(ctx, `drydock pull --from backup, cold @${options.mbit} Mbit`, slowApp, t('bcold_net'), join(workDir, 'cache-cold-net'), true, link),
       ];
-      say(`B. through the limited link (${link.describe()})`);
-      for (const p of pairs) say(`   ${p.result.name.padEnd(40)} $ ${p.result.command}`);
+      print(`B. through the limited link (${link.describe()})`);
+      for (const p of pairs) print(`   ${p.result.name.padEnd(40)} $ ${p.result.command}`);
       net = await runPhase(ctx, 'B. limited link', pairs);
-      say(renderPhase(net, options));
-      say();
+      print(renderPhase(net, options));
+      print();
     }
 
-    say('  * peak RSS: GNU time %M, the largest RSS of any one process of the run (node, or a pg_dump/pg_restore it started);');
-    say('    node HWM: VmHWM of the node process itself (polled every 100 ms); max over the measured rounds.');
-    say('    every pull starts with its target absent (dropped untimed) after CHECKPOINT + sync, with drydock\'s background spare finished; each run is verified untimed.');
-    say();
+    print('  * peak RSS: GNU time %M, the largest RSS of any one process of the run (node, or a pg_dump/pg_restore it started);');
+    print('    node HWM: VmHWM of the node process itself (polled every 100 ms); max over the measured rounds.');
+    print('    every pull starts with its target absent (dropped untimed) after CHECKPOINT + sync, with drydock\'s background spare finished; each run is verified untimed.');
+    print();
 
     const { goals, ratios } = computeGoals(loop, net);
-    say('ratios (median / median)');
-    say(formatTable(['', 'ratio'], ratios.map((r) => [r.label, formatRatio(r.ratio)])));
-    say();
-    say('targets');
-    say(formatTable(['', 'measured', 'value', 'goal', ''], goals.map((g) => [g.goal, g.measured, g.goal.startsWith('peak') ? `${g.value.toFixed(0)} MB` : formatRatio(g.value), g.threshold, g.pass ? 'PASS' : 'FAIL'])));
-    say();
+    print('ratios (median / median)');
+    print(formatTable(['', 'ratio'], ratios.map((r) => [r.label, formatRatio(r.ratio)])));
+    print();
+    print('targets');
+    print(formatTable(['', 'measured', 'value', 'goal', ''], goals.map((g) => [g.goal, g.measured, g.goal.startsWith('peak') ? `${g.value.toFixed(0)} MB` : formatRatio(g.value), g.threshold, g.pass ? 'PASS' : 'FAIL'])));
+    print();
 
-    say('where the time went (last measured run of each drydock subject; whole seconds from its log)');
+    print('where the time went (last measured run of each drydock subject; whole seconds from its log)');
     for (const s of [...(loop?.subjects ?? []), ...(net?.subjects ?? [])].filter((x) => x.kind === 'drydock' && x.lastStdout)) {
       const breakdown = taskBreakdown(s.lastStdout);
       if (!breakdown.length) continue;
-      say(`  ${s.name}`);
-      for (const line of breakdown) say(`    ${line}`);
+      print(`  ${s.name}`);
+      for (const line of breakdown) print(`    ${line}`);
     }
-    say();
+    print();
     const totalS = elapsedMs(started) / 1000;
-    say(`total ${totalS.toFixed(1)} s`);
+    print(`total ${totalS.toFixed(1)} s`);
 
     if (options.json) {
       const json = {
@@ -818,13 +767,7 @@ async function main(): Promise<void> {
       };
       print(toJson(json));
     }
-  } finally {
-    await cleanup.run();
-  }
+  });
 }
 
-main().catch((error: unknown) => {
-  progressDone();
-  process.stderr.write(`bench:pull failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+runMain('bench:pull failed', main);

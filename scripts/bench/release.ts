@@ -15,40 +15,47 @@
  * DRYDOCK_BENCH_DATABASE_URL picks the server (default postgres://postgres@127.0.0.1:5432/postgres).
  * Scratch databases are named drydock_bench_release_<pid>[_…] and dropped at the end, on failure and on Ctrl-C.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 
+import { run } from '../../src/exec.js';
+import { quoteIdent } from '../../src/pg/ident.js';
+import type { DbUrl } from '../../src/pg/url.js';
 import {
-  benchServerUrl,
-  Cleanup,
+  benchServer,
   CLI,
+  type Cleanup,
   commandLine,
   dropDatabase,
+  envWithout,
   formatMs,
   formatRatio,
   formatTable,
-  machineInfo,
   makeScratchDir,
+  parseFlags,
   print,
+  printHeader,
   progress,
   progressDone,
   recreateDatabase,
   removeDir,
-  renderMachine,
+  requireBuiltCli,
   round,
+  roundSamples,
   roundStats,
   runInterleaved,
+  runMain,
   spawnTimedOk,
   STATS_HEADER,
   statsRow,
   summarize,
-  withConnection,
   toJson,
   type Stats,
   type Subject,
+  versionAt,
   wholeNumber,
+  withCleanup,
+  withConnection,
 } from './lib.js';
 
 const USAGE = `usage: tsx scripts/bench/release.ts [--rounds N] [--runner-rounds N] [--applied N] [--migrations N] [--warmup N] [--only release|runner] [--json]`;
@@ -63,25 +70,16 @@ interface Options {
   json: boolean;
 }
 
-function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      rounds: { type: 'string', default: '15' },
-      'runner-rounds': { type: 'string', default: '5' },
-      applied: { type: 'string', default: '20' },
-      migrations: { type: 'string', default: '200' },
-      warmup: { type: 'string', default: '1' },
-      only: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
+function parseOptions(): Options {
+  const values = parseFlags(USAGE, {
+    rounds: { type: 'string', default: '15' },
+    'runner-rounds': { type: 'string', default: '5' },
+    applied: { type: 'string', default: '20' },
+    migrations: { type: 'string', default: '200' },
+    warmup: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    json: { type: 'boolean', default: false },
   });
-  if (values.help) {
-    print(USAGE);
-    process.exit(0);
-  }
   const count = (flag: string, value: string, min: number): number => wholeNumber(flag, value, min, USAGE);
   if (values.only !== undefined && values.only !== 'release' && values.only !== 'runner') throw new Error(`--only must be release or runner\n${USAGE}`);
   return {
@@ -90,16 +88,9 @@ function parseOptions(argv: string[]): Options {
     applied: count('applied', values.applied, 1),
     migrations: count('migrations', values.migrations, 1),
     warmup: count('warmup', values.warmup, 0),
-    only: values.only as Options['only'],
+    only: values.only,
     json: values.json,
   };
-}
-
-/** 14-digit versions one minute apart, as `drydock migrate create` would stamp them. */
-function versionAt(index: number): string {
-  const d = new Date(Date.UTC(2024, 0, 1, 0, 0, 0) + index * 60_000);
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
 }
 
 /** Write `count` migrations into `dir`; `body(i)` gives the up and down SQL. */
@@ -113,25 +104,20 @@ async function writeMigrations(dir: string, count: number, body: (i: number) => 
 }
 
 /** The environment of drydock's child processes: ours without DRYDOCK_* and DATABASE_URL, plus CI=true (listr2's plain renderer, as on Heroku). */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('DRYDOCK_') || key === 'DATABASE_URL') continue;
-    env[key] = value;
-  }
-  return { ...env, CI: 'true', ...extra };
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return envWithout(/^DRYDOCK_|^DATABASE_URL$/, { CI: 'true', ...extra });
 }
 
-async function countRows(url: string, table: string): Promise<number> {
+async function countRows(url: DbUrl, table: string): Promise<number> {
   return withConnection(url, async (client) => {
     const { rows } = await client.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [table]);
     if (!rows[0]?.present) return 0;
-    const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+    const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(table)}`);
     return Number(result.rows[0]?.n ?? 0);
   });
 }
 
-async function expectRows(url: string, table: string, expected: number, who: string): Promise<void> {
+async function expectRows(url: DbUrl, table: string, expected: number, who: string): Promise<void> {
   const n = await countRows(url, table);
   if (n !== expected) throw new Error(`${who}: expected ${expected} row(s) in ${table}, found ${n}`);
 }
@@ -187,13 +173,13 @@ interface ReleaseFigures {
   samplesMs: Record<string, number[]>;
 }
 
-async function benchRelease(options: Options, serverUrl: string, cleanup: Cleanup): Promise<ReleaseFigures> {
+async function benchRelease(options: Options, server: DbUrl, cleanup: Cleanup): Promise<ReleaseFigures> {
   const database = `drydock_bench_release_${process.pid}`;
   const appDir = await makeScratchDir('drydock-bench-release-');
   cleanup.add(`remove ${appDir}`, () => removeDir(appDir));
-  cleanup.add(`drop database ${database}`, () => dropDatabase(serverUrl, database));
+  cleanup.add(`drop database ${database}`, () => dropDatabase(server, database));
 
-  const url = await recreateDatabase(serverUrl, database);
+  const url = await recreateDatabase(server, database);
   // An app checkout on Heroku: ./migrations next to the code, release runs in that directory.
   const migrationsDir = join(appDir, 'migrations');
   await writeMigrations(migrationsDir, options.applied, (i) => ({
@@ -204,10 +190,10 @@ async function benchRelease(options: Options, serverUrl: string, cleanup: Cleanu
   await writeFile(barePath, BARE_RELEASE_MJS);
 
   print(`setup: applying ${options.applied} migrations to ${database} with \`node dist/cli.js migrate\``);
-  await spawnTimedOk('drydock migrate (setup)', process.execPath, [CLI, 'migrate', '--dir', migrationsDir, '--url', url], { cwd: appDir, env: childEnv({}) });
+  await run(process.execPath, [CLI, 'migrate', '--dir', migrationsDir, '--url', url.href], { cwd: appDir, env: { CI: 'true' }, label: 'drydock migrate (setup)', timeoutMs: 120_000 });
   await expectRows(url, 'schema_migrations', options.applied, 'setup');
 
-  const env = childEnv({ DATABASE_URL: url });
+  const env = childEnv({ DATABASE_URL: url.href });
   const subjects: Subject[] = [
     {
       name: 'drydock release',
@@ -236,7 +222,7 @@ async function benchRelease(options: Options, serverUrl: string, cleanup: Cleanu
     drydockRelease,
     bareNode,
     ratioMedian: drydockRelease.median / bareNode.median,
-    samplesMs: Object.fromEntries([...samples].map(([k, v]) => [k, v.map((x) => round(x))])),
+    samplesMs: roundSamples(samples),
   };
 }
 
@@ -253,7 +239,7 @@ interface RunnerFigures {
   samplesMs: Record<string, number[]>;
 }
 
-async function benchRunner(options: Options, serverUrl: string, cleanup: Cleanup): Promise<RunnerFigures> {
+async function benchRunner(options: Options, server: DbUrl, cleanup: Cleanup): Promise<RunnerFigures> {
   const n = options.migrations;
   const statement = 'SELECT 1;';
   const scratch = await makeScratchDir('drydock-bench-runner-');
@@ -266,22 +252,22 @@ async function benchRunner(options: Options, serverUrl: string, cleanup: Cleanup
   await writeFile(barePath, BARE_RUNNER_MJS);
 
   /** A subject that gets a fresh database before every run (untimed). */
-  const subject = (name: string, suffix: string, run: (url: string) => Promise<number>, verify: (url: string) => Promise<void>): Subject => {
+  const subject = (name: string, suffix: string, run: (url: DbUrl) => Promise<number>, verify: (url: DbUrl) => Promise<void>): Subject => {
     const database = `drydock_bench_release_${process.pid}_${suffix}`;
-    cleanup.add(`drop database ${database}`, () => dropDatabase(serverUrl, database));
-    let url = '';
+    cleanup.add(`drop database ${database}`, () => dropDatabase(server, database));
+    let url: DbUrl;
     return {
       name,
       prepare: async () => {
-        url = await recreateDatabase(serverUrl, database);
+        url = await recreateDatabase(server, database);
       },
       run: () => run(url),
       verify: () => verify(url),
     };
   };
-  const drydockMigrate = (dir: string) => (url: string) =>
-    spawnTimedOk('drydock migrate', process.execPath, [CLI, 'migrate', '--dir', dir, '--url', url], { cwd: scratch, env: childEnv({}) });
-  const bareRunner = (dir: string) => (url: string) => spawnTimedOk('bare runner', process.execPath, [barePath, dir], { cwd: scratch, env: childEnv({ DATABASE_URL: url }) });
+  const drydockMigrate = (dir: string) => (url: DbUrl) =>
+    spawnTimedOk('drydock migrate', process.execPath, [CLI, 'migrate', '--dir', dir, '--url', url.href], { cwd: scratch, env: childEnv() });
+  const bareRunner = (dir: string) => (url: DbUrl) => spawnTimedOk('bare runner', process.execPath, [barePath, dir], { cwd: scratch, env: childEnv({ DATABASE_URL: url.href }) });
 
   const names = { drydock: `drydock migrate, ${n}`, drydockEmpty: 'drydock migrate, 0', bare: `bare node + pg, ${n}`, bareEmpty: 'bare node + pg, 0' };
   const subjects: Subject[] = [
@@ -313,7 +299,7 @@ async function benchRunner(options: Options, serverUrl: string, cleanup: Cleanup
     bare,
     bareEmpty,
     perMigrationMs: { drydock: perDrydock, bare: perBare, ratio: perDrydock / perBare },
-    samplesMs: Object.fromEntries([...samples].map(([k, v]) => [k, v.map((x) => round(x))])),
+    samplesMs: roundSamples(samples),
   };
 }
 
@@ -352,29 +338,25 @@ function renderRunner(f: RunnerFigures): string {
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first (npm run bench:release does)');
-  const serverUrl = benchServerUrl();
-  const cleanup = new Cleanup();
-  cleanup.installSignalHandlers();
+  const options = parseOptions();
+  requireBuiltCli('bench:release');
+  const server = benchServer();
   const started = process.hrtime.bigint();
-  try {
-    print(`$ ${commandLine()}`);
-    const machine = await machineInfo(serverUrl);
-    print(renderMachine(machine));
+  await withCleanup(async (cleanup) => {
+    const machine = await printHeader(server);
     if (options.rounds < 10 && options.only !== 'runner') print(`note: --rounds ${options.rounds} is below 10; medians will be noisy`);
     print();
 
     let releaseFigures: ReleaseFigures | undefined;
     let runnerFigures: RunnerFigures | undefined;
     if (options.only !== 'runner') {
-      releaseFigures = await benchRelease(options, serverUrl, cleanup);
+      releaseFigures = await benchRelease(options, server, cleanup);
       print();
       print(renderRelease(releaseFigures));
       print();
     }
     if (options.only !== 'release') {
-      runnerFigures = await benchRunner(options, serverUrl, cleanup);
+      runnerFigures = await benchRunner(options, server, cleanup);
       print(renderRunner(runnerFigures));
       print();
     }
@@ -415,12 +397,7 @@ async function main(): Promise<void> {
       };
       print(toJson(json));
     }
-  } finally {
-    await cleanup.run();
-  }
+  });
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench:release failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+runMain('bench:release failed', main);

@@ -18,8 +18,8 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+
+import { isEntryPoint, parseFlags, runMain } from './lib.js';
 
 const PIECE = 16 * 1024;
 const BASE_HIGH_WATER = 256 * 1024;
@@ -266,17 +266,15 @@ export async function startThrottleProxy(options: ThrottleProxyOptions): Promise
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      target: { type: 'string' },
-      port: { type: 'string', default: '0' },
-      mbit: { type: 'string', default: '100' },
-      'latency-ms': { type: 'string', default: '0' },
-    },
-    strict: true,
+  const usage = 'usage: tsx scripts/bench/throttle-proxy.ts --target HOST:PORT [--port 0] [--mbit 100] [--latency-ms 0]';
+  const values = parseFlags(usage, {
+    target: { type: 'string' },
+    port: { type: 'string', default: '0' },
+    mbit: { type: 'string', default: '100' },
+    'latency-ms': { type: 'string', default: '0' },
   });
   const m = /^(.+):(\d+)$/.exec(values.target ?? '');
-  if (!m) throw new Error('usage: tsx scripts/bench/throttle-proxy.ts --target HOST:PORT [--port 0] [--mbit 100] [--latency-ms 0]');
+  if (!m) throw new Error(usage);
   const link = new Link({ mbit: Number(values.mbit), latencyMs: Number(values['latency-ms']) });
   const proxy = await startThrottleProxy({ target: { host: m[1]!, port: Number(m[2]) }, link, port: Number(values.port) });
   process.stdout.write(`127.0.0.1:${proxy.port} → ${m[1]}:${m[2]} (${link.describe()}); Ctrl-C stops\n`);
@@ -289,9 +287,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`throttle-proxy: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (isEntryPoint(import.meta.url)) runMain('throttle-proxy', main);

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
 import { DrydockError } from '../errors.js';
-import { withClient } from '../pg/client.js';
+import { withClient, withTransaction } from '../pg/client.js';
 import { quoteIdent, quoteLiteral } from '../pg/ident.js';
 import { withDatabase, type DbUrl } from '../pg/url.js';
 
@@ -144,19 +144,18 @@ export class LocalServer {
       await this.terminateConnections(target);
       await this.terminateConnections(replacement);
       try {
-        await this.admin.query('BEGIN');
-        if (previous) {
-          await this.admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(previous)}`);
-          await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(previous)} IS ${quoteLiteral(JSON.stringify({ drydock: 'previous', target, ...previousMeta }))}`);
-        }
-        await this.admin.query(`ALTER DATABASE ${quoteIdent(replacement)} RENAME TO ${quoteIdent(target)}`);
-        await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(target)} IS NULL`);
-        // A spare is kept closed to connections so nothing touches it before it is used.
-        await this.admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS true`);
-        await this.admin.query('COMMIT');
+        await withTransaction(this.admin, async () => {
+          if (previous) {
+            await this.admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(previous)}`);
+            await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(previous)} IS ${quoteLiteral(JSON.stringify({ drydock: 'previous', target, ...previousMeta }))}`);
+          }
+          await this.admin.query(`ALTER DATABASE ${quoteIdent(replacement)} RENAME TO ${quoteIdent(target)}`);
+          await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(target)} IS NULL`);
+          // A spare is kept closed to connections so nothing touches it before it is used.
+          await this.admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS true`);
+        });
         return previous;
       } catch (error) {
-        await this.admin.query('ROLLBACK').catch(() => undefined);
         // 55006: object_in_use: a client reconnected between terminate and rename.
         if ((error as { code?: string }).code === '55006' && attempt < 5) {
           await new Promise((r) => setTimeout(r, 200 * attempt));

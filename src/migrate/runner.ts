@@ -13,6 +13,7 @@
 import type pg from 'pg';
 
 import { MigrationError } from '../errors.js';
+import { withTransaction } from '../pg/client.js';
 import { codeFrame, ensureParser, splitStatements, type Statement } from '../sql/parse.js';
 import { recordApplied, removeApplied } from './ledger.js';
 import type { MigrationSection, PlannedStep } from './types.js';
@@ -135,16 +136,15 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
   if (step.section.transaction) {
     await withLockRetries(step, settings, events, async () => {
       // BEGIN and the timeouts in one round trip (the simple protocol runs them in order).
-      await client.query(`BEGIN; ${timeoutsSql(settings, true)}`);
-      try {
-        await runSql(client, step, step.section.sql, 0);
-        if (step.direction === 'up') await recordApplied(client, step.migration, performance.now() - started);
-        else await removeApplied(client, step.migration.version);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+      await withTransaction(
+        client,
+        async () => {
+          await runSql(client, step, step.section.sql, 0);
+          if (step.direction === 'up') await recordApplied(client, step.migration, performance.now() - started);
+          else await removeApplied(client, step.migration.version);
+        },
+        { begin: `BEGIN; ${timeoutsSql(settings, true)}` },
+      );
     });
   } else {
     await client.query(timeoutsSql(settings, false));
@@ -153,9 +153,7 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
         await withLockRetries(step, settings, events, () => runSql(client, step, statement.text, statement.start), index);
       }
       if (step.direction === 'up') {
-        await client.query('BEGIN');
-        await recordApplied(client, step.migration, performance.now() - started);
-        await client.query('COMMIT');
+        await withTransaction(client, () => recordApplied(client, step.migration, performance.now() - started));
       } else {
         await removeApplied(client, step.migration.version);
       }

@@ -162,9 +162,19 @@ export async function withClient<T>(url: DbUrl, fn: (client: pg.Client) => Promi
   }
 }
 
-/** Run `fn` inside BEGIN … COMMIT, rolling back on any error. */
-export async function withTransaction<T>(client: pg.Client, fn: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
+/** Options of `withTransaction`. */
+export interface TransactionOptions {
+  /**
+   * The statement that opens the transaction (default BEGIN): for example
+   * `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY`, or `BEGIN; SET LOCAL lock_timeout = 5000` to set
+   * the transaction's settings in the same round trip (the simple protocol runs them in order).
+   */
+  begin?: string;
+}
+
+/** Run `fn` inside BEGIN … COMMIT, rolling back on any error (a failed ROLLBACK is ignored: the session is gone). */
+export async function withTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  await client.query(options.begin ?? 'BEGIN');
   try {
     const result = await fn();
     await client.query('COMMIT');

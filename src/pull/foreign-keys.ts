@@ -19,6 +19,7 @@ import { join } from 'node:path';
 
 import type pg from 'pg';
 
+import { withTransaction } from '../pg/client.js';
 import { quoteIdent, quoteQualified } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
 import { ensureParser, splitStatements } from '../sql/parse.js';
@@ -120,8 +121,7 @@ export async function planForeignKeys(options: PlanForeignKeysOptions): Promise<
  */
 export async function addForeignKeys(client: pg.Client, planned: readonly PlannedForeignKey[]): Promise<NotValidForeignKey[]> {
   if (!planned.length) return [];
-  await client.query('BEGIN');
-  try {
+  await withTransaction(client, async () => {
     for (const fk of planned) {
       await client.query(`${fk.sql} NOT VALID`);
       if (fk.mode === 'trust') {
@@ -131,11 +131,7 @@ export async function addForeignKeys(client: pg.Client, planned: readonly Planne
         );
       }
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
   return planned
     .filter((fk) => fk.mode === 'not-valid')
     .map((fk) => ({ name: fk.name, table: `${fk.table.schema}.${fk.table.name}`, references: `${fk.references.schema}.${fk.references.name}` }));

@@ -20,89 +20,13 @@
  * Then the applied migration versions are appended as one INSERT, so loading the file also restores
  * which migrations the schema includes.
  */
+import { spanAt } from '../sql/scan.js';
 
 /** The table whose versions are appended (Rails' and dbmate's name for it). */
 export const VERSIONS_TABLE = 'public.schema_migrations';
 
 const VERSIONS_HEADER = `INSERT INTO ${VERSIONS_TABLE} (version) VALUES`;
 const VERSION_ROW = /^\('((?:[^']|'')*)'\)[,;]$/;
-
-/** Lexer state at a line boundary: outside any literal, or inside one that continues on the next line. */
-type LexState =
-  | { kind: 'code' }
-  | { kind: 'quote'; escapes: boolean }
-  | { kind: 'ident' }
-  | { kind: 'dollar'; tag: string }
-  | { kind: 'block'; depth: number };
-
-const CODE: LexState = { kind: 'code' };
-const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/;
-
-/**
- * Advance the lexer over one line (without its newline) and return the state at its end.
- * Just enough SQL lexing to know whether a line break falls inside a literal: single-quoted strings
- * (E'' with backslash escapes), "identifiers", $tag$ bodies, nested block comments and -- comments.
- */
-function lexLine(line: string, start: LexState): LexState {
-  let state = start;
-  let i = 0;
-  while (i < line.length) {
-    const ch = line[i]!;
-    switch (state.kind) {
-      case 'code': {
-        if (ch === '-' && line[i + 1] === '-') return CODE;
-        if (ch === '/' && line[i + 1] === '*') {
-          state = { kind: 'block', depth: 1 };
-          i += 2;
-          continue;
-        }
-        if (ch === "'") {
-          const prefix = line[i - 1];
-          const escapes = (prefix === 'E' || prefix === 'e') && !/[\w$]/.test(line[i - 2] ?? '');
-          state = { kind: 'quote', escapes };
-        } else if (ch === '"') {
-          state = { kind: 'ident' };
-        } else if (ch === '$' && !/[\w$]/.test(line[i - 1] ?? '')) {
-          const tag = DOLLAR_TAG.exec(line.slice(i))?.[0];
-          if (tag) {
-            state = { kind: 'dollar', tag };
-            i += tag.length;
-            continue;
-          }
-        }
-        i += 1;
-        continue;
-      }
-      case 'quote':
-        if (state.escapes && ch === '\\') i += 2;
-        else {
-          if (ch === "'") state = CODE; // '' re-opens at once on the next character
-          i += 1;
-        }
-        continue;
-      case 'ident':
-        if (ch === '"') state = CODE;
-        i += 1;
-        continue;
-      case 'dollar':
-        if (line.startsWith(state.tag, i)) {
-          i += state.tag.length;
-          state = CODE;
-        } else i += 1;
-        continue;
-      case 'block':
-        if (ch === '*' && line[i + 1] === '/') {
-          state = state.depth === 1 ? CODE : { kind: 'block', depth: state.depth - 1 };
-          i += 2;
-        } else if (ch === '/' && line[i + 1] === '*') {
-          state = { kind: 'block', depth: state.depth + 1 };
-          i += 2;
-        } else i += 1;
-        continue;
-    }
-  }
-  return state;
-}
 
 /** One line with whether it starts and ends outside every literal. */
 interface LexedLine {
@@ -111,14 +35,34 @@ interface LexedLine {
   endsInCode: boolean;
 }
 
+/**
+ * Split `text` into lines and say, for each, whether its start and its line break fall inside a
+ * literal: a single-quoted string, a "quoted identifier", a $tag$ body or a block comment (src/sql/scan.ts).
+ */
 function lexLines(text: string): LexedLine[] {
-  let state: LexState = CODE;
-  return text.split('\n').map((text) => {
-    const startsInCode = state.kind === 'code';
-    // psql meta-commands (\restrict, \connect) are not SQL: they end at the newline.
-    state = startsInCode && text.startsWith('\\') ? CODE : lexLine(text, state);
-    return { text, startsInCode, endsInCode: state.kind === 'code' };
-  });
+  const lexed: LexedLine[] = [];
+  // Everything before `pos` is lexed and `pos` starts a span; `open` once a literal runs to the end of the text.
+  let pos = 0;
+  let open = false;
+  let lineStart = 0;
+  for (const line of text.split('\n')) {
+    const lineEnd = lineStart + line.length;
+    const startsInCode = !open && pos <= lineStart;
+    if (startsInCode && line.startsWith('\\')) {
+      // psql meta-commands (\restrict, \connect) are not SQL: they end at the newline.
+      pos = lineEnd;
+    } else {
+      while (!open && pos < lineEnd) {
+        // Code stops at the line break: the next line may start with a meta-command.
+        const span = spanAt(text, pos, lineEnd);
+        pos = span.end;
+        open = !span.closed;
+      }
+    }
+    lexed.push({ text: line, startsInCode, endsInCode: !open && pos <= lineEnd });
+    lineStart = lineEnd + 1;
+  }
+  return lexed;
 }
 
 const DUMPED_FROM_BY = /^-- Dumped (from database|by pg_dump) version /;

@@ -126,6 +126,11 @@ describe('normalizeDump', () => {
     expect(out).toContain("$_$;\n\nCOMMENT ON FUNCTION");
   });
 
+  it("keeps an E'' string verbatim after a doubled quote inside it", () => {
+    const out = normalizeDump("COMMENT ON TABLE public.t IS E'it''s \\'  \n\n\nquoted';\n");
+    expect(out).toBe("COMMENT ON TABLE public.t IS E'it''s \\'  \n\n\nquoted';\n");
+  });
+
   it('appends the applied versions sorted and de-duplicated, like Rails structure.sql', () => {
     const out = normalizeDump(rawDump('k'), ['20260301000000', '20260101000000', '20260301000000']);
     expect(out.endsWith("--\n\nINSERT INTO public.schema_migrations (version) VALUES\n('20260101000000'),\n('20260301000000');\n")).toBe(true);

@@ -216,6 +216,19 @@ describe('schemaDiff', () => {
     expect(diff).toContain('-line 18\n+line eighteen\n');
   });
 
+  it('treats a missing newline at the end as no difference', () => {
+    expect(schemaDiff('a\nb', 'a\nc')).toBe(['--- a', '+++ b', '@@ -1,2 +1,2 @@', ' a', '-b', '+c', ''].join('\n'));
+  });
+
+  it('shows files too different to diff line by line as their differing middle replaced', () => {
+    const a = ['head', ...Array.from({ length: 600 }, (_, i) => `a ${i}`), 'tail'].join('\n') + '\n';
+    const b = ['head', ...Array.from({ length: 600 }, (_, i) => `b ${i}`), 'tail'].join('\n') + '\n';
+    expect(schemaDiff(a, b, { context: 1, maxLines: 6 })).toBe(
+      ['--- a', '+++ b', '@@ -1,602 +1,602 @@', ' head', '-a 0', '-a 1', '… 1198 more changed lines not shown', ''].join('\n'),
+    );
+    expect(schemaDiff(a, b, { context: 1, maxLines: Infinity }).split('\n').slice(-4)).toEqual(['+b 598', '+b 599', ' tail', '']);
+  });
+
   it('stops after maxLines and says how many changes were left out', () => {
     const other = base.replace(/line/g, 'LINE');
     const diff = schemaDiff(base, other, { maxLines: 10 });

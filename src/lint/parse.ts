@@ -14,7 +14,8 @@
 import { hasMigrationMarkers, parseMigrationText } from '../migrate/files.js';
 import type { MigrationSection } from '../migrate/types.js';
 import { MigrationError } from '../errors.js';
-import { skipBlockComment, SourceLocator, splitStatements, SqlSyntaxError, type Statement } from '../sql/parse.js';
+import { SourceLocator, splitStatements, SqlSyntaxError, type Statement } from '../sql/parse.js';
+import { spanAt, sqlSpans } from '../sql/scan.js';
 import { asKind, type PgNode } from './ast.js';
 import type { LintStatement } from './types.js';
 
@@ -102,51 +103,37 @@ export function blankPsqlMetaCommands(text: string): string {
   let atBoundary = true;
   let lineHasContent = false;
   while (i < text.length) {
-    const ch = text[i]!;
-    if (ch === '\n') {
-      lineHasContent = false;
-      i += 1;
-    } else if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\f') {
-      i += 1;
-    } else if (ch === '\\' && atBoundary && !lineHasContent) {
-      const eol = text.indexOf('\n', i);
-      const end = eol === -1 ? text.length : eol;
-      out ??= text.split('');
-      for (let j = i; j < end; j++) out[j] = ' ';
-      i = end;
-    } else if (text.startsWith('--', i)) {
-      const eol = text.indexOf('\n', i);
-      i = eol === -1 ? text.length : eol;
-    } else if (text.startsWith('/*', i)) {
-      i = skipBlockComment(text, i);
+    // Code spans stop after the line's newline, so a blanked line is cheap to resume after.
+    const eol = text.indexOf('\n', i);
+    const span = spanAt(text, i, eol === -1 ? text.length : eol + 1);
+    if (span.kind === 'line-comment') {
+      i = span.end;
+    } else if (span.kind === 'block-comment') {
       lineHasContent = true;
-    } else {
+      i = span.end;
+    } else if (span.kind !== 'code') {
       lineHasContent = true;
-      if (ch === ';') {
-        atBoundary = true;
-        i += 1;
-        continue;
-      }
       atBoundary = false;
-      if (ch === "'") {
-        // E'…' strings take backslash escapes; standard strings only double quotes.
-        const escapes = /[eE]/.test(text[i - 1] ?? '') && !/[A-Za-z0-9_$]/.test(text[i - 2] ?? '');
-        i += 1;
-        while (i < text.length) {
-          if (escapes && text[i] === '\\') i += 2;
-          else if (text[i] === "'" && text[i + 1] === "'") i += 2;
-          else if (text[i] === "'") break;
-          else i += 1;
+      i = span.end;
+    } else {
+      for (; i < span.end; i++) {
+        const ch = text[i]!;
+        if (ch === '\n') {
+          lineHasContent = false;
+        } else if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\f') {
+          continue;
+        } else if (ch === '\\' && atBoundary && !lineHasContent) {
+          const end = eol === -1 ? text.length : eol;
+          out ??= text.split('');
+          for (let j = i; j < end; j++) out[j] = ' ';
+          // Resume after the command: whatever it holds (quotes, comments) is psql's, not SQL.
+          i = end;
+          break;
+        } else {
+          lineHasContent = true;
+          atBoundary = ch === ';';
         }
-        i += 1;
-      } else if (ch === '"') {
-        const close = text.indexOf('"', i + 1);
-        i = close === -1 ? text.length : close + 1;
-      } else if (ch === '$' && /^\$[A-Za-z_]*\$/.test(text.slice(i, i + 64)) && !/[A-Za-z0-9_]/.test(text[i - 1] ?? '')) {
-        const tag = /^\$[A-Za-z_]*\$/.exec(text.slice(i, i + 64))![0];
-        const close = text.indexOf(tag, i + tag.length);
-        i = close === -1 ? text.length : close + tag.length;
-      } else i += 1;
+      }
     }
   }
   return out ? out.join('') : text;
@@ -221,19 +208,16 @@ function sectionComments(
   gaps.push({ from, to: sql.length, before: statements.length ? statements.length - 1 : undefined, after: undefined });
 
   for (const gap of gaps) {
-    // A gap holds only whitespace, `;` and comments, so a plain scan cannot mistake a string for a comment.
-    let i = gap.from;
-    while (i < gap.to) {
-      if (sql.startsWith('--', i)) {
-        const eol = sql.indexOf('\n', i);
-        const end = eol === -1 || eol > gap.to ? gap.to : eol;
+    // A gap holds only whitespace, `;` and comments.
+    for (let i = gap.from; i < gap.to; ) {
+      const span = spanAt(sql, i, gap.to);
+      if (span.kind === 'line-comment') {
+        const end = Math.min(span.end, gap.to);
         const { line, column } = place(i);
         const trails = gap.before !== undefined && !sql.slice(gap.from, i).includes('\n');
         comments.push({ text: sql.slice(i, end).replace(/\r$/, ''), line, column, statementIndex: trails ? gap.before : gap.after });
-        i = end;
-      } else if (sql.startsWith('/*', i)) {
-        i = skipBlockComment(sql, i, gap.to);
-      } else i += 1;
+      }
+      i = span.end;
     }
   }
   return comments;
@@ -274,42 +258,15 @@ interface Token {
  */
 function plpgsqlTokens(text: string): Token[] {
   const tokens: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const ch = text[i]!;
-    if (text.startsWith('--', i)) {
-      const eol = text.indexOf('\n', i);
-      i = eol === -1 ? text.length : eol + 1;
-    } else if (text.startsWith('/*', i)) {
-      const close = text.indexOf('*/', i + 2);
-      i = close === -1 ? text.length : close + 2;
-    } else if (ch === "'") {
-      const start = i;
-      i += 1;
-      while (i < text.length) {
-        if (text[i] === "'" && text[i + 1] === "'") i += 2;
-        else if (text[i] === "'") break;
-        else i += 1;
+  for (const span of sqlSpans(text)) {
+    if (span.kind === 'single-quoted' || span.kind === 'dollar-quoted') {
+      tokens.push({ type: 'string', start: span.start, end: span.end });
+    } else if (span.kind === 'code') {
+      for (const m of text.slice(span.start, span.end).matchAll(/;|[A-Za-z_][A-Za-z0-9_$]*/g)) {
+        const start = span.start + m.index;
+        tokens.push({ type: m[0] === ';' ? 'semi' : 'word', start, end: start + m[0].length });
       }
-      i += 1;
-      tokens.push({ type: 'string', start, end: Math.min(i, text.length) });
-    } else if (ch === '"') {
-      const close = text.indexOf('"', i + 1);
-      i = close === -1 ? text.length : close + 1;
-    } else if (ch === '$' && /^\$[A-Za-z_]*\$/.test(text.slice(i, i + 64))) {
-      const tag = /^\$[A-Za-z_]*\$/.exec(text.slice(i, i + 64))![0];
-      const close = text.indexOf(tag, i + tag.length);
-      const start = i;
-      i = close === -1 ? text.length : close + tag.length;
-      tokens.push({ type: 'string', start, end: i });
-    } else if (ch === ';') {
-      tokens.push({ type: 'semi', start: i, end: i + 1 });
-      i += 1;
-    } else if (/[A-Za-z_]/.test(ch)) {
-      const start = i;
-      while (i < text.length && /[A-Za-z0-9_$]/.test(text[i]!)) i += 1;
-      tokens.push({ type: 'word', start, end: i });
-    } else i += 1;
+    }
   }
   return tokens;
 }

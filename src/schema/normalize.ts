@@ -20,89 +20,15 @@
  * Then the applied migration versions are appended as one INSERT, so loading the file also restores
  * which migrations the schema includes.
  */
+import { structuredPatch, type StructuredPatchHunk } from 'diff';
+
+import { spanAt } from '../sql/scan.js';
 
 /** The table whose versions are appended (Rails' and dbmate's name for it). */
 export const VERSIONS_TABLE = 'public.schema_migrations';
 
 const VERSIONS_HEADER = `INSERT INTO ${VERSIONS_TABLE} (version) VALUES`;
 const VERSION_ROW = /^\('((?:[^']|'')*)'\)[,;]$/;
-
-/** Lexer state at a line boundary: outside any literal, or inside one that continues on the next line. */
-type LexState =
-  | { kind: 'code' }
-  | { kind: 'quote'; escapes: boolean }
-  | { kind: 'ident' }
-  | { kind: 'dollar'; tag: string }
-  | { kind: 'block'; depth: number };
-
-const CODE: LexState = { kind: 'code' };
-const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/;
-
-/**
- * Advance the lexer over one line (without its newline) and return the state at its end.
- * Just enough SQL lexing to know whether a line break falls inside a literal: single-quoted strings
- * (E'' with backslash escapes), "identifiers", $tag$ bodies, nested block comments and -- comments.
- */
-function lexLine(line: string, start: LexState): LexState {
-  let state = start;
-  let i = 0;
-  while (i < line.length) {
-    const ch = line[i]!;
-    switch (state.kind) {
-      case 'code': {
-        if (ch === '-' && line[i + 1] === '-') return CODE;
-        if (ch === '/' && line[i + 1] === '*') {
-          state = { kind: 'block', depth: 1 };
-          i += 2;
-          continue;
-        }
-        if (ch === "'") {
-          const prefix = line[i - 1];
-          const escapes = (prefix === 'E' || prefix === 'e') && !/[\w$]/.test(line[i - 2] ?? '');
-          state = { kind: 'quote', escapes };
-        } else if (ch === '"') {
-          state = { kind: 'ident' };
-        } else if (ch === '$' && !/[\w$]/.test(line[i - 1] ?? '')) {
-          const tag = DOLLAR_TAG.exec(line.slice(i))?.[0];
-          if (tag) {
-            state = { kind: 'dollar', tag };
-            i += tag.length;
-            continue;
-          }
-        }
-        i += 1;
-        continue;
-      }
-      case 'quote':
-        if (state.escapes && ch === '\\') i += 2;
-        else {
-          if (ch === "'") state = CODE; // '' re-opens at once on the next character
-          i += 1;
-        }
-        continue;
-      case 'ident':
-        if (ch === '"') state = CODE;
-        i += 1;
-        continue;
-      case 'dollar':
-        if (line.startsWith(state.tag, i)) {
-          i += state.tag.length;
-          state = CODE;
-        } else i += 1;
-        continue;
-      case 'block':
-        if (ch === '*' && line[i + 1] === '/') {
-          state = state.depth === 1 ? CODE : { kind: 'block', depth: state.depth - 1 };
-          i += 2;
-        } else if (ch === '/' && line[i + 1] === '*') {
-          state = { kind: 'block', depth: state.depth + 1 };
-          i += 2;
-        } else i += 1;
-        continue;
-    }
-  }
-  return state;
-}
 
 /** One line with whether it starts and ends outside every literal. */
 interface LexedLine {
@@ -111,14 +37,34 @@ interface LexedLine {
   endsInCode: boolean;
 }
 
+/**
+ * Split `text` into lines and say, for each, whether its start and its line break fall inside a
+ * literal: a single-quoted string, a "quoted identifier", a $tag$ body or a block comment (src/sql/scan.ts).
+ */
 function lexLines(text: string): LexedLine[] {
-  let state: LexState = CODE;
-  return text.split('\n').map((text) => {
-    const startsInCode = state.kind === 'code';
-    // psql meta-commands (\restrict, \connect) are not SQL: they end at the newline.
-    state = startsInCode && text.startsWith('\\') ? CODE : lexLine(text, state);
-    return { text, startsInCode, endsInCode: state.kind === 'code' };
-  });
+  const lexed: LexedLine[] = [];
+  // Everything before `pos` is lexed and `pos` starts a span; `open` once a literal runs to the end of the text.
+  let pos = 0;
+  let open = false;
+  let lineStart = 0;
+  for (const line of text.split('\n')) {
+    const lineEnd = lineStart + line.length;
+    const startsInCode = !open && pos <= lineStart;
+    if (startsInCode && line.startsWith('\\')) {
+      // psql meta-commands (\restrict, \connect) are not SQL: they end at the newline.
+      pos = lineEnd;
+    } else {
+      while (!open && pos < lineEnd) {
+        // Code stops at the line break: the next line may start with a meta-command.
+        const span = spanAt(text, pos, lineEnd);
+        pos = span.end;
+        open = !span.closed;
+      }
+    }
+    lexed.push({ text: line, startsInCode, endsInCode: !open && pos <= lineEnd });
+    lineStart = lineEnd + 1;
+  }
+  return lexed;
 }
 
 const DUMPED_FROM_BY = /^-- Dumped (from database|by pg_dump) version /;
@@ -210,103 +156,68 @@ export interface SchemaDiffOptions {
   maxLines?: number;
 }
 
-/** Beyond this many cells (lines of a × lines of b, after trimming common ends) the middle is shown as replaced. */
-const MAX_LCS_CELLS = 4_000_000;
-
-type Edit = { op: ' ' | '-' | '+'; text: string; a: number; b: number };
+/**
+ * Beyond this many changed lines jsdiff gives up (its Myers diff slows down with the square of the
+ * changes) and the part between the common start and end is shown as replaced.
+ */
+const MAX_EDIT_LENGTH = 1000;
 
 /**
  * A short unified-style diff of two schema files: '' when they are equal, otherwise ---/+++ lines and
- * @@ hunks with `context` lines around each change, cut after `maxLines`. Line-based LCS after trimming
- * the common start and end, which is all a schema diff needs.
+ * @@ hunks with `context` lines around each change, cut after `maxLines`. A missing newline at the
+ * end of either file is not a difference.
  */
 export function schemaDiff(a: string, b: string, options: SchemaDiffOptions = {}): string {
   if (a === b) return '';
   const context = options.context ?? 3;
   const maxLines = options.maxLines ?? 60;
-  const edits = diffLines(splitLines(a), splitLines(b));
+  const hunks =
+    structuredPatch('a', 'b', withFinalNewline(a), withFinalNewline(b), undefined, undefined, { context, maxEditLength: MAX_EDIT_LENGTH })?.hunks ??
+    replacedMiddle(a, b, context);
+  // Headers and the cut are written here rather than by formatPatch, which would add Index:/=== lines and quote labels.
   const out = [`--- ${options.labelA ?? 'a'}`, `+++ ${options.labelB ?? 'b'}`];
-  const changed = edits.map((e, i) => (e.op === ' ' ? -1 : i)).filter((i) => i >= 0);
-  // Group changes whose context windows touch into hunks.
-  const hunks: Array<[number, number]> = [];
-  for (const i of changed) {
-    const last = hunks[hunks.length - 1];
-    if (last && i - last[1] <= 2 * context + 1) last[1] = i;
-    else hunks.push([i, i]);
-  }
+  const changed = hunks.reduce((n, hunk) => n + hunk.lines.filter((line) => !line.startsWith(' ')).length, 0);
   let shownChanges = 0;
-  for (const [first, lastChange] of hunks) {
-    const from = Math.max(0, first - context);
-    const to = Math.min(edits.length - 1, lastChange + context);
-    const slice = edits.slice(from, to + 1);
-    const aStart = slice.find((e) => e.op !== '+')?.a ?? edits[from]!.a;
-    const bStart = slice.find((e) => e.op !== '-')?.b ?? edits[from]!.b;
-    const aCount = slice.filter((e) => e.op !== '+').length;
-    const bCount = slice.filter((e) => e.op !== '-').length;
+  for (const hunk of hunks) {
     // diff -u numbers an empty side by the line before it.
-    out.push(`@@ -${aCount ? aStart + 1 : aStart},${aCount} +${bCount ? bStart + 1 : bStart},${bCount} @@`);
-    for (const e of slice) {
+    out.push(`@@ -${hunk.oldLines ? hunk.oldStart : hunk.oldStart - 1},${hunk.oldLines} +${hunk.newLines ? hunk.newStart : hunk.newStart - 1},${hunk.newLines} @@`);
+    for (const line of hunk.lines) {
       if (out.length >= maxLines) {
-        const left = changed.length - shownChanges;
+        const left = changed - shownChanges;
         out.push(`… ${left} more changed line${left === 1 ? '' : 's'} not shown`);
         return out.join('\n') + '\n';
       }
-      out.push(`${e.op}${e.text}`);
-      if (e.op !== ' ') shownChanges += 1;
+      out.push(line);
+      if (!line.startsWith(' ')) shownChanges += 1;
     }
   }
   return out.join('\n') + '\n';
 }
 
-function splitLines(text: string): string[] {
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
+/** `text` ending in a newline (unless empty), so jsdiff never writes "\\ No newline at end of file". */
+function withFinalNewline(text: string): string {
+  return text === '' || text.endsWith('\n') ? text : `${text}\n`;
 }
 
-/** Line edits turning `a` into `b` (LCS on the part between the common start and end). */
-function diffLines(a: readonly string[], b: readonly string[]): Edit[] {
+/** The one hunk for files too different to diff: everything between their common first and last lines replaced. */
+function replacedMiddle(a: string, b: string, context: number): StructuredPatchHunk[] {
+  const aLines = withFinalNewline(a).split('\n').slice(0, -1);
+  const bLines = withFinalNewline(b).split('\n').slice(0, -1);
   let pre = 0;
-  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre += 1;
+  while (pre < aLines.length && pre < bLines.length && aLines[pre] === bLines[pre]) pre += 1;
   let suf = 0;
-  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf += 1;
-  const edits: Edit[] = [];
-  for (let i = 0; i < pre; i++) edits.push({ op: ' ', text: a[i]!, a: i, b: i });
-  const am = a.slice(pre, a.length - suf);
-  const bm = b.slice(pre, b.length - suf);
-  const n = am.length;
-  const m = bm.length;
-  if (n * m > MAX_LCS_CELLS) {
-    am.forEach((text, i) => edits.push({ op: '-', text, a: pre + i, b: pre }));
-    bm.forEach((text, j) => edits.push({ op: '+', text, a: pre + n, b: pre + j }));
-  } else {
-    // lcs[i][j] = length of the LCS of am[i..] and bm[j..], in one flat array.
-    const width = m + 1;
-    const lcs = new Uint32Array((n + 1) * width);
-    for (let i = n - 1; i >= 0; i--) {
-      for (let j = m - 1; j >= 0; j--) {
-        lcs[i * width + j] = am[i] === bm[j] ? lcs[(i + 1) * width + j + 1]! + 1 : Math.max(lcs[(i + 1) * width + j]!, lcs[i * width + j + 1]!);
-      }
-    }
-    let i = 0;
-    let j = 0;
-    while (i < n || j < m) {
-      if (i < n && j < m && am[i] === bm[j]) {
-        edits.push({ op: ' ', text: am[i]!, a: pre + i, b: pre + j });
-        i += 1;
-        j += 1;
-      } else if (i < n && (j >= m || lcs[(i + 1) * width + j]! >= lcs[i * width + j + 1]!)) {
-        // Removals before additions, as in diff -u.
-        edits.push({ op: '-', text: am[i]!, a: pre + i, b: pre + j });
-        i += 1;
-      } else {
-        edits.push({ op: '+', text: bm[j]!, a: pre + i, b: pre + j });
-        j += 1;
-      }
-    }
-  }
-  for (let k = suf; k > 0; k--) {
-    edits.push({ op: ' ', text: a[a.length - k]!, a: a.length - k, b: b.length - k });
-  }
-  return edits;
+  while (suf < aLines.length - pre && suf < bLines.length - pre && aLines[aLines.length - 1 - suf] === bLines[bLines.length - 1 - suf]) suf += 1;
+  const before = aLines.slice(Math.max(0, pre - context), pre);
+  const after = aLines.slice(aLines.length - suf, aLines.length - suf + context);
+  const removed = aLines.slice(pre, aLines.length - suf);
+  const added = bLines.slice(pre, bLines.length - suf);
+  return [
+    {
+      oldStart: pre - before.length + 1,
+      oldLines: before.length + removed.length + after.length,
+      newStart: pre - before.length + 1,
+      newLines: before.length + added.length + after.length,
+      lines: [...before.map((l) => ` ${l}`), ...removed.map((l) => `-${l}`), ...added.map((l) => `+${l}`), ...after.map((l) => ` ${l}`)],
+    },
+  ];
 }

@@ -11,6 +11,7 @@
 import type * as LibPgQuery from 'libpg-query';
 
 import { MigrationError } from '../errors.js';
+import { spanAt } from './scan.js';
 
 /** One top-level statement of a SQL text. */
 export interface Statement {
@@ -166,24 +167,6 @@ function syntaxError(
   });
 }
 
-/** The index just past the block comment that starts at `from` (Postgres block comments nest). */
-export function skipBlockComment(text: string, from: number, to = text.length): number {
-  let depth = 1;
-  let i = from + 2;
-  while (i < to && depth > 0) {
-    if (text.startsWith('/*', i)) {
-      depth += 1;
-      i += 2;
-    } else if (text.startsWith('*/', i)) {
-      depth -= 1;
-      i += 2;
-    } else {
-      i += 1;
-    }
-  }
-  return i;
-}
-
 /**
  * Index of the first character at or after `from` that is neither whitespace nor inside a comment
  * (`-- …` to end of line, nested `/* … *\/`), or `to` if there is none. Exact only where no token
@@ -193,17 +176,14 @@ export function skipBlockComment(text: string, from: number, to = text.length): 
 export function skipTrivia(text: string, from = 0, to = text.length): number {
   let i = from;
   while (i < to) {
-    const ch = text.charCodeAt(i);
-    if (isSpace(ch)) {
+    if (isSpace(text.charCodeAt(i))) {
       i += 1;
-    } else if (text.startsWith('--', i)) {
-      const eol = text.indexOf('\n', i);
-      i = eol === -1 || eol >= to ? to : eol + 1;
-    } else if (text.startsWith('/*', i)) {
-      i = skipBlockComment(text, i, to);
-    } else {
-      return i;
+      continue;
     }
+    // Bounded at i + 1: only what starts here matters, not how far the code runs.
+    const span = spanAt(text, i, i + 1);
+    if (span.kind !== 'line-comment' && span.kind !== 'block-comment') return i;
+    i = span.end;
   }
   return to;
 }

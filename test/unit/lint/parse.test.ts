@@ -67,6 +67,19 @@ describe('parseLintFile', () => {
     ]);
   });
 
+  it("reads DO bodies with the shared scanner: nested comments and E'' strings hide nothing after them", () => {
+    const text = [
+      'DO $$',
+      'BEGIN',
+      '  /* outer /* inner */ DROP TABLE x; */',
+      "  RAISE NOTICE E'it\\'s';",
+      '  ALTER TABLE a ADD COLUMN b int;',
+      'END $$;',
+    ].join('\n');
+    const [stmt] = parseLintFile('x.sql', text).sections[0]!.statements;
+    expect(stmt!.embedded.map((e) => [e.kind, e.line])).toEqual([['AlterTableStmt', 5]]);
+  });
+
   it('does not look inside function bodies, which do not run during the migration', () => {
     const text = "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DROP TABLE x; END $$;";
     expect(parseLintFile('x.sql', text).sections[0]!.statements[0]!.embedded).toEqual([]);
@@ -91,6 +104,11 @@ describe('parseLintFile', () => {
       ['DropStmt', 5, 1, 'DROP TABLE legacy'],
     ]);
     expect(blankPsqlMetaCommands(text)).toHaveLength(text.length);
+  });
+
+  it('leaves backslash lines inside dollar quotes whose tag has digits', () => {
+    const text = "CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $body1$\nSELECT 'a';\n\\not a meta-command\n$body1$;\n";
+    expect(blankPsqlMetaCommands(text)).toBe(text);
   });
 
   it('places findings by character, not byte, on lines with non-ASCII text', () => {

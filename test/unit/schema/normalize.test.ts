@@ -126,6 +126,11 @@ describe('normalizeDump', () => {
     expect(out).toContain("$_$;\n\nCOMMENT ON FUNCTION");
   });
 
+  it("keeps an E'' string verbatim after a doubled quote inside it", () => {
+    const out = normalizeDump("COMMENT ON TABLE public.t IS E'it''s \\'  \n\n\nquoted';\n");
+    expect(out).toBe("COMMENT ON TABLE public.t IS E'it''s \\'  \n\n\nquoted';\n");
+  });
+
   it('appends the applied versions sorted and de-duplicated, like Rails structure.sql', () => {
     const out = normalizeDump(rawDump('k'), ['20260301000000', '20260101000000', '20260301000000']);
     expect(out.endsWith("--\n\nINSERT INTO public.schema_migrations (version) VALUES\n('20260101000000'),\n('20260301000000');\n")).toBe(true);
@@ -209,6 +214,19 @@ describe('schemaDiff', () => {
     expect(diff.match(/^@@/gm)).toHaveLength(2);
     expect(diff).toContain('-line 2\n+line two\n');
     expect(diff).toContain('-line 18\n+line eighteen\n');
+  });
+
+  it('treats a missing newline at the end as no difference', () => {
+    expect(schemaDiff('a\nb', 'a\nc')).toBe(['--- a', '+++ b', '@@ -1,2 +1,2 @@', ' a', '-b', '+c', ''].join('\n'));
+  });
+
+  it('shows files too different to diff line by line as their differing middle replaced', () => {
+    const a = ['head', ...Array.from({ length: 600 }, (_, i) => `a ${i}`), 'tail'].join('\n') + '\n';
+    const b = ['head', ...Array.from({ length: 600 }, (_, i) => `b ${i}`), 'tail'].join('\n') + '\n';
+    expect(schemaDiff(a, b, { context: 1, maxLines: 6 })).toBe(
+      ['--- a', '+++ b', '@@ -1,602 +1,602 @@', ' head', '-a 0', '-a 1', '… 1198 more changed lines not shown', ''].join('\n'),
+    );
+    expect(schemaDiff(a, b, { context: 1, maxLines: Infinity }).split('\n').slice(-4)).toEqual(['+b 598', '+b 599', ' tail', '']);
   });
 
   it('stops after maxLines and says how many changes were left out', () => {

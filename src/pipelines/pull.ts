@@ -6,126 +6,35 @@
  * A pull killed at any moment leaves the previous working database as it was; its leftovers (a
  * scratch copy tagged with the dead pid) are dropped by the next run.
  */
-
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import type pg from 'pg';
-
-import { chooseBackup } from '../backups/choose.js';
+import { freeBytes, type CachedBackup } from '../backups/cache.js';
 import type { Deps } from '../deps.js';
 import { ConfigError, DrydockError } from '../errors.js';
 import { formatBytes, hoursSince } from '../format.js';
 import type { BackupSummary } from '../heroku/cli.js';
 import { resolveApp } from '../heroku/remote.js';
+import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../local/server.js';
 import { scheduleSpare } from '../local/spare.js';
 import { defaultTarget, resolveTarget } from '../local/target.js';
 import { pausePoint, pausesAt } from '../pause.js';
-import { parseDuration, resolveJobs, resolveTransferTimeout, type ValueSource } from '../settings.js';
-import { detectSchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
-import { quoteQualified } from '../pg/ident.js';
-import { readInstalledExtensions, readServerVersion, type InstalledExtension } from '../pg/queries/server-facts.js';
+import { withAdvisoryLock } from '../pg/lock.js';
+import type { PgTools } from '../pg/pg-tools.js';
+import { readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, parseDatabaseUrl, withDatabase, type DbUrl } from '../pg/url.js';
-import { majorLabel, majorOrder, parseVersion } from '../pg/version.js';
-import { downloadToCache, findCached, freeBytes, type CachedBackup } from '../backups/cache.js';
-import { copyLive, type LiveCopyResult } from '../pull/copy-live.js';
-import { acquireAdvisoryLock, releaseAdvisoryLock } from '../pg/lock.js';
-import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../local/server.js';
-import { precreatedSchemas, prepareExtensions } from '../local/extensions.js';
+import { majorLabel, majorOrder, type PgVersion } from '../pg/version.js';
+import type { LiveCopyResult } from '../pull/copy-live.js';
 import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.js';
-import { restoreBackupArchive } from '../pull/restore-backup.js';
-import { downloadWhileRestoring, type StreamMode } from '../pull/stream-restore.js';
-import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData } from '../backups/toc.js';
+import { fetchBackup, loadBackupSource, preflightBackup, type FetchedBackup } from '../pull/sources/backup.js';
+import { inspectLiveSource, loadLiveSource, type SourceFacts } from '../pull/sources/live.js';
+import { describeSource, type PullOptions, type PullResult, type PullSource } from '../pull/types.js';
+import { verifyCopy } from '../pull/verify.js';
+import { parseDuration, resolveJobs, resolveTransferTimeout, type ValueSource } from '../settings.js';
 import { createPipeline } from './listr.js';
 
-/** Where the data comes from. */
-export type PullSource =
-  | { kind: 'live'; app: string }
-  | { kind: 'url'; url: string }
-  | { kind: 'backup'; app: string; id: string | 'latest'; capture: boolean; maxAgeMs: number; transferTimeoutMs: number };
-
-/** Options of one pull. */
-export interface PullOptions {
-  source: PullSource;
-  /** The local server (admin) and the working database name. */
-  local: DbUrl;
-  target: string;
-  jobs: number;
-  excludeTableData: string[];
-  scrubFile?: string | undefined;
-  /** Keep a pristine snapshot of the restored copy (default true). */
-  keepSnapshot: boolean;
-  /** Check every foreign key row by row instead of trusting production's (--validate-foreign-keys). */
-  validateForeignKeys: boolean;
-  dryRun: boolean;
-  /**
-   * Leave the replaced copies (the previous working database, the previous pristine snapshot) tagged
-   * for a background process to drop, instead of dropping gigabytes before returning.
-   */
-  dropInBackground?: boolean;
-}
-
-/** What a pull did (the --json result). */
-export interface PullResult {
-  target: string;
-  database: string;
-  source: string;
-  dryRun: boolean;
-  plan?: string[] | undefined;
-  backup?: { id: string; createdAt: string | undefined; ageHours: number | undefined; bytes: number | undefined; cached: boolean } | undefined;
-  tables: number;
-  rows: number | undefined;
-  schemaVersion: string | undefined;
-  snapshot: string | undefined;
-  /** The previous working database was replaced (and dropped, now or by the background preparation). */
-  previousDropped: boolean;
-  /** Replaced copies left for the background preparation to drop. */
-  droppingInBackground: string[];
-  scrubbed: boolean;
-  /** Foreign keys left NOT VALID because the data they point to was excluded. */
-  notValidForeignKeys: NotValidForeignKey[];
-  seconds: number;
-}
-
-interface Ctx {
-  sourceUrl?: DbUrl;
-  sourceMajor?: number;
-  sourceExtensions?: InstalledExtension[];
-  sourceBytes?: number;
-  backup?: BackupSummary;
-  /** The chosen backup's download URL, asked for during preflight. */
-  backupUrl?: Promise<string>;
-  cached?: CachedBackup;
-  /** The backup was already in the cache: nothing was downloaded. */
-  cacheHit?: boolean;
-  scratch?: string;
-  live?: LiveCopyResult;
-  restoredTables?: string[];
-  notValidForeignKeys?: NotValidForeignKey[];
-  /** The entries of the backup to restore, when read during the download (the extensions are then in). */
-  restoreList?: string;
-  /** The backup's schema and data were loaded during the download. */
-  dataLoaded?: boolean;
-  dataLoading?: boolean;
-  schemaVersion?: string;
-  snapshot?: string;
-  previous?: string;
-  /** Replaced copies, tagged 'previous', for the background preparation to drop. */
-  replaced: string[];
-  plan: string[];
-}
-
-function describeSource(source: PullSource): string {
-  switch (source.kind) {
-    case 'live':
-      return `live database of ${source.app}`;
-    case 'url':
-      return 'a database URL';
-    default:
-      return source.capture ? `a fresh backup of ${source.app}` : source.id === 'latest' ? `the newest backup of ${source.app}` : `backup ${source.id} of ${source.app}`;
-  }
-}
+export type { PullOptions, PullResult, PullSource };
 
 /** What `drydock pull` was asked (its flags, and where the values with a variable came from). */
 export interface PullRequest {
@@ -177,359 +86,280 @@ export async function pull(deps: Deps, flags: PullRequest): Promise<PullResult> 
   return result;
 }
 
+/** What the pull's steps hand each other. */
+interface PullState {
+  facts: SourceFacts;
+  backup?: BackupSummary;
+  /** The chosen backup's download URL, asked for during preflight. */
+  backupUrl?: Promise<string> | undefined;
+  fetched?: FetchedBackup;
+  /** The scratch database the copy goes into (dropped on any failure). */
+  scratch?: string;
+  live?: LiveCopyResult;
+  /** The tables the copy must hold. */
+  tables?: string[];
+  notValidForeignKeys?: NotValidForeignKey[];
+  schemaVersion?: string;
+  snapshot?: string;
+  previous?: string;
+  /** Replaced copies, tagged 'previous', for the background preparation to drop. */
+  replaced: string[];
+  plan: string[];
+}
 
 /** Run a pull. */
 export async function runPull(deps: Deps, options: PullOptions): Promise<PullResult> {
-  const started = Date.now();
-  const pgTools = deps.pgTools;
-  const source = options.source;
-  const ctx: Ctx = { plan: [], replaced: [] };
+  const started = deps.clock.now();
+  const { source } = options;
+  const state: PullState = { facts: {}, plan: [], replaced: [] };
   const cache = deps.settings.cacheDir;
-  const meta = (kind: DrydockDbMeta['drydock'], extra: Partial<DrydockDbMeta> = {}): DrydockDbMeta => ({
-    drydock: kind,
-    target: options.target,
-    pid: process.pid,
-    createdAt: new Date().toISOString(),
-    source: describeSource(source),
-    ...extra,
-  });
-
   const pause = { testPauseAt: deps.settings.testPauseAt, output: deps.output };
-
   // The heroku CLI takes over a second to start: ask it while the local server is checked and cleaned.
   const early = askHerokuEarly(deps, source);
 
   return LocalServer.with(options.local, async (server) => {
     const localVersion = await readServerVersion(server.admin);
-    // One pull per working database at a time (two terminals, or a pull and a snapshot restore).
-    const lockKey = targetLockKey(options.target);
-    await acquireAdvisoryLock(server.admin, lockKey, {
-      waitMs: 60_000,
-      purpose: `${options.target} work`,
-      onWait: () => deps.output.info(`pull: waiting for other drydock work on ${options.target} (another pull, or a snapshot being prepared)`),
+    const meta = (kind: DrydockDbMeta['drydock'], extra: Partial<DrydockDbMeta> = {}): DrydockDbMeta => ({
+      drydock: kind,
+      target: options.target,
+      pid: process.pid,
+      createdAt: new Date(deps.clock.now()).toISOString(),
+      source: describeSource(source),
+      ...extra,
     });
-
-    /** The scratch database the copy goes into (dropped on any failure). */
-    const createScratch = async (c: Ctx): Promise<DbUrl> => {
-      c.scratch = drydockDbName('scratch');
-      await server.create(c.scratch, meta('scratch'));
-      return withDatabase(options.local, c.scratch);
+    const scratchUrl = async (): Promise<DbUrl> => {
+      if (!state.scratch) {
+        state.scratch = drydockDbName('scratch');
+        await server.create(state.scratch, meta('scratch'));
+      }
+      return withDatabase(options.local, state.scratch);
     };
     /** A copy this pull replaced (tagged 'previous'): dropped now, or left for the background preparation. */
-    const retire = async (c: Ctx, datname: string): Promise<void> => {
-      if (options.dropInBackground) c.replaced.push(datname);
+    const retire = async (datname: string): Promise<void> => {
+      if (options.dropInBackground) state.replaced.push(datname);
       else await server.drop(datname);
     };
-    /** From a backup's table of contents: pre-create its extensions in the scratch database, return the entries to restore. */
-    const prepareBackupRestore = async (c: Ctx, scratchUrl: DbUrl, toc: string): Promise<string> => {
-      c.restoredTables = tablesWithData(withoutTableData(toc, options.excludeTableData));
-      const extensions = c.sourceExtensions ?? extensionsInToc(toc);
-      await prepareExtensions(scratchUrl, extensions);
-      return withoutTableData(withoutPrecreated(toc, precreatedSchemas(extensions)), options.excludeTableData);
-    };
+    const archiveMajor = (): number => state.facts.major ?? localVersion.major;
+    const unlessDryRun = () => (options.dryRun ? 'dry run' : false);
 
-    const pipeline = createPipeline<Ctx>(
+    const pipeline = createPipeline<PullState>(
       [
         {
           title: `Clean up leftovers of interrupted pulls into ${options.target}`,
-          task: async (_c, task) => {
+          task: async (_s, task) => {
             const dropped = await server.cleanupLeftovers(options.target);
             task.title = dropped.length ? `Dropped ${dropped.length} leftover(s) of interrupted pulls: ${dropped.join(', ')}` : 'No leftovers of interrupted pulls';
           },
         },
         {
           title: `Preflight: ${describeSource(source)}`,
-          task: async (c, task) => {
+          task: async (s, task) => {
             if (source.kind === 'backup') {
-              // The heroku CLI costs about a second a call: ask for what is needed at once, and pg:info only
-              // when production cannot be asked directly.
-              const [backups, url] = await Promise.all([early.backups ?? Promise.resolve([]), early.appUrl?.catch(() => undefined)]);
-              if (!source.capture) {
-                const chosen = chooseBackup(backups, source.id, source.app, {
-                  notFound: `list backups with \`drydock backups list -a ${source.app}\``,
-                  notCompleted: 'choose a completed backup',
-                  none: 'capture one with --capture, or pull the live database with --from live',
-                });
-                c.backup = chosen;
-                const age = hoursSince(chosen.createdAt, deps.clock.now());
-                if (source.id === 'latest' && age !== undefined && age * 3_600_000 > source.maxAgeMs) {
-                  throw new DrydockError(`the newest backup of ${source.app} (${chosen.id}) is ${age.toFixed(1)} h old, older than --max-age ${Math.round(source.maxAgeMs / 3_600_000)} h`, {
-                    hint: 'use --capture for a fresh backup, --from live, or raise --max-age',
-                  });
-                }
-                // Not in the cache: fetch its download URL while production is asked for its version.
-                if (!options.dryRun && !(await findCached(cache, source.app, chosen.id, chosen.createdAt))) {
-                  c.backupUrl = deps.heroku.backupUrl(source.app, chosen.id);
-                  c.backupUrl.catch(() => undefined);
-                }
-              }
-              if (url) {
-                c.sourceUrl = url;
-                try {
-                  await withClient(url, async (client) => {
-                    c.sourceExtensions = await readInstalledExtensions(client);
-                    c.sourceMajor = (await readServerVersion(client)).major;
-                  }, { connectTimeoutMs: 10_000 });
-                } catch {
-                  // A backup needs no connection to production; extensions then come from the archive itself.
-                }
-              }
-              if (c.sourceMajor === undefined) {
-                const info = await deps.heroku.pgInfo(source.app);
-                c.sourceMajor = info.version ? parseVersion(info.version)?.major : undefined;
-              }
+              const chosen = await preflightBackup(deps, source, early, { dryRun: options.dryRun, cache });
+              Object.assign(s, { facts: chosen.facts, backup: chosen.backup, backupUrl: chosen.backupUrl });
             } else {
-              c.sourceUrl = source.kind === 'url' ? parseDatabaseUrl(source.url, '--from-url', deps.settings.libpq) : await early.appUrl!;
-              await withClient(c.sourceUrl, async (client) => {
-                c.sourceMajor = (await readServerVersion(client)).major;
-                c.sourceExtensions = await readInstalledExtensions(client);
-                const { rows: size } = await client.query<{ s: string }>('SELECT pg_database_size(current_database()) AS s');
-                c.sourceBytes = Number(size[0]?.s ?? 0);
-              }, { connectTimeoutMs: 15_000 });
+              const url = source.kind === 'url' ? parseDatabaseUrl(source.url, '--from-url', deps.settings.libpq) : await early.appUrl!;
+              s.facts = await inspectLiveSource(url);
             }
-            if (c.sourceMajor !== undefined) {
-              // The same rules as `drydock doctor`: stop before any byte moves.
-              await pgTools.tool('pg_dump', c.sourceMajor).catch((error: DrydockError) => {
-                if (source.kind !== 'backup') throw error;
-              });
-              await pgTools.tool('pg_restore', c.sourceMajor);
-              if (majorOrder(localVersion.major) < majorOrder(c.sourceMajor)) {
-                throw new DrydockError(`the local server is PostgreSQL ${localVersion.text}, older than production's ${majorLabel(c.sourceMajor)}`, {
-                  hint: `a dump only loads reliably into the same or a newer major: run \`drydock doctor\` for how to install PostgreSQL ${majorLabel(c.sourceMajor)}`,
-                });
-              }
-            }
+            await checkCompatibility(deps.pgTools, source, s.facts.major, localVersion);
             const free = await freeBytes(cache);
-            const need = (c.sourceBytes ?? c.backup?.sizeBytes ?? 0) * (source.kind === 'backup' ? 1 : 0);
+            const need = source.kind === 'backup' ? (s.facts.bytes ?? s.backup?.sizeBytes ?? 0) : 0;
             if (free !== undefined && need > free) {
               throw new DrydockError(`not enough disk space for the backup: need ${formatBytes(need)}, ${formatBytes(free)} free in ${cache}`, { hint: 'free some space or set DRYDOCK_CACHE_DIR to a bigger disk' });
             }
-            task.title = `Preflight passed: PostgreSQL ${c.sourceMajor ? majorLabel(c.sourceMajor) : '?'} → local ${localVersion.text}${c.sourceBytes ? `, ${formatBytes(c.sourceBytes)}` : ''}`;
-            c.plan.push(`source: ${describeSource(source)}${c.backup ? ` (${c.backup.id}, ${c.backup.createdAt ?? 'unknown time'}, ${formatBytes(c.backup.sizeBytes)})` : ''}`);
-            c.plan.push(`target: ${options.target} on ${describeDb(options.local)} (replaced only after the copy is complete and verified)`);
-            c.plan.push(`jobs: ${options.jobs}${options.excludeTableData.length ? `; without data of: ${options.excludeTableData.join(', ')}` : ''}`);
-            if (options.keepSnapshot) c.plan.push(`snapshot: keep the restored copy as "${options.target}" pristine snapshot`);
-            if (options.scrubFile) c.plan.push(`scrub: run ${options.scrubFile} on the working copy after the swap`);
+            task.title = `Preflight passed: PostgreSQL ${s.facts.major ? majorLabel(s.facts.major) : '?'} → local ${localVersion.text}${s.facts.bytes ? `, ${formatBytes(s.facts.bytes)}` : ''}`;
+            s.plan.push(...describePlan(options, s.backup));
           },
         },
         {
           title: `Capture a fresh backup of ${source.kind === 'backup' ? source.app : ''}`,
           enabled: () => source.kind === 'backup' && source.capture,
-          skip: () => (options.dryRun ? 'dry run' : false),
-          task: async (c, task) => {
+          skip: unlessDryRun,
+          task: async (s, task) => {
             if (source.kind !== 'backup') return;
-            const info = await deps.heroku.captureBackup(source.app, { onProgress: (line) => (task.output = line), timeoutMs: source.transferTimeoutMs });
-            c.backup = info;
-            task.title = `Captured backup ${info.id} (${formatBytes(info.sizeBytes)})`;
+            s.backup = await deps.heroku.captureBackup(source.app, { onProgress: (line) => (task.output = line), timeoutMs: source.transferTimeoutMs });
+            task.title = `Captured backup ${s.backup.id} (${formatBytes(s.backup.sizeBytes)})`;
           },
         },
         {
           title: 'Download the backup',
           enabled: () => source.kind === 'backup',
-          skip: () => (options.dryRun ? 'dry run' : false),
-          task: async (c, task) => {
-            if (source.kind !== 'backup' || !c.backup) return;
-            const hit = await findCached(cache, source.app, c.backup.id, c.backup.createdAt);
-            if (hit) {
-              c.cached = hit;
-              c.cacheHit = true;
-              task.title = `Backup ${c.backup.id} is in the cache (${formatBytes(hit.bytes)}): nothing to download`;
-              return;
-            }
-            const url = await (c.backupUrl ?? deps.heroku.backupUrl(source.app, c.backup.id));
-            const backupId = c.backup.id;
-            const download = (hooks: { onPartOpened?: (part: string) => void; onBytes?: (bytes: number, total: number | undefined) => void; signal?: AbortSignal } = {}) =>
-              downloadToCache(cache, source.app, backupId, url, {
-                createdAt: c.backup?.createdAt,
-                ...hooks,
-                ...(pausesAt(pause, 'during-download') ? { afterFirstChunk: () => pausePoint(pause, 'during-download') } : {}),
-                onProgress: (p) => {
-                  task.output = `${formatBytes(p.bytes)}${p.total ? ` of ${formatBytes(p.total)} (${Math.round((100 * p.bytes) / p.total)} %)` : ''}${c.dataLoading ? ', loading as it arrives' : ''}`;
-                },
-              });
-            const mode = deps.settings.streamRestore;
-            if (mode === 'off') {
-              c.cached = await download();
-            } else {
-              // Load schema and data while the rest downloads; indexes and keys follow from the complete file.
-              const scratchUrl = await createScratch(c);
-              const streamed = await downloadWhileRestoring({
-                download,
-                mode,
-                archiveMajor: c.sourceMajor ?? localVersion.major,
-                pgTools,
-                target: scratchUrl,
-                prepare: (toc) => prepareBackupRestore(c, scratchUrl, toc),
-                onStreaming: () => (c.dataLoading = true),
-              });
-              c.cached = streamed.cached;
-              c.restoreList = streamed.list;
-              c.dataLoaded = streamed.streamed;
-              c.dataLoading = false;
-            }
-            task.title = `Downloaded backup ${c.backup.id}: ${formatBytes(c.cached.bytes)}, md5 ${c.cached.md5}${c.dataLoaded ? ' (schema and data loaded as it arrived)' : ''}`;
+          skip: unlessDryRun,
+          task: async (s, task) => {
+            if (source.kind !== 'backup' || !s.backup) return;
+            s.fetched = await fetchBackup(deps, {
+              app: source.app,
+              backup: s.backup,
+              backupUrl: s.backupUrl,
+              cache,
+              mode: deps.settings.streamRestore,
+              archiveMajor: archiveMajor(),
+              pgTools: deps.pgTools,
+              excludeTableData: options.excludeTableData,
+              extensions: s.facts.extensions,
+              scratch: scratchUrl,
+              afterFirstChunk: pausesAt(pause, 'during-download') ? () => pausePoint(pause, 'during-download') : undefined,
+              onProgress: (text) => (task.output = text),
+            });
+            const { cached } = s.fetched;
+            task.title = s.fetched.cacheHit
+              ? `Backup ${s.backup.id} is in the cache (${formatBytes(cached.bytes)}): nothing to download`
+              : `Downloaded backup ${s.backup.id}: ${formatBytes(cached.bytes)}, md5 ${cached.md5}${s.fetched.dataLoaded ? ' (schema and data loaded as it arrived)' : ''}`;
           },
         },
         {
           title: 'Restore into a scratch database',
-          skip: () => (options.dryRun ? 'dry run' : false),
-          task: async (c, task) => {
-            const scratchUrl = c.scratch ? withDatabase(options.local, c.scratch) : await createScratch(c);
+          skip: unlessDryRun,
+          task: async (s, task) => {
+            const scratch = await scratchUrl();
             await pausePoint(pause, 'during-restore');
-            if (source.kind === 'backup') {
-              const archiveMajor = c.sourceMajor ?? localVersion.major;
-              const dataLoaded = c.dataLoaded === true;
-              const list = c.restoreList ?? (await prepareBackupRestore(c, scratchUrl, await pgTools.listArchive(c.cached!.file, archiveMajor)));
-              c.notValidForeignKeys = await restoreBackupArchive({
-                archive: c.cached!.file,
-                archiveMajor,
-                toc: list,
-                target: scratchUrl,
-                jobs: options.jobs,
-                pgTools,
-                excludedData: (schema, name) => options.excludeTableData.some((p) => matchesTable(p, schema, name)),
-                validateForeignKeys: options.validateForeignKeys,
-                dataLoaded,
-                onStderrLine: (line) => (task.output = line.replace(/^pg_restore: /, '')),
-              });
-            } else {
-              await prepareExtensions(scratchUrl, c.sourceExtensions ?? []);
-              c.live = await copyLive({
-                source: c.sourceUrl!,
-                target: scratchUrl,
+            if (s.fetched) {
+              const loaded = await loadBackupSource(deps.pgTools, s.fetched, scratch, {
+                archiveMajor: archiveMajor(),
                 jobs: options.jobs,
                 excludeTableData: options.excludeTableData,
-                pgTools,
-                precreatedSchemas: precreatedSchemas(c.sourceExtensions ?? []),
+                validateForeignKeys: options.validateForeignKeys,
+                extensions: s.facts.extensions,
+                onLine: (line) => (task.output = line.replace(/^pg_restore: /, '')),
+              });
+              s.tables = loaded.tables;
+              s.notValidForeignKeys = loaded.notValidForeignKeys;
+            } else {
+              s.live = await loadLiveSource(deps.pgTools, { ...s.facts, url: s.facts.url! }, scratch, {
+                jobs: options.jobs,
+                excludeTableData: options.excludeTableData,
                 validateForeignKeys: options.validateForeignKeys,
                 onEvent: (event) => {
                   task.output = event.kind === 'phase' ? event.message : `${event.done}/${event.total} tables (${formatBytes(event.bytesDone)} of ${formatBytes(event.bytesTotal)}): ${event.table} ${event.rows} rows`;
                 },
               });
+              s.tables = s.live.tables.map((t) => `${t.schema}.${t.name}`);
+              s.notValidForeignKeys = s.live.notValidForeignKeys;
             }
-            if (c.live) c.notValidForeignKeys = c.live.notValidForeignKeys;
-            task.title = `Restored into scratch database ${c.scratch}${c.live ? ` (COPY ${c.live.format}${c.live.trustedForeignKeys.length ? `, ${c.live.trustedForeignKeys.length} foreign key(s) valid in production kept without a re-check` : ''})` : ''}`;
-            for (const fk of c.notValidForeignKeys ?? []) {
+            task.title = `Restored into scratch database ${s.scratch}${s.live ? ` (COPY ${s.live.format}${s.live.trustedForeignKeys.length ? `, ${s.live.trustedForeignKeys.length} foreign key(s) valid in production kept without a re-check` : ''})` : ''}`;
+            for (const fk of s.notValidForeignKeys) {
               deps.output.warn(`foreign key ${fk.name} on ${fk.table} left NOT VALID: the data of ${fk.references} was excluded; once it is there, run ${validateCommand(fk)}`);
             }
           },
         },
         {
           title: 'Verify the copy',
-          skip: () => (options.dryRun ? 'dry run' : false),
-          task: async (c, task) => {
-            const scratchUrl = withDatabase(options.local, c.scratch!);
-            await withClient(scratchUrl, async (client) => {
-              await analyzeRemaining(client, new Set(c.live?.analyzed ?? []));
-              const { rows: present } = await client.query<{ t: string }>(
-                `SELECT n.nspname || '.' || c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')`,
-              );
-              const have = new Set(present.map((r) => r.t));
-              const expected = c.live ? c.live.tables.map((t) => `${t.schema}.${t.name}`) : (c.restoredTables ?? []);
-              const missing = expected.filter((t) => !have.has(t));
-              if (missing.length) throw new DrydockError(`the restored copy lacks ${missing.length} table(s): ${missing.slice(0, 5).join(', ')}`, { hint: 'the working database was not touched; run `drydock doctor` and try again' });
-              c.schemaVersion = (await detectSchemaVersion(client)).version;
-              if (c.live && c.schemaVersion !== c.live.schemaVersion) {
-                throw new DrydockError(`schema version differs: production ${c.live.schemaVersion}, copy ${c.schemaVersion}`, { hint: 'the working database was not touched' });
-              }
-              if (c.live) {
-                const { rows: counts } = await client.query<{ t: string; n: string }>(
-                  `SELECT n.nspname || '.' || c.relname AS t, greatest(c.reltuples, 0)::bigint AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'`,
-                );
-                const estimate = new Map(counts.map((r) => [r.t, Number(r.n)]));
-                for (const t of c.live.tables) {
-                  const local = estimate.get(`${t.schema}.${t.name}`) ?? 0;
-                  if (!t.excluded && t.rowsCopied > 1000 && Math.abs(local - t.rowsCopied) > t.rowsCopied * 0.5) {
-                    throw new DrydockError(`${t.schema}.${t.name}: ${t.rowsCopied} rows copied but about ${local} present`, { hint: 'the working database was not touched' });
-                  }
-                }
-              }
-              task.title = `Verified: ${expected.length} table(s) present${c.live ? `, ${c.live.tables.reduce((a, t) => a + t.rowsCopied, 0)} rows copied and counted` : ''}, schema version ${c.schemaVersion}`;
-            });
+          skip: unlessDryRun,
+          task: async (s, task) => {
+            const verified = await withClient(withDatabase(options.local, s.scratch!), (client) => verifyCopy(client, { tables: s.tables ?? [], live: s.live }, new Set(s.live?.analyzed ?? [])));
+            s.schemaVersion = verified.schemaVersion;
+            task.title = `Verified: ${verified.tables} table(s) present${verified.rows !== undefined ? `, ${verified.rows} rows copied and counted` : ''}, schema version ${verified.schemaVersion}`;
           },
         },
         {
           title: 'Keep a pristine snapshot',
           enabled: () => options.keepSnapshot,
-          skip: () => (options.dryRun ? 'dry run' : false),
-          task: async (c, task) => {
+          skip: unlessDryRun,
+          task: async (s, task) => {
             const name = drydockDbName('snapshot');
-            const old = (await server.snapshots(options.target)).filter((s) => s.meta.name === 'pristine');
-            await server.create(name, meta('snapshot', { name: 'pristine', pid: undefined }), { template: c.scratch! });
+            const old = (await server.snapshots(options.target)).filter((o) => o.meta.name === 'pristine');
+            await server.create(name, meta('snapshot', { name: 'pristine', pid: undefined }), { template: s.scratch! });
             await server.makeTemplate(name);
             for (const o of old) {
               // No longer a snapshot from here on.
               await server.setMeta(o.datname, meta('previous'));
-              await retire(c, o.datname);
+              await retire(o.datname);
             }
-            c.snapshot = name;
+            s.snapshot = name;
             task.title = `Kept snapshot "pristine" of ${options.target} (${name})`;
           },
         },
         {
           title: `Swap the copy in as ${options.target}`,
-          skip: () => (options.dryRun ? 'dry run' : false),
-          task: async (c, task) => {
+          skip: unlessDryRun,
+          task: async (s, task) => {
             await pausePoint(pause, 'before-swap');
-            c.previous = await server.swapIn(options.target, c.scratch!, { pid: process.pid, createdAt: new Date().toISOString() });
-            c.scratch = undefined;
-            if (c.previous) await retire(c, c.previous);
-            task.title = `${options.target} now holds the new copy${c.previous ? (options.dropInBackground ? ' (the previous copy is dropped in the background)' : ' (the previous copy was dropped)') : ''}`;
+            s.previous = await server.swapIn(options.target, s.scratch!, { pid: process.pid, createdAt: new Date(deps.clock.now()).toISOString() });
+            s.scratch = undefined;
+            if (s.previous) await retire(s.previous);
+            task.title = `${options.target} now holds the new copy${s.previous ? (options.dropInBackground ? ' (the previous copy is dropped in the background)' : ' (the previous copy was dropped)') : ''}`;
           },
         },
         {
           title: 'Scrub the working copy',
           enabled: () => Boolean(options.scrubFile),
-          skip: () => (options.dryRun ? 'dry run' : false),
+          skip: unlessDryRun,
           task: async () => {
-            await pgTools.psqlFile(withDatabase(options.local, options.target), options.scrubFile!, { singleTransaction: true });
+            await deps.pgTools.psqlFile(withDatabase(options.local, options.target), options.scrubFile!, { singleTransaction: true });
           },
         },
       ],
       deps.output,
     );
-    try {
-      await pipeline.run(ctx);
-    } catch (error) {
-      if (ctx.scratch) await server.drop(ctx.scratch).catch(() => undefined);
-      throw error;
-    } finally {
-      await releaseAdvisoryLock(server.admin, lockKey);
-    }
-    const live = ctx.live;
-    return {
-      target: options.target,
-      database: describeDb(withDatabase(options.local, options.target)),
-      source: describeSource(source),
-      dryRun: options.dryRun,
-      plan: options.dryRun ? ctx.plan : undefined,
-      backup: ctx.backup
-        ? { id: ctx.backup.id, createdAt: ctx.backup.createdAt, ageHours: hoursSince(ctx.backup.createdAt, deps.clock.now()), bytes: ctx.cached?.bytes ?? ctx.backup.sizeBytes, cached: Boolean(ctx.cacheHit) }
-        : undefined,
-      tables: live ? live.tables.length : (ctx.restoredTables?.length ?? 0),
-      rows: live ? live.tables.reduce((a, t) => a + t.rowsCopied, 0) : undefined,
-      schemaVersion: ctx.schemaVersion,
-      snapshot: ctx.snapshot,
-      previousDropped: Boolean(ctx.previous),
-      droppingInBackground: ctx.replaced,
-      scrubbed: Boolean(options.scrubFile) && !options.dryRun,
-      notValidForeignKeys: ctx.notValidForeignKeys ?? [],
-      seconds: Math.round((Date.now() - started) / 100) / 10,
-    };
+    // One pull per working database at a time (two terminals, or a pull and a snapshot restore).
+    await withAdvisoryLock(
+      server.admin,
+      targetLockKey(options.target),
+      async () => {
+        try {
+          await pipeline.run(state);
+        } catch (error) {
+          if (state.scratch) await server.drop(state.scratch).catch(() => undefined);
+          throw error;
+        }
+      },
+      {
+        waitMs: 60_000,
+        purpose: `${options.target} work`,
+        onWait: () => deps.output.info(`pull: waiting for other drydock work on ${options.target} (another pull, or a snapshot being prepared)`),
+      },
+    );
+    return pullResult(options, state, localVersion, (deps.clock.now() - started) / 1000, deps.clock.now());
   });
 }
 
-/** User tables, partitioned tables and materialized views, as ANALYZE without a list would take them. */
-const ANALYZABLE_SQL = `
-  SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
-  ORDER BY 1, 2`;
+/** The same rules as `drydock doctor`, before any byte moves: tools that can read production's major, a local server not older. */
+async function checkCompatibility(pgTools: PgTools, source: PullSource, sourceMajor: number | undefined, localVersion: PgVersion): Promise<void> {
+  if (sourceMajor === undefined) return;
+  await pgTools.tool('pg_dump', sourceMajor).catch((error: DrydockError) => {
+    // A backup pull runs no pg_dump.
+    if (source.kind !== 'backup') throw error;
+  });
+  await pgTools.tool('pg_restore', sourceMajor);
+  if (majorOrder(localVersion.major) < majorOrder(sourceMajor)) {
+    throw new DrydockError(`the local server is PostgreSQL ${localVersion.text}, older than production's ${majorLabel(sourceMajor)}`, {
+      hint: `a dump only loads reliably into the same or a newer major: run \`drydock doctor\` for how to install PostgreSQL ${majorLabel(sourceMajor)}`,
+    });
+  }
+}
 
-/** ANALYZE the copy's relations but those already analyzed (schema.name) during the copy. */
-async function analyzeRemaining(client: pg.Client, done: ReadonlySet<string>): Promise<void> {
-  const { rows } = await client.query<{ schema: string; name: string }>(ANALYZABLE_SQL);
-  const rest = rows.filter((r) => !done.has(`${r.schema}.${r.name}`)).map((r) => quoteQualified(r.schema, r.name));
-  if (rest.length) await client.query(`ANALYZE ${rest.join(', ')}`);
+/** The plan lines a dry run prints. */
+function describePlan(options: PullOptions, backup: BackupSummary | undefined): string[] {
+  const plan = [
+    `source: ${describeSource(options.source)}${backup ? ` (${backup.id}, ${backup.createdAt ?? 'unknown time'}, ${formatBytes(backup.sizeBytes)})` : ''}`,
+    `target: ${options.target} on ${describeDb(options.local)} (replaced only after the copy is complete and verified)`,
+    `jobs: ${options.jobs}${options.excludeTableData.length ? `; without data of: ${options.excludeTableData.join(', ')}` : ''}`,
+  ];
+  if (options.keepSnapshot) plan.push(`snapshot: keep the restored copy as "${options.target}" pristine snapshot`);
+  if (options.scrubFile) plan.push(`scrub: run ${options.scrubFile} on the working copy after the swap`);
+  return plan;
+}
+
+function pullResult(options: PullOptions, state: PullState, _local: PgVersion, seconds: number, now: number): PullResult {
+  const { live, backup } = state;
+  const cached: CachedBackup | undefined = state.fetched?.cached;
+  return {
+    target: options.target,
+    database: describeDb(withDatabase(options.local, options.target)),
+    source: describeSource(options.source),
+    dryRun: options.dryRun,
+    plan: options.dryRun ? state.plan : undefined,
+    backup: backup ? { id: backup.id, createdAt: backup.createdAt, ageHours: hoursSince(backup.createdAt, now), bytes: cached?.bytes ?? backup.sizeBytes, cached: Boolean(state.fetched?.cacheHit) } : undefined,
+    tables: state.tables?.length ?? 0,
+    rows: live ? live.tables.reduce((a, t) => a + t.rowsCopied, 0) : undefined,
+    schemaVersion: state.schemaVersion,
+    snapshot: state.snapshot,
+    previousDropped: Boolean(state.previous),
+    droppingInBackground: state.replaced,
+    scrubbed: Boolean(options.scrubFile) && !options.dryRun,
+    notValidForeignKeys: state.notValidForeignKeys ?? [],
+    seconds: Math.round(seconds * 10) / 10,
+  };
 }
 
 /**

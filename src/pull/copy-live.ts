@@ -30,7 +30,7 @@ import type pg from 'pg';
 
 import { DrydockError } from '../errors.js';
 import { detectSchemaVersion } from '../migrate/detect.js';
-import { connect } from '../pg/client.js';
+import { connect, withTransaction } from '../pg/client.js';
 import { quoteQualified } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
@@ -133,10 +133,14 @@ const SEQUENCES_SQL = `
   FROM pg_sequences
   WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname <> ALL($1::text[])`;
 
+/** A read-only transaction that can export or import a snapshot. */
+const SNAPSHOT_BEGIN = 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY';
+
 /** Open a source session inside the exported snapshot. */
 async function snapshotSession(url: DbUrl, snapshot: string): Promise<pg.Client> {
   const client = await connect(url, { applicationName: 'drydock pull (copy)' });
-  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+  // The session's transaction lives as long as the session (closed by copyLive's finally).
+  await client.query(SNAPSHOT_BEGIN);
   await client.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
   return client;
 }
@@ -149,7 +153,10 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
   const track = (c: pg.Client) => (clients.push(c), c);
   try {
     const leader = track(await connect(options.source, { applicationName: 'drydock pull (snapshot)' }));
-    await leader.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    // The leader's transaction holds the exported snapshot for the whole copy: it spans the steps below
+    // and is committed as soon as the data is in (before the local post-data work), or ends with the
+    // session in the finally below.
+    await leader.query(SNAPSHOT_BEGIN);
     const { rows: snap } = await leader.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
     const snapshot = snap[0]!.id;
     const version = await readServerVersion(leader);
@@ -242,17 +249,12 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       const format = binary && table.binarySafe ? 'binary' : 'text';
       formats.add(format);
       // Truncated in the loading transaction so COPY can FREEZE the rows (ONLY: never an inheritance child).
-      await dst.query('BEGIN');
-      await dst.query(`TRUNCATE ONLY ${name}`);
-      const out = src.query(copyOut(`COPY ${name} TO STDOUT (FORMAT ${format})`));
-      const into = dst.query(copyIn(`COPY ${name} FROM STDIN (FORMAT ${format}, FREEZE)`));
-      try {
-        await pipeline(out, into);
-        await dst.query('COMMIT');
-      } catch (error) {
-        await dst.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+      const { out, into } = await withTransaction(dst, async () => {
+        await dst.query(`TRUNCATE ONLY ${name}`);
+        const streams = { out: src.query(copyOut(`COPY ${name} TO STDOUT (FORMAT ${format})`)), into: dst.query(copyIn(`COPY ${name} FROM STDIN (FORMAT ${format}, FREEZE)`)) };
+        await pipeline(streams.out, streams.into);
+        return streams;
+      });
       const rowsOut = Number(out.rowCount ?? 0);
       const rowsIn = Number(into.rowCount ?? 0);
       if (rowsOut !== rowsIn) {

@@ -42,3 +42,29 @@ export async function listUserTables(client: pg.Client): Promise<string[]> {
   const { rows } = await client.query<{ schema: string; name: string }>(USER_TABLES);
   return rows.map((r) => `${r.schema}.${r.name}`);
 }
+
+/**
+ * Relations of a copy as ANALYZE without a list would take them (plain and partitioned tables,
+ * materialized views; not the system's), with the planner's row estimate.
+ */
+export const RELATIONS = `
+  SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, greatest(c.reltuples, 0)::bigint AS estimate
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+  ORDER BY 1, 2`;
+
+/** A relation of RELATIONS. */
+export interface Relation {
+  schema: string;
+  name: string;
+  /** pg_class.relkind: r table, p partitioned table, m materialized view. */
+  kind: 'r' | 'p' | 'm';
+  /** reltuples, at least 0 (fresh after ANALYZE). */
+  estimate: number;
+}
+
+/** The database's tables and materialized views with their row estimates. */
+export async function listRelations(client: pg.ClientBase): Promise<Relation[]> {
+  const { rows } = await client.query<{ schema: string; name: string; kind: Relation['kind']; estimate: string }>(RELATIONS);
+  return rows.map((r) => ({ schema: r.schema, name: r.name, kind: r.kind, estimate: Number(r.estimate) }));
+}

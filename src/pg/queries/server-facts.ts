@@ -3,7 +3,7 @@
  */
 import type pg from 'pg';
 
-import { AVAILABLE_EXTENSIONS, INSTALLED_EXTENSIONS, SERVER_VERSION } from './server.js';
+import { AVAILABLE_EXTENSIONS, DATABASE_SIZE, INSTALLED_EXTENSIONS, SERVER_VERSION } from './server.js';
 import { parseServerVersionNum, type PgVersion } from '../version.js';
 
 /** An extension installed in a database. */
@@ -42,4 +42,10 @@ export async function readAvailableExtensions(client: pg.Client): Promise<Availa
 /** pg returns text[] as an array, but name[]-ish aggregates can arrive as '{a,b}'. */
 function parsePgArray(text: string): string[] {
   return text.replace(/^\{|\}$/g, '').split(',').filter(Boolean).map((s) => s.replace(/^"|"$/g, ''));
+}
+
+/** The connected database's size in bytes. */
+export async function readDatabaseSize(client: pg.ClientBase): Promise<number> {
+  const { rows } = await client.query<{ bytes: string }>(DATABASE_SIZE);
+  return Number(rows[0]?.bytes ?? 0);
 }

@@ -15,3 +15,6 @@ export const AVAILABLE_EXTENSIONS = `
   FROM pg_available_extension_versions
   GROUP BY name
   ORDER BY name`;
+
+/** The size of the connected database, in bytes. */
+export const DATABASE_SIZE = `SELECT pg_database_size(current_database()) AS bytes`;

@@ -1,0 +1,186 @@
+/**
+ * The backup source: a Heroku backup (the newest, a given id, or a fresh capture), downloaded into the
+ * cache (loading while it downloads when that saves time) and restored with pg_restore --jobs.
+ */
+import { downloadToCache, findCached, type CachedBackup } from '../../backups/cache.js';
+import { chooseBackup } from '../../backups/choose.js';
+import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData } from '../../backups/toc.js';
+import type { Deps } from '../../deps.js';
+import { DrydockError } from '../../errors.js';
+import { formatBytes, hoursSince } from '../../format.js';
+import type { BackupSummary } from '../../heroku/cli.js';
+import { precreatedSchemas, prepareExtensions } from '../../local/extensions.js';
+import { withClient } from '../../pg/client.js';
+import type { PgTools } from '../../pg/pg-tools.js';
+import { readInstalledExtensions, readServerVersion, type InstalledExtension } from '../../pg/queries/server-facts.js';
+import type { DbUrl } from '../../pg/url.js';
+import { parseVersion } from '../../pg/version.js';
+import type { StreamRestoreMode } from '../../settings.js';
+import type { NotValidForeignKey } from '../foreign-keys.js';
+import { restoreBackupArchive } from '../restore-backup.js';
+import { downloadWhileRestoring } from '../stream-restore.js';
+import type { PullSource } from '../types.js';
+import type { SourceFacts } from './live.js';
+
+type BackupSource = Extract<PullSource, { kind: 'backup' }>;
+
+/** What a backup pull's preflight decided. */
+export interface BackupPreflight {
+  /** The chosen backup (undefined when a fresh one is captured). */
+  backup: BackupSummary | undefined;
+  /** Its download URL, asked for during preflight when it is not in the cache. */
+  backupUrl: Promise<string> | undefined;
+  facts: SourceFacts;
+}
+
+/**
+ * Choose the backup (refusing a newest one older than --max-age) and learn production's major and
+ * extensions: over a direct connection when production answers, else from `heroku pg:info`.
+ */
+export async function preflightBackup(
+  deps: Pick<Deps, 'heroku' | 'clock'>,
+  source: BackupSource,
+  early: { backups?: Promise<BackupSummary[]> | undefined; appUrl?: Promise<DbUrl> | undefined },
+  options: { dryRun: boolean; cache: string },
+): Promise<BackupPreflight> {
+  // The heroku CLI costs about a second a call: ask for what is needed at once, and pg:info only
+  // when production cannot be asked directly.
+  const [backups, url] = await Promise.all([early.backups ?? Promise.resolve([]), early.appUrl?.catch(() => undefined)]);
+  let backup: BackupSummary | undefined;
+  let backupUrl: Promise<string> | undefined;
+  if (!source.capture) {
+    backup = chooseBackup(backups, source.id, source.app, {
+      notFound: `list backups with \`drydock backups list -a ${source.app}\``,
+      notCompleted: 'choose a completed backup',
+      none: 'capture one with --capture, or pull the live database with --from live',
+    });
+    const age = hoursSince(backup.createdAt, deps.clock.now());
+    if (source.id === 'latest' && age !== undefined && age * 3_600_000 > source.maxAgeMs) {
+      throw new DrydockError(`the newest backup of ${source.app} (${backup.id}) is ${age.toFixed(1)} h old, older than --max-age ${Math.round(source.maxAgeMs / 3_600_000)} h`, {
+        hint: 'use --capture for a fresh backup, --from live, or raise --max-age',
+      });
+    }
+    // Not in the cache: fetch its download URL while production is asked for its version.
+    if (!options.dryRun && !(await findCached(options.cache, source.app, backup.id, backup.createdAt))) {
+      backupUrl = deps.heroku.backupUrl(source.app, backup.id);
+      backupUrl.catch(() => undefined);
+    }
+  }
+  const facts: SourceFacts = {};
+  if (url) {
+    facts.url = url;
+    try {
+      await withClient(url, async (client) => {
+        facts.extensions = await readInstalledExtensions(client);
+        facts.major = (await readServerVersion(client)).major;
+      }, { connectTimeoutMs: 10_000 });
+    } catch {
+      // A backup needs no connection to production; extensions then come from the archive itself.
+    }
+  }
+  if (facts.major === undefined) {
+    const info = await deps.heroku.pgInfo(source.app);
+    facts.major = info.version ? parseVersion(info.version)?.major : undefined;
+  }
+  return { backup, backupUrl, facts };
+}
+
+/** The entries of a backup to restore, and the tables whose data it brings. */
+export interface RestoreList {
+  list: string;
+  tables: string[];
+}
+
+/** From a backup's table of contents: pre-create its extensions in the scratch database, return the entries to restore. */
+export async function prepareBackupRestore(scratch: DbUrl, toc: string, known: InstalledExtension[] | undefined, excludeTableData: string[]): Promise<RestoreList> {
+  const extensions = known ?? extensionsInToc(toc);
+  await prepareExtensions(scratch, extensions);
+  return {
+    tables: tablesWithData(withoutTableData(toc, excludeTableData)),
+    list: withoutTableData(withoutPrecreated(toc, precreatedSchemas(extensions)), excludeTableData),
+  };
+}
+
+/** A downloaded backup, and what of it is already loaded. */
+export interface FetchedBackup {
+  cached: CachedBackup;
+  /** It was in the cache: nothing was downloaded. */
+  cacheHit: boolean;
+  /** Read during the download (the extensions are then in the scratch database). */
+  restore?: RestoreList | undefined;
+  /** Schema and data were loaded during the download. */
+  dataLoaded: boolean;
+}
+
+/** How to fetch a backup. */
+export interface FetchBackupOptions {
+  app: string;
+  backup: BackupSummary;
+  backupUrl: Promise<string> | undefined;
+  cache: string;
+  mode: StreamRestoreMode;
+  archiveMajor: number;
+  pgTools: PgTools;
+  excludeTableData: string[];
+  extensions: InstalledExtension[] | undefined;
+  /** The scratch database, created on demand (only when loading while downloading). */
+  scratch: () => Promise<DbUrl>;
+  /** After the first chunk (a test pause point). */
+  afterFirstChunk?: (() => Promise<void>) | undefined;
+  onProgress: (text: string) => void;
+}
+
+/** Use the cached backup, or download it (with mode auto/always, loading schema and data as it arrives). */
+export async function fetchBackup(deps: Pick<Deps, 'heroku'>, options: FetchBackupOptions): Promise<FetchedBackup> {
+  const { app, backup } = options;
+  const hit = await findCached(options.cache, app, backup.id, backup.createdAt);
+  if (hit) return { cached: hit, cacheHit: true, dataLoaded: false };
+  const url = await (options.backupUrl ?? deps.heroku.backupUrl(app, backup.id));
+  let loading = false;
+  const download = (hooks: { onPartOpened?: (part: string) => void; onBytes?: (bytes: number, total: number | undefined) => void; signal?: AbortSignal } = {}) =>
+    downloadToCache(options.cache, app, backup.id, url, {
+      createdAt: backup.createdAt,
+      ...hooks,
+      ...(options.afterFirstChunk ? { afterFirstChunk: options.afterFirstChunk } : {}),
+      onProgress: (p) => {
+        options.onProgress(`${formatBytes(p.bytes)}${p.total ? ` of ${formatBytes(p.total)} (${Math.round((100 * p.bytes) / p.total)} %)` : ''}${loading ? ', loading as it arrives' : ''}`);
+      },
+    });
+  if (options.mode === 'off') return { cached: await download(), cacheHit: false, dataLoaded: false };
+  // Load schema and data while the rest downloads; indexes and keys follow from the complete file.
+  const scratch = await options.scratch();
+  let restore: RestoreList | undefined;
+  const streamed = await downloadWhileRestoring({
+    download,
+    mode: options.mode,
+    archiveMajor: options.archiveMajor,
+    pgTools: options.pgTools,
+    target: scratch,
+    prepare: async (toc) => (restore = await prepareBackupRestore(scratch, toc, options.extensions, options.excludeTableData)).list,
+    onStreaming: () => (loading = true),
+  });
+  return { cached: streamed.cached, cacheHit: false, restore, dataLoaded: streamed.streamed };
+}
+
+/** Restore a fetched backup into the scratch database; returns the tables it brings and the keys left NOT VALID. */
+export async function loadBackupSource(
+  pgTools: PgTools,
+  fetched: FetchedBackup,
+  scratch: DbUrl,
+  options: { archiveMajor: number; jobs: number; excludeTableData: string[]; validateForeignKeys: boolean; extensions: InstalledExtension[] | undefined; onLine: (line: string) => void },
+): Promise<{ tables: string[]; notValidForeignKeys: NotValidForeignKey[] }> {
+  const restore = fetched.restore ?? (await prepareBackupRestore(scratch, await pgTools.listArchive(fetched.cached.file, options.archiveMajor), options.extensions, options.excludeTableData));
+  const notValidForeignKeys = await restoreBackupArchive({
+    archive: fetched.cached.file,
+    archiveMajor: options.archiveMajor,
+    toc: restore.list,
+    target: scratch,
+    jobs: options.jobs,
+    pgTools,
+    excludedData: (schema, name) => options.excludeTableData.some((p) => matchesTable(p, schema, name)),
+    validateForeignKeys: options.validateForeignKeys,
+    dataLoaded: fetched.dataLoaded,
+    onStderrLine: options.onLine,
+  });
+  return { tables: restore.tables, notValidForeignKeys };
+}

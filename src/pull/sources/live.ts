@@ -1,0 +1,52 @@
+/**
+ * The live source: a production database copied over a connection (an exported snapshot, COPY streams,
+ * early index builds; see copy-live.ts).
+ */
+import { precreatedSchemas, prepareExtensions } from '../../local/extensions.js';
+import { withClient } from '../../pg/client.js';
+import type { PgTools } from '../../pg/pg-tools.js';
+import { readDatabaseSize, readInstalledExtensions, readServerVersion, type InstalledExtension } from '../../pg/queries/server-facts.js';
+import type { DbUrl } from '../../pg/url.js';
+import { copyLive, type LiveCopyEvent, type LiveCopyResult } from '../copy-live.js';
+
+/** What preflight learns about a source database. */
+export interface SourceFacts {
+  /** Production, when it can be reached (always for live copies; for backups, when it answers). */
+  url?: DbUrl | undefined;
+  major?: number | undefined;
+  extensions?: InstalledExtension[] | undefined;
+  /** The database's size (live copies: what will move). */
+  bytes?: number | undefined;
+}
+
+/** Connect to the live source and read its version, extensions and size. */
+export async function inspectLiveSource(url: DbUrl): Promise<SourceFacts> {
+  return withClient(
+    url,
+    async (client) => ({ url, major: (await readServerVersion(client)).major, extensions: await readInstalledExtensions(client), bytes: await readDatabaseSize(client) }),
+    { connectTimeoutMs: 15_000 },
+  );
+}
+
+/** How to load a live copy. */
+export interface LiveLoadOptions {
+  jobs: number;
+  excludeTableData: string[];
+  validateForeignKeys: boolean;
+  onEvent: (event: LiveCopyEvent) => void;
+}
+
+/** Copy the live source into the (new, empty) scratch database. */
+export async function loadLiveSource(pgTools: PgTools, source: SourceFacts & { url: DbUrl }, scratch: DbUrl, options: LiveLoadOptions): Promise<LiveCopyResult> {
+  await prepareExtensions(scratch, source.extensions ?? []);
+  return copyLive({
+    source: source.url,
+    target: scratch,
+    jobs: options.jobs,
+    excludeTableData: options.excludeTableData,
+    pgTools,
+    precreatedSchemas: precreatedSchemas(source.extensions ?? []),
+    validateForeignKeys: options.validateForeignKeys,
+    onEvent: options.onEvent,
+  });
+}

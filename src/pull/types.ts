@@ -1,0 +1,66 @@
+/**
+ * What a pull is asked to do and what it reports: shared by the pull pipeline and its sources.
+ */
+import type { NotValidForeignKey } from './foreign-keys.js';
+import type { DbUrl } from '../pg/url.js';
+
+/** Where the data comes from. */
+export type PullSource =
+  | { kind: 'live'; app: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'backup'; app: string; id: string | 'latest'; capture: boolean; maxAgeMs: number; transferTimeoutMs: number };
+
+/** Options of one pull. */
+export interface PullOptions {
+  source: PullSource;
+  /** The local server (admin) and the working database name. */
+  local: DbUrl;
+  target: string;
+  jobs: number;
+  excludeTableData: string[];
+  scrubFile?: string | undefined;
+  /** Keep a pristine snapshot of the restored copy (default true). */
+  keepSnapshot: boolean;
+  /** Check every foreign key row by row instead of trusting production's (--validate-foreign-keys). */
+  validateForeignKeys: boolean;
+  dryRun: boolean;
+  /**
+   * Leave the replaced copies (the previous working database, the previous pristine snapshot) tagged
+   * for a background process to drop, instead of dropping gigabytes before returning.
+   */
+  dropInBackground?: boolean;
+}
+
+/** What a pull did (the --json result). */
+export interface PullResult {
+  target: string;
+  database: string;
+  source: string;
+  dryRun: boolean;
+  plan?: string[] | undefined;
+  backup?: { id: string; createdAt: string | undefined; ageHours: number | undefined; bytes: number | undefined; cached: boolean } | undefined;
+  tables: number;
+  rows: number | undefined;
+  schemaVersion: string | undefined;
+  snapshot: string | undefined;
+  /** The previous working database was replaced (and dropped, now or by the background preparation). */
+  previousDropped: boolean;
+  /** Replaced copies left for the background preparation to drop. */
+  droppingInBackground: string[];
+  scrubbed: boolean;
+  /** Foreign keys left NOT VALID because the data they point to was excluded. */
+  notValidForeignKeys: NotValidForeignKey[];
+  seconds: number;
+}
+
+/** How a source is named in plans, titles and database tags. */
+export function describeSource(source: PullSource): string {
+  switch (source.kind) {
+    case 'live':
+      return `live database of ${source.app}`;
+    case 'url':
+      return 'a database URL';
+    default:
+      return source.capture ? `a fresh backup of ${source.app}` : source.id === 'latest' ? `the newest backup of ${source.app}` : `backup ${source.id} of ${source.app}`;
+  }
+}

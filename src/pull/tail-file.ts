@@ -42,6 +42,8 @@ export function tailFile(path: string, options: { pollMs?: number } = {}): FileT
         const finished = state === 'finished';
         const buffer = Buffer.allocUnsafe(CHUNK);
         const { bytesRead } = await readAt(fd, buffer, 0, CHUNK, position);
+        // The writer may have failed while this read was in flight: nothing read from then on counts.
+        if ((state as string) === 'failed') return;
         if (bytesRead > 0) {
           position += bytesRead;
           yield buffer.subarray(0, bytesRead);

@@ -1,0 +1,155 @@
+/**
+ * runPull in-process: a live copy from a URL or from FakeHeroku's DATABASE_URL into a working database
+ * on the test server. The working database is replaced only by a complete copy; a failure before the
+ * swap leaves it untouched and drops the scratch copy; dropInBackground tags what was replaced.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { HerokuError } from '../../src/errors.js';
+import { parseDatabaseUrl } from '../../src/pg/url.js';
+import { runPull, type PullOptions } from '../../src/pipelines/pull.js';
+import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, execIn, scalar, testServerUrl, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
+import { FakeHeroku, makeDeps, type TestDeps } from '../helpers/fakes.js';
+
+const APP = 'fake-prod';
+let source: TestDb;
+const cleanups: Array<() => void | Promise<void>> = [];
+
+beforeAll(async () => {
+  source = await createTestDb('pull_src');
+  cleanups.push(() => source.drop());
+  await source.query(`CREATE TABLE schema_migrations (version text PRIMARY KEY);
+    INSERT INTO schema_migrations VALUES ('20260201000000');
+    CREATE TABLE users (id int PRIMARY KEY, email text);
+    INSERT INTO users SELECT g, 'u' || g || '@example.com' FROM generate_series(1, 30) g;
+    CREATE TABLE posts (id int PRIMARY KEY, user_id int REFERENCES users);
+    INSERT INTO posts SELECT g, 1 + g % 30 FROM generate_series(1, 50) g;`);
+});
+
+afterAll(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+/** A working database holding the previous copy: a marker table no source has. */
+async function previousWorkingDb(label: string): Promise<string> {
+  const target = uniqueDbName(label);
+  cleanups.push(() => dropTargetAndCopies(target));
+  await adminQuery(`CREATE DATABASE "${target}"`);
+  await execIn(target, `CREATE TABLE previous_marker (note text); INSERT INTO previous_marker VALUES ('old copy')`);
+  return target;
+}
+
+async function listTables(name: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: urlFor(name) });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`);
+    return rows.map((r) => r.t);
+  } finally {
+    await client.end();
+  }
+}
+
+function setup(): { deps: TestDeps; heroku: FakeHeroku } {
+  const heroku = new FakeHeroku();
+  heroku.addApp(APP, { databaseUrl: source.url });
+  const deps = makeDeps({ heroku });
+  cleanups.push(() => deps.cleanup());
+  return { deps, heroku };
+}
+
+function options(target: string, extra: Partial<PullOptions> = {}): PullOptions {
+  return {
+    source: { kind: 'url', url: source.url },
+    local: parseDatabaseUrl(testServerUrl()),
+    target,
+    jobs: 2,
+    excludeTableData: [],
+    keepSnapshot: false,
+    validateForeignKeys: false,
+    dryRun: false,
+    dropInBackground: false,
+    ...extra,
+  };
+}
+
+describe('runPull (live copies)', () => {
+  it('--from-url: replaces the previous working database with a complete copy and drops the previous one', async () => {
+    const { deps, heroku } = setup();
+    const target = await previousWorkingDb('pull_url');
+    const result = await runPull(deps, options(target));
+    expect(result.previousDropped).toBe(true);
+    expect(result.droppingInBackground).toEqual([]);
+    expect(result.rows).toBe(81);
+    expect(result.schemaVersion).toBe('20260201000000');
+    expect(await listTables(target)).toEqual(['posts', 'schema_migrations', 'users']);
+    expect(await scalar(target, 'SELECT count(*) FROM posts')).toBe(50);
+    // Nothing left behind: no scratch copy, no previous copy.
+    expect(await drydockCopiesOf(target)).toEqual([]);
+    expect(heroku.calls).toEqual([]);
+  });
+
+  it('live from the app: copies what FakeHeroku\'s DATABASE_URL points at', async () => {
+    const { deps, heroku } = setup();
+    const target = uniqueDbName('pull_live');
+    cleanups.push(() => dropTargetAndCopies(target));
+    const result = await runPull(deps, options(target, { source: { kind: 'live', app: APP } }));
+    expect(result.source).toBe(`live database of ${APP}`);
+    expect(result.previousDropped).toBe(false);
+    expect(await scalar(target, 'SELECT count(*) FROM users')).toBe(30);
+    expect(heroku.callsOf('databaseUrl').map((c) => c.app)).toEqual([APP]);
+    expect(heroku.mutatingCalls()).toEqual([]);
+  });
+
+  it('dropInBackground: the replaced working database is kept, tagged "previous", and named in the result', async () => {
+    const { deps } = setup();
+    const target = await previousWorkingDb('pull_bg');
+    const result = await runPull(deps, options(target, { dropInBackground: true }));
+    expect(result.previousDropped).toBe(true);
+    expect(result.droppingInBackground).toHaveLength(1);
+    const [previous] = result.droppingInBackground;
+    const copies = await drydockCopiesOf(target);
+    expect(copies).toEqual([{ datname: previous, kind: 'previous', pid: process.pid }]);
+    // It really is the old copy.
+    expect(await listTables(previous!)).toEqual(['previous_marker']);
+    expect(await listTables(target)).not.toContain('previous_marker');
+  });
+
+  it('a Heroku failure (no DATABASE_URL) stops the pull: the working database is untouched, no copy is left', async () => {
+    const { deps, heroku } = setup();
+    heroku.fail('databaseUrl', new HerokuError('no-database', `app ${APP} has no DATABASE_URL config var`));
+    const target = await previousWorkingDb('pull_herr');
+    await expect(runPull(deps, options(target, { source: { kind: 'live', app: APP } }))).rejects.toThrow(/has no DATABASE_URL config var/);
+    expect(await listTables(target)).toEqual(['previous_marker']);
+    expect(await drydockCopiesOf(target)).toEqual([]);
+  });
+
+  it('a failure during the copy (after the scratch database exists) leaves the working database untouched and drops the scratch copy', async () => {
+    const { deps } = setup();
+    let scratchSeen: string[] = [];
+    const target = await previousWorkingDb('pull_mid');
+    // pg_restore --list of the schema archive runs after the scratch database is created.
+    deps.pgTools.listArchive = async () => {
+      scratchSeen = (await drydockCopiesOf(target)).filter((c) => c.kind === 'scratch').map((c) => c.datname);
+      throw new Error('injected: pg_restore --list failed');
+    };
+    await expect(runPull(deps, options(target))).rejects.toThrow(/injected: pg_restore --list failed/);
+    expect(scratchSeen).toHaveLength(1);
+    expect(await listTables(target)).toEqual(['previous_marker']);
+    expect(await scalar(target, 'SELECT count(*) FROM previous_marker')).toBe(1);
+    expect(await drydockCopiesOf(target)).toEqual([]);
+    const { rows } = await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [scratchSeen[0]]);
+    expect(rows).toEqual([]);
+  });
+
+  it('a dry run copies nothing and keeps the working database', async () => {
+    const { deps } = setup();
+    const target = await previousWorkingDb('pull_dry');
+    const result = await runPull(deps, options(target, { dryRun: true }));
+    expect(result.dryRun).toBe(true);
+    expect(result.plan?.join('\n')).toMatch(/replaced only after the copy is complete and verified/);
+    expect(await listTables(target)).toEqual(['previous_marker']);
+    expect(await drydockCopiesOf(target)).toEqual([]);
+  });
+});

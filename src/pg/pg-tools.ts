@@ -62,8 +62,8 @@ export interface PgToolsOptions {
   discoverTools: (options?: DiscoverOptions) => Promise<ClientTool[]>;
   /** A directory searched first (PG_BIN). */
   pgBin?: string | undefined;
-  /** The environment tools are discovered in and PG* fallbacks are read from (default process.env). */
-  env?: Readonly<NodeJS.ProcessEnv> | undefined;
+  /** The environment tools are discovered in and PG* fallbacks are read from (config.env in production). */
+  env: Readonly<NodeJS.ProcessEnv>;
 }
 
 /**
@@ -278,7 +278,7 @@ export class PgTools {
   }
 
   private get env(): NodeJS.ProcessEnv {
-    return (this.options.env ?? process.env) as NodeJS.ProcessEnv;
+    return this.options.env;
   }
 
   private installed(): Promise<ClientTool[]> {

@@ -69,7 +69,7 @@ function sideBySidePatterns(env: NodeJS.ProcessEnv): string[] {
 }
 
 /** The versioned install directories that exist on this machine, newest-looking first within each pattern. */
-export async function defaultSideBySideDirs(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+export async function defaultSideBySideDirs(env: NodeJS.ProcessEnv): Promise<string[]> {
   const found: string[] = [];
   for (const pattern of sideBySidePatterns(env)) {
     for (const dir of await expandPattern(pattern)) if (!found.includes(dir)) found.push(dir);

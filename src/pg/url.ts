@@ -174,7 +174,7 @@ export function redactUrl(raw: string): string {
 }
 
 /** The sslmode drydock uses: the URL's, else PGSSLMODE, else none for local hosts and `require` for remote ones (Heroku needs SSL). */
-export function effectiveSslMode(url: DbUrl, env: NodeJS.ProcessEnv = process.env): SslMode {
+export function effectiveSslMode(url: DbUrl, env: NodeJS.ProcessEnv): SslMode {
   if (url.sslmode) return url.sslmode;
   const fromEnv = env.PGSSLMODE as SslMode | undefined;
   if (fromEnv && (SSL_MODES as readonly string[]).includes(fromEnv)) return fromEnv;
@@ -182,7 +182,7 @@ export function effectiveSslMode(url: DbUrl, env: NodeJS.ProcessEnv = process.en
 }
 
 /** libpq environment variables for a child process (pg_dump, psql …): the password never goes in argv. */
-export function toPgEnv(url: DbUrl, env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+export function toPgEnv(url: DbUrl, env: NodeJS.ProcessEnv): Record<string, string | undefined> {
   return {
     PGHOST: url.host ?? env.PGHOST,
     PGPORT: url.port !== undefined ? String(url.port) : env.PGPORT,

@@ -135,7 +135,7 @@ function parseOptions(argv: string[]): Options {
     mbit: positive('mbit', values.mbit),
     latencyMs: positive('latency-ms', values['latency-ms'], true),
     jobs: values.jobs === undefined ? undefined : count('jobs', values.jobs, 1),
-    only: values.only as Options['only'],
+    only: values.only,
     quick: values.quick,
     json: values.json,
   };

@@ -90,7 +90,7 @@ function parseOptions(argv: string[]): Options {
     applied: count('applied', values.applied, 1),
     migrations: count('migrations', values.migrations, 1),
     warmup: count('warmup', values.warmup, 0),
-    only: values.only as Options['only'],
+    only: values.only,
     json: values.json,
   };
 }

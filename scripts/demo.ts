@@ -156,24 +156,24 @@ async function main(): Promise<number> {
     const local = new pg.Client({ connectionString: withDb(serverUrl, LOCAL_DB) });
     await local.connect();
     await local.query('DELETE FROM messages');
-    console.log(`rehearsal deleted every message: ${(await local.query('SELECT count(*) AS n FROM messages')).rows[0].n} left`);
+    console.log(`rehearsal deleted every message: ${(await local.query<{ n: string }>('SELECT count(*) AS n FROM messages')).rows[0]?.n} left`);
     await local.end();
     const resetCode = await show(`drydock snapshot restore pristine --to ${LOCAL_DB}`, process.execPath, [CLI, 'snapshot', 'restore', 'pristine', '--to', LOCAL_DB], dataEnv);
     if (resetCode !== 0) return resetCode;
     const after = new pg.Client({ connectionString: withDb(serverUrl, LOCAL_DB) });
     await after.connect();
-    console.log(`after the reset: ${(await after.query('SELECT count(*) AS n FROM messages')).rows[0].n} messages`);
+    console.log(`after the reset: ${(await after.query<{ n: string }>('SELECT count(*) AS n FROM messages')).rows[0]?.n} messages`);
     await after.end();
 
     banner('11. On call: an incident deletes production rows; a guarded restore brings them back');
     const prodClient = new pg.Client({ connectionString: prodUrl });
     await prodClient.connect();
     await prodClient.query('DELETE FROM room_participants WHERE room_id > 10');
-    console.log(`incident: room_participants now has ${(await prodClient.query('SELECT count(*) AS n FROM room_participants')).rows[0].n} rows`);
+    console.log(`incident: room_participants now has ${(await prodClient.query<{ n: string }>('SELECT count(*) AS n FROM room_participants')).rows[0]?.n} rows`);
     const refusedRestore = await show(`drydock restore b001 -a ${APP}   # no --confirm: refused`, process.execPath, [CLI, 'restore', 'b001', '-a', APP], dataEnv);
     console.log(`(exited ${refusedRestore}; nothing was changed)`);
     const restoreCode = await show(`drydock restore b001 -a ${APP} --confirm ${APP} --maintenance --scale-down worker`, process.execPath, [CLI, 'restore', 'b001', '-a', APP, '--confirm', APP, '--maintenance', '--scale-down', 'worker'], dataEnv);
-    console.log(`after the restore: room_participants has ${(await prodClient.query('SELECT count(*) AS n FROM room_participants')).rows[0].n} rows`);
+    console.log(`after the restore: room_participants has ${(await prodClient.query<{ n: string }>('SELECT count(*) AS n FROM room_participants')).rows[0]?.n} rows`);
     await prodClient.end();
     await rm(cache, { recursive: true, force: true });
     if (restoreCode !== 0) return restoreCode;

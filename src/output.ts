@@ -199,6 +199,7 @@ function causeChain(error: Error): string[] {
       lines.push(...(cause.stack ?? '').split('\n').slice(1, 6));
       cause = cause.cause;
     } else {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- deliberate: a non-Error cause prints its own toString (or [object Object]), never its fields, which could hold secrets mask() does not know
       lines.push(`cause: ${String(cause)}`);
       cause = undefined;
     }
@@ -217,6 +218,6 @@ function maskingStream(sink: Sink): NodeJS.WriteStream {
     const ok = sink.write(mask(text));
     cb?.();
     return ok !== false;
-  }) as NodeJS.WriteStream['write'];
+  });
   return stream;
 }

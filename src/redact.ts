@@ -59,7 +59,7 @@ export function maskDeep<T>(value: T): T {
   if (value && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     return maskDeep((value as unknown as { toJSON: () => unknown }).toJSON()) as T;
   }
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v)) as T;
+  if (Array.isArray(value)) return (value as unknown[]).map((v) => maskDeep(v)) as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = maskDeep(v);

@@ -187,13 +187,13 @@ export class LintContext implements RuleContext {
         break;
       case 'IndexStmt': {
         const relation = node.relation as RangeVar | undefined;
-        if (typeof node.idxname === 'string') this.addCreated({ schemaname: relation?.schemaname, relname: node.idxname } as RangeVar);
+        if (typeof node.idxname === 'string') this.addCreated({ schemaname: relation?.schemaname, relname: node.idxname });
         break;
       }
       case 'RenameStmt': {
         const relation = node.relation as RangeVar | undefined;
         if (relation && node.renameType === 'OBJECT_TABLE' && this.isNew(relation) && typeof node.newname === 'string') {
-          this.addCreated({ schemaname: relation.schemaname, relname: node.newname } as RangeVar);
+          this.addCreated({ schemaname: relation.schemaname, relname: node.newname });
         }
         break;
       }

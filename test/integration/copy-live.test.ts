@@ -15,7 +15,7 @@ import { embeddedPostgresAvailable, startEmbeddedPostgres } from '../helpers/emb
 
 let source: TestDb;
 const created: TestDb[] = [];
-const pgTools = new PgTools({ discoverTools });
+const pgTools = new PgTools({ discoverTools, env: process.env });
 
 const SOURCE_SQL = `
   CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');

@@ -67,8 +67,8 @@ describe('copy pipe', () => {
         expect(out.rowCount).toBe(20000);
         expect(into.rowCount).toBe(20000);
         // Both sessions are usable afterwards.
-        expect((await src.query('SELECT 1 AS one')).rows[0].one).toBe(1);
-        expect((await dst.query('SELECT 2 AS two')).rows[0].two).toBe(2);
+        expect((await src.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one).toBe(1);
+        expect((await dst.query<{ two: number }>('SELECT 2 AS two')).rows[0]?.two).toBe(2);
       } finally {
         await src.end();
         await dst.end();
@@ -102,7 +102,7 @@ describe('copy pipe', () => {
       const into = dst.query(copyIn('COPY items FROM STDIN (FORMAT binary)'));
       await expect(pipeline(out, into)).rejects.toThrow(/no_such_table/);
       // The source session only saw an error: it is still usable.
-      expect((await src.query('SELECT 3 AS three')).rows[0].three).toBe(3);
+      expect((await src.query<{ three: number }>('SELECT 3 AS three')).rows[0]?.three).toBe(3);
     } finally {
       await src.end().catch(() => undefined);
       await dst.end().catch(() => undefined);

@@ -44,7 +44,7 @@ describe('startEmbeddedPostgres', () => {
   it("makes the machine's pg_dump 15 fail with a server version mismatch", async () => {
     const url = parseDatabaseUrl(server.url);
     expect(url.password).toBeUndefined();
-    const result = await run(PG_DUMP_15, ['--schema-only'], { env: toPgEnv(url), reject: false, timeoutMs: 30_000 });
+    const result = await run(PG_DUMP_15, ['--schema-only'], { env: toPgEnv(url, process.env), reject: false, timeoutMs: 30_000 });
     expect(result.exitCode).not.toBe(0);
     expect(result.stderr).toMatch(/server version mismatch/);
     expect(result.stderr).toMatch(/server version: 17\.\d+; pg_dump version: 15\.\d+/);

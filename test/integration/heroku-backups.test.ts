@@ -230,12 +230,12 @@ describe.concurrent('backups and restores with the real heroku CLI', { timeout: 
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(seen).toHaveLength(2);
-    for (const t of seen) expect(t).toMatchObject({ finished_at: null, succeeded: false, started_at: expect.any(String) });
+    for (const t of seen) expect(t).toMatchObject({ finished_at: null, succeeded: false, started_at: expect.any(String) as string });
     const r = await capture;
     expect(r.exitCode, r.stderr).toBe(0);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_500);
     const [done] = await dataApi<TransferJson[]>('/apps/bk-slow/transfers');
-    expect(done).toMatchObject({ succeeded: true, finished_at: expect.any(String), processed_bytes: emu.backups('bk-slow')[0]?.size });
+    expect(done).toMatchObject({ succeeded: true, finished_at: expect.any(String) as string, processed_bytes: emu.backups('bk-slow')[0]?.size });
   });
 
   test('a failed restore exits 2 and leaves the database untouched', async ({ expect }) => {

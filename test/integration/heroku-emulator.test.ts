@@ -226,7 +226,7 @@ describe('npm run emulator (standalone)', () => {
     async function checkStandalone(): Promise<void> {
     const deadline = Date.now() + 15_000;
     while (!/heroku pg:info -a emu-cli/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const env = Object.fromEntries([...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
+    const env = Object.fromEntries([...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m): [string, string] => [m[1]!, m[2]!]));
     expect(Object.keys(env).sort()).toEqual(Object.keys(emu.env).sort());
     expect(stdout).toMatch(/drydock doctor -a emu-cli/);
     expect(stdout).not.toContain(prod.localhostUrl);

@@ -22,6 +22,17 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/** The parts of app.json and of `init --json` these tests read. */
+interface AppJson {
+  scripts: Record<string, string>;
+  environments: Record<string, unknown>;
+}
+interface InitJson {
+  changed: string[];
+  unchanged: string[];
+  warnings: string[];
+}
+
 function appDir(files: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmp, 'app-'));
   for (const [name, text] of Object.entries(files)) {
@@ -58,7 +69,7 @@ describe('drydock init (CLI)', () => {
     expect(lines.slice(3)).toEqual(['created db/seeds.sql', 'created .env.example']);
 
     expect(readFileSync(join(dir, 'Procfile'), 'utf8')).toBe('release: npx drydock release\n');
-    const app = JSON.parse(readFileSync(join(dir, 'app.json'), 'utf8'));
+    const app = JSON.parse(readFileSync(join(dir, 'app.json'), 'utf8')) as AppJson;
     expect(app.scripts).toEqual({ postdeploy: 'npx drydock postdeploy' });
     expect(app.environments.review).toBeDefined();
     const migrations = readdirSync(join(dir, 'migrations'));
@@ -86,14 +97,14 @@ describe('drydock init (CLI)', () => {
     const dir = appDir({ Procfile: 'web: node server.js\nrelease: ./bin/migrate\n' });
     const res = await runCli(['init', '--dir', dir, '--json']);
     expect(res.exitCode).toBe(0);
-    const result = JSON.parse(res.stdout);
+    const result = JSON.parse(res.stdout) as InitJson;
     expect(Object.keys(result)).toEqual(['changed', 'unchanged', 'warnings']);
     expect(result.changed).toContain('created app.json');
     expect(result.unchanged).toEqual([]);
     expect(result.warnings).toHaveLength(1);
     expect(result.warnings[0]).toMatch(/^Procfile already has a release line \("\.\/bin\/migrate"\): left it unchanged/);
 
-    const again = JSON.parse((await runCli(['init', '--dir', dir, '--json'])).stdout);
+    const again = JSON.parse((await runCli(['init', '--dir', dir, '--json'])).stdout) as InitJson;
     expect(again.changed).toEqual([]);
     expect(again.unchanged).toEqual([
       'app.json already runs drydock postdeploy',
@@ -136,7 +147,7 @@ describe('drydock init (CLI)', () => {
     expect(res.stdout).toContain('added scripts.postdeploy to app.json');
     expect(res.stdout).toContain('added environments.review to app.json');
     const text = readFileSync(join(dir, 'app.json'), 'utf8');
-    const app = JSON.parse(text);
+    const app = JSON.parse(text) as AppJson;
     expect(app).toMatchObject(original);
     expect(Object.keys(app)).toEqual(['name', 'env', 'scripts', 'environments', 'buildpacks']);
     expect(app.scripts).toEqual({ test: 'npm test', postdeploy: 'npx drydock postdeploy' });
@@ -149,7 +160,7 @@ describe('drydock init (CLI)', () => {
     const res = await runCli(['init', '--dir', dir]);
     expect(res.exitCode).toBe(0);
     expect(res.stderr).toContain('warning: app.json already has a postdeploy script ("bin/setup-review"): left it unchanged');
-    expect(JSON.parse(readFileSync(join(dir, 'app.json'), 'utf8')).scripts).toEqual({ postdeploy: 'bin/setup-review' });
+    expect((JSON.parse(readFileSync(join(dir, 'app.json'), 'utf8')) as AppJson).scripts).toEqual({ postdeploy: 'bin/setup-review' });
   });
 
   it('leaves an app.json that is not valid JSON alone, with a warning', async () => {

@@ -76,7 +76,7 @@ describe('lock safety', () => {
     }
     const { rows } = await d.query(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'nickname'`);
     expect(rows[0]!.n).toBe(0);
-    const versions = await d.query('SELECT version FROM schema_migrations ORDER BY 1');
+    const versions = await d.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY 1');
     expect(versions.rows.map((r) => r.version)).toEqual(['20260101000000']);
   });
 

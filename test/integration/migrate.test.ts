@@ -149,7 +149,7 @@ describe('drydock migrate', () => {
     expect(res.stdout).toMatch(/^PENDING +20260104000000 add_rooms/m);
     expect(res.stderr).toMatch(/^error: 2 applied migration\(s\) no longer match their files/m);
     const json = await cli('migrate', 'status', '--json');
-    expect(JSON.parse(json.stdout).map((r: { state: string }) => r.state)).toEqual(['changed', 'missing-file', 'pending']);
+    expect((JSON.parse(json.stdout) as Array<{ state: string }>).map((r) => r.state)).toEqual(['changed', 'missing-file', 'pending']);
   });
 
   it('marks versions applied and unapplied without running them, and says so', async () => {

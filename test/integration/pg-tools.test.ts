@@ -87,7 +87,7 @@ describe('discoverTools on this machine', () => {
   });
 
   it('lists the Debian side-by-side directory among the defaults', async () => {
-    expect(await defaultSideBySideDirs()).toContain(REAL_BIN);
+    expect(await defaultSideBySideDirs(process.env)).toContain(REAL_BIN);
   });
 });
 

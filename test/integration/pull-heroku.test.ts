@@ -105,7 +105,7 @@ describe('drydock pull -a APP', () => {
     const to = target('ph_excl');
     const res = await runCli(['pull', '-a', 'pull-app', '--from', 'b001', '--to', to, '--exclude-table-data', 'users', '--no-snapshot', '--json'], { env: env() });
     expect(res.exitCode).toBe(0);
-    expect(JSON.parse(res.stdout).notValidForeignKeys).toEqual([{ name: 'orders_user_fk', table: 'public.orders', references: 'public.users' }]);
+    expect((JSON.parse(res.stdout) as { notValidForeignKeys: unknown }).notValidForeignKeys).toEqual([{ name: 'orders_user_fk', table: 'public.orders', references: 'public.users' }]);
     expect(res.stderr).toMatch(/foreign key orders_user_fk on public\.orders left NOT VALID: the data of public\.users was excluded; once it is there, run ALTER TABLE "public"\."orders" VALIDATE CONSTRAINT "orders_user_fk";/);
     expect(await scalar(to, 'SELECT count(*) AS n FROM orders')).toBe(500);
     expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(0);

@@ -13,6 +13,11 @@ import { runCli } from '../helpers/cli.js';
 import { createTestDb, testServerUrl, type TestDb } from '../helpers/db.js';
 import { herokuBinPath } from '../helpers/heroku.js';
 
+/** The part of `doctor --json` these tests read. */
+interface DoctorJson {
+  production: { label: string };
+}
+
 let emu: Emulator;
 let db: TestDb;
 let repo: string;
@@ -38,7 +43,7 @@ describe('-r/--remote', () => {
   it('reads the app from the git remote', async () => {
     const res = await runCli(['doctor', '-r', 'heroku', '--json'], { env: env(), cwd: repo });
     expect(res.exitCode).toBe(0);
-    expect(JSON.parse(res.stdout).production.label).toMatch(/^remote-app DATABASE_URL/);
+    expect((JSON.parse(res.stdout) as DoctorJson).production.label).toMatch(/^remote-app DATABASE_URL/);
   });
 
   it('explains a remote that is missing or not Heroku', async () => {
@@ -59,7 +64,7 @@ describe('.env', () => {
       const base = { ...emu.env, DRYDOCK_HEROKU_BIN: herokuBinPath() };
       const fromDotenv = await runCli(['doctor', '--json'], { env: base, cwd: dir });
       expect(fromDotenv.exitCode).toBe(0);
-      expect(JSON.parse(fromDotenv.stdout).production.label).toMatch(/^remote-app /);
+      expect((JSON.parse(fromDotenv.stdout) as DoctorJson).production.label).toMatch(/^remote-app /);
       const envWins = await runCli(['doctor'], { env: { ...base, HEROKU_APP: 'other-app' }, cwd: dir });
       expect(envWins.stderr).toMatch(/^error: Heroku app other-app not found/m);
       const flagWins = await runCli(['doctor', '-a', 'remote-app', '--json'], { env: { ...base, HEROKU_APP: 'other-app' }, cwd: dir });

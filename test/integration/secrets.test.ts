@@ -71,7 +71,7 @@ describe('password masking', () => {
       runCli(['doctor', '--remote-url', `postgres://u:${PASSWORD}@127.0.0.1:5432/x`], { env: { ...env, DRYDOCK_LOCAL_DATABASE_URL: `postgres://u:${PASSWORD}@127.0.0.1:1/x` } }),
     ]);
     expect(runs.map((r) => r.exitCode)).toEqual([0, 0, 0, 2, 2, 2, 2, 2]);
-    expect(runs[3]!.stderr).toContain('does not exist');
+    expect(runs[3].stderr).toContain('does not exist');
     for (const r of runs) {
       const all = r.stdout + r.stderr;
       expect(all).not.toContain(PASSWORD);
@@ -79,7 +79,7 @@ describe('password masking', () => {
       expect(all).not.toContain('p@ss/w0rd');
     }
     // The URL still shows, masked, where it helps.
-    expect(runs[1]!.stdout).toContain('"label"');
+    expect(runs[1].stdout).toContain('"label"');
 
     const spawned = readFileSync(argvLog, 'utf8').split('\n').filter(Boolean);
     // The shims really ran: heroku for the config vars, every client tool for its version.

@@ -14,7 +14,7 @@ export const banSetTablespace = defineRule({
     const help = '-- move a table online with pg_repack --tablespace; for an index, build a new one CONCURRENTLY in the new tablespace and drop the old one';
     if (stmt.kind === 'AlterTableMoveAllStmt') {
       ctx.report({
-        message: `ALTER … ALL IN TABLESPACE ${showIdent(String(stmt.node.orig_tablespacename ?? ''))} copies every matching relation while holding ACCESS EXCLUSIVE locks on each: reads and writes wait`,
+        message: `ALTER … ALL IN TABLESPACE ${showIdent((stmt.node.orig_tablespacename as string | undefined) ?? '')} copies every matching relation while holding ACCESS EXCLUSIVE locks on each: reads and writes wait`,
         help,
       });
       return;

@@ -16,8 +16,8 @@ export const renamingColumn = defineRule({
     if ((stmt.node.relationType ?? 'OBJECT_TABLE') !== 'OBJECT_TABLE') return;
     const table = stmt.node.relation as RangeVar | undefined;
     if (!ctx.isExisting(table)) return;
-    const from = showIdent(String(stmt.node.subname ?? ''));
-    const to = showIdent(String(stmt.node.newname ?? ''));
+    const from = showIdent((stmt.node.subname as string | undefined) ?? '');
+    const to = showIdent((stmt.node.newname as string | undefined) ?? '');
     const t = showRelation(table);
     ctx.report({
       message: `renaming \`${t}.${from}\` to \`${to}\` breaks every running app instance that still uses \`${from}\`: its queries fail from the moment this commits until new code runs everywhere`,

@@ -16,7 +16,7 @@ export const renamingTable = defineRule({
     const table = stmt.node.relation as RangeVar | undefined;
     if (!ctx.isExisting(table)) return;
     const from = showRelation(table);
-    const to = showIdent(String(stmt.node.newname ?? ''));
+    const to = showIdent((stmt.node.newname as string | undefined) ?? '');
     ctx.report({
       message: `renaming \`${from}\` to \`${to}\` breaks every running app instance that still queries \`${from}\`: its queries fail until new code runs everywhere`,
       help: [

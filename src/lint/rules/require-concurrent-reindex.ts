@@ -25,7 +25,7 @@ export const requireConcurrentReindex = defineRule({
     const relation = stmt.node.relation as RangeVar | undefined;
     if (relation && ctx.isNew(relation)) return;
     const object = OBJECT[String(stmt.node.kind)] ?? 'INDEX';
-    const target = relation ? showRelation(relation) : showIdent(String(stmt.node.name ?? ''));
+    const target = relation ? showRelation(relation) : showIdent((stmt.node.name as string | undefined) ?? '');
     ctx.report({
       message: `REINDEX ${object} ${target} blocks writes to the table and every query that would use the rebuilt index${object === 'INDEX' ? '' : 'es'} until the rebuild ends`,
       help:

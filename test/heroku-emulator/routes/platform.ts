@@ -98,7 +98,7 @@ export function platformRoutes(deps: RouteDeps): Route[] {
       pattern: /^\/actions\/addon-attachments\/resolve$/,
       handle: (ctx) => {
         const body = isRecord(ctx.body) ? ctx.body : {};
-        const wanted = String(body.addon_attachment ?? '');
+        const wanted = typeof body.addon_attachment === 'string' ? body.addon_attachment : '';
         const apps = typeof body.app === 'string' ? [appOfParams(deps, body.app)] : state.list();
         const hits = apps.flatMap((app) => {
           const addon = app.addon;

@@ -2,6 +2,8 @@
  * What the linter tracks between statements: transactions (drydock's, explicit, DO blocks,
  * assumed), lock_timeout, and tables created earlier in the migration.
  */
+import { join } from 'node:path';
+
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureParser } from '../../../src/sql/parse.js';
@@ -105,7 +107,6 @@ describe('tables created in the same migration', () => {
     const { lintFiles } = await import('../../../src/lint/lint.js');
     const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const dir = await mkdtemp(join(tmpdir(), 'drydock-lint-'));
     try {
       await writeFile(join(dir, '20260101000000_a.sql'), '-- migrate:up\nCREATE TABLE t (id int, name varchar(100));\n');

@@ -45,7 +45,7 @@ describe('parseLintFile', () => {
 
   it('reports a bad drydock layout as a problem with its line', () => {
     const parsed = parseLintFile('x.sql', '-- migrate:up\nSELECT 1;\n-- migrate:up\nSELECT 2;\n');
-    expect(parsed.problem).toMatchObject({ line: 3, message: expect.stringContaining('two `-- migrate:up` sections') as unknown as string });
+    expect(parsed.problem).toMatchObject({ line: 3, message: expect.stringContaining('two `-- migrate:up` sections') as string });
   });
 
   it('finds the statements of a DO block, at their place in the file', () => {

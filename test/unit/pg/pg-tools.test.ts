@@ -10,7 +10,7 @@ function tool(name: ToolName, major: number, minor = 1): ClientTool {
 }
 
 function pgTools(tools: ClientTool[]): PgTools {
-  return new PgTools({ discoverTools: async () => tools, env: {} });
+  return new PgTools({ discoverTools: () => Promise.resolve(tools), env: {} });
 }
 
 describe('PgTools.tool', () => {
@@ -43,10 +43,11 @@ describe('PgTools.tool', () => {
   it('discovers the installed tools once', async () => {
     let calls = 0;
     const tools = new PgTools({
-      discoverTools: async () => {
+      discoverTools: () => {
         calls += 1;
-        return [tool('psql', 16), tool('pg_dump', 16)];
+        return Promise.resolve([tool('psql', 16), tool('pg_dump', 16)]);
       },
+      env: {},
     });
     await tools.tool('psql', 16);
     await tools.tool('pg_dump', 16);

@@ -115,7 +115,7 @@ export function round(value: number, digits = 2): number {
 
 /** Stats rounded for JSON. */
 export function roundStats(stats: Stats, digits = 2): Stats {
-  return Object.fromEntries(Object.entries(stats).map(([key, value]) => [key, round(value, digits)])) as unknown as Stats;
+  return Object.fromEntries(Object.entries(stats).map(([key, value]: [string, number]) => [key, round(value, digits)])) as unknown as Stats;
 }
 
 /** Samples by subject, rounded for JSON. */

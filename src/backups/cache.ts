@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { get as httpsGet } from 'node:https';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -33,11 +32,6 @@ export interface DownloadProgress {
   total: number | undefined;
 }
 
-/** The cache folder: DRYDOCK_CACHE_DIR, else $XDG_CACHE_HOME/drydock, else ~/.cache/drydock. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.DRYDOCK_CACHE_DIR) return env.DRYDOCK_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'drydock');
-}
 
 function safeSegment(text: string): string {
   return text.replace(/[^a-zA-Z0-9_.-]/g, '_');

@@ -13,7 +13,7 @@ import { runAppCommand } from '../migrate/app-command.js';
 import { createMigrationFile, type CreatedMigration } from '../migrate/create.js';
 import { loadMigrations } from '../migrate/files.js';
 import { ensureLedger, markApplied, readApplied, removeApplied } from '../migrate/ledger.js';
-import { currentVersion, migrationStatus, outOfOrder, planDown, planUp } from '../migrate/plan.js';
+import { migrationStatus, outOfOrder, planDown, planUp } from '../migrate/plan.js';
 import { applyStep, validateSteps, type ValidatedStep } from '../migrate/runner.js';
 import type { AppliedMigration, MigrationFile, MigrationStatus } from '../migrate/types.js';
 import { isMigrationVersion } from '../migrate/version.js';

@@ -24,7 +24,8 @@ import { createPipeline } from './listr.js';
 /** Options of one restore. */
 export interface RestoreOptions {
   app: string;
-  backup: string | 'latest';
+  /** A backup id, or 'latest'. */
+  backup: string;
   /** The attachment to restore into (default DATABASE_URL). */
   database: string;
   maintenance: boolean;

@@ -14,7 +14,7 @@ export async function runPool<T, R>(
   idle?: (resource: R) => Promise<boolean>,
 ): Promise<void> {
   let next = 0;
-  let failure: unknown;
+  let failure: Error | undefined;
   await Promise.all(
     resources.map(async (resource) => {
       try {
@@ -24,7 +24,7 @@ export async function runPool<T, R>(
         }
         while (idle && failure === undefined && (await idle(resource)));
       } catch (error) {
-        failure ??= error;
+        failure ??= error instanceof Error ? error : new Error(String(error));
       }
     }),
   );

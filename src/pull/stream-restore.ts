@@ -65,7 +65,7 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
   let tail: FileTail | undefined;
   let part: string | undefined;
   let done = false;
-  let failure: { error: unknown } | undefined;
+  let failure: { error: Error } | undefined;
   const started = Date.now();
   let progress = { bytes: 0, total: undefined as number | undefined };
   const download = options
@@ -84,7 +84,7 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
         return cached;
       },
       (error: unknown) => {
-        failure = { error };
+        failure = { error: error instanceof Error ? error : new Error(String(error)) };
         tail?.fail();
         throw error;
       },

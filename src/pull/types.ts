@@ -8,7 +8,7 @@ import type { DbUrl } from '../pg/url.js';
 export type PullSource =
   | { kind: 'live'; app: string }
   | { kind: 'url'; url: string }
-  | { kind: 'backup'; app: string; id: string | 'latest'; capture: boolean; maxAgeMs: number; transferTimeoutMs: number };
+  | { kind: 'backup'; app: string; /** A backup id, or 'latest'. */ id: string; capture: boolean; maxAgeMs: number; transferTimeoutMs: number };
 
 /** Options of one pull. */
 export interface PullOptions {

@@ -13,7 +13,9 @@ import { join, resolve } from 'node:path';
 import dotenv from 'dotenv';
 
 import { ConfigError } from './errors.js';
+import { assertIdentifier } from './pg/ident.js';
 import { DEFAULT_RUNNER_SETTINGS, type RunnerSettings } from './migrate/runner.js';
+import type { PullOptions, PullSource } from './pull/types.js';
 import { parseDatabaseUrl, type DbUrl, type LibpqDefaults } from './pg/url.js';
 import { majorOrder, parseVersion } from './pg/version.js';
 import { DEFAULT_PG_VERSION, LINT_FORMATS, type LintFormat } from './lint/settings.js';
@@ -81,6 +83,11 @@ export class Problems {
       this.errors.push(error);
       return undefined;
     }
+  }
+
+  /** Record a problem found without throwing. */
+  add(error: ConfigError): void {
+    this.errors.push(error);
   }
 
   /** Throw what was recorded, if anything. */
@@ -220,6 +227,38 @@ export function resolveDatabaseUrl(flag: string | undefined, libpq: LibpqDefault
   throw new ConfigError('no database given: DATABASE_URL is not set', {
     hint: 'set DATABASE_URL (Heroku sets it when Heroku Postgres is attached; locally in .env) or pass --url postgres://…',
   });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The working database (pull, snapshot)
+
+/** --local as given, and where its value came from (the flag or DRYDOCK_LOCAL_DATABASE_URL). */
+export interface LocalFlag {
+  value: string | undefined;
+  source?: ValueSource;
+}
+
+/** The default working database of an app: its name with _ for -. */
+export function defaultTarget(app: string | undefined): string | undefined {
+  return app?.replace(/-/g, '_');
+}
+
+/** The working database: `--to NAME` on the local server, or `--to URL` (its database is the name). */
+export function resolveTarget(to: string | undefined, fallback: string | undefined, local: LocalFlag, libpq: LibpqDefaults): { local: DbUrl; target: string } {
+  if (to && /^postgres(ql)?:\/\//i.test(to)) {
+    const url = parseDatabaseUrl(to, '--to URL', libpq);
+    if (!url.database) throw new ConfigError('--to URL names no database', { hint: 'for example --to postgres://localhost:5432/myapp_development' });
+    assertIdentifier(url.database, 'target database name');
+    return { local: url, target: url.database };
+  }
+  const target = to ?? fallback;
+  if (!target) throw new ConfigError('pull needs a target database: --to NAME', { hint: 'for example --to myapp_development' });
+  if (!/^[A-Za-z_][A-Za-z0-9_$-]*$/.test(target)) {
+    throw new ConfigError(`"${target.slice(0, 40)}" is not a usable database name`, { hint: 'use letters, digits and underscores, e.g. myapp_development' });
+  }
+  assertIdentifier(target, 'target database name');
+  if (/^drydock_(pull|prev|snap)_/.test(target)) throw new ConfigError(`"${target}" looks like one of drydock's own copies (drydock_pull_, drydock_prev_, drydock_snap_): those names are reserved`, { hint: 'choose another name' });
+  return { local: resolveLocalUrl(local.value, libpq, local.source), target };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -475,6 +514,69 @@ export function resolveJobs(flag: string | undefined): number {
   const jobs = flag === undefined ? Math.max(2, availableParallelism()) : Number(flag);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new ConfigError(`--jobs must be a whole number from 1 to 64, not "${flag}"`, { hint: 'for example --jobs 4' });
   return jobs;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Pull
+
+/** What `drydock pull` was asked (its flags, and where the values with a variable came from). */
+export interface PullRequest {
+  to?: string | undefined;
+  from?: string | undefined;
+  fromUrl?: string | undefined;
+  capture?: boolean | undefined;
+  excludeTableData?: string | undefined;
+  jobs?: string | undefined;
+  scrub?: string | undefined;
+  dryRun?: boolean | undefined;
+  maxAge?: string | undefined;
+  transferTimeout?: string | undefined;
+  transferTimeoutSource?: ValueSource;
+  local?: string | undefined;
+  localSource?: ValueSource;
+  snapshot?: boolean | undefined;
+  validateForeignKeys?: boolean | undefined;
+}
+
+/** Resolve a pull's options from its flags (and the app, when one was given), reporting every problem at once. */
+export function resolvePullOptions(flags: PullRequest, app: string | undefined, global: Pick<GlobalSettings, 'libpq' | 'spares'>): PullOptions {
+  const problems = new Problems();
+  let source: PullSource | undefined;
+  if (flags.fromUrl) {
+    if (flags.from && flags.from !== 'live') problems.add(new ConfigError('--from-url copies a live database: it cannot be combined with --from backup', { hint: 'drop --from' }));
+    source = { kind: 'url', url: flags.fromUrl };
+  } else if (!app) {
+    problems.add(new ConfigError('pull needs the production app (-a APP) or --from-url URL', { hint: 'drydock pull -a my-app --to my_app_development' }));
+  } else {
+    const from = flags.capture ? 'backup' : (flags.from ?? 'live');
+    const id = from === 'backup' ? 'latest' : from;
+    if (from === 'live') source = { kind: 'live', app };
+    else if (id !== 'latest' && !/^[abr]\d{3,}$/i.test(id)) problems.add(new ConfigError(`--from must be live, backup or a backup id like b012, not "${from}"`, { hint: 'list backups with `drydock backups list`' }));
+    else {
+      const maxAgeMs = problems.take(() => parseDuration(flags.maxAge ?? '24h', '--max-age', 'h'));
+      const transferTimeoutMs = problems.take(() => resolveTransferTimeout(flags.transferTimeout, flags.transferTimeoutSource));
+      source = { kind: 'backup', app, id, capture: Boolean(flags.capture), maxAgeMs: maxAgeMs ?? 0, transferTimeoutMs: transferTimeoutMs ?? 0 };
+    }
+  }
+  const where = problems.take(() => resolveTarget(flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, global.libpq));
+  const jobs = problems.take(() => resolveJobs(flags.jobs));
+  const scrubFile = flags.scrub ? resolve(flags.scrub) : undefined;
+  if (scrubFile && !existsSync(scrubFile)) problems.add(new ConfigError(`scrub file ${scrubFile} not found`, { hint: 'pass the path of an SQL file that anonymises the copy' }));
+  problems.throwIfAny();
+  const keepSnapshot = flags.snapshot !== false;
+  return {
+    source: source!,
+    local: where!.local,
+    target: where!.target,
+    jobs: jobs!,
+    excludeTableData: (flags.excludeTableData ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    scrubFile,
+    keepSnapshot,
+    validateForeignKeys: Boolean(flags.validateForeignKeys),
+    dryRun: Boolean(flags.dryRun),
+    // With a background preparation coming anyway, it also drops the copies this pull replaced.
+    dropInBackground: keepSnapshot && global.spares,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------

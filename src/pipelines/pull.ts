@@ -6,18 +6,14 @@
  * A pull killed at any moment leaves the previous working database as it was; its leftovers (a
  * scratch copy tagged with the dead pid) are dropped by the next run.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-
 import { freeBytes, type CachedBackup } from '../backups/cache.js';
 import type { Deps } from '../deps.js';
-import { ConfigError, DrydockError } from '../errors.js';
+import { DrydockError } from '../errors.js';
 import { formatBytes, hoursSince } from '../format.js';
 import type { BackupSummary } from '../heroku/cli.js';
 import { resolveApp } from '../heroku/remote.js';
 import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../local/server.js';
 import { scheduleSpare } from '../local/spare.js';
-import { defaultTarget, resolveTarget } from '../local/target.js';
 import { pausePoint, pausesAt } from '../pause.js';
 import { withClient } from '../pg/client.js';
 import { withAdvisoryLock } from '../pg/lock.js';
@@ -31,58 +27,18 @@ import { fetchBackup, loadBackupSource, preflightBackup, type FetchedBackup } fr
 import { inspectLiveSource, loadLiveSource, type SourceFacts } from '../pull/sources/live.js';
 import { describeSource, type PullOptions, type PullResult, type PullSource } from '../pull/types.js';
 import { verifyCopy } from '../pull/verify.js';
-import { parseDuration, resolveJobs, resolveTransferTimeout, type ValueSource } from '../settings.js';
+import { resolvePullOptions, type PullRequest } from '../settings.js';
 import { createPipeline } from './listr.js';
 
-export type { PullOptions, PullResult, PullSource };
+export type { PullOptions, PullRequest, PullResult, PullSource };
 
-/** What `drydock pull` was asked (its flags, and where the values with a variable came from). */
-export interface PullRequest {
-  to?: string | undefined;
-  from?: string | undefined;
-  fromUrl?: string | undefined;
-  capture?: boolean | undefined;
-  excludeTableData?: string | undefined;
-  jobs?: string | undefined;
-  scrub?: string | undefined;
-  dryRun?: boolean | undefined;
-  maxAge?: string | undefined;
-  transferTimeout?: string | undefined;
-  transferTimeoutSource?: ValueSource;
-  local?: string | undefined;
-  localSource?: ValueSource;
-  snapshot?: boolean | undefined;
-  validateForeignKeys?: boolean | undefined;
-}
 
 /** `drydock pull`: validate the request, run the pull, then start the background spare. */
 export async function pull(deps: Deps, flags: PullRequest): Promise<PullResult> {
   const app = await resolveApp(deps.settings, { required: false });
-  let source: PullSource;
-  if (flags.fromUrl) {
-    if (flags.from && flags.from !== 'live') throw new ConfigError('--from-url copies a live database: it cannot be combined with --from backup', { hint: 'drop --from' });
-    source = { kind: 'url', url: flags.fromUrl };
-  } else {
-    if (!app) throw new ConfigError('pull needs the production app (-a APP) or --from-url URL', { hint: 'drydock pull -a my-app --to my_app_development' });
-    const from = flags.capture ? 'backup' : (flags.from ?? 'live');
-    if (from === 'live') {
-      source = { kind: 'live', app };
-    } else {
-      const id = from === 'backup' ? 'latest' : from;
-      if (id !== 'latest' && !/^[abr]\d{3,}$/i.test(id)) throw new ConfigError(`--from must be live, backup or a backup id like b012, not "${from}"`, { hint: 'list backups with `drydock backups list`' });
-      source = { kind: 'backup', app, id, capture: Boolean(flags.capture), maxAgeMs: parseDuration(flags.maxAge ?? '24h', '--max-age', 'h')!, transferTimeoutMs: resolveTransferTimeout(flags.transferTimeout, flags.transferTimeoutSource) };
-    }
-  }
-  const { local, target } = resolveTarget(flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, deps.settings.libpq);
-  const jobs = resolveJobs(flags.jobs);
-  const scrubFile = flags.scrub ? resolve(flags.scrub) : undefined;
-  if (scrubFile && !existsSync(scrubFile)) throw new ConfigError(`scrub file ${scrubFile} not found`, { hint: 'pass the path of an SQL file that anonymises the copy' });
-  const excludeTableData = (flags.excludeTableData ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const keepSnapshot = flags.snapshot !== false;
-  // With a background preparation coming anyway, it also drops the copies this pull replaced.
-  const background = keepSnapshot && deps.settings.spares;
-  const result = await runPull(deps, { source, local, target, jobs, excludeTableData, scrubFile, keepSnapshot, validateForeignKeys: Boolean(flags.validateForeignKeys), dryRun: Boolean(flags.dryRun), dropInBackground: background });
-  if (result.snapshot && background) await scheduleSpare(deps, local, target, 'pristine', result.droppingInBackground);
+  const options = resolvePullOptions(flags, app, deps.settings);
+  const result = await runPull(deps, options);
+  if (result.snapshot && options.dropInBackground) await scheduleSpare(deps, options.local, options.target, 'pristine', result.droppingInBackground);
   return result;
 }
 

@@ -9,10 +9,9 @@ import { hoursSince, roundHours } from '../format.js';
 import { resolveApp } from '../heroku/remote.js';
 import { drydockDbName, LocalServer, targetLockKey, type DrydockDb } from '../local/server.js';
 import { scheduleSpare } from '../local/spare.js';
-import { defaultTarget, resolveTarget } from '../local/target.js';
 import { withAdvisoryLock } from '../pg/lock.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
-import { resolveLocalUrl, type ValueSource } from '../settings.js';
+import { defaultTarget, resolveLocalUrl, resolveTarget, type ValueSource } from '../settings.js';
 
 /** Flags shared by the snapshot subcommands. */
 export interface SnapshotFlags {

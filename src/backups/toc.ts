@@ -88,6 +88,11 @@ export function tocWith(toc: string, keep: (entry: TocEntry) => boolean): string
   );
 }
 
+/** An event trigger, or a comment or label on one: restored after everything else, so it observes none of the restore. */
+export function isEventTriggerEntry(entry: TocEntry): boolean {
+  return /^(EVENT TRIGGER |(COMMENT|SECURITY LABEL) - EVENT TRIGGER )/.test(entry.desc);
+}
+
 /** Comments and security labels: they name their object, so they must run after it exists. */
 export function isCommentEntry(entry: TocEntry): boolean {
   return /^(COMMENT|SECURITY LABEL) /.test(entry.desc);

@@ -15,6 +15,9 @@ export function renderPull(result: PullResult): string {
   lines.push(`  ${result.tables} table(s)${result.rows !== undefined ? `, ${result.rows} row(s)` : ''}, schema version ${result.schemaVersion ?? '0'}`);
   if (result.snapshot) lines.push(`  reset to this copy any time: drydock snapshot restore pristine --to ${result.target}`);
   for (const fk of result.notValidForeignKeys) lines.push(`  foreign key ${fk.name} on ${fk.table} is NOT VALID: the data of ${fk.references} was excluded`);
+  if (result.databaseSettings?.applied.length) lines.push(`  production's database settings on the copy: ${result.databaseSettings.applied.join('; ')}`);
+  if (result.databaseSettings?.unknown) lines.push("  production's database settings are unknown (it could not be asked): the copy has none");
+  for (const index of result.invalidIndexes) lines.push(`  index ${index} is INVALID in production, so the copy does not have it`);
   if (result.scrubbed) lines.push('  the working copy was scrubbed (the snapshot was not)');
   return lines.join('\n');
 }

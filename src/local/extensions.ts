@@ -4,7 +4,7 @@
  */
 import { DrydockError } from '../errors.js';
 import { withClient } from '../pg/client.js';
-import { quoteQualified } from '../pg/ident.js';
+import { quoteLiteral, quoteQualified } from '../pg/ident.js';
 import { readAvailableExtensions, type InstalledExtension } from '../pg/queries/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
 
@@ -13,11 +13,14 @@ export function precreatedSchemas(extensions: readonly InstalledExtension[]): Se
   return new Set(extensions.map((e) => e.schema).filter((s) => s !== 'public' && s !== 'pg_catalog'));
 }
 
-/** Check every extension is installable locally, then create the schemas and extensions in `url`. */
-export async function prepareExtensions(url: DbUrl, extensions: readonly InstalledExtension[]): Promise<void> {
+/**
+ * Check every extension is installable locally, then create the schemas and extensions in `url`, each at
+ * production's version where this server ships it (`onWarning` names both versions where it does not).
+ */
+export async function prepareExtensions(url: DbUrl, extensions: readonly InstalledExtension[], onWarning: (message: string) => void = () => undefined): Promise<void> {
   await withClient(url, async (client) => {
-    const available = new Set((await readAvailableExtensions(client)).map((e) => e.name));
-    const missing = extensions.filter((e) => e.name !== 'plpgsql' && !available.has(e.name));
+    const versions = new Map((await readAvailableExtensions(client)).map((e) => [e.name, e.versions]));
+    const missing = extensions.filter((e) => e.name !== 'plpgsql' && !versions.has(e.name));
     if (missing.length) {
       throw new DrydockError(`the local server lacks extension(s) production uses: ${missing.map((e) => e.name).join(', ')}`, {
         hint: 'run `drydock doctor` for the install command; nothing was changed',
@@ -26,7 +29,10 @@ export async function prepareExtensions(url: DbUrl, extensions: readonly Install
     for (const schema of precreatedSchemas(extensions)) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteQualified(schema)}`);
     for (const ext of extensions) {
       if (ext.name === 'plpgsql') continue;
-      await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteQualified(ext.name)} WITH SCHEMA ${quoteQualified(ext.schema)}`);
+      const shipped = versions.get(ext.name) ?? [];
+      const atVersion = ext.version && shipped.includes(ext.version);
+      if (ext.version && !atVersion) onWarning(`extension ${ext.name} is ${ext.version} in production, but this server ships ${shipped.join(', ') || 'no version'} of it: the copy has the default`);
+      await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteQualified(ext.name)} WITH SCHEMA ${quoteQualified(ext.schema)}${atVersion ? ` VERSION ${quoteLiteral(ext.version)}` : ''}`);
     }
   });
 }

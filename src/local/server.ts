@@ -11,6 +11,8 @@ import type pg from 'pg';
 
 import { DrydockError } from '../errors.js';
 import { withClient, withTransaction } from '../pg/client.js';
+import { readDatabaseSettingsOf } from '../pg/queries/server-facts.js';
+import { applyDatabaseSettings } from './database-settings.js';
 import { quoteIdent, quoteLiteral } from '../pg/ident.js';
 import { withDatabase, type DbUrl } from '../pg/url.js';
 
@@ -107,6 +109,8 @@ export class LocalServer {
     const strategy = options.template && options.fileCopy !== false && (await this.serverMajor()) >= 15 ? ' STRATEGY FILE_COPY' : '';
     await this.admin.query(`CREATE DATABASE ${quoteIdent(name)}${template}${strategy}`);
     await this.setMeta(name, meta);
+    // A template copy does not carry the template's database-level settings (production's, on a pulled copy).
+    if (options.template) await applyDatabaseSettings(this.admin, name, await readDatabaseSettingsOf(this.admin, options.template));
   }
 
   async setMeta(name: string, meta: DrydockDbMeta): Promise<void> {

@@ -16,6 +16,8 @@ export interface ConnectOptions {
   retryForMs?: number;
   /** application_name seen in pg_stat_activity. */
   applicationName?: string;
+  /** Session settings sent at connection start (the startup packet's `options`, as `-c name=value`). */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /** The `ssl` option for pg from a libpq sslmode. Heroku needs SSL without certificate verification. */
@@ -44,7 +46,15 @@ function clientConfig(url: DbUrl, sslmode: string, options: ConnectOptions): pg.
     ssl: sslOption(sslmode),
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     application_name: options.applicationName ?? 'drydock',
+    ...(options.settings ? { options: startupOptions(options.settings) } : {}),
   };
+}
+
+/** `-c name=value …` for the startup packet; spaces and backslashes in values are backslash-escaped, as libpq's PGOPTIONS wants. */
+export function startupOptions(settings: Readonly<Record<string, string>>): string {
+  return Object.entries(settings)
+    .map(([name, value]) => `-c ${name}=${value.replace(/[\\ ]/g, (c) => `\\${c}`)}`)
+    .join(' ');
 }
 
 const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', '57P03' /* cannot_connect_now: starting up */, 'ETIMEDOUT']);

@@ -164,7 +164,9 @@ export class PgTools {
    */
   async dumpSchemaArchive(url: DbUrl, file: string, options: PgToolRunOptions & { snapshot?: string; excludeSchemas?: string[] } = {}): Promise<ClientTool> {
     const tool = await this.tool('pg_dump', options.serverMajor ?? (await this.serverMajor(url)));
-    const args = ['--format=custom', '--schema-only', '--no-owner', '--no-privileges', '--no-subscriptions', '--file', file];
+    // Every section but data: the schema, and with post-data the refresh of populated materialized views
+    // (--schema-only would leave them out, and they would arrive unpopulated).
+    const args = ['--format=custom', '--section=pre-data', '--section=post-data', '--no-owner', '--no-privileges', '--no-subscriptions', '--file', file];
     if (options.snapshot) args.push(`--snapshot=${options.snapshot}`);
     for (const schema of options.excludeSchemas ?? []) args.push(`--exclude-schema=${schema}`);
     await this.run(tool, url, args, { timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.dumpSchema, what: `dumping the schema of ${describeDb(url)}` });

@@ -27,6 +27,7 @@ import { fetchBackup, loadBackupSource, preflightBackup, type FetchedBackup } fr
 import { inspectLiveSource, loadLiveSource, type SourceFacts } from '../pull/sources/live.js';
 import { describeSource, type PullOptions, type PullResult, type PullSource } from '../pull/types.js';
 import { verifyCopy } from '../pull/verify.js';
+import { applyDatabaseSettings, type AppliedSettings } from '../local/database-settings.js';
 import { resolvePullOptions, type PullRequest } from '../settings.js';
 import { createPipeline } from './listr.js';
 
@@ -56,6 +57,7 @@ interface PullState {
   tables?: string[];
   notValidForeignKeys?: NotValidForeignKey[];
   schemaVersion?: string;
+  settings?: AppliedSettings;
   snapshot?: string;
   previous?: string;
   /** Replaced copies, tagged 'previous', for the background preparation to drop. */
@@ -118,6 +120,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               s.facts = await inspectLiveSource(url);
             }
             await checkCompatibility(deps.pgTools, source, s.facts.major, localVersion);
+            for (const index of s.facts.invalidIndexes ?? []) {
+              deps.output.warn(`index ${index} is INVALID in production (a failed or unfinished CREATE INDEX CONCURRENTLY): pg_dump leaves it out, so the copy does not have it`);
+            }
             const free = await freeBytes(cache);
             const need = source.kind === 'backup' ? (s.facts.bytes ?? s.backup?.sizeBytes ?? 0) : 0;
             if (free !== undefined && need > free) {
@@ -156,6 +161,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               scratch: scratchUrl,
               afterFirstChunk: pausesAt(pause, 'during-download') ? () => pausePoint(pause, 'during-download') : undefined,
               onProgress: (text) => (task.output = text),
+              onWarning: (message) => deps.output.warn(message),
             });
             const { cached } = s.fetched;
             task.title = s.fetched.cacheHit
@@ -177,6 +183,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                 validateForeignKeys: options.validateForeignKeys,
                 extensions: s.facts.extensions,
                 onLine: (line) => (task.output = line.replace(/^pg_restore: /, '')),
+                onWarning: (message) => deps.output.warn(message),
               });
               s.tables = loaded.tables;
               s.notValidForeignKeys = loaded.notValidForeignKeys;
@@ -185,6 +192,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                 jobs: options.jobs,
                 excludeTableData: options.excludeTableData,
                 validateForeignKeys: options.validateForeignKeys,
+                onWarning: (message) => deps.output.warn(message),
                 onEvent: (event) => {
                   task.output = event.kind === 'phase' ? event.message : `${event.done}/${event.total} tables (${formatBytes(event.bytesDone)} of ${formatBytes(event.bytesTotal)}): ${event.table} ${event.rows} rows`;
                 },
@@ -205,6 +213,19 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             const verified = await withClient(withDatabase(options.local, s.scratch!), (client) => verifyCopy(client, { tables: s.tables ?? [], live: s.live }, new Set(s.live?.analyzed ?? [])));
             s.schemaVersion = verified.schemaVersion;
             task.title = `Verified: ${verified.tables} table(s) present${verified.rows !== undefined ? `, ${verified.rows} rows copied and counted` : ''}, schema version ${verified.schemaVersion}`;
+          },
+        },
+        {
+          title: "Apply production's database settings",
+          skip: unlessDryRun,
+          task: async (s, task) => {
+            if (!s.facts.settings) {
+              task.skip("production's database settings are unknown (it could not be asked): the copy has none");
+              return;
+            }
+            s.settings = await applyDatabaseSettings(server.admin, s.scratch!, s.facts.settings);
+            for (const r of s.settings.refused) deps.output.warn(`production's database setting ${r.setting} could not be applied locally: ${r.reason}`);
+            task.title = s.settings.applied.length ? `Applied production's database settings: ${s.settings.applied.join('; ')}` : 'Production has no database-level settings';
           },
         },
         {
@@ -314,6 +335,9 @@ function pullResult(options: PullOptions, state: PullState, _local: PgVersion, s
     droppingInBackground: state.replaced,
     scrubbed: Boolean(options.scrubFile) && !options.dryRun,
     notValidForeignKeys: state.notValidForeignKeys ?? [],
+    databaseSettings: state.settings ?? (options.dryRun ? undefined : { applied: [], refused: [], unknown: !state.facts.settings }),
+    invalidIndexes: state.facts.invalidIndexes ?? [],
+    largeObjects: live?.largeObjects,
     seconds: Math.round(seconds * 10) / 10,
   };
 }

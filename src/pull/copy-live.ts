@@ -56,8 +56,12 @@ export interface SourceTable {
   estimatedRows: number;
   /** Data left out with --exclude-table-data. */
   excluded: boolean;
-  /** Every column has a portable binary form (built-in types, enums, domains over built-ins). */
+  /** Every column has a portable binary form (built-in types, enums, domains over built-ins; no reg* OIDs). */
   binarySafe: boolean;
+  /** The columns COPY moves, quoted, in the source's order (generated columns are computed locally). */
+  columns: string[];
+  /** The table has extended statistics (CREATE STATISTICS): it is analyzed after post-data creates them. */
+  hasExtendedStats: boolean;
 }
 
 /** Progress events. */
@@ -97,17 +101,34 @@ export interface LiveCopyResult {
   trustedForeignKeys: string[];
   /** Tables (schema.name) already analyzed, with all their indexes in place. */
   analyzed: string[];
+  /** Large objects copied. */
+  largeObjects: number;
 }
 
-const TABLES_SQL = `
+/**
+ * The tables to copy. A column's binary form is portable when its type is built in (or an enum, or a
+ * domain over one) and is not one of the reg* types, whose binary form is the OID of an object in the
+ * source (the text form names it). COPY names its columns in the source's order: a table can have
+ * another column order locally (pg_dump recreates an inheritance child with its parent's columns first).
+ * Generated columns are left out, as pg_dump does: the copy computes them.
+ */
+const tablesSql = (major: number): string => `
   SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, pg_relation_size(c.oid) AS bytes, greatest(c.reltuples, 0)::bigint AS rows,
     NOT EXISTS (
       SELECT 1 FROM pg_attribute a
       JOIN pg_type t ON t.oid = a.atttypid
       JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+      LEFT JOIN pg_type e ON e.oid = b.typelem
       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-        AND NOT (t.typtype = 'e' OR (b.oid < 16384 AND b.typsend::oid <> 0 AND b.typreceive::oid <> 0))
-    ) AS binary_safe
+        AND (NOT (t.typtype = 'e' OR (b.oid < 16384 AND b.typsend::oid <> 0 AND b.typreceive::oid <> 0))
+             OR b.typname ~ '^reg' OR coalesce(e.typname, '') ~ '^reg')
+    ) AS binary_safe,
+    ARRAY(
+      SELECT quote_ident(a.attname) FROM pg_attribute a
+      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped${major >= 12 ? " AND a.attgenerated = ''" : ''}
+      ORDER BY a.attnum
+    ) AS columns,
+    EXISTS (SELECT 1 FROM pg_statistic_ext x WHERE x.stxrelid = c.oid) AS has_ext_stats
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind = 'r'
     AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
@@ -128,17 +149,39 @@ const TABLE_INDEXES_SQL = `
 /** Tables at least this large get their indexes built as soon as their data is in (one pg_restore each). */
 export const EARLY_INDEX_MIN_BYTES = 16 * 1024 * 1024;
 
+/** The sequences whose state is copied (pg_sequences shows no state for one reset with setval(…, false): read each one). */
 const SEQUENCES_SQL = `
-  SELECT schemaname AS schema, sequencename AS name, last_value::text AS last_value
-  FROM pg_sequences
-  WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname <> ALL($1::text[])`;
+  SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_' AND n.nspname <> ALL($1::text[])
+  ORDER BY 1, 2`;
+
+/** Large objects' contents move in pieces of this size (lo_get / lo_put). */
+const LARGE_OBJECT_CHUNK = 1024 * 1024;
+
+/**
+ * What every session of the copy pins on both sides, as pg_dump pins its own: text forms that do not
+ * depend on the database's settings (a DateStyle of `SQL, DMY` would swap days and months, an IntervalStyle
+ * of sql_standard would flip signs), names always schema-qualified (reg* columns in text form), row-level
+ * security that fails loudly instead of hiding rows, and no timeouts inherited from production.
+ */
+export const COPY_SESSION_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+  DateStyle: 'ISO',
+  IntervalStyle: 'postgres',
+  extra_float_digits: '3',
+  TimeZone: 'UTC',
+  search_path: 'pg_catalog',
+  row_security: 'off',
+  statement_timeout: '0',
+  lock_timeout: '0',
+  idle_in_transaction_session_timeout: '0',
+});
 
 /** A read-only transaction that can export or import a snapshot. */
 const SNAPSHOT_BEGIN = 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY';
 
 /** Open a source session inside the exported snapshot. */
 async function snapshotSession(url: DbUrl, snapshot: string): Promise<pg.Client> {
-  const client = await connect(url, { applicationName: 'drydock pull (copy)' });
+  const client = await connect(url, { applicationName: 'drydock pull (copy)', settings: COPY_SESSION_SETTINGS });
   // The session's transaction lives as long as the session (closed by copyLive's finally).
   await client.query(SNAPSHOT_BEGIN);
   await client.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
@@ -152,7 +195,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
   const clients: pg.Client[] = [];
   const track = (c: pg.Client) => (clients.push(c), c);
   try {
-    const leader = track(await connect(options.source, { applicationName: 'drydock pull (snapshot)' }));
+    const leader = track(await connect(options.source, { applicationName: 'drydock pull (snapshot)', settings: COPY_SESSION_SETTINGS }));
     // The leader's transaction holds the exported snapshot for the whole copy: it spans the steps below
     // and is committed as soon as the data is in (before the local post-data work), or ends with the
     // session in the finally below.
@@ -161,7 +204,10 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     const snapshot = snap[0]!.id;
     const version = await readServerVersion(leader);
     const schemaVersion = (await detectSchemaVersion(leader)).version;
-    const { rows: tableRows } = await leader.query<{ oid: string; schema: string; name: string; bytes: string; rows: string; binary_safe: boolean }>(TABLES_SQL, [EXCLUDED_SCHEMAS]);
+    const { rows: tableRows } = await leader.query<{ oid: string; schema: string; name: string; bytes: string; rows: string; binary_safe: boolean; columns: string[]; has_ext_stats: boolean }>(
+      tablesSql(version.major),
+      [EXCLUDED_SCHEMAS],
+    );
     const tables: SourceTable[] = tableRows.map((r) => ({
       oid: Number(r.oid),
       schema: r.schema,
@@ -170,16 +216,18 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       estimatedRows: Number(r.rows),
       excluded: options.excludeTableData.some((p) => matchesTable(p, r.schema, r.name)),
       binarySafe: r.binary_safe,
+      columns: r.columns,
+      hasExtendedStats: r.has_ext_stats,
     }));
     const { rows: keyRows } = await leader.query(SOURCE_FOREIGN_KEYS_SQL);
-    const { rows: sequences } = await leader.query<{ schema: string; name: string; last_value: string | null }>(SEQUENCES_SQL, [EXCLUDED_SCHEMAS]);
+    const sequences = await readSequences(leader);
     const toCopy = tables.filter((t) => !t.excluded);
     const early = toCopy.filter((t) => t.bytes >= (options.earlyIndexMinBytes ?? EARLY_INDEX_MIN_BYTES));
     const { rows: indexRows } = toCopy.length
       ? await leader.query<{ oid: string; rel: string }>(TABLE_INDEXES_SQL, [toCopy.map((t) => t.oid)])
       : { rows: [] };
 
-    emit({ kind: 'phase', message: `schema: pg_dump --schema-only in snapshot ${snapshot}` });
+    emit({ kind: 'phase', message: `schema: pg_dump of pre-data and post-data in snapshot ${snapshot}` });
     const archive = join(workDir, 'schema.dump');
     const dumpTool = await options.pgTools.dumpSchemaArchive(options.source, archive, { snapshot, excludeSchemas: EXCLUDED_SCHEMAS, serverMajor: version.major });
     const archiveMajor = dumpTool.version.major;
@@ -202,7 +250,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       earlyIds.add(entry.id);
       earlyObjects.add(entry.objOid);
     }
-    const setupTarget = track(await connect(options.target, { applicationName: 'drydock pull (schema)' }));
+    const setupTarget = track(await connect(options.target, { applicationName: 'drydock pull (schema)', settings: COPY_SESSION_SETTINGS }));
     const foreignKeys = await planForeignKeys({
       toc,
       archive,
@@ -226,7 +274,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     const pairs = await Promise.all(
       Array.from({ length: jobs }, async () => {
         const src = track(await snapshotSession(options.source, snapshot));
-        const dst = track(await connect(options.target, { applicationName: 'drydock pull (load)' }));
+        const dst = track(await connect(options.target, { applicationName: 'drydock pull (load)', settings: COPY_SESSION_SETTINGS }));
         await dst.query('SET synchronous_commit = off');
         return { src, dst };
       }),
@@ -249,10 +297,14 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       const format = binary && table.binarySafe ? 'binary' : 'text';
       formats.add(format);
       // Truncated in the loading transaction so COPY can FREEZE the rows (ONLY: never an inheritance child).
+      // The column list names the same columns in the same order on both sides.
+      const target = table.columns.length ? `${name} (${table.columns.join(', ')})` : name;
       const { out, into } = await withTransaction(dst, async () => {
         await dst.query(`TRUNCATE ONLY ${name}`);
-        const streams = { out: src.query(copyOut(`COPY ${name} TO STDOUT (FORMAT ${format})`)), into: dst.query(copyIn(`COPY ${name} FROM STDIN (FORMAT ${format}, FREEZE)`)) };
-        await pipeline(streams.out, streams.into);
+        const streams = { out: src.query(copyOut(`COPY ${target} TO STDOUT (FORMAT ${format})`)), into: dst.query(copyIn(`COPY ${target} FROM STDIN (FORMAT ${format}, FREEZE)`)) };
+        await pipeline(streams.out, streams.into).catch((error: unknown) => {
+          throw rowSecurityError(error, table) ?? error;
+        });
         return streams;
       });
       const rowsOut = Number(out.rowCount ?? 0);
@@ -263,17 +315,20 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       copied.set(`${table.schema}.${table.name}`, rowsIn);
       const ids = new Set(earlyByTable.get(table.oid) ?? []);
       if (ids.size) await restore(`early-${table.oid}`, tocWith(toc, (e) => ids.has(e.id)));
-      if ((indexesOf.get(table.oid) ?? []).every((oid) => earlyObjects.has(oid))) toAnalyze.push(table);
+      // Extended statistics are created in post-data: ANALYZE before them would leave them empty.
+      if (!table.hasExtendedStats && (indexesOf.get(table.oid) ?? []).every((oid) => earlyObjects.has(oid))) toAnalyze.push(table);
       bytesDone += table.bytes;
       done += 1;
       emit({ kind: 'table-done', table: `${table.schema}.${table.name}`, rows: rowsIn, done, total: toCopy.length, bytesDone, bytesTotal });
     }, analyzeNext);
 
-    // Sequence values are data: set them from the snapshot (pg_sequences shows NULL for never-used ones).
+    // Sequence values are data: set them from the snapshot, is_called included (setval(s, n, false) means
+    // the next value is n itself).
     for (const seq of sequences) {
-      if (seq.last_value === null) continue;
-      await setupTarget.query('SELECT setval($1::regclass, $2::bigint, true)', [quoteQualified(seq.schema, seq.name), seq.last_value]);
+      await setupTarget.query('SELECT pg_catalog.setval($1::regclass, $2::bigint, $3)', [quoteQualified(seq.schema, seq.name), seq.lastValue, seq.isCalled]);
     }
+    // Large objects are data too (their metadata and comments came with pre-data).
+    const largeObjects = await copyLargeObjects(leader, setupTarget);
     // The snapshot is no longer needed: release the source before the remaining local work.
     for (const { src } of pairs) await src.query('COMMIT').catch(() => undefined);
     await leader.query('COMMIT');
@@ -293,6 +348,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       schemaVersion,
       tables: tables.map((t) => ({ ...t, rowsCopied: copied.get(`${t.schema}.${t.name}`) ?? 0 })),
       sequences: sequences.length,
+      largeObjects,
       bytes: bytesTotal,
       format: formats.size === 1 ? (formats.has('binary') ? 'binary' : 'text') : formats.size ? 'mixed' : 'text',
       notValidForeignKeys,
@@ -303,4 +359,58 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** A sequence's state in the snapshot. */
+interface SequenceState {
+  schema: string;
+  name: string;
+  lastValue: string;
+  isCalled: boolean;
+}
+
+/** Every sequence's last_value and is_called, read from the sequences themselves (as pg_dump does), 500 per query. */
+async function readSequences(client: pg.Client): Promise<SequenceState[]> {
+  const { rows: names } = await client.query<{ schema: string; name: string }>(SEQUENCES_SQL, [EXCLUDED_SCHEMAS]);
+  const states: SequenceState[] = [];
+  for (let i = 0; i < names.length; i += 500) {
+    const batch = names.slice(i, i + 500);
+    const sql = batch.map((s, j) => `SELECT ${j} AS i, last_value::text AS last_value, is_called FROM ${quoteQualified(s.schema, s.name)}`).join(' UNION ALL ');
+    const { rows } = await client.query<{ i: number; last_value: string; is_called: boolean }>(sql);
+    for (const r of rows) states.push({ ...batch[r.i]!, lastValue: r.last_value, isCalled: r.is_called });
+  }
+  return states;
+}
+
+/**
+ * Copy every large object's contents from the snapshot, in pieces (a large object can be up to 4 TB).
+ * pg_dump's pre-data created them (with their comments); one missing locally is created with its OID,
+ * which the oid columns that point at it already hold.
+ */
+async function copyLargeObjects(source: pg.Client, target: pg.Client): Promise<number> {
+  const { rows } = await source.query<{ oid: string }>('SELECT oid::text FROM pg_catalog.pg_largeobject_metadata ORDER BY oid');
+  for (const { oid } of rows) {
+    await target.query('SELECT pg_catalog.lo_create($1::oid) WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_largeobject_metadata WHERE oid = $1::oid)', [oid]);
+    for (let offset = 0; ; offset += LARGE_OBJECT_CHUNK) {
+      const { rows: piece } = await source.query<{ data: Buffer }>('SELECT pg_catalog.lo_get($1::oid, $2, $3) AS data', [oid, offset, LARGE_OBJECT_CHUNK]);
+      const data = piece[0]?.data;
+      if (!data?.length) break;
+      await target.query('SELECT pg_catalog.lo_put($1::oid, $2, $3)', [oid, offset, data]);
+      if (data.length < LARGE_OBJECT_CHUNK) break;
+    }
+  }
+  return rows.length;
+}
+
+/**
+ * A COPY refused because row-level security would filter it (row_security = off, as pg_dump sets):
+ * one line naming the table, instead of a copy with rows missing.
+ */
+function rowSecurityError(error: unknown, table: SourceTable): DrydockError | undefined {
+  const message = (error as { message?: string }).message ?? '';
+  if (!/row-level security/i.test(message)) return undefined;
+  return new DrydockError(`cannot copy ${table.schema}.${table.name}: its row-level security policies would hide rows from this role (${message})`, {
+    hint: 'connect as a role that bypasses row-level security (a superuser or BYPASSRLS, or the owner when the table does not FORCE it), as pg_dump would need; the working database was not touched',
+    cause: error,
+  });
 }

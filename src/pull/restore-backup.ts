@@ -21,7 +21,7 @@ import { withClient } from '../pg/client.js';
 import type { ArchiveSection, PgTools } from '../pg/pg-tools.js';
 import type { DbUrl } from '../pg/url.js';
 import { addForeignKeys, planForeignKeys, type NotValidForeignKey, type PlannedForeignKey } from './foreign-keys.js';
-import { isCommentEntry, tocWith, type TocEntry } from '../backups/toc.js';
+import { isCommentEntry, isEventTriggerEntry, tocEntries, tocWith, type TocEntry } from '../backups/toc.js';
 
 export interface RestoreBackupOptions {
   archive: string;
@@ -78,10 +78,13 @@ export async function restoreAroundForeignKeys(options: {
 }): Promise<NotValidForeignKey[]> {
   const keys = new Set(options.planned.map((fk) => fk.id));
   const hold = keys.size > 0;
-  const rest = tocWith(options.toc, (e) => !options.skip?.(e) && !keys.has(e.id) && !(hold && isCommentEntry(e)));
+  // Event triggers come last, so they cannot observe (and record) the restore's own DDL.
+  const eventTriggers = tocWith(options.toc, isEventTriggerEntry);
+  const rest = tocWith(options.toc, (e) => !options.skip?.(e) && !keys.has(e.id) && !isEventTriggerEntry(e) && !(hold && isCommentEntry(e)));
   await options.restore('rest', rest, { section: options.section, jobs: options.jobs });
   const notValid = await addForeignKeys(options.client, options.planned);
-  if (hold) await options.restore('comments', tocWith(options.toc, isCommentEntry), { section: 'post-data' });
+  if (hold) await options.restore('comments', tocWith(options.toc, (e) => isCommentEntry(e) && !isEventTriggerEntry(e)), { section: 'post-data' });
+  if (tocEntries(eventTriggers).length) await options.restore('event-triggers', eventTriggers, { section: 'post-data' });
   return notValid;
 }
 

@@ -50,6 +50,12 @@ export interface PullResult {
   scrubbed: boolean;
   /** Foreign keys left NOT VALID because the data they point to was excluded. */
   notValidForeignKeys: NotValidForeignKey[];
+  /** Production's database-level settings put on the copy (`unknown` when production could not be asked). */
+  databaseSettings: { applied: string[]; refused: Array<{ setting: string; reason: string }>; unknown?: boolean } | undefined;
+  /** Indexes INVALID in production: pg_dump leaves them out, so the copy cannot have them. */
+  invalidIndexes: string[];
+  /** Large objects copied (live copies). */
+  largeObjects: number | undefined;
   seconds: number;
 }
 

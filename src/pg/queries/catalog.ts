@@ -68,3 +68,15 @@ export async function listRelations(client: pg.ClientBase): Promise<Relation[]> 
   const { rows } = await client.query<{ schema: string; name: string; kind: Relation['kind']; estimate: string }>(RELATIONS);
   return rows.map((r) => ({ schema: r.schema, name: r.name, kind: r.kind, estimate: Number(r.estimate) }));
 }
+
+/** Indexes that are INVALID (a failed or unfinished CREATE INDEX CONCURRENTLY), qualified names. */
+export const INVALID_INDEXES = `
+  SELECT n.nspname || '.' || c.relname AS name FROM pg_catalog.pg_index i
+  JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE NOT i.indisvalid ORDER BY 1`;
+
+/** The database's INVALID indexes (schema.name). */
+export async function readInvalidIndexes(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(INVALID_INDEXES);
+  return rows.map((r) => r.name);
+}

@@ -3,7 +3,7 @@
  */
 import type pg from 'pg';
 
-import { AVAILABLE_EXTENSIONS, DATABASE_SIZE, INSTALLED_EXTENSIONS, SERVER_VERSION } from './server.js';
+import { AVAILABLE_EXTENSIONS, DATABASE_SETTINGS, DATABASE_SETTINGS_OF, DATABASE_SIZE, INSTALLED_EXTENSIONS, SERVER_VERSION } from './server.js';
 import { parseServerVersionNum, type PgVersion } from '../version.js';
 
 /** An extension installed in a database. */
@@ -20,7 +20,7 @@ export interface AvailableExtension {
 }
 
 /** The server's version, from server_version_num (exact) with the printed text for people. */
-export async function readServerVersion(client: pg.Client): Promise<PgVersion & { full: string }> {
+export async function readServerVersion(client: pg.ClientBase): Promise<PgVersion & { full: string }> {
   const { rows } = await client.query<{ num: string; text: string }>(SERVER_VERSION);
   const row = rows[0];
   if (!row) throw new Error('server returned no version');
@@ -28,13 +28,13 @@ export async function readServerVersion(client: pg.Client): Promise<PgVersion & 
 }
 
 /** Extensions installed in the connected database. */
-export async function readInstalledExtensions(client: pg.Client): Promise<InstalledExtension[]> {
+export async function readInstalledExtensions(client: pg.ClientBase): Promise<InstalledExtension[]> {
   const { rows } = await client.query<InstalledExtension>(INSTALLED_EXTENSIONS);
   return rows;
 }
 
 /** Extensions the connected server can install. */
-export async function readAvailableExtensions(client: pg.Client): Promise<AvailableExtension[]> {
+export async function readAvailableExtensions(client: pg.ClientBase): Promise<AvailableExtension[]> {
   const { rows } = await client.query<{ name: string; versions: string[] | string }>(AVAILABLE_EXTENSIONS);
   return rows.map((r) => ({ name: r.name, versions: Array.isArray(r.versions) ? r.versions : parsePgArray(r.versions) }));
 }
@@ -48,4 +48,16 @@ function parsePgArray(text: string): string[] {
 export async function readDatabaseSize(client: pg.ClientBase): Promise<number> {
   const { rows } = await client.query<{ bytes: string }>(DATABASE_SIZE);
   return Number(rows[0]?.bytes ?? 0);
+}
+
+/** The connected database's own settings (ALTER DATABASE … SET), as `name=value` strings; role-specific ones are left out. */
+export async function readDatabaseSettings(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ setting: string }>(DATABASE_SETTINGS);
+  return rows.map((r) => r.setting);
+}
+
+/** The database-level settings of the named database (`name=value`), for copying them onto another database. */
+export async function readDatabaseSettingsOf(client: pg.ClientBase, database: string): Promise<string[]> {
+  const { rows } = await client.query<{ setting: string }>(DATABASE_SETTINGS_OF, [database]);
+  return rows.map((r) => r.setting);
 }

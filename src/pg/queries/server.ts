@@ -18,3 +18,13 @@ export const AVAILABLE_EXTENSIONS = `
 
 /** The size of the connected database, in bytes. */
 export const DATABASE_SIZE = `SELECT pg_database_size(current_database()) AS bytes`;
+
+/** The connected database's own settings (role 0: every role), one `name=value` per row. */
+export const DATABASE_SETTINGS = `
+  SELECT unnest(setconfig) AS setting FROM pg_catalog.pg_db_role_setting
+  WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`;
+
+/** The same for a database named by $1. */
+export const DATABASE_SETTINGS_OF = `
+  SELECT unnest(setconfig) AS setting FROM pg_catalog.pg_db_role_setting
+  WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = $1)`;

@@ -12,7 +12,7 @@ import type { BackupSummary } from '../../heroku/cli.js';
 import { precreatedSchemas, prepareExtensions } from '../../local/extensions.js';
 import { withClient } from '../../pg/client.js';
 import type { PgTools } from '../../pg/pg-tools.js';
-import { readInstalledExtensions, readServerVersion, type InstalledExtension } from '../../pg/queries/server-facts.js';
+import type { InstalledExtension } from '../../pg/queries/server-facts.js';
 import type { DbUrl } from '../../pg/url.js';
 import { parseVersion } from '../../pg/version.js';
 import type { StreamRestoreMode } from '../../settings.js';
@@ -20,7 +20,7 @@ import type { NotValidForeignKey } from '../foreign-keys.js';
 import { restoreBackupArchive } from '../restore-backup.js';
 import { downloadWhileRestoring } from '../stream-restore.js';
 import type { PullSource } from '../types.js';
-import type { SourceFacts } from './live.js';
+import { readSourceFacts, type SourceFacts } from './live.js';
 
 type BackupSource = Extract<PullSource, { kind: 'backup' }>;
 
@@ -70,10 +70,7 @@ export async function preflightBackup(
   if (url) {
     facts.url = url;
     try {
-      await withClient(url, async (client) => {
-        facts.extensions = await readInstalledExtensions(client);
-        facts.major = (await readServerVersion(client)).major;
-      }, { connectTimeoutMs: 10_000 });
+      await withClient(url, async (client) => Object.assign(facts, await readSourceFacts(client), { bytes: undefined }), { connectTimeoutMs: 10_000 });
     } catch {
       // A backup needs no connection to production; extensions then come from the archive itself.
     }
@@ -92,9 +89,9 @@ export interface RestoreList {
 }
 
 /** From a backup's table of contents: pre-create its extensions in the scratch database, return the entries to restore. */
-export async function prepareBackupRestore(scratch: DbUrl, toc: string, known: InstalledExtension[] | undefined, excludeTableData: string[]): Promise<RestoreList> {
+export async function prepareBackupRestore(scratch: DbUrl, toc: string, known: InstalledExtension[] | undefined, excludeTableData: string[], onWarning?: (message: string) => void): Promise<RestoreList> {
   const extensions = known ?? extensionsInToc(toc);
-  await prepareExtensions(scratch, extensions);
+  await prepareExtensions(scratch, extensions, onWarning);
   return {
     tables: tablesWithData(withoutTableData(toc, excludeTableData)),
     list: withoutTableData(withoutPrecreated(toc, precreatedSchemas(extensions)), excludeTableData),
@@ -128,6 +125,7 @@ export interface FetchBackupOptions {
   /** After the first chunk (a test pause point). */
   afterFirstChunk?: (() => Promise<void>) | undefined;
   onProgress: (text: string) => void;
+  onWarning?: (message: string) => void;
 }
 
 /** Use the cached backup, or download it (with mode auto/always, loading schema and data as it arrives). */
@@ -156,7 +154,7 @@ export async function fetchBackup(deps: Pick<Deps, 'heroku'>, options: FetchBack
     archiveMajor: options.archiveMajor,
     pgTools: options.pgTools,
     target: scratch,
-    prepare: async (toc) => (restore = await prepareBackupRestore(scratch, toc, options.extensions, options.excludeTableData)).list,
+    prepare: async (toc) => (restore = await prepareBackupRestore(scratch, toc, options.extensions, options.excludeTableData, options.onWarning)).list,
     onStreaming: () => (loading = true),
   });
   return { cached: streamed.cached, cacheHit: false, restore, dataLoaded: streamed.streamed };
@@ -167,9 +165,9 @@ export async function loadBackupSource(
   pgTools: PgTools,
   fetched: FetchedBackup,
   scratch: DbUrl,
-  options: { archiveMajor: number; jobs: number; excludeTableData: string[]; validateForeignKeys: boolean; extensions: InstalledExtension[] | undefined; onLine: (line: string) => void },
+  options: { archiveMajor: number; jobs: number; excludeTableData: string[]; validateForeignKeys: boolean; extensions: InstalledExtension[] | undefined; onLine: (line: string) => void; onWarning?: (message: string) => void },
 ): Promise<{ tables: string[]; notValidForeignKeys: NotValidForeignKey[] }> {
-  const restore = fetched.restore ?? (await prepareBackupRestore(scratch, await pgTools.listArchive(fetched.cached.file, options.archiveMajor), options.extensions, options.excludeTableData));
+  const restore = fetched.restore ?? (await prepareBackupRestore(scratch, await pgTools.listArchive(fetched.cached.file, options.archiveMajor), options.extensions, options.excludeTableData, options.onWarning));
   const notValidForeignKeys = await restoreBackupArchive({
     archive: fetched.cached.file,
     archiveMajor: options.archiveMajor,

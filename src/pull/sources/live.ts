@@ -5,7 +5,10 @@
 import { precreatedSchemas, prepareExtensions } from '../../local/extensions.js';
 import { withClient } from '../../pg/client.js';
 import type { PgTools } from '../../pg/pg-tools.js';
-import { readDatabaseSize, readInstalledExtensions, readServerVersion, type InstalledExtension } from '../../pg/queries/server-facts.js';
+import type pg from 'pg';
+
+import { readInvalidIndexes } from '../../pg/queries/catalog.js';
+import { readDatabaseSettings, readDatabaseSize, readInstalledExtensions, readServerVersion, type InstalledExtension } from '../../pg/queries/server-facts.js';
 import type { DbUrl } from '../../pg/url.js';
 import { copyLive, type LiveCopyEvent, type LiveCopyResult } from '../copy-live.js';
 
@@ -17,15 +20,26 @@ export interface SourceFacts {
   extensions?: InstalledExtension[] | undefined;
   /** The database's size (live copies: what will move). */
   bytes?: number | undefined;
+  /** Its database-level settings (`name=value`), when production could be asked. */
+  settings?: string[] | undefined;
+  /** Indexes INVALID in production (pg_dump leaves them out, so the copy cannot have them). */
+  invalidIndexes?: string[] | undefined;
+}
+
+/** Version, extensions, size, database settings and INVALID indexes of a source database. */
+export async function readSourceFacts(client: pg.ClientBase): Promise<Omit<SourceFacts, 'url'>> {
+  return {
+    major: (await readServerVersion(client)).major,
+    extensions: await readInstalledExtensions(client),
+    bytes: await readDatabaseSize(client),
+    settings: await readDatabaseSettings(client),
+    invalidIndexes: await readInvalidIndexes(client),
+  };
 }
 
 /** Connect to the live source and read its version, extensions and size. */
 export async function inspectLiveSource(url: DbUrl): Promise<SourceFacts> {
-  return withClient(
-    url,
-    async (client) => ({ url, major: (await readServerVersion(client)).major, extensions: await readInstalledExtensions(client), bytes: await readDatabaseSize(client) }),
-    { connectTimeoutMs: 15_000 },
-  );
+  return withClient(url, async (client) => ({ url, ...(await readSourceFacts(client)) }), { connectTimeoutMs: 15_000 });
 }
 
 /** How to load a live copy. */
@@ -34,11 +48,12 @@ export interface LiveLoadOptions {
   excludeTableData: string[];
   validateForeignKeys: boolean;
   onEvent: (event: LiveCopyEvent) => void;
+  onWarning: (message: string) => void;
 }
 
 /** Copy the live source into the (new, empty) scratch database. */
 export async function loadLiveSource(pgTools: PgTools, source: SourceFacts & { url: DbUrl }, scratch: DbUrl, options: LiveLoadOptions): Promise<LiveCopyResult> {
-  await prepareExtensions(scratch, source.extensions ?? []);
+  await prepareExtensions(scratch, source.extensions ?? [], options.onWarning);
   return copyLive({
     source: source.url,
     target: scratch,

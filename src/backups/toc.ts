@@ -25,21 +25,45 @@ export function withoutPrecreated(toc: string, schemas: ReadonlySet<string>): st
     .join('\n');
 }
 
+/** A table named in a table of contents. */
+export interface TocTable {
+  /** As pg_restore --list prints it: `schema name` (unquoted). */
+  label: string;
+  /**
+   * Every (schema, name) the label can stand for. pg_restore --list prints names unquoted and separated
+   * by spaces, so `app order items owner` is schema `app`, table `order items` — or schema `app order`,
+   * table `items`. Almost always there is one candidate; a name with spaces gives one per split.
+   */
+  candidates: Array<{ schema: string; name: string }>;
+}
+
+/** The table of a `TABLE DATA schema name owner` line, or undefined for any other line. Pure. */
+export function tableDataOf(line: string): TocTable | undefined {
+  const m = /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line);
+  if (!m) return undefined;
+  // The owner is the last word (empty when the dump has no owners).
+  const words = m[1]!.split(' ');
+  const named = words.slice(0, -1);
+  const candidates: TocTable['candidates'] = [];
+  for (let k = 1; k < named.length; k++) candidates.push({ schema: named.slice(0, k).join(' '), name: named.slice(k).join(' ') });
+  return { label: named.join(' '), candidates };
+}
+
 /** Drop TABLE DATA entries of tables whose data is excluded (--exclude-table-data). */
 export function withoutTableData(toc: string, patterns: readonly string[]): string {
   if (!patterns.length) return toc;
   return toc
     .split('\n')
-    .filter((line) => {
-      const m = /^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) /.exec(line);
-      return !(m && patterns.some((p) => matchesTable(p, m[1]!, m[2]!)));
-    })
+    .filter((line) => !tableDataOf(line)?.candidates.some((c) => patterns.some((p) => matchesTable(p, c.schema, c.name))))
     .join('\n');
 }
 
-/** Tables with data in the archive, as schema.name. */
-export function tablesWithData(toc: string): string[] {
-  return [...toc.matchAll(/^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) /gm)].map((m) => `${m[1]}.${m[2]}`);
+/** Tables with data in the archive. */
+export function tablesWithData(toc: string): TocTable[] {
+  return toc
+    .split('\n')
+    .map(tableDataOf)
+    .filter((t): t is TocTable => t !== undefined);
 }
 
 /** Extensions named in the archive (when production itself cannot be asked). */

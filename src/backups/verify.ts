@@ -5,6 +5,7 @@
 import type pg from 'pg';
 
 import { quoteQualified } from '../pg/ident.js';
+import type { TableRowCount } from '../pg/pg-tools.js';
 
 /** One table whose rows differ from the backup's. */
 export interface RowCountMismatch {
@@ -22,12 +23,12 @@ export interface RowCountCheck {
   mismatches: RowCountMismatch[];
 }
 
-/** Count every table named in `expected` ("schema.name", or a bare name in public) and compare. */
-export async function compareRowCounts(client: pg.ClientBase, expected: ReadonlyMap<string, number>): Promise<RowCountCheck> {
+/** Count every table of the archive's counts and compare. */
+export async function compareRowCounts(client: pg.ClientBase, expected: ReadonlyMap<string, TableRowCount>): Promise<RowCountCheck> {
   const mismatches: RowCountMismatch[] = [];
   let rows = 0;
-  for (const [table, want] of expected) {
-    const [schema, name] = table.includes('.') ? (table.split('.', 2) as [string, string]) : ['public', table];
+  for (const { schema, name, rows: want } of expected.values()) {
+    const table = `${schema}.${name}`;
     const actual = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteQualified(schema, name)}`).then(
       (r) => Number(r.rows[0]?.n ?? -1),
       () => -1,

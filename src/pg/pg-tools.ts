@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import { ToolError } from '../errors.js';
 import { run, type RunResult } from '../exec.js';
 import { withClient } from './client.js';
+import { quoteQualified } from './ident.js';
 import { readServerVersion } from './queries/server-facts.js';
 import { pickTool, type ClientTool, type DiscoverOptions, type ToolName, type ToolWant } from './tools.js';
 import { describeDb, toPgEnv, type DbUrl } from './url.js';
@@ -74,6 +75,46 @@ export const BULK_LOAD_OPTIONS = '-c synchronous_commit=off -c maintenance_work_
 
 /** A section of an archive (pg_restore --section). */
 export type ArchiveSection = 'pre-data' | 'data' | 'post-data';
+
+/** A table's exact row count in an archive. */
+export interface TableRowCount {
+  schema: string;
+  name: string;
+  rows: number;
+}
+
+/**
+ * The table of a `COPY schema.name (cols) FROM stdin;` line of pg_restore's SQL, identifiers unquoted
+ * (pg_dump quotes a name with spaces, dots, quotes or capitals: `COPY app."order items" …`). Pure.
+ */
+export function copyTarget(line: string): { schema: string; name: string } | undefined {
+  if (!line.startsWith('COPY ') || !line.endsWith(' FROM stdin;')) return undefined;
+  const parts: string[] = [];
+  let i = 5;
+  for (;;) {
+    if (line[i] === '"') {
+      let ident = '';
+      for (i++; i < line.length; i++) {
+        if (line[i] === '"' && line[i + 1] === '"') {
+          ident += '"';
+          i++;
+        } else if (line[i] === '"') break;
+        else ident += line[i];
+      }
+      i++;
+      parts.push(ident);
+    } else {
+      const m = /^[^\s."(]+/.exec(line.slice(i));
+      if (!m) return undefined;
+      parts.push(m[0]);
+      i += m[0].length;
+    }
+    if (line[i] !== '.') break;
+    i++;
+  }
+  if (parts.length === 1) return { schema: 'public', name: parts[0]! };
+  return parts.length === 2 ? { schema: parts[0]!, name: parts[1]! } : undefined;
+}
 
 /** pg_dump, pg_restore and psql, one method per intent. */
 export class PgTools {
@@ -244,10 +285,10 @@ export class PgTools {
    * Exact row counts per table in an archive, by streaming its data section as SQL (pg_restore --data-only -f -)
    * and counting COPY rows, without loading anything. Reads (and decompresses) the whole archive.
    */
-  async archiveRowCounts(archive: string, archiveMajor: number): Promise<Map<string, number>> {
+  async archiveRowCounts(archive: string, archiveMajor: number): Promise<Map<string, TableRowCount>> {
     const tool = await this.tool('pg_restore', archiveMajor);
-    const counts = new Map<string, number>();
-    let current: string | undefined;
+    const counts = new Map<string, TableRowCount>();
+    let current: TableRowCount | undefined;
     await run(tool.path, ['--data-only', '--file=-', archive], {
       timeoutMs: PG_TOOL_TIMEOUTS.restore,
       label: `${tool.name} ${tool.version.text}`,
@@ -256,13 +297,14 @@ export class PgTools {
       onStdoutLine: (line) => {
         if (current !== undefined) {
           if (line === '\\.') current = undefined;
-          else counts.set(current, (counts.get(current) ?? 0) + 1);
+          else current.rows += 1;
           return;
         }
-        const m = /^COPY (\S+(?:\.\S+)?) (?:\([^)]*\) )?FROM stdin;$/.exec(line);
-        if (m?.[1]) {
-          current = m[1].replace(/"/g, '');
-          if (!counts.has(current)) counts.set(current, 0);
+        const table = copyTarget(line);
+        if (table) {
+          const key = quoteQualified(table.schema, table.name);
+          current = counts.get(key) ?? { ...table, rows: 0 };
+          counts.set(key, current);
         }
       },
     });

@@ -21,6 +21,7 @@ import type { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, parseDatabaseUrl, withDatabase, type DbUrl } from '../pg/url.js';
 import { majorLabel, majorOrder, type PgVersion } from '../pg/version.js';
+import type { TocTable } from '../backups/toc.js';
 import type { LiveCopyResult } from '../pull/copy-live.js';
 import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.js';
 import { fetchBackup, loadBackupSource, preflightBackup, type FetchedBackup } from '../pull/sources/backup.js';
@@ -54,7 +55,7 @@ interface PullState {
   scratch?: string;
   live?: LiveCopyResult;
   /** The tables the copy must hold. */
-  tables?: string[];
+  tables?: TocTable[];
   notValidForeignKeys?: NotValidForeignKey[];
   schemaVersion?: string;
   settings?: AppliedSettings;
@@ -197,7 +198,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                   task.output = event.kind === 'phase' ? event.message : `${event.done}/${event.total} tables (${formatBytes(event.bytesDone)} of ${formatBytes(event.bytesTotal)}): ${event.table} ${event.rows} rows`;
                 },
               });
-              s.tables = s.live.tables.map((t) => `${t.schema}.${t.name}`);
+              s.tables = s.live.tables.map((t) => ({ label: `${t.schema}.${t.name}`, candidates: [{ schema: t.schema, name: t.name }] }));
               s.notValidForeignKeys = s.live.notValidForeignKeys;
             }
             task.title = `Restored into scratch database ${s.scratch}${s.live ? ` (COPY ${s.live.format}${s.live.trustedForeignKeys.length ? `, ${s.live.trustedForeignKeys.length} foreign key(s) valid in production kept without a re-check` : ''})` : ''}`;

@@ -16,6 +16,7 @@ import { resolveApp } from '../heroku/remote.js';
 import { detectSchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
 import { parseDatabaseUrl } from '../pg/url.js';
+import type { TableRowCount } from '../pg/pg-tools.js';
 import { parseVersion } from '../pg/version.js';
 import { resolveTransferTimeout, type ValueSource } from '../settings.js';
 import { pull, type PullResult } from './pull.js';
@@ -58,7 +59,7 @@ export interface RestoreResult {
 
 interface Ctx {
   backup?: BackupSummary;
-  counts?: Map<string, number>;
+  counts?: Map<string, TableRowCount>;
   backupVersion?: string;
   safety?: BackupInfo;
   original?: { maintenance: boolean; formation: Record<string, number> };
@@ -118,7 +119,7 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
           const info = await deps.heroku.pgInfo(app).catch(() => undefined);
           const major = (info?.version ? parseVersion(info.version)?.major : undefined) ?? 15;
           c.counts = await pgTools.archiveRowCounts(cached.file, major);
-          task.title = `Backup ${backup.id}: ${c.counts.size} table(s), ${[...c.counts.values()].reduce((a, b) => a + b, 0)} row(s)`;
+          task.title = `Backup ${backup.id}: ${c.counts.size} table(s), ${[...c.counts.values()].reduce((a, b) => a + b.rows, 0)} row(s)`;
         },
       },
       {

@@ -8,12 +8,13 @@ import { DrydockError } from '../errors.js';
 import { detectSchemaVersion } from '../migrate/detect.js';
 import { quoteQualified } from '../pg/ident.js';
 import { listRelations } from '../pg/queries/catalog.js';
+import type { TocTable } from '../backups/toc.js';
 import type { LiveCopyResult } from './copy-live.js';
 
 /** What the copy must hold. */
 export interface CopyExpectation {
-  /** Qualified names (schema.name) of the tables the source had. */
-  tables: string[];
+  /** The tables the source had (a backup's TOC may leave a name with spaces ambiguous: any candidate will do). */
+  tables: TocTable[];
   /** The live copy's own account (schema version and rows per table), when the copy was live. */
   live?: LiveCopyResult | undefined;
 }
@@ -38,7 +39,7 @@ export async function verifyCopy(client: pg.ClientBase, expected: CopyExpectatio
     relations = await listRelations(client);
   }
   const have = new Set(relations.filter((r) => r.kind !== 'm').map((r) => `${r.schema}.${r.name}`));
-  const missing = expected.tables.filter((t) => !have.has(t));
+  const missing = expected.tables.filter((t) => !t.candidates.some((c) => have.has(`${c.schema}.${c.name}`))).map((t) => t.label);
   if (missing.length) throw new DrydockError(`the restored copy lacks ${missing.length} table(s): ${missing.slice(0, 5).join(', ')}`, { hint: 'the working database was not touched; run `drydock doctor` and try again' });
   const schemaVersion = (await detectSchemaVersion(client)).version;
   const live = expected.live;

@@ -4,7 +4,7 @@
  */
 import { downloadToCache, findCached, type CachedBackup } from '../../backups/cache.js';
 import { chooseBackup } from '../../backups/choose.js';
-import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData } from '../../backups/toc.js';
+import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData, type TocTable } from '../../backups/toc.js';
 import type { Deps } from '../../deps.js';
 import { DrydockError } from '../../errors.js';
 import { formatBytes, hoursSince } from '../../format.js';
@@ -85,7 +85,7 @@ export async function preflightBackup(
 /** The entries of a backup to restore, and the tables whose data it brings. */
 export interface RestoreList {
   list: string;
-  tables: string[];
+  tables: TocTable[];
 }
 
 /** From a backup's table of contents: pre-create its extensions in the scratch database, return the entries to restore. */
@@ -166,7 +166,7 @@ export async function loadBackupSource(
   fetched: FetchedBackup,
   scratch: DbUrl,
   options: { archiveMajor: number; jobs: number; excludeTableData: string[]; validateForeignKeys: boolean; extensions: InstalledExtension[] | undefined; onLine: (line: string) => void; onWarning?: (message: string) => void },
-): Promise<{ tables: string[]; notValidForeignKeys: NotValidForeignKey[] }> {
+): Promise<{ tables: TocTable[]; notValidForeignKeys: NotValidForeignKey[] }> {
   const restore = fetched.restore ?? (await prepareBackupRestore(scratch, await pgTools.listArchive(fetched.cached.file, options.archiveMajor), options.extensions, options.excludeTableData, options.onWarning));
   const notValidForeignKeys = await restoreBackupArchive({
     archive: fetched.cached.file,

@@ -33,6 +33,7 @@ import { detectSchemaVersion } from '../migrate/detect.js';
 import { connect, withTransaction } from '../pg/client.js';
 import { quoteQualified } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
+import { FACT_EXCLUDED_SCHEMAS, readCatalogFacts, type CatalogFacts } from '../pg/queries/facts.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
 import { copyIn, copyOut } from './copy-pipe.js';
@@ -42,7 +43,7 @@ import { listRestorer, restoreAroundForeignKeys } from './restore-backup.js';
 import { matchesTable, tocEntries, tocWith, withoutPrecreated } from '../backups/toc.js';
 
 /** Schemas never copied: Heroku's own. */
-export const EXCLUDED_SCHEMAS = ['_heroku'];
+export const EXCLUDED_SCHEMAS = FACT_EXCLUDED_SCHEMAS;
 
 /** A table to copy, with what the source said about it. */
 export interface SourceTable {
@@ -103,6 +104,8 @@ export interface LiveCopyResult {
   analyzed: string[];
   /** Large objects copied. */
   largeObjects: number;
+  /** Production's catalog facts in the copy's snapshot. */
+  sourceFacts: CatalogFacts;
 }
 
 /**
@@ -221,6 +224,8 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     }));
     const { rows: keyRows } = await leader.query(SOURCE_FOREIGN_KEYS_SQL);
     const sequences = await readSequences(leader);
+    // What the copy must share with production, read in the same snapshot (checked before the swap).
+    const sourceFacts = await readCatalogFacts(leader);
     const toCopy = tables.filter((t) => !t.excluded);
     const early = toCopy.filter((t) => t.bytes >= (options.earlyIndexMinBytes ?? EARLY_INDEX_MIN_BYTES));
     const { rows: indexRows } = toCopy.length
@@ -349,6 +354,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       tables: tables.map((t) => ({ ...t, rowsCopied: copied.get(`${t.schema}.${t.name}`) ?? 0 })),
       sequences: sequences.length,
       largeObjects,
+      sourceFacts,
       bytes: bytesTotal,
       format: formats.size === 1 ? (formats.has('binary') ? 'binary' : 'text') : formats.size ? 'mixed' : 'text',
       notValidForeignKeys,

@@ -10,6 +10,8 @@ import { quoteQualified } from '../pg/ident.js';
 import { listRelations } from '../pg/queries/catalog.js';
 import type { TocTable } from '../backups/toc.js';
 import type { LiveCopyResult } from './copy-live.js';
+import { compareFacts } from './fidelity.js';
+import { readCatalogFacts } from '../pg/queries/facts.js';
 
 /** What the copy must hold. */
 export interface CopyExpectation {
@@ -47,6 +49,14 @@ export async function verifyCopy(client: pg.ClientBase, expected: CopyExpectatio
     throw new DrydockError(`schema version differs: production ${live.schemaVersion}, copy ${schemaVersion}`, { hint: 'the working database was not touched' });
   }
   if (live) {
+    // Fidelity: the copy's catalog facts equal production's in the copy's snapshot.
+    const notValidConstraints = new Set(live.notValidForeignKeys.map((fk) => `constraint ${fk.name} on ${fk.table}`));
+    const differences = compareFacts(live.sourceFacts, await readCatalogFacts(client), { notValidConstraints });
+    if (differences.length) {
+      throw new DrydockError(`the copy differs from production in ${differences.length} way(s): ${differences.slice(0, 5).join('; ')}${differences.length > 5 ? `; and ${differences.length - 5} more` : ''}`, {
+        hint: 'the working database was not touched; please report this with `drydock pull --verbose` output (it is a drydock bug)',
+      });
+    }
     const estimate = new Map(relations.filter((r) => r.kind === 'r').map((r) => [`${r.schema}.${r.name}`, r.estimate]));
     for (const t of live.tables) {
       const local = estimate.get(`${t.schema}.${t.name}`) ?? 0;

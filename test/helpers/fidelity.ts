@@ -66,6 +66,8 @@ export interface LoadOptions {
   stripOwners?: boolean;
   /** psql variables (-v name=value). */
   variables?: Record<string, string>;
+  /** Rewrite the SQL text before loading (e.g. drop a script's own CREATE DATABASE and \\c). */
+  transform?: (sql: string) => string;
 }
 
 /** A fixture's SQL text; `.gz` files are gunzipped. */
@@ -76,7 +78,7 @@ export function readFixture(path: string): string {
 
 /** Run SQL text (one or more fixture files) with psql -v ON_ERROR_STOP=1, as the test server's admin. */
 export async function loadSql(url: string, sql: string, options: LoadOptions = {}): Promise<void> {
-  let text = sql;
+  let text = options.transform ? options.transform(sql) : sql;
   if (options.stripOwners) text = text.replace(/^ALTER [A-Z ]+ .* OWNER TO .*;\s*$/gm, '');
   const vars = Object.entries(options.variables ?? {}).flatMap(([k, v]) => ['-v', `${k}=${v}`]);
   await runTool('psql', ['-X', '-q', '-o', '/dev/null', '-v', 'ON_ERROR_STOP=1', ...vars, '-d', url, '-f', '-'], text);

@@ -96,6 +96,35 @@ export async function createFixtureDb(label: string, files: string[], options: L
   return db;
 }
 
+/** Create a fresh test database and load SQL text into it. */
+export async function createSqlDb(label: string, sql: string, options: LoadOptions = {}): Promise<TestDb> {
+  const db = await createTestDb(label);
+  try {
+    await loadSql(db.url, sql, options);
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+  return db;
+}
+
+/** The sections of a file split at `-- @class <name>` lines: name → SQL. */
+export function fixtureClasses(path: string): Map<string, string> {
+  const sections = new Map<string, string>();
+  let name: string | undefined;
+  let lines: string[] = [];
+  for (const line of readFixture(path).split('\n')) {
+    const m = /^-- @class (\S+)\s*$/.exec(line);
+    if (m) {
+      if (name) sections.set(name, lines.join('\n'));
+      name = m[1]!;
+      lines = [];
+    } else if (name) lines.push(line);
+  }
+  if (name) sections.set(name, lines.join('\n'));
+  return sections;
+}
+
 /**
  * The reference copy: `pg_dump -Fc` of `sourceUrl`, then `pg_restore --no-acl --no-owner` into a
  * fresh test database (exactly what `heroku pg:pull` does, through a file instead of a pipe).

@@ -19,7 +19,9 @@ import { adminQuery, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, t
 import {
   compareFingerprints,
   createFixtureDb,
+  createSqlDb,
   fingerprint,
+  fixtureClasses,
   pgTool,
   referenceCopy,
   rowsOnlyIn,
@@ -64,6 +66,8 @@ interface Fixture {
   name: string;
   label: string;
   files: string[];
+  /** SQL text instead of files (a section of classes.sql). */
+  sql?: string;
   transform?: (sql: string) => string;
   source?: TestDb;
   sourceFp?: Fingerprint;
@@ -86,6 +90,14 @@ const fixtures: Fixture[] = [
     transform: (sql) => sql.replace(/^(DROP DATABASE IF EXISTS chinook;|CREATE DATABASE chinook;|\\c chinook;)$/gm, ''),
     app: 'fid-chinook',
   },
+  // One database per class of object: a failure in one class cannot hide another's.
+  ...[...fixtureClasses(join(FIXTURES_DIR, 'fidelity/classes.sql'))].map(([name, sql]) => ({
+    name: `class ${name}`,
+    label: `fc_${name.replace(/-/g, '_')}`.slice(0, 20),
+    files: [],
+    sql,
+    app: `fid-${name}`.slice(0, 30).replace(/-$/, ''),
+  })),
 ];
 
 let emu: Emulator;
@@ -138,15 +150,19 @@ async function pullAndCompare(fixture: Fixture, label: string, args: (to: string
 
 beforeAll(async () => {
   cache = mkdtempSync(join(tmpdir(), 'drydock-cache-fid-'));
+  // Three at a time: the machine has two cores.
+  const queue = [...fixtures];
   await Promise.all(
-    fixtures.map(async (f) => {
-      f.source = await createFixtureDb(f.label, f.files, f.transform ? { transform: f.transform } : {});
-      f.sourceFp = await fingerprint(f.source.url);
+    [1, 2, 3].map(async () => {
+      for (let f = queue.shift(); f; f = queue.shift()) {
+        f.source = f.sql !== undefined ? await createSqlDb(f.label, f.sql) : await createFixtureDb(f.label, f.files, f.transform ? { transform: f.transform } : {});
+        f.sourceFp = await fingerprint(f.source.url);
+      }
     }),
   );
   emu = await startEmulator({ apps: fixtures.map((f) => ({ name: f.app, databaseUrl: f.source!.localhostUrl })) });
   for (const f of fixtures) await emu.addBackup(f.app);
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await emu?.stop();

@@ -39,7 +39,13 @@ export interface TocTable {
 
 /** The table of a `TABLE DATA schema name owner` line, or undefined for any other line. Pure. */
 export function tableDataOf(line: string): TocTable | undefined {
-  const m = /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line);
+  return namedEntryOf(line, 'TABLE DATA');
+}
+
+/** The object of a `TYPE schema name owner` line (an INDEX, a MATERIALIZED VIEW DATA…), or undefined. Pure. */
+export function namedEntryOf(line: string, type: string): TocTable | undefined {
+  // `INDEX ATTACH` (a partition's index attached to its parent's) is another entry type than `INDEX`.
+  const m = new RegExp(`^\\d+; \\d+ \\d+ ${type} (?!ATTACH )(.*)$`).exec(line);
   if (!m) return undefined;
   // The owner is the last word (empty when the dump has no owners).
   const words = m[1]!.split(' ');
@@ -60,9 +66,14 @@ export function withoutTableData(toc: string, patterns: readonly string[]): stri
 
 /** Tables with data in the archive. */
 export function tablesWithData(toc: string): TocTable[] {
+  return namedEntries(toc, 'TABLE DATA');
+}
+
+/** The objects of every `TYPE schema name owner` entry. */
+export function namedEntries(toc: string, type: string): TocTable[] {
   return toc
     .split('\n')
-    .map(tableDataOf)
+    .map((line) => namedEntryOf(line, type))
     .filter((t): t is TocTable => t !== undefined);
 }
 

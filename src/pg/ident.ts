@@ -37,3 +37,39 @@ export function assertIdentifier(name: string, what = 'identifier'): void {
     });
   }
 }
+
+/**
+ * A possibly qualified name as SQL writes it (`app."order items"`, `users`), starting at `from`:
+ * identifiers unquoted, a bare name in `public`, and where it ends. Undefined for anything else. Pure.
+ */
+export function parseQualifiedName(text: string, from = 0): { schema: string; name: string; end: number } | undefined {
+  const parts: string[] = [];
+  let i = from;
+  for (;;) {
+    if (text[i] === '"') {
+      let ident = '';
+      let closed = false;
+      for (i++; i < text.length; i++) {
+        if (text[i] === '"' && text[i + 1] === '"') {
+          ident += '"';
+          i++;
+        } else if (text[i] === '"') {
+          closed = true;
+          break;
+        } else ident += text[i];
+      }
+      if (!closed) return undefined;
+      i++;
+      parts.push(ident);
+    } else {
+      const m = /^[^\s."(),;']+/.exec(text.slice(i));
+      if (!m) return undefined;
+      parts.push(m[0]);
+      i += m[0].length;
+    }
+    if (text[i] !== '.') break;
+    i++;
+  }
+  if (parts.length === 1) return { schema: 'public', name: parts[0]!, end: i };
+  return parts.length === 2 ? { schema: parts[0]!, name: parts[1]!, end: i } : undefined;
+}

@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { ToolError } from '../errors.js';
 import { run, type RunResult } from '../exec.js';
 import { withClient } from './client.js';
-import { quoteQualified } from './ident.js';
+import { parseQualifiedName, quoteQualified } from './ident.js';
 import { readServerVersion } from './queries/server-facts.js';
 import { pickTool, type ClientTool, type DiscoverOptions, type ToolName, type ToolWant } from './tools.js';
 import { describeDb, toPgEnv, type DbUrl } from './url.js';
@@ -89,31 +89,9 @@ export interface TableRowCount {
  */
 export function copyTarget(line: string): { schema: string; name: string } | undefined {
   if (!line.startsWith('COPY ') || !line.endsWith(' FROM stdin;')) return undefined;
-  const parts: string[] = [];
-  let i = 5;
-  for (;;) {
-    if (line[i] === '"') {
-      let ident = '';
-      for (i++; i < line.length; i++) {
-        if (line[i] === '"' && line[i + 1] === '"') {
-          ident += '"';
-          i++;
-        } else if (line[i] === '"') break;
-        else ident += line[i];
-      }
-      i++;
-      parts.push(ident);
-    } else {
-      const m = /^[^\s."(]+/.exec(line.slice(i));
-      if (!m) return undefined;
-      parts.push(m[0]);
-      i += m[0].length;
-    }
-    if (line[i] !== '.') break;
-    i++;
-  }
-  if (parts.length === 1) return { schema: 'public', name: parts[0]! };
-  return parts.length === 2 ? { schema: parts[0]!, name: parts[1]! } : undefined;
+  const parsed = parseQualifiedName(line, 5);
+  if (!parsed || !/^ (\(| FROM stdin;$|FROM stdin;$)/.test(line.slice(parsed.end))) return parsed && line.slice(parsed.end).startsWith(' ') ? { schema: parsed.schema, name: parsed.name } : undefined;
+  return { schema: parsed.schema, name: parsed.name };
 }
 
 /** pg_dump, pg_restore and psql, one method per intent. */

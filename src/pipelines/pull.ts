@@ -22,6 +22,7 @@ import { readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, parseDatabaseUrl, withDatabase, type DbUrl } from '../pg/url.js';
 import { majorLabel, majorOrder, type PgVersion } from '../pg/version.js';
 import type { TocTable } from '../backups/toc.js';
+import type { ArchiveFacts } from '../pull/archive-facts.js';
 import type { LiveCopyResult } from '../pull/copy-live.js';
 import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.js';
 import { fetchBackup, loadBackupSource, preflightBackup, type FetchedBackup } from '../pull/sources/backup.js';
@@ -54,6 +55,7 @@ interface PullState {
   /** The scratch database the copy goes into (dropped on any failure). */
   scratch?: string;
   live?: LiveCopyResult;
+  archiveFacts?: ArchiveFacts;
   /** The tables the copy must hold. */
   tables?: TocTable[];
   notValidForeignKeys?: NotValidForeignKey[];
@@ -188,6 +190,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               });
               s.tables = loaded.tables;
               s.notValidForeignKeys = loaded.notValidForeignKeys;
+              s.archiveFacts = loaded.archiveFacts;
             } else {
               s.live = await loadLiveSource(deps.pgTools, { ...s.facts, url: s.facts.url! }, scratch, {
                 jobs: options.jobs,
@@ -211,7 +214,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           title: 'Verify the copy',
           skip: unlessDryRun,
           task: async (s, task) => {
-            const verified = await withClient(withDatabase(options.local, s.scratch!), (client) => verifyCopy(client, { tables: s.tables ?? [], live: s.live }, new Set(s.live?.analyzed ?? [])));
+            const verified = await withClient(withDatabase(options.local, s.scratch!), (client) => verifyCopy(client, { tables: s.tables ?? [], live: s.live, archive: s.archiveFacts }, new Set(s.live?.analyzed ?? [])));
             s.schemaVersion = verified.schemaVersion;
             task.title = `Verified: ${verified.tables} table(s) present${verified.rows !== undefined ? `, ${verified.rows} rows copied and counted` : ''}, schema version ${verified.schemaVersion}`;
           },

@@ -198,7 +198,10 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
   const clients: pg.Client[] = [];
   const track = (c: pg.Client) => (clients.push(c), c);
   try {
-    const leader = track(await connect(options.source, { applicationName: 'drydock pull (snapshot)', settings: COPY_SESSION_SETTINGS }));
+    // The leader reads the schema version with the database's own search_path (schema_migrations may be
+    // anywhere on it); everything else it reads is qualified.
+    const { search_path: _qualified, ...leaderSettings } = COPY_SESSION_SETTINGS;
+    const leader = track(await connect(options.source, { applicationName: 'drydock pull (snapshot)', settings: leaderSettings }));
     // The leader's transaction holds the exported snapshot for the whole copy: it spans the steps below
     // and is committed as soon as the data is in (before the local post-data work), or ends with the
     // session in the finally below.

@@ -10,6 +10,7 @@ import { quoteQualified } from '../pg/ident.js';
 import { listRelations } from '../pg/queries/catalog.js';
 import type { TocTable } from '../backups/toc.js';
 import type { LiveCopyResult } from './copy-live.js';
+import { compareArchiveFacts, type ArchiveFacts } from './archive-facts.js';
 import { compareFacts } from './fidelity.js';
 import { readCatalogFacts } from '../pg/queries/facts.js';
 
@@ -19,6 +20,8 @@ export interface CopyExpectation {
   tables: TocTable[];
   /** The live copy's own account (schema version and rows per table), when the copy was live. */
   live?: LiveCopyResult | undefined;
+  /** What the backup's archive says the copy holds, when the copy came from a backup. */
+  archive?: ArchiveFacts | undefined;
 }
 
 /** What verification found. */
@@ -48,15 +51,11 @@ export async function verifyCopy(client: pg.ClientBase, expected: CopyExpectatio
   if (live && schemaVersion !== live.schemaVersion) {
     throw new DrydockError(`schema version differs: production ${live.schemaVersion}, copy ${schemaVersion}`, { hint: 'the working database was not touched' });
   }
+  if (expected.archive) failOnDifferences('the backup', compareArchiveFacts(expected.archive, await readCatalogFacts(client)));
   if (live) {
     // Fidelity: the copy's catalog facts equal production's in the copy's snapshot.
     const notValidConstraints = new Set(live.notValidForeignKeys.map((fk) => `constraint ${fk.name} on ${fk.table}`));
-    const differences = compareFacts(live.sourceFacts, await readCatalogFacts(client), { notValidConstraints });
-    if (differences.length) {
-      throw new DrydockError(`the copy differs from production in ${differences.length} way(s): ${differences.slice(0, 5).join('; ')}${differences.length > 5 ? `; and ${differences.length - 5} more` : ''}`, {
-        hint: 'the working database was not touched; please report this with `drydock pull --verbose` output (it is a drydock bug)',
-      });
-    }
+    failOnDifferences('production', compareFacts(live.sourceFacts, await readCatalogFacts(client), { notValidConstraints }));
     const estimate = new Map(relations.filter((r) => r.kind === 'r').map((r) => [`${r.schema}.${r.name}`, r.estimate]));
     for (const t of live.tables) {
       const local = estimate.get(`${t.schema}.${t.name}`) ?? 0;
@@ -66,4 +65,12 @@ export async function verifyCopy(client: pg.ClientBase, expected: CopyExpectatio
     }
   }
   return { schemaVersion, tables: expected.tables.length, rows: live ? live.tables.reduce((a, t) => a + t.rowsCopied, 0) : undefined };
+}
+
+/** A copy that is not faithful fails before the swap, naming what differs. */
+function failOnDifferences(source: string, differences: string[]): void {
+  if (!differences.length) return;
+  throw new DrydockError(`the copy differs from ${source} in ${differences.length} way(s): ${differences.slice(0, 5).join('; ')}${differences.length > 5 ? `; and ${differences.length - 5} more` : ''}`, {
+    hint: 'the working database was not touched; please report this with the output of `drydock pull --verbose` (it is a drydock bug)',
+  });
 }

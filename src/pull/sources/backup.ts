@@ -16,6 +16,7 @@ import type { InstalledExtension } from '../../pg/queries/server-facts.js';
 import type { DbUrl } from '../../pg/url.js';
 import { parseVersion } from '../../pg/version.js';
 import type { StreamRestoreMode } from '../../settings.js';
+import { readArchiveFacts, type ArchiveFacts } from '../archive-facts.js';
 import type { NotValidForeignKey } from '../foreign-keys.js';
 import { restoreBackupArchive } from '../restore-backup.js';
 import { downloadWhileRestoring } from '../stream-restore.js';
@@ -166,7 +167,7 @@ export async function loadBackupSource(
   fetched: FetchedBackup,
   scratch: DbUrl,
   options: { archiveMajor: number; jobs: number; excludeTableData: string[]; validateForeignKeys: boolean; extensions: InstalledExtension[] | undefined; onLine: (line: string) => void; onWarning?: (message: string) => void },
-): Promise<{ tables: TocTable[]; notValidForeignKeys: NotValidForeignKey[] }> {
+): Promise<{ tables: TocTable[]; notValidForeignKeys: NotValidForeignKey[]; archiveFacts: ArchiveFacts }> {
   const restore = fetched.restore ?? (await prepareBackupRestore(scratch, await pgTools.listArchive(fetched.cached.file, options.archiveMajor), options.extensions, options.excludeTableData, options.onWarning));
   const notValidForeignKeys = await restoreBackupArchive({
     archive: fetched.cached.file,
@@ -180,5 +181,5 @@ export async function loadBackupSource(
     dataLoaded: fetched.dataLoaded,
     onStderrLine: options.onLine,
   });
-  return { tables: restore.tables, notValidForeignKeys };
+  return { tables: restore.tables, notValidForeignKeys, archiveFacts: await readArchiveFacts(pgTools, fetched.cached.file, options.archiveMajor, restore.list) };
 }

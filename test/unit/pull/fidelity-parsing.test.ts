@@ -49,3 +49,21 @@ describe('database-level settings', () => {
     expect(startupOptions({ DateStyle: 'ISO, MDY', search_path: 'pg_catalog' })).toBe('-c DateStyle=ISO,\\ MDY -c search_path=pg_catalog');
   });
 });
+
+describe('archive facts', () => {
+  it("reads a sequence's state from pg_restore's setval line", async () => {
+    const { parseSetval } = await import('../../../src/pull/archive-facts.js');
+    expect(parseSetval("SELECT pg_catalog.setval('public.users_id_seq', 50, false);")).toEqual({ schema: 'public', name: 'users_id_seq', state: '50 false' });
+    expect(parseSetval(`SELECT pg_catalog.setval('app."order items_id_seq"', 7, true);`)).toEqual({ schema: 'app', name: 'order items_id_seq', state: '7 true' });
+    expect(parseSetval(`SELECT pg_catalog.setval('"it''s"."s"', -3, true);`)).toEqual({ schema: "it's", name: 's', state: '-3 true' });
+    expect(parseSetval('SELECT 1;')).toBeUndefined();
+  });
+});
+
+describe('TOC entry types', () => {
+  it('does not take an INDEX ATTACH entry for an INDEX', async () => {
+    const { namedEntries } = await import('../../../src/backups/toc.js');
+    const toc = ['10; 1259 1 INDEX public events_kind_idx postgres', '11; 0 0 INDEX ATTACH public events_2023_kind_idx postgres'].join('\n');
+    expect(namedEntries(toc, 'INDEX').map((e) => e.label)).toEqual(['public events_kind_idx']);
+  });
+});

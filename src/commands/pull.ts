@@ -18,6 +18,7 @@ export function renderPull(result: PullResult): string {
   if (result.databaseSettings?.applied.length) lines.push(`  production's database settings on the copy: ${result.databaseSettings.applied.join('; ')}`);
   if (result.databaseSettings?.unknown) lines.push("  production's database settings are unknown (it could not be asked): the copy has none");
   for (const index of result.invalidIndexes) lines.push(`  index ${index} is INVALID in production, so the copy does not have it`);
+  if (result.locale && !result.locale.matched) lines.push(`  production's collation ${result.locale.collate} is not available here: the copy uses the server's default`);
   if (result.scrubbed) lines.push('  the working copy was scrubbed (the snapshot was not)');
   return lines.join('\n');
 }

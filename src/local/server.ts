@@ -11,7 +11,7 @@ import type pg from 'pg';
 
 import { DrydockError } from '../errors.js';
 import { withClient, withTransaction } from '../pg/client.js';
-import { readDatabaseSettingsOf } from '../pg/queries/server-facts.js';
+import { readDatabaseSettingsOf, type DatabaseLocale } from '../pg/queries/server-facts.js';
 import { applyDatabaseSettings } from './database-settings.js';
 import { quoteIdent, quoteLiteral } from '../pg/ident.js';
 import { withDatabase, type DbUrl } from '../pg/url.js';
@@ -103,14 +103,35 @@ export class LocalServer {
   }
 
   /** Create an empty database tagged with metadata. */
-  async create(name: string, meta: DrydockDbMeta, options: { template?: string; fileCopy?: boolean } = {}): Promise<void> {
-    const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : ' TEMPLATE template0';
+  async create(name: string, meta: DrydockDbMeta, options: { template?: string; fileCopy?: boolean; locale?: DatabaseLocale | undefined } = {}): Promise<void> {
+    const template = (options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : ' TEMPLATE template0') + localeClause(options.locale);
     // FILE_COPY copies the files after a checkpoint: much faster than WAL_LOG for a big template (PG15+).
     const strategy = options.template && options.fileCopy !== false && (await this.serverMajor()) >= 15 ? ' STRATEGY FILE_COPY' : '';
     await this.admin.query(`CREATE DATABASE ${quoteIdent(name)}${template}${strategy}`);
     await this.setMeta(name, meta);
     // A template copy does not carry the template's database-level settings (production's, on a pulled copy).
     if (options.template) await applyDatabaseSettings(this.admin, name, await readDatabaseSettingsOf(this.admin, options.template));
+  }
+
+  /**
+   * Create an empty database with production's encoding and locale when this server has that locale, else
+   * with the server's default. Says which, and why not.
+   */
+  async createWithLocale(name: string, meta: DrydockDbMeta, locale: DatabaseLocale | undefined): Promise<{ matched: boolean; reason?: string }> {
+    if (!locale) {
+      await this.create(name, meta);
+      return { matched: false, reason: "production's locale is not known" };
+    }
+    try {
+      await this.create(name, meta, { locale });
+      return { matched: true };
+    } catch (error) {
+      // 22023: invalid_parameter_value (a locale this machine lacks, or one the encoding does not fit).
+      if ((error as { code?: string }).code !== '22023') throw error;
+      await this.drop(name).catch(() => undefined);
+      await this.create(name, meta);
+      return { matched: false, reason: (error as Error).message };
+    }
   }
 
   async setMeta(name: string, meta: DrydockDbMeta): Promise<void> {
@@ -241,4 +262,10 @@ export function targetLockKey(target: string): bigint {
   let hash = 0xcbf29ce484222325n;
   for (const byte of Buffer.from(`drydock:${target}`)) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0x7fffffffffffffffn;
   return hash;
+}
+
+/** ENCODING / LC_COLLATE / LC_CTYPE for a new database (libc locales only; ICU and builtin ones keep the server's default). */
+function localeClause(locale: DatabaseLocale | undefined): string {
+  if (!locale || (locale.provider !== undefined && locale.provider !== 'c')) return '';
+  return ` ENCODING ${quoteLiteral(locale.encoding)} LC_COLLATE ${quoteLiteral(locale.collate)} LC_CTYPE ${quoteLiteral(locale.ctype)}`;
 }

@@ -11,6 +11,8 @@ import { downloadToCache, findCached, type CachedBackup } from '../backups/cache
 import { chooseBackup } from '../backups/choose.js';
 import { extensionsInToc, withoutPrecreated } from '../backups/toc.js';
 import { compareRowCounts } from '../backups/verify.js';
+import { readCatalogFacts } from '../pg/queries/facts.js';
+import { compareArchiveFacts, readArchiveFacts } from '../pull/archive-facts.js';
 import type { Deps } from '../deps.js';
 import { formatBackupSize } from '../format.js';
 import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
@@ -69,6 +71,7 @@ export async function verifyBackup(deps: Deps, app: string, id: string | undefin
     try {
       const scratchUrl = withDatabase(local, scratch);
       const toc = await pgTools.listArchive(file.file, major);
+      const archiveFacts = await readArchiveFacts(pgTools, file.file, major, toc);
       const extensions = extensionsInToc(toc);
       await prepareExtensions(scratchUrl, extensions);
       const work = await mkdtemp(resolve(tmpdir(), 'drydock-verify-'));
@@ -83,6 +86,8 @@ export async function verifyBackup(deps: Deps, app: string, id: string | undefin
       return await withClient(scratchUrl, async (client) => {
         const check = await compareRowCounts(client, expected);
         const problems = check.mismatches.map((m) => `${m.table}: ${m.actual < 0 ? 'missing after restore' : `${m.actual} rows`}, backup has ${m.expected}`);
+        // Beyond rows: indexes, populated materialized views and sequences as the archive records them.
+        problems.push(...compareArchiveFacts(archiveFacts, await readCatalogFacts(client)));
         const schemaVersion = (await detectSchemaVersion(client)).version;
         return { backup: backup.id, ok: problems.length === 0, tables: check.tables, rows: check.rows, schemaVersion, problems, seconds: Math.round((Date.now() - started) / 100) / 10 };
       });

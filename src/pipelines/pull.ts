@@ -61,6 +61,8 @@ interface PullState {
   notValidForeignKeys?: NotValidForeignKey[];
   schemaVersion?: string;
   settings?: AppliedSettings;
+  /** The copy has production's encoding and locale. */
+  localeMatched?: boolean;
   snapshot?: string;
   previous?: string;
   /** Replaced copies, tagged 'previous', for the background preparation to drop. */
@@ -91,7 +93,14 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
     const scratchUrl = async (): Promise<DbUrl> => {
       if (!state.scratch) {
         state.scratch = drydockDbName('scratch');
-        await server.create(state.scratch, meta('scratch'));
+        const locale = state.facts.locale;
+        const made = await server.createWithLocale(state.scratch, meta('scratch'), locale);
+        state.localeMatched = made.matched;
+        if (locale && !made.matched) {
+          deps.output.warn(
+            `production's database uses ${locale.encoding} with collation ${locale.collate}, which this server cannot create (${made.reason}): the copy has the server's default, so text ordering and unique keys on text may behave differently; install that locale to match`,
+          );
+        }
       }
       return withDatabase(options.local, state.scratch);
     };
@@ -341,6 +350,7 @@ function pullResult(options: PullOptions, state: PullState, _local: PgVersion, s
     notValidForeignKeys: state.notValidForeignKeys ?? [],
     databaseSettings: state.settings ?? (options.dryRun ? undefined : { applied: [], refused: [], unknown: !state.facts.settings }),
     invalidIndexes: state.facts.invalidIndexes ?? [],
+    locale: state.facts.locale ? { ...state.facts.locale, matched: Boolean(state.localeMatched) } : undefined,
     largeObjects: live?.largeObjects,
     seconds: Math.round(seconds * 10) / 10,
   };

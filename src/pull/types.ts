@@ -54,6 +54,8 @@ export interface PullResult {
   databaseSettings: { applied: string[]; refused: Array<{ setting: string; reason: string }>; unknown?: boolean } | undefined;
   /** Indexes INVALID in production: pg_dump leaves them out, so the copy cannot have them. */
   invalidIndexes: string[];
+  /** Production's encoding and locale, and whether the copy has them (undefined when production could not be asked). */
+  locale: { encoding: string; collate: string; ctype: string; matched: boolean } | undefined;
   /** Large objects copied (live copies). */
   largeObjects: number | undefined;
   seconds: number;

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cachePaths } from '../../src/backups/cache.js';
 import type { PgTools } from '../../src/pg/pg-tools.js';
-import { parseDatabaseUrl } from '../../src/pg/url.js';
 import { runPull, type PullOptions } from '../../src/pipelines/pull.js';
-import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, execIn, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, execIn, scalar, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { previousWorkingDb, pullOptions } from '../helpers/pull.js';
 import { backup, FakeHeroku, makeDeps, type TestDeps } from '../helpers/fakes.js';
 
 const APP = 'fid-guard';
@@ -34,13 +34,6 @@ afterAll(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
-async function previousWorkingDb(label: string): Promise<string> {
-  const target = uniqueDbName(label);
-  cleanups.push(() => dropTargetAndCopies(target));
-  await adminQuery(`CREATE DATABASE "${target}"`);
-  await execIn(target, `CREATE TABLE previous_marker (note text); INSERT INTO previous_marker VALUES ('old copy')`);
-  return target;
-}
 
 /** After pg_restore's post-data step into the scratch copy, run `damage` there. */
 function damageAfterPostData(pgTools: PgTools, damage: string): void {
@@ -57,18 +50,7 @@ function damageAfterPostData(pgTools: PgTools, damage: string): void {
 }
 
 function options(target: string, extra: Partial<PullOptions> = {}): PullOptions {
-  return {
-    source: { kind: 'url', url: source.url },
-    local: parseDatabaseUrl(testServerUrl()),
-    target,
-    jobs: 2,
-    excludeTableData: [],
-    keepSnapshot: true,
-    validateForeignKeys: false,
-    dryRun: false,
-    dropInBackground: false,
-    ...extra,
-  };
+  return pullOptions(source.url, target, { keepSnapshot: true, ...extra });
 }
 
 async function expectUntouched(target: string): Promise<void> {
@@ -80,7 +62,7 @@ describe('a copy that differs from its source is never swapped in', () => {
   it('live: a missing index and a changed sequence fail the pull, naming them', async () => {
     const deps: TestDeps = makeDeps({ heroku: new FakeHeroku() });
     cleanups.push(() => deps.cleanup());
-    const target = await previousWorkingDb('guard_live');
+    const target = await previousWorkingDb('guard_live', cleanups);
     damageAfterPostData(deps.pgTools, `DROP INDEX public.users_email_idx; SELECT setval('public.tickets', 1, false)`);
     await expect(runPull(deps, options(target))).rejects.toThrow(
       /the copy differs from production in 2 way\(s\): index public\.users_email_idx on users is missing; sequence public\.tickets: last_value\/is_called 50 false in the source, 1 false in the copy/,
@@ -100,12 +82,29 @@ describe('a copy that differs from its source is never swapped in', () => {
     execFileSync(tool.path, ['-Fc', '--no-owner', '-f', paths.file, source.url]);
     const { writeFileSync } = await import('node:fs');
     writeFileSync(paths.meta, JSON.stringify({ app: APP, id: 'b001', file: paths.file, bytes: statSync(paths.file).size, md5: 'x', sha256: 'x', downloadedAt: CREATED, createdAt: CREATED }));
-    const target = await previousWorkingDb('guard_backup');
+    const target = await previousWorkingDb('guard_backup', cleanups);
     damageAfterPostData(deps.pgTools, `SELECT setval('public.tickets', 7, true)`);
     const backupSource = { kind: 'backup' as const, app: APP, id: 'latest', capture: false, maxAgeMs: 48 * 3_600_000, transferTimeoutMs: 60_000 };
     await expect(runPull(deps, options(target, { source: backupSource }))).rejects.toThrow(
       /the copy differs from the backup in 1 way\(s\): sequence public\.tickets: last_value\/is_called 50 false in the backup, 7 true in the copy/,
     );
     await expectUntouched(target);
+  });
+});
+
+describe("beyond the reference: production's locale", () => {
+  it('creates the copy with the source database encoding and collation', async () => {
+    const name = uniqueDbName('guard_locale');
+    await adminQuery(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
+    cleanups.push(() => dropTargetAndCopies(name));
+    await execIn(name, `CREATE TABLE words (w text PRIMARY KEY); INSERT INTO words VALUES ('b'), ('B'), ('a')`);
+    const deps: TestDeps = makeDeps({ heroku: new FakeHeroku() });
+    cleanups.push(() => deps.cleanup());
+    const target = await previousWorkingDb('guard_locale_copy', cleanups);
+    const { urlFor } = await import('../helpers/db.js');
+    const result = await runPull(deps, options(target, { source: { kind: 'url', url: urlFor(name) }, keepSnapshot: false }));
+    expect(result.locale).toMatchObject({ encoding: 'UTF8', collate: 'C', ctype: 'C', matched: true });
+    const { rows } = await adminQuery<{ datcollate: string; datctype: string }>('SELECT datcollate, datctype FROM pg_database WHERE datname = $1', [target]);
+    expect(rows[0]).toEqual({ datcollate: 'C', datctype: 'C' });
   });
 });

@@ -7,9 +7,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { HerokuError } from '../../src/errors.js';
-import { parseDatabaseUrl } from '../../src/pg/url.js';
 import { runPull, type PullOptions } from '../../src/pipelines/pull.js';
-import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, execIn, scalar, testServerUrl, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
+import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, scalar, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
+import { previousWorkingDb, pullOptions } from '../helpers/pull.js';
 import { FakeHeroku, makeDeps, type TestDeps } from '../helpers/fakes.js';
 
 const APP = 'fake-prod';
@@ -31,14 +31,6 @@ afterAll(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
-/** A working database holding the previous copy: a marker table no source has. */
-async function previousWorkingDb(label: string): Promise<string> {
-  const target = uniqueDbName(label);
-  cleanups.push(() => dropTargetAndCopies(target));
-  await adminQuery(`CREATE DATABASE "${target}"`);
-  await execIn(target, `CREATE TABLE previous_marker (note text); INSERT INTO previous_marker VALUES ('old copy')`);
-  return target;
-}
 
 async function listTables(name: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: urlFor(name) });
@@ -60,24 +52,13 @@ function setup(): { deps: TestDeps; heroku: FakeHeroku } {
 }
 
 function options(target: string, extra: Partial<PullOptions> = {}): PullOptions {
-  return {
-    source: { kind: 'url', url: source.url },
-    local: parseDatabaseUrl(testServerUrl()),
-    target,
-    jobs: 2,
-    excludeTableData: [],
-    keepSnapshot: false,
-    validateForeignKeys: false,
-    dryRun: false,
-    dropInBackground: false,
-    ...extra,
-  };
+  return pullOptions(source.url, target, { keepSnapshot: false, ...extra });
 }
 
 describe('runPull (live copies)', () => {
   it('--from-url: replaces the previous working database with a complete copy and drops the previous one', async () => {
     const { deps, heroku } = setup();
-    const target = await previousWorkingDb('pull_url');
+    const target = await previousWorkingDb('pull_url', cleanups);
     const result = await runPull(deps, options(target));
     expect(result.previousDropped).toBe(true);
     expect(result.droppingInBackground).toEqual([]);
@@ -104,7 +85,7 @@ describe('runPull (live copies)', () => {
 
   it('dropInBackground: the replaced working database is kept, tagged "previous", and named in the result', async () => {
     const { deps } = setup();
-    const target = await previousWorkingDb('pull_bg');
+    const target = await previousWorkingDb('pull_bg', cleanups);
     const result = await runPull(deps, options(target, { dropInBackground: true }));
     expect(result.previousDropped).toBe(true);
     expect(result.droppingInBackground).toHaveLength(1);
@@ -119,7 +100,7 @@ describe('runPull (live copies)', () => {
   it('a Heroku failure (no DATABASE_URL) stops the pull: the working database is untouched, no copy is left', async () => {
     const { deps, heroku } = setup();
     heroku.fail('databaseUrl', new HerokuError('no-database', `app ${APP} has no DATABASE_URL config var`));
-    const target = await previousWorkingDb('pull_herr');
+    const target = await previousWorkingDb('pull_herr', cleanups);
     await expect(runPull(deps, options(target, { source: { kind: 'live', app: APP } }))).rejects.toThrow(/has no DATABASE_URL config var/);
     expect(await listTables(target)).toEqual(['previous_marker']);
     expect(await drydockCopiesOf(target)).toEqual([]);
@@ -128,7 +109,7 @@ describe('runPull (live copies)', () => {
   it('a failure during the copy (after the scratch database exists) leaves the working database untouched and drops the scratch copy', async () => {
     const { deps } = setup();
     let scratchSeen: string[] = [];
-    const target = await previousWorkingDb('pull_mid');
+    const target = await previousWorkingDb('pull_mid', cleanups);
     // pg_restore --list of the schema archive runs after the scratch database is created.
     deps.pgTools.listArchive = async () => {
       scratchSeen = (await drydockCopiesOf(target)).filter((c) => c.kind === 'scratch').map((c) => c.datname);
@@ -145,7 +126,7 @@ describe('runPull (live copies)', () => {
 
   it('a dry run copies nothing and keeps the working database', async () => {
     const { deps } = setup();
-    const target = await previousWorkingDb('pull_dry');
+    const target = await previousWorkingDb('pull_dry', cleanups);
     const result = await runPull(deps, options(target, { dryRun: true }));
     expect(result.dryRun).toBe(true);
     expect(result.plan?.join('\n')).toMatch(/replaced only after the copy is complete and verified/);

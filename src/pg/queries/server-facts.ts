@@ -3,7 +3,7 @@
  */
 import type pg from 'pg';
 
-import { AVAILABLE_EXTENSIONS, DATABASE_SETTINGS, DATABASE_SETTINGS_OF, DATABASE_SIZE, INSTALLED_EXTENSIONS, SERVER_VERSION } from './server.js';
+import { AVAILABLE_EXTENSIONS, DATABASE_LOCALE, DATABASE_SETTINGS, DATABASE_SETTINGS_OF, DATABASE_SIZE, INSTALLED_EXTENSIONS, SERVER_VERSION } from './server.js';
 import { parseServerVersionNum, type PgVersion } from '../version.js';
 
 /** An extension installed in a database. */
@@ -60,4 +60,20 @@ export async function readDatabaseSettings(client: pg.ClientBase): Promise<strin
 export async function readDatabaseSettingsOf(client: pg.ClientBase, database: string): Promise<string[]> {
   const { rows } = await client.query<{ setting: string }>(DATABASE_SETTINGS_OF, [database]);
   return rows.map((r) => r.setting);
+}
+
+/** A database's encoding and locale. */
+export interface DatabaseLocale {
+  encoding: string;
+  collate: string;
+  ctype: string;
+  /** c (libc), i (ICU), b (builtin); undefined before PostgreSQL 15 (always libc). */
+  provider: string | undefined;
+}
+
+/** The connected database's encoding and locale. */
+export async function readDatabaseLocale(client: pg.ClientBase): Promise<DatabaseLocale> {
+  const { rows } = await client.query<{ encoding: string; collate: string; ctype: string; provider: string | null }>(DATABASE_LOCALE);
+  const row = rows[0]!;
+  return { encoding: row.encoding, collate: row.collate, ctype: row.ctype, provider: row.provider ?? undefined };
 }

@@ -28,3 +28,9 @@ export const DATABASE_SETTINGS = `
 export const DATABASE_SETTINGS_OF = `
   SELECT unnest(setconfig) AS setting FROM pg_catalog.pg_db_role_setting
   WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = $1)`;
+
+/** The connected database's encoding and libc locale (pg_database's columns as JSON: datlocprovider exists from 15 on). */
+export const DATABASE_LOCALE = `
+  SELECT pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, d.datcollate AS collate, d.datctype AS ctype,
+    to_jsonb(d) ->> 'datlocprovider' AS provider
+  FROM pg_catalog.pg_database d WHERE d.datname = current_database()`;

@@ -8,7 +8,7 @@ import type { PgTools } from '../../pg/pg-tools.js';
 import type pg from 'pg';
 
 import { readInvalidIndexes } from '../../pg/queries/catalog.js';
-import { readDatabaseSettings, readDatabaseSize, readInstalledExtensions, readServerVersion, type InstalledExtension } from '../../pg/queries/server-facts.js';
+import { readDatabaseLocale, readDatabaseSettings, readDatabaseSize, type DatabaseLocale, readInstalledExtensions, readServerVersion, type InstalledExtension } from '../../pg/queries/server-facts.js';
 import type { DbUrl } from '../../pg/url.js';
 import { copyLive, type LiveCopyEvent, type LiveCopyResult } from '../copy-live.js';
 
@@ -24,6 +24,8 @@ export interface SourceFacts {
   settings?: string[] | undefined;
   /** Indexes INVALID in production (pg_dump leaves them out, so the copy cannot have them). */
   invalidIndexes?: string[] | undefined;
+  /** Its encoding and locale: the copy is created with them where this server has them. */
+  locale?: DatabaseLocale | undefined;
 }
 
 /** Version, extensions, size, database settings and INVALID indexes of a source database. */
@@ -34,6 +36,7 @@ export async function readSourceFacts(client: pg.ClientBase): Promise<Omit<Sourc
     bytes: await readDatabaseSize(client),
     settings: await readDatabaseSettings(client),
     invalidIndexes: await readInvalidIndexes(client),
+    locale: await readDatabaseLocale(client),
   };
 }
 

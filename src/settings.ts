@@ -223,10 +223,23 @@ export function resolveLocalUrl(flag: string | undefined, libpq: LibpqDefaults, 
 /** The app database: --url (or DATABASE_URL, declared on the option). ConfigError when neither is set. */
 export function resolveDatabaseUrl(flag: string | undefined, libpq: LibpqDefaults, source: ValueSource = 'cli'): DbUrl {
   const value = flag?.trim();
-  if (value) return parseDatabaseUrl(value, source === 'env' ? 'DATABASE_URL' : '--url', libpq);
+  if (value) return namedDatabaseUrl(value, source === 'env' ? 'DATABASE_URL' : '--url', libpq);
   throw new ConfigError('no database given: DATABASE_URL is not set', {
     hint: 'set DATABASE_URL (Heroku sets it when Heroku Postgres is attached; locally in .env) or pass --url postgres://…',
   });
+}
+
+/**
+ * A URL that names the database it means: `postgres://` alone would mean libpq's defaults (the local
+ * socket, a database named after the user), which is never what a --url, DATABASE_URL or --from-url
+ * given to drydock means. PGDATABASE counts as naming it.
+ */
+export function namedDatabaseUrl(value: string, what: string, libpq: LibpqDefaults): DbUrl {
+  const url = parseDatabaseUrl(value, what, libpq);
+  if (!url.database && !libpq.PGDATABASE) {
+    throw new ConfigError(`the ${what} names no database`, { hint: 'name it in the URL, for example postgres://user@host:5432/myapp' });
+  }
+  return url;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -544,6 +557,7 @@ export function resolvePullOptions(flags: PullRequest, app: string | undefined, 
   let source: PullSource | undefined;
   if (flags.fromUrl) {
     if (flags.from && flags.from !== 'live') problems.add(new ConfigError('--from-url copies a live database: it cannot be combined with --from backup', { hint: 'drop --from' }));
+    problems.take(() => namedDatabaseUrl(flags.fromUrl!, '--from-url', global.libpq));
     source = { kind: 'url', url: flags.fromUrl };
   } else if (!app) {
     problems.add(new ConfigError('pull needs the production app (-a APP) or --from-url URL', { hint: 'drydock pull -a my-app --to my_app_development' }));

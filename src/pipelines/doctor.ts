@@ -4,7 +4,7 @@
 import type { Deps } from '../deps.js';
 import { ConfigError, DrydockError } from '../errors.js';
 import { resolveApp } from '../heroku/remote.js';
-import { resolveLocalUrl, type ValueSource } from '../settings.js';
+import { namedDatabaseUrl, resolveLocalUrl, type ValueSource } from '../settings.js';
 import { evaluateParity, type Check, type ParityInput, type ParityReport, type ToolFact } from '../parity/checks.js';
 import { withClient } from '../pg/client.js';
 import { readAvailableExtensions, readInstalledExtensions, readServerVersion } from '../pg/queries/server-facts.js';
@@ -33,7 +33,7 @@ export interface DoctorPipelineOptions {
 /** Read production's version and extensions: over a direct connection, else from `heroku pg:info`. */
 export async function readProduction(deps: Deps, target: ProductionTarget): Promise<NonNullable<DoctorContext['production']>> {
   if ('url' in target) {
-    const url = parseDatabaseUrl(target.url, '--remote-url', deps.settings.libpq);
+    const url = namedDatabaseUrl(target.url, '--remote-url', deps.settings.libpq);
     return withClient(url, async (client) => ({
       label: describeDb(url),
       version: await readServerVersion(client),

@@ -74,6 +74,8 @@ const BAD_COUNTS = ['-1', '1.5', 'abc', '1e3', ''];
 interface Case {
   args: string[];
   exit?: number;
+  /** Prepare the work folder first. */
+  setup?: 'migrations-is-a-file';
   /** Run in the work folder (migrations here), else the repository root. */
   inWork?: boolean;
 }
@@ -150,6 +152,30 @@ function cases(): Case[] {
 
   // init
   list.push({ args: ['init', '--dir', join('{WORK}', 'a-file')] });
+  list.push({ args: ['init', '--dir', join('{WORK}', 'init-app')] , inWork: true, exit: 2, setup: 'migrations-is-a-file' });
+
+  // issue 12: targets that must never be replaced, and the source itself
+  for (const t of ['template0', 'template1', 'postgres']) {
+    list.push({ args: ['pull', '--from-url', '{DB_URL}', '--to', t, ...local] });
+    list.push({ args: ['snapshot', 'restore', 'pristine', '--to', t, ...local] });
+    list.push({ args: ['snapshot', 'save', 'before', '--to', t, ...local] });
+  }
+  list.push({ args: ['pull', '--from-url', '{DB_URL}', '--to', '{DB}', ...local] });
+  list.push({ args: ['pull', '--from-url', '{DB_URL}', '--to', '{DB_URL}'] });
+  // durations out of range, flags checked before any connection
+  for (const d of ['0', '0s', '365d', '1e9d']) list.push({ args: ['backups', 'capture', '-a', 'hostile-app', '--transfer-timeout', d] });
+  for (const d of ['99999999999ms', '30d']) list.push({ args: ['migrate', 'up', '--url', urlOf(), '--lock-timeout', d], inWork: true });
+  for (const to of ['abc', '2026-01-01', '1'.repeat(20)]) list.push({ args: ['migrate', 'up', '--url', urlOf(), '--to', to], inWork: true });
+  // what is read is bounded
+  list.push({ args: ['lint', '/dev/zero'] });
+  list.push({ args: ['lint', '--pg-version', '99', join('{WORK}', 'migrations')] });
+  // passwords with unencoded special characters, and echoed input kept short
+  for (const u of ['postgres://user:p@ss/word@127.0.0.1:5432/db', 'postgres://user:pa?ss@127.0.0.1:5432/db', 'postgres://user:pa#ss@127.0.0.1:5432/db']) {
+    list.push({ args: ['migrate', 'status', '--url', u], inWork: true });
+  }
+  list.push({ args: ['pull', '--from-url', '{DB_URL}', '--to', 'x'.repeat(100_000), ...local] });
+  // postdeploy checks its input files before the first statement
+  list.push({ args: ['postdeploy', '--url', urlOf(), '--seed', join('{WORK}', 'typo.sql'), '--force'], inWork: true });
   return list;
 }
 
@@ -161,6 +187,10 @@ describe('hostile input', () => {
   });
 
   it.each(all.map((c, i) => [i, c.args.join(' ').slice(0, 120), c] as const))('#%i drydock %s', async (_i, _label, c) => {
+    if (c.setup === 'migrations-is-a-file') {
+      mkdirSync(join(work, 'init-app'), { recursive: true });
+      writeFileSync(join(work, 'init-app', 'migrations'), 'a file where the folder goes');
+    }
     const args = c.args.map((a) => a.replace('{SECRET_URL}', secretUrl).replace('{DB_URL}', db.url).replace('{DB}', db.name).replace('{WORK}', work));
     const res = await runCli(args, { cwd: c.inWork ? work : undefined, env: { HEROKU_APP: undefined } });
     const output = `${res.stdout}\n${res.stderr}`;

@@ -30,6 +30,7 @@ import { inspectLiveSource, loadLiveSource, type SourceFacts } from '../pull/sou
 import { describeSource, type PullOptions, type PullResult, type PullSource } from '../pull/types.js';
 import { verifyCopy } from '../pull/verify.js';
 import { applyDatabaseSettings, type AppliedSettings } from '../local/database-settings.js';
+import { assertReplaceableTarget } from '../local/target-guard.js';
 import { resolvePullOptions, type PullRequest } from '../settings.js';
 import { createPipeline } from './listr.js';
 
@@ -81,6 +82,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
   const early = askHerokuEarly(deps, source);
 
   return LocalServer.with(options.local, async (server) => {
+    // Before anything happens (no lock, no clean-up, no scratch copy): what must never be replaced.
+    await assertReplaceableTarget(server.admin, options.target, { local: options.local, source: await sourceUrlOf(deps, source, early) });
     const localVersion = await readServerVersion(server.admin);
     const meta = (kind: DrydockDbMeta['drydock'], extra: Partial<DrydockDbMeta> = {}): DrydockDbMeta => ({
       drydock: kind,
@@ -368,6 +371,16 @@ function askHerokuEarly(deps: Deps, source: PullSource): { appUrl?: Promise<DbUr
     appUrl: quiet(resolveAppUrl(deps, source.app)),
     backups: source.kind === 'backup' && !source.capture ? quiet(deps.heroku.listBackups(source.app)) : undefined,
   };
+}
+
+/**
+ * The live database a pull reads (the app's DATABASE_URL for a backup pull too: that is the database the
+ * backup was taken of), so the target can be checked not to be it. A Heroku failure surfaces in preflight.
+ */
+async function sourceUrlOf(deps: Deps, source: PullSource, early: { appUrl?: Promise<DbUrl> }): Promise<DbUrl | undefined> {
+  if (source.kind === 'url') return parseDatabaseUrl(source.url, '--from-url', deps.settings.libpq);
+  if (source.kind === 'live') return early.appUrl;
+  return early.appUrl?.catch(() => undefined);
 }
 
 async function resolveAppUrl(deps: Deps, app: string): Promise<DbUrl> {

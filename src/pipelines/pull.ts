@@ -119,6 +119,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       [
         {
           title: `Clean up leftovers of interrupted pulls into ${options.target}`,
+          skip: unlessDryRun,
           task: async (_s, task) => {
             const dropped = await server.cleanupLeftovers(options.target);
             task.title = dropped.length ? `Dropped ${dropped.length} leftover(s) of interrupted pulls: ${dropped.join(', ')}` : 'No leftovers of interrupted pulls';

@@ -15,7 +15,7 @@ import { runPull } from '../../src/pipelines/pull.js';
 import { restore } from '../../src/pipelines/restore.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
-import { FakeHeroku, makeDeps } from '../helpers/fakes.js';
+import { backup, FakeHeroku, FIXED_NOW, makeDeps } from '../helpers/fakes.js';
 import { serverFingerprint } from '../helpers/fingerprint.js';
 import { pullOptions } from '../helpers/pull.js';
 
@@ -150,5 +150,19 @@ describe('restore --to-local', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toMatch(/refusing to use template1 as a working database/);
     expect(heroku.calls).toEqual([]);
+  });
+
+  it("restore --to-local into the database the app's DATABASE_URL points at: refused (a backup pull too)", async () => {
+    const heroku = new FakeHeroku();
+    heroku.addApp('guard-prod', { databaseUrl: source.localhostUrl, backups: [backup('b001', new Date(FIXED_NOW - 3_600_000).toISOString())] });
+    const u = new URL(testServerUrl());
+    const deps = makeDeps({ heroku, flags: { app: 'guard-prod' }, env: { PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username) || 'postgres' } });
+    cleanups.push(() => deps.cleanup());
+    const before = await serverFingerprint();
+    const error = await restore(deps, { backup: 'b001', toLocal: source.name }, () => undefined).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(/they are the same database/);
+    expect(await serverFingerprint()).toEqual(before);
+    expect(heroku.mutatingCalls()).toEqual([]);
   });
 });

@@ -262,6 +262,7 @@ export function resolveTarget(to: string | undefined, fallback: string | undefin
     const url = parseDatabaseUrl(to, '--to URL', libpq);
     if (!url.database) throw new ConfigError('--to URL names no database', { hint: 'for example --to postgres://localhost:5432/myapp_development' });
     assertIdentifier(url.database, 'target database name');
+    assertNotSystemDatabase(url.database);
     return { local: url, target: url.database };
   }
   const target = to ?? fallback;
@@ -270,8 +271,28 @@ export function resolveTarget(to: string | undefined, fallback: string | undefin
     throw new ConfigError(`"${target.slice(0, 40)}" is not a usable database name`, { hint: 'use letters, digits and underscores, e.g. myapp_development' });
   }
   assertIdentifier(target, 'target database name');
-  if (/^drydock_(pull|prev|snap)_/.test(target)) throw new ConfigError(`"${target}" looks like one of drydock's own copies (drydock_pull_, drydock_prev_, drydock_snap_): those names are reserved`, { hint: 'choose another name' });
-  return { local: resolveLocalUrl(local.value, libpq, local.source), target };
+  if (/^drydock_(pull|prev|snap|spare)_/.test(target)) throw new ConfigError(`"${target}" looks like one of drydock's own copies (drydock_pull_, drydock_prev_, drydock_snap_, drydock_spare_): those names are reserved`, { hint: 'choose another name' });
+  assertNotSystemDatabase(target);
+  const localUrl = resolveLocalUrl(local.value, libpq, local.source);
+  // drydock connects to the --local URL's database: a working database is replaced, so it cannot be that one.
+  if (localUrl.database === target) {
+    throw new ConfigError(`refusing to use ${target} as a working database: it is the database the local URL (${localUrl.redacted}) connects to`, {
+      hint: `choose another name for --to, or point --local at another database (e.g. postgres); nothing was changed`,
+    });
+  }
+  return { local: localUrl, target };
+}
+
+/** Databases a pull or a snapshot restore must never replace: the templates every database is made from, and the maintenance database. */
+export const SYSTEM_DATABASES: readonly string[] = ['template0', 'template1', 'postgres'];
+
+/** Refuse a system database as a working database (pull, snapshot, restore --to-local replace it). */
+export function assertNotSystemDatabase(target: string): void {
+  if (!SYSTEM_DATABASES.includes(target)) return;
+  const what = target === 'postgres' ? "the server's maintenance database, which drydock and other tools connect to" : 'a template PostgreSQL copies every new database from';
+  throw new ConfigError(`refusing to use ${target} as a working database: it is ${what}`, {
+    hint: 'choose your own working database, e.g. --to myapp_development; nothing was changed',
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -160,9 +160,15 @@ export class LocalServer {
 
   /**
    * Put `replacement` in place of `target` in one transaction: both renames commit together or not at all,
-   * so the working database is never missing. Returns the name the previous copy now has (or undefined).
+   * so the working database is never missing. `alsoInTransaction` runs in the same transaction (catalog
+   * changes that must commit with the swap, or not at all). Returns the name the previous copy now has (or undefined).
    */
-  async swapIn(target: string, replacement: string, previousMeta: Omit<DrydockDbMeta, 'drydock' | 'target'>): Promise<string | undefined> {
+  async swapIn(
+    target: string,
+    replacement: string,
+    previousMeta: Omit<DrydockDbMeta, 'drydock' | 'target'>,
+    alsoInTransaction?: () => Promise<void>,
+  ): Promise<string | undefined> {
     const hadTarget = await this.exists(target);
     const previous = hadTarget ? drydockDbName('previous') : undefined;
     for (let attempt = 1; ; attempt++) {
@@ -178,6 +184,7 @@ export class LocalServer {
           await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(target)} IS NULL`);
           // A spare is kept closed to connections so nothing touches it before it is used.
           await this.admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS true`);
+          await alsoInTransaction?.();
         });
         return previous;
       } catch (error) {

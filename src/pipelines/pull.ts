@@ -30,6 +30,7 @@ import { inspectLiveSource, loadLiveSource, type SourceFacts } from '../pull/sou
 import { describeSource, type PullOptions, type PullResult, type PullSource } from '../pull/types.js';
 import { verifyCopy } from '../pull/verify.js';
 import { applyDatabaseSettings, type AppliedSettings } from '../local/database-settings.js';
+import { assertReplaceableTarget } from '../local/target-guard.js';
 import { resolvePullOptions, type PullRequest } from '../settings.js';
 import { createPipeline } from './listr.js';
 
@@ -64,6 +65,8 @@ interface PullState {
   /** The copy has production's encoding and locale. */
   localeMatched?: boolean;
   snapshot?: string;
+  /** The new snapshot before the swap: dropped if the swap does not happen (the previous one is kept). */
+  pendingSnapshot?: string;
   previous?: string;
   /** Replaced copies, tagged 'previous', for the background preparation to drop. */
   replaced: string[];
@@ -81,6 +84,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
   const early = askHerokuEarly(deps, source);
 
   return LocalServer.with(options.local, async (server) => {
+    // Before anything happens (no lock, no clean-up, no scratch copy): what must never be replaced.
+    await assertReplaceableTarget(server.admin, options.target, { local: options.local, source: await sourceUrlOf(deps, source, early) });
     const localVersion = await readServerVersion(server.admin);
     const meta = (kind: DrydockDbMeta['drydock'], extra: Partial<DrydockDbMeta> = {}): DrydockDbMeta => ({
       drydock: kind,
@@ -116,6 +121,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       [
         {
           title: `Clean up leftovers of interrupted pulls into ${options.target}`,
+          skip: unlessDryRun,
           task: async (_s, task) => {
             const dropped = await server.cleanupLeftovers(options.target);
             task.title = dropped.length ? `Dropped ${dropped.length} leftover(s) of interrupted pulls: ${dropped.join(', ')}` : 'No leftovers of interrupted pulls';
@@ -246,17 +252,13 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           enabled: () => options.keepSnapshot,
           skip: unlessDryRun,
           task: async (s, task) => {
+            // Made as a scratch copy of this process (a leftover if it dies), and only becomes the
+            // "pristine" snapshot in the swap's transaction: the previous snapshot stays until then.
             const name = drydockDbName('snapshot');
-            const old = (await server.snapshots(options.target)).filter((o) => o.meta.name === 'pristine');
-            await server.create(name, meta('snapshot', { name: 'pristine', pid: undefined }), { template: s.scratch! });
+            s.pendingSnapshot = name;
+            await server.create(name, meta('scratch', { source: `${describeSource(source)} (pristine snapshot being made)` }), { template: s.scratch! });
             await server.makeTemplate(name);
-            for (const o of old) {
-              // No longer a snapshot from here on.
-              await server.setMeta(o.datname, meta('previous'));
-              await retire(o.datname);
-            }
-            s.snapshot = name;
-            task.title = `Kept snapshot "pristine" of ${options.target} (${name})`;
+            task.title = `Made snapshot "pristine" of ${options.target} (${name}): it replaces the previous one with the swap`;
           },
         },
         {
@@ -264,8 +266,26 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           skip: unlessDryRun,
           task: async (s, task) => {
             await pausePoint(pause, 'before-swap');
-            s.previous = await server.swapIn(options.target, s.scratch!, { pid: process.pid, createdAt: new Date(deps.clock.now()).toISOString() });
+            const pending = s.pendingSnapshot;
+            const old = pending ? (await server.snapshots(options.target)).filter((o) => o.meta.name === 'pristine') : [];
+            s.previous = await server.swapIn(
+              options.target,
+              s.scratch!,
+              { pid: process.pid, createdAt: new Date(deps.clock.now()).toISOString() },
+              // In the same transaction: the new snapshot becomes "pristine" and the old ones stop being snapshots.
+              pending
+                ? async () => {
+                    await server.setMeta(pending, meta('snapshot', { name: 'pristine', pid: undefined }));
+                    for (const o of old) await server.setMeta(o.datname, meta('previous'));
+                  }
+                : undefined,
+            );
             s.scratch = undefined;
+            if (pending) {
+              s.snapshot = pending;
+              s.pendingSnapshot = undefined;
+              for (const o of old) await retire(o.datname);
+            }
             if (s.previous) await retire(s.previous);
             task.title = `${options.target} now holds the new copy${s.previous ? (options.dropInBackground ? ' (the previous copy is dropped in the background)' : ' (the previous copy was dropped)') : ''}`;
           },
@@ -289,6 +309,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
         try {
           await pipeline.run(state);
         } catch (error) {
+          // Only what this pull made: the previous working database and snapshot are untouched.
+          if (state.pendingSnapshot) await server.drop(state.pendingSnapshot).catch(() => undefined);
           if (state.scratch) await server.drop(state.scratch).catch(() => undefined);
           throw error;
         }
@@ -368,6 +390,16 @@ function askHerokuEarly(deps: Deps, source: PullSource): { appUrl?: Promise<DbUr
     appUrl: quiet(resolveAppUrl(deps, source.app)),
     backups: source.kind === 'backup' && !source.capture ? quiet(deps.heroku.listBackups(source.app)) : undefined,
   };
+}
+
+/**
+ * The live database a pull reads (the app's DATABASE_URL for a backup pull too: that is the database the
+ * backup was taken of), so the target can be checked not to be it. A Heroku failure surfaces in preflight.
+ */
+async function sourceUrlOf(deps: Deps, source: PullSource, early: { appUrl?: Promise<DbUrl> }): Promise<DbUrl | undefined> {
+  if (source.kind === 'url') return parseDatabaseUrl(source.url, '--from-url', deps.settings.libpq);
+  if (source.kind === 'live') return early.appUrl;
+  return early.appUrl?.catch(() => undefined);
 }
 
 async function resolveAppUrl(deps: Deps, app: string): Promise<DbUrl> {

@@ -241,7 +241,8 @@ export async function restore(deps: Deps, request: RestoreRequest, beforeConfirm
     throw new ConfigError(`"${backup.slice(0, 30)}" is not a backup id`, { hint: 'use an id such as b012 (see `drydock backups list`) or latest' });
   }
   if (request.toLocal) {
-    return { local: await pull(deps, { from: backup === 'latest' ? 'backup' : backup, to: request.toLocal, jobs: request.jobs, maxAge: '100000h' }) };
+    // A dry run of --to-local is a dry run of the pull: nothing local is created, dropped or replaced.
+    return { local: await pull(deps, { from: backup === 'latest' ? 'backup' : backup, to: request.toLocal, jobs: request.jobs, maxAge: '100000h', dryRun: Boolean(request.dryRun) }) };
   }
   if (request.confirm !== undefined && request.confirm !== app) {
     throw new ConfigError(`--confirm ${request.confirm} does not match the app ${app}`, { hint: `pass --confirm ${app}; nothing was changed` });

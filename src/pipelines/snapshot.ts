@@ -9,6 +9,7 @@ import { hoursSince, roundHours } from '../format.js';
 import { resolveApp } from '../heroku/remote.js';
 import { drydockDbName, LocalServer, targetLockKey, type DrydockDb } from '../local/server.js';
 import { scheduleSpare } from '../local/spare.js';
+import { assertReplaceableTarget } from '../local/target-guard.js';
 import { withAdvisoryLock } from '../pg/lock.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { defaultTarget, resolveLocalUrl, resolveTarget, type ValueSource } from '../settings.js';
@@ -65,6 +66,8 @@ export async function saveSnapshot(deps: Deps, name: string, flags: SnapshotFlag
   assertSnapshotName(name);
   const { local, target } = await where(deps, flags);
   return LocalServer.with(local, async (server) => {
+    // Saving ends the sessions on the working database: never a template's or the admin database's.
+    await assertReplaceableTarget(server.admin, target, { local });
     if (!(await server.exists(target))) throw new ConfigError(`database ${target} does not exist on ${describeDb(local)}`, { hint: 'pull it first with `drydock pull`' });
     const existing = (await server.snapshots(target)).filter((s) => s.meta.name === name);
     if (existing.length && !flags.force) throw new ConfigError(`snapshot "${name}" of ${target} already exists`, { hint: 'pass --force to replace it, or choose another name' });
@@ -86,7 +89,10 @@ export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotF
   const started = Date.now();
   const { local, target } = await where(deps, flags);
   const spares = deps.settings.spares;
-  const outcome = await LocalServer.with(local, (server) => withTargetLock(server, target, async () => {
+  const outcome = await LocalServer.with(local, async (server) => {
+    // Before the lock and the clean-up: what must never be replaced.
+    await assertReplaceableTarget(server.admin, target, { local });
+    return withTargetLock(server, target, async () => {
       const snapshot = (await server.snapshots(target)).find((s) => s.meta.name === name);
       if (!snapshot) {
         const names = (await server.snapshots(target)).map((s) => s.meta.name);
@@ -108,7 +114,8 @@ export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotF
         if (error instanceof DrydockError) throw error;
         throw new DrydockError(`restoring snapshot "${name}" failed: ${(error as Error).message}`, { hint: `${target} was not changed`, cause: error });
       }
-  }, () => deps.output.info(`snapshot: waiting for other drydock work on ${target} to finish`)));
+    }, () => deps.output.info(`snapshot: waiting for other drydock work on ${target} to finish`));
+  });
   if (spares) await scheduleSpare(deps, local, target, name, outcome.previous ? [outcome.previous] : []);
   return { ...info(outcome.snapshot, deps.clock.now()), seconds: Math.round((Date.now() - started) / 100) / 10, prepared: outcome.prepared };
 }

@@ -4,9 +4,10 @@
  * swap leaves it untouched and drops the scratch copy; dropInBackground tags what was replaced.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { HerokuError } from '../../src/errors.js';
+import { DrydockError, HerokuError } from '../../src/errors.js';
+import { LocalServer } from '../../src/local/server.js';
 import { runPull, type PullOptions } from '../../src/pipelines/pull.js';
 import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, scalar, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
 import { previousWorkingDb, pullOptions } from '../helpers/pull.js';
@@ -132,5 +133,55 @@ describe('runPull (live copies)', () => {
     expect(result.plan?.join('\n')).toMatch(/replaced only after the copy is complete and verified/);
     expect(await listTables(target)).toEqual(['previous_marker']);
     expect(await drydockCopiesOf(target)).toEqual([]);
+  });
+
+  // Issue 12: the "Keep a pristine snapshot" step retired the previous snapshot before the swap, so a
+  // failed swap lost it. Nothing of the previous state may go before the new state is in place.
+  it('a swap that fails keeps the previous pristine snapshot; only the new snapshot and the scratch copy are dropped', async () => {
+    const { deps } = setup();
+    const target = await previousWorkingDb('pull_swapfail', cleanups);
+    const first = await runPull(deps, options(target, { keepSnapshot: true }));
+    const kept = first.snapshot!;
+    expect(await drydockCopiesOf(target)).toEqual([{ datname: kept, kind: 'snapshot' }]);
+    // What swapIn throws when the target cannot be renamed (e.g. a prepared transaction holds it).
+    const swap = vi.spyOn(LocalServer.prototype, 'swapIn').mockRejectedValueOnce(
+      new DrydockError(`could not swap the new copy into ${target}: injected: database "${target}" is being accessed by other users`, { hint: 'close applications' }),
+    );
+    try {
+      await expect(runPull(deps, options(target, { keepSnapshot: true }))).rejects.toThrow(/injected/);
+    } finally {
+      swap.mockRestore();
+    }
+    // The previous snapshot is still the pristine one, whole; the working database is the first pull's.
+    expect(await drydockCopiesOf(target)).toEqual([{ datname: kept, kind: 'snapshot' }]);
+    const { rows } = await adminQuery<{ comment: string; datistemplate: boolean }>(`SELECT shobj_description(oid, 'pg_database') AS comment, datistemplate FROM pg_database WHERE datname = $1`, [kept]);
+    expect(JSON.parse(rows[0]!.comment)).toMatchObject({ drydock: 'snapshot', name: 'pristine', target });
+    expect(rows[0]!.datistemplate).toBe(true);
+    expect(await scalar(target, 'SELECT count(*) FROM users')).toBe(30);
+  });
+
+  it('a swap whose transaction fails after the snapshot was promoted rolls the promotion back with it', async () => {
+    const { deps } = setup();
+    const target = await previousWorkingDb('pull_swaptx', cleanups);
+    const first = await runPull(deps, options(target, { keepSnapshot: true }));
+    const kept = first.snapshot!;
+    // The real swap (the once-implementation is used up, so the inner call is the real one), failing at
+    // the end of its transaction: after the renames and the snapshot's new tags.
+    const swap = vi.spyOn(LocalServer.prototype, 'swapIn').mockImplementationOnce(function (this: LocalServer, t, replacement, meta, alsoInTransaction) {
+      return this.swapIn(t, replacement, meta, async () => {
+        await alsoInTransaction?.();
+        throw new Error('injected: failure at the end of the swap transaction');
+      });
+    });
+    try {
+      await expect(runPull(deps, options(target, { keepSnapshot: true }))).rejects.toThrow(/injected: failure at the end of the swap transaction/);
+    } finally {
+      swap.mockRestore();
+    }
+    expect(await drydockCopiesOf(target)).toEqual([{ datname: kept, kind: 'snapshot' }]);
+    expect(await listTables(target)).toEqual(['posts', 'schema_migrations', 'users']);
+    // And the next pull works, replacing the snapshot then.
+    const next = await runPull(deps, options(target, { keepSnapshot: true }));
+    expect(await drydockCopiesOf(target)).toEqual([{ datname: next.snapshot, kind: 'snapshot' }]);
   });
 });

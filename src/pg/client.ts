@@ -194,3 +194,20 @@ export async function withTransaction<T>(client: pg.ClientBase, fn: () => Promis
     throw error;
   }
 }
+
+/**
+ * Until the returned function is called, cancel `client`'s running statement when `signal` aborts
+ * (Ctrl-C, SIGTERM): pg_cancel_backend from a second connection to `url`, so the server stops the
+ * statement and the caller's ROLLBACK and unlock run on the same session. A client busy on the server
+ * would otherwise keep its statement, locks and transaction running after drydock exits.
+ */
+export function cancelOnAbort(url: DbUrl, client: pg.Client, signal: AbortSignal | undefined, options: ConnectOptions = {}): () => void {
+  if (!signal) return () => undefined;
+  const pid = (client as unknown as { processID?: number }).processID;
+  const onAbort = (): void => {
+    if (!pid) return;
+    void withClient(url, (admin) => admin.query('SELECT pg_cancel_backend($1)', [pid]), { applicationName: 'drydock cancel', ...options }).catch(() => undefined);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}

@@ -151,7 +151,7 @@ function lockedRun(deps: RunnerDeps, options: MigrationRunOptions, files: Migrat
           },
         );
       } finally {
-        stopCancelling();
+        await stopCancelling();
       }
     },
     { retryForMs: options.connectRetryMs ?? 0, applicationName: 'drydock migrate' },

@@ -40,7 +40,11 @@ function descendants(pid: number): number[] {
   const rows = out.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
   const found: number[] = [];
   const walk = (p: number): void => {
-    for (const [child, parent] of rows) if (parent === p) (found.push(child), walk(child));
+    for (const [child, parent] of rows) {
+      if (parent !== p) continue;
+      found.push(child);
+      walk(child);
+    }
   };
   walk(pid);
   return found;
@@ -62,7 +66,7 @@ function alive(pid: number): boolean {
 async function interruptAt(args: string[], options: { env: Record<string, string | undefined>; cwd?: string; ready: RegExp; also?: () => Promise<boolean>; signal: Sig }): Promise<Interrupted> {
   return new Promise<Interrupted>((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', CI: 'true', DRYDOCK_SNAPSHOT_SPARE: '0', ...options.env } as NodeJS.ProcessEnv,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', CI: 'true', DRYDOCK_SNAPSHOT_SPARE: '0', ...options.env },
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -19,15 +19,24 @@ import { registerRestore } from './commands/restore.js';
 import { registerRelease } from './commands/release.js';
 import { registerSchema } from './commands/schema.js';
 import { createDeps, type Deps } from './deps.js';
-import { EXIT } from './errors.js';
+import { asInterrupted, EXIT, interruptedBy } from './errors.js';
+import { installInterruptHandlers } from './interrupt.js';
 import { Output } from './output.js';
 import { readEnvironment, resolveGlobalSettings, type Environment, type GlobalFlags } from './settings.js';
 
 /** The package version, kept in one place for --version. */
 export const VERSION = '0.1.0';
 
+/** What a run shares with the signal handlers main() installs. */
+export interface RunContext {
+  /** Aborted by the first SIGINT/SIGTERM; becomes Deps.signal. */
+  signal?: AbortSignal;
+  /** The run's Output, once it exists (the handlers report through it). */
+  output?: Output;
+}
+
 /** Build the commander program. `setExit` receives the exit code of the command that ran. */
-export function buildProgram(setExit: (code: number) => void, env: Environment): Command {
+export function buildProgram(setExit: (code: number) => void, env: Environment, context: RunContext = {}): Command {
   const program = new Command('drydock');
   program
     .description('Rehearse, release and restore Heroku Postgres deploys safely')
@@ -43,13 +52,18 @@ export function buildProgram(setExit: (code: number) => void, env: Environment):
     const flags = program.opts<GlobalFlags>();
     // Output exists before config resolves, so even a bad flag value is reported in the right mode.
     let output = new Output({ json: flags.json, verbose: flags.verbose, ci: Boolean(env.CI) && env.CI !== 'false' });
+    context.output = output;
+    const signal = context.signal ?? new AbortController().signal;
     try {
       const settings = resolveGlobalSettings(flags, env);
       output = new Output({ json: settings.json, verbose: settings.verbose, ci: settings.ci });
-      await action(createDeps(settings, output));
+      context.output = output;
+      await action(createDeps(settings, output, process.cwd(), signal));
+      if (interruptedBy(signal)) output.notice(`drydock: the ${interruptedBy(signal)} arrived after the work was done: nothing was stopped`);
       setExit(EXIT.OK);
     } catch (error) {
-      setExit(output.fail(error));
+      // A command that did not say what its interruption left gets the generic wording.
+      setExit(output.fail(asInterrupted(signal, error, `stopped: ${error instanceof Error ? error.message.replace(/^interrupted \(SIG\w+\):\s*/, '') : String(error)}`)));
     }
   };
 
@@ -72,9 +86,20 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   // `.env` is loaded before commander parses, so variables declared on options (Option.env) see it too.
   const env = readEnvironment();
   let code: number = EXIT.OK;
+  // Installed once: the first SIGINT/SIGTERM aborts Deps.signal (the command cleans up and exits 130/143), a second exits at once.
+  const context: RunContext = {};
+  const handlers = installInterruptHandlers({
+    say: (line) => (context.output ?? new Output()).notice(`drydock: ${line}`),
+    exit: (c) => process.exit(c),
+    on: (name, handler) => {
+      process.on(name, handler);
+      return () => process.off(name, handler);
+    },
+  });
+  context.signal = handlers.controller.signal;
   const program = buildProgram((c) => {
     code = c;
-  }, env);
+  }, env, context);
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -83,6 +108,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return error.exitCode === 0 ? EXIT.OK : EXIT.FAILURE;
     }
     return new Output({ verbose: argv.includes('--verbose') }).fail(error);
+  } finally {
+    handlers.uninstall();
   }
   return code;
 }

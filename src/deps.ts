@@ -28,17 +28,24 @@ export interface Deps {
   /** drydock.json, read and validated once (on first use: commands that need none never fail on it). */
   readonly project: () => ProjectConfig;
   readonly clock: Clock;
+  /**
+   * Aborted by the first SIGINT or SIGTERM (reason: an InterruptedError). Long work stops, cleans up
+   * and throws an InterruptedError saying what state things are in; the adapters built here stop
+   * their children with it.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** Build the real dependencies for one run. */
-export function createDeps(settings: GlobalSettings, output: Output, cwd = process.cwd()): Deps {
+export function createDeps(settings: GlobalSettings, output: Output, cwd = process.cwd(), signal: AbortSignal = new AbortController().signal): Deps {
   let project: ProjectConfig | undefined;
   return {
     settings,
     output,
-    heroku: new HerokuCli({ bin: settings.herokuBin }),
-    pgTools: new PgTools({ discoverTools, pgBin: settings.pgBin, env: settings.childEnv }),
+    heroku: new HerokuCli({ bin: settings.herokuBin, signal }),
+    pgTools: new PgTools({ discoverTools, pgBin: settings.pgBin, env: settings.childEnv, signal }),
     project: () => (project ??= loadProjectConfig(cwd)),
     clock: systemClock,
+    signal,
   };
 }

@@ -12,6 +12,10 @@ export const EXIT = {
   CHECKS_FAILED: 1,
   /** drydock could not do the job: bad usage, unreachable server, a failed tool. */
   FAILURE: 2,
+  /** Stopped by SIGINT (Ctrl-C) after cleaning up: 128 + 2, as shells report it. */
+  SIGINT: 130,
+  /** Stopped by SIGTERM (a dyno restart, `kill`) after cleaning up: 128 + 15. */
+  SIGTERM: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -119,6 +123,36 @@ export class ChecksFailed extends DrydockError {
     super(message, { ...options, exitCode: EXIT.CHECKS_FAILED });
     this.result = result;
   }
+}
+
+/** The signals drydock stops cleanly on. */
+export type InterruptSignal = 'SIGINT' | 'SIGTERM';
+
+/**
+ * The run was stopped by a signal (exit 130 or 143). The message says what was stopped and in what
+ * state things are; the hint, what finishes or undoes the job.
+ */
+export class InterruptedError extends DrydockError {
+  readonly signal: InterruptSignal;
+  constructor(signal: InterruptSignal, message: string, options: Omit<DrydockErrorOptions, 'exitCode'> = {}) {
+    super(message, { ...options, exitCode: signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM });
+    this.signal = signal;
+  }
+}
+
+/** The signal an aborted signal was aborted for (undefined when it was not, or not by a signal). */
+export function interruptedBy(signal: AbortSignal | undefined): InterruptSignal | undefined {
+  return signal?.aborted && signal.reason instanceof InterruptedError ? signal.reason.signal : undefined;
+}
+
+/**
+ * The error to throw once `signal` is aborted: an InterruptedError saying `what` (the state things
+ * are left in), with `hint`. Rethrows `error` unchanged when the signal was not aborted.
+ */
+export function asInterrupted(signal: AbortSignal | undefined, error: unknown, what: string, hint?: string): unknown {
+  const by = interruptedBy(signal);
+  if (!by || error instanceof InterruptedError) return error;
+  return new InterruptedError(by, `interrupted (${by}): ${what}`, { hint, cause: error });
 }
 
 /** True for errors drydock raised on purpose (as opposed to bugs). */

@@ -5,6 +5,9 @@
  * - An environment built from an allowlist of the parent's variables plus what the caller adds
  *   (passwords travel in PGPASSWORD, never in argv).
  * - Explicit timeouts.
+ * - Interruption: a child started with `signal` is stopped (SIGTERM, SIGKILL 5 s later) when it aborts.
+ *   A run started after the signal aborted is the clean-up's (putting maintenance back, dropping a
+ *   scratch database) and runs to completion, bounded by its timeout.
  * - A failure becomes a ToolError with the masked command line, the exit code and the tail of stderr.
  */
 import type { Readable } from 'node:stream';
@@ -12,7 +15,7 @@ import { StringDecoder } from 'node:string_decoder';
 
 import type { ResultPromise } from 'execa';
 
-import { ToolError } from './errors.js';
+import { InterruptedError, ToolError } from './errors.js';
 import { mask } from './redact.js';
 import { currentEnvironment } from './settings.js';
 
@@ -85,6 +88,8 @@ export interface RunOptions {
    * commands (`--command "bin/rails db:migrate"`), which need its config vars.
    */
   inheritEnv?: boolean;
+  /** Stop the program when this aborts (Deps.signal: Ctrl-C or SIGTERM); ignored when already aborted at the start. */
+  signal?: AbortSignal | undefined;
 }
 
 /** What a finished program left behind. */
@@ -153,6 +158,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   // Loaded on first use: execa costs ~100 ms of start-up, and many runs (release with nothing
   // pending) never spawn anything.
   const { execa } = await import('execa');
+  const signal = options.signal && !options.signal.aborted ? options.signal : undefined;
   const subprocess: ResultPromise = execa(file, args, {
     env: options.inheritEnv ? { ...definedEnv(currentEnvironment()), ...definedEnv(options.env ?? {}) } : childEnv(options.env),
     extendEnv: false,
@@ -163,12 +169,20 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     stripFinalNewline: false,
     encoding: 'utf8',
     buffer: { stdout: !options.discardStdout, stderr: true },
+    ...(signal ? { cancelSignal: signal, forceKillAfterDelay: 5_000 } : {}),
   });
   forwardLines(subprocess.stderr, options.onStderrLine);
   forwardLines(subprocess.stdout, options.onStdoutLine, options.rawStdoutLines);
   const result = await subprocess;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
+  if (signal?.aborted && result.isCanceled) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof InterruptedError) {
+      throw new InterruptedError(reason.signal, `interrupted (${reason.signal}): ${label} was stopped`, { cause: reason });
+    }
+    throw new ToolError(`${label} was stopped: ${mask(String((reason as Error | undefined)?.message ?? reason))}`, { command, stderrTail: tail(stderr) });
+  }
   const code = (result as { code?: string }).code;
   if (code === 'ENOENT' || (result.failed && result.exitCode === undefined && /ENOENT/.test(String(result.message)))) {
     throw new ToolError(

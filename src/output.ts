@@ -160,7 +160,8 @@ export class Output {
         renderer: 'default',
         rendererOptions: { collapseSubtasks: false, logger: new ListrLogger({ processOutput }) },
         exitOnError: true,
-        registerSignalListeners: true,
+        // drydock's own handlers (cli.ts) stop the run and clean up; listr2's would exit 127 at once.
+        registerSignalListeners: false,
       } as unknown as ListrRendering;
     }
     return {
@@ -171,7 +172,7 @@ export class Output {
         timestamp: { field: () => timestamp(this.now()), condition: true, format: () => (text: string) => text },
       },
       exitOnError: true,
-      registerSignalListeners: true,
+      registerSignalListeners: false,
     } as unknown as ListrRendering;
   }
 

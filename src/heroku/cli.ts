@@ -109,6 +109,8 @@ export interface HerokuCliOptions {
   /** Extra environment for the CLI (emulator hosts in tests). */
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
+  /** Stops a running heroku child when it aborts (Deps.signal); calls started afterwards (clean-up) run. */
+  signal?: AbortSignal;
 }
 
 /** Captures and restores of big databases take hours; everything else gets the short default. */
@@ -138,9 +140,11 @@ export class HerokuCli implements HerokuApi {
   private readonly bin: string;
   private readonly env: Record<string, string | undefined>;
   private readonly timeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(options: HerokuCliOptions = {}) {
     this.bin = options.bin ?? 'heroku';
+    this.signal = options.signal;
     this.env = options.env ?? {};
     this.timeoutMs = options.timeoutMs ?? 120_000;
   }
@@ -365,6 +369,7 @@ export class HerokuCli implements HerokuApi {
         reject: false,
         label: 'heroku',
         onStdoutLine: options.onStdoutLine,
+        signal: this.signal,
       });
     } catch (error) {
       if (error instanceof ToolError && /not found/.test(error.message)) {

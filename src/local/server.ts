@@ -55,10 +55,29 @@ export function parseMeta(comment: string | null | undefined): DrydockDbMeta | u
   }
 }
 
-/** A fresh name for a database drydock makes (short: names are limited to 63 bytes). */
-export function drydockDbName(kind: DrydockDbKind): string {
-  const prefix = { snapshot: 'drydock_snap', previous: 'drydock_prev', scratch: 'drydock_pull', spare: 'drydock_spare' }[kind];
-  return `${prefix}_${randomBytes(6).toString('hex')}`;
+const NAME_PREFIX: Record<DrydockDbKind, string> = { snapshot: 'drydock_snap', previous: 'drydock_prev', scratch: 'drydock_pull', spare: 'drydock_spare' };
+
+/**
+ * A fresh name for a database drydock makes (short: names are limited to 63 bytes):
+ * `<prefix>_<pid>_<hex>`. The creating process's pid is in the name because CREATE DATABASE cannot run
+ * in a transaction with its COMMENT: a copy killed between the two is untagged, and the next clean-up
+ * recognises it by name and dead pid (`parseDrydockDbName`).
+ */
+export function drydockDbName(kind: DrydockDbKind, pid = process.pid): string {
+  return `${NAME_PREFIX[kind]}_${pid}_${randomBytes(5).toString('hex')}`;
+}
+
+/** The kind and creating pid of a name `drydockDbName` made; undefined for any other name. */
+export function parseDrydockDbName(name: string): { kind: DrydockDbKind; pid: number } | undefined {
+  const m = /^(drydock_(?:snap|prev|pull|spare))_(\d+)_[0-9a-f]{10}$/.exec(name);
+  if (!m) return undefined;
+  const kind = (Object.keys(NAME_PREFIX) as DrydockDbKind[]).find((k) => NAME_PREFIX[k] === m[1]);
+  return kind ? { kind, pid: Number(m[2]) } : undefined;
+}
+
+/** The target `backups verify` tags its scratch database with (never a real database name: it has a dash). */
+export function verifyTarget(app: string): string {
+  return `verify-${app}`;
 }
 
 /** The maintenance URL of the local server (database `postgres`). */
@@ -202,12 +221,35 @@ export class LocalServer {
   }
 
   /**
+   * Remove what killed runs left whatever their target: `backups verify` scratch databases of a process
+   * that is gone, and copies killed between CREATE DATABASE and their COMMENT (untagged, recognised by
+   * name and dead pid). Returns the names dropped.
+   */
+  async cleanupOrphans(): Promise<string[]> {
+    const dropped: string[] = [];
+    const { rows } = await this.admin.query<{ datname: string; comment: string | null }>(
+      `SELECT d.datname, shobj_description(d.oid, 'pg_database') AS comment FROM pg_database d WHERE d.datname LIKE 'drydock\\_%' ORDER BY d.datname`,
+    );
+    for (const row of rows) {
+      const meta = parseMeta(row.comment);
+      const named = parseDrydockDbName(row.datname);
+      const verifyScratch = meta?.drydock === 'scratch' && meta.target.startsWith('verify-') && !isAlive(meta.pid);
+      const untagged = !meta && named !== undefined && named.pid !== process.pid && !isAlive(named.pid);
+      if (!verifyScratch && !untagged) continue;
+      await this.drop(row.datname);
+      dropped.push(row.datname);
+    }
+    return dropped;
+  }
+
+  /**
    * Remove what interrupted runs left for `target`: scratch copies and previous copies whose process is
-   * gone. Returns the names dropped. A previous copy is only ever dropped when `target` exists (a swap
-   * commits both renames at once, so the working database cannot be missing because of drydock).
+   * gone (and the orphans of any target, `cleanupOrphans`). Returns the names dropped. A previous copy
+   * is only ever dropped when `target` exists (a swap commits both renames at once, so the working
+   * database cannot be missing because of drydock).
    */
   async cleanupLeftovers(target: string): Promise<string[]> {
-    const dropped: string[] = [];
+    const dropped: string[] = await this.cleanupOrphans();
     const targetExists = await this.exists(target);
     const all = await this.drydockDatabases();
     const snapshotDbs = new Set(all.filter((d) => d.meta.drydock === 'snapshot').map((d) => d.datname));

@@ -13,6 +13,7 @@
 import type pg from 'pg';
 
 import { MigrationError } from '../errors.js';
+import { sleep } from '../interrupt.js';
 import { withTransaction } from '../pg/client.js';
 import { codeFrame, ensureParser, splitStatements, type Statement } from '../sql/parse.js';
 import { recordApplied, removeApplied } from './ledger.js';
@@ -130,8 +131,12 @@ function timeoutsSql(settings: RunnerSettings, local: boolean): string {
   return `SET ${scope}lock_timeout = ${Math.max(0, Math.round(settings.lockTimeoutMs))}; SET ${scope}statement_timeout = ${Math.max(0, Math.round(settings.statementTimeoutMs))}`;
 }
 
-/** Apply one validated step; returns its duration in ms. Retries on lock_timeout; throws MigrationError otherwise. */
-export async function applyStep(client: pg.ClientBase, step: ValidatedStep, settings: RunnerSettings, events: RunnerEvents = {}): Promise<number> {
+/**
+ * Apply one validated step; returns its duration in ms. Retries on lock_timeout; throws MigrationError
+ * otherwise. Once `signal` aborts no statement starts, and a transactional step whose statements ran
+ * is rolled back instead of recorded (the caller cancels a running statement: pg/client cancelOnAbort).
+ */
+export async function applyStep(client: pg.ClientBase, step: ValidatedStep, settings: RunnerSettings, events: RunnerEvents = {}, signal?: AbortSignal): Promise<number> {
   const started = performance.now();
   if (step.section.transaction) {
     await withLockRetries(step, settings, events, async () => {
@@ -139,18 +144,20 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
       await withTransaction(
         client,
         async () => {
+          signal?.throwIfAborted();
           await runSql(client, step, step.section.sql, 0);
+          signal?.throwIfAborted();
           if (step.direction === 'up') await recordApplied(client, step.migration, performance.now() - started);
           else await removeApplied(client, step.migration.version);
         },
         { begin: `BEGIN; ${timeoutsSql(settings, true)}` },
       );
-    });
+    }, undefined, signal);
   } else {
     await client.query(timeoutsSql(settings, false));
     try {
       for (const [index, statement] of step.statements.entries()) {
-        await withLockRetries(step, settings, events, () => runSql(client, step, statement.text, statement.start), index);
+        await withLockRetries(step, settings, events, () => (signal?.throwIfAborted(), runSql(client, step, statement.text, statement.start)), index, signal);
       }
       if (step.direction === 'up') {
         await withTransaction(client, () => recordApplied(client, step.migration, performance.now() - started));
@@ -164,17 +171,17 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
   return performance.now() - started;
 }
 
-async function withLockRetries(step: ValidatedStep, settings: RunnerSettings, events: RunnerEvents, fn: () => Promise<void>, statementIndex?: number): Promise<void> {
+async function withLockRetries(step: ValidatedStep, settings: RunnerSettings, events: RunnerEvents, fn: () => Promise<void>, statementIndex?: number, signal?: AbortSignal): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await fn();
       return;
     } catch (error) {
       const failure = error as SqlFailure;
-      if (failure.sqlstate === LOCK_NOT_AVAILABLE && attempt <= settings.lockRetries) {
+      if (failure.sqlstate === LOCK_NOT_AVAILABLE && attempt <= settings.lockRetries && !signal?.aborted) {
         const delay = Math.round(settings.retryBaseMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
         events.onRetry?.(step, attempt, delay);
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay, signal);
         continue;
       }
       throw describeFailure(step, failure, attempt, settings, events, statementIndex);

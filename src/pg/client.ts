@@ -194,3 +194,26 @@ export async function withTransaction<T>(client: pg.ClientBase, fn: () => Promis
     throw error;
   }
 }
+
+/**
+ * Until the returned function is called, cancel `client`'s running statement when `signal` aborts
+ * (Ctrl-C, SIGTERM): pg_cancel_backend from a second connection to `url`, so the server stops the
+ * statement and the caller's ROLLBACK, DROP or unlock run on the same session. A client busy on the
+ * server would otherwise keep its statement, locks and transaction running after drydock exits.
+ * The returned function stops listening and waits for a cancel already sent, so clean-up statements
+ * that follow it cannot be cancelled by mistake.
+ */
+export function cancelOnAbort(url: DbUrl, client: pg.Client, signal: AbortSignal | undefined, options: ConnectOptions = {}): () => Promise<void> {
+  if (!signal) return () => Promise.resolve();
+  const pid = (client as unknown as { processID?: number }).processID;
+  let sent: Promise<unknown> = Promise.resolve();
+  const onAbort = (): void => {
+    if (!pid) return;
+    sent = withClient(url, (admin) => admin.query('SELECT pg_cancel_backend($1)', [pid]), { applicationName: 'drydock cancel', ...options }).catch(() => undefined);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  return async () => {
+    signal.removeEventListener('abort', onAbort);
+    await sent;
+  };
+}

@@ -4,6 +4,7 @@
 import type pg from 'pg';
 
 import { DrydockError } from '../errors.js';
+import { sleep } from '../interrupt.js';
 
 /** The advisory lock key every drydock migration runner takes ("drydock" as 7 ASCII bytes). */
 export const MIGRATION_LOCK_KEY = 0x64727964_6f636bn; // 'drydock'
@@ -30,6 +31,8 @@ export interface AdvisoryLockOptions {
   onWait?: (holder: LockHolder | undefined) => void;
   /** What the lock protects, for the error message. */
   purpose?: string;
+  /** Stop waiting when this aborts (Ctrl-C, SIGTERM): throws its reason. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Take a session advisory lock, waiting (polling) while another session holds it. Pair with `releaseAdvisoryLock`. */
@@ -52,7 +55,7 @@ export async function acquireAdvisoryLock(client: pg.ClientBase, key: bigint, op
         hint: 'another deploy or migration is still running; wait for it to finish (see pg_stat_activity), then run again',
       });
     }
-    await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+    await sleep(delay + Math.random() * delay, options.signal);
     delay = Math.min(delay * 2, 1000);
   }
 }

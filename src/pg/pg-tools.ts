@@ -65,6 +65,8 @@ export interface PgToolsOptions {
   pgBin?: string | undefined;
   /** The environment tools are discovered in (PATH, HOMEBREW_PREFIX; from settings). */
   env?: Environment | undefined;
+  /** Stops a running tool when it aborts (Deps.signal). */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -226,6 +228,7 @@ export class PgTools {
         ...(typeof archive === 'string' ? {} : { input: archive }),
         env: { ...this.pgEnv(url), PGOPTIONS: BULK_LOAD_OPTIONS },
         timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.restore,
+        signal: this.options.signal,
         label: `${tool.name} ${tool.version.text}`,
         ...(options.onStderrLine ? { onStderrLine: options.onStderrLine } : {}),
       });
@@ -242,7 +245,7 @@ export class PgTools {
   /** The table of contents of an archive (pg_restore --list): also proves the file is a readable, complete archive header. */
   async listArchive(archive: string, archiveMajor: number): Promise<string> {
     const tool = await this.tool('pg_restore', archiveMajor);
-    const result = await run(tool.path, ['--list', archive], { timeoutMs: PG_TOOL_TIMEOUTS.psqlCommand, label: `${tool.name} ${tool.version.text}` });
+    const result = await run(tool.path, ['--list', archive], { timeoutMs: PG_TOOL_TIMEOUTS.psqlCommand, signal: this.options.signal, label: `${tool.name} ${tool.version.text}` });
     return result.stdout;
   }
 
@@ -254,6 +257,7 @@ export class PgTools {
     const tool = await this.tool('pg_restore', options.archiveMajor);
     const result = await run(tool.path, ['--verbose', `--use-list=${options.useList}`, '--file=-', archive], {
       timeoutMs: PG_TOOL_TIMEOUTS.psqlCommand,
+      signal: this.options.signal,
       label: `${tool.name} ${tool.version.text}`,
     });
     return result.stdout;
@@ -269,6 +273,7 @@ export class PgTools {
     let current: TableRowCount | undefined;
     await run(tool.path, ['--data-only', '--file=-', archive], {
       timeoutMs: PG_TOOL_TIMEOUTS.restore,
+      signal: this.options.signal,
       label: `${tool.name} ${tool.version.text}`,
       discardStdout: true,
       rawStdoutLines: true,
@@ -311,6 +316,7 @@ export class PgTools {
       return await run(tool.path, args, {
         env: this.pgEnv(url),
         timeoutMs: options.timeoutMs,
+        signal: this.options.signal,
         label: `${tool.name} ${tool.version.text}`,
         ...(options.input !== undefined ? { input: options.input } : {}),
       });

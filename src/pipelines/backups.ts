@@ -17,10 +17,13 @@ import type { Deps } from '../deps.js';
 import { formatBackupSize } from '../format.js';
 import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
 import { precreatedSchemas, prepareExtensions } from '../local/extensions.js';
-import { drydockDbName, LocalServer } from '../local/server.js';
+import { adminUrl, drydockDbName, LocalServer, verifyTarget } from '../local/server.js';
+import { InterruptedError, interruptedBy } from '../errors.js';
+import { mayLeave } from '../interrupt.js';
+import { pausePoint } from '../pause.js';
 import { detectSchemaVersion } from '../migrate/detect.js';
-import { withClient } from '../pg/client.js';
-import { withDatabase } from '../pg/url.js';
+import { cancelOnAbort, withClient } from '../pg/client.js';
+import { describeDb, withDatabase } from '../pg/url.js';
 import { parseVersion } from '../pg/version.js';
 import { resolveLocalUrl, type ValueSource } from '../settings.js';
 
@@ -66,23 +69,29 @@ export async function verifyBackup(deps: Deps, app: string, id: string | undefin
   deps.output.info(`backups verify: counting the rows in ${backup.id}`);
   const expected = await pgTools.archiveRowCounts(file.file, major);
   return LocalServer.with(local, async (server) => {
+    // The backstop for killed runs: their verify scratch databases (and untagged copies) go first.
+    const orphans = await server.cleanupOrphans();
+    if (orphans.length) deps.output.info(`backups verify: dropped ${orphans.length} leftover(s) of interrupted runs: ${orphans.join(', ')}`);
     const scratch = drydockDbName('scratch');
-    await server.create(scratch, { drydock: 'scratch', target: `verify-${app}`, pid: process.pid, createdAt: new Date().toISOString(), source: `backup ${backup.id} of ${app}` });
+    const leave = mayLeave(`scratch database ${scratch} on ${describeDb(local)} (the next backups verify, pull or snapshot restore drops it)`);
+    const stopCancelling = cancelOnAbort(adminUrl(local), server.admin, deps.signal);
+    let work: string | undefined;
     try {
+      await server.create(scratch, { drydock: 'scratch', target: verifyTarget(app), pid: process.pid, createdAt: new Date().toISOString(), source: `backup ${backup.id} of ${app}` });
       const scratchUrl = withDatabase(local, scratch);
       const toc = await pgTools.listArchive(file.file, major);
       const archiveFacts = await readArchiveFacts(pgTools, file.file, major, toc);
       const extensions = extensionsInToc(toc);
       await prepareExtensions(scratchUrl, extensions);
-      const work = await mkdtemp(resolve(tmpdir(), 'drydock-verify-'));
-      try {
-        const list = resolve(work, 'toc.list');
-        await writeFile(list, withoutPrecreated(toc, precreatedSchemas(extensions)));
-        deps.output.info(`backups verify: restoring ${backup.id} into scratch database ${scratch}`);
-        await pgTools.restoreArchive(scratchUrl, file.file, { archiveMajor: major, jobs: options.jobs ?? Math.max(2, availableParallelism()), useList: list });
-      } finally {
-        await rm(work, { recursive: true, force: true });
-      }
+      work = await mkdtemp(resolve(tmpdir(), 'drydock-verify-'));
+      const list = resolve(work, 'toc.list');
+      await writeFile(list, withoutPrecreated(toc, precreatedSchemas(extensions)));
+      deps.output.info(`backups verify: restoring ${backup.id} into scratch database ${scratch}`);
+      await pausePoint({ testPauseAt: deps.settings.testPauseAt, output: deps.output, signal: deps.signal }, 'during-restore');
+      await pgTools.restoreArchive(scratchUrl, file.file, { archiveMajor: major, jobs: options.jobs ?? Math.max(2, availableParallelism()), useList: list });
+      await rm(work, { recursive: true, force: true });
+      work = undefined;
+      deps.signal.throwIfAborted();
       return await withClient(scratchUrl, async (client) => {
         const check = await compareRowCounts(client, expected);
         const problems = check.mismatches.map((m) => `${m.table}: ${m.actual < 0 ? 'missing after restore' : `${m.actual} rows`}, backup has ${m.expected}`);
@@ -91,8 +100,21 @@ export async function verifyBackup(deps: Deps, app: string, id: string | undefin
         const schemaVersion = (await detectSchemaVersion(client)).version;
         return { backup: backup.id, ok: problems.length === 0, tables: check.tables, rows: check.rows, schemaVersion, problems, seconds: Math.round((Date.now() - started) / 100) / 10 };
       });
+    } catch (error) {
+      const by = interruptedBy(deps.signal);
+      if (!by) throw error;
+      await stopCancelling();
+      const dropped = await server.drop(scratch).then(() => true, () => false);
+      if (work) await rm(work, { recursive: true, force: true }).catch(() => undefined);
+      throw new InterruptedError(by, `interrupted (${by}): verification of backup ${backup.id} stopped before it finished (nothing was verified); ${dropped ? `the scratch database ${scratch} was dropped` : `the scratch database ${scratch} could not be dropped (the next backups verify drops it)`}`, {
+        hint: `run \`drydock backups verify ${backup.id} -a ${app}\` again`,
+        cause: error,
+      });
     } finally {
-      await server.drop(scratch);
+      await stopCancelling();
+      if (work) await rm(work, { recursive: true, force: true }).catch(() => undefined);
+      await server.drop(scratch).catch(() => undefined);
+      leave();
     }
   });
 }

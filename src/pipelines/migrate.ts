@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import type pg from 'pg';
 
 import type { Deps } from '../deps.js';
-import { ChecksFailed, ConfigError } from '../errors.js';
+import { ChecksFailed, ConfigError, InterruptedError, interruptedBy } from '../errors.js';
 import type { LintRun } from '../lint/lint.js';
 import { runAppCommand } from '../migrate/app-command.js';
 import { createMigrationFile, type CreatedMigration } from '../migrate/create.js';
@@ -17,7 +17,7 @@ import { migrationStatus, outOfOrder, planDown, planUp } from '../migrate/plan.j
 import { applyStep, validateSteps, type ValidatedStep } from '../migrate/runner.js';
 import type { AppliedMigration, MigrationFile, MigrationStatus } from '../migrate/types.js';
 import { isMigrationVersion } from '../migrate/version.js';
-import { withClient } from '../pg/client.js';
+import { cancelOnAbort, withClient } from '../pg/client.js';
 import { MIGRATION_LOCK_KEY, withAdvisoryLock } from '../pg/lock.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
@@ -77,7 +77,12 @@ interface Ctx {
   steps?: ValidatedStep[];
   lint?: LintRun;
   ran: StepResult[];
+  /** The step being applied (an interruption rolls it back). */
+  current?: ValidatedStep;
 }
+
+/** What the runner needs of Deps: output, and the signal that interrupts it (Ctrl-C, SIGTERM). */
+type RunnerDeps = Pick<Deps, 'output'> & Partial<Pick<Deps, 'signal'>>;
 
 /** The newest applied version ("0" when none), as the ledger orders them. */
 function newestApplied(applied: readonly AppliedMigration[]): string {
@@ -85,43 +90,76 @@ function newestApplied(applied: readonly AppliedMigration[]): string {
 }
 
 /** Run migrations up or down under the runner's advisory lock. */
-export async function runMigrations(deps: Pick<Deps, 'output'>, options: MigrationRunOptions): Promise<MigrationRunResult> {
-  const { action } = options;
+export async function runMigrations(deps: RunnerDeps, options: MigrationRunOptions): Promise<MigrationRunResult> {
   const target = describeDb(options.url);
   const files = await loadMigrations(options.dir);
   deps.output.debug(`read ${files.length} migration file(s) from ${options.dir}`);
+  const ctx: Ctx = { ran: [] };
+  try {
+    return await lockedRun(deps, options, files, ctx, target);
+  } catch (error) {
+    const by = interruptedBy(deps.signal);
+    if (!by) throw error;
+    throw interruptedMigration(by, target, ctx, error);
+  }
+}
+
+/** What an interrupted run did: the migration rolled back (or partly applied), the ones applied before it. */
+function interruptedMigration(by: 'SIGINT' | 'SIGTERM', target: string, ctx: Ctx, cause: unknown): InterruptedError {
+  const step = ctx.current;
+  const verb = (s: { direction: 'up' | 'down' }) => (s.direction === 'up' ? 'applied' : 'rolled back');
+  const before = ctx.ran.length ? `${ctx.ran.map((r) => `${r.version}_${r.name}`).join(', ')} ${ctx.ran.length === 1 ? 'was' : 'were'} ${verb(ctx.ran[0]!)} before it and stay${ctx.ran.length === 1 ? 's' : ''} so` : `nothing was ${step ? verb(step) : 'changed'} before it`;
+  let what: string;
+  if (!step) what = `migrations on ${target} stopped before any ran`;
+  else if (step.section.transaction) what = `${step.migration.fileName} was ${step.direction === 'up' ? 'rolled back (its running statement was cancelled on the server)' : 'not rolled back (its down section was cancelled and undone)'}; ${before}`;
+  else what = `${step.migration.fileName} (transaction:false) was stopped: its statements that had finished stay applied and it is not recorded as applied; ${before}`;
+  return new InterruptedError(by, `interrupted (${by}): ${what}; the migration lock on ${target} was released`, {
+    hint: step ? 'run the same command again to continue' : undefined,
+    cause,
+  });
+}
+
+/** Connect, take the runner's lock, run the pipeline; a running statement is cancelled on the server when deps.signal aborts. */
+function lockedRun(deps: RunnerDeps, options: MigrationRunOptions, files: MigrationFile[], ctx: Ctx, target: string): Promise<MigrationRunResult> {
+  const { action } = options;
   return withClient(
     options.url,
-    (client) =>
-      withAdvisoryLock(
-        client,
-        MIGRATION_LOCK_KEY,
-        async () => {
-          const ctx: Ctx = { ran: [] };
-          await migrationPipeline(deps, options, client, files).run(ctx);
-          return {
-            database: target,
-            direction: action.direction,
-            planned: (ctx.steps ?? []).map((s) => ({ version: s.migration.version, name: s.migration.name })),
-            ran: ctx.ran,
-            version: newestApplied(await readApplied(client)),
-            dryRun: Boolean(options.dryRun),
-            lint: ctx.lint ? { pgVersion: ctx.lint.pgVersion, errors: ctx.lint.errors, warnings: ctx.lint.warnings } : undefined,
-          };
-        },
-        {
-          waitMs: options.lockWaitMs,
-          purpose: 'migration',
-          onWait: (holder) =>
-            deps.output.info(holder ? `waiting for another migration runner (pid ${holder.pid}, ${holder.applicationName || 'unknown'})` : 'waiting for another migration runner'),
-        },
-      ),
+    async (client) => {
+      const stopCancelling = cancelOnAbort(options.url, client, deps.signal);
+      try {
+        return await withAdvisoryLock(
+          client,
+          MIGRATION_LOCK_KEY,
+          async () => {
+            await migrationPipeline(deps, options, client, files).run(ctx);
+            return {
+              database: target,
+              direction: action.direction,
+              planned: (ctx.steps ?? []).map((s) => ({ version: s.migration.version, name: s.migration.name })),
+              ran: ctx.ran,
+              version: newestApplied(await readApplied(client)),
+              dryRun: Boolean(options.dryRun),
+              lint: ctx.lint ? { pgVersion: ctx.lint.pgVersion, errors: ctx.lint.errors, warnings: ctx.lint.warnings } : undefined,
+            };
+          },
+          {
+            waitMs: options.lockWaitMs,
+            purpose: 'migration',
+            signal: deps.signal,
+            onWait: (holder) =>
+              deps.output.info(holder ? `waiting for another migration runner (pid ${holder.pid}, ${holder.applicationName || 'unknown'})` : 'waiting for another migration runner'),
+          },
+        );
+      } finally {
+        await stopCancelling();
+      }
+    },
     { retryForMs: options.connectRetryMs ?? 0, applicationName: 'drydock migrate' },
   );
 }
 
 /** Plan, lint and apply, on a connection that holds the migration lock. */
-function migrationPipeline(deps: Pick<Deps, 'output'>, options: MigrationRunOptions, client: pg.Client, files: MigrationFile[]) {
+function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, client: pg.Client, files: MigrationFile[]) {
   const { action } = options;
   return createPipeline<Ctx>(
     [
@@ -174,12 +212,15 @@ function migrationPipeline(deps: Pick<Deps, 'output'>, options: MigrationRunOpti
             c.steps!.map((step) => ({
               title: `${step.direction === 'up' ? 'apply' : 'roll back'} ${step.migration.fileName}${step.section.transaction ? '' : ' (no transaction)'}`,
               task: async (_c: Ctx, sub) => {
+                deps.signal?.throwIfAborted();
+                c.current = step;
                 const durationMs = await applyStep(client, step, options.settings, {
                   onRetry: (_s, attempt, delayMs) => {
                     sub.output = `lock_timeout (${options.settings.lockTimeoutMs} ms) hit: another session holds a conflicting lock; retry ${attempt}/${options.settings.lockRetries} in ${(delayMs / 1000).toFixed(1)} s`;
                   },
                   onDetail: (lines) => deps.output.warn(lines),
-                });
+                }, deps.signal);
+                c.current = undefined;
                 c.ran.push({ version: step.migration.version, name: step.migration.name, direction: step.direction, durationMs: Math.round(durationMs) });
                 sub.title = `${step.direction === 'up' ? 'applied' : 'rolled back'} ${step.migration.fileName} (${formatMs(durationMs)})`;
               },
@@ -189,6 +230,7 @@ function migrationPipeline(deps: Pick<Deps, 'output'>, options: MigrationRunOpti
       },
     ],
     deps.output,
+    deps.signal,
   );
 }
 
@@ -208,7 +250,7 @@ async function lintPending(client: pg.Client, steps: ValidatedStep[]): Promise<L
 
 /** `migrate up`: the app's own command when one is configured, else drydock's runner. */
 export async function migrateUp(
-  deps: Pick<Deps, 'output'>,
+  deps: RunnerDeps,
   settings: MigrateSettings,
   options: { to?: string | undefined; dryRun?: boolean | undefined; command?: string | undefined },
 ): Promise<MigrationRunResult | { command: string }> {
@@ -224,7 +266,7 @@ export async function migrateUp(
 
 /** `migrate down`: the app's rollback command (once per step) when one is configured, else drydock's runner. */
 export async function migrateDown(
-  deps: Pick<Deps, 'output'>,
+  deps: RunnerDeps,
   settings: MigrateSettings,
   options: { steps?: number | undefined; to?: string | undefined; dryRun?: boolean | undefined; rollbackCommand?: string | undefined },
 ): Promise<MigrationRunResult | { command: string; steps: number }> {

@@ -8,14 +8,15 @@
  */
 import { freeBytes, type CachedBackup } from '../backups/cache.js';
 import type { Deps } from '../deps.js';
-import { DrydockError } from '../errors.js';
+import { DrydockError, InterruptedError, interruptedBy } from '../errors.js';
+import { mayLeave } from '../interrupt.js';
 import { formatBytes, hoursSince } from '../format.js';
 import type { BackupSummary } from '../heroku/cli.js';
 import { resolveApp } from '../heroku/remote.js';
-import { drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../local/server.js';
+import { adminUrl, drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../local/server.js';
 import { scheduleSpare } from '../local/spare.js';
 import { pausePoint, pausesAt } from '../pause.js';
-import { withClient } from '../pg/client.js';
+import { cancelOnAbort, withClient } from '../pg/client.js';
 import { withAdvisoryLock } from '../pg/lock.js';
 import type { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
@@ -32,7 +33,7 @@ import { verifyCopy } from '../pull/verify.js';
 import { applyDatabaseSettings, type AppliedSettings } from '../local/database-settings.js';
 import { assertReplaceableTarget } from '../local/target-guard.js';
 import { resolvePullOptions, type PullRequest } from '../settings.js';
-import { createPipeline } from './listr.js';
+import { createPipeline, type PipelineTask } from './listr.js';
 
 export type { PullOptions, PullRequest, PullResult, PullSource };
 
@@ -79,7 +80,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
   const { source } = options;
   const state: PullState = { facts: {}, plan: [], replaced: [] };
   const cache = deps.settings.cacheDir;
-  const pause = { testPauseAt: deps.settings.testPauseAt, output: deps.output };
+  const pause = { testPauseAt: deps.settings.testPauseAt, output: deps.output, signal: deps.signal };
   // The heroku CLI takes over a second to start: ask it while the local server is checked and cleaned.
   const early = askHerokuEarly(deps, source);
 
@@ -98,6 +99,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
     const scratchUrl = async (): Promise<DbUrl> => {
       if (!state.scratch) {
         state.scratch = drydockDbName('scratch');
+        leaveScratch = mayLeave(`scratch database ${state.scratch} on ${describeDb(options.local)} (the next pull into ${options.target} drops it)`);
         const locale = state.facts.locale;
         const made = await server.createWithLocale(state.scratch, meta('scratch'), locale);
         state.localeMatched = made.matched;
@@ -117,8 +119,14 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
     const archiveMajor = (): number => state.facts.major ?? localVersion.major;
     const unlessDryRun = () => (options.dryRun ? 'dry run' : false);
 
+    let leaveScratch: (() => void) | undefined;
+    /** The step running when an interruption came. */
+    let step = '';
+    /** Remembers each task's title as it starts, for the interruption message. */
+    const tracked = (tasks: PipelineTask<PullState>[]): PipelineTask<PullState>[] =>
+      tasks.map((t) => ({ ...t, task: (s, task) => ((step = typeof t.title === 'string' ? t.title : ''), t.task(s, task)) }));
     const pipeline = createPipeline<PullState>(
-      [
+      tracked([
         {
           title: `Clean up leftovers of interrupted pulls into ${options.target}`,
           skip: unlessDryRun,
@@ -281,6 +289,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                 : undefined,
             );
             s.scratch = undefined;
+            leaveScratch?.();
+            swapped = true;
             if (pending) {
               s.snapshot = pending;
               s.pendingSnapshot = undefined;
@@ -298,9 +308,13 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             await deps.pgTools.psqlFile(withDatabase(options.local, options.target), options.scrubFile!, { singleTransaction: true });
           },
         },
-      ],
+      ]),
       deps.output,
+      deps.signal,
     );
+    let swapped = false;
+    // An interruption cancels what the admin connection runs (CREATE DATABASE … TEMPLATE of a big copy).
+    const stopCancelling = cancelOnAbort(adminUrl(options.local), server.admin, deps.signal);
     // One pull per working database at a time (two terminals, or a pull and a snapshot restore).
     await withAdvisoryLock(
       server.admin,
@@ -309,13 +323,29 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
         try {
           await pipeline.run(state);
         } catch (error) {
+          await stopCancelling();
           // Only what this pull made: the previous working database and snapshot are untouched.
           if (state.pendingSnapshot) await server.drop(state.pendingSnapshot).catch(() => undefined);
-          if (state.scratch) await server.drop(state.scratch).catch(() => undefined);
+          const scratch = state.scratch;
+          let dropped = false;
+          if (scratch) dropped = await server.drop(scratch).then(() => true, () => false);
+          if (dropped) leaveScratch?.();
+          const by = interruptedBy(deps.signal);
+          if (by) {
+            const copy = scratch ? (dropped ? `its scratch database ${scratch} was dropped` : `its scratch database ${scratch} could not be dropped (the next pull into ${options.target} drops it)`) : 'no copy had been made';
+            const where = swapped ? `${options.target} already holds the new copy (the swap was done)` : `${options.target} is unchanged`;
+            throw new InterruptedError(by, `interrupted (${by}): pull into ${options.target} stopped${step ? ` during "${step}"` : ''}: ${where}; ${copy}`, {
+              hint: swapped ? undefined : `run the same pull again to get a fresh copy`,
+              cause: error,
+            });
+          }
           throw error;
+        } finally {
+          await stopCancelling();
         }
       },
       {
+        signal: deps.signal,
         waitMs: 60_000,
         purpose: `${options.target} work`,
         onWait: () => deps.output.info(`pull: waiting for other drydock work on ${options.target} (another pull, or a snapshot being prepared)`),

@@ -9,7 +9,8 @@ import { downloadToCache, findCached } from '../backups/cache.js';
 import { chooseBackup } from '../backups/choose.js';
 import { compareRowCounts } from '../backups/verify.js';
 import type { Deps } from '../deps.js';
-import { ConfigError, DrydockError } from '../errors.js';
+import { ConfigError, DrydockError, InterruptedError, interruptedBy } from '../errors.js';
+import { mayLeave } from '../interrupt.js';
 import { hoursSince, roundHours } from '../format.js';
 import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
 import { resolveApp } from '../heroku/remote.js';
@@ -65,6 +66,10 @@ interface Ctx {
   original?: { maintenance: boolean; formation: Record<string, number> };
   changedState?: boolean;
   verified?: RestoreResult['verified'];
+  /** `heroku pg:backups:restore` was started: Heroku may be restoring even if drydock stopped. */
+  restoreStarted?: boolean;
+  /** The restore finished on Heroku's side (the CLI said so). */
+  restoreFinished?: boolean;
 }
 
 /** Resolve the backup and describe the plan; changes nothing. */
@@ -140,6 +145,7 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
           const unknown = options.scaleDown.filter((t) => !(t in formation));
           if (unknown.length) throw new DrydockError(`${app} has no process type(s) ${unknown.join(', ')}`, { hint: `its process types: ${Object.keys(formation).join(', ') || 'none'}; nothing was changed` });
           c.changedState = true;
+          leaveState = mayLeave(`${app} with maintenance ${options.maintenance ? 'on' : maintenance ? 'on' : 'off'} and ${options.scaleDown.join(', ') || 'no process types'} scaled to 0 (put back with \`heroku maintenance:${maintenance ? 'on' : 'off'} -a ${app}\` and \`heroku ps:scale ${Object.entries(formation).map(([t, n]) => `${t}=${n}`).join(' ')} -a ${app}\`)`);
           const down = Object.fromEntries(options.scaleDown.filter((t) => (formation[t] ?? 0) > 0).map((t) => [t, 0]));
           await Promise.all([
             options.maintenance && !maintenance ? deps.heroku.setMaintenance(app, true) : undefined,
@@ -150,8 +156,12 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
       },
       {
         title: `Restore ${backup.id} into ${app}'s ${options.database}`,
-        task: async (_c, task) => {
+        task: async (c, task) => {
+          c.restoreStarted = true;
+          const leaveRestore = mayLeave(`the restore of ${backup.id} into ${app}'s ${options.database} may still be running on Heroku (check \`heroku pg:backups -a ${app}\`)`);
           await deps.heroku.restoreBackup(app, backup.id, { database: options.database, confirm: app, onProgress: (line) => (task.output = line), timeoutMs: options.transferTimeoutMs });
+          c.restoreFinished = true;
+          leaveRestore();
         },
       },
       {
@@ -175,8 +185,10 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
       },
     ],
     deps.output,
+    deps.signal,
   );
   let failure: unknown;
+  let leaveState: (() => void) | undefined;
   try {
     await pipeline.run(ctx);
   } catch (error) {
@@ -195,12 +207,15 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         maintenance !== original.maintenance ? deps.heroku.setMaintenance(app, original.maintenance) : undefined,
       ]);
       stateRestored = ctx.original;
+      leaveState?.();
       deps.output.info(`restore: ${app} is back to maintenance ${ctx.original.maintenance ? 'on' : 'off'} and ${Object.entries(ctx.original.formation).map(([t, n]) => `${t}=${n}`).join(' ') || 'no processes'}`);
     } catch (error) {
       stateError = error;
     }
   }
   const undo = ctx.safety ? `drydock restore ${ctx.safety.id} -a ${app} --confirm ${app}` : undefined;
+  const by = interruptedBy(deps.signal);
+  if (by && (failure || stateError)) throw interruptedRestore(by, app, options, backup, ctx, stateError, undo, failure ?? stateError);
   if (failure || stateError) {
     const base = failure instanceof DrydockError ? failure : new DrydockError(String((failure as Error)?.message ?? stateError));
     const state = stateError
@@ -212,6 +227,37 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
     });
   }
   return { plan, dryRun: false, safetyBackup: ctx.safety?.id, verified: ctx.verified, undo, stateRestored };
+}
+
+/** What an interrupted restore left: the app's data, its maintenance and processes, and what finishes or undoes the job. */
+function interruptedRestore(
+  by: 'SIGINT' | 'SIGTERM',
+  app: string,
+  options: RestoreOptions,
+  backup: BackupSummary,
+  ctx: Ctx,
+  stateError: unknown,
+  undo: string | undefined,
+  cause: unknown,
+): InterruptedError {
+  const into = `${app}'s ${options.database}`;
+  const data = ctx.restoreFinished
+    ? `the restore of ${backup.id} into ${into} had finished on Heroku but was not verified`
+    : ctx.restoreStarted
+      ? `drydock stopped waiting for the restore of ${backup.id} into ${into}: it may still be running on Heroku's side (the data may be old, new or partly restored)`
+      : `${into} was not changed (the restore of ${backup.id} never started)`;
+  const state = !ctx.changedState
+    ? 'maintenance and process counts were not changed'
+    : stateError
+      ? `maintenance/process counts could NOT be put back (${(stateError as Error).message}): run \`heroku maintenance:${ctx.original?.maintenance ? 'on' : 'off'} -a ${app}\` and \`heroku ps:scale ${Object.entries(ctx.original?.formation ?? {}).map(([t, n]) => `${t}=${n}`).join(' ')} -a ${app}\``
+      : `maintenance and process counts were put back as they were (maintenance ${ctx.original?.maintenance ? 'on' : 'off'}, ${Object.entries(ctx.original?.formation ?? {}).map(([t, n]) => `${t}=${n}`).join(' ') || 'no processes'})`;
+  const safety = ctx.safety ? `safety backup ${ctx.safety.id} holds the data from before` : options.safetyBackup ? 'no safety backup was finished' : 'no safety backup was taken (--no-safety-backup)';
+  const hints: string[] = [];
+  if (ctx.restoreStarted && !ctx.restoreFinished) hints.push(`check the restore with \`heroku pg:backups -a ${app}\` (stop it with \`heroku pg:backups:cancel -a ${app}\`)`);
+  if (ctx.restoreStarted) hints.push(`finish the job with \`drydock restore ${backup.id} -a ${app} --confirm ${app}\``);
+  else hints.push(`run \`drydock restore ${backup.id} -a ${app} --confirm ${app}\` again to restore`);
+  if (undo && ctx.restoreStarted) hints.push(`undo with \`${undo}\``);
+  return new InterruptedError(by, `interrupted (${by}): restore of ${app} stopped: ${data}; ${state}; ${safety}`, { hint: hints.join('; '), cause });
 }
 
 

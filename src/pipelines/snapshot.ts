@@ -4,10 +4,13 @@
  * working database; a background process keeps a spare copy of it so a reset is a rename.
  */
 import type { Deps } from '../deps.js';
-import { ConfigError, DrydockError } from '../errors.js';
+import { ConfigError, DrydockError, InterruptedError, interruptedBy } from '../errors.js';
+import { mayLeave } from '../interrupt.js';
+import { pausePoint } from '../pause.js';
+import { cancelOnAbort } from '../pg/client.js';
 import { hoursSince, roundHours } from '../format.js';
 import { resolveApp } from '../heroku/remote.js';
-import { drydockDbName, LocalServer, targetLockKey, type DrydockDb } from '../local/server.js';
+import { adminUrl, drydockDbName, LocalServer, targetLockKey, type DrydockDb } from '../local/server.js';
 import { scheduleSpare } from '../local/spare.js';
 import { assertReplaceableTarget } from '../local/target-guard.js';
 import { withAdvisoryLock } from '../pg/lock.js';
@@ -57,8 +60,8 @@ async function where(deps: Deps, flags: SnapshotFlags): Promise<{ local: DbUrl; 
 }
 
 /** The target's lock: one piece of drydock work (pull, reset, spare preparation) per working database. */
-function withTargetLock<T>(server: LocalServer, target: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
-  return withAdvisoryLock(server.admin, targetLockKey(target), fn, { waitMs: 10 * 60_000, purpose: `${target} work`, ...(onWait ? { onWait } : {}) });
+function withTargetLock<T>(server: LocalServer, target: string, fn: () => Promise<T>, onWait?: () => void, signal?: AbortSignal): Promise<T> {
+  return withAdvisoryLock(server.admin, targetLockKey(target), fn, { waitMs: 10 * 60_000, purpose: `${target} work`, signal, ...(onWait ? { onWait } : {}) });
 }
 
 /** Save the working database as snapshot `name` (replacing an older one with --force). */
@@ -101,20 +104,42 @@ export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotF
       await server.cleanupLeftovers(target);
       const spare = spares ? await server.spareOf(target, snapshot.datname) : undefined;
       let replacement = spare?.datname;
-      if (!replacement) {
-        replacement = drydockDbName('scratch');
-        await server.create(replacement, { drydock: 'scratch', target, pid: process.pid, createdAt: new Date().toISOString(), source: `snapshot ${name}` }, { template: snapshot.datname });
-      }
+      let made: string | undefined;
+      let swapped = false;
+      let leave: (() => void) | undefined;
+      // An interruption cancels the copy (CREATE DATABASE … TEMPLATE of a big snapshot) on the server.
+      const stopCancelling = cancelOnAbort(adminUrl(local), server.admin, deps.signal);
       try {
+        if (!replacement) {
+          // Named with this pid and tagged right after CREATE: a kill between the two is still recognised (cleanupOrphans).
+          made = replacement = drydockDbName('scratch');
+          leave = mayLeave(`copy ${made} of snapshot "${name}" on ${describeDb(local)} (the next pull or snapshot restore of ${target} drops it)`);
+          await server.create(replacement, { drydock: 'scratch', target, pid: process.pid, createdAt: new Date().toISOString(), source: `snapshot ${name}` }, { template: snapshot.datname });
+        }
+        await pausePoint({ testPauseAt: deps.settings.testPauseAt, output: deps.output, signal: deps.signal }, 'before-swap');
+        deps.signal.throwIfAborted();
         const previous = await server.swapIn(target, replacement, { pid: process.pid, createdAt: new Date().toISOString() });
+        made = undefined;
+        swapped = true;
+        leave?.();
         if (previous && !spares) await server.drop(previous);
         return { snapshot, previous: spares ? previous : undefined, prepared: Boolean(spare) };
       } catch (error) {
-        if (!spare) await server.drop(replacement).catch(() => undefined);
+        await stopCancelling();
+        const dropped = made ? await server.drop(made).then(() => true, () => false) : false;
+        if (dropped) leave?.();
+        const by = interruptedBy(deps.signal);
+        if (by) {
+          const copy = made ? (dropped ? `the copy ${made} was dropped` : `the copy ${made} could not be dropped (the next pull or snapshot restore of ${target} drops it)`) : spare ? `the prepared spare ${spare.datname} was kept for the next restore` : 'no copy had been made';
+          if (swapped) throw new InterruptedError(by, `interrupted (${by}): snapshot "${name}" was restored into ${target}; the copy it replaced may be left (the next pull or snapshot restore of ${target} drops it)`, { cause: error });
+          throw new InterruptedError(by, `interrupted (${by}): snapshot restore of "${name}" into ${target} stopped: ${target} is unchanged; ${copy}`, { hint: `run \`drydock snapshot restore ${name}\` again`, cause: error });
+        }
         if (error instanceof DrydockError) throw error;
         throw new DrydockError(`restoring snapshot "${name}" failed: ${(error as Error).message}`, { hint: `${target} was not changed`, cause: error });
+      } finally {
+        await stopCancelling();
       }
-    }, () => deps.output.info(`snapshot: waiting for other drydock work on ${target} to finish`));
+    }, () => deps.output.info(`snapshot: waiting for other drydock work on ${target} to finish`), deps.signal);
   });
   if (spares) await scheduleSpare(deps, local, target, name, outcome.previous ? [outcome.previous] : []);
   return { ...info(outcome.snapshot, deps.clock.now()), seconds: Math.round((Date.now() - started) / 100) / 10, prepared: outcome.prepared };

@@ -228,7 +228,7 @@ export interface TestDeps extends Deps {
 
 /** Build Deps for an in-process pipeline test: FakeHeroku, Output into buffers, real PgTools, fixed clock, a temporary cache. */
 export function makeDeps(
-  options: { heroku?: FakeHeroku; flags?: GlobalFlags; env?: Environment; project?: ProjectConfig; now?: number } = {},
+  options: { heroku?: FakeHeroku; flags?: GlobalFlags; env?: Environment; project?: ProjectConfig; now?: number; signal?: AbortSignal } = {},
 ): TestDeps {
   const cacheDir = mkdtempSync(join(tmpdir(), 'drydock-fakes-cache-'));
   const env: Environment = {
@@ -252,9 +252,10 @@ export function makeDeps(
     settings,
     output,
     heroku: options.heroku ?? new FakeHeroku(),
-    pgTools: new PgTools({ discoverTools, pgBin: settings.pgBin, env: settings.childEnv }),
+    pgTools: new PgTools({ discoverTools, pgBin: settings.pgBin, env: settings.childEnv, signal: options.signal }),
     project: () => project,
     clock,
+    signal: options.signal ?? new AbortController().signal,
     stdout,
     stderr,
     cleanup: () => rmSync(cacheDir, { recursive: true, force: true }),

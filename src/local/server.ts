@@ -159,7 +159,14 @@ export class LocalServer {
 
   /** Drop a database, first making sure no session or template flag keeps it alive. */
   async drop(name: string): Promise<void> {
-    await this.admin.query(`ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);
+    // A DROP DATABASE that was interrupted leaves the database "invalid" (datconnlimit -2, PostgreSQL
+    // 15.4+): ALTER DATABASE on it is a FATAL error that ends this session, and DROP is all it allows.
+    const { rows } = await this.admin.query<{ invalid: boolean }>(
+      'SELECT datconnlimit = -2 AS invalid FROM pg_catalog.pg_database WHERE datname = $1',
+      [name],
+    );
+    if (!rows[0]) return;
+    if (!rows[0].invalid) await this.admin.query(`ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);
     await this.admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
   }
 

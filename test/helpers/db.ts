@@ -129,7 +129,8 @@ export async function dropLeftoverTestDbs(): Promise<string[]> {
     if (!target?.startsWith(TEST_DB_PREFIX)) continue;
     const pid = ownerPid(target);
     if (pid !== undefined && isAlive(pid)) continue;
-    await adminQuery(`ALTER DATABASE "${datname.replace(/"/g, '""')}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`);
+    // An interrupted DROP DATABASE leaves it invalid (datconnlimit -2): ALTER fails there, DROP works.
+    await adminQuery(`ALTER DATABASE "${datname.replace(/"/g, '""')}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);
     await adminQuery(`DROP DATABASE IF EXISTS "${datname.replace(/"/g, '""')}" WITH (FORCE)`);
     dropped.push(datname);
   }
@@ -137,7 +138,7 @@ export async function dropLeftoverTestDbs(): Promise<string[]> {
     const pid = ownerPid(datname);
     if (pid !== undefined && isAlive(pid)) continue;
     // Template databases made by tests (snapshots) need datistemplate cleared before DROP.
-    if (datistemplate) await adminQuery(`ALTER DATABASE "${datname.replace(/"/g, '""')}" WITH IS_TEMPLATE false`);
+    if (datistemplate) await adminQuery(`ALTER DATABASE "${datname.replace(/"/g, '""')}" WITH IS_TEMPLATE false`).catch(() => undefined);
     await dropTestDb(datname);
     dropped.push(datname);
   }
@@ -174,7 +175,7 @@ export async function drydockCopiesOf(target: string): Promise<Array<{ datname: 
 /** Drop a database a test made as a pull target, with every drydock copy of it. */
 export async function dropTargetAndCopies(target: string): Promise<void> {
   for (const copy of await drydockCopiesOf(target)) {
-    await adminQuery(`ALTER DATABASE "${copy.datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`);
+    await adminQuery(`ALTER DATABASE "${copy.datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);
     await adminQuery(`DROP DATABASE IF EXISTS "${copy.datname}" WITH (FORCE)`);
   }
   await adminQuery(`DROP DATABASE IF EXISTS "${target.replace(/"/g, '""')}" WITH (FORCE)`);

@@ -158,4 +158,21 @@ describe('drydock release', () => {
     const { rows } = await d.query(`SELECT to_regclass('t_1') AS t1, (SELECT count(*)::int FROM schema_migrations) AS n`);
     expect(rows[0]).toEqual({ t1: null, n: 1 });
   });
+
+  it('refuses unsafe pending migrations and leaves the database unchanged (no ledger tables created)', async () => {
+    const d = await db('rel_unsafe');
+    // A Rails database: schema_migrations only, no drydock_migrations yet.
+    await d.query(`CREATE TABLE schema_migrations (version character varying NOT NULL PRIMARY KEY);
+                   CREATE TABLE users (id bigint PRIMARY KEY, email text);
+                   INSERT INTO schema_migrations VALUES ('20250101000000');`);
+    const relations = async () =>
+      (await d.query<{ name: string }>(`SELECT relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1`)).rows.map((r) => r.name);
+    const before = await relations();
+    const m = dir([{ version: '20260101000000', name: 'add_email_index', up: 'CREATE UNIQUE INDEX users_email_idx ON users (email);', down: 'DROP INDEX users_email_idx;' }]);
+    const res = await release(d, m);
+    expect(res.exitCode).toBe(1);
+    expect(res.stderr).toMatch(/^error: refusing to apply 1 unsafe operation\(s\) in pending migrations/m);
+    expect(await relations()).toEqual(before);
+    expect(before).not.toContain('drydock_migrations');
+  });
 });

@@ -175,4 +175,32 @@ describe('drydock release', () => {
     expect(await relations()).toEqual(before);
     expect(before).not.toContain('drydock_migrations');
   });
+
+  it('refuses schema version 0 on a database that holds application tables (not a new review app)', async () => {
+    const d = await db('rel_zero_tables');
+    await d.query(`CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
+                   CREATE TABLE users (id bigint PRIMARY KEY, email text); INSERT INTO users VALUES (1, 'ada@example.com');
+                   CREATE TABLE posts (id bigint PRIMARY KEY);`);
+    const m = dir([BASE, logged(1)]);
+    const res = await release(d, m);
+    expect(res.exitCode).toBe(2);
+    expect(res.stdout).not.toContain('a new review app');
+    expect(res.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^error: refusing to release to postgres@127\.0\.0\.1:5432\/drydock_test_rel_zero_tables_\w+: schema version is 0 but it holds 2 table\(s\): public\.posts, public\.users$/),
+      expect.stringMatching(/^hint: .*drydock migrate mark-applied.*drydock migrate/),
+    ]);
+    const { rows } = await d.query(`SELECT to_regclass('applied_log') AS log, to_regclass('drydock_migrations') AS dm, (SELECT count(*)::int FROM schema_migrations) AS n`);
+    expect(rows[0]).toEqual({ log: null, dm: null, n: 0 });
+  });
+
+  it('still skips at schema version 0 when the only tables are empty migration ledgers', async () => {
+    const d = await db('rel_zero_ledgers');
+    await d.query(`CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
+                   CREATE TABLE ar_internal_metadata (key varchar PRIMARY KEY, value varchar);
+                   CREATE TABLE knex_migrations (id serial PRIMARY KEY, name varchar); CREATE TABLE knex_migrations_lock (index serial PRIMARY KEY, is_locked int);`);
+    const res = await release(d, dir([BASE]));
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toContain('release: schema version is 0');
+    expect((await d.query(`SELECT to_regclass('applied_log') AS log`)).rows[0]).toEqual({ log: null });
+  });
 });

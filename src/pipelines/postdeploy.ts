@@ -1,8 +1,8 @@
 /**
  * The review-app postdeploy (app.json `scripts.postdeploy`): set up an empty database. Load the schema
  * file (written by `drydock schema dump`), or run every migration from zero when there is none, then
- * seed. It refuses, changing nothing, when the database already holds tables or a non-zero schema
- * version (unless force), and it refuses to run in a release-phase dyno: postdeploy must never touch a
+ * seed. It refuses, changing nothing, when the database already holds anything: tables, a non-zero
+ * schema version, large objects, used sequences (unless force), and it refuses to run in a release-phase dyno: postdeploy must never touch a
  * production database.
  */
 import { existsSync } from 'node:fs';
@@ -11,9 +11,9 @@ import { resolve } from 'node:path';
 import type { Deps } from '../deps.js';
 import { ConfigError, DrydockError } from '../errors.js';
 import { runAppCommand } from '../migrate/app-command.js';
-import { detectSchemaVersion } from '../migrate/detect.js';
+import { detectSchemaVersion, type SchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
-import { listUserTables } from '../pg/queries/catalog.js';
+import { listUserTables, readDataOutsideTables } from '../pg/queries/catalog.js';
 import { describeDb } from '../pg/url.js';
 import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
 import { loadSchema } from '../schema/load.js';
@@ -41,6 +41,16 @@ export interface PostdeployResult {
   seed: { source: 'file' | 'command' | 'none'; detail?: string | undefined };
 }
 
+/** What the database already holds that makes it not empty ('' when it is empty). */
+function describeContents(tables: string[], version: SchemaVersion, data: { largeObjects: number; usedSequences: string[] }): string {
+  const parts: string[] = [];
+  if (version.version !== '0') parts.push(`schema version ${version.version} (${version.tool})`);
+  else if (tables.length) parts.push(`${tables.length} table(s): ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}`);
+  if (data.largeObjects) parts.push(`${data.largeObjects} large object(s)`);
+  if (data.usedSequences.length) parts.push(`${data.usedSequences.length} used sequence(s): ${data.usedSequences.slice(0, 5).join(', ')}${data.usedSequences.length > 5 ? ', …' : ''}`);
+  return parts.join('; ');
+}
+
 /** Set up an empty review-app database. */
 export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settings'>, settings: MigrateSettings, options: PostdeployOptions): Promise<PostdeployResult> {
   const dyno = deps.settings.dyno;
@@ -51,10 +61,14 @@ export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settin
   }
   const url = requireUrl(settings);
   const database = describeDb(url);
-  const { tables, version } = await withClient(url, async (client) => ({ tables: await listUserTables(client), version: await detectSchemaVersion(client) }), { retryForMs: 30_000 });
-  if ((tables.length || version.version !== '0') && !options.force) {
-    const what = version.version !== '0' ? `schema version ${version.version} (${version.tool})` : `${tables.length} table(s): ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}`;
-    throw new DrydockError(`refusing to set up ${database}: it already holds ${what}`, {
+  const { tables, version, data } = await withClient(
+    url,
+    async (client) => ({ tables: await listUserTables(client), version: await detectSchemaVersion(client), data: await readDataOutsideTables(client) }),
+    { retryForMs: 30_000 },
+  );
+  const contents = describeContents(tables, version, data);
+  if (contents && !options.force) {
+    throw new DrydockError(`refusing to set up ${database}: it already holds ${contents}`, {
       hint: 'postdeploy only sets up an empty review-app database and changed nothing; pass --force to load over existing objects',
     });
   }

@@ -113,4 +113,27 @@ describe('drydock postdeploy', () => {
     const { rows } = await d.query('SELECT email FROM users');
     expect(rows).toEqual([{ email: 'cmd@example.com' }]);
   });
+
+  const refusedEmpty = /^hint: postdeploy only sets up an empty review-app database and changed nothing/;
+
+  it('refuses a database holding only large objects (data outside tables)', async () => {
+    const d = await db('pd_lobs');
+    await d.query(`SELECT lo_from_bytea(0, 'invoice.pdf bytes'), lo_from_bytea(0, 'avatar.png bytes')`);
+    const before = await fullDump(d);
+    const res = await postdeploy(d);
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: refusing to set up .*: it already holds 2 large object\(s\)$/), expect.stringMatching(refusedEmpty)]);
+    expect(await fullDump(d)).toBe(before);
+  });
+
+  it('refuses a database holding only a sequence that has been used (is_called)', async () => {
+    const d = await db('pd_sequence');
+    await d.query(`CREATE SEQUENCE invoice_numbers START 1000; SELECT nextval('invoice_numbers');`);
+    const before = await fullDump(d);
+    const res = await postdeploy(d);
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: refusing to set up .*: it already holds 1 used sequence\(s\): public\.invoice_numbers$/), expect.stringMatching(refusedEmpty)]);
+    expect(await fullDump(d)).toBe(before);
+  });
+
 });

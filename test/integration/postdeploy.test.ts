@@ -136,4 +136,29 @@ describe('drydock postdeploy', () => {
     expect(await fullDump(d)).toBe(before);
   });
 
+  it('checks the seed file before the first statement: a typo changes nothing and a rerun works', async () => {
+    const d = await db('pd_seed_typo');
+    const res = await postdeploy(d, ['--seed', 'db/seedz.sql']);
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: seed file .*db\/seedz\.sql not found$/), expect.stringMatching(/^hint: /)]);
+    expect(res.stdout).not.toContain('running every migration');
+    const { rows } = await d.query(`SELECT to_regclass('users') AS users, to_regclass('schema_migrations') AS sm`);
+    expect(rows[0]).toEqual({ users: null, sm: null });
+    expect((await postdeploy(d, ['--seed', 'db/seeds.sql'])).exitCode).toBe(0);
+  });
+
+  it('checks the schema file and the migrations before the first statement', async () => {
+    const d = await db('pd_inputs');
+    const missingSchema = await postdeploy(d, ['--schema', 'db/no-such-schema.sql', '--seed', 'db/seeds.sql']);
+    expect(missingSchema.exitCode).toBe(2);
+    expect(missingSchema.stderr).toMatch(/^error: schema file .*no-such-schema\.sql not found$/m);
+    const broken = makeMigrationDir([{ version: '20260101000000', name: 'create_users', up: 'CREATE TABLE users (id int);' }, { version: '20260102000000', name: 'broken', up: 'CREATE TABLE rooms (id int;' }]);
+    cleanups.push(() => broken.cleanup());
+    const res = await runCli(['postdeploy', '--dir', broken.dir, '--seed', join(m.root, 'db/seeds.sql')], { cwd: broken.root, env: { DATABASE_URL: d.url } });
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: 20260102000000_broken\.sql:\d+:\d+: syntax error/), expect.stringMatching(/^hint: /)]);
+    const { rows } = await d.query(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'`);
+    expect(rows[0]).toEqual({ n: 0 });
+  });
+
 });

@@ -11,7 +11,7 @@ import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import type { Deps } from '../deps.js';
-import { ConfigError, DrydockError } from '../errors.js';
+import { ConfigError, DrydockError, ToolError } from '../errors.js';
 import { runAppCommand } from '../migrate/app-command.js';
 import { detectSchemaVersion, type SchemaVersion } from '../migrate/detect.js';
 import { loadMigrations } from '../migrate/files.js';
@@ -110,6 +110,19 @@ function describeContents(tables: string[], version: SchemaVersion, data: { larg
   return parts.join('; ');
 }
 
+/** A failed seed step, with what is done and how to run only the seeds again. */
+function seedFailure(error: unknown, schema: PostdeployResult['schema'], database: string, rerun: string): unknown {
+  if (!(error instanceof DrydockError)) return error;
+  const loaded = schema.source === 'schema-file' ? `loaded ${schema.file}` : `ran ${schema.versions} migration(s)`;
+  const hint =
+    `the schema is loaded (${loaded}) into ${database} and only the seeds failed; running postdeploy again would refuse (the database is no longer empty): ` +
+    `fix the seeds and re-run only the seeds with DATABASE_URL set to this database: ${rerun} (on Heroku: \`heroku run\` on the review app, where DATABASE_URL is set)`;
+  if (error instanceof ToolError) {
+    return new ToolError(error.message, { command: error.command, toolExitCode: error.toolExitCode, stderrTail: error.stderrTail }, { hint, cause: error, exitCode: error.exitCode });
+  }
+  return new DrydockError(error.message, { hint, cause: error, exitCode: error.exitCode });
+}
+
 /** Set up an empty review-app database. */
 export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settings'>, settings: MigrateSettings, options: PostdeployOptions): Promise<PostdeployResult> {
   const dyno = deps.settings.dyno;
@@ -148,12 +161,20 @@ export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settin
   if (inputs.seed.source === 'command') {
     const { command } = inputs.seed;
     deps.output.info(`postdeploy: seeding with: ${command}`);
-    await runAppCommand(deps.output, command, 'seed command', url.href);
+    try {
+      await runAppCommand(deps.output, command, 'seed command', url.href);
+    } catch (error) {
+      throw seedFailure(error, schema, database, `\`${command}\``);
+    }
     seed = { source: 'command', detail: command };
   } else if (inputs.seed.source === 'file') {
     const { file } = inputs.seed;
     deps.output.info(`postdeploy: seeding from ${file}`);
-    await deps.pgTools.psqlFile(url, file, { singleTransaction: true });
+    try {
+      await deps.pgTools.psqlFile(url, file, { singleTransaction: true });
+    } catch (error) {
+      throw seedFailure(error, schema, database, `\`psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 --single-transaction -f ${file}\``);
+    }
     seed = { source: 'file', detail: file };
   } else {
     seed = { source: 'none' };

@@ -161,4 +161,15 @@ describe('drydock postdeploy', () => {
     expect(rows[0]).toEqual({ n: 0 });
   });
 
+  it('explains a failing seed command: what ran, that the schema is loaded, how to re-run only the seeds', async () => {
+    const d = await db('pd_seed_fail');
+    const res = await postdeploy(d, ['--seed-command', 'echo no such task >&2; exit 5']);
+    expect(res.exitCode).toBe(2);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines.slice(-2)).toEqual([
+      expect.stringMatching(/^error: seed command failed \(exit 5\): no such task$/),
+      expect.stringMatching(/^hint: the schema is loaded \(ran 2 migration\(s\)\).*re-run only the seeds.*DATABASE_URL.*echo no such task >&2; exit 5/),
+    ]);
+    expect((await d.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0]).toEqual({ n: 2 });
+  });
 });

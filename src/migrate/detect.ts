@@ -28,6 +28,23 @@ export const TRACKERS: readonly Tracker[] = [
   { tool: 'TypeORM', table: 'migrations', sql: `SELECT max("timestamp")::text AS version, count(*) AS count FROM migrations` },
 ];
 
+/**
+ * The migration tools' own bookkeeping tables (and their companions: Rails' ar_internal_metadata, Knex's
+ * lock table). Empty, they do not make a database "set up". TypeORM's generic `migrations` is left out:
+ * it may be an application table.
+ */
+export const LEDGER_TABLES: ReadonlySet<string> = new Set([
+  ...TRACKERS.filter((t) => t.tool !== 'TypeORM').map((t) => t.table.replace(/^"(.*)"$/, '$1')),
+  'drydock_migrations',
+  'ar_internal_metadata',
+  'knex_migrations_lock',
+]);
+
+/** Whether a qualified table name (schema.name) is a migration tool's bookkeeping table rather than the app's. */
+export function isLedgerTable(qualified: string): boolean {
+  return LEDGER_TABLES.has(qualified.slice(qualified.indexOf('.') + 1));
+}
+
 /** What the database says about its schema version. */
 export interface SchemaVersion {
   /** "0" when nothing is recorded. */

@@ -4,9 +4,9 @@
  * Never overwrites: what exists is kept, a conflicting line is reported as a warning, and a second
  * run changes nothing.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { constants, existsSync } from 'node:fs';
+import { access, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ConfigError, DrydockError } from '../errors.js';
@@ -216,61 +216,146 @@ async function createFile(path: string, text: string): Promise<void> {
   }
 }
 
-/** Set a repository up for drydock. Changes only what is missing; does not print. */
+/** What is at a path: a file, a directory, nothing, or something else (a socket, a broken link). */
+type PathKind = 'file' | 'directory' | 'absent' | 'other';
+
+async function kindOf(path: string): Promise<PathKind> {
+  try {
+    const s = await stat(path);
+    return s.isFile() ? 'file' : s.isDirectory() ? 'directory' : 'other';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      // A dangling symlink: stat says absent, but a file cannot be created through it.
+      const link = await lstat(path).then(
+        () => true,
+        () => false,
+      );
+      return link ? 'other' : 'absent';
+    }
+    if (code === 'ENOTDIR') return 'absent';
+    throw new DrydockError(`could not inspect ${path}: ${(error as Error).message}`, { hint: 'check the permissions of the app repository; nothing was changed', cause: error });
+  }
+}
+
+const NOTHING_CHANGED = 'nothing was changed';
+
+/** A path init writes to must be a file or absent. */
+async function expectFile(path: string): Promise<PathKind> {
+  const kind = await kindOf(path);
+  if (kind === 'directory') throw new ConfigError(`${path} is a directory, not a file`, { hint: `move or rename it: drydock init writes a file there; ${NOTHING_CHANGED}` });
+  if (kind === 'other') throw new ConfigError(`${path} is not a regular file`, { hint: `replace it with a regular file, or remove it (a broken symlink?); ${NOTHING_CHANGED}` });
+  return kind;
+}
+
+/** A folder init writes into must be a directory or absent. */
+async function expectDirectory(path: string): Promise<PathKind> {
+  const kind = await kindOf(path);
+  if (kind === 'file' || kind === 'other') {
+    throw new ConfigError(`${path} is a ${kind === 'file' ? 'file' : 'special file'}, not a directory`, {
+      hint: `move or rename it: drydock init puts files in that directory; ${NOTHING_CHANGED}`,
+    });
+  }
+  return kind;
+}
+
+/** The nearest existing ancestor of `path` must let us create entries (and replace files by rename). */
+async function expectWritable(path: string): Promise<void> {
+  let dir = dirname(path);
+  while ((await kindOf(dir)) === 'absent' && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new ConfigError(`cannot write ${path}: ${dir} is not writable`, { hint: `fix the permissions of ${dir}, or run init as its owner; ${NOTHING_CHANGED}`, cause: error });
+  }
+}
+
+/** One write init decided on, with what to report. */
+interface PlannedWrite {
+  path: string;
+  /** The file exists: replace it atomically; otherwise create it (never overwriting). */
+  replace: boolean;
+  text: string;
+}
+
+/**
+ * Set a repository up for drydock. Changes only what is missing; does not print. Every write is planned
+ * and checked (each target is a file or absent, each folder a directory or absent, the directories are
+ * writable, the templates are there) before the first one happens: a refusal changes nothing.
+ */
 export async function init(options: InitOptions = {}): Promise<InitResult> {
   const dir = resolve(options.dir ?? '.');
   const templates = options.templatesDir ?? TEMPLATES_DIR;
-  const isDir = await stat(dir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDir) throw new ConfigError(`directory ${dir} does not exist`, { hint: 'create it first, or pass --dir with the app repository' });
+  if ((await kindOf(dir)) !== 'directory') throw new ConfigError(`directory ${dir} does not exist`, { hint: 'create it first, or pass --dir with the app repository' });
 
   const result: InitResult = { changed: [], unchanged: [], warnings: [] };
-  const apply = async (path: string, plan: FilePlan, existed: boolean): Promise<void> => {
-    if (plan.text !== undefined) {
-      if (existed) await writeFileAtomic(path, plan.text);
-      else await createFile(path, plan.text);
-    }
-    result.changed.push(...plan.changed);
-    result.unchanged.push(...plan.unchanged);
-    result.warnings.push(...plan.warnings);
+  const writes: PlannedWrite[] = [];
+  const plan = (path: string, filePlan: FilePlan, existed: boolean): void => {
+    if (filePlan.text !== undefined) writes.push({ path, replace: existed, text: filePlan.text });
+    result.changed.push(...filePlan.changed);
+    result.unchanged.push(...filePlan.unchanged);
+    result.warnings.push(...filePlan.warnings);
   };
 
   const procfilePath = join(dir, 'Procfile');
-  const procfile = await readIfExists(procfilePath);
-  await apply(procfilePath, planProcfile(procfile, await readTemplate(templates, 'Procfile')), procfile !== undefined);
-
   const appJsonPath = join(dir, 'app.json');
-  const appJson = await readIfExists(appJsonPath);
-  await apply(appJsonPath, planAppJson(appJson, await readTemplate(templates, 'app.json')), appJson !== undefined);
-
   const migrationsDir = join(dir, 'migrations');
-  const existingSql = (await readdir(migrationsDir).catch(() => [] as string[])).filter((f) => f.endsWith('.sql'));
+  const extras = [
+    ['db/seeds.sql', 'seeds.sql'],
+    ['.env.example', 'env.example'],
+  ] as const;
+  // The shape of every target first, before reading anything.
+  await expectFile(procfilePath);
+  await expectFile(appJsonPath);
+  const migrationsKind = await expectDirectory(migrationsDir);
+  for (const [relative] of extras) {
+    const path = join(dir, relative);
+    if (dirname(path) !== dir) await expectDirectory(dirname(path));
+    await expectFile(path);
+  }
+
+  const procfile = await readIfExists(procfilePath);
+  plan(procfilePath, planProcfile(procfile, await readTemplate(templates, 'Procfile')), procfile !== undefined);
+
+  const appJson = await readIfExists(appJsonPath);
+  plan(appJsonPath, planAppJson(appJson, await readTemplate(templates, 'app.json')), appJson !== undefined);
+
+  const existingSql =
+    migrationsKind === 'directory'
+      ? (
+          await readdir(migrationsDir).catch((error: unknown) => {
+            throw new DrydockError(`could not read ${migrationsDir}: ${(error as Error).message}`, { hint: `check its permissions; ${NOTHING_CHANGED}`, cause: error });
+          })
+        ).filter((f) => f.endsWith('.sql'))
+      : [];
   if (existingSql.length > 0) {
     result.unchanged.push(`migrations/ already has ${existingSql.length} migration file(s)`);
   } else {
     const templatePath = join(templates, 'migration.sql');
     const text = firstMigration(existsSync(templatePath) ? await readTemplate(templates, 'migration.sql') : FALLBACK_MIGRATION);
     const name = `${migrationVersion(options.now ?? new Date())}_init.sql`;
-    await mkdir(migrationsDir, { recursive: true });
-    await createFile(join(migrationsDir, name), text);
+    writes.push({ path: join(migrationsDir, name), replace: false, text });
     result.changed.push(`created migrations/${name}`);
   }
 
-  for (const [relative, template] of [
-    ['db/seeds.sql', 'seeds.sql'],
-    ['.env.example', 'env.example'],
-  ] as const) {
+  for (const [relative, template] of extras) {
     const path = join(dir, relative);
-    if (existsSync(path)) {
+    if ((await kindOf(path)) === 'file') {
       result.unchanged.push(`${relative} already exists`);
       continue;
     }
-    const text = await readTemplate(templates, template);
-    await mkdir(join(path, '..'), { recursive: true });
-    await createFile(path, text);
+    writes.push({ path, replace: false, text: await readTemplate(templates, template) });
     result.changed.push(`created ${relative}`);
+  }
+
+  for (const write of writes) await expectWritable(write.path);
+
+  for (const write of writes) {
+    if (write.replace) await writeFileAtomic(write.path, write.text);
+    else {
+      await mkdir(dirname(write.path), { recursive: true });
+      await createFile(write.path, write.text);
+    }
   }
   return result;
 }

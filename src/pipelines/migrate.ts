@@ -89,8 +89,21 @@ function newestApplied(applied: readonly AppliedMigration[]): string {
   return applied.length ? applied[applied.length - 1]!.version : '0';
 }
 
-/** Run migrations up or down under the runner's advisory lock. */
+/** `--to` must look like a version (digits; down also takes 0): a usage error, raised before anything is read or connected. */
+function checkToFlag(action: MigrationAction): void {
+  if (action.to === undefined || /^\d+$/.test(action.to)) return;
+  throw new ConfigError(`--to must be a migration version (the digits that start a migration file's name), not ${JSON.stringify(action.to)}`, {
+    hint: `e.g. --to 20260121093000${action.direction === 'down' ? ', or --to 0 to roll back everything' : ''}; \`drydock migrate status\` lists the versions`,
+  });
+}
+
+/**
+ * Run migrations up or down under the runner's advisory lock. Everything is checked before anything
+ * changes: the flags, the files, the plan against the ledger (read, never created, while planning) and
+ * the SQL of every planned step; the ledger tables are created only right before the first step runs.
+ */
 export async function runMigrations(deps: RunnerDeps, options: MigrationRunOptions): Promise<MigrationRunResult> {
+  checkToFlag(options.action);
   const target = describeDb(options.url);
   const files = await loadMigrations(options.dir);
   deps.output.debug(`read ${files.length} migration file(s) from ${options.dir}`);
@@ -166,7 +179,6 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
       {
         title: 'Plan',
         task: async (c, task) => {
-          if (action.direction === 'up' && !options.dryRun) await ensureLedger(client);
           c.applied = await readApplied(client);
           const plan = action.direction === 'up' ? planUp(files, c.applied, { to: action.to }) : planDown(files, c.applied, { steps: action.steps, to: action.to });
           c.steps = await validateSteps(plan);
@@ -209,11 +221,13 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
         skip: (c) => (options.dryRun ? 'dry run' : !c.steps?.length ? 'nothing to do' : false),
         task: (c, task) =>
           task.newListr(
-            c.steps!.map((step) => ({
+            c.steps!.map((step, index) => ({
               title: `${step.direction === 'up' ? 'apply' : 'roll back'} ${step.migration.fileName}${step.section.transaction ? '' : ' (no transaction)'}`,
               task: async (_c: Ctx, sub) => {
                 deps.signal?.throwIfAborted();
                 c.current = step;
+                // Only now, with every check passed and something to apply, does the database change.
+                if (index === 0 && step.direction === 'up') await ensureLedger(client);
                 const durationMs = await applyStep(client, step, options.settings, {
                   onRetry: (_s, attempt, delayMs) => {
                     sub.output = `lock_timeout (${options.settings.lockTimeoutMs} ms) hit: another session holds a conflicting lock; retry ${attempt}/${options.settings.lockRetries} in ${(delayMs / 1000).toFixed(1)} s`;

@@ -1,19 +1,24 @@
 /**
  * The review-app postdeploy (app.json `scripts.postdeploy`): set up an empty database. Load the schema
  * file (written by `drydock schema dump`), or run every migration from zero when there is none, then
- * seed. It refuses, changing nothing, when the database already holds tables or a non-zero schema
- * version (unless force), and it refuses to run in a release-phase dyno: postdeploy must never touch a
+ * seed. Every input (schema file, migrations, seed file) is checked before the first statement. It
+ * refuses, changing nothing, when the database already holds anything: tables, a non-zero schema
+ * version, large objects, used sequences (unless force), and it refuses to run in a release-phase dyno: postdeploy must never touch a
  * production database.
  */
-import { existsSync } from 'node:fs';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import type { Deps } from '../deps.js';
-import { ConfigError, DrydockError } from '../errors.js';
+import { ConfigError, DrydockError, ToolError } from '../errors.js';
 import { runAppCommand } from '../migrate/app-command.js';
-import { detectSchemaVersion } from '../migrate/detect.js';
+import { detectSchemaVersion, type SchemaVersion } from '../migrate/detect.js';
+import { loadMigrations } from '../migrate/files.js';
+import { planUp } from '../migrate/plan.js';
+import { validateSteps } from '../migrate/runner.js';
 import { withClient } from '../pg/client.js';
-import { listUserTables } from '../pg/queries/catalog.js';
+import { listUserTables, readDataOutsideTables } from '../pg/queries/catalog.js';
 import { describeDb } from '../pg/url.js';
 import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
 import { loadSchema } from '../schema/load.js';
@@ -41,6 +46,83 @@ export interface PostdeployResult {
   seed: { source: 'file' | 'command' | 'none'; detail?: string | undefined };
 }
 
+/** Whether `path` exists at all (a file, a directory, anything). */
+async function present(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** An input file must be a readable regular file. */
+async function checkReadableFile(path: string, what: string): Promise<void> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new ConfigError(`${what} ${path} is not a file`, { hint: `point it at a SQL file; nothing was changed` });
+    await access(path, constants.R_OK);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot read ${what} ${path}: ${(error as Error).message}`, { hint: 'check the path and its permissions; nothing was changed', cause: error });
+  }
+}
+
+/** Where the schema comes from and how the seeds are run, every input checked. */
+interface Inputs {
+  schemaFile: string | undefined;
+  seed: { source: 'file'; file: string } | { source: 'command'; command: string } | { source: 'none' };
+}
+
+/**
+ * Check every input before the first statement: the schema file (when there is one, or when it was
+ * named), else the migrations folder (read, and every up section parsed), and the seed file (when one
+ * was named, or the default exists). A typo must not leave a half set-up database behind.
+ */
+async function checkInputs(settings: MigrateSettings, options: PostdeployOptions): Promise<Inputs> {
+  const schemaFile = resolve(options.schema ?? settings.schemaFile ?? DEFAULT_SCHEMA_FILE);
+  let schemaInput: string | undefined;
+  if (await present(schemaFile)) {
+    await checkReadableFile(schemaFile, 'schema file');
+    schemaInput = schemaFile;
+  } else {
+    if (options.schemaRequired) throw new ConfigError(`schema file ${schemaFile} not found`, { hint: 'write it with `drydock schema dump`, or leave --schema out to run every migration' });
+    // The database is empty (checked next): every migration is pending, so every up section must parse.
+    await validateSteps(planUp(await loadMigrations(settings.dir), []));
+  }
+
+  const seedCommand = options.seedCommand ?? settings.seedCommand;
+  if (seedCommand) return { schemaFile: schemaInput, seed: { source: 'command', command: seedCommand } };
+  const seedFile = resolve(options.seed ?? settings.seedFile ?? DEFAULT_SEED_FILE);
+  if (await present(seedFile)) {
+    await checkReadableFile(seedFile, 'seed file');
+    return { schemaFile: schemaInput, seed: { source: 'file', file: seedFile } };
+  }
+  if (options.seed) throw new ConfigError(`seed file ${seedFile} not found`, { hint: 'create it, or leave --seed out to skip seeding; nothing was changed' });
+  return { schemaFile: schemaInput, seed: { source: 'none' } };
+}
+
+/** What the database already holds that makes it not empty ('' when it is empty). */
+function describeContents(tables: string[], version: SchemaVersion, data: { largeObjects: number; usedSequences: string[] }): string {
+  const parts: string[] = [];
+  if (version.version !== '0') parts.push(`schema version ${version.version} (${version.tool})`);
+  else if (tables.length) parts.push(`${tables.length} table(s): ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}`);
+  if (data.largeObjects) parts.push(`${data.largeObjects} large object(s)`);
+  if (data.usedSequences.length) parts.push(`${data.usedSequences.length} used sequence(s): ${data.usedSequences.slice(0, 5).join(', ')}${data.usedSequences.length > 5 ? ', …' : ''}`);
+  return parts.join('; ');
+}
+
+/** A failed seed step, with what is done and how to run only the seeds again. */
+function seedFailure(error: unknown, schema: PostdeployResult['schema'], database: string, rerun: string): unknown {
+  if (!(error instanceof DrydockError)) return error;
+  const loaded = schema.source === 'schema-file' ? `loaded ${schema.file}` : `ran ${schema.versions} migration(s)`;
+  const hint =
+    `the schema is loaded (${loaded}) into ${database} and only the seeds failed; running postdeploy again would refuse (the database is no longer empty): ` +
+    `fix the seeds and re-run only the seeds with DATABASE_URL set to this database: ${rerun} (on Heroku: \`heroku run\` on the review app, where DATABASE_URL is set)`;
+  if (error instanceof ToolError) {
+    return new ToolError(error.message, { command: error.command, toolExitCode: error.toolExitCode, stderrTail: error.stderrTail }, { hint, cause: error, exitCode: error.exitCode });
+  }
+  return new DrydockError(error.message, { hint, cause: error, exitCode: error.exitCode });
+}
+
 /** Set up an empty review-app database. */
 export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settings'>, settings: MigrateSettings, options: PostdeployOptions): Promise<PostdeployResult> {
   const dyno = deps.settings.dyno;
@@ -51,40 +133,50 @@ export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settin
   }
   const url = requireUrl(settings);
   const database = describeDb(url);
-  const { tables, version } = await withClient(url, async (client) => ({ tables: await listUserTables(client), version: await detectSchemaVersion(client) }), { retryForMs: 30_000 });
-  if ((tables.length || version.version !== '0') && !options.force) {
-    const what = version.version !== '0' ? `schema version ${version.version} (${version.tool})` : `${tables.length} table(s): ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}`;
-    throw new DrydockError(`refusing to set up ${database}: it already holds ${what}`, {
+  const inputs = await checkInputs(settings, options);
+  const { tables, version, data } = await withClient(
+    url,
+    async (client) => ({ tables: await listUserTables(client), version: await detectSchemaVersion(client), data: await readDataOutsideTables(client) }),
+    { retryForMs: 30_000 },
+  );
+  const contents = describeContents(tables, version, data);
+  if (contents && !options.force) {
+    throw new DrydockError(`refusing to set up ${database}: it already holds ${contents}`, {
       hint: 'postdeploy only sets up an empty review-app database and changed nothing; pass --force to load over existing objects',
     });
   }
 
-  const schemaFile = resolve(options.schema ?? settings.schemaFile ?? DEFAULT_SCHEMA_FILE);
   let schema: PostdeployResult['schema'];
-  if (existsSync(schemaFile)) {
-    deps.output.info(`postdeploy: loading ${schemaFile} into ${database}`);
-    const loaded = await loadSchema(deps.pgTools, url, { file: schemaFile, force: options.force });
-    schema = { source: 'schema-file', file: schemaFile, versions: loaded.versions.length };
+  if (inputs.schemaFile) {
+    deps.output.info(`postdeploy: loading ${inputs.schemaFile} into ${database}`);
+    const loaded = await loadSchema(deps.pgTools, url, { file: inputs.schemaFile, force: options.force });
+    schema = { source: 'schema-file', file: inputs.schemaFile, versions: loaded.versions.length };
   } else {
-    if (options.schemaRequired) throw new ConfigError(`schema file ${schemaFile} not found`, { hint: 'write it with `drydock schema dump`, or leave --schema out to run every migration' });
-    deps.output.info(`postdeploy: no ${schemaFile}; running every migration from zero`);
+    deps.output.info(`postdeploy: no ${resolve(options.schema ?? settings.schemaFile ?? DEFAULT_SCHEMA_FILE)}; running every migration from zero`);
     const ran = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up' }, connectRetryMs: 30_000 });
     schema = { source: 'migrations', versions: ran.ran.length };
   }
 
-  const seedCommand = options.seedCommand ?? settings.seedCommand;
-  const seedFile = resolve(options.seed ?? settings.seedFile ?? DEFAULT_SEED_FILE);
   let seed: PostdeployResult['seed'];
-  if (seedCommand) {
-    deps.output.info(`postdeploy: seeding with: ${seedCommand}`);
-    await runAppCommand(deps.output, seedCommand, 'seed command', url.href);
-    seed = { source: 'command', detail: seedCommand };
-  } else if (existsSync(seedFile)) {
-    deps.output.info(`postdeploy: seeding from ${seedFile}`);
-    await deps.pgTools.psqlFile(url, seedFile, { singleTransaction: true });
-    seed = { source: 'file', detail: seedFile };
+  if (inputs.seed.source === 'command') {
+    const { command } = inputs.seed;
+    deps.output.info(`postdeploy: seeding with: ${command}`);
+    try {
+      await runAppCommand(deps.output, command, 'seed command', url.href);
+    } catch (error) {
+      throw seedFailure(error, schema, database, `\`${command}\``);
+    }
+    seed = { source: 'command', detail: command };
+  } else if (inputs.seed.source === 'file') {
+    const { file } = inputs.seed;
+    deps.output.info(`postdeploy: seeding from ${file}`);
+    try {
+      await deps.pgTools.psqlFile(url, file, { singleTransaction: true });
+    } catch (error) {
+      throw seedFailure(error, schema, database, `\`psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 --single-transaction -f ${file}\``);
+    }
+    seed = { source: 'file', detail: file };
   } else {
-    if (options.seed) throw new ConfigError(`seed file ${seedFile} not found`, { hint: 'create it, or leave --seed out to skip seeding' });
     seed = { source: 'none' };
   }
   return { database, schema, seed };

@@ -1,14 +1,19 @@
 /**
  * The release phase (Procfile `release: npx drydock release`):
  * - the schema version of DATABASE_URL cannot be determined → a clear error, exit non-zero (the deploy stops);
- * - it is 0 (nothing set up yet: a new review app, whose postdeploy loads the schema) → say so, exit 0;
+ * - it is 0 and the database holds no tables of its own (a new review app, whose postdeploy loads the
+ *   schema) → say so, exit 0;
+ * - it is 0 but the app's tables are there (a database set up outside drydock, the wrong DATABASE_URL) →
+ *   refuse, exit 2, changing nothing: skipping would hide pending migrations, and running them all would
+ *   collide with what is there;
  * - otherwise → run the pending migrations under the runner's lock; any failure exits non-zero.
  */
 import type { Deps } from '../deps.js';
 import { DrydockError } from '../errors.js';
 import { runAppCommand } from '../migrate/app-command.js';
-import { detectSchemaVersion, type SchemaVersion } from '../migrate/detect.js';
+import { detectSchemaVersion, isLedgerTable, type SchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
+import { listUserTables } from '../pg/queries/catalog.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import type { MigrateSettings } from '../settings.js';
 import { requireUrl, runMigrations, type MigrationRunResult } from './migrate.js';
@@ -31,10 +36,24 @@ export interface ReleaseOptions {
   connectRetryMs: number;
 }
 
+/** The schema version and, when it is 0, the database's own tables (the migration tools' ledgers left out). */
+export interface SchemaState extends SchemaVersion {
+  /** Qualified names; [] unless the version is 0. */
+  appTables: string[];
+}
+
 /** Read the schema version, or explain why it cannot be determined. */
-export async function readSchemaVersion(url: DbUrl, connectRetryMs: number): Promise<SchemaVersion> {
+export async function readSchemaVersion(url: DbUrl, connectRetryMs: number): Promise<SchemaState> {
   try {
-    return await withClient(url, (client) => detectSchemaVersion(client), { retryForMs: connectRetryMs, applicationName: 'drydock release' });
+    return await withClient(
+      url,
+      async (client) => {
+        const version = await detectSchemaVersion(client);
+        const appTables = version.version === '0' ? (await listUserTables(client)).filter((t) => !isLedgerTable(t)) : [];
+        return { ...version, appTables };
+      },
+      { retryForMs: connectRetryMs, applicationName: 'drydock release' },
+    );
   } catch (error) {
     const reason = error instanceof DrydockError ? error.message : (error as Error).message;
     throw new DrydockError(`cannot determine the schema version of ${describeDb(url)}: ${reason}`, {
@@ -49,7 +68,15 @@ export async function release(deps: Pick<Deps, 'output'>, settings: MigrateSetti
   const url = requireUrl(settings);
   const database = describeDb(url);
   deps.output.info(`release: reading the schema version of ${database}`);
-  const before = await readSchemaVersion(url, options.connectRetryMs);
+  const { appTables, ...before } = await readSchemaVersion(url, options.connectRetryMs);
+  if (before.version === '0' && appTables.length) {
+    const list = `${appTables.slice(0, 5).join(', ')}${appTables.length > 5 ? `, and ${appTables.length - 5} more` : ''}`;
+    throw new DrydockError(`refusing to release to ${database}: schema version is 0 but it holds ${appTables.length} table(s): ${list}`, {
+      hint:
+        'this is not a new database, and nothing was changed: check that DATABASE_URL points at the right database; if its schema is already in place, ' +
+        'baseline it with `drydock migrate mark-applied VERSION` for each migration it already has, or run the migrations explicitly with `drydock migrate`',
+    });
+  }
   if (before.version === '0') {
     deps.output.info('release: schema version is 0 (no migrations recorded yet): skipping migrations; a new review app sets its schema up in postdeploy');
     return { database, before, action: 'skipped' };

@@ -178,6 +178,44 @@ describe('drydock init (CLI)', () => {
   });
 });
 
+/** Every entry under `dir` (directories too, empty or not) with a file's content. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) {
+        out[`${relative(dir, path)}/`] = '';
+        walk(path);
+      } else out[relative(dir, path)] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('drydock init checks every write before the first one (issue 12)', () => {
+  const cases: Array<[string, (dir: string) => void, RegExp]> = [
+    ['`migrations` is a file', (dir) => writeFileSync(join(dir, 'migrations'), 'not a folder\n'), /^error: .*migrations is a file, not a directory$/],
+    ['`db` is a file', (dir) => writeFileSync(join(dir, 'db'), 'not a folder\n'), /^error: .*db is a file, not a directory$/],
+    ['`Procfile` is a directory', (dir) => mkdirSync(join(dir, 'Procfile')), /^error: .*Procfile is a directory, not a file$/],
+    ['`app.json` is a directory', (dir) => mkdirSync(join(dir, 'app.json')), /^error: .*app\.json is a directory, not a file$/],
+    ['`.env.example` is a directory', (dir) => mkdirSync(join(dir, '.env.example')), /^error: .*\.env\.example is a directory, not a file$/],
+  ];
+  for (const [what, breakIt, message] of cases) {
+    it(`refuses when ${what}, writing nothing`, async () => {
+      const dir = appDir();
+      breakIt(dir);
+      const before = tree(dir);
+      const res = await runCli(['init', '--dir', dir]);
+      expect(res.exitCode).toBe(2);
+      const lines = res.stderr.trim().split('\n');
+      expect(lines).toEqual([expect.stringMatching(message), expect.stringMatching(/^hint: .*nothing was changed/)]);
+      expect(tree(dir)).toEqual(before);
+    });
+  }
+});
+
 describe('init (function)', () => {
   it('finds the templates from src/', () => {
     expect(statSync(join(TEMPLATES_DIR, 'Procfile')).isFile()).toBe(true);

@@ -227,3 +227,56 @@ describe('drydock migrate with broken migration files', () => {
     });
   }
 });
+
+describe('drydock migrate refuses before anything changes (issue 12)', () => {
+  /** Every relation of the database outside the system schemas: the ledger tables must not appear. */
+  async function relations(d: TestDb): Promise<string[]> {
+    const { rows } = await d.query<{ name: string }>(
+      `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' ORDER BY 1`,
+    );
+    return rows.map((r) => r.name);
+  }
+
+  const refusals: Array<[string, MigrationSpec | string, string[], RegExp]> = [
+    ['a syntax error', { version: '20260102000000', name: 'broken', up: 'CREATE TABLE posts (id int;' }, [], /syntax error in the up section/],
+    ['a NUL byte', '-- migrate:up\nCREATE TABLE posts (id int);\0\n', [], /NUL byte/],
+    ['BEGIN/COMMIT inside a transactional migration', { version: '20260102000000', name: 'txn', up: 'BEGIN;\nCREATE TABLE posts (id int);\nCOMMIT;' }, [], /transaction control/],
+    ['CONCURRENTLY inside a transaction', { version: '20260102000000', name: 'idx', up: 'CREATE INDEX CONCURRENTLY users_email_idx ON users (email);' }, [], /CONCURRENTLY cannot run inside a transaction/],
+    ['an unknown --to version', { version: '20260102000000', name: 'posts', up: 'CREATE TABLE posts (id int);' }, ['--to', '20991231000000'], /version 20991231000000 is not a known migration/],
+  ];
+  for (const [what, broken, extra, message] of refusals) {
+    it(`refuses ${what} without creating the ledger tables`, async () => {
+      const { d, m, cli } = await setup('mig_noledger', [users]);
+      if (typeof broken === 'string') m.writeRaw('20260102000000_nul.sql', broken);
+      else m.write(broken);
+      const before = await relations(d);
+      const res = await cli('migrate', ...extra);
+      expect(res.exitCode).toBe(2);
+      expect(res.stderr).toMatch(message);
+      expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: /), expect.stringMatching(/^hint: /)]);
+      expect(await relations(d)).toEqual(before);
+      expect(before).toEqual([]);
+    });
+  }
+
+  it('creates no ledger when there is nothing to apply', async () => {
+    const { d, cli } = await setup('mig_nothing', []);
+    const res = await cli('migrate');
+    expect(res.exitCode).toBe(0);
+    expect(await relations(d)).toEqual([]);
+  });
+
+  it('reports a malformed --to as a usage error naming the flag, before connecting', async () => {
+    const m = makeMigrationDir([users]);
+    cleanups.push(() => m.cleanup());
+    for (const args of [['migrate', '--to', 'abc'], ['migrate', 'down', '--to', 'v1']]) {
+      const started = Date.now();
+      const res = await runCli([...args, '--dir', m.dir, '--url', 'postgres://postgres@127.0.0.1:1/nowhere'], { cwd: m.root });
+      expect(res.exitCode).toBe(2);
+      expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: --to must be a migration version .*not "(abc|v1)"$/), expect.stringMatching(/^hint: /)]);
+      expect(res.stderr).not.toMatch(/connect|refused/i);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    }
+  });
+});

@@ -113,4 +113,63 @@ describe('drydock postdeploy', () => {
     const { rows } = await d.query('SELECT email FROM users');
     expect(rows).toEqual([{ email: 'cmd@example.com' }]);
   });
+
+  const refusedEmpty = /^hint: postdeploy only sets up an empty review-app database and changed nothing/;
+
+  it('refuses a database holding only large objects (data outside tables)', async () => {
+    const d = await db('pd_lobs');
+    await d.query(`SELECT lo_from_bytea(0, 'invoice.pdf bytes'), lo_from_bytea(0, 'avatar.png bytes')`);
+    const before = await fullDump(d);
+    const res = await postdeploy(d);
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: refusing to set up .*: it already holds 2 large object\(s\)$/), expect.stringMatching(refusedEmpty)]);
+    expect(await fullDump(d)).toBe(before);
+  });
+
+  it('refuses a database holding only a sequence that has been used (is_called)', async () => {
+    const d = await db('pd_sequence');
+    await d.query(`CREATE SEQUENCE invoice_numbers START 1000; SELECT nextval('invoice_numbers');`);
+    const before = await fullDump(d);
+    const res = await postdeploy(d);
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: refusing to set up .*: it already holds 1 used sequence\(s\): public\.invoice_numbers$/), expect.stringMatching(refusedEmpty)]);
+    expect(await fullDump(d)).toBe(before);
+  });
+
+  it('checks the seed file before the first statement: a typo changes nothing and a rerun works', async () => {
+    const d = await db('pd_seed_typo');
+    const res = await postdeploy(d, ['--seed', 'db/seedz.sql']);
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: seed file .*db\/seedz\.sql not found$/), expect.stringMatching(/^hint: /)]);
+    expect(res.stdout).not.toContain('running every migration');
+    const { rows } = await d.query(`SELECT to_regclass('users') AS users, to_regclass('schema_migrations') AS sm`);
+    expect(rows[0]).toEqual({ users: null, sm: null });
+    expect((await postdeploy(d, ['--seed', 'db/seeds.sql'])).exitCode).toBe(0);
+  });
+
+  it('checks the schema file and the migrations before the first statement', async () => {
+    const d = await db('pd_inputs');
+    const missingSchema = await postdeploy(d, ['--schema', 'db/no-such-schema.sql', '--seed', 'db/seeds.sql']);
+    expect(missingSchema.exitCode).toBe(2);
+    expect(missingSchema.stderr).toMatch(/^error: schema file .*no-such-schema\.sql not found$/m);
+    const broken = makeMigrationDir([{ version: '20260101000000', name: 'create_users', up: 'CREATE TABLE users (id int);' }, { version: '20260102000000', name: 'broken', up: 'CREATE TABLE rooms (id int;' }]);
+    cleanups.push(() => broken.cleanup());
+    const res = await runCli(['postdeploy', '--dir', broken.dir, '--seed', join(m.root, 'db/seeds.sql')], { cwd: broken.root, env: { DATABASE_URL: d.url } });
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: 20260102000000_broken\.sql:\d+:\d+: syntax error/), expect.stringMatching(/^hint: /)]);
+    const { rows } = await d.query(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'`);
+    expect(rows[0]).toEqual({ n: 0 });
+  });
+
+  it('explains a failing seed command: what ran, that the schema is loaded, how to re-run only the seeds', async () => {
+    const d = await db('pd_seed_fail');
+    const res = await postdeploy(d, ['--seed-command', 'echo no such task >&2; exit 5']);
+    expect(res.exitCode).toBe(2);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines.slice(-2)).toEqual([
+      expect.stringMatching(/^error: seed command failed \(exit 5\): no such task$/),
+      expect.stringMatching(/^hint: the schema is loaded \(ran 2 migration\(s\)\).*re-run only the seeds.*DATABASE_URL.*echo no such task >&2; exit 5/),
+    ]);
+    expect((await d.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0]).toEqual({ n: 2 });
+  });
 });

@@ -158,4 +158,49 @@ describe('drydock release', () => {
     const { rows } = await d.query(`SELECT to_regclass('t_1') AS t1, (SELECT count(*)::int FROM schema_migrations) AS n`);
     expect(rows[0]).toEqual({ t1: null, n: 1 });
   });
+
+  it('refuses unsafe pending migrations and leaves the database unchanged (no ledger tables created)', async () => {
+    const d = await db('rel_unsafe');
+    // A Rails database: schema_migrations only, no drydock_migrations yet.
+    await d.query(`CREATE TABLE schema_migrations (version character varying NOT NULL PRIMARY KEY);
+                   CREATE TABLE users (id bigint PRIMARY KEY, email text);
+                   INSERT INTO schema_migrations VALUES ('20250101000000');`);
+    const relations = async () =>
+      (await d.query<{ name: string }>(`SELECT relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1`)).rows.map((r) => r.name);
+    const before = await relations();
+    const m = dir([{ version: '20260101000000', name: 'add_email_index', up: 'CREATE UNIQUE INDEX users_email_idx ON users (email);', down: 'DROP INDEX users_email_idx;' }]);
+    const res = await release(d, m);
+    expect(res.exitCode).toBe(1);
+    expect(res.stderr).toMatch(/^error: refusing to apply 1 unsafe operation\(s\) in pending migrations/m);
+    expect(await relations()).toEqual(before);
+    expect(before).not.toContain('drydock_migrations');
+  });
+
+  it('refuses schema version 0 on a database that holds application tables (not a new review app)', async () => {
+    const d = await db('rel_zero_tables');
+    await d.query(`CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
+                   CREATE TABLE users (id bigint PRIMARY KEY, email text); INSERT INTO users VALUES (1, 'ada@example.com');
+                   CREATE TABLE posts (id bigint PRIMARY KEY);`);
+    const m = dir([BASE, logged(1)]);
+    const res = await release(d, m);
+    expect(res.exitCode).toBe(2);
+    expect(res.stdout).not.toContain('a new review app');
+    expect(res.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^error: refusing to release to postgres@127\.0\.0\.1:5432\/drydock_test_rel_zero_tables_\w+: schema version is 0 but it holds 2 table\(s\): public\.posts, public\.users$/),
+      expect.stringMatching(/^hint: .*drydock migrate mark-applied.*drydock migrate/),
+    ]);
+    const { rows } = await d.query(`SELECT to_regclass('applied_log') AS log, to_regclass('drydock_migrations') AS dm, (SELECT count(*)::int FROM schema_migrations) AS n`);
+    expect(rows[0]).toEqual({ log: null, dm: null, n: 0 });
+  });
+
+  it('still skips at schema version 0 when the only tables are empty migration ledgers', async () => {
+    const d = await db('rel_zero_ledgers');
+    await d.query(`CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
+                   CREATE TABLE ar_internal_metadata (key varchar PRIMARY KEY, value varchar);
+                   CREATE TABLE knex_migrations (id serial PRIMARY KEY, name varchar); CREATE TABLE knex_migrations_lock (index serial PRIMARY KEY, is_locked int);`);
+    const res = await release(d, dir([BASE]));
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toContain('release: schema version is 0');
+    expect((await d.query(`SELECT to_regclass('applied_log') AS log`)).rows[0]).toEqual({ log: null });
+  });
 });

@@ -43,6 +43,32 @@ export async function listUserTables(client: pg.Client): Promise<string[]> {
   return rows.map((r) => `${r.schema}.${r.name}`);
 }
 
+/** How many large objects the database holds (data that lives outside any table). */
+export const LARGE_OBJECT_COUNT = `SELECT count(*)::bigint AS n FROM pg_catalog.pg_largeobject_metadata`;
+
+/**
+ * Sequences that have been used (is_called: pg_sequences shows a last_value): their position is data even
+ * when no table is left. An extension's own, and those owned by a table column (serial, identity: the
+ * table is listed already), are left out.
+ */
+export const USED_SEQUENCES = `
+  SELECT s.schemaname || '.' || s.sequencename AS name
+  FROM pg_catalog.pg_sequences s
+  WHERE s.last_value IS NOT NULL
+    AND NOT EXISTS (
+      SELECT 1 FROM pg_depend d
+      WHERE d.classid = 'pg_class'::regclass AND d.objid = (quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename))::regclass
+        AND (d.deptype = 'e' OR (d.deptype IN ('a', 'i') AND d.refclassid = 'pg_class'::regclass))
+    )
+  ORDER BY 1`;
+
+/** Data a database holds outside its tables: large objects and used sequences. */
+export async function readDataOutsideTables(client: pg.ClientBase): Promise<{ largeObjects: number; usedSequences: string[] }> {
+  const lobs = await client.query<{ n: string }>(LARGE_OBJECT_COUNT);
+  const sequences = await client.query<{ name: string }>(USED_SEQUENCES);
+  return { largeObjects: Number(lobs.rows[0]?.n ?? 0), usedSequences: sequences.rows.map((r) => r.name) };
+}
+
 /**
  * Relations of a copy as ANALYZE without a list would take them (plain and partitioned tables,
  * materialized views; not the system's), with the planner's row estimate.

@@ -522,12 +522,17 @@ export function resolveLintSettings(flags: LintFlags, project: ProjectConfig, gl
   });
 }
 
+/** The newest PostgreSQL major drydock knows (lint verdicts); 9.6 is the oldest. */
+export const LATEST_PG_MAJOR = 18;
+
 /** Parse a Postgres version as given by a person ("15", "15.4", "9.6") into a release-ordered major. */
 export function parsePgVersion(value: string | number, source: string): number {
   const parsed = parseVersion(String(value));
   const order = parsed ? majorOrder(parsed.major) : Number.NaN;
-  if (!parsed || !(order >= 9 && order < 60)) {
-    throw new ConfigError(`${source} must be a PostgreSQL major version like 15 or 9.6, not "${value}"`, { hint: `for example ${source.startsWith('--') ? `${source} 16` : '16'}` });
+  if (!parsed || !(order === 9.6 || (Number.isInteger(order) && order >= 10 && order <= LATEST_PG_MAJOR))) {
+    throw new ConfigError(`${source} must be a PostgreSQL major version like 15 or 9.6, not "${String(value).slice(0, 30)}"`, {
+      hint: `drydock knows 9.6 and 10 to ${LATEST_PG_MAJOR}: for example ${source.startsWith('--') ? `${source} 16` : '16'}`,
+    });
   }
   return order;
 }

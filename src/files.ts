@@ -1,0 +1,82 @@
+/**
+ * Reading the SQL files drydock parses (migrations, files given to `lint`): regular files only, and
+ * at most MAX_SQL_FILE_BYTES, so a device (/dev/zero) or a huge file is refused at once instead of
+ * exhausting memory. Failures are one-line errors naming the path (fsError).
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+import { DrydockError, fsError } from './errors.js';
+
+/** Non-blocking, so opening a FIFO does not wait for a writer (it is then refused as not a regular file). */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/** The largest SQL file drydock reads: 10 MB (a migration that big belongs in a data load, not a migration). */
+export const MAX_SQL_FILE_BYTES = 10 * 1024 * 1024;
+
+/** Why a file of this kind or size is refused, or undefined when it may be read. */
+function refusal(info: { isFile(): boolean; size: number }, display: string): DrydockError | undefined {
+  if (!info.isFile()) {
+    return new DrydockError(`cannot read ${display}: it is not a regular file`, { hint: 'give SQL files (or folders of them), not devices, pipes or sockets' });
+  }
+  if (info.size > MAX_SQL_FILE_BYTES) {
+    return new DrydockError(`cannot read ${display}: it is ${(info.size / 1024 / 1024).toFixed(0)} MB, over drydock's limit of ${MAX_SQL_FILE_BYTES / 1024 / 1024} MB for an SQL file`, {
+      hint: 'load data that big with psql or COPY, outside migrations; split the schema changes into smaller files',
+    });
+  }
+  return undefined;
+}
+
+/** Read an SQL file synchronously (a folder of small files reads faster this way). */
+export function readSqlFileSync(path: string, display = path): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, READ_FLAGS);
+  } catch (error) {
+    throw fsError(error, 'read', display);
+  }
+  try {
+    const info = fstatSync(fd);
+    const refused = refusal(info, display);
+    if (refused) throw refused;
+    const buffer = Buffer.alloc(info.size);
+    let at = 0;
+    while (at < info.size) {
+      const n = readSync(fd, buffer, at, info.size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return buffer.subarray(0, at);
+  } catch (error) {
+    throw fsError(error, 'read', display);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Read an SQL file. */
+export async function readSqlFile(path: string, display = path): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(path, READ_FLAGS);
+  } catch (error) {
+    throw fsError(error, 'read', display);
+  }
+  try {
+    const info = await handle.stat();
+    const refused = refusal(info, display);
+    if (refused) throw refused;
+    const buffer = Buffer.alloc(info.size);
+    let at = 0;
+    while (at < info.size) {
+      const { bytesRead } = await handle.read(buffer, at, info.size - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return buffer.subarray(0, at);
+  } catch (error) {
+    throw fsError(error, 'read', display);
+  } finally {
+    await handle.close();
+  }
+}

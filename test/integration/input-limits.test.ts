@@ -1,0 +1,67 @@
+/**
+ * Issue 12, "durations and limits" and "messages": bad values and unusable files are one-line usage
+ * errors (exit 2, a hint, no stack trace), raised before anything connects or changes.
+ */
+import { truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { runCli, type CliRun } from '../helpers/cli.js';
+import { makeMigrationDir, type MigrationDir } from '../helpers/migrations.js';
+
+const cleanups: Array<() => void> = [];
+afterAll(() => {
+  for (const fn of cleanups.reverse()) fn();
+});
+
+function dir(): MigrationDir {
+  const m = makeMigrationDir([{ version: '20260101000000', name: 'create_users', up: 'CREATE TABLE users (id bigint);', down: 'DROP TABLE users;' }]);
+  cleanups.push(() => m.cleanup());
+  return m;
+}
+
+/** Nothing listens on port 1: a run that got as far as connecting would say "connection refused". */
+const NOWHERE = 'postgres://postgres@127.0.0.1:1/postgres';
+
+/** A usage error as drydock prints it: exit 2, `error:` and `hint:` lines, no stack trace. */
+function expectUsageError(res: CliRun, message: RegExp): void {
+  expect(res.exitCode).toBe(2);
+  const lines = res.stderr.trim().split('\n');
+  expect(lines[0]).toMatch(/^error: /);
+  expect(lines[0]).toMatch(message);
+  expect(lines[1]).toMatch(/^hint: /);
+  expect(res.stderr).not.toMatch(/unexpected failure|\n\s+at /);
+}
+
+describe('durations and limits', () => {
+  it('refuses out-of-range durations naming the flag, before connecting', async () => {
+    const m = dir();
+    expectUsageError(await runCli(['migrate', 'up', '--url', NOWHERE, '--lock-timeout', '99999999999999999999'], { cwd: m.root }), /--lock-timeout must be from 0 to 2147483647ms/);
+    expectUsageError(await runCli(['migrate', 'up', '--url', NOWHERE, '--statement-timeout', '30d'], { cwd: m.root }), /--statement-timeout must be from 0 to/);
+    expectUsageError(await runCli(['release', '--url', NOWHERE, '--connect-timeout', '30d'], { cwd: m.root }), /--connect-timeout must be from 0 to 1h/);
+    expectUsageError(await runCli(['backups', 'capture', '-a', 'my-app', '--transfer-timeout', '0'], { cwd: m.root }), /--transfer-timeout must be from 1s to 30d, not "0"/);
+  });
+
+  it('lint --pg-version accepts only majors drydock knows', async () => {
+    const m = dir();
+    expectUsageError(await runCli(['lint', '--pg-version', '99', 'migrations'], { cwd: m.root }), /--pg-version must be a PostgreSQL major version/);
+  });
+
+  it('lint refuses a device and a file over 10 MB at once', async () => {
+    const m = dir();
+    expectUsageError(await runCli(['lint', '/dev/zero'], { cwd: m.root, timeoutMs: 20_000 }), /cannot read \/dev\/zero: it is not a regular file/);
+    const big = join(m.root, 'big.sql');
+    writeFileSync(big, 'SELECT 1;\n');
+    truncateSync(big, 11 * 1024 * 1024);
+    expectUsageError(await runCli(['lint', 'big.sql'], { cwd: m.root, timeoutMs: 20_000 }), /cannot read big\.sql: it is 11 MB, over drydock's limit of 10 MB/);
+  });
+
+  it('migrate refuses a migration file over 10 MB, before connecting', async () => {
+    const m = dir();
+    const big = join(m.dir, '20260102000000_big.sql');
+    writeFileSync(big, '-- migrate:up\nSELECT 1;\n');
+    truncateSync(big, 11 * 1024 * 1024);
+    expectUsageError(await runCli(['migrate', 'status', '--url', NOWHERE], { cwd: m.root, timeoutMs: 20_000 }), /cannot read .*20260102000000_big\.sql: it is 11 MB/);
+  });
+});

@@ -4,7 +4,8 @@
  * exhausting memory. Failures are one-line errors naming the path (fsError).
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 import { DrydockError, fsError } from './errors.js';
 
@@ -78,5 +79,37 @@ export async function readSqlFile(path: string, display = path): Promise<Buffer>
     throw fsError(error, 'read', display);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Create `dir` and its missing parents. Not `mkdir({ recursive: true })`: Node's loops forever where
+ * mkdir answers ENOENT for a folder whose parent exists (/proc). Each missing level is created in
+ * turn; a failure is a one-line error naming the folder.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  for (;;) {
+    try {
+      const info = await stat(at);
+      if (!info.isDirectory()) throw new DrydockError(`cannot create the folder ${dir}: ${at === resolve(dir) ? 'a file has that name' : `${at} is a file`}`, { hint: 'move the file away, or choose another folder' });
+      break;
+    } catch (error) {
+      if (error instanceof DrydockError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' || dirname(at) === at) throw fsError(error, 'create the folder', dir);
+      missing.push(at);
+      at = dirname(at);
+    }
+  }
+  for (const level of missing.reverse()) {
+    try {
+      await mkdir(level);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && (await stat(level).catch(() => undefined))?.isDirectory()) continue;
+      const refused = (error as NodeJS.ErrnoException).code === 'ENOENT'; // its parent exists: a file system like /proc
+      throw fsError(error, 'create the folder', level, refused ? { hint: 'that file system does not take new folders: choose a path on an ordinary one' } : {});
+    }
   }
 }

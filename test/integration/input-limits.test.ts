@@ -2,17 +2,18 @@
  * Issue 12, "durations and limits" and "messages": bad values and unusable files are one-line usage
  * errors (exit 2, a hint, no stack trace), raised before anything connects or changes.
  */
-import { truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { runCli, type CliRun } from '../helpers/cli.js';
+import { createTestDb } from '../helpers/db.js';
 import { makeMigrationDir, type MigrationDir } from '../helpers/migrations.js';
 
-const cleanups: Array<() => void> = [];
-afterAll(() => {
-  for (const fn of cleanups.reverse()) fn();
+const cleanups: Array<() => void | Promise<void>> = [];
+afterAll(async () => {
+  for (const fn of cleanups.reverse()) await fn();
 });
 
 function dir(): MigrationDir {
@@ -63,5 +64,34 @@ describe('durations and limits', () => {
     writeFileSync(big, '-- migrate:up\nSELECT 1;\n');
     truncateSync(big, 11 * 1024 * 1024);
     expectUsageError(await runCli(['migrate', 'status', '--url', NOWHERE], { cwd: m.root, timeoutMs: 20_000 }), /cannot read .*20260102000000_big\.sql: it is 11 MB/);
+  });
+});
+
+describe('file-system failures are one-line errors naming the path', () => {
+  it('migrate create where "migrations" is a file', async () => {
+    const m = dir();
+    const root = join(m.root, 'other');
+    mkdirSync(root);
+    writeFileSync(join(root, 'migrations'), 'not a folder');
+    expectUsageError(await runCli(['migrate', 'create', 'add_users'], { cwd: root }), /^error: cannot create the folder .*migrations: a file has that name$/);
+  });
+
+  it('backups download -o a folder, or into a missing folder, before downloading anything', async () => {
+    const m = dir();
+    // No Heroku CLI is reachable here: the output path is refused first.
+    const env = { DRYDOCK_HEROKU_BIN: '/nonexistent/heroku' };
+    expectUsageError(await runCli(['backups', 'download', '-a', 'my-app', '-o', 'migrations'], { cwd: m.root, env }), /^error: cannot write the backup to migrations: it is a folder$/);
+    expectUsageError(await runCli(['backups', 'download', '-a', 'my-app', '-o', 'nope/b001.dump'], { cwd: m.root, env }), /^error: cannot write the backup to nope\/b001\.dump: the folder nope does not exist$/);
+  });
+
+  it('schema dump -o under /proc ends at once, and -o a folder names it', async () => {
+    const m = dir();
+    const db = await createTestDb('fs_errors');
+    cleanups.push(() => db.drop());
+    const proc = await runCli(['schema', 'dump', '--url', db.url, '-o', '/proc/drydock-nope/schema.sql'], { cwd: m.root, timeoutMs: 30_000 });
+    expectUsageError(proc, /^error: cannot create the folder \/proc\/drydock-nope: /);
+    expectUsageError(await runCli(['schema', 'dump', '--url', db.url, '-o', 'migrations'], { cwd: m.root }), /^error: cannot write migrations: it is a folder$/);
+    expect(readdirSync(m.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(existsSync('/proc/drydock-nope')).toBe(false);
   });
 });

@@ -159,3 +159,35 @@ export function asInterrupted(signal: AbortSignal | undefined, error: unknown, w
 export function isDrydockError(error: unknown): error is DrydockError {
   return error instanceof DrydockError;
 }
+
+/** What a file-system error code means, and what to do about it. */
+const FS_CODES: Record<string, { why: string; hint: string }> = {
+  ENOENT: { why: 'no such file or folder', hint: 'check the path: every folder on it must exist' },
+  ENOTDIR: { why: 'a part of the path is a file, not a folder', hint: 'check the path: a file stands where a folder should be' },
+  EISDIR: { why: 'it is a folder', hint: 'give the path of a file, not of a folder' },
+  EEXIST: { why: 'something with that name already exists', hint: 'move it away, or choose another path' },
+  EACCES: { why: 'permission denied', hint: 'check the permissions of the path and its folders (ls -ld)' },
+  EPERM: { why: 'operation not permitted', hint: 'check the permissions of the path and its folders (ls -ld)' },
+  EROFS: { why: 'the file system is read-only', hint: 'choose a path on a writable file system' },
+  ENOSPC: { why: 'no space left on the device', hint: 'free some space (df -h), or choose another place' },
+  EDQUOT: { why: 'disk quota exceeded', hint: 'free some space, or choose another place' },
+  ELOOP: { why: 'too many symbolic links', hint: 'check the path for a symbolic link that points to itself' },
+  ENAMETOOLONG: { why: 'the path is too long', hint: 'choose a shorter path' },
+  EMFILE: { why: 'too many open files', hint: 'raise the open-file limit (ulimit -n) and try again' },
+  EBUSY: { why: 'the path is busy', hint: 'try again when nothing else uses it' },
+  EXDEV: { why: 'it is on another file system', hint: 'choose a path on the same file system' },
+  EINVAL: { why: 'the operation is not supported there', hint: 'choose a path on an ordinary file system' },
+  ENXIO: { why: 'no such device', hint: 'give the path of a regular file' },
+};
+
+/**
+ * A file-system failure as a one-line DrydockError: `cannot <action> <path>: <why>`, with what to do.
+ * `action` is a verb phrase ("read", "write", "create the folder"). A DrydockError passes through.
+ */
+export function fsError(error: unknown, action: string, path: string, options: { hint?: string } = {}): DrydockError {
+  if (error instanceof DrydockError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  const known = FS_CODES[code];
+  const why = known?.why ?? (code ? `${code.toLowerCase()} (${String((error as Error).message).split('\n')[0]})` : String((error as Error)?.message ?? error));
+  return new DrydockError(`cannot ${action} ${path}: ${why}`, { hint: options.hint ?? known?.hint ?? 'check the path and its permissions', cause: error });
+}

@@ -18,6 +18,7 @@ import type { ResultPromise } from 'execa';
 import { InterruptedError, ToolError } from './errors.js';
 import { mask } from './redact.js';
 import { currentEnvironment } from './settings.js';
+import { longTimeout, MAX_TIMER_MS } from './timers.js';
 
 /** Parent variables a child may see. Everything else (AWS keys, tokens of other tools) stays out. */
 const ENV_ALLOWLIST = [
@@ -159,10 +160,13 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   // pending) never spawn anything.
   const { execa } = await import('execa');
   const signal = options.signal && !options.signal.aborted ? options.signal : undefined;
+  const timeoutMs = options.timeoutMs ?? 10 * 60_000;
+  // execa's timeout is one Node timer: past 2^31-1 ms it would fire at once, so long ones are chunked here.
+  const chunked = timeoutMs > MAX_TIMER_MS;
   const subprocess: ResultPromise = execa(file, args, {
     env: options.inheritEnv ? { ...definedEnv(currentEnvironment()), ...definedEnv(options.env ?? {}) } : childEnv(options.env),
     extendEnv: false,
-    timeout: options.timeoutMs ?? 10 * 60_000,
+    ...(chunked ? {} : { timeout: timeoutMs }),
     cwd: options.cwd,
     input: options.input ?? '',
     reject: false,
@@ -173,7 +177,14 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   });
   forwardLines(subprocess.stderr, options.onStderrLine);
   forwardLines(subprocess.stdout, options.onStdoutLine, options.rawStdoutLines);
-  const result = await subprocess;
+  let overran = false;
+  const cancelTimer = chunked
+    ? longTimeout(timeoutMs, () => {
+        overran = true;
+        subprocess.kill();
+      })
+    : () => undefined;
+  const result = await subprocess.finally(cancelTimer);
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   if (signal?.aborted && result.isCanceled) {
@@ -191,9 +202,9 @@ export async function run(file: string, args: readonly string[], options: RunOpt
       { hint: `install ${label} or put it on PATH` },
     );
   }
-  if (result.timedOut) {
+  if (result.timedOut || overran) {
     throw new ToolError(
-      `${label} timed out after ${formatDuration(options.timeoutMs ?? 600_000)}`,
+      `${label} timed out after ${formatDuration(timeoutMs)}`,
       { command, stderrTail: tail(stderr) },
       { hint: 'check the server is reachable and not overloaded, then run it again' },
     );

@@ -182,8 +182,26 @@ export class Output {
   }
 
   private writeError(lines: string[]): void {
-    for (const line of lines) this.stderr.write(mask(line) + '\n');
+    // Masked first, so shortening never cuts a secret into pieces mask() would not recognise.
+    for (const line of lines) this.stderr.write(shortenEchoes(mask(line)) + '\n');
   }
+}
+
+/** A run of non-space characters longer than this in an error line is input echoed back, shortened. */
+const MAX_ECHO = 200;
+/** No error line is longer than this. */
+const MAX_ERROR_LINE = 2_000;
+
+/**
+ * Error lines echo what the user gave (a database name, a path, a value); a 100,000-character one would
+ * bury the message. Each overlong run keeps its start and end around a count of what was left out,
+ * and the line as a whole is capped the same way, so the message keeps its meaning.
+ */
+export function shortenEchoes(line: string): string {
+  const cut = (text: string, keep: number): string =>
+    `${text.slice(0, keep)}…(${text.length - keep - 40} characters left out)…${text.slice(-40)}`;
+  const shorter = line.replace(new RegExp(`\\S{${MAX_ECHO + 1},}`, 'g'), (word) => cut(word, 100));
+  return shorter.length > MAX_ERROR_LINE ? cut(shorter, MAX_ERROR_LINE - 100) : shorter;
 }
 
 function oneLine(text: string): string {

@@ -47,17 +47,59 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as co
 /** A duration unit. */
 export type DurationUnit = keyof typeof UNIT_MS;
 
+/** The most lock_timeout and statement_timeout PostgreSQL accepts: INT_MAX milliseconds (about 24.8 days). */
+export const PG_MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** The range a duration setting accepts (inclusive, in ms), and what 0 means when it is allowed. */
+export interface DurationRange {
+  min: number;
+  max: number;
+  /** Said in the hint when 0 is allowed, e.g. "0 turns it off". */
+  zero?: string;
+}
+
+/** The documented range of each duration setting (README, "Settings"). */
+export const DURATION_RANGES = {
+  /** PostgreSQL's own limit; 0 turns the timeout off. */
+  lockTimeout: { min: 0, max: PG_MAX_TIMEOUT_MS, zero: '0 turns it off' },
+  statementTimeout: { min: 0, max: PG_MAX_TIMEOUT_MS, zero: '0 turns it off' },
+  /** release's first-connection retry: 0 tries once. */
+  connectTimeout: { min: 0, max: 3_600_000, zero: '0 tries once' },
+  /** A Heroku transfer wait: from 1 s to 30 days (0 would wait forever). */
+  transferTimeout: { min: 1_000, max: 30 * 86_400_000 },
+  /** The newest backup's age limit: from 1 minute to 100000 h. */
+  maxAge: { min: 60_000, max: 100_000 * 3_600_000 },
+  /** Base delay of lock retries (a test hook). */
+  lockRetryBase: { min: 0, max: 3_600_000 },
+} as const satisfies Record<string, DurationRange>;
+
 /**
  * A duration ("5s", "500ms", "90m", "24h", "2d"; a bare number is in `defaultUnit`) in milliseconds.
- * Undefined in, undefined out; anything else is a ConfigError naming `source` (a flag or variable).
+ * Undefined in, undefined out; anything else, or a value outside `range`, is a ConfigError naming
+ * `source` (a flag or variable).
  */
-export function parseDuration(value: string | undefined, source: string, defaultUnit: DurationUnit): number | undefined {
+export function parseDuration(value: string | undefined, source: string, defaultUnit: DurationUnit, range?: DurationRange): number | undefined {
   if (value === undefined) return undefined;
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(value.trim());
   if (!m) {
     throw new ConfigError(`${source} must be a duration like 500ms, 5s, 90m, 24h or 2d, not "${value.slice(0, 30)}"`, { hint: `for example ${source} 5${defaultUnit}` });
   }
-  return Math.round(Number(m[1]) * UNIT_MS[(m[2] ?? defaultUnit).toLowerCase() as DurationUnit]);
+  const ms = Math.round(Number(m[1]) * UNIT_MS[(m[2] ?? defaultUnit).toLowerCase() as DurationUnit]);
+  if (range && !(Number.isFinite(ms) && ms >= range.min && ms <= range.max)) {
+    const low = range.min === 0 ? '0' : formatMs(range.min);
+    throw new ConfigError(`${source} must be from ${low} to ${formatMs(range.max)}, not "${value.slice(0, 30)}"`, {
+      hint: `${range.zero ? `${range.zero}; ` : ''}for example ${source} 5${defaultUnit}`,
+    });
+  }
+  return ms;
+}
+
+/** A limit as people read it: whole days, hours, minutes or seconds when it is one, else milliseconds. */
+function formatMs(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return ms === PG_MAX_TIMEOUT_MS ? `${ms}ms (PostgreSQL's limit, about 24.8 days)` : `${ms}ms`;
 }
 
 /** A whole number flag ("3"). Undefined in, undefined out. */
@@ -181,7 +223,7 @@ export function resolveGlobalSettings(flags: GlobalFlags, env: Environment): Glo
     cacheDir: nonEmpty(env.DRYDOCK_CACHE_DIR) ?? join(nonEmpty(env.XDG_CACHE_HOME) ?? join(homedir(), '.cache'), 'drydock'),
     spares: env.DRYDOCK_SNAPSHOT_SPARE !== '0' && env.DRYDOCK_SNAPSHOT_SPARE !== 'false',
     streamRestore: stream === '0' ? 'off' : stream === '1' ? 'always' : 'auto',
-    lockRetryBaseMs: parseDuration(nonEmpty(env.DRYDOCK_LOCK_RETRY_BASE), 'DRYDOCK_LOCK_RETRY_BASE', 'ms'),
+    lockRetryBaseMs: parseDuration(nonEmpty(env.DRYDOCK_LOCK_RETRY_BASE), 'DRYDOCK_LOCK_RETRY_BASE', 'ms', DURATION_RANGES.lockRetryBase),
     testPauseAt: nonEmpty(env.DRYDOCK_TEST_PAUSE_AT),
     lintPgVersion: nonEmpty(env.DRYDOCK_PG_VERSION),
     dyno: env.DYNO ?? '',
@@ -373,6 +415,7 @@ export function validateProjectConfig(raw: unknown): ProjectConfig {
     else if (typeof value !== type) problems.push(`"${key}" must be a ${type}`);
     else if (type === 'number' && (!Number.isFinite(value as number) || (value as number) < 0)) problems.push(`"${key}" must be a non-negative number`);
     else if (type === 'string' && !(value as string).trim()) problems.push(`"${key}" must not be empty`);
+    else if ((key === 'lockTimeoutMs' || key === 'statementTimeoutMs') && (value as number) > PG_MAX_TIMEOUT_MS) problems.push(`"${key}" must be at most ${PG_MAX_TIMEOUT_MS} (PostgreSQL's limit)`);
     else if (key === 'lint' && !LINT_MODES.includes(value as LintMode)) problems.push(`"lint" must be one of ${LINT_MODES.map((m) => `"${m}"`).join(', ')}`);
   }
   if (problems.length) {
@@ -429,8 +472,8 @@ export function resolveMigrateSettings(
 ): MigrateSettings {
   const source = options.sources ?? (() => 'cli');
   const problems = new Problems();
-  const lockTimeoutMs = problems.take(() => parseDuration(flags.lockTimeout, sourceName('--lock-timeout', 'DRYDOCK_LOCK_TIMEOUT', source('lockTimeout')), 'ms'));
-  const statementTimeoutMs = problems.take(() => parseDuration(flags.statementTimeout, sourceName('--statement-timeout', 'DRYDOCK_STATEMENT_TIMEOUT', source('statementTimeout')), 'ms'));
+  const lockTimeoutMs = problems.take(() => parseDuration(flags.lockTimeout, sourceName('--lock-timeout', 'DRYDOCK_LOCK_TIMEOUT', source('lockTimeout')), 'ms', DURATION_RANGES.lockTimeout));
+  const statementTimeoutMs = problems.take(() => parseDuration(flags.statementTimeout, sourceName('--statement-timeout', 'DRYDOCK_STATEMENT_TIMEOUT', source('statementTimeout')), 'ms', DURATION_RANGES.statementTimeout));
   const lockRetries = problems.take(() => parseCount(flags.lockRetries, '--lock-retries'));
   const lint = problems.take(() => parseLintMode(flags.lint, sourceName('--lint', 'DRYDOCK_LINT', source('lint'))));
   const url = options.needUrl === false ? undefined : problems.take(() => resolveDatabaseUrl(flags.url, global.libpq, source('url')));
@@ -513,12 +556,17 @@ export function resolveLintSettings(flags: LintFlags, project: ProjectConfig, gl
   });
 }
 
+/** The newest PostgreSQL major drydock knows (lint verdicts); 9.6 is the oldest. */
+export const LATEST_PG_MAJOR = 18;
+
 /** Parse a Postgres version as given by a person ("15", "15.4", "9.6") into a release-ordered major. */
 export function parsePgVersion(value: string | number, source: string): number {
   const parsed = parseVersion(String(value));
   const order = parsed ? majorOrder(parsed.major) : Number.NaN;
-  if (!parsed || !(order >= 9 && order < 60)) {
-    throw new ConfigError(`${source} must be a PostgreSQL major version like 15 or 9.6, not "${value}"`, { hint: `for example ${source.startsWith('--') ? `${source} 16` : '16'}` });
+  if (!parsed || !(order === 9.6 || (Number.isInteger(order) && order >= 10 && order <= LATEST_PG_MAJOR))) {
+    throw new ConfigError(`${source} must be a PostgreSQL major version like 15 or 9.6, not "${String(value).slice(0, 30)}"`, {
+      hint: `drydock knows 9.6 and 10 to ${LATEST_PG_MAJOR}: for example ${source.startsWith('--') ? `${source} 16` : '16'}`,
+    });
   }
   return order;
 }
@@ -540,7 +588,15 @@ export const DEFAULT_TRANSFER_TIMEOUT_MS = 2 * 3_600_000;
 
 /** --transfer-timeout (or DRYDOCK_TRANSFER_TIMEOUT, declared on the option): how long to wait for a Heroku transfer. */
 export function resolveTransferTimeout(flag: string | undefined, source: ValueSource = 'cli'): number {
-  return parseDuration(flag, sourceName('--transfer-timeout', 'DRYDOCK_TRANSFER_TIMEOUT', source), 's') ?? DEFAULT_TRANSFER_TIMEOUT_MS;
+  return parseDuration(flag, sourceName('--transfer-timeout', 'DRYDOCK_TRANSFER_TIMEOUT', source), 's', DURATION_RANGES.transferTimeout) ?? DEFAULT_TRANSFER_TIMEOUT_MS;
+}
+
+/** The default --connect-timeout of release. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
+/** --connect-timeout (or DRYDOCK_CONNECT_TIMEOUT): how long release keeps retrying its first connection. */
+export function resolveConnectTimeout(flag: string | undefined, source: ValueSource = 'cli'): number {
+  return parseDuration(flag, sourceName('--connect-timeout', 'DRYDOCK_CONNECT_TIMEOUT', source), 's', DURATION_RANGES.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS;
 }
 
 /** --jobs: parallel streams and restore jobs (default: the number of CPUs, at least 2). */
@@ -588,7 +644,7 @@ export function resolvePullOptions(flags: PullRequest, app: string | undefined, 
     if (from === 'live') source = { kind: 'live', app };
     else if (id !== 'latest' && !/^[abr]\d{3,}$/i.test(id)) problems.add(new ConfigError(`--from must be live, backup or a backup id like b012, not "${from}"`, { hint: 'list backups with `drydock backups list`' }));
     else {
-      const maxAgeMs = problems.take(() => parseDuration(flags.maxAge ?? '24h', '--max-age', 'h'));
+      const maxAgeMs = problems.take(() => parseDuration(flags.maxAge ?? '24h', '--max-age', 'h', DURATION_RANGES.maxAge));
       const transferTimeoutMs = problems.take(() => resolveTransferTimeout(flags.transferTimeout, flags.transferTimeoutSource));
       source = { kind: 'backup', app, id, capture: Boolean(flags.capture), maxAgeMs: maxAgeMs ?? 0, transferTimeoutMs: transferTimeoutMs ?? 0 };
     }

@@ -5,8 +5,30 @@ import type { InstalledExtension } from '../pg/queries/server-facts.js';
 
 /** True when `pattern` (`name`, `schema.name`, `*` wildcards) names the table. */
 export function matchesTable(pattern: string, schema: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return pattern.includes('.') ? re.test(`${schema}.${name}`) : re.test(name);
+  return globMatch(pattern, pattern.includes('.') ? `${schema}.${name}` : name);
+}
+
+/**
+ * Whether `text` matches `pattern`, where `*` stands for any run of characters and everything else is
+ * literal. No RegExp (a pattern like `*a*a*a*…b` would backtrack exponentially): the first piece must
+ * start the text, the last must end it, and each piece between is found leftmost after the previous
+ * one, which is always the best choice for `*`-only patterns.
+ */
+export function globMatch(pattern: string, text: string): boolean {
+  const pieces = pattern.split('*');
+  const first = pieces[0]!;
+  if (pieces.length === 1) return text === pattern;
+  const last = pieces[pieces.length - 1]!;
+  if (first.length + last.length > text.length || !text.startsWith(first) || !text.endsWith(last)) return false;
+  let at = first.length;
+  const end = text.length - last.length;
+  for (const piece of pieces.slice(1, -1)) {
+    if (!piece) continue;
+    const found = text.indexOf(piece, at);
+    if (found < 0 || found + piece.length > end) return false;
+    at = found + piece.length;
+  }
+  return true;
 }
 
 /**

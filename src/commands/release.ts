@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 
 import { release, type ReleaseResult } from '../pipelines/release.js';
-import { parseDuration, sourceName, type MigrateFlags } from '../settings.js';
+import { resolveConnectTimeout, type MigrateFlags } from '../settings.js';
 import { lintModeOption, migrateOptions, migrateSettings } from './migrate.js';
 import type { RunCommand } from './run.js';
 
@@ -44,7 +44,7 @@ export function registerRelease(program: Command, run: RunCommand): void {
     .action(async (opts: ReleaseFlags, cmd: Command) => {
       await run(async (deps) => {
         const settings = migrateSettings(deps, opts, cmd);
-        const connectRetryMs = parseDuration(opts.connectTimeout, sourceName('--connect-timeout', 'DRYDOCK_CONNECT_TIMEOUT', cmd.getOptionValueSource('connectTimeout')), 's') ?? 30_000;
+        const connectRetryMs = resolveConnectTimeout(opts.connectTimeout, cmd.getOptionValueSource('connectTimeout'));
         const result = await release(deps, settings, { command: opts.command, connectRetryMs });
         deps.output.result(result, renderRelease);
       });

@@ -4,11 +4,11 @@
  *
  * Exit policy (drydock lint, release): error findings fail the check; warnings are shown and pass.
  */
-import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 
 import { ConfigError } from '../errors.js';
+import { readSqlFileSync } from '../files.js';
 import type { MigrationFile } from '../migrate/types.js';
 import { ensureParser } from '../sql/parse.js';
 import { LintContext, SchemaMemory } from './context.js';
@@ -299,14 +299,9 @@ export async function lintFiles(paths: readonly string[], options: LintFilesOpti
   const files: FileLintResult[] = [];
   options = { ...options, memory: options.memory ?? new SchemaMemory() };
   for (const target of targets) {
-    let text: string;
-    try {
-      // Synchronous on purpose: a migrations folder is many small files, and one thread-pool round
-      // trip per open/stat/read/close costs more than the reads themselves.
-      text = readFileSync(target.path, 'utf8');
-    } catch (error) {
-      throw unreadable(target.path, error, options.cwd ?? process.cwd());
-    }
+    // Synchronous on purpose: a migrations folder is many small files, and one thread-pool round
+    // trip per open/stat/read/close costs more than the reads themselves. Regular files up to 10 MB.
+    const text = readSqlFileSync(target.path, target.display).toString('utf8');
     files.push(lintFile(target.display, text, options));
   }
   return summarizeLint(files, options.pgVersion);

@@ -1,11 +1,12 @@
 /**
  * `drydock migrate create NAME`: write a new migration file from templates/migration.sql.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { versionOf } from './version.js';
-import { ConfigError, MigrationError } from '../errors.js';
+import { ConfigError, fsError, MigrationError } from '../errors.js';
+import { ensureDir } from '../files.js';
 
 /**
  * templates/ sits at the package root: two levels up from both src/migrate (tsx, vitest) and
@@ -61,10 +62,15 @@ export async function createMigrationFile(dir: string, name: string, now: Date =
   const normalized = normalizeMigrationName(name);
   const template = await readFile(TEMPLATE_URL, 'utf8');
   const root = resolve(dir);
-  await mkdir(root, { recursive: true });
-
+  await ensureDir(root);
+  let entries: string[];
+  try {
+    entries = await readdir(root);
+  } catch (error) {
+    throw fsError(error, 'read the migrations folder', root);
+  }
   const taken = new Set(
-    (await readdir(root)).map((entry) => /^(\d{14})_/.exec(entry)?.[1]).filter((v): v is string => v !== undefined),
+    entries.map((entry) => /^(\d{14})_/.exec(entry)?.[1]).filter((v): v is string => v !== undefined),
   );
   let time = Math.floor(now.getTime() / 1000) * 1000;
   while (taken.has(versionOf(new Date(time)))) time += 1000;
@@ -78,7 +84,7 @@ export async function createMigrationFile(dir: string, name: string, now: Date =
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new MigrationError(`${path} already exists`, { hint: 'run the command again to get a new version', cause: error });
     }
-    throw error;
+    throw fsError(error, 'write', path);
   }
   return { path, version };
 }

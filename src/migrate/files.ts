@@ -4,10 +4,11 @@
  * layout only; SQL syntax is checked by the runner (src/sql/parse.ts) before anything is applied.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 
 import { MigrationError } from '../errors.js';
+import { readSqlFile } from '../files.js';
 import { isBlankSql, skipTrivia } from '../sql/parse.js';
 import type { MigrationFile, MigrationSection } from './types.js';
 
@@ -260,7 +261,7 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
       });
     }
     byVersion.set(version, entry);
-    files.push(parseMigrationFile(path, await readFile(path)));
+    files.push(parseMigrationFile(path, await readSqlFile(path)));
   }
   return files.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
 }

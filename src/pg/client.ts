@@ -46,8 +46,17 @@ function clientConfig(url: DbUrl, sslmode: string, options: ConnectOptions): pg.
     ssl: sslOption(sslmode),
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     application_name: options.applicationName ?? 'drydock',
-    ...(options.settings ? { options: startupOptions(options.settings) } : {}),
+    ...startupOptionsFor(url, options.settings),
   };
+}
+
+/**
+ * The startup packet's `options`: the URL's own `options` parameter (`-c search_path=app`, as pg_dump
+ * and psql honour it), then drydock's settings, which win where both set the same name.
+ */
+function startupOptionsFor(url: DbUrl, settings: ConnectOptions['settings']): { options?: string } {
+  const parts = [url.params.options?.trim(), settings ? startupOptions(settings) : undefined].filter((p): p is string => Boolean(p));
+  return parts.length ? { options: parts.join(' ') } : {};
 }
 
 /** `-c name=value …` for the startup packet; spaces and backslashes in values are backslash-escaped, as libpq's PGOPTIONS wants. */

@@ -10,6 +10,7 @@
  * Later jobs (pull, restore) add methods here (`dump({ url, file })`, `restore(…)`) on the same
  * `tool()` and `pgEnv()` helpers.
  */
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { ToolError } from '../errors.js';
@@ -49,6 +50,22 @@ export interface PgToolRunOptions {
 export interface PsqlFileOptions extends PgToolRunOptions {
   /** Run the whole file in one transaction (psql -1): any error rolls everything back. */
   singleTransaction?: boolean | undefined;
+  /**
+   * Refuse every psql meta-command in the file (a `\restrict KEY` with a fresh random key before it, as
+   * pg_dump writes into its own output), so a dump from a hostile server cannot run `\!` or `\o` here.
+   * Only with a psql that knows \restrict (13.22, 14.19, 15.14, 16.10, 17.6, 18 and later).
+   */
+  restrict?: boolean | undefined;
+}
+
+/** The first minor of each major whose psql knows \restrict (August 2025 releases). */
+const RESTRICT_SINCE: Readonly<Record<number, number>> = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 };
+
+/** Whether a psql of this version takes \restrict. */
+export function psqlKnowsRestrict(version: { major: number; minor: number }): boolean {
+  if (version.major >= 18 && version.major < 60) return true;
+  const since = RESTRICT_SINCE[version.major];
+  return since !== undefined && version.minor >= since;
 }
 
 /** Options of `psqlCommand`. */
@@ -155,7 +172,10 @@ export class PgTools {
   /** Run a SQL file with psql, stopping at the first error (psql -X -q -v ON_ERROR_STOP=1 [-1] -f FILE). */
   async psqlFile(url: DbUrl, file: string, options: PsqlFileOptions = {}): Promise<RunResult> {
     const tool = await this.tool('psql', options.serverMajor ?? (await this.serverMajor(url)));
-    const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...(options.singleTransaction ? ['-1'] : []), '-f', file];
+    // psql runs -c and -f in order in one session: the key is fresh, so the file cannot lift the restriction.
+    const key = options.restrict && psqlKnowsRestrict(tool.version) ? randomBytes(24).toString('hex') : undefined;
+    const body = key ? ['-c', `\\restrict ${key}`, '-f', file, '-c', `\\unrestrict ${key}`] : ['-f', file];
+    const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...(options.singleTransaction ? ['-1'] : []), ...body];
     return this.run(tool, url, args, {
       timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.psqlFile,
       what: `running ${file} on ${describeDb(url)}`,

@@ -50,16 +50,20 @@ export function parseDatabaseUrl(input: string, what = 'database URL', libpq?: L
   if (scheme !== 'postgres' && scheme !== 'postgresql') {
     throw new ConfigError(`the ${what} has scheme "${scheme}:", not postgres:`, { hint: EXPECTED });
   }
-  const { authority, path } = splitUrl(raw);
-  if (!authority.includes('@') && path.includes('@')) {
-    // An '@' in the path: most likely a password with an unencoded '/'.
-    throw new ConfigError(`the ${what} is malformed: ${describeUnparsable(raw)}`, {
-      hint: `${EXPECTED}; percent-encode special characters in the password (for example / as %2F)`,
-    });
-  }
+  const { head, authority } = splitUrl(raw);
   const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
   const portText = (hostPort.startsWith('[') ? /^\[[^\]]*\]:(.*)$/ : /^[^:]*:(.*)$/).exec(hostPort)?.[1];
-  if (portText && !(/^\d+$/.test(portText) && Number(portText) >= 1 && Number(portText) <= 65535)) {
+  const badPort = Boolean(portText && !(/^\d+$/.test(portText) && Number(portText) >= 1 && Number(portText) <= 65535));
+  // An '@' after the authority, not inside a query value: the user info ended early, at a '/', '?' or '#'
+  // in the password (libpq then reads the rest as host, port or path). Never echo any of it.
+  const after = raw.slice(head.length + authority.length);
+  const atAfter = after.indexOf('@');
+  if (atAfter >= 0 && !/[=&]/.test(after.slice(0, atAfter)) && (!authority.includes('@') || badPort)) {
+    throw new ConfigError(`the ${what} has a password with an unencoded special character (@, /, ? or #): it must be percent-encoded`, {
+      hint: `${EXPECTED}, with the password percent-encoded: @ as %40, / as %2F, ? as %3F, # as %23 (encodeURIComponent does it)`,
+    });
+  }
+  if (badPort && portText) {
     const shown = /^\d{1,10}$/.test(portText) ? ` "${portText}"` : '';
     throw new ConfigError(`the ${what} has an invalid port${shown}`, { hint: `${EXPECTED}, with PORT between 1 and 65535` });
   }

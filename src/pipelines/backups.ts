@@ -3,9 +3,9 @@
  * not yet a backup: `verify` restores one into a scratch database and checks it against the backup's
  * own row counts.
  */
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import { downloadToCache, findCached, type CachedBackup } from '../backups/cache.js';
 import { chooseBackup } from '../backups/choose.js';
@@ -14,6 +14,7 @@ import { compareRowCounts } from '../backups/verify.js';
 import { readCatalogFacts } from '../pg/queries/facts.js';
 import { compareArchiveFacts, readArchiveFacts } from '../pull/archive-facts.js';
 import type { Deps } from '../deps.js';
+import { DrydockError, fsError } from '../errors.js';
 import { formatBackupSize } from '../format.js';
 import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
 import { precreatedSchemas, prepareExtensions } from '../local/extensions.js';
@@ -139,8 +140,29 @@ export async function captureBackup(deps: Pick<Deps, 'heroku' | 'output'>, app: 
 
 /** `backups download`: into the cache, and to `output` when given. */
 export async function downloadBackup(deps: Pick<Deps, 'heroku' | 'output' | 'settings'>, app: string, id: string | undefined, output: string | undefined) {
+  // Where the copy goes is checked before the download, so a wrong path costs nothing.
+  if (output) await assertFileTarget(resolve(output), output);
   const backup = await pickBackup(deps, app, id);
   const entry = await fetchBackup(deps, app, backup, (t) => deps.output.info(`downloading ${backup.id}: ${t}`));
-  if (output) await copyFile(entry.file, resolve(output));
+  if (output) {
+    try {
+      await copyFile(entry.file, resolve(output));
+    } catch (error) {
+      throw fsError(error, 'write the backup to', output);
+    }
+  }
   return { backup, entry: { ...entry, output: output ? resolve(output) : undefined } };
+}
+
+/** `path` can take a new file: it is not a folder, and its folder exists. */
+async function assertFileTarget(path: string, shown: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isDirectory()) {
+    throw new DrydockError(`cannot write the backup to ${shown}: it is a folder`, { hint: `give a file path, e.g. -o ${join(shown, 'latest.dump')}` });
+  }
+  const folder = await stat(dirname(path)).catch((error: unknown) => error as NodeJS.ErrnoException);
+  if (!(folder instanceof Error) && folder.isDirectory()) return;
+  throw folder instanceof Error && folder.code !== 'ENOENT'
+    ? fsError(folder, 'write the backup to', shown)
+    : new DrydockError(`cannot write the backup to ${shown}: the folder ${dirname(shown)} does not exist`, { hint: `create it first (mkdir -p ${dirname(shown)}), or choose another path` });
 }

@@ -311,7 +311,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
         await dst.query(`TRUNCATE ONLY ${name}`);
         const streams = { out: src.query(copyOut(`COPY ${target} TO STDOUT (FORMAT ${format})`)), into: dst.query(copyIn(`COPY ${target} FROM STDIN (FORMAT ${format}, FREEZE)`)) };
         await pipeline(streams.out, streams.into).catch((error: unknown) => {
-          throw rowSecurityError(error, table) ?? error;
+          throw copyError(error, table) ?? error;
         });
         return streams;
       });
@@ -415,11 +415,26 @@ async function copyLargeObjects(source: pg.Client, target: pg.Client): Promise<n
  * A COPY refused because row-level security would filter it (row_security = off, as pg_dump sets):
  * one line naming the table, instead of a copy with rows missing.
  */
-function rowSecurityError(error: unknown, table: SourceTable): DrydockError | undefined {
+function rowSecurityError(error: unknown, table: Pick<SourceTable, 'schema' | 'name'>): DrydockError | undefined {
   const message = (error as { message?: string }).message ?? '';
   if (!/row-level security/i.test(message)) return undefined;
   return new DrydockError(`cannot copy ${table.schema}.${table.name}: its row-level security policies would hide rows from this role (${message})`, {
     hint: 'connect as a role that bypasses row-level security (a superuser or BYPASSRLS, or the owner when the table does not FORCE it), as pg_dump would need; the working database was not touched',
+    cause: error,
+  });
+}
+
+/**
+ * A failed COPY of one table as a one-line error naming it, where the cause is known: row-level
+ * security, or the source role lacking SELECT (insufficient_privilege, 42501). Undefined otherwise.
+ */
+export function copyError(error: unknown, table: Pick<SourceTable, 'schema' | 'name'>): DrydockError | undefined {
+  const rls = rowSecurityError(error, table);
+  if (rls) return rls;
+  const { code, message } = error as { code?: string; message?: string };
+  if (code !== '42501') return undefined;
+  return new DrydockError(`cannot copy ${table.schema}.${table.name}: the source role lacks the SELECT privilege on it (${message ?? 'permission denied'})`, {
+    hint: `grant it on production (GRANT SELECT ON ${table.schema}.${table.name} TO <role>), or pull with a role that can read every table; the working database was not touched`,
     cause: error,
   });
 }

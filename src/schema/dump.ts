@@ -2,10 +2,11 @@
  * Dump a database's schema into the stable schema-file form (db/schema.sql), and write it safely.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import { DrydockError } from '../errors.js';
+import { fsError } from '../errors.js';
+import { ensureDir } from '../files.js';
 import { withClient } from '../pg/client.js';
 import type { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
@@ -48,20 +49,18 @@ export function summarizeSchema(schema: string): SchemaSummary {
  */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const dir = dirname(path);
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (error) {
-    throw new DrydockError(`could not create directory ${dir}: ${(error as Error).message}`, { cause: error });
-  }
+  await ensureDir(dir);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await writeFile(temp, text, { encoding: 'utf8', flag: 'wx' });
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw fsError(error, 'write in the folder', dir);
+  }
+  try {
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true }).catch(() => undefined);
-    throw new DrydockError(`could not write ${path}: ${(error as Error).message}`, {
-      hint: 'check that the directory exists and is writable',
-      cause: error,
-    });
+    throw fsError(error, 'write', path, (error as NodeJS.ErrnoException).code === 'EISDIR' ? { hint: 'give the path of a file, e.g. db/schema.sql' } : {});
   }
 }

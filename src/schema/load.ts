@@ -53,7 +53,8 @@ export async function loadSchema(tools: PgTools, url: DbUrl, options: LoadSchema
     });
   }
 
-  await tools.psqlFile(url, file, { singleTransaction: true, serverMajor: major });
+  // Meta-commands in the file are refused: pg_dump's own \restrict guard is stripped from schema files.
+  await tools.psqlFile(url, file, { singleTransaction: true, serverMajor: major, restrict: true });
 
   const actual = await withClient(url, readAppliedVersions);
   // Compare as sorted sets: ORDER BY in the database follows its collation, not JavaScript's.

@@ -63,6 +63,19 @@ describe('run', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('keeps a timeout longer than a Node timer takes (30 days): the program runs to its end, no overflow warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const result = await run(NODE, ['-e', 'setTimeout(() => process.stdout.write("done"), 300)'], { timeoutMs: 30 * 86_400_000 });
+      expect(result.stdout).toBe('done');
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
   it('gives the child only allowlisted variables plus the extras', async () => {
     process.env.AWS_SECRET_ACCESS_KEY = 'do-not-leak';
     const script = 'process.stdout.write(JSON.stringify({aws: process.env.AWS_SECRET_ACCESS_KEY ?? null, pg: process.env.PGAPPNAME ?? null, path: Boolean(process.env.PATH)}))';

@@ -252,7 +252,7 @@ describe('drydock schema (CLI)', () => {
     expect(existsSync(join(cwd, 'out.sql'))).toBe(true);
     const argv = readFileSync(argvLog, 'utf8');
     expect(argv).toMatch(/^pg_dump --schema-only/m);
-    expect(argv).toMatch(/^psql -X -q -v ON_ERROR_STOP=1 -1 -f /m);
+    expect(argv).toMatch(/^psql -X -q -v ON_ERROR_STOP=1 -1 (-c \\restrict [0-9a-f]+ )?-f /m);
     expect(argv).not.toContain(PASSWORD);
     expect(argv).not.toContain('postgres://');
     expect(argv).not.toContain('drydock_test_');

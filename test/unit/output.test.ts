@@ -130,6 +130,29 @@ describe('Output.fail', () => {
     expect(stderr.lines).toEqual(['error: first line second line']);
   });
 
+  it('shortens input echoed in an error (a 100,000-character database name), keeping the message around it', () => {
+    const { output, stderr } = makeOutput();
+    const name = `${'d'.repeat(99_990)}_end`;
+    output.fail(new DrydockError(`database "${name}" does not exist on 127.0.0.1`, { hint: `create "${name}" first` }));
+    const [error, hint] = stderr.lines;
+    expect(error!.length).toBeLessThan(300);
+    expect(error).toMatch(/^error: database "d{99}…\(99856 characters left out\)…d+_end" does not exist on 127\.0\.0\.1$/);
+    expect(hint!.length).toBeLessThan(300);
+    const spaced = makeOutput();
+    spaced.output.fail(new DrydockError(`bad value: ${'ab '.repeat(50_000)}`));
+    expect(spaced.stderr.lines[0]!.length).toBeLessThan(2_100);
+    expect(spaced.stderr.lines[0]).toMatch(/^error: bad value: ab ab/);
+  });
+
+  it('masks a long secret before shortening the line', () => {
+    const secret = `s3cr3t${'x'.repeat(500)}`;
+    registerSecret(secret);
+    const { output, stderr } = makeOutput();
+    output.fail(new DrydockError(`token ${secret} refused`));
+    expect(stderr.text).not.toContain('s3cr3t');
+    expect(stderr.lines[0]).toBe(`error: token ${MASK} refused`);
+  });
+
   it('shows the cause chain of a known error only when verbose', () => {
     const error = new ConfigError('could not read config', { hint: 'check the file', cause: new Error('ENOENT: drydock.json') });
     const quiet = makeOutput();

@@ -21,6 +21,20 @@ describe('production Postgres version for lint', () => {
     for (const bad of ['fifteen', '', '8.4', '0']) expect(() => parsePgVersion(bad, '--pg-version')).toThrow(ConfigError);
   });
 
+  it('accepts only the majors drydock knows: 9.6 and 10 to 18, saying so', () => {
+    for (const bad of ['99', '60', '19', '59', '9.5', '9', '1e3', 99]) {
+      expect(() => parsePgVersion(bad, '--pg-version')).toThrow(/^--pg-version must be a PostgreSQL major version/);
+      let hint: string | undefined;
+      try {
+        parsePgVersion(bad, '--pg-version');
+      } catch (error) {
+        hint = (error as ConfigError).hint;
+      }
+      expect(hint).toMatch(/9\.6 and 10 to 18/);
+    }
+    for (const good of ['9.6', '10', '13.2', '18']) expect(() => parsePgVersion(good, '--pg-version')).not.toThrow();
+  });
+
   it('takes the flag, then DRYDOCK_PG_VERSION, then drydock.json, then 15', async () => {
     expect(await resolveLintPgVersion(settings({ DRYDOCK_PG_VERSION: '13' }, { pgVersion: '11' }, 12))).toBe(11);
     expect(await resolveLintPgVersion(settings({ DRYDOCK_PG_VERSION: '13' }, {}, 12))).toBe(13);

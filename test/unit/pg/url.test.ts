@@ -94,7 +94,11 @@ describe('parseDatabaseUrl', () => {
     [`postgres://u:${PASSWORD}%ZZ@h/db`, /badly percent-encoded user or password/],
     [`postgres://u:${PASSWORD}@h/db%E0%A4%A`, /badly percent-encoded database name/],
     [`postgres://u:${PASSWORD}@h/a%2Fb`, /database name with "\/"/],
-    [`postgres://u:${PASSWORD}/x@h/db`, /is malformed/],
+    [`postgres://u:${PASSWORD}/x@h/db`, /password with an unencoded special character .* must be percent-encoded/],
+    [`postgres://u:${PASSWORD}?x@h:5432/db`, /password with an unencoded special character .* must be percent-encoded/],
+    [`postgres://u:${PASSWORD}#x@h/db`, /password with an unencoded special character .* must be percent-encoded/],
+    [`postgres://u:${PASSWORD}@x:y#z@h/db`, /password with an unencoded special character .* must be percent-encoded/],
+    [`postgres://u:${PASSWORD}@x:y?z@h/db`, /password with an unencoded special character .* must be percent-encoded/],
   ])('rejects %j with a ConfigError that never shows the password', (input, message) => {
     const error = configErrorOf(input);
     expect(error.message).toMatch(message);
@@ -103,6 +107,16 @@ describe('parseDatabaseUrl', () => {
       expect(text).not.toContain(PASSWORD);
       expect(text).not.toContain(PASSWORD.slice(0, 6));
     }
+  });
+});
+
+describe('a password with an unencoded @', () => {
+  it('still parses when the last @ ends the user info, as libpq reads it', () => {
+    expect(parseDatabaseUrl('postgres://u:p@ss@h:5433/db')).toMatchObject({ user: 'u', password: 'p@ss', host: 'h', port: 5433, database: 'db' });
+  });
+
+  it('leaves an @ inside a query value alone', () => {
+    expect(parseDatabaseUrl('postgres://u:pw@h/db?application_name=me@laptop').params).toEqual({ application_name: 'me@laptop' });
   });
 });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { namedEntries, tocWith, type TocTable } from '../backups/toc.js';
 import { parseQualifiedName } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
-import type { CatalogFacts } from '../pg/queries/facts.js';
+import { factKey, type CatalogFacts } from '../pg/queries/facts.js';
 
 /** What the archive holds. */
 export interface ArchiveFacts {
@@ -52,15 +52,14 @@ export async function readArchiveFacts(pgTools: PgTools, archive: string, archiv
 /** What differs between the archive and the copy (empty: faithful). Pure. */
 export function compareArchiveFacts(archive: ArchiveFacts, copy: CatalogFacts): string[] {
   const differences: string[] = [];
-  const key = (schema: string, name: string): string => JSON.stringify([schema, name]);
   for (const m of archive.matviews) {
-    if (!m.candidates.some((c) => copy.matviews.get(key(c.schema, c.name))?.populated)) differences.push(`materialized view ${m.label} is populated in the backup, not in the copy`);
+    if (!m.candidates.some((c) => copy.matviews.get(factKey(c.schema, c.name))?.populated)) differences.push(`materialized view ${m.label} is populated in the backup, not in the copy`);
   }
   for (const i of archive.indexes) {
-    if (!i.candidates.some((c) => copy.indexes.get(key(c.schema, c.name))?.valid)) differences.push(`index ${i.label} is missing or INVALID in the copy`);
+    if (!i.candidates.some((c) => copy.indexes.get(factKey(c.schema, c.name))?.valid)) differences.push(`index ${i.label} is missing or INVALID in the copy`);
   }
   for (const s of archive.sequences) {
-    const got = copy.sequences.get(key(s.schema, s.name));
+    const got = copy.sequences.get(factKey(s.schema, s.name));
     if (got?.state !== s.state) differences.push(`sequence ${s.schema}.${s.name}: last_value/is_called ${s.state} in the backup, ${got?.state ?? 'missing'} in the copy`);
   }
   return differences;

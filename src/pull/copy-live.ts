@@ -33,7 +33,7 @@ import { detectSchemaVersion } from '../migrate/detect.js';
 import { connect, withTransaction } from '../pg/client.js';
 import { quoteQualified } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
-import { FACT_EXCLUDED_SCHEMAS, readCatalogFacts, type CatalogFacts } from '../pg/queries/facts.js';
+import { FACT_EXCLUDED_SCHEMAS, readCatalogFacts, readSequenceStates, type CatalogFacts, type SequenceState } from '../pg/queries/facts.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
 import { copyIn, copyOut } from './copy-pipe.js';
@@ -370,25 +370,10 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
   }
 }
 
-/** A sequence's state in the snapshot. */
-interface SequenceState {
-  schema: string;
-  name: string;
-  lastValue: string;
-  isCalled: boolean;
-}
-
-/** Every sequence's last_value and is_called, read from the sequences themselves (as pg_dump does), 500 per query. */
+/** Every sequence whose state is copied, with that state in the snapshot. */
 async function readSequences(client: pg.Client): Promise<SequenceState[]> {
   const { rows: names } = await client.query<{ schema: string; name: string }>(SEQUENCES_SQL, [EXCLUDED_SCHEMAS]);
-  const states: SequenceState[] = [];
-  for (let i = 0; i < names.length; i += 500) {
-    const batch = names.slice(i, i + 500);
-    const sql = batch.map((s, j) => `SELECT ${j} AS i, last_value::text AS last_value, is_called FROM ${quoteQualified(s.schema, s.name)}`).join(' UNION ALL ');
-    const { rows } = await client.query<{ i: number; last_value: string; is_called: boolean }>(sql);
-    for (const r of rows) states.push({ ...batch[r.i]!, lastValue: r.last_value, isCalled: r.is_called });
-  }
-  return states;
+  return readSequenceStates(client, names);
 }
 
 /**

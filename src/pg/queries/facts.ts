@@ -50,8 +50,31 @@ export const FACT_MATVIEWS = `
 /** How many large objects there are. */
 export const FACT_LARGE_OBJECTS = `SELECT count(*)::bigint AS n FROM pg_catalog.pg_largeobject_metadata`;
 
-/** A relation's name in facts: schema and name, unambiguous even with dots or spaces in them. */
-function key(...parts: string[]): string {
+/** A sequence's state: what `setval(seq, lastValue, isCalled)` puts back. */
+export interface SequenceState {
+  schema: string;
+  name: string;
+  lastValue: string;
+  isCalled: boolean;
+}
+
+/**
+ * Each sequence's last_value and is_called, read from the sequence itself as pg_dump does
+ * (pg_sequences shows no value for one reset with setval(…, false)), 500 sequences per query.
+ */
+export async function readSequenceStates(client: pg.ClientBase, sequences: ReadonlyArray<{ schema: string; name: string }>): Promise<SequenceState[]> {
+  const states: SequenceState[] = [];
+  for (let i = 0; i < sequences.length; i += 500) {
+    const batch = sequences.slice(i, i + 500);
+    const sql = batch.map((s, j) => `SELECT ${j} AS i, last_value::text AS last_value, is_called FROM ${quoteQualified(s.schema, s.name)}`).join(' UNION ALL ');
+    const { rows } = await client.query<{ i: number; last_value: string; is_called: boolean }>(sql);
+    for (const r of rows) states.push({ schema: batch[r.i]!.schema, name: batch[r.i]!.name, lastValue: r.last_value, isCalled: r.is_called });
+  }
+  return states;
+}
+
+/** An object's name in facts (schema, name, …), unambiguous even with dots or spaces in them. */
+export function factKey(...parts: string[]): string {
   return JSON.stringify(parts);
 }
 
@@ -76,29 +99,23 @@ export async function readCatalogFacts(client: pg.ClientBase): Promise<CatalogFa
   const facts: CatalogFacts = { relations: new Map(), indexes: new Map(), constraints: new Map(), sequences: new Map(), matviews: new Map(), largeObjects: 0 };
   const { rows: columns } = await client.query<{ schema: string; relation: string; kind: string; column: string; type: string; not_null: boolean }>(FACT_COLUMNS, args);
   for (const c of columns) {
-    const k = key(c.schema, c.relation);
+    const k = factKey(c.schema, c.relation);
     const relation = facts.relations.get(k) ?? { label: `${c.schema}.${c.relation}`, kind: c.kind, columns: new Map<string, string>() };
     relation.columns.set(c.column, `${c.type}${c.not_null ? ' NOT NULL' : ''}`);
     facts.relations.set(k, relation);
   }
   const { rows: indexes } = await client.query<{ schema: string; index: string; relation: string; valid: boolean }>(FACT_INDEXES, args);
-  for (const i of indexes) facts.indexes.set(key(i.schema, i.index), { label: `index ${i.schema}.${i.index} on ${i.relation}`, valid: i.valid });
+  for (const i of indexes) facts.indexes.set(factKey(i.schema, i.index), { label: `index ${i.schema}.${i.index} on ${i.relation}`, valid: i.valid });
   const { rows: constraints } = await client.query<{ schema: string; relation: string; name: string; type: string; validated: boolean; deferrable: boolean }>(FACT_CONSTRAINTS, args);
   for (const c of constraints) {
-    facts.constraints.set(key(c.schema, c.relation, c.name), { label: `constraint ${c.name} on ${c.schema}.${c.relation}`, type: c.type, validated: c.validated, deferrable: c.deferrable });
+    facts.constraints.set(factKey(c.schema, c.relation, c.name), { label: `constraint ${c.name} on ${c.schema}.${c.relation}`, type: c.type, validated: c.validated, deferrable: c.deferrable });
   }
   const { rows: sequences } = await client.query<{ schema: string; name: string }>(FACT_SEQUENCES, args);
-  for (let i = 0; i < sequences.length; i += 500) {
-    const batch = sequences.slice(i, i + 500);
-    const sql = batch.map((s, j) => `SELECT ${j} AS i, last_value::text || ' ' || is_called::text AS state FROM ${quoteQualified(s.schema, s.name)}`).join(' UNION ALL ');
-    const { rows } = await client.query<{ i: number; state: string }>(sql);
-    for (const r of rows) {
-      const s = batch[r.i]!;
-      facts.sequences.set(key(s.schema, s.name), { label: `sequence ${s.schema}.${s.name}`, state: r.state });
-    }
+  for (const s of await readSequenceStates(client, sequences)) {
+    facts.sequences.set(factKey(s.schema, s.name), { label: `sequence ${s.schema}.${s.name}`, state: `${s.lastValue} ${s.isCalled}` });
   }
   const { rows: matviews } = await client.query<{ schema: string; name: string; populated: boolean }>(FACT_MATVIEWS, args);
-  for (const m of matviews) facts.matviews.set(key(m.schema, m.name), { label: `materialized view ${m.schema}.${m.name}`, populated: m.populated });
+  for (const m of matviews) facts.matviews.set(factKey(m.schema, m.name), { label: `materialized view ${m.schema}.${m.name}`, populated: m.populated });
   const { rows: lo } = await client.query<{ n: string }>(FACT_LARGE_OBJECTS);
   facts.largeObjects = Number(lo[0]?.n ?? 0);
   return facts;

@@ -16,18 +16,14 @@ import { adminQuery, createTestDb, dropTargetAndCopies, execIn, testServerUrl, u
 import { backup, FakeHeroku, FIXED_NOW, makeDeps, type TestDeps } from '../helpers/fakes.js';
 import { serverFingerprint } from '../helpers/fingerprint.js';
 import { makeMigrationDir } from '../helpers/migrations.js';
+import { createAppDb } from '../helpers/pull.js';
 
 const APP = 'dry-prod';
 let source: TestDb;
 const cleanups: Array<() => void | Promise<void>> = [];
 
 beforeAll(async () => {
-  source = await createTestDb('dry_src');
-  cleanups.push(() => source.drop());
-  await source.query(`CREATE TABLE schema_migrations (version text PRIMARY KEY);
-    INSERT INTO schema_migrations VALUES ('20260301000000');
-    CREATE TABLE users (id int PRIMARY KEY);
-    INSERT INTO users SELECT generate_series(1, 7);`);
+  source = await createAppDb('dry_src', cleanups, { version: '20260301000000', users: 7 });
 });
 
 afterAll(async () => {

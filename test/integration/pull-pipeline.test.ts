@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DrydockError, HerokuError } from '../../src/errors.js';
 import { LocalServer } from '../../src/local/server.js';
 import { runPull, type PullOptions } from '../../src/pipelines/pull.js';
-import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, scalar, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
-import { previousWorkingDb, pullOptions } from '../helpers/pull.js';
+import { adminQuery, drydockCopiesOf, dropTargetAndCopies, scalar, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
+import { createAppDb, previousWorkingDb, pullOptions } from '../helpers/pull.js';
 import { FakeHeroku, makeDeps, type TestDeps } from '../helpers/fakes.js';
 
 const APP = 'fake-prod';
@@ -18,14 +18,7 @@ let source: TestDb;
 const cleanups: Array<() => void | Promise<void>> = [];
 
 beforeAll(async () => {
-  source = await createTestDb('pull_src');
-  cleanups.push(() => source.drop());
-  await source.query(`CREATE TABLE schema_migrations (version text PRIMARY KEY);
-    INSERT INTO schema_migrations VALUES ('20260201000000');
-    CREATE TABLE users (id int PRIMARY KEY, email text);
-    INSERT INTO users SELECT g, 'u' || g || '@example.com' FROM generate_series(1, 30) g;
-    CREATE TABLE posts (id int PRIMARY KEY, user_id int REFERENCES users);
-    INSERT INTO posts SELECT g, 1 + g % 30 FROM generate_series(1, 50) g;`);
+  source = await createAppDb('pull_src', cleanups, { version: '20260201000000', users: 30, posts: 50, emails: true });
 });
 
 afterAll(async () => {

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cachePaths } from '../../src/backups/cache.js';
 import { planRestore, restore, runRestore, type RestoreOptions } from '../../src/pipelines/restore.js';
-import { createTestDb, type TestDb } from '../helpers/db.js';
+import { type TestDb } from '../helpers/db.js';
+import { createAppDb } from '../helpers/pull.js';
 import { backup, FakeHeroku, makeDeps, type TestDeps } from '../helpers/fakes.js';
 
 const APP = 'fake-prod';
@@ -31,14 +32,7 @@ let serverVersion: string;
 const cleanups: Array<() => void | Promise<void>> = [];
 
 beforeAll(async () => {
-  appDb = await createTestDb('restore_app');
-  cleanups.push(() => appDb.drop());
-  await appDb.query(`CREATE TABLE schema_migrations (version text PRIMARY KEY);
-    INSERT INTO schema_migrations VALUES ('20260101000000');
-    CREATE TABLE users (id int PRIMARY KEY, email text);
-    INSERT INTO users SELECT g, 'u' || g || '@example.com' FROM generate_series(1, 25) g;
-    CREATE TABLE posts (id int PRIMARY KEY, user_id int REFERENCES users);
-    INSERT INTO posts SELECT g, 1 + g % 25 FROM generate_series(1, 40) g;`);
+  appDb = await createAppDb('restore_app', cleanups, { version: '20260101000000', users: 25, posts: 40, emails: true });
   serverVersion = (await appDb.query<{ v: string }>('SELECT current_setting(\'server_version\') AS v')).rows[0]!.v.split(' ')[0]!;
 });
 

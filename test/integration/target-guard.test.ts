@@ -17,7 +17,7 @@ import { runCli, type CliRun } from '../helpers/cli.js';
 import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
 import { backup, FakeHeroku, FIXED_NOW, makeDeps } from '../helpers/fakes.js';
 import { serverFingerprint } from '../helpers/fingerprint.js';
-import { pullOptions } from '../helpers/pull.js';
+import { createAppDb, pullOptions } from '../helpers/pull.js';
 
 /** A source no server answers at: a drydock that got past the guard would fail at preflight. */
 const UNREACHABLE = 'postgres://postgres@127.0.0.1:1/nowhere';
@@ -28,12 +28,7 @@ let template: TestDb;
 const cleanups: Array<() => void | Promise<void>> = [];
 
 beforeAll(async () => {
-  source = await createTestDb('guard_src');
-  cleanups.push(() => source.drop());
-  await source.query(`CREATE TABLE schema_migrations (version text PRIMARY KEY);
-    INSERT INTO schema_migrations VALUES ('20260301000000');
-    CREATE TABLE users (id int PRIMARY KEY);
-    INSERT INTO users SELECT generate_series(1, 12);`);
+  source = await createAppDb('guard_src', cleanups, { version: '20260301000000', users: 12 });
   // Someone's own template database (not drydock's): never a working database.
   template = await createTestDb('guard_tmpl');
   cleanups.push(async () => {

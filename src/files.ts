@@ -4,7 +4,7 @@
  * exhausting memory. Failures are one-line errors naming the path (fsError).
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { mkdir, open, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 import { DrydockError, fsError } from './errors.js';
@@ -28,7 +28,7 @@ function refusal(info: { isFile(): boolean; size: number }, display: string): Dr
   return undefined;
 }
 
-/** Read an SQL file synchronously (a folder of small files reads faster this way). */
+/** Read an SQL file (synchronously: a folder of small files reads faster this way), refusing devices, pipes and files over the limit. */
 export function readSqlFileSync(path: string, display = path): Buffer {
   let fd: number;
   try {
@@ -52,33 +52,6 @@ export function readSqlFileSync(path: string, display = path): Buffer {
     throw fsError(error, 'read', display);
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Read an SQL file. */
-export async function readSqlFile(path: string, display = path): Promise<Buffer> {
-  let handle;
-  try {
-    handle = await open(path, READ_FLAGS);
-  } catch (error) {
-    throw fsError(error, 'read', display);
-  }
-  try {
-    const info = await handle.stat();
-    const refused = refusal(info, display);
-    if (refused) throw refused;
-    const buffer = Buffer.alloc(info.size);
-    let at = 0;
-    while (at < info.size) {
-      const { bytesRead } = await handle.read(buffer, at, info.size - at, at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-    }
-    return buffer.subarray(0, at);
-  } catch (error) {
-    throw fsError(error, 'read', display);
-  } finally {
-    await handle.close();
   }
 }
 

@@ -8,7 +8,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 
 import { MigrationError } from '../errors.js';
-import { readSqlFile } from '../files.js';
+import { readSqlFileSync } from '../files.js';
 import { isBlankSql, skipTrivia } from '../sql/parse.js';
 import type { MigrationFile, MigrationSection } from './types.js';
 
@@ -261,7 +261,7 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
       });
     }
     byVersion.set(version, entry);
-    files.push(parseMigrationFile(path, await readSqlFile(path)));
+    files.push(parseMigrationFile(path, readSqlFileSync(path)));
   }
   return files.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
 }

@@ -71,7 +71,7 @@ export async function preflightBackup(
   if (url) {
     facts.url = url;
     try {
-      await withClient(url, async (client) => Object.assign(facts, await readSourceFacts(client), { bytes: undefined }), { connectTimeoutMs: 10_000 });
+      await withClient(url, async (client) => Object.assign(facts, await readSourceFacts(client, { size: false })), { connectTimeoutMs: 10_000 });
     } catch {
       // A backup needs no connection to production; extensions then come from the archive itself.
     }

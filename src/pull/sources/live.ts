@@ -28,12 +28,12 @@ export interface SourceFacts {
   locale?: DatabaseLocale | undefined;
 }
 
-/** Version, extensions, size, database settings and INVALID indexes of a source database. */
-export async function readSourceFacts(client: pg.ClientBase): Promise<Omit<SourceFacts, 'url'>> {
+/** Version, extensions, size (when it is what will move), database settings and INVALID indexes of a source database. */
+export async function readSourceFacts(client: pg.ClientBase, options: { size: boolean }): Promise<Omit<SourceFacts, 'url'>> {
   return {
     major: (await readServerVersion(client)).major,
     extensions: await readInstalledExtensions(client),
-    bytes: await readDatabaseSize(client),
+    bytes: options.size ? await readDatabaseSize(client) : undefined,
     settings: await readDatabaseSettings(client),
     invalidIndexes: await readInvalidIndexes(client),
     locale: await readDatabaseLocale(client),
@@ -42,7 +42,7 @@ export async function readSourceFacts(client: pg.ClientBase): Promise<Omit<Sourc
 
 /** Connect to the live source and read its version, extensions and size. */
 export async function inspectLiveSource(url: DbUrl): Promise<SourceFacts> {
-  return withClient(url, async (client) => ({ url, ...(await readSourceFacts(client)) }), { connectTimeoutMs: 15_000 });
+  return withClient(url, async (client) => ({ url, ...(await readSourceFacts(client, { size: true })) }), { connectTimeoutMs: 15_000 });
 }
 
 /** How to load a live copy. */

@@ -372,7 +372,8 @@ export interface ProjectConfig {
   pgVersion?: number;
 }
 
-const PROJECT_SCHEMA: Record<keyof ProjectConfig, 'string' | 'number'> = {
+/** Every drydock.json key and its JSON type (unknown keys are errors; the README documents each). */
+export const PROJECT_SCHEMA: Record<keyof ProjectConfig, 'string' | 'number'> = {
   migrationsDir: 'string',
   schemaFile: 'string',
   seedFile: 'string',

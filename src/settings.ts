@@ -18,7 +18,7 @@ import { DEFAULT_RUNNER_SETTINGS, type RunnerSettings } from './migrate/runner.j
 import type { PullOptions, PullSource } from './pull/types.js';
 import { parseDatabaseUrl, type DbUrl, type LibpqDefaults } from './pg/url.js';
 import { majorOrder, parseVersion } from './pg/version.js';
-import { DEFAULT_PG_VERSION, LINT_FORMATS, type LintFormat } from './lint/settings.js';
+import { DEFAULT_PG_VERSION, DEFAULT_SMALL_TABLE, LINT_FORMATS, migrationVersion, parseRuleLevel, RULE_LEVELS, type LintFormat, type LintRuleConfig, type RuleLevel, type SmallTableLimits } from './lint/settings.js';
 import { registerSecret } from './redact.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -370,10 +370,16 @@ export interface ProjectConfig {
   lint?: LintMode;
   /** Production's Postgres major for `drydock lint` verdicts when no database is given (default 15). */
   pgVersion?: number;
+  /** Lint rules turned off or given another severity, project-wide: { "ban-drop-column": "warn", "prefer-jsonb": "off" }. */
+  lintRules?: Record<string, string>;
+  /** The same, for files matching glob patterns (relative to the project folder); later entries win. */
+  lintOverrides?: Array<{ paths: string[]; rules: Record<string, string> }>;
+  /** With a database, tables at or below both limits are small: findings on them are notes (default 10000 rows, 10 MB). */
+  lintSmallTable?: { rows?: number; bytes?: number | string };
 }
 
 /** Every drydock.json key and its JSON type (unknown keys are errors; the README documents each). */
-export const PROJECT_SCHEMA: Record<keyof ProjectConfig, 'string' | 'number'> = {
+export const PROJECT_SCHEMA: Record<keyof ProjectConfig, 'string' | 'number' | 'object' | 'array'> = {
   migrationsDir: 'string',
   schemaFile: 'string',
   seedFile: 'string',
@@ -385,6 +391,9 @@ export const PROJECT_SCHEMA: Record<keyof ProjectConfig, 'string' | 'number'> = 
   seedCommand: 'string',
   lint: 'string',
   pgVersion: 'number',
+  lintRules: 'object',
+  lintOverrides: 'array',
+  lintSmallTable: 'object',
 };
 
 /** The config file's name. */
@@ -413,7 +422,10 @@ export function validateProjectConfig(raw: unknown): ProjectConfig {
     if (key === '$schema') continue;
     const type = PROJECT_SCHEMA[key as keyof ProjectConfig];
     if (!type) problems.push(`unknown key "${key}"`);
-    else if (typeof value !== type) problems.push(`"${key}" must be a ${type}`);
+    else if (type === 'array' ? !Array.isArray(value) : type === 'object' ? !isPlainObject(value) : typeof value !== type) problems.push(`"${key}" must be ${type === 'array' || type === 'object' ? 'an' : 'a'} ${type}`);
+    else if (key === 'lintRules') problems.push(...ruleLevelProblems(value as Record<string, unknown>, '"lintRules"'));
+    else if (key === 'lintOverrides') problems.push(...overrideProblems(value as unknown[]));
+    else if (key === 'lintSmallTable') problems.push(...smallTableProblems(value as Record<string, unknown>));
     else if (type === 'number' && (!Number.isFinite(value as number) || (value as number) < 0)) problems.push(`"${key}" must be a non-negative number`);
     else if (type === 'string' && !(value as string).trim()) problems.push(`"${key}" must not be empty`);
     else if ((key === 'lockTimeoutMs' || key === 'statementTimeoutMs') && (value as number) > PG_MAX_TIMEOUT_MS) problems.push(`"${key}" must be at most ${PG_MAX_TIMEOUT_MS} (PostgreSQL's limit)`);
@@ -423,6 +435,76 @@ export function validateProjectConfig(raw: unknown): ProjectConfig {
     throw new ConfigError(`${PROJECT_CONFIG_FILE}: ${problems.join('; ')}`, { hint: `known keys: ${Object.keys(PROJECT_SCHEMA).join(', ')}` });
   }
   return Object.freeze(raw as ProjectConfig);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+const RULE_ID = /^[a-z][a-z0-9-]*$/;
+
+function ruleLevelProblems(rules: Record<string, unknown>, where: string): string[] {
+  const problems: string[] = [];
+  for (const [rule, level] of Object.entries(rules)) {
+    if (!RULE_ID.test(rule)) problems.push(`${where}: "${rule}" is not a rule id (like "ban-drop-column")`);
+    else if (!parseRuleLevel(level)) problems.push(`${where}: "${rule}" must be one of ${[...RULE_LEVELS, 'warn'].map((l) => `"${l}"`).join(', ')}`);
+  }
+  return problems;
+}
+
+function overrideProblems(overrides: unknown[]): string[] {
+  const problems: string[] = [];
+  overrides.forEach((o, i) => {
+    const where = `"lintOverrides"[${i}]`;
+    if (!isPlainObject(o)) return problems.push(`${where} must be an object like {"paths": ["migrations/old/**"], "rules": {"ban-drop-column": "off"}}`);
+    for (const k of Object.keys(o)) if (k !== 'paths' && k !== 'rules') problems.push(`${where}: unknown key "${k}" (it takes "paths" and "rules")`);
+    if (!Array.isArray(o.paths) || !o.paths.length || !o.paths.every((p) => typeof p === 'string' && p.trim())) problems.push(`${where}: "paths" must be a non-empty array of glob patterns`);
+    if (!isPlainObject(o.rules)) problems.push(`${where}: "rules" must be an object of rule levels`);
+    else problems.push(...ruleLevelProblems(o.rules, where));
+    return undefined;
+  });
+  return problems;
+}
+
+function smallTableProblems(limits: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const [k, v] of Object.entries(limits)) {
+    if (k === 'rows' && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) problems.push('"lintSmallTable": "rows" must be a non-negative number');
+    else if (k === 'bytes' && parseByteSize(v) === undefined) problems.push('"lintSmallTable": "bytes" must be a non-negative number of bytes, or a size like "10MB"');
+    else if (k !== 'rows' && k !== 'bytes') problems.push(`"lintSmallTable": unknown key "${k}" (it takes "rows" and "bytes")`);
+  }
+  return problems;
+}
+
+/** A size in bytes: a number, or "512kB", "10MB", "1GB" (powers of 1024). */
+export function parseByteSize(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|bytes|kb|mb|gb|tb)?\s*$/i.exec(value);
+  if (!m) return undefined;
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const factor = { b: 1, bytes: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 }[unit]!;
+  return Math.round(Number(m[1]) * factor);
+}
+
+/** drydock.json's lint configuration, resolved: rule levels and overrides, and the small-table limits. */
+export interface LintProjectSettings {
+  /** undefined when drydock.json sets no rule level. */
+  readonly ruleConfig: LintRuleConfig | undefined;
+  readonly smallTable: SmallTableLimits;
+}
+
+function resolveLintProjectSettings(project: ProjectConfig): LintProjectSettings {
+  const levels = (rules: Record<string, string>): Record<string, RuleLevel> => Object.fromEntries(Object.entries(rules).map(([id, level]) => [id, parseRuleLevel(level)!]));
+  const ruleConfig =
+    project.lintRules || project.lintOverrides
+      ? Object.freeze({ rules: levels(project.lintRules ?? {}), overrides: (project.lintOverrides ?? []).map((o) => ({ paths: o.paths, rules: levels(o.rules) })) })
+      : undefined;
+  const bytes = project.lintSmallTable?.bytes === undefined ? undefined : parseByteSize(project.lintSmallTable.bytes);
+  return {
+    ruleConfig,
+    smallTable: Object.freeze({ rows: project.lintSmallTable?.rows ?? DEFAULT_SMALL_TABLE.rows, bytes: bytes ?? DEFAULT_SMALL_TABLE.bytes }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -450,6 +532,8 @@ export interface MigrateSettings {
   readonly runner: Readonly<RunnerSettings>;
   /** Lint pending migrations before applying them: refuse unsafe ones (error), only show them (warn), or skip (off). */
   readonly lint: LintMode;
+  /** drydock.json's rule levels and small-table limits, for that lint. */
+  readonly lintProject: LintProjectSettings;
   /** The app's own migrate / rollback / seed commands (drydock.json), when set. */
   readonly migrateCommand: string | undefined;
   readonly rollbackCommand: string | undefined;
@@ -489,6 +573,7 @@ export function resolveMigrateSettings(
       retryBaseMs: global.lockRetryBaseMs ?? DEFAULT_RUNNER_SETTINGS.retryBaseMs,
     }),
     lint: lint ?? project.lint ?? 'error',
+    lintProject: resolveLintProjectSettings(project),
     migrateCommand: project.migrateCommand,
     rollbackCommand: project.rollbackCommand,
     seedCommand: project.seedCommand,
@@ -531,6 +616,8 @@ export interface LintSettings {
   /** The migrations folder linted when no paths are given, absolute. */
   readonly dir: string;
   readonly startAfter: string | undefined;
+  /** drydock.json's rule levels and small-table limits. */
+  readonly lintProject: LintProjectSettings;
 }
 
 /** Resolve lint's settings, reporting every problem at once. */
@@ -541,9 +628,11 @@ export function resolveLintSettings(flags: LintFlags, project: ProjectConfig, gl
   const fromEnv = global.lintPgVersion === undefined ? undefined : problems.take(() => parsePgVersion(global.lintPgVersion!, 'DRYDOCK_PG_VERSION'));
   const fromProject = project.pgVersion === undefined ? undefined : problems.take(() => parsePgVersion(project.pgVersion!, 'drydock.json "pgVersion"'));
   const format = problems.take(() => parseLintFormat(flags.format, global.json));
-  if (flags.startAfter !== undefined && !/^\d{1,14}$/.test(flags.startAfter)) {
+  if (flags.startAfter !== undefined && !migrationVersion(flags.startAfter.trim())) {
     problems.take(() => {
-      throw new ConfigError(`--start-after must be a migration version (digits), not "${flags.startAfter}"`, { hint: 'for example --start-after 20260101000000' });
+      throw new ConfigError(`--start-after must be a migration version or a migration's file or folder name, not "${flags.startAfter}"`, {
+        hint: 'for example --start-after 20260101000000 (drydock, Prisma, golang-migrate), 2021-01-01-123456 (diesel), V12 (Flyway)',
+      });
     });
   }
   problems.throwIfAny();
@@ -553,7 +642,8 @@ export function resolveLintSettings(flags: LintFlags, project: ProjectConfig, gl
     fallbackPgVersion: fromEnv ?? fromProject ?? DEFAULT_PG_VERSION,
     format: format!,
     dir: resolve(flags.dir ?? project.migrationsDir ?? 'migrations'),
-    startAfter: flags.startAfter,
+    startAfter: flags.startAfter?.trim(),
+    lintProject: resolveLintProjectSettings(project),
   });
 }
 

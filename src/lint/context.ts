@@ -8,25 +8,20 @@
  *   nobody);
  * - whether lock_timeout is in force (SET, SET LOCAL until the transaction ends, set_config; drydock's
  *   runner always sets it for drydock migrations);
- * - constraints added NOT VALID and validated, and column types declared, earlier in the migration;
+ * - constraints added NOT VALID and validated earlier in the migration;
+ * - tables created earlier in the migration and filled since (INSERT … SELECT, COPY, CREATE TABLE AS);
+ * - whether a statement earlier in the section changed the schema of an existing table;
+ * - the schema model (schema-model.ts): column types, indexes, constraints and sizes of the tables
+ *   as the database has them (a catalog read) or as earlier migrations left them (replay); every
+ *   DDL statement moves it forward;
  * - production's Postgres version.
  *
  * Rules read this state; only the linter (lint.ts) moves it forward, after every rule has seen a statement.
  */
 import { alterCommands, asKind, columnConstraints, columnRefName, constInteger, constString, stringList, typeInfo, type ColumnDefNode, type ConstraintNode, type PgNode, type RangeVar, type TypeInfo } from './ast.js';
-import { blockingLocks } from './locks.js';
+import { blockingLocks, droppedRelations } from './locks.js';
+import { SchemaModel, type TableModel, type TableSize } from './schema-model.js';
 import type { LintStatement, PendingConstraint, Report, RuleContext } from './types.js';
-
-/**
- * What earlier migrations of the same run declared, carried into later ones: column types (so
- * changing-column-type can compare old and new) and constraints added NOT VALID (so a later
- * VALIDATE + SET NOT NULL is recognised). Tables created earlier are not carried: in a later
- * migration they are existing tables that may hold data.
- */
-export class SchemaMemory {
-  readonly columnTypes = new Map<string, TypeInfo>();
-  readonly constraints = new Map<string, PendingConstraint>();
-}
 
 /** Settings of one section's walk. */
 export interface ContextOptions {
@@ -38,10 +33,8 @@ export interface ContextOptions {
   runnerTransaction: boolean;
   /** Plain files: they run inside a transaction someone else opens (Flyway, a wrapper script). */
   assumeInTransaction: boolean;
-  /** Declarations of earlier migrations in the same run. */
-  memory?: SchemaMemory | undefined;
-  /** Every statement of the section (DO block contents included), for hasSchemaChange. */
-  statements?: readonly LintStatement[] | undefined;
+  /** The schema as the database has it or earlier migrations left it; this section moves it forward. */
+  model?: SchemaModel | undefined;
 }
 
 type LockTimeoutScope = 'none' | 'session' | 'transaction';
@@ -59,35 +52,57 @@ export class LintContext implements RuleContext {
   private readonly pending = new Map<string, PendingConstraint>();
   private readonly validatedNotNull = new Set<string>();
   private readonly validatedNames: Array<{ table: string; name: string }> = [];
-  private readonly columnTypes = new Map<string, TypeInfo>();
-  private readonly memory: SchemaMemory | undefined;
+  readonly model: SchemaModel;
+  /** Tables created in this section and filled since (`relname`). */
+  private readonly populated = new Set<string>();
+  /** The transaction of the last statement that locked an existing table for a schema change (-1: none yet). */
+  private schemaChangeTransaction = -1;
   private lockTimeout: LockTimeoutScope = 'none';
   private readonly seen = new Set<string>();
   private reporter: ((report: Report) => void) | undefined;
-  private readonly sectionStatements: readonly LintStatement[];
-  private schemaChange: boolean | undefined;
 
   constructor(options: ContextOptions) {
-    this.sectionStatements = options.statements ?? [];
     this.pgVersion = options.pgVersion;
     this.isDrydockMigration = options.isDrydockMigration;
     this.runnerTransaction = options.runnerTransaction;
     this.inTransaction = options.runnerTransaction || options.assumeInTransaction;
-    this.memory = options.memory;
+    this.model = options.model ?? new SchemaModel();
   }
 
-  /** Hand what this migration declared to the migrations after it (call after its up section). */
+  /** Hand the constraints this migration added NOT VALID to the migrations after it (call after its up section). */
   remember(): void {
-    if (!this.memory) return;
-    for (const [key, type] of this.columnTypes) this.memory.columnTypes.set(key, type);
     // In a later migration they are no longer in the same transaction as anything.
-    for (const [key, constraint] of this.pending) this.memory.constraints.set(key, { ...constraint, transactionId: -1 });
+    for (const [key, constraint] of this.pending) this.model.constraints.set(key, { ...constraint, transactionId: -1 });
   }
 
-  /** Whether the section changes the schema of a table it did not create (worked out on first use: only backfills ask). */
+  /**
+   * Whether an earlier statement of the section locked an existing table for a schema change, and,
+   * inside a transaction block, in the same transaction (so its locks are still held). Order matters:
+   * a DELETE that runs before the ALTER holds none of its locks.
+   */
   get hasSchemaChange(): boolean {
-    this.schemaChange ??= LintContext.sectionChangesSchema(this.sectionStatements);
-    return this.schemaChange;
+    if (this.schemaChangeTransaction < 0) return false;
+    return !this.inTransaction || this.schemaChangeTransaction === this.transactionId;
+  }
+
+  isPopulated(rel: RangeVar | undefined): boolean {
+    return rel !== undefined && this.isNew(rel) && this.populated.has(rel.relname);
+  }
+
+  relationExists(rel: RangeVar | undefined): 'yes' | 'no' | 'unknown' {
+    return this.model.exists(rel);
+  }
+
+  tableSize(rel: RangeVar | undefined): TableSize | undefined {
+    return this.isNew(rel) ? undefined : this.model.size(rel);
+  }
+
+  schemaContents(schema: string): { known: boolean; relations: TableModel[] } {
+    return this.model.schemaContents(schema);
+  }
+
+  get modelFromCatalog(): boolean {
+    return this.model.fromCatalog;
   }
 
   get hasLockTimeout(): boolean {
@@ -107,7 +122,7 @@ export class LintContext implements RuleContext {
 
   pendingConstraint(table: RangeVar, name: string): PendingConstraint | undefined {
     const key = `${table.relname}\0${name}`;
-    return this.pending.get(key) ?? this.memory?.constraints.get(key);
+    return this.pending.get(key) ?? this.model.constraints.get(key);
   }
 
   hasValidatedNotNullCheck(table: RangeVar, column: string): boolean {
@@ -118,8 +133,7 @@ export class LintContext implements RuleContext {
   }
 
   knownColumnType(table: RangeVar, column: string): TypeInfo | undefined {
-    const key = `${table.relname}\0${column}`;
-    return this.columnTypes.get(key) ?? this.memory?.columnTypes.get(key);
+    return this.model.columnType(table, column);
   }
 
   firstTime(key: string): boolean {
@@ -160,6 +174,9 @@ export class LintContext implements RuleContext {
   /** Move the state past a statement every rule has seen. */
   observe(stmt: LintStatement): void {
     const node = stmt.node;
+    if (stmt.kind !== 'LockStmt' && blockingLocks(stmt.kind, node).some((lock) => !lock.table || !this.isNew(lock.table))) {
+      this.schemaChangeTransaction = this.transactionId;
+    }
     switch (stmt.kind) {
       case 'TransactionStmt':
         this.observeTransaction(node);
@@ -167,34 +184,79 @@ export class LintContext implements RuleContext {
       case 'VariableSetStmt':
         this.observeSet(node);
         break;
-      case 'SelectStmt':
+      case 'SelectStmt': {
         this.observeSetConfig(node);
-        this.addCreated((node.intoClause as { rel?: RangeVar } | undefined)?.rel);
+        const into = (node.intoClause as { rel?: RangeVar } | undefined)?.rel;
+        if (into) {
+          this.addCreated(into);
+          this.model.createTable(into);
+          if (node.fromClause) this.populated.add(into.relname);
+        }
         break;
-      case 'CreateStmt':
-        this.addCreated(node.relation as RangeVar | undefined);
+      }
+      case 'CreateStmt': {
+        const relation = node.relation as RangeVar | undefined;
+        if (!relation) break;
+        // CREATE TABLE IF NOT EXISTS of a table that exists changes nothing.
+        if (node.if_not_exists && this.model.exists(relation) === 'yes') break;
+        this.addCreated(relation);
+        this.model.createTable(relation);
         for (const element of (node.tableElts as PgNode[] | undefined) ?? []) {
           const column = asKind<ColumnDefNode>(element, 'ColumnDef');
           const type = typeInfo(column?.typeName);
-          if (column?.colname && type) this.columnTypes.set(`${(node.relation as RangeVar).relname}\0${column.colname}`, type);
+          if (column?.colname && type) this.model.setColumnType(relation, column.colname, type);
         }
-        break;
-      case 'CreateTableAsStmt':
-        this.addCreated((node.into as { rel?: RangeVar } | undefined)?.rel);
-        break;
-      case 'ViewStmt':
-        this.addCreated(node.view as RangeVar | undefined);
-        break;
-      case 'IndexStmt': {
-        const relation = node.relation as RangeVar | undefined;
-        if (typeof node.idxname === 'string') this.addCreated({ schemaname: relation?.schemaname, relname: node.idxname });
         break;
       }
-      case 'RenameStmt': {
+      case 'CreateTableAsStmt': {
+        const into = (node.into as { rel?: RangeVar } | undefined)?.rel;
+        if (!into) break;
+        this.addCreated(into);
+        this.model.createTable(into, node.objtype === 'OBJECT_MATVIEW' ? 'matview' : 'table');
+        if (!(node.into as { skipData?: boolean }).skipData) this.populated.add(into.relname);
+        break;
+      }
+      case 'InsertStmt': {
         const relation = node.relation as RangeVar | undefined;
-        if (relation && node.renameType === 'OBJECT_TABLE' && this.isNew(relation) && typeof node.newname === 'string') {
-          this.addCreated({ schemaname: relation.schemaname, relname: node.newname });
+        const select = asKind<PgNode>(node.selectStmt, 'SelectStmt');
+        // INSERT … SELECT … FROM fills the table; a few VALUES rows do not make a scan slow.
+        if (relation && this.isNew(relation) && select && !select.valuesLists) this.populated.add(relation.relname);
+        break;
+      }
+      case 'CopyStmt': {
+        const relation = node.relation as RangeVar | undefined;
+        if (relation && node.is_from && this.isNew(relation)) this.populated.add(relation.relname);
+        break;
+      }
+      case 'ViewStmt': {
+        const view = node.view as RangeVar | undefined;
+        // CREATE OR REPLACE of an existing view keeps it: it is not new.
+        if (view && !(node.replace && this.model.exists(view) === 'yes')) {
+          this.addCreated(view);
+          this.model.createTable(view, 'view');
         }
+        break;
+      }
+      case 'IndexStmt': {
+        const relation = node.relation as RangeVar | undefined;
+        if (typeof node.idxname === 'string') {
+          this.addCreated({ schemaname: relation?.schemaname, relname: node.idxname });
+          this.model.addIndex(relation, node.idxname);
+        }
+        break;
+      }
+      case 'CreateSchemaStmt':
+        if (typeof node.schemaname === 'string') this.model.createSchema(node.schemaname);
+        break;
+      case 'RenameStmt':
+        this.observeRename(node);
+        break;
+      case 'DropStmt':
+        this.observeDrop(node);
+        break;
+      case 'AlterObjectSchemaStmt': {
+        const relation = node.relation as RangeVar | undefined;
+        if (relation && typeof node.newschema === 'string') this.model.setSchema(relation, node.newschema);
         break;
       }
       case 'AlterTableStmt':
@@ -202,6 +264,35 @@ export class LintContext implements RuleContext {
         break;
       default:
         break;
+    }
+  }
+
+  private observeRename(node: PgNode): void {
+    const relation = node.relation as RangeVar | undefined;
+    const newname = typeof node.newname === 'string' ? node.newname : undefined;
+    if (!relation || !newname) return;
+    if (node.renameType === 'OBJECT_TABLE' || node.renameType === 'OBJECT_VIEW' || node.renameType === 'OBJECT_MATVIEW') {
+      if (this.isNew(relation)) {
+        this.addCreated({ schemaname: relation.schemaname, relname: newname });
+        if (this.populated.has(relation.relname)) this.populated.add(newname);
+      }
+      this.model.renameTable(relation, newname);
+    } else if (node.renameType === 'OBJECT_COLUMN' && typeof node.subname === 'string') {
+      this.model.renameColumn(relation, node.subname, newname);
+    }
+  }
+
+  private observeDrop(node: PgNode): void {
+    const type = node.removeType as string | undefined;
+    if (type === 'OBJECT_TABLE' || type === 'OBJECT_VIEW' || type === 'OBJECT_MATVIEW' || type === 'OBJECT_FOREIGN_TABLE') {
+      for (const rel of droppedRelations(node)) this.model.dropTable(rel);
+    } else if (type === 'OBJECT_INDEX') {
+      for (const rel of droppedRelations(node)) this.model.dropIndex(rel.relname, rel.schemaname);
+    } else if (type === 'OBJECT_SCHEMA') {
+      for (const object of (node.objects as PgNode[] | undefined) ?? []) {
+        const name = asKind<{ sval?: string }>(object, 'String')?.sval;
+        if (name) this.model.dropSchema(name);
+      }
     }
   }
 
@@ -276,17 +367,21 @@ export class LintContext implements RuleContext {
   private observeAlterTable(node: PgNode): void {
     const table = node.relation as RangeVar | undefined;
     if (!table) return;
+    if ((node.objtype ?? 'OBJECT_TABLE') !== 'OBJECT_TABLE') return;
     for (const cmd of alterCommands(node)) {
       if (cmd.subtype === 'AT_AddColumn' || cmd.subtype === 'AT_AlterColumnType') {
         const column = asKind<ColumnDefNode>(cmd.def, 'ColumnDef');
         const name = cmd.subtype === 'AT_AddColumn' ? column?.colname : cmd.name;
-        const type = typeInfo(column?.typeName);
-        if (name && type) this.columnTypes.set(`${table.relname}\0${name}`, type);
+        const type: TypeInfo | undefined = typeInfo(column?.typeName);
+        if (name && type) this.model.setColumnType(table, name, type);
         for (const constraint of column ? columnConstraints(column) : []) this.observeConstraint(table, constraint);
+      } else if (cmd.subtype === 'AT_DropColumn' && cmd.name) {
+        this.model.dropColumn(table, cmd.name);
       } else if (cmd.subtype === 'AT_AddConstraint') {
         const constraint = asKind<ConstraintNode>(cmd.def, 'Constraint');
         if (constraint) this.observeConstraint(table, constraint);
       } else if (cmd.subtype === 'AT_ValidateConstraint' && cmd.name) {
+        this.model.addConstraint(table, cmd.name, true);
         const pending = this.pendingConstraint(table, cmd.name);
         if (pending?.notNullColumn) this.validatedNotNull.add(`${table.relname}\0${pending.notNullColumn}`);
         else if (!pending) this.validatedNames.push({ table: table.relname, name: cmd.name });
@@ -295,6 +390,7 @@ export class LintContext implements RuleContext {
   }
 
   private observeConstraint(table: RangeVar, constraint: ConstraintNode): void {
+    if (constraint.conname) this.model.addConstraint(table, constraint.conname, !constraint.skip_validation);
     const kind = constraint.contype === 'CONSTR_CHECK' ? 'check' : constraint.contype === 'CONSTR_FOREIGN' ? 'foreign-key' : undefined;
     if (!kind) return;
     const notNullColumn = kind === 'check' ? notNullCheckColumn(constraint.raw_expr) : undefined;
@@ -303,17 +399,6 @@ export class LintContext implements RuleContext {
     } else if (notNullColumn) {
       this.validatedNotNull.add(`${table.relname}\0${notNullColumn}`);
     }
-  }
-
-  /** Note whether the section changes the schema of a table it did not create (ban-backfill-with-schema-change). */
-  static sectionChangesSchema(statements: readonly LintStatement[]): boolean {
-    const created = new Set<string>();
-    for (const stmt of statements) {
-      const node = stmt.node;
-      if (stmt.kind === 'CreateStmt') created.add((node.relation as RangeVar | undefined)?.relname ?? '');
-      if (stmt.kind === 'IndexStmt' && typeof node.idxname === 'string') created.add(node.idxname);
-    }
-    return statements.some((stmt) => blockingLocks(stmt.kind, stmt.node).some((lock) => !lock.table || !created.has(lock.table.relname)) && stmt.kind !== 'LockStmt');
   }
 }
 

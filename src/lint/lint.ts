@@ -5,17 +5,20 @@
  * Exit policy (drydock lint, release): error findings fail the check; warnings are shown and pass.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 import { ConfigError } from '../errors.js';
 import { readSqlFileSync } from '../files.js';
 import type { MigrationFile } from '../migrate/types.js';
 import { ensureParser } from '../sql/parse.js';
-import { LintContext, SchemaMemory } from './context.js';
+import { showRelation, type RangeVar } from './ast.js';
+import { LintContext } from './context.js';
 import { parseLintFile, parseMigrationSections, type ParsedLintFile, type ParsedSection } from './parse.js';
 import { BUILTIN_CHECKS, RULES } from './rules/index.js';
+import { DEFAULT_SMALL_TABLE, judgeSize, SchemaModel, showSize, type CatalogSchema, type SmallTableLimits } from './schema-model.js';
+import { compareVersions, migrationVersion, ruleLevelsFor, type LintRuleConfig, type RuleLevel } from './settings.js';
 import { parseSuppressions } from './suppression.js';
-import type { Finding, LintStatement, Report, Rule } from './types.js';
+import type { Finding, LintStatement, Report, Rule, Severity } from './types.js';
 
 export { DEFAULT_PG_VERSION } from './settings.js';
 
@@ -29,15 +32,29 @@ export interface LintOptions {
   down?: boolean | undefined;
   /** The rules to run (default: every rule enabled by default). */
   rules?: readonly Rule[] | undefined;
-  /** Column types and constraints declared by earlier files of the run (lintFiles and the release pipeline share one). */
-  memory?: SchemaMemory | undefined;
+  /**
+   * The schema the files are judged against, moved forward by each file linted (lintFiles and the
+   * migrate pipeline share one across files). Default: an empty model per file.
+   */
+  model?: SchemaModel | undefined;
+  /** Below these limits a table the database measured is small: its findings are notes (default DEFAULT_SMALL_TABLE). */
+  smallTable?: SmallTableLimits | undefined;
+  /** drydock.json `lintRules` / `lintOverrides`: rules turned off or given another severity, per path. */
+  ruleConfig?: LintRuleConfig | undefined;
+  /** The folder `ruleConfig` paths are relative to (default: the working directory). */
+  projectDir?: string | undefined;
 }
 
 /** Options of lintFiles. */
 export interface LintFilesOptions extends LintOptions {
-  /** Skip files named `<version>_…` with a version at or before this one (already deployed). */
+  /**
+   * Files whose version (in their own or their folder's name, see migrationVersion) is at or before
+   * this one are already deployed: they are not linted, only replayed into the schema model.
+   */
   startAfter?: string | undefined;
   cwd?: string | undefined;
+  /** The database's schema (lint --url): the model starts from it, and earlier files are not replayed. */
+  catalog?: CatalogSchema | undefined;
 }
 
 /** The findings of one file. */
@@ -57,6 +74,8 @@ export interface LintRun {
   findings: Finding[];
   errors: number;
   warnings: number;
+  /** Findings on tables the database showed to be small: shown, never blocking. */
+  notes: number;
 }
 
 const DEFAULT_RULES = RULES.filter((r) => r.enabledByDefault);
@@ -90,8 +109,38 @@ export function lintMigration(file: string, migration: MigrationFile, options: L
   return lintParsed(file, parseMigrationSections(migration, { down: options.down }), options);
 }
 
-function lintParsed(file: string, parsed: ParsedLintFile, options: LintOptions): FileLintResult {
+/**
+ * The rules for one file with their severity: drydock.json's levels (project-wide, then overrides
+ * whose paths match the file) applied to the default rules; 'off' drops a rule.
+ */
+function rulesForFile(file: string, options: LintOptions): readonly Rule[] {
   const rules = defaultRules(options);
+  if (!options.ruleConfig) return rules;
+  const path = relative(options.projectDir ?? process.cwd(), resolve(options.projectDir ?? process.cwd(), file));
+  const levels = ruleLevelsFor(options.ruleConfig, path);
+  if (!Object.keys(levels).length) return rules;
+  const out: Rule[] = [];
+  for (const rule of rules) {
+    const level: RuleLevel | undefined = levels[rule.id];
+    if (level === 'off') continue;
+    out.push(level ? { ...rule, severity: level } : rule);
+  }
+  return out;
+}
+
+/** Rule ids named in a rule config that no rule has (a ConfigError names them). */
+export function checkRuleConfig(config: LintRuleConfig | undefined): void {
+  if (!config) return;
+  const known = new Set(RULES.map((r) => r.id));
+  const named = [...Object.keys(config.rules), ...config.overrides.flatMap((o) => Object.keys(o.rules))];
+  const unknown = [...new Set(named.filter((id) => !known.has(id)))];
+  if (unknown.length) {
+    throw new ConfigError(`drydock.json names unknown lint rule${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, { hint: '`drydock lint --list-rules` lists the rules' });
+  }
+}
+
+function lintParsed(file: string, parsed: ParsedLintFile, options: LintOptions): FileLintResult {
+  const rules = rulesForFile(file, options);
   const findings: Finding[] = [];
   let statements = 0;
   for (const section of parsed.sections) {
@@ -115,21 +164,23 @@ function lintParsed(file: string, parsed: ParsedLintFile, options: LintOptions):
 }
 
 function lintSection(file: string, section: ParsedSection, kind: 'drydock' | 'plain', options: LintOptions, rules: readonly Rule[]): Finding[] {
+  // A down section undoes its up section: what it declares is not the schema later migrations see.
+  const model = options.model ?? new SchemaModel();
   const ctx = new LintContext({
     pgVersion: options.pgVersion,
     isDrydockMigration: kind === 'drydock',
     runnerTransaction: section.runnerTransaction,
     assumeInTransaction: kind === 'plain' && Boolean(options.assumeInTransaction),
-    memory: options.memory,
-    statements: section.statements.flatMap((s) => (s.embedded.length ? [s, ...s.embedded] : [s])),
+    model: section.direction === 'down' ? model.fork() : model,
   });
+  const limits = options.smallTable ?? DEFAULT_SMALL_TABLE;
 
   const raw: Array<{ finding: Finding; anchor: number }> = [];
   // One reporter for the whole section; it reads which rule and statement are running.
   let current: { rule: Rule; stmt: LintStatement; anchor: number } | undefined;
   ctx.setReporter((report) => {
     if (!current) throw new Error('report() called outside a rule check');
-    raw.push({ anchor: current.anchor, finding: toFinding(file, section, current.rule, current.stmt, report) });
+    raw.push({ anchor: current.anchor, finding: sized(toFinding(file, section, current.rule, current.stmt, report), current.rule, current.stmt, report, ctx, limits) });
   });
   const byKind = rulesByKind(rules);
   const run = (stmt: LintStatement, anchor: number): void => {
@@ -152,7 +203,6 @@ function lintSection(file: string, section: ParsedSection, kind: 'drydock' | 'pl
     }
     ctx.observe(stmt);
   });
-  // A down section undoes its up section: what it declares is not the schema later migrations see.
   if (section.direction !== 'down') ctx.remember();
 
   const { suppressions, problems } = parseSuppressions(
@@ -202,6 +252,23 @@ function toFinding(file: string, section: ParsedSection, rule: Rule, stmt: LintS
   };
 }
 
+/**
+ * Size-aware rules, with a database: on a table below the small-table limits the finding becomes a
+ * note naming the measured size; above them its message says how big the table is. Without a
+ * measurement (no database, a table created in this run) the finding stays as it is.
+ */
+function sized(finding: Finding, rule: Rule, stmt: LintStatement, report: Report, ctx: LintContext, limits: SmallTableLimits): Finding {
+  if (!rule.sizeAware || finding.severity === 'info') return finding;
+  const table = report.table ?? (stmt.node.relation as RangeVar | undefined);
+  const size = ctx.tableSize(table);
+  const verdict = judgeSize(size, limits);
+  if (!verdict || !size) return finding;
+  const name = `\`${showRelation(table)}\``;
+  if (verdict === 'large') return { ...finding, message: `${finding.message} (${name} holds ${showSize(size)})` };
+  const severity: Severity = 'info';
+  return { ...finding, severity, message: `${finding.message}; but ${name} holds only ${showSize(size)}, so this takes milliseconds: noted, not blocking` };
+}
+
 function sortFindings(findings: Finding[]): Finding[] {
   return findings.sort((a, b) => a.line - b.line || a.column - b.column);
 }
@@ -215,6 +282,7 @@ export function summarizeLint(files: FileLintResult[], pgVersion: number): LintR
     findings,
     errors: findings.filter((f) => f.severity === 'error').length,
     warnings: findings.filter((f) => f.severity === 'warning').length,
+    notes: findings.filter((f) => f.severity === 'info').length,
   };
 }
 
@@ -242,36 +310,83 @@ function isDownFile(name: string): boolean {
   return lower.endsWith('.down.sql') || lower === 'down.sql';
 }
 
-/**
- * Expand paths into files: a file is taken as is (whatever its extension); a folder is walked
- * for *.sql files, sorted, skipping hidden entries, node_modules, and separate down files unless
- * `down`. An unreadable path is a ConfigError (exit 2).
- */
-export async function collectLintTargets(paths: readonly string[], options: { down?: boolean | undefined; cwd?: string | undefined; startAfter?: string | undefined } = {}): Promise<LintTarget[]> {
-  const cwd = options.cwd ?? process.cwd();
-  const targets: LintTarget[] = [];
-  const startAfter = options.startAfter === undefined ? undefined : BigInt(options.startAfter);
-  const isOld = (name: string): boolean => {
-    const version = /^(\d{1,14})_/.exec(name)?.[1];
-    return startAfter !== undefined && version !== undefined && BigInt(version) <= startAfter;
-  };
-  const walk = async (dir: string): Promise<void> => {
+/** The version of a migration file: in its own name, else in its folder's (Prisma's migration.sql, diesel's up.sql). */
+export function fileVersion(path: string): bigint[] | undefined {
+  return migrationVersion(basename(path)) ?? migrationVersion(basename(dirname(path)));
+}
+
+/** Folder entries in migration order: by version where both names carry one, else by name. */
+function byMigrationOrder(a: string, b: string): number {
+  const va = migrationVersion(a);
+  const vb = migrationVersion(b);
+  if (va && vb) {
+    const c = compareVersions(va, vb);
+    if (c !== 0) return c;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A file of the plan: linted, or only replayed into the schema model (an earlier, deployed migration). */
+export interface PlannedFile extends LintTarget {
+  replayOnly: boolean;
+}
+
+/** The SQL files of a folder, walked in migration order (hidden entries, node_modules and, unless `down`, down files skipped). */
+async function walkSqlFiles(dir: string, down: boolean, cwd: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (folder: string): Promise<void> => {
     let entries;
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = await readdir(folder, { withFileTypes: true });
     } catch (error) {
-      throw unreadable(dir, error, cwd);
+      throw unreadable(folder, error, cwd);
     }
-    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const entry of entries.sort((a, b) => byMigrationOrder(a.name, b.name))) {
       if (entry.name.startsWith('.')) continue;
-      const full = join(dir, entry.name);
+      const full = join(folder, entry.name);
       if (entry.isDirectory()) {
         if (!SKIPPED_DIRS.has(entry.name)) await walk(full);
-      } else if (entry.name.toLowerCase().endsWith('.sql') && (options.down || !isDownFile(entry.name)) && !isOld(entry.name)) {
-        targets.push({ path: full, display: displayPath(full, cwd) });
+      } else if (entry.name.toLowerCase().endsWith('.sql') && (down || !isDownFile(entry.name))) {
+        out.push(full);
       }
     }
   };
+  await walk(dir);
+  return out;
+}
+
+/** The migrations folder a lone file belongs to: its folder, or the one above when the folder itself is a migration (Prisma, diesel). */
+function migrationsFolderOf(file: string): string {
+  const parent = dirname(file);
+  return migrationVersion(basename(parent)) ? dirname(parent) : parent;
+}
+
+/**
+ * Expand paths into the files to lint, in order, with the earlier migrations to replay first:
+ * - a folder is walked for *.sql files in migration order, skipping hidden entries, node_modules
+ *   and separate down files unless `down`; files at or before `startAfter` are replayed, not linted;
+ * - a file is linted whatever its extension, after replaying (with `replayEarlier`) the files
+ *   before it in its migrations folder, so it is judged knowing what they created.
+ * An unreadable path is a ConfigError (exit 2).
+ */
+export async function planLintFiles(
+  paths: readonly string[],
+  options: { down?: boolean | undefined; cwd?: string | undefined; startAfter?: string | undefined; replayEarlier?: boolean | undefined } = {},
+): Promise<PlannedFile[]> {
+  const cwd = options.cwd ?? process.cwd();
+  const startAfter = options.startAfter === undefined ? undefined : migrationVersion(options.startAfter);
+  const isOld = (path: string): boolean => {
+    const version = fileVersion(path);
+    return startAfter !== undefined && version !== undefined && compareVersions(version, startAfter) <= 0;
+  };
+  const planned: PlannedFile[] = [];
+  const seen = new Set<string>();
+  const add = (full: string, replayOnly: boolean): void => {
+    if (seen.has(full)) return;
+    seen.add(full);
+    planned.push({ path: full, display: displayPath(full, cwd), replayOnly });
+  };
+  const folders = new Map<string, string[]>();
   for (const path of paths) {
     const full = resolve(cwd, path);
     let info;
@@ -280,10 +395,29 @@ export async function collectLintTargets(paths: readonly string[], options: { do
     } catch (error) {
       throw unreadable(path, error, cwd);
     }
-    if (info.isDirectory()) await walk(full);
-    else if (!isOld(basename(full))) targets.push({ path: full, display: displayPath(full, cwd) });
+    if (info.isDirectory()) {
+      for (const file of await walkSqlFiles(full, Boolean(options.down), cwd)) add(file, isOld(file));
+      continue;
+    }
+    if (options.replayEarlier !== false) {
+      const folder = migrationsFolderOf(full);
+      let files = folders.get(folder);
+      if (!files) {
+        files = await walkSqlFiles(folder, false, cwd).catch(() => []);
+        folders.set(folder, files);
+      }
+      const index = files.indexOf(full);
+      for (const earlier of index > 0 ? files.slice(0, index) : []) add(earlier, true);
+    }
+    add(full, isOld(full));
   }
-  return targets;
+  return planned;
+}
+
+/** Expand paths into the files to lint (planLintFiles without the files only replayed). */
+export async function collectLintTargets(paths: readonly string[], options: { down?: boolean | undefined; cwd?: string | undefined; startAfter?: string | undefined } = {}): Promise<LintTarget[]> {
+  const planned = await planLintFiles(paths, { ...options, replayEarlier: false });
+  return planned.filter((p) => !p.replayOnly).map(({ path, display }) => ({ path, display }));
 }
 
 function unreadable(path: string, error: unknown, cwd: string): ConfigError {
@@ -295,14 +429,24 @@ function unreadable(path: string, error: unknown, cwd: string): ConfigError {
 /** Read and lint files and folders. */
 export async function lintFiles(paths: readonly string[], options: LintFilesOptions): Promise<LintRun> {
   await ensureParser();
-  const targets = await collectLintTargets(paths, options);
+  checkRuleConfig(options.ruleConfig);
+  const model = options.model ?? new SchemaModel(options.catalog);
+  // With the database's catalog at hand, it wins: earlier files are not replayed over it.
+  const planned = await planLintFiles(paths, { ...options, replayEarlier: !model.fromCatalog });
   const files: FileLintResult[] = [];
-  options = { ...options, memory: options.memory ?? new SchemaMemory() };
-  for (const target of targets) {
+  options = { ...options, model, projectDir: options.projectDir ?? options.cwd };
+  for (const target of planned) {
+    if (target.replayOnly && model.fromCatalog) continue;
     // Synchronous on purpose: a migrations folder is many small files, and one thread-pool round
     // trip per open/stat/read/close costs more than the reads themselves. Regular files up to 10 MB.
     const text = readSqlFileSync(target.path, target.display).toString('utf8');
-    files.push(lintFile(target.display, text, options));
+    if (target.replayOnly) replayFile(target.display, text, options);
+    else files.push(lintFile(target.display, text, options));
   }
   return summarizeLint(files, options.pgVersion);
+}
+
+/** Move the schema model past an earlier, already deployed file: its statements are walked, no rule runs, nothing is reported. */
+export function replayFile(file: string, text: string, options: LintOptions): void {
+  lintParsed(file, parseLintFile(basename(file), text, { down: false }), { ...options, rules: [], ruleConfig: undefined });
 }

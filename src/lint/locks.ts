@@ -16,6 +16,8 @@ export type BlockingLockMode = 'ACCESS EXCLUSIVE' | 'EXCLUSIVE' | 'SHARE ROW EXC
 export interface TableLock {
   table: RangeVar | undefined;
   mode: BlockingLockMode;
+  /** For a lock without a table: which tables (e.g. those whose triggers a DROP … CASCADE drops). */
+  tables?: string | undefined;
 }
 
 /** What a lock mode stops other sessions from doing. */
@@ -123,7 +125,19 @@ export const LOCKING_STATEMENTS: readonly string[] = [
   'AlterTableMoveAllStmt',
   'CreatePolicyStmt',
   'AlterPolicyStmt',
+  'ViewStmt',
 ];
+
+/** Objects whose DROP … CASCADE also drops triggers, columns or tables, each under ACCESS EXCLUSIVE on its table. */
+const CASCADING_DROPS: Record<string, string> = {
+  OBJECT_SCHEMA: 'every table in the schema, and every table with a trigger calling one of its functions',
+  OBJECT_FUNCTION: 'every table with a trigger calling the function',
+  OBJECT_PROCEDURE: 'every table that depends on the procedure',
+  OBJECT_ROUTINE: 'every table with a trigger calling the routine',
+  OBJECT_TYPE: 'every table with a column of the type',
+  OBJECT_DOMAIN: 'every table with a column of the domain',
+  OBJECT_EXTENSION: "every table with a trigger or column that depends on the extension's objects",
+};
 
 /**
  * The locks a statement takes that block reads or writes, on the tables it names. Statements that
@@ -173,9 +187,10 @@ export function blockingLocks(kind: string, node: PgNode): TableLock[] {
     case 'DropStmt': {
       const type = node.removeType as string | undefined;
       const objects = (node.objects as PgNode[] | undefined) ?? [];
-      if (type === 'OBJECT_TABLE' || type === 'OBJECT_MATVIEW' || (type === 'OBJECT_INDEX' && !node.concurrent)) {
+      if (type === 'OBJECT_TABLE' || type === 'OBJECT_MATVIEW' || type === 'OBJECT_VIEW' || (type === 'OBJECT_INDEX' && !node.concurrent)) {
         return droppedRelations(node).map((table) => ({ table, mode: 'ACCESS EXCLUSIVE' }));
       }
+      if (type && CASCADING_DROPS[type] && node.behavior === 'DROP_CASCADE') return [{ table: undefined, mode: 'ACCESS EXCLUSIVE', tables: CASCADING_DROPS[type] }];
       if (type === 'OBJECT_TRIGGER' || type === 'OBJECT_RULE' || type === 'OBJECT_POLICY') {
         return objects.map((o) => ({ table: tableOfDroppedChild(o), mode: 'ACCESS EXCLUSIVE' as const })).filter((l) => l.table);
       }
@@ -210,6 +225,9 @@ export function blockingLocks(kind: string, node: PgNode): TableLock[] {
     case 'CreatePolicyStmt':
     case 'AlterPolicyStmt':
       return [{ table: node.table as RangeVar | undefined, mode: 'ACCESS EXCLUSIVE' }];
+    case 'ViewStmt':
+      // CREATE OR REPLACE VIEW of an existing view locks it (queries reading the view wait).
+      return node.replace ? [{ table: node.view as RangeVar | undefined, mode: 'ACCESS EXCLUSIVE' }] : [];
     default:
       return [];
   }

@@ -16,6 +16,8 @@ export interface LintJson {
   pgVersion: number;
   errors: number;
   warnings: number;
+  /** Findings on tables the database showed to be small (severity "info"): shown, never blocking. */
+  notes: number;
   files: Array<{ file: string; kind: 'drydock' | 'plain'; statements: number; errors: number; warnings: number }>;
   findings: Array<Finding & { docs: string }>;
 }
@@ -27,6 +29,7 @@ export function lintJson(run: LintRun): LintJson {
     pgVersion: run.pgVersion,
     errors: run.errors,
     warnings: run.warnings,
+    notes: run.notes,
     files: run.files.map((f) => ({
       file: f.file,
       kind: f.kind,
@@ -70,9 +73,10 @@ export function renderFinding(finding: Finding): string {
 export function lintSummary(run: LintRun): string {
   const files = plural(run.files.length, 'file');
   const version = `Postgres ${run.pgVersion}`;
-  if (run.errors === 0 && run.warnings === 0) return `No unsafe operations found in ${files} (checked for ${version}).`;
-  const withFindings = run.files.filter((f) => f.findings.length).length;
-  return `${plural(run.errors, 'error')} and ${plural(run.warnings, 'warning')} in ${withFindings} of ${files} (checked for ${version}).`;
+  const notes = run.notes ? `; ${plural(run.notes, 'note')} on small tables` : '';
+  if (run.errors === 0 && run.warnings === 0) return `No unsafe operations found in ${files} (checked for ${version})${notes}.`;
+  const withFindings = run.files.filter((f) => f.findings.some((x) => x.severity !== 'info')).length;
+  return `${plural(run.errors, 'error')} and ${plural(run.warnings, 'warning')} in ${withFindings} of ${files} (checked for ${version})${notes}.`;
 }
 
 /** The human report: every finding, then the summary. */
@@ -92,7 +96,7 @@ function escapeProperty(text: string): string {
 /** GitHub Actions annotations, one line per finding, then the summary as a plain log line. */
 export function renderLintGithub(run: LintRun): string {
   const lines = run.findings.map((f) => {
-    const command = f.severity === 'error' ? 'error' : 'warning';
+    const command = f.severity === 'error' ? 'error' : f.severity === 'warning' ? 'warning' : 'notice';
     const body = f.help ? `${f.message}\n\n${f.help}` : f.message;
     return `::${command} file=${escapeProperty(f.file)},line=${f.line},col=${f.column},title=${escapeProperty(`drydock lint: ${f.rule}`)}::${escapeData(body)}`;
   });

@@ -2,9 +2,13 @@
  * The shapes the linter passes around: statements with their place in the file, rules, findings.
  */
 import type { PgNode, RangeVar, TypeInfo } from './ast.js';
+import type { TableModel, TableSize } from './schema-model.js';
 
-/** How bad a finding is. Only errors make `drydock lint` exit 1 and stop a release. */
-export type Severity = 'error' | 'warning';
+/**
+ * How bad a finding is. Only errors make `drydock lint` exit 1 and stop a release. 'info' is a
+ * note: a finding on a table the database showed to be small (it does not block).
+ */
+export type Severity = 'error' | 'warning' | 'info';
 
 /** One problem found in one statement (or one file, for syntax errors). */
 export interface Finding {
@@ -54,6 +58,11 @@ export interface Report {
   help?: string | undefined;
   /** The parse node (or its `location`) to point at; the statement's start when absent or without a location. */
   node?: { location?: number | undefined } | number | undefined;
+  /**
+   * The table whose size decides how bad this is (the one rewritten, scanned or locked while the
+   * work runs), for size-aware rules; their default is the statement's `relation`.
+   */
+  table?: RangeVar | undefined;
 }
 
 /** A constraint added NOT VALID earlier in the same migration. */
@@ -80,8 +89,10 @@ export interface RuleContext {
   readonly runnerTransaction: boolean;
   /** lock_timeout is in force for the statement (set in the file, or by drydock's runner). */
   readonly hasLockTimeout: boolean;
-  /** The migration section also changes the schema of a table it did not create. */
+  /** An earlier statement of the section changed the schema of a table it did not create (in the same transaction, inside one). */
   readonly hasSchemaChange: boolean;
+  /** True when the schema model was read from the database (so an unknown table does not exist yet). */
+  readonly modelFromCatalog: boolean;
   /** True when the migration created this table (or index) before this statement: it is new and empty. */
   isNew(rel: RangeVar | undefined): boolean;
   /** True for a relation the migration did not create: it may be large and busy. */
@@ -90,8 +101,16 @@ export interface RuleContext {
   pendingConstraint(table: RangeVar, name: string): PendingConstraint | undefined;
   /** A CHECK (column IS NOT NULL) on the table was validated earlier in this migration (or may have been, judging by a validated constraint's name). */
   hasValidatedNotNullCheck(table: RangeVar, column: string): boolean;
-  /** The column's type, when the migration itself declared it earlier. */
+  /** The column's type, from the database or from the migrations before this statement (undefined when unknown). */
   knownColumnType(table: RangeVar, column: string): TypeInfo | undefined;
+  /** The table was created earlier in this migration and filled since (INSERT … SELECT, COPY, CREATE TABLE AS). */
+  isPopulated(rel: RangeVar | undefined): boolean;
+  /** Whether the relation exists before this statement: 'unknown' when no database was read and no earlier migration created it. */
+  relationExists(rel: RangeVar | undefined): 'yes' | 'no' | 'unknown';
+  /** The table's measured size (only with a database; undefined for tables created in this run). */
+  tableSize(rel: RangeVar | undefined): TableSize | undefined;
+  /** Whether the model knows a schema, and the relations in it. */
+  schemaContents(schema: string): { known: boolean; relations: TableModel[] };
   /** True the first time it is called with `key` in this section (for rules that report once per file). */
   firstTime(key: string): boolean;
   /** Report a finding of the running rule on the current statement. */
@@ -107,6 +126,11 @@ export interface Rule {
   severity: Severity;
   /** Off rules run only when asked for (none yet; kept so the registry can grow opt-in rules). */
   enabledByDefault: boolean;
+  /**
+   * The harm grows with the table (a rewrite, a scan, a lock held while either runs): with a database,
+   * a finding on a small table is a note naming its size, and one on a large table says how large.
+   */
+  sizeAware: boolean;
   /** The rule's documentation, relative to the package root: src/lint/rules/<id>.md. */
   docs: string;
   /** The statement kinds `check` looks at ('AlterTableStmt' …); the linter calls it for no others. */

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import type { LintRun } from '../lint/lint.js';
 import { withClient } from '../pg/client.js';
+import { readLintSchema } from '../pg/queries/lint-schema.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import { majorOrder } from '../pg/version.js';
 import type { LintSettings } from '../settings.js';
@@ -39,11 +40,16 @@ export async function lint(settings: LintSettings, paths: string[], request: Lin
     }
     targets = [settings.dir];
   }
+  // With --url, the database's schema (column types, constraints, sizes) is what the files are judged against.
+  const catalog = settings.url ? await withClient(settings.url, (client) => readLintSchema(client), { applicationName: 'drydock lint' }) : undefined;
   return lintFiles(targets, {
     pgVersion: await resolveLintPgVersion(settings),
     down: request.down,
     assumeInTransaction: request.assumeInTransaction,
     startAfter: settings.startAfter,
+    catalog,
+    ruleConfig: settings.lintProject.ruleConfig,
+    smallTable: settings.lintProject.smallTable,
   });
 }
 

@@ -19,10 +19,11 @@ import type { AppliedMigration, MigrationFile, MigrationStatus } from '../migrat
 import { isMigrationVersion } from '../migrate/version.js';
 import { cancelOnAbort, withClient } from '../pg/client.js';
 import { MIGRATION_LOCK_KEY, withAdvisoryLock } from '../pg/lock.js';
+import { readLintSchema } from '../pg/queries/lint-schema.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { majorOrder } from '../pg/version.js';
-import type { LintMode, MigrateSettings, RunnerSettings } from '../settings.js';
+import type { LintMode, LintProjectSettings, MigrateSettings, RunnerSettings } from '../settings.js';
 import { ensureParser } from '../sql/parse.js';
 import { formatMs } from '../format.js';
 import { createPipeline } from './listr.js';
@@ -48,6 +49,8 @@ export interface MigrationRunOptions {
    * 'off' (the default here) skips linting.
    */
   lint?: LintMode | undefined;
+  /** drydock.json's rule levels and small-table limits for that lint. */
+  lintProject?: LintProjectSettings | undefined;
 }
 
 /** One step that ran. */
@@ -195,7 +198,7 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
         enabled: () => action.direction === 'up' && (options.lint ?? 'off') !== 'off',
         skip: (c) => (!c.steps?.length ? 'nothing pending' : false),
         task: async (c, task) => {
-          c.lint = await lintPending(client, c.steps!);
+          c.lint = await lintPending(client, c.steps!, options.lintProject);
           const run = c.lint;
           const count = `${c.steps!.length} pending migration(s)`;
           if (!run.findings.length) {
@@ -213,7 +216,7 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
             });
           }
           deps.output.problems(report);
-          task.title = `Lint: ${run.errors} error(s), ${run.warnings} warning(s) in ${count}${run.errors ? ' (applying anyway: lint mode warn)' : ''}`;
+          task.title = `Lint: ${run.errors} error(s), ${run.warnings} warning(s)${run.notes ? `, ${run.notes} note(s) on small tables` : ''} in ${count}${run.errors ? ' (applying anyway: lint mode warn)' : ''}`;
         },
       },
       {
@@ -249,16 +252,20 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
 }
 
 /**
- * Lint the up sections of pending migrations, in order, for the connected server's Postgres version.
- * The linter is loaded only here: a release with nothing pending never pays for its start-up.
+ * Lint the up sections of pending migrations, in order, for the connected server's Postgres version,
+ * against the database's schema as it is now (column types, constraints, sizes), moved forward by each
+ * pending migration in turn. The linter is loaded only here: a release with nothing pending never pays
+ * for its start-up.
  */
-async function lintPending(client: pg.Client, steps: ValidatedStep[]): Promise<LintRun> {
-  const [{ SchemaMemory }, { displayPath, lintMigration, summarizeLint }] = await Promise.all([import('../lint/context.js'), import('../lint/lint.js')]);
+async function lintPending(client: pg.Client, steps: ValidatedStep[], project: LintProjectSettings | undefined): Promise<LintRun> {
+  const [{ SchemaModel }, { checkRuleConfig, displayPath, lintMigration, summarizeLint }] = await Promise.all([import('../lint/schema-model.js'), import('../lint/lint.js')]);
   await ensureParser();
+  checkRuleConfig(project?.ruleConfig);
   const { major } = await readServerVersion(client);
   const pgVersion = majorOrder(major);
-  const memory = new SchemaMemory();
-  const files = steps.map((step) => lintMigration(displayPath(step.migration.path), step.migration, { pgVersion, memory }));
+  const model = new SchemaModel(await readLintSchema(client));
+  const options = { pgVersion, model, smallTable: project?.smallTable, ruleConfig: project?.ruleConfig };
+  const files = steps.map((step) => lintMigration(displayPath(step.migration.path), step.migration, options));
   return summarizeLint(files, pgVersion);
 }
 
@@ -275,7 +282,7 @@ export async function migrateUp(
     await runAppCommand(deps.output, command, 'migration command', url.href);
     return { command };
   }
-  return runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up', to: options.to }, dryRun: options.dryRun, lint: settings.lint });
+  return runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up', to: options.to }, dryRun: options.dryRun, lint: settings.lint, lintProject: settings.lintProject });
 }
 
 /** `migrate down`: the app's rollback command (once per step) when one is configured, else drydock's runner. */

@@ -88,6 +88,6 @@ export async function release(deps: Pick<Deps, 'output'>, settings: MigrateSetti
     await runAppCommand(deps.output, command, 'migration command', url.href);
     return { database, before, action: 'command', command };
   }
-  const migrations = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up' }, connectRetryMs: options.connectRetryMs, lint: settings.lint });
+  const migrations = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up' }, connectRetryMs: options.connectRetryMs, lint: settings.lint, lintProject: settings.lintProject });
   return { database, before, action: 'migrated', migrations };
 }

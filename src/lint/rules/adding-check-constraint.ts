@@ -10,6 +10,7 @@ export const addingCheckConstraint = defineRule({
   id: 'adding-check-constraint',
   summary: 'A CHECK constraint added without NOT VALID scans the table under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  sizeAware: true,
   kinds: ['AlterTableStmt', 'AlterDomainStmt'],
   check(stmt, ctx) {
     // ALTER DOMAIN … ADD CONSTRAINT checks every column of that domain, in every table.

@@ -12,6 +12,7 @@ export const addingFieldWithVolatileDefault = defineRule({
   id: 'adding-field-with-volatile-default',
   summary: 'ADD COLUMN with a volatile default (any default before Postgres 11, or a stored generated column) rewrites the table',
   severity: 'error',
+  sizeAware: true,
   kinds: ['AlterTableStmt'],
   check(stmt, ctx) {
     for (const added of addedColumns(stmt, ctx)) {

@@ -2,9 +2,13 @@
  * Adding a foreign key checks every existing row while holding SHARE ROW EXCLUSIVE on both tables
  * (writes wait). NOT VALID skips the check; VALIDATE CONSTRAINT later checks the rows under a lock
  * that lets reads and writes go on.
+ *
+ * A table created in the same migration is empty, so a foreign key on it checks nothing, unless the
+ * migration filled it first (INSERT … SELECT, COPY): then the check reads every row it got, holding
+ * SHARE ROW EXCLUSIVE on the existing table it references.
  * https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
  */
-import { asKind, showIdent, showRelation, stringList, type ConstraintNode } from '../ast.js';
+import { alterCommands, asKind, showIdent, showRelation, stringList, type ConstraintNode, type RangeVar } from '../ast.js';
 import { nonNullDefault } from '../volatility.js';
 import { addedColumns, defineRule, existingTableCommands, withSemicolon } from './shared.js';
 
@@ -16,8 +20,29 @@ export const addingForeignKeyConstraint = defineRule({
   id: 'adding-foreign-key-constraint',
   summary: 'A foreign key added without NOT VALID blocks writes to both tables while every row is checked',
   severity: 'error',
+  sizeAware: true,
   kinds: ['AlterTableStmt'],
   check(stmt, ctx) {
+    const filled = stmt.kind === 'AlterTableStmt' ? (stmt.node.relation as RangeVar | undefined) : undefined;
+    if (filled && ctx.isPopulated(filled)) {
+      for (const cmd of alterCommands(stmt.node)) {
+        const constraint = asKind<ConstraintNode>(cmd.def, 'Constraint');
+        if (cmd.subtype !== 'AT_AddConstraint' || constraint?.contype !== 'CONSTR_FOREIGN' || constraint.skip_validation || !ctx.isExisting(constraint.pktable)) continue;
+        const table = showRelation(filled);
+        const target = showRelation(constraint.pktable);
+        const name = constraint.conname ? showIdent(constraint.conname) : '…';
+        ctx.report({
+          node: constraint,
+          message: `\`${table}\` was filled earlier in this migration: adding foreign key ${constraint.conname ? `\`${name}\` ` : ''}checks every row it got while holding a SHARE ROW EXCLUSIVE lock on the existing table \`${target}\`: writes to \`${target}\` wait until the check finishes`,
+          help: [
+            `ALTER TABLE ${table} ADD CONSTRAINT ${name} FOREIGN KEY (${columnList(stringList(constraint.fk_attrs))}) REFERENCES ${target} (${columnList(stringList(constraint.pk_attrs))}) NOT VALID;`,
+            '-- then, in a later migration (reads and writes go on while it checks):',
+            `ALTER TABLE ${table} VALIDATE CONSTRAINT ${name};`,
+          ].join('\n'),
+        });
+      }
+      return;
+    }
     const alter = existingTableCommands(stmt, ctx);
     if (!alter) return;
     const table = showRelation(alter.table);

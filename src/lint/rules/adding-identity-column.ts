@@ -9,6 +9,7 @@ export const addingIdentityColumn = defineRule({
   id: 'adding-identity-column',
   summary: 'Adding an identity column to an existing table rewrites it under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  sizeAware: true,
   kinds: ['AlterTableStmt'],
   check(stmt, ctx) {
     for (const added of addedColumns(stmt, ctx)) {

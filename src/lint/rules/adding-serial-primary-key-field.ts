@@ -10,6 +10,7 @@ export const addingSerialPrimaryKeyField = defineRule({
   id: 'adding-serial-primary-key-field',
   summary: 'Adding a serial column to an existing table rewrites it under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  sizeAware: true,
   kinds: ['AlterTableStmt'],
   check(stmt, ctx) {
     for (const added of addedColumns(stmt, ctx)) {

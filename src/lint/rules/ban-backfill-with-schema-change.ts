@@ -1,8 +1,11 @@
 /**
- * An UPDATE or DELETE over a whole table in the same migration as a schema change: inside one
+ * An UPDATE or DELETE over a whole table after a schema change in the same migration: inside one
  * transaction the locks the DDL took (ACCESS EXCLUSIVE for most ALTER TABLEs) are held until the
  * backfill ends, blocking all traffic to the table; outside one, it is still one long statement
  * that locks every row it touches, and the deploy waits for it.
+ * Order matters: an UPDATE or DELETE that runs before the first schema change (a de-duplicating DELETE
+ * ahead of a unique index) holds none of its locks. Updates of the system catalogs (`UPDATE pg_index`)
+ * are not backfills.
  * https://www.postgresql.org/docs/current/explicit-locking.html
  */
 import { asKind, columnRefName, showRelation, stringList, type PgNode, type RangeVar } from '../ast.js';
@@ -36,16 +39,24 @@ export function isRowLimited(where: PgNode | undefined): boolean {
   return false;
 }
 
+/** A system catalog (pg_catalog.pg_index, information_schema …): writing to it is not a data backfill. */
+function isSystemCatalog(table: RangeVar | undefined): boolean {
+  if (!table) return false;
+  if (table.schemaname === 'pg_catalog' || table.schemaname === 'information_schema') return true;
+  return table.schemaname === undefined && table.relname.startsWith('pg_');
+}
+
 export const banBackfillWithSchemaChange = defineRule({
   id: 'ban-backfill-with-schema-change',
-  summary: 'An UPDATE or DELETE over a whole table in the same migration as schema changes',
+  summary: 'An UPDATE or DELETE over a whole table after a schema change in the same migration',
   severity: 'error',
+  sizeAware: true,
   kinds: ['UpdateStmt', 'DeleteStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'UpdateStmt' && stmt.kind !== 'DeleteStmt') return;
     if (!ctx.hasSchemaChange) return;
     const table = stmt.node.relation as RangeVar | undefined;
-    if (!ctx.isExisting(table)) return;
+    if (!ctx.isExisting(table) || isSystemCatalog(table)) return;
     if (isRowLimited(stmt.node.whereClause as PgNode | undefined)) return;
     const verb = stmt.kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE';
     const t = showRelation(table);

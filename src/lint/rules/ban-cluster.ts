@@ -9,6 +9,7 @@ export const banCluster = defineRule({
   id: 'ban-cluster',
   summary: 'CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  sizeAware: true,
   kinds: ['ClusterStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'ClusterStmt') return;

@@ -14,11 +14,15 @@ export const banDropTable = defineRule({
   kinds: ['DropStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'DropStmt') return;
-    // DROP SCHEMA … CASCADE drops every table in it.
+    // DROP SCHEMA … CASCADE drops every table in it: reported unless the schema model knows it holds none.
     if (stmt.node.removeType === 'OBJECT_SCHEMA' && stmt.node.behavior === 'DROP_CASCADE') {
-      const schemas = ((stmt.node.objects as PgNode[] | undefined) ?? []).map((o) => showIdent(asKind<{ sval?: string }>(o, 'String')?.sval ?? '?'));
+      const names = ((stmt.node.objects as PgNode[] | undefined) ?? []).map((o) => asKind<{ sval?: string }>(o, 'String')?.sval ?? '?');
+      const contents = names.map((name) => ctx.schemaContents(name));
+      if (contents.every((c) => c.known && !c.relations.some((r) => r.kind === 'table' || r.kind === 'matview'))) return;
+      const schemas = names.map(showIdent);
+      const known = contents.flatMap((c) => c.relations.filter((r) => r.kind === 'table' || r.kind === 'matview').map((r) => `\`${showIdent(r.name)}\``));
       ctx.report({
-        message: `DROP SCHEMA ${schemas.join(', ')} CASCADE drops every table in it, with its data, for good`,
+        message: `DROP SCHEMA ${schemas.join(', ')} CASCADE drops every table in it, with its data, for good${known.length ? ` (${known.slice(0, 5).join(', ')}${known.length > 5 ? `, and ${known.length - 5} more` : ''})` : ''}`,
         help: ['-- drop the tables one by one (each its own reviewed statement), then the empty schema without CASCADE', suppressionHint('ban-drop-table', '<why nothing in it is needed>')].join('\n'),
       });
       return;

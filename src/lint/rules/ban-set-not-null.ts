@@ -10,6 +10,7 @@ export const banSetNotNull = defineRule({
   id: 'ban-set-not-null',
   summary: 'SET NOT NULL on an existing column scans the table under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  sizeAware: true,
   kinds: ['AlterTableStmt'],
   check(stmt, ctx) {
     const alter = existingTableCommands(stmt, ctx);

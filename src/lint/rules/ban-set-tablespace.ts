@@ -9,6 +9,7 @@ export const banSetTablespace = defineRule({
   id: 'ban-set-tablespace',
   summary: 'SET TABLESPACE copies the table or index under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  sizeAware: true,
   kinds: ['AlterTableStmt', 'AlterTableMoveAllStmt'],
   check(stmt, ctx) {
     const help = '-- move a table online with pg_repack --tablespace; for an index, build a new one CONCURRENTLY in the new tablespace and drop the old one';

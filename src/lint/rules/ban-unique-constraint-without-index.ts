@@ -13,6 +13,7 @@ export const banUniqueConstraintWithoutIndex = defineRule({
   id: 'ban-unique-constraint-without-index',
   summary: 'UNIQUE or PRIMARY KEY added directly builds its index under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  sizeAware: true,
   kinds: ['AlterTableStmt'],
   check(stmt, ctx) {
     const alter = existingTableCommands(stmt, ctx);

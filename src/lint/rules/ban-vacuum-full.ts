@@ -10,6 +10,7 @@ export const banVacuumFull = defineRule({
   id: 'ban-vacuum-full',
   summary: 'VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock',
   severity: 'error',
+  sizeAware: true,
   kinds: ['VacuumStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'VacuumStmt' || !isVacuumFull(stmt.node)) return;

@@ -15,6 +15,7 @@ export const requireConcurrentIndexCreation = defineRule({
   id: 'require-concurrent-index-creation',
   summary: 'CREATE INDEX on an existing table without CONCURRENTLY blocks writes while the index builds',
   severity: 'error',
+  sizeAware: true,
   kinds: ['IndexStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'IndexStmt' || stmt.node.concurrent) return;

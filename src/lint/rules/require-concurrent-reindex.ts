@@ -19,6 +19,7 @@ export const requireConcurrentReindex = defineRule({
   id: 'require-concurrent-reindex',
   summary: 'REINDEX without CONCURRENTLY blocks writes and the queries that use the index',
   severity: 'error',
+  sizeAware: true,
   kinds: ['ReindexStmt'],
   check(stmt, ctx) {
     if (stmt.kind !== 'ReindexStmt' || isConcurrentReindex(stmt.node)) return;

@@ -17,9 +17,10 @@ export const requireLockTimeout = defineRule({
   kinds: LOCKING_STATEMENTS,
   check(stmt, ctx) {
     if (ctx.hasLockTimeout) return;
-    const lock = blockingLocks(stmt.kind, stmt.node).find((l) => !l.table || ctx.isExisting(l.table));
+    // A relation created earlier in the migration is new; one the database does not have is created by this statement.
+    const lock = blockingLocks(stmt.kind, stmt.node).find((l) => !l.table || (ctx.isExisting(l.table) && ctx.relationExists(l.table) !== 'no'));
     if (!lock || !ctx.firstTime('require-lock-timeout')) return;
-    const table = lock.table ? `\`${showRelation(lock.table)}\`` : 'the tables';
+    const table = lock.table ? `\`${showRelation(lock.table)}\`` : (lock.tables ?? 'the tables');
     ctx.report({
       message: `this statement needs ${lock.mode.startsWith('SHARE') ? 'a' : 'an'} ${lock.mode} lock on ${table} and no lock_timeout is set: while it waits behind a long-running query, every ${blockedBy(lock.mode) === 'writes' ? 'write to' : 'read and write of'} ${table} queues behind it`,
       help: [

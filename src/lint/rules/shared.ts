@@ -5,8 +5,8 @@ import { alterCommands, asKind, columnConstraints, typeInfo, type AlterTableCmdN
 import type { LintStatement, Rule, RuleContext } from '../types.js';
 
 /** Build a rule; its documentation lives next to it in src/lint/rules/<id>.md. */
-export function defineRule(rule: Omit<Rule, 'docs' | 'enabledByDefault'> & { enabledByDefault?: boolean }): Rule {
-  return { enabledByDefault: true, docs: `src/lint/rules/${rule.id}.md`, ...rule };
+export function defineRule(rule: Omit<Rule, 'docs' | 'enabledByDefault' | 'sizeAware'> & { enabledByDefault?: boolean; sizeAware?: boolean }): Rule {
+  return { enabledByDefault: true, sizeAware: false, docs: `src/lint/rules/${rule.id}.md`, ...rule };
 }
 
 /** A SQL comment line telling how to run a statement outside a transaction block, for this kind of file. */

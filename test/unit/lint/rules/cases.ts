@@ -158,8 +158,18 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       'BEGIN;\nALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT fk;\nCOMMIT;',
       { sql: 'ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT fk;', kind: 'drydock' },
       "DO $$ BEGIN\n ALTER TABLE \"posts\" ADD CONSTRAINT \"posts_author_id_users_id_fk\" FOREIGN KEY (\"author_id\") REFERENCES \"public\".\"users\"(\"id\") ON DELETE no action ON UPDATE no action;\nEXCEPTION\n WHEN duplicate_object THEN null;\nEND $$;",
+      // Issue 14: a table created and filled in the same migration, then given a foreign key to an existing table.
+      {
+        sql: 'CREATE TABLE "new_Post" ("id" SERIAL NOT NULL, "authorId" INTEGER NOT NULL, CONSTRAINT "new_Post_pkey" PRIMARY KEY ("id"));\nINSERT INTO "new_Post" ("id", "authorId") SELECT "id", "authorId" FROM "Post";\nALTER TABLE "new_Post" ADD CONSTRAINT "new_Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "User"("id") ON DELETE RESTRICT ON UPDATE CASCADE;',
+        kind: 'drydock',
+      },
+      'CREATE TABLE stats AS SELECT user_id, count(*) AS n FROM orders GROUP BY user_id;\nALTER TABLE stats ADD CONSTRAINT stats_user_fk FOREIGN KEY (user_id) REFERENCES users (id);',
     ],
     ok: [
+      'CREATE TABLE "Post2" ("id" SERIAL NOT NULL, "authorId" INTEGER NOT NULL);\nALTER TABLE "Post2" ADD CONSTRAINT "Post2_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "User"("id");',
+      "CREATE TABLE kinds (id int, user_id int);\nINSERT INTO kinds VALUES (1, 1), (2, 1);\nALTER TABLE kinds ADD CONSTRAINT kinds_user_fk FOREIGN KEY (user_id) REFERENCES users (id);",
+      'CREATE TABLE p2 (id int, user_id int);\nINSERT INTO p2 SELECT id, user_id FROM p;\nALTER TABLE p2 ADD CONSTRAINT p2_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;',
+      'CREATE TABLE a (id int PRIMARY KEY);\nCREATE TABLE b (id int, a_id int);\nINSERT INTO b SELECT id, id FROM old_b;\nALTER TABLE b ADD CONSTRAINT b_a_fk FOREIGN KEY (a_id) REFERENCES a (id);',
       'ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;',
       'ALTER TABLE orders VALIDATE CONSTRAINT fk;',
       // Separate statements outside a transaction: each commits on its own.
@@ -216,12 +226,23 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       'ALTER TABLE t ADD COLUMN price numeric(10,2);\nALTER TABLE t ALTER COLUMN price TYPE numeric(12,4);',
       'ALTER TABLE t ALTER COLUMN price TYPE numeric(12,2);',
       'ALTER TABLE users ALTER COLUMN email TYPE citext;',
-    ],
-    ok: [
+      // The old type is unknown (no database, no earlier migration declared it): bytea → text and
+      // int → text rewrite, text → varchar(n) checks every row, so these are reported (issue 14).
       'ALTER TABLE users ALTER COLUMN name TYPE text;',
       'ALTER TABLE "core_recipe" ALTER COLUMN "edits" TYPE text USING "edits"::text;',
       'ALTER TABLE users ALTER COLUMN name TYPE varchar(500);',
       'ALTER TABLE users ALTER COLUMN name TYPE character varying;',
+      // After RENAME COLUMN the old name's type is the one that counts.
+      'ALTER TABLE t ADD COLUMN body bytea;\nALTER TABLE t RENAME COLUMN body TO content;\nALTER TABLE t ALTER COLUMN content TYPE text;',
+      'ALTER TABLE t ADD COLUMN n int;\nALTER TABLE t ALTER COLUMN n TYPE text;',
+      'ALTER TABLE t ADD COLUMN name varchar(255);\nALTER TABLE t ALTER COLUMN name TYPE varchar(50);',
+    ],
+    ok: [
+      'ALTER TABLE users ADD COLUMN name varchar(100);\nALTER TABLE users ALTER COLUMN name TYPE text;',
+      'ALTER TABLE "core_recipe" ADD COLUMN "edits" varchar(20);\nALTER TABLE "core_recipe" ALTER COLUMN "edits" TYPE text USING "edits"::text;',
+      'ALTER TABLE users ADD COLUMN name varchar(100);\nALTER TABLE users ALTER COLUMN name TYPE varchar(500);',
+      'ALTER TABLE users ADD COLUMN name text;\nALTER TABLE users ALTER COLUMN name TYPE character varying;',
+      'ALTER TABLE t ADD COLUMN body varchar(10);\nALTER TABLE t RENAME COLUMN body TO content;\nALTER TABLE t ALTER COLUMN content TYPE text;',
       'ALTER TABLE t ADD COLUMN name varchar(100);\nALTER TABLE t ALTER COLUMN name TYPE varchar(200);',
       'ALTER TABLE t ADD COLUMN price numeric(10,2);\nALTER TABLE t ALTER COLUMN price TYPE numeric(12,2);',
       'ALTER TABLE t ADD COLUMN price numeric(10,2);\nALTER TABLE t ALTER COLUMN price TYPE numeric;',
@@ -241,8 +262,12 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
     ok: ['CREATE TABLE t (a int, b int);\nALTER TABLE t DROP COLUMN b;', 'ALTER TABLE users DROP CONSTRAINT users_email_key;', 'ALTER TABLE users ALTER COLUMN a DROP DEFAULT;'],
   },
   'ban-drop-table': {
-    err: ['DROP TABLE legacy_sessions;', 'DROP TABLE IF EXISTS "public"."Session" CASCADE;', 'DROP TABLE a, b;', 'DROP SCHEMA IF EXISTS reporting CASCADE;'],
-    ok: ['CREATE TABLE tmp (id int);\nDROP TABLE tmp;', 'DROP INDEX CONCURRENTLY idx;', 'DROP VIEW v;', 'CREATE TEMP TABLE x AS SELECT 1;\nDROP TABLE x;', 'DROP SCHEMA IF EXISTS reporting;'],
+    err: ['DROP TABLE legacy_sessions;', 'DROP TABLE IF EXISTS "public"."Session" CASCADE;', 'DROP TABLE a, b;', 'DROP SCHEMA IF EXISTS reporting CASCADE;', 'CREATE SCHEMA r;\nCREATE TABLE r.t (id int);\nDROP SCHEMA r CASCADE;'],
+    ok: [
+      'CREATE TABLE tmp (id int);\nDROP TABLE tmp;', 'DROP INDEX CONCURRENTLY idx;', 'DROP VIEW v;', 'CREATE TEMP TABLE x AS SELECT 1;\nDROP TABLE x;', 'DROP SCHEMA IF EXISTS reporting;',
+      // Issue 14: a schema the migration knows holds only functions (and the triggers using them) holds no table.
+      'CREATE SCHEMA audit;\nCREATE FUNCTION audit.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at = now(); RETURN NEW; END $$;\nDROP SCHEMA audit CASCADE;',
+    ],
   },
   'ban-truncate': {
     err: ['TRUNCATE sessions;', 'TRUNCATE TABLE a, b CASCADE;', 'TRUNCATE ONLY "public"."Cache" RESTART IDENTITY;'],
@@ -264,7 +289,8 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
     err: [
       'ALTER TABLE users ADD COLUMN active boolean;\nUPDATE users SET active = true;',
       { sql: 'ALTER TABLE "users" ADD "admin" boolean;\nUPDATE "users" SET "admin" = FALSE;', kind: 'drydock' },
-      'UPDATE users SET nickname = name WHERE nickname IS NULL;\nALTER TABLE users ALTER COLUMN nickname SET NOT NULL;',
+      'ALTER TABLE users ALTER COLUMN nickname DROP DEFAULT;\nUPDATE users SET nickname = name WHERE nickname IS NULL;\nALTER TABLE users ALTER COLUMN nickname SET NOT NULL;',
+      { sql: 'ALTER TABLE users ADD COLUMN a int;\nDELETE FROM users WHERE a IS NULL;', kind: 'drydock' },
       'ALTER TABLE orders ADD COLUMN total numeric;\nUPDATE orders o SET total = s.sum FROM order_sums s WHERE s.order_id = o.id;',
       'ALTER TABLE events DROP COLUMN legacy;\nDELETE FROM events;',
       'DO $$ BEGIN ALTER TABLE users ADD COLUMN a int; UPDATE users SET a = 0; END $$;',
@@ -277,6 +303,18 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       'ALTER TABLE users ADD COLUMN a int;\nUPDATE users SET a = 0 WHERE id BETWEEN 1 AND 10000;',
       'CREATE TABLE t (id int, a int);\nINSERT INTO t VALUES (1, 1);\nUPDATE t SET a = 2;',
       "CREATE TABLE audit (id int);\nINSERT INTO audit SELECT id FROM users;\nDELETE FROM settings WHERE key = 'x';",
+      // Issue 14: order matters. A de-duplicating DELETE that runs before the schema change holds none of its locks.
+      'UPDATE users SET nickname = name WHERE nickname IS NULL;\nALTER TABLE users ALTER COLUMN nickname SET NOT NULL;',
+      {
+        sql: 'DELETE FROM "Vote" a USING "Vote" b WHERE a.id < b.id AND a."userId" = b."userId" AND a."postId" = b."postId";\nCREATE UNIQUE INDEX "Vote_userId_postId_key" ON "Vote"("userId", "postId");',
+        kind: 'drydock',
+      },
+      'BEGIN;\nDELETE FROM sessions s1 USING sessions s2 WHERE s1.ctid < s2.ctid AND s1.token = s2.token;\nALTER TABLE sessions ADD CONSTRAINT sessions_token_key UNIQUE (token);\nCOMMIT;',
+      // A committed schema change does not hold its locks into the next transaction.
+      "BEGIN;\nSET LOCAL lock_timeout = '5s';\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;\nBEGIN;\nUPDATE users SET a = 0;\nCOMMIT;",
+      // Issue 14: a catalog update is not a backfill.
+      "ALTER TABLE users ADD COLUMN a int;\nUPDATE pg_index SET indisvalid = true WHERE indexrelid = 'users_email_idx'::regclass;",
+      "ALTER TABLE users ADD COLUMN a int;\nUPDATE pg_catalog.pg_index SET indisready = true;",
     ],
   },
   'require-lock-timeout': {
@@ -291,8 +329,15 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       'CREATE TABLE posts (id int, user_id int REFERENCES users (id));',
       'LOCK TABLE users IN ACCESS EXCLUSIVE MODE;',
       'CREATE TRIGGER t BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();',
+      // Issue 14: ACCESS EXCLUSIVE locks the rule missed.
+      'DROP VIEW IF EXISTS "public"."active_users";',
+      'CREATE OR REPLACE VIEW active_users AS SELECT id, email FROM users WHERE deleted_at IS NULL;',
+      'DROP SCHEMA IF EXISTS audit CASCADE;',
+      'DROP FUNCTION IF EXISTS set_updated_at() CASCADE;',
     ],
     ok: [
+      'CREATE VIEW v AS SELECT 1 AS a;\nCREATE OR REPLACE VIEW v AS SELECT 2 AS a;',
+      'DROP FUNCTION IF EXISTS set_updated_at();',
       "SET lock_timeout = '5s';\nALTER TABLE users ADD COLUMN nickname text;",
       "SET lock_timeout TO '2s';\nCREATE INDEX idx ON users (email);",
       "BEGIN;\nSET LOCAL lock_timeout = '5s';\nALTER TABLE users ADD COLUMN x int;\nCOMMIT;",

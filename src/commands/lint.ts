@@ -24,7 +24,7 @@ export function registerLint(program: Command, run: RunCommand): void {
     .option('--url <url>', "read production's Postgres version from this database")
     .option('--format <format>', `output format: ${LINT_FORMATS.join(', ')} (github: Actions annotations)`)
     .addOption(new Option('--dir <dir>', 'migrations folder linted when no paths are given (default: drydock.json migrationsDir, else ./migrations)').env('DRYDOCK_MIGRATIONS_DIR'))
-    .option('--start-after <version>', 'skip migrations whose version is at or before this one (already deployed)')
+    .option('--start-after <version>', 'only replay (not lint) migrations at or before this version (already deployed): 20260101000000, 2021-01-01-123456 (diesel), V12 (Flyway)')
     .option('--explain <rule>', 'print the documentation of a rule')
     .option('--list-rules', 'list the rules')
     .addHelpText(

@@ -1,6 +1,9 @@
 /**
  * `drydock release` as Heroku runs it: the built CLI, DATABASE_URL, plain output, real PostgreSQL.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { runCli } from '../helpers/cli.js';
@@ -169,6 +172,8 @@ describe('drydock release', () => {
       (await d.query<{ name: string }>(`SELECT relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1`)).rows.map((r) => r.name);
     const before = await relations();
     const m = dir([{ version: '20260101000000', name: 'add_email_index', up: 'CREATE UNIQUE INDEX users_email_idx ON users (email);', down: 'DROP INDEX users_email_idx;' }]);
+    // users is empty here: with no small-table allowance, the finding blocks as on a large table.
+    writeFileSync(join(m.root, 'drydock.json'), JSON.stringify({ lintSmallTable: { rows: 0, bytes: 0 } }));
     const res = await release(d, m);
     expect(res.exitCode).toBe(1);
     expect(res.stderr).toMatch(/^error: refusing to apply 1 unsafe operation\(s\) in pending migrations/m);

@@ -313,7 +313,7 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       // A committed schema change does not hold its locks into the next transaction.
       "BEGIN;\nSET LOCAL lock_timeout = '5s';\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;\nBEGIN;\nUPDATE users SET a = 0;\nCOMMIT;",
       // Issue 14: a catalog update is not a backfill.
-      "ALTER TABLE users ADD COLUMN a int;\nUPDATE pg_index SET indisvalid = true WHERE indexrelid = 'users_email_idx'::regclass;",
+      "ALTER TABLE users ADD COLUMN a int;\nUPDATE pg_index SET indisvalid = true WHERE indexrelid = (SELECT oid FROM pg_class WHERE relname = 'users_email_idx');",
       "ALTER TABLE users ADD COLUMN a int;\nUPDATE pg_catalog.pg_index SET indisready = true;",
     ],
   },

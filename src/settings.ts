@@ -212,6 +212,10 @@ export interface GlobalSettings {
   readonly lintPgVersion: string | undefined;
   /** The Heroku dyno this runs in (DYNO), e.g. release.1. */
   readonly dyno: string;
+  /** DRYDOCK_REVIEW_APP as given (unparsed: only release reads it, see resolveReviewApp). */
+  readonly reviewAppVariable: string | undefined;
+  /** The review-app config vars Heroku set on this app (REVIEW_APP_MARKERS that are non-empty). */
+  readonly reviewAppMarkers: readonly string[];
   /** libpq's PG* defaults, for URLs that leave parts out (travels with each parsed URL). */
   readonly libpq: LibpqDefaults;
   /** The environment handed to child processes (exec.ts filters it through its allowlist). */
@@ -246,6 +250,8 @@ export function resolveGlobalSettings(flags: GlobalFlags, env: Environment): Glo
     testPauseAt: nonEmpty(env.DRYDOCK_TEST_PAUSE_AT),
     lintPgVersion: nonEmpty(env.DRYDOCK_PG_VERSION),
     dyno: env.DYNO ?? '',
+    reviewAppVariable: nonEmpty(env.DRYDOCK_REVIEW_APP),
+    reviewAppMarkers: Object.freeze(REVIEW_APP_MARKERS.filter((name) => nonEmpty(env[name]) !== undefined)),
     libpq: Object.freeze(libpq),
     childEnv: env,
   });
@@ -623,6 +629,38 @@ export function resolveJobs(flag: string | undefined): number {
   const jobs = flag === undefined ? Math.max(2, availableParallelism()) : Number(flag);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new ConfigError(`--jobs must be a whole number from 1 to 64, not "${flag}"`, { hint: 'for example --jobs 4' });
   return jobs;
+}
+
+/**
+ * Config vars Heroku sets on review apps only: HEROKU_PR_NUMBER and HEROKU_BRANCH on every review app,
+ * HEROKU_PARENT_APP_NAME when app.json asks for it. A production or staging app has none of them.
+ */
+export const REVIEW_APP_MARKERS: readonly string[] = ['HEROKU_PR_NUMBER', 'HEROKU_BRANCH', 'HEROKU_PARENT_APP_NAME'];
+
+/** Whether release runs on a review app, and what said so (for its log line). */
+export interface ReviewApp {
+  readonly reviewApp: boolean;
+  /** e.g. "HEROKU_PR_NUMBER is set", "--no-review-app", "DRYDOCK_REVIEW_APP=false", "no review-app marker". */
+  readonly because: string;
+}
+
+/**
+ * Is this a review app? `--review-app`/`--no-review-app`, else DRYDOCK_REVIEW_APP (true/false, 1/0,
+ * yes/no), else Heroku's review-app markers. The explicit settings win over the markers either way.
+ */
+export function resolveReviewApp(flag: boolean | undefined, global: Pick<GlobalSettings, 'reviewAppVariable' | 'reviewAppMarkers'>): ReviewApp {
+  if (flag !== undefined) return { reviewApp: flag, because: flag ? '--review-app' : '--no-review-app' };
+  const variable = global.reviewAppVariable?.toLowerCase();
+  if (variable !== undefined) {
+    if (['true', '1', 'yes'].includes(variable)) return { reviewApp: true, because: `DRYDOCK_REVIEW_APP=${global.reviewAppVariable}` };
+    if (['false', '0', 'no'].includes(variable)) return { reviewApp: false, because: `DRYDOCK_REVIEW_APP=${global.reviewAppVariable}` };
+    throw new ConfigError(`DRYDOCK_REVIEW_APP must be true or false, not "${global.reviewAppVariable!.slice(0, 30)}"`, {
+      hint: 'DRYDOCK_REVIEW_APP=true on review apps (app.json environments.review), false elsewhere; leave it unset to go by Heroku\'s HEROKU_PR_NUMBER/HEROKU_BRANCH',
+    });
+  }
+  const [marker] = global.reviewAppMarkers;
+  if (marker) return { reviewApp: true, because: `${marker} is set` };
+  return { reviewApp: false, because: `none of ${REVIEW_APP_MARKERS.join(', ')} or DRYDOCK_REVIEW_APP is set` };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { ResultPromise } from 'execa';
 
 import { InterruptedError, ToolError } from './errors.js';
+import { formatDuration } from './format.js';
 import { mask } from './redact.js';
 import { currentEnvironment } from './settings.js';
 import { longTimeout, MAX_TIMER_MS } from './timers.js';
@@ -110,11 +111,6 @@ function displayArg(arg: string): string {
 /** The masked, human-readable command line. */
 export function displayCommand(file: string, args: readonly string[]): string {
   return mask([file, ...args].map(displayArg).join(' '));
-}
-
-/** 1500 → "1.5 s", 300 → "300 ms", 600000 → "600 s". */
-function formatDuration(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 /** Last `n` non-empty lines of a text, masked. */

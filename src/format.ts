@@ -5,10 +5,33 @@
 const GB = 1024 ** 3;
 const MB = 1024 ** 2;
 
-/** "12 ms", "1.4 s". */
-export function formatMs(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+/** The units durations and ages are printed in, and where each one hands over to the next. */
+const DURATION_UNITS = [
+  { unit: 'ms', ms: 1, below: 1000 },
+  { unit: 's', ms: 1000, below: 60 },
+  { unit: 'min', ms: 60_000, below: 60 },
+  { unit: 'h', ms: 3_600_000, below: 48 },
+  { unit: 'd', ms: 86_400_000, below: Number.POSITIVE_INFINITY },
+] as const;
+
+/**
+ * A duration or an age for people, in the unit that fits: "12 ms", "1.4 s", "45 s", "4 min", "2.5 h",
+ * "30 h", "3 d". One decimal below 10 (dropped when it is .0), whole numbers from 10 on; a value that
+ * rounds up to the next unit's size is printed in that unit ("60 s" is "1 min"). Every duration and age
+ * drydock prints goes through here.
+ */
+export function formatDuration(ms: number): string {
+  const value = Math.max(0, ms);
+  for (const { unit, ms: size, below } of DURATION_UNITS) {
+    const n = value / size;
+    const rounded = unit === 'ms' || n >= 10 ? Math.round(n) : Math.round(n * 10) / 10;
+    if (rounded < below) return `${rounded} ${unit}`;
+  }
+  return `${Math.round(value / 86_400_000)} d`;
 }
+
+/** How long a step took: the same as formatDuration (kept for its callers). */
+export const formatMs = formatDuration;
 
 /** "1.9 GB", "12.0 MB", "512 kB"; "unknown size" when not known. */
 export function formatBytes(n: number | undefined): string {
@@ -37,10 +60,9 @@ export function hoursSince(createdAt: string | undefined, now: number = Date.now
   return t === undefined ? undefined : (now - t) / 3_600_000;
 }
 
-/** An age for people: "25 min", "4.5 h", "3.2 d"; "?" when unknown. */
+/** An age given in hours (as hoursSince and --json report them) for people: "45 s", "4 min", "2.5 h", "3 d"; "?" when unknown. */
 export function formatAge(hours: number | undefined): string {
-  if (hours === undefined) return '?';
-  return hours < 1 ? `${Math.round(hours * 60)} min` : hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} d`;
+  return hours === undefined || !Number.isFinite(hours) ? '?' : formatDuration(hours * 3_600_000);
 }
 
 /** Hours rounded to one decimal, as --json reports ages. */

@@ -42,60 +42,79 @@ export function currentEnvironment(): Environment {
 // ---------------------------------------------------------------------------------------------------
 // Durations and counts: one parser for every duration flag, variable and drydock.json value
 
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** A duration unit. */
+/** A duration unit ("min" is "m" spelled out). */
 export type DurationUnit = keyof typeof UNIT_MS;
 
 /** The most lock_timeout and statement_timeout PostgreSQL accepts: INT_MAX milliseconds (about 24.8 days). */
 export const PG_MAX_TIMEOUT_MS = 2_147_483_647;
 
-/** The range a duration setting accepts (inclusive, in ms), and what 0 means when it is allowed. */
+/** The range a duration setting accepts (inclusive, in ms), what 0 means when it is allowed, and a typical value for hints. */
 export interface DurationRange {
   min: number;
   max: number;
   /** Said in the hint when 0 is allowed, e.g. "0 turns it off". */
   zero?: string;
+  /** A typical value, with its unit, that hints suggest ("5s"). */
+  example: string;
 }
 
 /** The documented range of each duration setting (README, "Settings"). */
 export const DURATION_RANGES = {
   /** PostgreSQL's own limit; 0 turns the timeout off. */
-  lockTimeout: { min: 0, max: PG_MAX_TIMEOUT_MS, zero: '0 turns it off' },
-  statementTimeout: { min: 0, max: PG_MAX_TIMEOUT_MS, zero: '0 turns it off' },
+  lockTimeout: { min: 0, max: PG_MAX_TIMEOUT_MS, zero: '0 turns it off', example: '5s' },
+  statementTimeout: { min: 0, max: PG_MAX_TIMEOUT_MS, zero: '0 turns it off', example: '60s' },
   /** release's first-connection retry: 0 tries once. */
-  connectTimeout: { min: 0, max: 3_600_000, zero: '0 tries once' },
+  connectTimeout: { min: 0, max: 3_600_000, zero: '0 tries once', example: '30s' },
   /** A Heroku transfer wait: from 1 s to 30 days (0 would wait forever). */
-  transferTimeout: { min: 1_000, max: 30 * 86_400_000 },
+  transferTimeout: { min: 1_000, max: 30 * 86_400_000, example: '2h' },
   /** The newest backup's age limit: from 1 minute to 100000 h. */
-  maxAge: { min: 60_000, max: 100_000 * 3_600_000 },
+  maxAge: { min: 60_000, max: 100_000 * 3_600_000, example: '24h' },
   /** Base delay of lock retries (a test hook). */
-  lockRetryBase: { min: 0, max: 3_600_000 },
+  lockRetryBase: { min: 0, max: 3_600_000, example: '200ms' },
 } as const satisfies Record<string, DurationRange>;
 
+/** The unit forms every duration accepts, as hints list them. */
+const UNIT_FORMS = '500ms, 5s, 4min (or 4m), 2h, 7d';
+
+/** How a hint shows a value for `source`: `--flag 5s` for a flag, `VARIABLE=5s` for a variable. */
+function exampleFor(source: string, value: string): string {
+  return source.startsWith('-') ? `${source} ${value}` : /^[A-Z][A-Z0-9_]*$/.test(source) ? `${source}=${value}` : value;
+}
+
 /**
- * A duration ("5s", "500ms", "90m", "24h", "2d"; a bare number is in `defaultUnit`) in milliseconds.
+ * A duration in milliseconds. One rule for every duration flag and variable: the unit is required
+ * ("500ms", "5s", "4min" or "4m", "2h", "7d"); only 0 may go without one. A bare number is a ConfigError
+ * rather than a guess, because drydock's settings used to read it in different units (ms, s, h).
  * Undefined in, undefined out; anything else, or a value outside `range`, is a ConfigError naming
- * `source` (a flag or variable).
+ * `source` (a flag or variable) with the setting's typical value as the example.
  */
-export function parseDuration(value: string | undefined, source: string, defaultUnit: DurationUnit, range?: DurationRange): number | undefined {
+export function parseDuration(value: string | undefined, source: string, range: DurationRange): number | undefined {
   if (value === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(value.trim());
+  const text = value.trim();
+  const shown = value.slice(0, 30);
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d)?$/i.exec(text);
   if (!m) {
-    throw new ConfigError(`${source} must be a duration like 500ms, 5s, 90m, 24h or 2d, not "${value.slice(0, 30)}"`, { hint: `for example ${source} 5${defaultUnit}` });
+    throw new ConfigError(`${source} must be a duration with a unit (${UNIT_FORMS}), not "${shown}"`, { hint: `for example ${exampleFor(source, range.example)}` });
   }
-  const ms = Math.round(Number(m[1]) * UNIT_MS[(m[2] ?? defaultUnit).toLowerCase() as DurationUnit]);
-  if (range && !(Number.isFinite(ms) && ms >= range.min && ms <= range.max)) {
-    const low = range.min === 0 ? '0' : formatMs(range.min);
-    throw new ConfigError(`${source} must be from ${low} to ${formatMs(range.max)}, not "${value.slice(0, 30)}"`, {
-      hint: `${range.zero ? `${range.zero}; ` : ''}for example ${source} 5${defaultUnit}`,
+  if (m[2] === undefined && Number(m[1]) !== 0) {
+    throw new ConfigError(`${source} needs a unit: "${shown}" could be milliseconds, seconds or hours`, {
+      hint: `write it with its unit (${UNIT_FORMS}), for example ${exampleFor(source, range.example)}`,
+    });
+  }
+  const ms = Math.round(Number(m[1]) * UNIT_MS[(m[2] ?? 'ms').toLowerCase() as DurationUnit]);
+  if (!(Number.isFinite(ms) && ms >= range.min && ms <= range.max)) {
+    const low = range.min === 0 ? '0' : formatLimit(range.min);
+    throw new ConfigError(`${source} must be from ${low} to ${formatLimit(range.max)}, not "${shown}"`, {
+      hint: `${range.zero ? `${range.zero}; ` : ''}for example ${exampleFor(source, range.example)}`,
     });
   }
   return ms;
 }
 
-/** A limit as people read it: whole days, hours, minutes or seconds when it is one, else milliseconds. */
-function formatMs(ms: number): string {
+/** A limit as people type it: whole days, hours, minutes or seconds when it is one, else milliseconds. */
+function formatLimit(ms: number): string {
   for (const unit of ['d', 'h', 'm', 's'] as const) {
     if (ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
   }
@@ -193,6 +212,10 @@ export interface GlobalSettings {
   readonly lintPgVersion: string | undefined;
   /** The Heroku dyno this runs in (DYNO), e.g. release.1. */
   readonly dyno: string;
+  /** DRYDOCK_REVIEW_APP as given (unparsed: only release reads it, see resolveReviewApp). */
+  readonly reviewAppVariable: string | undefined;
+  /** The review-app config vars Heroku set on this app (REVIEW_APP_MARKERS that are non-empty). */
+  readonly reviewAppMarkers: readonly string[];
   /** libpq's PG* defaults, for URLs that leave parts out (travels with each parsed URL). */
   readonly libpq: LibpqDefaults;
   /** The environment handed to child processes (exec.ts filters it through its allowlist). */
@@ -223,10 +246,12 @@ export function resolveGlobalSettings(flags: GlobalFlags, env: Environment): Glo
     cacheDir: nonEmpty(env.DRYDOCK_CACHE_DIR) ?? join(nonEmpty(env.XDG_CACHE_HOME) ?? join(homedir(), '.cache'), 'drydock'),
     spares: env.DRYDOCK_SNAPSHOT_SPARE !== '0' && env.DRYDOCK_SNAPSHOT_SPARE !== 'false',
     streamRestore: stream === '0' ? 'off' : stream === '1' ? 'always' : 'auto',
-    lockRetryBaseMs: parseDuration(nonEmpty(env.DRYDOCK_LOCK_RETRY_BASE), 'DRYDOCK_LOCK_RETRY_BASE', 'ms', DURATION_RANGES.lockRetryBase),
+    lockRetryBaseMs: parseDuration(nonEmpty(env.DRYDOCK_LOCK_RETRY_BASE), 'DRYDOCK_LOCK_RETRY_BASE', DURATION_RANGES.lockRetryBase),
     testPauseAt: nonEmpty(env.DRYDOCK_TEST_PAUSE_AT),
     lintPgVersion: nonEmpty(env.DRYDOCK_PG_VERSION),
     dyno: env.DYNO ?? '',
+    reviewAppVariable: nonEmpty(env.DRYDOCK_REVIEW_APP),
+    reviewAppMarkers: Object.freeze(REVIEW_APP_MARKERS.filter((name) => nonEmpty(env[name]) !== undefined)),
     libpq: Object.freeze(libpq),
     childEnv: env,
   });
@@ -557,8 +582,8 @@ export function resolveMigrateSettings(
 ): MigrateSettings {
   const source = options.sources ?? (() => 'cli');
   const problems = new Problems();
-  const lockTimeoutMs = problems.take(() => parseDuration(flags.lockTimeout, sourceName('--lock-timeout', 'DRYDOCK_LOCK_TIMEOUT', source('lockTimeout')), 'ms', DURATION_RANGES.lockTimeout));
-  const statementTimeoutMs = problems.take(() => parseDuration(flags.statementTimeout, sourceName('--statement-timeout', 'DRYDOCK_STATEMENT_TIMEOUT', source('statementTimeout')), 'ms', DURATION_RANGES.statementTimeout));
+  const lockTimeoutMs = problems.take(() => parseDuration(flags.lockTimeout, sourceName('--lock-timeout', 'DRYDOCK_LOCK_TIMEOUT', source('lockTimeout')), DURATION_RANGES.lockTimeout));
+  const statementTimeoutMs = problems.take(() => parseDuration(flags.statementTimeout, sourceName('--statement-timeout', 'DRYDOCK_STATEMENT_TIMEOUT', source('statementTimeout')), DURATION_RANGES.statementTimeout));
   const lockRetries = problems.take(() => parseCount(flags.lockRetries, '--lock-retries'));
   const lint = problems.take(() => parseLintMode(flags.lint, sourceName('--lint', 'DRYDOCK_LINT', source('lint'))));
   const url = options.needUrl === false ? undefined : problems.take(() => resolveDatabaseUrl(flags.url, global.libpq, source('url')));
@@ -679,7 +704,7 @@ export const DEFAULT_TRANSFER_TIMEOUT_MS = 2 * 3_600_000;
 
 /** --transfer-timeout (or DRYDOCK_TRANSFER_TIMEOUT, declared on the option): how long to wait for a Heroku transfer. */
 export function resolveTransferTimeout(flag: string | undefined, source: ValueSource = 'cli'): number {
-  return parseDuration(flag, sourceName('--transfer-timeout', 'DRYDOCK_TRANSFER_TIMEOUT', source), 's', DURATION_RANGES.transferTimeout) ?? DEFAULT_TRANSFER_TIMEOUT_MS;
+  return parseDuration(flag, sourceName('--transfer-timeout', 'DRYDOCK_TRANSFER_TIMEOUT', source), DURATION_RANGES.transferTimeout) ?? DEFAULT_TRANSFER_TIMEOUT_MS;
 }
 
 /** The default --connect-timeout of release. */
@@ -687,7 +712,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 /** --connect-timeout (or DRYDOCK_CONNECT_TIMEOUT): how long release keeps retrying its first connection. */
 export function resolveConnectTimeout(flag: string | undefined, source: ValueSource = 'cli'): number {
-  return parseDuration(flag, sourceName('--connect-timeout', 'DRYDOCK_CONNECT_TIMEOUT', source), 's', DURATION_RANGES.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  return parseDuration(flag, sourceName('--connect-timeout', 'DRYDOCK_CONNECT_TIMEOUT', source), DURATION_RANGES.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS;
 }
 
 /** --jobs: parallel streams and restore jobs (default: the number of CPUs, at least 2). */
@@ -695,6 +720,38 @@ export function resolveJobs(flag: string | undefined): number {
   const jobs = flag === undefined ? Math.max(2, availableParallelism()) : Number(flag);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new ConfigError(`--jobs must be a whole number from 1 to 64, not "${flag}"`, { hint: 'for example --jobs 4' });
   return jobs;
+}
+
+/**
+ * Config vars Heroku sets on review apps only: HEROKU_PR_NUMBER and HEROKU_BRANCH on every review app,
+ * HEROKU_PARENT_APP_NAME when app.json asks for it. A production or staging app has none of them.
+ */
+export const REVIEW_APP_MARKERS: readonly string[] = ['HEROKU_PR_NUMBER', 'HEROKU_BRANCH', 'HEROKU_PARENT_APP_NAME'];
+
+/** Whether release runs on a review app, and what said so (for its log line). */
+export interface ReviewApp {
+  readonly reviewApp: boolean;
+  /** e.g. "HEROKU_PR_NUMBER is set", "--no-review-app", "DRYDOCK_REVIEW_APP=false", "no review-app marker". */
+  readonly because: string;
+}
+
+/**
+ * Is this a review app? `--review-app`/`--no-review-app`, else DRYDOCK_REVIEW_APP (true/false, 1/0,
+ * yes/no), else Heroku's review-app markers. The explicit settings win over the markers either way.
+ */
+export function resolveReviewApp(flag: boolean | undefined, global: Pick<GlobalSettings, 'reviewAppVariable' | 'reviewAppMarkers'>): ReviewApp {
+  if (flag !== undefined) return { reviewApp: flag, because: flag ? '--review-app' : '--no-review-app' };
+  const variable = global.reviewAppVariable?.toLowerCase();
+  if (variable !== undefined) {
+    if (['true', '1', 'yes'].includes(variable)) return { reviewApp: true, because: `DRYDOCK_REVIEW_APP=${global.reviewAppVariable}` };
+    if (['false', '0', 'no'].includes(variable)) return { reviewApp: false, because: `DRYDOCK_REVIEW_APP=${global.reviewAppVariable}` };
+    throw new ConfigError(`DRYDOCK_REVIEW_APP must be true or false, not "${global.reviewAppVariable!.slice(0, 30)}"`, {
+      hint: 'DRYDOCK_REVIEW_APP=true on review apps (app.json environments.review), false elsewhere; leave it unset to go by Heroku\'s HEROKU_PR_NUMBER/HEROKU_BRANCH',
+    });
+  }
+  const [marker] = global.reviewAppMarkers;
+  if (marker) return { reviewApp: true, because: `${marker} is set` };
+  return { reviewApp: false, because: `none of ${REVIEW_APP_MARKERS.join(', ')} or DRYDOCK_REVIEW_APP is set` };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -735,7 +792,7 @@ export function resolvePullOptions(flags: PullRequest, app: string | undefined, 
     if (from === 'live') source = { kind: 'live', app };
     else if (id !== 'latest' && !/^[abr]\d{3,}$/i.test(id)) problems.add(new ConfigError(`--from must be live, backup or a backup id like b012, not "${from}"`, { hint: 'list backups with `drydock backups list`' }));
     else {
-      const maxAgeMs = problems.take(() => parseDuration(flags.maxAge ?? '24h', '--max-age', 'h', DURATION_RANGES.maxAge));
+      const maxAgeMs = problems.take(() => parseDuration(flags.maxAge ?? DURATION_RANGES.maxAge.example, '--max-age', DURATION_RANGES.maxAge));
       const transferTimeoutMs = problems.take(() => resolveTransferTimeout(flags.transferTimeout, flags.transferTimeoutSource));
       source = { kind: 'backup', app, id, capture: Boolean(flags.capture), maxAgeMs: maxAgeMs ?? 0, transferTimeoutMs: transferTimeoutMs ?? 0 };
     }

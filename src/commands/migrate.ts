@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 
 import type { Deps } from '../deps.js';
 import { ChecksFailed } from '../errors.js';
-import { formatMs } from '../format.js';
+import { formatDuration } from '../format.js';
 import type { MigrationStatus } from '../migrate/types.js';
 import {
   migrateCreate,
@@ -35,7 +35,7 @@ export function renderRun(result: MigrationRunResult): string {
   }
   if (!result.ran.length) return `${result.database} is up to date (version ${result.version}).`;
   const verb = result.direction === 'up' ? 'Applied' : 'Rolled back';
-  return [`${verb} ${result.ran.length} migration(s) on ${result.database}; schema version is now ${result.version}.`, ...result.ran.map((r) => `  ${r.version} ${r.name} (${formatMs(r.durationMs)})`)].join('\n');
+  return [`${verb} ${result.ran.length} migration(s) on ${result.database}; schema version is now ${result.version}.`, ...result.ran.map((r) => `  ${r.version} ${r.name} (${formatDuration(r.durationMs)})`)].join('\n');
 }
 
 function renderStatus(rows: MigrationStatus[]): string {
@@ -53,8 +53,8 @@ export function migrateOptions(cmd: Command, options: { dirHelp?: string } = {})
   return cmd
     .addOption(new Option('--url <url>', 'database URL').env('DATABASE_URL'))
     .addOption(new Option('--dir <dir>', options.dirHelp ?? 'migrations folder (default: drydock.json migrationsDir, else ./migrations)').env('DRYDOCK_MIGRATIONS_DIR'))
-    .addOption(new Option('--lock-timeout <ms>', 'lock_timeout for every statement, e.g. 5s (default 5s)').env('DRYDOCK_LOCK_TIMEOUT'))
-    .addOption(new Option('--statement-timeout <ms>', 'statement_timeout, e.g. 60s (default: none)').env('DRYDOCK_STATEMENT_TIMEOUT'))
+    .addOption(new Option('--lock-timeout <duration>', 'lock_timeout for every statement, with its unit, e.g. 5s or 500ms (default 5s)').env('DRYDOCK_LOCK_TIMEOUT'))
+    .addOption(new Option('--statement-timeout <duration>', 'statement_timeout, with its unit, e.g. 60s (default: none)').env('DRYDOCK_STATEMENT_TIMEOUT'))
     .option('--lock-retries <n>', 'retries of a migration that hit lock_timeout (default 3)');
 }
 

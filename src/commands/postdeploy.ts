@@ -3,7 +3,7 @@
  */
 import { Option, type Command } from 'commander';
 
-import { DEFAULT_SEED_FILE, postdeploy, type PostdeployResult } from '../pipelines/postdeploy.js';
+import { DEFAULT_SEED_FILE, describeSchema, postdeploy, type PostdeployResult } from '../pipelines/postdeploy.js';
 import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
 import type { MigrateFlags } from '../settings.js';
 import { migrateSettings } from './migrate.js';
@@ -18,7 +18,7 @@ export interface PostdeployFlags extends MigrateFlags {
 }
 
 function renderPostdeploy(result: PostdeployResult): string {
-  const schema = result.schema.source === 'schema-file' ? `loaded ${result.schema.file}` : `ran ${result.schema.versions} migration(s)`;
+  const schema = describeSchema(result.schema);
   const seed = result.seed.source === 'none' ? 'no seeds' : `seeded from ${result.seed.detail}`;
   return `postdeploy: done: ${result.database} set up (${schema}; ${seed})`;
 }
@@ -29,7 +29,7 @@ export function registerPostdeploy(program: Command, run: RunCommand): void {
     .command('postdeploy')
     .description('review-app postdeploy (app.json): load the schema and seeds into an EMPTY database; refuses one with data')
     .addOption(new Option('--url <url>', 'database URL').env('DATABASE_URL'))
-    .addOption(new Option('--dir <dir>', 'migrations folder (used when there is no schema file)').env('DRYDOCK_MIGRATIONS_DIR'))
+    .addOption(new Option('--dir <dir>', 'migrations folder: every migration when there is no schema file, else those newer than it').env('DRYDOCK_MIGRATIONS_DIR'))
     .addOption(new Option('--schema <file>', `schema file (default ${DEFAULT_SCHEMA_FILE})`).env('DRYDOCK_SCHEMA_FILE'))
     .option('--seed <file>', `seed SQL file (default ${DEFAULT_SEED_FILE}, skipped when missing)`)
     .option('--seed-command <command>', 'run this to seed instead (e.g. "bin/rails db:seed")')

@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 
+import { formatAge } from '../format.js';
 import { pull, type PullRequest, type PullResult } from '../pipelines/pull.js';
 import { localOption, transferTimeoutOption } from './options.js';
 import type { RunCommand } from './run.js';
@@ -11,7 +12,7 @@ import type { RunCommand } from './run.js';
 export function renderPull(result: PullResult): string {
   if (result.dryRun) return [`Plan (dry run, nothing changed):`, ...(result.plan ?? []).map((l) => `  ${l}`)].join('\n');
   const lines = [`Pulled ${result.source} into ${result.database} in ${result.seconds} s.`];
-  if (result.backup) lines.push(`  backup ${result.backup.id}${result.backup.ageHours !== undefined ? `, ${result.backup.ageHours.toFixed(1)} h old` : ''}${result.backup.cached ? ', from the cache' : ''}`);
+  if (result.backup) lines.push(`  backup ${result.backup.id}${result.backup.ageHours !== undefined ? `, ${formatAge(result.backup.ageHours)} old` : ''}${result.backup.cached ? ', from the cache' : ''}`);
   lines.push(`  ${result.tables} table(s)${result.rows !== undefined ? `, ${result.rows} row(s)` : ''}, schema version ${result.schemaVersion ?? '0'}`);
   if (result.snapshot) lines.push(`  reset to this copy any time: drydock snapshot restore pristine --to ${result.target}`);
   for (const fk of result.notValidForeignKeys) lines.push(`  foreign key ${fk.name} on ${fk.table} is NOT VALID: the data of ${fk.references} was excluded`);
@@ -32,7 +33,7 @@ export function registerPull(program: Command, run: RunCommand): void {
     .option('--from <source>', 'live (default), backup (the newest), or a backup id such as b012')
     .option('--from-url <url>', 'copy this live Postgres database instead of a Heroku app')
     .option('--capture', 'capture a fresh backup first and pull that')
-    .option('--max-age <age>', 'refuse a newest backup older than this (default 24h)')
+    .option('--max-age <duration>', 'refuse a newest backup older than this, with its unit, e.g. 12h or 2d (default 24h)')
     .addOption(transferTimeoutOption())
     .option('--exclude-table-data <tables>', 'comma-separated tables whose rows are not copied (schema is)')
     .option('--jobs <n>', 'parallel streams and restore jobs (default: the number of CPUs)')

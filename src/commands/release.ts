@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 
 import { release, type ReleaseResult } from '../pipelines/release.js';
-import { resolveConnectTimeout, type MigrateFlags } from '../settings.js';
+import { resolveConnectTimeout, resolveReviewApp, type MigrateFlags } from '../settings.js';
 import { lintModeOption, migrateOptions, migrateSettings } from './migrate.js';
 import type { RunCommand } from './run.js';
 
@@ -15,16 +15,19 @@ export interface ReleaseFlags extends MigrateFlags {
   command?: string | undefined;
   /** Keep retrying the first connection this long (a database that is waking up). */
   connectTimeout?: string | undefined;
+  /** --review-app / --no-review-app (else DRYDOCK_REVIEW_APP, else Heroku's review-app markers). */
+  reviewApp?: boolean | undefined;
 }
 
 function renderRelease(result: ReleaseResult): string {
   switch (result.action) {
     case 'skipped':
-      return `release: done, nothing migrated (schema version 0 on ${result.database})`;
+      return `release: done, nothing migrated (schema version 0 on ${result.database}, a review app: its postdeploy sets the schema up)`;
     case 'command':
-      return `release: done, the migration command finished`;
+      return `release: done, the migration command finished${result.fromZero ? ' (a new database, migrated from zero)' : ''}`;
     default: {
       const ran = result.migrations?.ran.length ?? 0;
+      if (result.fromZero) return `release: done, a new database: applied ${ran} migration(s) from zero; schema version is now ${result.migrations?.version}`;
       return ran
         ? `release: done, applied ${ran} migration(s); schema version is now ${result.migrations?.version}`
         : `release: done, the database is up to date (schema version ${result.migrations?.version})`;
@@ -35,17 +38,22 @@ function renderRelease(result: ReleaseResult): string {
 /** Register `drydock release`. */
 export function registerRelease(program: Command, run: RunCommand): void {
   migrateOptions(
-    program.command('release').description('release phase (Procfile `release: npx drydock release`): migrate when the schema version is non-zero, skip at 0'),
+    program
+      .command('release')
+      .description('release phase (Procfile `release: npx drydock release`): run pending migrations; on a new, empty database migrate from zero, except on a review app (its postdeploy sets it up)'),
     { dirHelp: 'migrations folder' },
   )
     .option('--command <command>', "run the app's own migration command instead (e.g. \"bin/rails db:migrate\")")
     .addOption(new Option('--connect-timeout <duration>', 'keep retrying the first connection this long (default 30s)').env('DRYDOCK_CONNECT_TIMEOUT'))
+    .option('--review-app', "treat this app as a review app: on a new, empty database leave the schema to postdeploy (default: DRYDOCK_REVIEW_APP, else Heroku's HEROKU_PR_NUMBER/HEROKU_BRANCH)")
+    .option('--no-review-app', 'treat this app as not a review app: on a new, empty database migrate from zero')
     .addOption(lintModeOption('applies them anyway'))
     .action(async (opts: ReleaseFlags, cmd: Command) => {
       await run(async (deps) => {
         const settings = migrateSettings(deps, opts, cmd);
         const connectRetryMs = resolveConnectTimeout(opts.connectTimeout, cmd.getOptionValueSource('connectTimeout'));
-        const result = await release(deps, settings, { command: opts.command, connectRetryMs });
+        const reviewApp = resolveReviewApp(opts.reviewApp, deps.settings);
+        const result = await release(deps, settings, { command: opts.command, connectRetryMs, reviewApp, app: deps.settings.app });
         deps.output.result(result, renderRelease);
       });
     });

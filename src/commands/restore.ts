@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 
+import { formatAge } from '../format.js';
 import { restore, type RestorePlan, type RestoreRequest, type RestoreResult } from '../pipelines/restore.js';
 import { transferTimeoutOption } from './options.js';
 import { renderPull } from './pull.js';
@@ -15,7 +16,7 @@ export function renderPlan(plan: RestorePlan): string {
   const b = plan.backup;
   return [
     `Restore plan for ${plan.app}:`,
-    `  backup   ${b.id}${b.createdAt ? `, taken ${b.createdAt}` : ''}${b.ageHours !== undefined ? ` (${b.ageHours} h ago)` : ''}${b.bytes ? `, ${(b.bytes / 1024 ** 2).toFixed(1)} MB` : ''}${b.source ? `, of ${b.source}` : ''}`,
+    `  backup   ${b.id}${b.createdAt ? `, taken ${b.createdAt}` : ''}${b.ageHours !== undefined ? ` (${formatAge(b.ageHours)} ago)` : ''}${b.bytes ? `, ${(b.bytes / 1024 ** 2).toFixed(1)} MB` : ''}${b.source ? `, of ${b.source}` : ''}`,
     `  into     ${plan.app}'s ${plan.database} (its current data is REPLACED)`,
     '  steps',
     ...plan.steps.map((s, i) => `    ${i + 1}. ${s}`),

@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 
+import { formatAge } from '../format.js';
 import { listSnapshots, prepareSpare, removeSnapshot, restoreSnapshot, saveSnapshot, type SnapshotFlags } from '../pipelines/snapshot.js';
 import { localOption } from './options.js';
 import type { RunCommand } from './run.js';
@@ -48,7 +49,7 @@ export function registerSnapshot(program: Command, run: RunCommand): void {
         const list = await listSnapshots(deps, flags(opts, cmd));
         deps.output.result(list, (rows) =>
           rows.length
-            ? rows.map((s) => `${s.name.padEnd(20)} ${s.target.padEnd(24)} ${`${(s.bytes / 1024 ** 2).toFixed(1)} MB`.padStart(10)}  ${`${s.ageHours} h`.padStart(8)}  ${s.source ?? ''}`).join('\n')
+            ? rows.map((s) => `${s.name.padEnd(20)} ${s.target.padEnd(24)} ${`${(s.bytes / 1024 ** 2).toFixed(1)} MB`.padStart(10)}  ${formatAge(s.ageHours).padStart(8)}  ${s.source ?? ''}`).join('\n')
             : 'no snapshots',
         );
       });

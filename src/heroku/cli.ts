@@ -3,6 +3,7 @@
  * It uses --json wherever the CLI offers it and maps the CLI's failures to HerokuError kinds.
  */
 import { ConfigError, HerokuError, ToolError } from '../errors.js';
+import { formatDuration } from '../format.js';
 import { run, type RunResult } from '../exec.js';
 import { mask } from '../redact.js';
 
@@ -252,7 +253,7 @@ export class HerokuCli implements HerokuApi {
         // (a CLI too slow to print it) the newest unfinished backup since we started.
         progress.name ??= parseCaptureName(error.stderrTail) ?? (await this.unfinishedBackupSince(app, started));
         const what = progress.name ? `backup ${progress.name}` : `the backup of ${app}`;
-        return new HerokuError('failed', `${what} is still ${progress.count ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
+        return new HerokuError('failed', `${what} is still ${progress.count ? 'running' : 'pending'} after ${formatDuration(timeoutMs)}`, {
           hint: progress.name
             ? `it may still finish on Heroku: check \`heroku pg:backups:info ${progress.name} -a ${app}\`, or stop it with \`heroku pg:backups:cancel ${progress.name} -a ${app}\``
             : `check \`heroku pg:backups -a ${app}\``,
@@ -308,7 +309,7 @@ export class HerokuCli implements HerokuApi {
       onStdoutLine: (line) => progress.line(line),
       onFailure: (failed) => progress.failure(failed, what, app),
       onTimeout: () =>
-        new HerokuError('failed', `${what} (app ${app}) is still ${progress.count ? 'running' : 'pending'} after ${seconds(timeoutMs)} s`, {
+        new HerokuError('failed', `${what} (app ${app}) is still ${progress.count ? 'running' : 'pending'} after ${formatDuration(timeoutMs)}`, {
           hint: `it may still run on Heroku: check \`heroku pg:backups -a ${app}\`, or stop it with \`heroku pg:backups:cancel -a ${app}\``,
         }),
     });
@@ -381,7 +382,7 @@ export class HerokuCli implements HerokuApi {
       if (error instanceof ToolError && /timed out/.test(error.message)) {
         if (options.onTimeout) throw await options.onTimeout(error);
         const on = app ? ` (app ${app})` : '';
-        throw new HerokuError('network', `the Heroku CLI timed out after ${seconds(timeoutMs)} s${on}`, {
+        throw new HerokuError('network', `the Heroku CLI timed out after ${formatDuration(timeoutMs)}${on}`, {
           hint: 'check your network connection and https://status.heroku.com, then try again',
           cause: error,
         });
@@ -502,10 +503,6 @@ export function parsePgInfo(text: string): PgInfo | undefined {
 }
 
 /** Milliseconds as whole seconds for messages. */
-function seconds(ms: number): number {
-  return Math.round(ms / 1000);
-}
-
 /** Refuse arguments the CLI would read as flags (or that can't be a name, id or URL). */
 function checkArg(value: string, what: string): void {
   if (!value || value.startsWith('-') || /\s/.test(value)) {

@@ -13,6 +13,7 @@
 import type pg from 'pg';
 
 import { MigrationError } from '../errors.js';
+import { formatDuration } from '../format.js';
 import { sleep } from '../interrupt.js';
 import { withTransaction } from '../pg/client.js';
 import { codeFrame, ensureParser, splitStatements, type Statement } from '../sql/parse.js';
@@ -229,7 +230,7 @@ function describeFailure(step: ValidatedStep, failure: SqlFailure, attempts: num
     ? ` statements 1-${statementIndex} of this transaction:false section were applied and are not rolled back;`
     : '';
   if (failure.sqlstate === LOCK_NOT_AVAILABLE) {
-    return new MigrationError(`${where}: gave up after ${attempts} attempts: could not get a lock within lock_timeout ${settings.lockTimeoutMs} ms (${failure.message})`, {
+    return new MigrationError(`${where}: gave up after ${attempts} attempts: could not get a lock within lock_timeout ${formatDuration(settings.lockTimeoutMs)} (${failure.message})`, {
       file,
       line: failure.fileLine,
       sqlstate: failure.sqlstate,

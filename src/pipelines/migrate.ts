@@ -25,7 +25,7 @@ import { describeDb, type DbUrl } from '../pg/url.js';
 import { majorOrder } from '../pg/version.js';
 import type { LintMode, LintProjectSettings, MigrateSettings, RunnerSettings } from '../settings.js';
 import { ensureParser } from '../sql/parse.js';
-import { formatMs } from '../format.js';
+import { formatDuration } from '../format.js';
 import { createPipeline } from './listr.js';
 
 /** What to do. */
@@ -233,13 +233,13 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
                 if (index === 0 && step.direction === 'up') await ensureLedger(client);
                 const durationMs = await applyStep(client, step, options.settings, {
                   onRetry: (_s, attempt, delayMs) => {
-                    sub.output = `lock_timeout (${options.settings.lockTimeoutMs} ms) hit: another session holds a conflicting lock; retry ${attempt}/${options.settings.lockRetries} in ${(delayMs / 1000).toFixed(1)} s`;
+                    sub.output = `lock_timeout (${formatDuration(options.settings.lockTimeoutMs)}) hit: another session holds a conflicting lock; retry ${attempt}/${options.settings.lockRetries} in ${formatDuration(delayMs)}`;
                   },
                   onDetail: (lines) => deps.output.warn(lines),
                 }, deps.signal);
                 c.current = undefined;
                 c.ran.push({ version: step.migration.version, name: step.migration.name, direction: step.direction, durationMs: Math.round(durationMs) });
-                sub.title = `${step.direction === 'up' ? 'applied' : 'rolled back'} ${step.migration.fileName} (${formatMs(durationMs)})`;
+                sub.title = `${step.direction === 'up' ? 'applied' : 'rolled back'} ${step.migration.fileName} (${formatDuration(durationMs)})`;
               },
             })),
             { concurrent: false, exitOnError: true },

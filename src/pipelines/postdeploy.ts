@@ -1,13 +1,13 @@
 /**
  * The review-app postdeploy (app.json `scripts.postdeploy`): set up an empty database. Load the schema
- * file (written by `drydock schema dump`), or run every migration from zero when there is none, then
- * seed. Every input (schema file, migrations, seed file) is checked before the first statement. It
+ * file (written by `drydock schema dump`) and then apply the migrations it does not list (those written
+ * after the dump), or run every migration from zero when there is none, then seed. Every input (schema file, migrations, seed file) is checked before the first statement. It
  * refuses, changing nothing, when the database already holds anything: tables, a non-zero schema
  * version, large objects, used sequences (unless force), and it refuses to run in a release-phase dyno: postdeploy must never touch a
  * production database.
  */
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import type { Deps } from '../deps.js';
@@ -15,13 +15,14 @@ import { ConfigError, DrydockError, ToolError } from '../errors.js';
 import { runAppCommand } from '../migrate/app-command.js';
 import { detectSchemaVersion, type SchemaVersion } from '../migrate/detect.js';
 import { loadMigrations } from '../migrate/files.js';
-import { planUp } from '../migrate/plan.js';
+import { currentVersion, planUp } from '../migrate/plan.js';
 import { validateSteps } from '../migrate/runner.js';
 import { withClient } from '../pg/client.js';
 import { listUserTables, readDataOutsideTables } from '../pg/queries/catalog.js';
 import { describeDb } from '../pg/url.js';
 import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
 import { loadSchema } from '../schema/load.js';
+import { parseAppliedVersions } from '../schema/normalize.js';
 import type { MigrateSettings } from '../settings.js';
 import { requireUrl, runMigrations } from './migrate.js';
 
@@ -42,7 +43,16 @@ export interface PostdeployOptions {
 /** What postdeploy did. */
 export interface PostdeployResult {
   database: string;
-  schema: { source: 'schema-file' | 'migrations'; file?: string | undefined; versions: number };
+  schema: {
+    source: 'schema-file' | 'migrations';
+    file?: string | undefined;
+    /** Versions the schema file recorded (0 without one). */
+    versions: number;
+    /** Migrations applied: every one from zero, or those newer than the schema file (not listed in it). */
+    migrated: number;
+    /** The schema version it ended at ("0" when none). */
+    version: string;
+  };
   seed: { source: 'file' | 'command' | 'none'; detail?: string | undefined };
 }
 
@@ -69,20 +79,31 @@ async function checkReadableFile(path: string, what: string): Promise<void> {
 /** Where the schema comes from and how the seeds are run, every input checked. */
 interface Inputs {
   schemaFile: string | undefined;
+  /** With a schema file: whether the migrations folder exists (its migrations not in the file are applied after it). */
+  migrationsAfterSchema: boolean;
   seed: { source: 'file'; file: string } | { source: 'command'; command: string } | { source: 'none' };
 }
 
 /**
  * Check every input before the first statement: the schema file (when there is one, or when it was
- * named), else the migrations folder (read, and every up section parsed), and the seed file (when one
- * was named, or the default exists). A typo must not leave a half set-up database behind.
+ * named) and the migrations the file does not list (read, and their up sections parsed), else every
+ * migration, and the seed file (when one was named, or the default exists). A typo must not leave a
+ * half set-up database behind.
  */
 async function checkInputs(settings: MigrateSettings, options: PostdeployOptions): Promise<Inputs> {
   const schemaFile = resolve(options.schema ?? settings.schemaFile ?? DEFAULT_SCHEMA_FILE);
   let schemaInput: string | undefined;
+  let migrationsAfterSchema = false;
   if (await present(schemaFile)) {
     await checkReadableFile(schemaFile, 'schema file');
     schemaInput = schemaFile;
+    // Migrations written after the dump are applied after the load: they must parse too. Without a
+    // migrations folder the schema file is all there is.
+    if (await present(settings.dir)) {
+      migrationsAfterSchema = true;
+      const listed = parseAppliedVersions(await readFile(schemaFile, 'utf8')).map((version) => ({ version }));
+      await validateSteps(planUp(await loadMigrations(settings.dir), listed));
+    }
   } else {
     if (options.schemaRequired) throw new ConfigError(`schema file ${schemaFile} not found`, { hint: 'write it with `drydock schema dump`, or leave --schema out to run every migration' });
     // The database is empty (checked next): every migration is pending, so every up section must parse.
@@ -90,14 +111,14 @@ async function checkInputs(settings: MigrateSettings, options: PostdeployOptions
   }
 
   const seedCommand = options.seedCommand ?? settings.seedCommand;
-  if (seedCommand) return { schemaFile: schemaInput, seed: { source: 'command', command: seedCommand } };
+  if (seedCommand) return { schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'command', command: seedCommand } };
   const seedFile = resolve(options.seed ?? settings.seedFile ?? DEFAULT_SEED_FILE);
   if (await present(seedFile)) {
     await checkReadableFile(seedFile, 'seed file');
-    return { schemaFile: schemaInput, seed: { source: 'file', file: seedFile } };
+    return { schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'file', file: seedFile } };
   }
   if (options.seed) throw new ConfigError(`seed file ${seedFile} not found`, { hint: 'create it, or leave --seed out to skip seeding; nothing was changed' });
-  return { schemaFile: schemaInput, seed: { source: 'none' } };
+  return { schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'none' } };
 }
 
 /** What the database already holds that makes it not empty ('' when it is empty). */
@@ -110,10 +131,19 @@ function describeContents(tables: string[], version: SchemaVersion, data: { larg
   return parts.join('; ');
 }
 
+/** How the schema was set up, and the version it ended at. */
+export function describeSchema(schema: PostdeployResult['schema']): string {
+  const how =
+    schema.source === 'migrations'
+      ? `ran ${schema.migrated} migration(s)`
+      : `loaded ${schema.file}${schema.migrated ? `, then applied ${schema.migrated} newer migration(s)` : ''}`;
+  return `${how}; schema version ${schema.version}`;
+}
+
 /** A failed seed step, with what is done and how to run only the seeds again. */
 function seedFailure(error: unknown, schema: PostdeployResult['schema'], database: string, rerun: string): unknown {
   if (!(error instanceof DrydockError)) return error;
-  const loaded = schema.source === 'schema-file' ? `loaded ${schema.file}` : `ran ${schema.versions} migration(s)`;
+  const loaded = describeSchema(schema);
   const hint =
     `the schema is loaded (${loaded}) into ${database} and only the seeds failed; running postdeploy again would refuse (the database is no longer empty): ` +
     `fix the seeds and re-run only the seeds with DATABASE_URL set to this database: ${rerun} (on Heroku: \`heroku run\` on the review app, where DATABASE_URL is set)`;
@@ -150,12 +180,20 @@ export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settin
   if (inputs.schemaFile) {
     deps.output.info(`postdeploy: loading ${inputs.schemaFile} into ${database}`);
     const loaded = await loadSchema(deps.pgTools, url, { file: inputs.schemaFile, force: options.force });
-    schema = { source: 'schema-file', file: inputs.schemaFile, versions: loaded.versions.length };
+    const loadedVersion = currentVersion(loaded.versions.map((version) => ({ version })));
+    deps.output.info(`postdeploy: loaded ${inputs.schemaFile}: ${loaded.versions.length} version(s), schema version ${loadedVersion}`);
+    schema = { source: 'schema-file', file: inputs.schemaFile, versions: loaded.versions.length, migrated: 0, version: loadedVersion };
+    if (inputs.migrationsAfterSchema) {
+      deps.output.info(`postdeploy: applying the migrations in ${settings.dir} that ${inputs.schemaFile} does not list`);
+      const ran = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up' }, connectRetryMs: 30_000 });
+      schema = { ...schema, migrated: ran.ran.length, version: ran.version };
+    }
   } else {
     deps.output.info(`postdeploy: no ${resolve(options.schema ?? settings.schemaFile ?? DEFAULT_SCHEMA_FILE)}; running every migration from zero`);
     const ran = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up' }, connectRetryMs: 30_000 });
-    schema = { source: 'migrations', versions: ran.ran.length };
+    schema = { source: 'migrations', versions: 0, migrated: ran.ran.length, version: ran.version };
   }
+  deps.output.info(`postdeploy: schema version is now ${schema.version}`);
 
   let seed: PostdeployResult['seed'];
   if (inputs.seed.source === 'command') {

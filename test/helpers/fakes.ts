@@ -237,7 +237,7 @@ export function makeDeps(
     ...(process.env.PG_BIN ? { PG_BIN: process.env.PG_BIN } : {}),
     DRYDOCK_CACHE_DIR: cacheDir,
     DRYDOCK_SNAPSHOT_SPARE: '0',
-    DRYDOCK_LOCK_RETRY_BASE: '50',
+    DRYDOCK_LOCK_RETRY_BASE: '50ms',
     CI: 'true',
     ...options.env,
   };

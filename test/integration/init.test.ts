@@ -71,7 +71,8 @@ describe('drydock init (CLI)', () => {
     expect(readFileSync(join(dir, 'Procfile'), 'utf8')).toBe('release: npx drydock release\n');
     const app = JSON.parse(readFileSync(join(dir, 'app.json'), 'utf8')) as AppJson;
     expect(app.scripts).toEqual({ postdeploy: 'npx drydock postdeploy' });
-    expect(app.environments.review).toBeDefined();
+    // release tells a review app (schema left to postdeploy) from a new production app (migrated from zero) by this.
+    expect(app.environments.review).toMatchObject({ env: { DRYDOCK_REVIEW_APP: 'true' } });
     const migrations = readdirSync(join(dir, 'migrations'));
     expect(migrations).toHaveLength(1);
     expect(readFileSync(join(dir, 'migrations', migrations[0]!), 'utf8')).toMatch(/^-- migrate:up/m);

@@ -38,7 +38,7 @@ function expectUsageError(res: CliRun, message: RegExp): void {
 describe('durations and limits', () => {
   it('refuses out-of-range durations naming the flag, before connecting', async () => {
     const m = dir();
-    expectUsageError(await runCli(['migrate', 'up', '--url', NOWHERE, '--lock-timeout', '99999999999999999999'], { cwd: m.root }), /--lock-timeout must be from 0 to 2147483647ms/);
+    expectUsageError(await runCli(['migrate', 'up', '--url', NOWHERE, '--lock-timeout', '99999999999999999999ms'], { cwd: m.root }), /--lock-timeout must be from 0 to 2147483647ms/);
     expectUsageError(await runCli(['migrate', 'up', '--url', NOWHERE, '--statement-timeout', '30d'], { cwd: m.root }), /--statement-timeout must be from 0 to/);
     expectUsageError(await runCli(['release', '--url', NOWHERE, '--connect-timeout', '30d'], { cwd: m.root }), /--connect-timeout must be from 0 to 1h/);
     expectUsageError(await runCli(['backups', 'capture', '-a', 'my-app', '--transfer-timeout', '0'], { cwd: m.root }), /--transfer-timeout must be from 1s to 30d, not "0"/);

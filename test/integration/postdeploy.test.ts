@@ -51,7 +51,7 @@ describe('drydock postdeploy', () => {
     const res = await postdeploy(d);
     expect(res.exitCode).toBe(0);
     expect(res.stdout).toContain('running every migration from zero');
-    expect(res.stdout).toMatch(/postdeploy: done: .* set up \(ran 2 migration\(s\); seeded from .*db\/seeds\.sql\)/);
+    expect(res.stdout).toMatch(/postdeploy: done: .* set up \(ran 2 migration\(s\); schema version 20260102000000; seeded from .*db\/seeds\.sql\)/);
     const { rows } = await d.query('SELECT (SELECT count(*)::int FROM users) AS users, (SELECT count(*)::int FROM schema_migrations) AS versions');
     expect(rows[0]).toEqual({ users: 1, versions: 2 });
   });
@@ -72,6 +72,50 @@ describe('drydock postdeploy', () => {
     const release = await runCli(['release', '--dir', m.dir], { cwd: m.root, env: { DATABASE_URL: d.url } });
     expect(release.exitCode).toBe(0);
     expect(release.stdout).toContain('the database is up to date (schema version 20260102000000)');
+  });
+
+  it('applies the migrations newer than the schema file after loading it, then seeds, and reports the version it ends at', async () => {
+    // The schema file was dumped when only the first migration existed; the seeds need the second one's table.
+    const source = await db('pd_old_source');
+    expect((await runCli(['migrate', '--dir', m.dir, '--url', source.url, '--to', '20260101000000'])).exitCode).toBe(0);
+    const schemaFile = join(m.root, 'db/schema-v1.sql');
+    expect((await runCli(['schema', 'dump', '--url', source.url, '-o', schemaFile])).exitCode).toBe(0);
+
+    const d = await db('pd_schema_then_migrate');
+    const res = await postdeploy(d, ['--schema', schemaFile]);
+    expect(res.exitCode).toBe(0);
+    const lines = res.stdout.split('\n');
+    const at = (text: string) => lines.findIndex((l) => l.includes(text));
+    expect(at(`postdeploy: loaded ${schemaFile}: 1 version(s), schema version 20260101000000`)).toBeGreaterThan(-1);
+    expect(at('applied 20260102000000_create_rooms.sql')).toBeGreaterThan(at('postdeploy: loaded'));
+    expect(at('postdeploy: schema version is now 20260102000000')).toBeGreaterThan(at('applied 20260102000000_create_rooms.sql'));
+    expect(at('postdeploy: seeding from')).toBeGreaterThan(at('postdeploy: schema version is now'));
+    expect(res.stdout).toContain(`set up (loaded ${schemaFile}, then applied 1 newer migration(s); schema version 20260102000000; seeded from`);
+    const { rows } = await d.query('SELECT (SELECT count(*)::int FROM rooms) AS rooms, (SELECT array_agg(version ORDER BY version) FROM schema_migrations) AS versions');
+    expect(rows[0]).toEqual({ rooms: 1, versions: ['20260101000000', '20260102000000'] });
+    // The runner's own ledger knows the migration it applied.
+    expect((await d.query('SELECT version FROM drydock_migrations')).rows).toEqual([{ version: '20260102000000' }]);
+  });
+
+  it('checks the migrations newer than the schema file before the first statement, and loads a schema file alone when there is no migrations folder', async () => {
+    const source = await db('pd_old_source2');
+    const first = makeMigrationDir([{ version: '20260101000000', name: 'create_users', up: 'CREATE TABLE users (id int);' }]);
+    cleanups.push(() => first.cleanup());
+    expect((await runCli(['migrate', '--dir', first.dir, '--url', source.url])).exitCode).toBe(0);
+    const schemaFile = join(first.root, 'schema.sql');
+    expect((await runCli(['schema', 'dump', '--url', source.url, '-o', schemaFile])).exitCode).toBe(0);
+
+    first.write({ version: '20260102000000', name: 'broken', up: 'CREATE TABLE rooms (id int;' });
+    const d = await db('pd_schema_broken_newer');
+    const res = await runCli(['postdeploy', '--dir', first.dir, '--schema', schemaFile], { cwd: first.root, env: { DATABASE_URL: d.url } });
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: 20260102000000_broken\.sql:\d+:\d+: syntax error/m);
+    const { rows } = await d.query(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'`);
+    expect(rows[0]).toEqual({ n: 0 });
+
+    const alone = await runCli(['postdeploy', '--dir', join(first.root, 'no-migrations-here'), '--schema', schemaFile], { cwd: first.root, env: { DATABASE_URL: d.url } });
+    expect(alone.exitCode).toBe(0);
+    expect(alone.stdout).toContain(`set up (loaded ${schemaFile}; schema version 20260101000000; no seeds)`);
   });
 
   it('refuses a database that holds data and leaves it byte-for-byte unchanged', async () => {
@@ -168,7 +212,7 @@ describe('drydock postdeploy', () => {
     const lines = res.stderr.trim().split('\n');
     expect(lines.slice(-2)).toEqual([
       expect.stringMatching(/^error: seed command failed \(exit 5\): no such task$/),
-      expect.stringMatching(/^hint: the schema is loaded \(ran 2 migration\(s\)\).*re-run only the seeds.*DATABASE_URL.*echo no such task >&2; exit 5/),
+      expect.stringMatching(/^hint: the schema is loaded \(ran 2 migration\(s\); schema version 20260102000000\).*re-run only the seeds.*DATABASE_URL.*echo no such task >&2; exit 5/),
     ]);
     expect((await d.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0]).toEqual({ n: 2 });
   });

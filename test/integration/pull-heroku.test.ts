@@ -126,7 +126,7 @@ describe('drydock pull -a APP', () => {
     const to = target('ph_old');
     const res = await runCli(['pull', '-a', 'pull-old', '--from', 'backup', '--to', to], { env: env() });
     expect(res.exitCode).toBe(2);
-    expect(res.stderr).toMatch(/^error: the newest backup of pull-old \(b001\) is 4[78]\.\d h old, older than --max-age 24 h/m);
+    expect(res.stderr).toMatch(/^error: the newest backup of pull-old \(b001\) is (4[78] h|2 d) old, older than --max-age 24 h/m);
     expect((await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [to])).rows).toEqual([]);
     const allowed = await runCli(['pull', '-a', 'pull-old', '--from', 'backup', '--to', to, '--max-age', '72h', '--no-snapshot'], { env: env() });
     expect(allowed.exitCode).toBe(0);

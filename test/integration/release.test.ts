@@ -1,7 +1,7 @@
 /**
  * `drydock release` as Heroku runs it: the built CLI, DATABASE_URL, plain output, real PostgreSQL.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,15 +43,117 @@ function logged(n: number) {
   };
 }
 
+/** What Heroku sets on a review app (and only there). */
+const REVIEW_APP = { HEROKU_PR_NUMBER: '42', HEROKU_BRANCH: 'feature-x' };
+
+/** The relations in public, to show nothing changed. */
+async function relations(d: TestDb): Promise<string[]> {
+  return (await d.query<{ name: string }>(`SELECT relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1`)).rows.map((r) => r.name);
+}
+
 describe('drydock release', () => {
-  it('skips at schema version 0 and changes nothing', async () => {
+  it('skips at schema version 0 on an empty review-app database and changes nothing', async () => {
     const d = await db('rel_zero');
     const m = dir([BASE, logged(1)]);
-    const res = await release(d, m);
+    const res = await release(d, m, [], REVIEW_APP);
     expect(res.exitCode).toBe(0);
-    expect(res.stdout).toMatch(/^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] release: schema version is 0/m);
+    expect(res.stdout).toMatch(/^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] release: schema version is 0 and the database is empty on a review app \(HEROKU_PR_NUMBER is set\): skipping migrations; its postdeploy sets the schema up$/m);
     const { rows } = await d.query(`SELECT to_regclass('schema_migrations') AS sm, to_regclass('applied_log') AS log`);
     expect(rows[0]).toEqual({ sm: null, log: null });
+  });
+
+  it('migrates a new production database from zero (no review-app marker), then finds nothing pending', async () => {
+    const d = await db('rel_new_prod');
+    const m = dir([BASE, logged(1), logged(2)]);
+    const first = await release(d, m);
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toMatch(/release: schema version is 0 and the database is empty, and this is not a review app \(none of HEROKU_PR_NUMBER, HEROKU_BRANCH, HEROKU_PARENT_APP_NAME or DRYDOCK_REVIEW_APP is set\): a new database: applying every migration from zero \(3\)/);
+    expect(first.stdout).toContain('release: done, a new database: applied 3 migration(s) from zero; schema version is now 20260102000002');
+    const { rows } = await d.query<{ migration: string }>('SELECT migration FROM applied_log ORDER BY at');
+    expect(rows.map((r) => r.migration)).toEqual(['step_1', 'step_2']);
+    const again = await release(d, m);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain('the database is up to date (schema version 20260102000002)');
+  });
+
+  it('tells review apps from other apps: each Heroku marker, DRYDOCK_REVIEW_APP and the flags, the explicit settings winning', async () => {
+    const cases: Array<{ env: Record<string, string>; args?: string[]; review: boolean; because: string }> = [
+      { env: { HEROKU_PR_NUMBER: '7' }, review: true, because: 'HEROKU_PR_NUMBER is set' },
+      { env: { HEROKU_BRANCH: 'my-branch' }, review: true, because: 'HEROKU_BRANCH is set' },
+      { env: { HEROKU_PARENT_APP_NAME: 'my-app' }, review: true, because: 'HEROKU_PARENT_APP_NAME is set' },
+      { env: { DRYDOCK_REVIEW_APP: 'true' }, review: true, because: 'DRYDOCK_REVIEW_APP=true' },
+      { env: { ...REVIEW_APP, DRYDOCK_REVIEW_APP: 'false' }, review: false, because: 'DRYDOCK_REVIEW_APP=false' },
+      { env: { DRYDOCK_REVIEW_APP: 'true' }, args: ['--no-review-app'], review: false, because: '--no-review-app' },
+      { env: { DRYDOCK_REVIEW_APP: '0' }, args: ['--review-app'], review: true, because: '--review-app' },
+      { env: { HEROKU_PR_NUMBER: '' }, review: false, because: 'none of' },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const d = await db(`rel_which_${i}`);
+      const res = await release(d, dir([BASE]), c.args ?? [], c.env);
+      const label = JSON.stringify(c);
+      expect(res.exitCode, label).toBe(0);
+      expect(res.stdout, label).toContain(c.review ? `on a review app (${c.because}): skipping migrations` : `this is not a review app (${c.because}`);
+      expect((await d.query(`SELECT to_regclass('applied_log') IS NOT NULL AS migrated`)).rows[0]!.migrated, label).toBe(!c.review);
+    }
+  }, 120_000);
+
+  it('refuses a DRYDOCK_REVIEW_APP that is neither true nor false', async () => {
+    const d = await db('rel_which_bad');
+    const res = await release(d, dir([BASE]), [], { DRYDOCK_REVIEW_APP: 'maybe' });
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: DRYDOCK_REVIEW_APP must be true or false, not "maybe"$/m);
+    expect(await relations(d)).toEqual([]);
+  });
+
+  it("runs the app's own migration command on a new production database", async () => {
+    const d = await db('rel_new_cmd');
+    const res = await release(d, dir([]), ['--command', 'psql "$DATABASE_URL" -X -q -c "CREATE TABLE made_by_command (id int)"']);
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toContain("a new database: running the app's migration command from zero");
+    expect(res.stdout).toContain('release: done, the migration command finished (a new database, migrated from zero)');
+    expect(await relations(d)).toEqual(['made_by_command']);
+  });
+
+  it('fails with the command to run when a new production database has a schema file but no migrations', async () => {
+    const d = await db('rel_new_schema_only');
+    const m = dir([]);
+    mkdirSync(join(m.root, 'db'), { recursive: true });
+    writeFileSync(join(m.root, 'db', 'schema.sql'), 'CREATE TABLE users (id bigint PRIMARY KEY);\n');
+    const res = await release(d, m, [], { HEROKU_APP: 'my-prod-app' });
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: refusing to release to .*: schema version is 0 and the database is empty, and this is not a review app .*: a new database, with no migration files to set it up but a schema file \(db\/schema\.sql\)$/m);
+    expect(res.stderr).toContain('`heroku run -a my-prod-app -- npx drydock schema load -f db/schema.sql`');
+    expect(await relations(d)).toEqual([]);
+  });
+
+  it('refuses a database with no tables but used sequences at version 0 (not empty), review app or not', async () => {
+    for (const [i, env] of [{}, REVIEW_APP].entries()) {
+      const d = await db(`rel_zero_seq_${i}`);
+      await d.query(`CREATE SEQUENCE invoice_numbers; SELECT nextval('invoice_numbers');`);
+      const res = await release(d, dir([BASE]), [], env);
+      expect(res.exitCode).toBe(2);
+      expect(res.stderr).toMatch(/^error: refusing to release to .*: schema version is 0 but it holds 1 used sequence\(s\): public\.invoice_numbers$/m);
+      expect(await relations(d)).toEqual(['invoice_numbers']);
+    }
+  });
+
+  it('refuses a duration variable without a unit before connecting, naming it (a bare number used to mean ms here, s or h elsewhere)', async () => {
+    const d = await db('rel_bare_duration');
+    const m = dir([BASE]);
+    expect((await runCli(['migrate', '--dir', m.dir, '--url', d.url])).exitCode).toBe(0);
+    m.write(logged(1));
+    for (const [name, value] of [['DRYDOCK_LOCK_TIMEOUT', '5000'], ['DRYDOCK_STATEMENT_TIMEOUT', '60'], ['DRYDOCK_CONNECT_TIMEOUT', '30']] as const) {
+      const res = await release(d, m, [], { [name]: value });
+      expect(res.exitCode, name).toBe(2);
+      expect(res.stderr.trim().split('\n'), name).toEqual([
+        `error: ${name} needs a unit: "${value}" could be milliseconds, seconds or hours`,
+        expect.stringMatching(new RegExp(`^hint: write it with its unit \\(500ms, 5s, 4min \\(or 4m\\), 2h, 7d\\), for example ${name}=\\d+(s|min)$`)),
+      ]);
+    }
+    expect((await d.query(`SELECT to_regclass('t_1') AS t1`)).rows[0]).toEqual({ t1: null });
+    const ok = await release(d, m, [], { DRYDOCK_LOCK_TIMEOUT: '5s', DRYDOCK_STATEMENT_TIMEOUT: '1min', DRYDOCK_CONNECT_TIMEOUT: '0' });
+    expect(ok.exitCode).toBe(0);
+    expect(ok.stdout).toContain('applied 1 migration(s)');
   });
 
   it('migrates when the version is non-zero, then finds nothing pending', async () => {
@@ -198,14 +300,16 @@ describe('drydock release', () => {
     expect(rows[0]).toEqual({ log: null, dm: null, n: 0 });
   });
 
-  it('still skips at schema version 0 when the only tables are empty migration ledgers', async () => {
-    const d = await db('rel_zero_ledgers');
-    await d.query(`CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
-                   CREATE TABLE ar_internal_metadata (key varchar PRIMARY KEY, value varchar);
-                   CREATE TABLE knex_migrations (id serial PRIMARY KEY, name varchar); CREATE TABLE knex_migrations_lock (index serial PRIMARY KEY, is_locked int);`);
-    const res = await release(d, dir([BASE]));
-    expect(res.exitCode).toBe(0);
-    expect(res.stdout).toContain('release: schema version is 0');
-    expect((await d.query(`SELECT to_regclass('applied_log') AS log`)).rows[0]).toEqual({ log: null });
+  it('counts a database whose only tables are empty migration ledgers as empty: a review app skips, another app migrates from zero', async () => {
+    for (const [i, env] of [REVIEW_APP, {}].entries()) {
+      const d = await db(`rel_zero_ledgers_${i}`);
+      await d.query(`CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
+                     CREATE TABLE ar_internal_metadata (key varchar PRIMARY KEY, value varchar);
+                     CREATE TABLE knex_migrations (id serial PRIMARY KEY, name varchar); CREATE TABLE knex_migrations_lock (index serial PRIMARY KEY, is_locked int);`);
+      const res = await release(d, dir([BASE]), [], env);
+      expect(res.exitCode).toBe(0);
+      expect(res.stdout).toContain('release: schema version is 0 and the database is empty');
+      expect((await d.query(`SELECT to_regclass('applied_log') IS NOT NULL AS migrated`)).rows[0]).toEqual({ migrated: i === 1 });
+    }
   });
 });

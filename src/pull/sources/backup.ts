@@ -7,7 +7,7 @@ import { chooseBackup } from '../../backups/choose.js';
 import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData, type TocTable } from '../../backups/toc.js';
 import type { Deps } from '../../deps.js';
 import { DrydockError } from '../../errors.js';
-import { formatBytes, hoursSince } from '../../format.js';
+import { formatAge, formatBytes, formatDuration, hoursSince } from '../../format.js';
 import type { BackupSummary } from '../../heroku/cli.js';
 import { precreatedSchemas, prepareExtensions } from '../../local/extensions.js';
 import { withClient } from '../../pg/client.js';
@@ -57,7 +57,7 @@ export async function preflightBackup(
     });
     const age = hoursSince(backup.createdAt, deps.clock.now());
     if (source.id === 'latest' && age !== undefined && age * 3_600_000 > source.maxAgeMs) {
-      throw new DrydockError(`the newest backup of ${source.app} (${backup.id}) is ${age.toFixed(1)} h old, older than --max-age ${Math.round(source.maxAgeMs / 3_600_000)} h`, {
+      throw new DrydockError(`the newest backup of ${source.app} (${backup.id}) is ${formatAge(age)} old, older than --max-age ${formatDuration(source.maxAgeMs)}`, {
         hint: 'use --capture for a fresh backup, --from live, or raise --max-age',
       });
     }

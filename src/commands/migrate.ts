@@ -16,6 +16,7 @@ import {
   migrateStatus,
   migrateUp,
   migrateVersion,
+  warnInvalidIndexes,
   type MigrationRunResult,
 } from '../pipelines/migrate.js';
 import { redo, renderRedo } from '../pipelines/redo.js';
@@ -112,8 +113,9 @@ export function registerMigrate(program: Command, run: RunCommand): void {
   migrateOptions(migrate.command('status').description('list applied and pending migrations, and files changed after they were applied')).action(
     async (opts: MigrateFlags, cmd: Command) => {
       await run(async (deps) => {
-        const rows = await migrateStatus(migrateSettings(deps, opts, cmd));
+        const { rows, invalidIndexes } = await migrateStatus(migrateSettings(deps, opts, cmd));
         deps.output.result(rows, renderStatus);
+        warnInvalidIndexes(deps.output, invalidIndexes);
         const problems = rows.filter((r) => r.state === 'changed' || r.state === 'missing-file');
         if (problems.length) {
           throw new ChecksFailed(`${problems.length} applied migration(s) no longer match their files: ${problems.map((p) => `${p.version} (${p.state})`).join(', ')}`, rows, {

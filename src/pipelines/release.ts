@@ -14,9 +14,10 @@ import { runAppCommand } from '../migrate/app-command.js';
 import { detectSchemaVersion, isLedgerTable, type SchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
 import { listUserTables } from '../pg/queries/catalog.js';
+import { readInvalidIndexDetails } from '../pg/queries/indexes.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import type { MigrateSettings } from '../settings.js';
-import { requireUrl, runMigrations, type MigrationRunResult } from './migrate.js';
+import { requireUrl, runMigrations, warnInvalidIndexes, type MigrationRunResult } from './migrate.js';
 
 /** What release did. */
 export interface ReleaseResult {
@@ -86,8 +87,10 @@ export async function release(deps: Pick<Deps, 'output'>, settings: MigrateSetti
   if (command) {
     deps.output.info(`release: running the app's migration command: ${command}`);
     await runAppCommand(deps.output, command, 'migration command', url.href);
+    warnInvalidIndexes(deps.output, await withClient(url, (client) => readInvalidIndexDetails(client), { applicationName: 'drydock release' }));
     return { database, before, action: 'command', command };
   }
   const migrations = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up' }, connectRetryMs: options.connectRetryMs, lint: settings.lint });
+  warnInvalidIndexes(deps.output, migrations.invalidIndexes);
   return { database, before, action: 'migrated', migrations };
 }

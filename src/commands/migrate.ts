@@ -102,9 +102,13 @@ export function registerMigrate(program: Command, run: RunCommand): void {
         const settings = migrateSettings(deps, opts, cmd);
         const result = await redo(deps, settings, parseCount(opts.steps, '--steps') ?? 1);
         deps.output.result(result, renderRedo);
-        if (!result.identical) {
-          throw new ChecksFailed(`redo changed the schema: the down section of ${result.migrations.join(', ')} does not undo its up section`, result, {
-            hint: 'make the down section drop exactly what the up section creates (see the diff above)',
+        if (!result.ok) {
+          const which = result.migrations.join(', ');
+          const message = result.identical
+            ? `redo: the down section of ${which} does not undo its up section: ${result.problems[0]!.problem}${result.problems.length > 1 ? ` (and ${result.problems.length - 1} more problem(s), listed above)` : ''}`
+            : `redo changed the schema: the down section of ${which} does not undo its up section`;
+          throw new ChecksFailed(message, result, {
+            hint: 'make the down section drop exactly what the up section creates and restore what it drops (see the problems above)',
           });
         }
       });

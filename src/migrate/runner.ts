@@ -15,7 +15,7 @@ import type pg from 'pg';
 import { MigrationError } from '../errors.js';
 import { sleep } from '../interrupt.js';
 import { withTransaction } from '../pg/client.js';
-import { dropIndexConcurrently, readInvalidIndexDetails, readNamedIndex, type InvalidIndex, type NamedIndex } from '../pg/queries/indexes.js';
+import { dropIndexConcurrently, readInvalidIndexDetails, readNamedIndex, type InvalidIndex } from '../pg/queries/indexes.js';
 import { codeFrame, ensureParser, splitStatements, type Statement } from '../sql/parse.js';
 import { recordApplied, removeApplied } from './ledger.js';
 import type { MigrationSection, PlannedStep } from './types.js';

@@ -14,7 +14,7 @@ import { createMigrationFile, type CreatedMigration } from '../migrate/create.js
 import { loadMigrations } from '../migrate/files.js';
 import { ensureLedger, markApplied, readApplied, removeApplied } from '../migrate/ledger.js';
 import { migrationStatus, outOfOrder, planDown, planUp } from '../migrate/plan.js';
-import { applyStep, validateSteps, type ValidatedStep } from '../migrate/runner.js';
+import { applyStep, concurrentIndexBuild, validateSteps, type ValidatedStep } from '../migrate/runner.js';
 import type { AppliedMigration, MigrationFile, MigrationStatus } from '../migrate/types.js';
 import { isMigrationVersion } from '../migrate/version.js';
 import { cancelOnAbort, withClient } from '../pg/client.js';
@@ -128,7 +128,10 @@ function interruptedMigration(by: 'SIGINT' | 'SIGTERM', target: string, ctx: Ctx
   let what: string;
   if (!step) what = `migrations on ${target} stopped before any ran`;
   else if (step.section.transaction) what = `${step.migration.fileName} was ${step.direction === 'up' ? 'rolled back (its running statement was cancelled on the server)' : 'not rolled back (its down section was cancelled and undone)'}; ${before}`;
-  else what = `${step.migration.fileName} (transaction:false) was stopped: its statements that had finished stay applied and it is not recorded as applied; ${before}`;
+  else {
+    const concurrentBuild = step.statements.some((s) => concurrentIndexBuild(s)?.name !== undefined);
+    what = `${step.migration.fileName} (transaction:false) was stopped: its statements that had finished stay applied and it is not recorded as applied${concurrentBuild ? ' (a CREATE INDEX CONCURRENTLY that was running leaves an INVALID index, which the next run drops before building it again)' : ''}; ${before}`;
+  }
   return new InterruptedError(by, `interrupted (${by}): ${what}; the migration lock on ${target} was released`, {
     hint: step ? 'run the same command again to continue' : undefined,
     cause,

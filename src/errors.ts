@@ -28,18 +28,26 @@ export interface DrydockErrorOptions {
   cause?: unknown;
   /** Exit code for this failure (default 2). */
   exitCode?: ExitCode;
+  /**
+   * Facts that explain the failure, each printed on its own line between the message and the hint
+   * (what Postgres said: `detail: Key (email)=(…) is duplicated.`). Masked like every other line.
+   */
+  details?: readonly string[] | undefined;
 }
 
 /** Base class of every error drydock expects and explains. */
 export class DrydockError extends Error {
   readonly hint: string | undefined;
   readonly exitCode: ExitCode;
+  /** Explaining lines shown between the message and the hint (see DrydockErrorOptions.details). */
+  readonly details: readonly string[];
 
   constructor(message: string, options: DrydockErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.hint = options.hint;
     this.exitCode = options.exitCode ?? EXIT.FAILURE;
+    this.details = options.details ?? [];
   }
 }
 

@@ -137,6 +137,7 @@ export class Output {
     const lines: string[] = [];
     if (isDrydockError(error)) {
       lines.push(`error: ${oneLine(error.message)}`);
+      for (const detail of error.details) lines.push(oneLine(detail));
       if (error.hint) lines.push(`hint: ${oneLine(error.hint)}`);
       if (this.verbose) lines.push(...causeChain(error));
       this.writeError(lines);

@@ -16,6 +16,7 @@ import {
   migrateStatus,
   migrateUp,
   migrateVersion,
+  warnInvalidIndexes,
   type MigrationRunResult,
 } from '../pipelines/migrate.js';
 import { redo, renderRedo } from '../pipelines/redo.js';
@@ -101,9 +102,13 @@ export function registerMigrate(program: Command, run: RunCommand): void {
         const settings = migrateSettings(deps, opts, cmd);
         const result = await redo(deps, settings, parseCount(opts.steps, '--steps') ?? 1);
         deps.output.result(result, renderRedo);
-        if (!result.identical) {
-          throw new ChecksFailed(`redo changed the schema: the down section of ${result.migrations.join(', ')} does not undo its up section`, result, {
-            hint: 'make the down section drop exactly what the up section creates (see the diff above)',
+        if (!result.ok) {
+          const which = result.migrations.join(', ');
+          const message = result.identical
+            ? `redo: the down section of ${which} does not undo its up section: ${result.problems[0]!.problem}${result.problems.length > 1 ? ` (and ${result.problems.length - 1} more problem(s), listed above)` : ''}`
+            : `redo changed the schema: the down section of ${which} does not undo its up section`;
+          throw new ChecksFailed(message, result, {
+            hint: 'make the down section drop exactly what the up section creates and restore what it drops (see the problems above)',
           });
         }
       });
@@ -112,8 +117,9 @@ export function registerMigrate(program: Command, run: RunCommand): void {
   migrateOptions(migrate.command('status').description('list applied and pending migrations, and files changed after they were applied')).action(
     async (opts: MigrateFlags, cmd: Command) => {
       await run(async (deps) => {
-        const rows = await migrateStatus(migrateSettings(deps, opts, cmd));
+        const { rows, invalidIndexes } = await migrateStatus(migrateSettings(deps, opts, cmd));
         deps.output.result(rows, renderStatus);
+        warnInvalidIndexes(deps.output, invalidIndexes);
         const problems = rows.filter((r) => r.state === 'changed' || r.state === 'missing-file');
         if (problems.length) {
           throw new ChecksFailed(`${problems.length} applied migration(s) no longer match their files: ${problems.map((p) => `${p.version} (${p.state})`).join(', ')}`, rows, {

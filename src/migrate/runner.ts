@@ -16,6 +16,7 @@ import { MigrationError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import { sleep } from '../interrupt.js';
 import { withTransaction } from '../pg/client.js';
+import { dropIndexConcurrently, readInvalidIndexDetails, readNamedIndex, type InvalidIndex } from '../pg/queries/indexes.js';
 import { codeFrame, ensureParser, splitStatements, type Statement } from '../sql/parse.js';
 import { recordApplied, removeApplied } from './ledger.js';
 import type { MigrationSection, PlannedStep } from './types.js';
@@ -46,6 +47,11 @@ export interface RunnerEvents {
   onRetry?(step: PlannedStep, attempt: number, delayMs: number): void;
   /** Extra lines (a code frame) that explain a failure. */
   onDetail?(lines: string): void;
+  /**
+   * Before building an index again, the runner dropped the INVALID index of that name that an earlier
+   * failed `CREATE INDEX CONCURRENTLY` of this same statement left behind (`line`: the statement's line in the file).
+   */
+  onDroppedIndex?(step: PlannedStep, index: InvalidIndex, line: number): void;
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -123,6 +129,23 @@ function isConcurrent(statement: Statement): boolean {
   return Boolean(params?.some((p) => p.DefElem?.defname === 'concurrently'));
 }
 
+/** A `CREATE INDEX CONCURRENTLY`, as its parse tree names it. */
+export interface ConcurrentIndexBuild {
+  /** The index's name; undefined when the statement lets Postgres choose one. */
+  name: string | undefined;
+  /** The table, as written (schema undefined: resolved through search_path). */
+  table: { schema?: string | undefined; name: string };
+  ifNotExists: boolean;
+}
+
+/** The index a statement builds concurrently, or undefined when it is not a `CREATE INDEX CONCURRENTLY`. Pure. */
+export function concurrentIndexBuild(statement: Pick<Statement, 'kind' | 'node'>): ConcurrentIndexBuild | undefined {
+  if (statement.kind !== 'IndexStmt') return undefined;
+  const node = (statement.node as { IndexStmt?: { idxname?: string; concurrent?: boolean; if_not_exists?: boolean; relation?: { schemaname?: string; relname?: string } } }).IndexStmt;
+  if (!node?.concurrent || !node.relation?.relname) return undefined;
+  return { name: node.idxname || undefined, table: { schema: node.relation.schemaname || undefined, name: node.relation.relname }, ifNotExists: Boolean(node.if_not_exists) };
+}
+
 function stripPosition(message: string): string {
   return message.replace(/\s*\(line \d+, column \d+\)\s*$/, '').replace(/^.*?:\d+:\d+:\s*/, '');
 }
@@ -145,8 +168,11 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
       await withTransaction(
         client,
         async () => {
-          signal?.throwIfAborted();
-          await runSql(client, step, step.section.sql, 0);
+          // One statement at a time, so an error without a position still names its statement's line.
+          for (const statement of step.statements) {
+            signal?.throwIfAborted();
+            await runSql(client, step, statement);
+          }
           signal?.throwIfAborted();
           if (step.direction === 'up') await recordApplied(client, step.migration, performance.now() - started);
           else await removeApplied(client, step.migration.version);
@@ -158,7 +184,22 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
     await client.query(timeoutsSql(settings, false));
     try {
       for (const [index, statement] of step.statements.entries()) {
-        await withLockRetries(step, settings, events, () => (signal?.throwIfAborted(), runSql(client, step, statement.text, statement.start)), index, signal);
+        const build = concurrentIndexBuild(statement);
+        await withLockRetries(
+          step,
+          settings,
+          events,
+          async () => {
+            signal?.throwIfAborted();
+            if (build) await dropLeftoverIndex(client, step, statement, build, events);
+            // A failed CONCURRENTLY statement is not rolled back: what it left is compared with this.
+            const invalidBefore = isConcurrent(statement) ? await readInvalidIndexDetails(client) : undefined;
+            await runSql(client, step, statement, invalidBefore, build);
+          },
+          index,
+          signal,
+        );
+        if (build) await checkIndexBuilt(client, step, statement, build, index);
       }
       if (step.direction === 'up') {
         await withTransaction(client, () => recordApplied(client, step.migration, performance.now() - started));
@@ -170,6 +211,71 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
     }
   }
   return performance.now() - started;
+}
+
+/** `file:line` of a statement of a step. */
+function statementLine(step: ValidatedStep, statement: Statement): number {
+  return statement.line + step.section.startLine - 1;
+}
+
+/**
+ * Before a `CREATE INDEX CONCURRENTLY name ON table` runs again, drop the index `name` when it is
+ * exactly what a failed earlier run of this statement leaves: an index of that name, on that table
+ * (in that table's schema), INVALID, and not being built by another session. Nothing else is touched:
+ * a valid index, or one on another table, makes the statement fail (or skip, with IF NOT EXISTS) as
+ * Postgres decides, and checkIndexBuilt reports it.
+ */
+async function dropLeftoverIndex(client: pg.ClientBase, step: ValidatedStep, statement: Statement, build: ConcurrentIndexBuild, events: RunnerEvents): Promise<void> {
+  if (!build.name) return;
+  const found = await readNamedIndex(client, build.table, build.name);
+  if (!found || found.valid || !found.onTable) return;
+  const line = statementLine(step, statement);
+  const where = `${step.migration.fileName}:${line}`;
+  if (found.building) {
+    throw new MigrationError(`${where}: another session is building the index ${found.index} on ${found.table} right now`, {
+      file: step.migration.fileName,
+      line,
+      hint: 'wait for that build to finish (pg_stat_progress_create_index shows it), then run again; nothing was changed by this statement',
+    });
+  }
+  try {
+    await dropIndexConcurrently(client, found);
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    throw new MigrationError(`${where}: could not drop the INVALID index ${found.index} that an earlier failed run of this statement left on ${found.table}: ${e.message}`, {
+      file: step.migration.fileName,
+      line,
+      sqlstate: e.code,
+      details: postgresDetails(e as PgErrorFields),
+      hint: `run again, or drop it yourself (${found.dropSql};) and run again`,
+      cause: error,
+    });
+  }
+  events.onDroppedIndex?.(step, found, line);
+}
+
+/**
+ * After a `CREATE INDEX CONCURRENTLY` succeeded, the index must be there, valid, on its table. With
+ * IF NOT EXISTS Postgres "succeeds" without building anything when a relation of that name exists,
+ * even an INVALID index or one on another table: that must not be recorded as applied.
+ */
+async function checkIndexBuilt(client: pg.ClientBase, step: ValidatedStep, statement: Statement, build: ConcurrentIndexBuild, index: number): Promise<void> {
+  if (!build.name) return;
+  const found = await readNamedIndex(client, build.table, build.name);
+  if (found?.valid && found.onTable) return;
+  const line = statementLine(step, statement);
+  const table = build.table.schema ? `${build.table.schema}.${build.table.name}` : build.table.name;
+  const why = !found
+    ? `a relation named ${build.name} exists that is not an index on ${table}`
+    : !found.onTable
+      ? `an index named ${found.index} already exists on another table, ${found.table}`
+      : `the index ${found.index} that is there is INVALID (left by an earlier failed build)`;
+  const applied = index > 0 ? `statements 1-${index + 1} of this transaction:false section were applied` : 'the statement ran';
+  throw new MigrationError(`${step.migration.fileName}:${line}: CREATE INDEX CONCURRENTLY${build.ifNotExists ? ' IF NOT EXISTS' : ''} ${build.name} did not leave a valid index on ${table}: ${why}`, {
+    file: step.migration.fileName,
+    line,
+    hint: `${applied} but the migration is not recorded as applied; ${found && !found.valid && found.onTable ? `the next run drops ${found.index} and builds it again` : 'give the index a name that is not taken, or drop the other relation, and run again'}`,
+  });
 }
 
 async function withLockRetries(step: ValidatedStep, settings: RunnerSettings, events: RunnerEvents, fn: () => Promise<void>, statementIndex?: number, signal?: AbortSignal): Promise<void> {
@@ -190,24 +296,72 @@ async function withLockRetries(step: ValidatedStep, settings: RunnerSettings, ev
   }
 }
 
-/** A pg error annotated with where it happened. */
-interface SqlFailure extends Error {
+/** What pg's DatabaseError carries beyond its message (https://www.postgresql.org/docs/current/protocol-error-fields.html). */
+export interface PgErrorFields {
+  detail?: string | undefined;
+  hint?: string | undefined;
+  position?: string | undefined;
+  where?: string | undefined;
+  schema?: string | undefined;
+  table?: string | undefined;
+  column?: string | undefined;
+  dataType?: string | undefined;
+  constraint?: string | undefined;
+}
+
+/**
+ * The lines that explain a Postgres error beyond its message: DETAIL (which key is duplicated, which
+ * row fails a check), Postgres's own HINT, the objects it names, and the context (the function or
+ * statement it happened in). Pure; the output masks them like every other line.
+ */
+export function postgresDetails(error: PgErrorFields): string[] {
+  const lines: string[] = [];
+  if (error.detail) lines.push(`detail: ${error.detail}`);
+  if (error.hint) lines.push(`postgres hint: ${error.hint}`);
+  const qualified = (name: string) => (error.schema ? `${error.schema}.${name}` : name);
+  const objects = [
+    error.table ? `table ${qualified(error.table)}` : undefined,
+    error.column ? `column ${error.column}` : undefined,
+    error.dataType ? `type ${error.table ? error.dataType : qualified(error.dataType)}` : undefined,
+    error.constraint ? `constraint ${error.constraint}` : undefined,
+    !error.table && !error.dataType && error.schema ? `schema ${error.schema}` : undefined,
+  ].filter((o): o is string => o !== undefined);
+  if (objects.length) lines.push(`object: ${objects.join(', ')}`);
+  if (error.where) lines.push(`context: ${error.where}`);
+  return lines;
+}
+
+/** A pg error annotated with where it happened and what it left. */
+interface SqlFailure extends Error, PgErrorFields {
   sqlstate?: string;
   fileLine?: number;
   fileColumn?: number;
+  /**
+   * For a CONCURRENTLY statement: the INVALID indexes it left behind ([] none; null: could not be
+   * checked); undefined for other statements, which either apply or not.
+   */
+  leftInvalid?: InvalidIndex[] | null;
+  /** The index the failing statement builds concurrently. */
+  build?: ConcurrentIndexBuild | undefined;
 }
 
-async function runSql(client: pg.ClientBase, step: ValidatedStep, sql: string, offsetInSection: number): Promise<void> {
+async function runSql(client: pg.ClientBase, step: ValidatedStep, statement: Statement, invalidBefore?: InvalidIndex[], build?: ConcurrentIndexBuild): Promise<void> {
   try {
-    await client.query(sql);
+    await client.query(statement.text);
   } catch (error) {
     const e = error as Error & { code?: string; position?: string };
     const failure = e as SqlFailure;
     failure.sqlstate = e.code;
-    if (e.position) {
-      const { line, column } = lineColumn(step.section.sql, offsetInSection + Number(e.position) - 1);
-      failure.fileLine = step.section.startLine + line - 1;
-      failure.fileColumn = column;
+    const { line, column } = e.position ? lineColumn(step.section.sql, statement.start + Number(e.position) - 1) : statement;
+    failure.fileLine = step.section.startLine + line - 1;
+    failure.fileColumn = column;
+    failure.build = build;
+    if (invalidBefore) {
+      const before = new Set(invalidBefore.map((i) => i.index));
+      failure.leftInvalid = await readInvalidIndexDetails(client).then(
+        (now) => now.filter((i) => !before.has(i.index)),
+        () => null,
+      );
     }
     throw failure;
   }
@@ -225,26 +379,47 @@ function describeFailure(step: ValidatedStep, failure: SqlFailure, attempts: num
   const file = step.migration.fileName;
   const where = failure.fileLine ? `${file}:${failure.fileLine}:${failure.fileColumn ?? 1}` : file;
   const state = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : '';
-  if (failure.fileLine) events.onDetail?.(codeFrame(step.section.sql, failure.fileLine - step.section.startLine + 1, failure.fileColumn ?? 1));
+  if (failure.fileLine) events.onDetail?.(codeFrame(step.section.sql, failure.fileLine - step.section.startLine + 1, failure.fileColumn ?? 1, { firstLine: step.section.startLine }));
+  const details = postgresDetails(failure);
   const partial = !step.section.transaction && statementIndex !== undefined && statementIndex > 0
     ? ` statements 1-${statementIndex} of this transaction:false section were applied and are not rolled back;`
     : '';
+  const left = leftBehind(failure);
   if (failure.sqlstate === LOCK_NOT_AVAILABLE) {
     return new MigrationError(`${where}: gave up after ${attempts} attempts: could not get a lock within lock_timeout ${formatDuration(settings.lockTimeoutMs)} (${failure.message})`, {
       file,
       line: failure.fileLine,
       sqlstate: failure.sqlstate,
-      hint: `another session holds a conflicting lock (a long transaction or query on that table: see pg_stat_activity);${partial} nothing else was changed; run again when it is gone, or raise --lock-timeout`,
+      details,
+      hint: `another session holds a conflicting lock (a long transaction or query on that table: see pg_stat_activity);${partial}${left ?? ' nothing else was changed;'} run again when it is gone, or raise --lock-timeout`,
       cause: failure,
     });
   }
-  const rolledBack = step.section.transaction ? ` ${step.direction === 'up' ? 'this migration was rolled back' : 'the rollback was undone'};` : partial || ' the failing statement did not apply;';
+  const rolledBack = step.section.transaction
+    ? ` ${step.direction === 'up' ? 'this migration was rolled back' : 'the rollback was undone'};`
+    : `${partial}${left ?? (partial ? '' : ' the failing statement did not apply;')}`;
   return new MigrationError(`${where}: ${step.direction === 'up' ? 'migration' : 'rollback'} failed: ${failure.message}${state}`, {
     file,
     line: failure.fileLine,
     column: failure.fileColumn,
     sqlstate: failure.sqlstate,
+    details,
     hint: `${rolledBack.trim()} earlier migrations stay applied; fix the file and run again`,
     cause: failure,
   });
+}
+
+/**
+ * What a failed CONCURRENTLY statement left behind, said truthfully (Postgres does not roll such a
+ * statement back), or undefined for statements that either apply or not.
+ */
+function leftBehind(failure: SqlFailure): string | undefined {
+  const left = failure.leftInvalid;
+  if (left === undefined) return undefined;
+  if (left === null) return ' the failing CONCURRENTLY statement may have left an INVALID index behind (drydock could not check): `drydock migrate status` lists INVALID indexes;';
+  if (!left.length) return ' the failing statement did not apply (it left no INVALID index);';
+  const build = failure.build;
+  const retried = (i: InvalidIndex) => build?.name !== undefined && i.index.endsWith(`.${build.name}`) && (build.table.schema === undefined || i.table === `${build.table.schema}.${build.table.name}`);
+  const fixes = left.map((i) => (retried(i) ? `the next run drops ${i.index} before building it again` : `drop it with ${i.dropSql};`));
+  return ` the failing statement left the INVALID index${left.length > 1 ? 'es' : ''} ${left.map((i) => `${i.index} on ${i.table}`).join(', ')} behind (Postgres does not roll back a failed CONCURRENTLY build; queries ignore an INVALID index but writes still update it): ${fixes.join('; ')};`;
 }

@@ -14,12 +14,13 @@ import { createMigrationFile, type CreatedMigration } from '../migrate/create.js
 import { loadMigrations } from '../migrate/files.js';
 import { ensureLedger, markApplied, readApplied, removeApplied } from '../migrate/ledger.js';
 import { migrationStatus, outOfOrder, planDown, planUp } from '../migrate/plan.js';
-import { applyStep, validateSteps, type ValidatedStep } from '../migrate/runner.js';
+import { applyStep, concurrentIndexBuild, validateSteps, type ValidatedStep } from '../migrate/runner.js';
 import type { AppliedMigration, MigrationFile, MigrationStatus } from '../migrate/types.js';
 import { isMigrationVersion } from '../migrate/version.js';
 import { cancelOnAbort, withClient } from '../pg/client.js';
 import { MIGRATION_LOCK_KEY, withAdvisoryLock } from '../pg/lock.js';
 import { readLintSchema } from '../pg/queries/lint-schema.js';
+import { readInvalidIndexDetails, type InvalidIndex } from '../pg/queries/indexes.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { majorOrder } from '../pg/version.js';
@@ -73,6 +74,8 @@ export interface MigrationRunResult {
   dryRun: boolean;
   /** Lint totals of the pending migrations, when they were linted. */
   lint?: { pgVersion: number; errors: number; warnings: number } | undefined;
+  /** INVALID indexes in the database after the run (failed concurrent builds' leftovers). */
+  invalidIndexes: InvalidIndex[];
 }
 
 interface Ctx {
@@ -128,7 +131,10 @@ function interruptedMigration(by: 'SIGINT' | 'SIGTERM', target: string, ctx: Ctx
   let what: string;
   if (!step) what = `migrations on ${target} stopped before any ran`;
   else if (step.section.transaction) what = `${step.migration.fileName} was ${step.direction === 'up' ? 'rolled back (its running statement was cancelled on the server)' : 'not rolled back (its down section was cancelled and undone)'}; ${before}`;
-  else what = `${step.migration.fileName} (transaction:false) was stopped: its statements that had finished stay applied and it is not recorded as applied; ${before}`;
+  else {
+    const concurrentBuild = step.statements.some((s) => concurrentIndexBuild(s)?.name !== undefined);
+    what = `${step.migration.fileName} (transaction:false) was stopped: its statements that had finished stay applied and it is not recorded as applied${concurrentBuild ? ' (a CREATE INDEX CONCURRENTLY that was running leaves an INVALID index, which the next run drops before building it again)' : ''}; ${before}`;
+  }
   return new InterruptedError(by, `interrupted (${by}): ${what}; the migration lock on ${target} was released`, {
     hint: step ? 'run the same command again to continue' : undefined,
     cause,
@@ -156,6 +162,7 @@ function lockedRun(deps: RunnerDeps, options: MigrationRunOptions, files: Migrat
               version: newestApplied(await readApplied(client)),
               dryRun: Boolean(options.dryRun),
               lint: ctx.lint ? { pgVersion: ctx.lint.pgVersion, errors: ctx.lint.errors, warnings: ctx.lint.warnings } : undefined,
+              invalidIndexes: await readInvalidIndexDetails(client),
             };
           },
           {
@@ -236,6 +243,8 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
                     sub.output = `lock_timeout (${formatDuration(options.settings.lockTimeoutMs)}) hit: another session holds a conflicting lock; retry ${attempt}/${options.settings.lockRetries} in ${formatDuration(delayMs)}`;
                   },
                   onDetail: (lines) => deps.output.warn(lines),
+                  onDroppedIndex: (s, dropped, line) =>
+                    deps.output.warn(`dropped the INVALID index ${dropped.index} on ${dropped.table} that an earlier failed run of ${s.migration.fileName} left behind; line ${line} builds it again`),
                 }, deps.signal);
                 c.current = undefined;
                 c.ran.push({ version: step.migration.version, name: step.migration.name, direction: step.direction, durationMs: Math.round(durationMs) });
@@ -282,7 +291,27 @@ export async function migrateUp(
     await runAppCommand(deps.output, command, 'migration command', url.href);
     return { command };
   }
-  return runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up', to: options.to }, dryRun: options.dryRun, lint: settings.lint, lintProject: settings.lintProject });
+  const result = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up', to: options.to }, dryRun: options.dryRun, lint: settings.lint, lintProject: settings.lintProject });
+  warnInvalidIndexes(deps.output, result.invalidIndexes);
+  return result;
+}
+
+/**
+ * One warning per INVALID index: which, on which table, why it matters and the fix. An INVALID index
+ * is what a failed `CREATE INDEX CONCURRENTLY` leaves (or one interrupted while it ran): queries do
+ * not use it, writes still update it, and building it again under the same name fails until it is dropped.
+ */
+export function invalidIndexWarnings(indexes: readonly InvalidIndex[]): string[] {
+  return indexes.map(
+    (i) =>
+      `INVALID index ${i.index} on ${i.table}: a CREATE INDEX CONCURRENTLY failed or was interrupted and left it; queries do not use it, writes still update it. ` +
+      `Fix: ${i.dropSql}; then build it again (\`drydock migrate\` does both when a pending migration builds it)`,
+  );
+}
+
+/** Warn about INVALID indexes (see invalidIndexWarnings). */
+export function warnInvalidIndexes(output: Pick<Deps['output'], 'warn'>, indexes: readonly InvalidIndex[]): void {
+  for (const line of invalidIndexWarnings(indexes)) output.warn(line);
 }
 
 /** `migrate down`: the app's rollback command (once per step) when one is configured, else drydock's runner. */
@@ -306,11 +335,11 @@ export async function migrateDown(
   return runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'down', steps: options.steps, to: options.to }, dryRun: options.dryRun });
 }
 
-/** `migrate status`: every file and every recorded version, with their state. */
-export async function migrateStatus(settings: MigrateSettings): Promise<MigrationStatus[]> {
+/** `migrate status`: every file and every recorded version, with their state, and the database's INVALID indexes. */
+export async function migrateStatus(settings: MigrateSettings): Promise<{ rows: MigrationStatus[]; invalidIndexes: InvalidIndex[] }> {
   const files = await loadMigrations(settings.dir);
-  const applied = await withClient(requireUrl(settings), (client) => readApplied(client));
-  return migrationStatus(files, applied);
+  const { applied, invalidIndexes } = await withClient(requireUrl(settings), async (client) => ({ applied: await readApplied(client), invalidIndexes: await readInvalidIndexDetails(client) }));
+  return { rows: migrationStatus(files, applied), invalidIndexes };
 }
 
 /** `migrate version`: the newest applied version ("0" when none) and how many are recorded. */

@@ -20,10 +20,11 @@ import { loadMigrations } from '../migrate/files.js';
 import { decideRelease, listSome } from '../migrate/release-rule.js';
 import { withClient } from '../pg/client.js';
 import { listUserTables, readDataOutsideTables } from '../pg/queries/catalog.js';
+import { readInvalidIndexDetails } from '../pg/queries/indexes.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
 import type { MigrateSettings, ReviewApp } from '../settings.js';
-import { requireUrl, runMigrations, type MigrationRunResult } from './migrate.js';
+import { requireUrl, runMigrations, warnInvalidIndexes, type MigrationRunResult } from './migrate.js';
 
 /** What release did. */
 export interface ReleaseResult {
@@ -147,8 +148,10 @@ export async function release(deps: Pick<Deps, 'output'>, settings: MigrateSetti
   if (decision.action === 'command') {
     deps.output.info(`release: running the app's migration command: ${command}`);
     await runAppCommand(deps.output, command!, 'migration command', url.href);
+    warnInvalidIndexes(deps.output, await withClient(url, (client) => readInvalidIndexDetails(client), { applicationName: 'drydock release' }));
     return { ...done, action: 'command', fromZero: decision.fromZero, command };
   }
   const migrations = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up' }, connectRetryMs: options.connectRetryMs, lint: settings.lint, lintProject: settings.lintProject });
+  warnInvalidIndexes(deps.output, migrations.invalidIndexes);
   return { ...done, action: 'migrated', fromZero: decision.fromZero, migrations };
 }

@@ -114,6 +114,7 @@ export function registerMigrate(program: Command, run: RunCommand): void {
       await run(async (deps) => {
         const rows = await migrateStatus(migrateSettings(deps, opts, cmd));
         deps.output.result(rows, renderStatus);
+        for (const row of rows) if (row.warning) deps.output.warn(row.warning);
         const problems = rows.filter((r) => r.state === 'changed' || r.state === 'missing-file');
         if (problems.length) {
           throw new ChecksFailed(`${problems.length} applied migration(s) no longer match their files: ${problems.map((p) => `${p.version} (${p.state})`).join(', ')}`, rows, {

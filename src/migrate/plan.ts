@@ -177,7 +177,12 @@ export function migrationStatus(
     const file = byVersion.get(version);
     const record = appliedByVersion.get(version);
     const name = file?.name ?? record?.name;
-    if (record === undefined) return { version, name, state: 'pending' };
+    if (record === undefined) {
+      if (file !== undefined && isBlankSql(file.up.sql)) {
+        return { version, name, state: 'pending', warning: `${file.fileName}: the up section has no statements yet; \`drydock migrate up\` refuses to apply it until it has SQL` };
+      }
+      return { version, name, state: 'pending' };
+    }
     if (file === undefined) return { version, name, state: 'missing-file', appliedAt: record.appliedAt };
     if (record.checksum !== undefined && record.checksum !== '' && record.checksum !== file.checksum) {
       return {

@@ -50,6 +50,8 @@ export interface MigrationStatus {
   appliedAt?: Date | undefined;
   /** For `changed`: the file's checksum differs from the one recorded at apply time. */
   detail?: string | undefined;
+  /** Something to fix before this version can be applied (a pending file whose up section is empty); not a failure of status. */
+  warning?: string | undefined;
 }
 
 /** A migration to run, in which direction. */

@@ -187,6 +187,50 @@ describe('drydock migrate', () => {
   });
 });
 
+describe('drydock migrate with a migration that has no SQL yet (issue 13)', () => {
+  it('`migrate create` then `migrate status`: the new file is pending with a warning, the folder still reads', async () => {
+    const { d, m, cli } = await setup('mig_empty_new', [users]);
+    expect((await cli('migrate')).exitCode).toBe(0);
+    const created = await runCli(['migrate', 'create', 'add_posts', '--dir', m.dir], { cwd: m.root });
+    expect(created.exitCode).toBe(0);
+    const file = /created (.*\.sql)/.exec(created.stdout)![1]!;
+    const version = /(\d{14})_add_posts\.sql$/.exec(file)![1]!;
+    // A hand-written one too: markers, a comment, nothing to run.
+    m.writeRaw('20260105000000_todo.sql', '-- migrate:up\n-- TODO\n\n-- migrate:down\n');
+
+    const status = await cli('migrate', 'status');
+    expect(status.exitCode).toBe(0);
+    expect(status.stdout).toMatch(/^applied +20260101000000 create_users/m);
+    expect(status.stdout).toMatch(new RegExp(`^PENDING +${version} add_posts`, 'm'));
+    expect(status.stdout).toMatch(/^PENDING +20260105000000 todo/m);
+    expect(status.stderr).toMatch(new RegExp(`warning: ${version}_add_posts\\.sql: the up section has no statements yet`));
+    expect(status.stderr).toMatch(/warning: 20260105000000_todo\.sql: the up section has no statements yet/);
+    const json = await cli('migrate', 'status', '--json');
+    expect(json.exitCode).toBe(0);
+    const rows = JSON.parse(json.stdout) as Array<{ version: string; state: string; warning?: string }>;
+    expect(rows.map((r) => [r.version, r.state, Boolean(r.warning)])).toEqual([
+      ['20260101000000', 'applied', false],
+      ['20260105000000', 'pending', true],
+      [version, 'pending', true],
+    ]);
+    expect((await cli('migrate', 'version')).stdout.trim()).toBe('20260101000000');
+
+    // Applying it is refused, naming the file; nothing else is applied either.
+    m.write({ version: '20260104000000', name: 'add_rooms', up: 'CREATE TABLE rooms (id int);', down: 'DROP TABLE rooms;' });
+    const up = await cli('migrate');
+    expect(up.exitCode).toBe(2);
+    expect(up.stderr.trim().split('\n')).toEqual([
+      'error: refusing to apply 20260105000000_todo.sql: its up section has no statements',
+      expect.stringMatching(/^hint: nothing was applied; write the SQL to run below `-- migrate:up`/),
+    ]);
+    expect(await versions(d)).toEqual(['20260101000000']);
+    expect(await exists(d, 'rooms')).toBe(false);
+    // Up to a version before it still works.
+    expect((await cli('migrate', '--to', '20260104000000')).exitCode).toBe(0);
+    expect(await versions(d)).toEqual(['20260101000000', '20260104000000']);
+  });
+});
+
 describe('drydock migrate for other stacks', () => {
   it("delegates to the app's migration and rollback commands, with DATABASE_URL set", async () => {
     const { d, cli } = await setup('mig_command', []);

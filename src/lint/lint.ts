@@ -5,7 +5,7 @@
  * Exit policy (drydock lint, release): error findings fail the check; warnings are shown and pass.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, extname, isAbsolute, join, relative, resolve } from 'node:path';
 
 import { ConfigError } from '../errors.js';
 import { readSqlFileSync } from '../files.js';
@@ -57,6 +57,8 @@ export interface LintRun {
   findings: Finding[];
   errors: number;
   warnings: number;
+  /** Files left out because their version is at or before --start-after (lintFiles only). */
+  skippedOld?: number | undefined;
 }
 
 const DEFAULT_RULES = RULES.filter((r) => r.enabledByDefault);
@@ -242,18 +244,34 @@ function isDownFile(name: string): boolean {
   return lower.endsWith('.down.sql') || lower === 'down.sql';
 }
 
+/** What walking the paths found besides the files to lint: told when there is nothing to lint. */
+export interface LintScan {
+  /** SQL files left out because their version is at or before --start-after. */
+  skippedOld: number;
+  /** Separate down files (*.down.sql) left out without --down. */
+  skippedDown: number;
+  /** Other files in the folders, by extension ('' for none), e.g. { '.rb': 12 }. */
+  otherFiles: Record<string, number>;
+}
+
 /**
  * Expand paths into files: a file is taken as is (whatever its extension); a folder is walked
  * for *.sql files, sorted, skipping hidden entries, node_modules, and separate down files unless
- * `down`. An unreadable path is a ConfigError (exit 2).
+ * `down`. An unreadable path is a ConfigError (exit 2). `scan`, when given, counts what was left out.
  */
-export async function collectLintTargets(paths: readonly string[], options: { down?: boolean | undefined; cwd?: string | undefined; startAfter?: string | undefined } = {}): Promise<LintTarget[]> {
+export async function collectLintTargets(
+  paths: readonly string[],
+  options: { down?: boolean | undefined; cwd?: string | undefined; startAfter?: string | undefined } = {},
+  scan: LintScan = { skippedOld: 0, skippedDown: 0, otherFiles: {} },
+): Promise<LintTarget[]> {
   const cwd = options.cwd ?? process.cwd();
   const targets: LintTarget[] = [];
   const startAfter = options.startAfter === undefined ? undefined : BigInt(options.startAfter);
   const isOld = (name: string): boolean => {
     const version = /^(\d{1,14})_/.exec(name)?.[1];
-    return startAfter !== undefined && version !== undefined && BigInt(version) <= startAfter;
+    const old = startAfter !== undefined && version !== undefined && BigInt(version) <= startAfter;
+    if (old) scan.skippedOld += 1;
+    return old;
   };
   const walk = async (dir: string): Promise<void> => {
     let entries;
@@ -267,7 +285,12 @@ export async function collectLintTargets(paths: readonly string[], options: { do
       const full = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (!SKIPPED_DIRS.has(entry.name)) await walk(full);
-      } else if (entry.name.toLowerCase().endsWith('.sql') && (options.down || !isDownFile(entry.name)) && !isOld(entry.name)) {
+      } else if (!entry.name.toLowerCase().endsWith('.sql')) {
+        const ext = extname(entry.name).toLowerCase();
+        scan.otherFiles[ext] = (scan.otherFiles[ext] ?? 0) + 1;
+      } else if (!options.down && isDownFile(entry.name)) {
+        scan.skippedDown += 1;
+      } else if (!isOld(entry.name)) {
         targets.push({ path: full, display: displayPath(full, cwd) });
       }
     }
@@ -292,10 +315,16 @@ function unreadable(path: string, error: unknown, cwd: string): ConfigError {
   return new ConfigError(`cannot read ${displayPath(path, cwd)}: ${why}`, { hint: 'pass SQL files or folders that exist', cause: error });
 }
 
-/** Read and lint files and folders. */
+/**
+ * Read and lint files and folders. Finding no SQL file to lint is a ConfigError (exit 2) that says
+ * what the folders hold instead, so CI never goes green having checked nothing; files left out by
+ * `startAfter` alone are not that (the run has no files, and the summary says why).
+ */
 export async function lintFiles(paths: readonly string[], options: LintFilesOptions): Promise<LintRun> {
   await ensureParser();
-  const targets = await collectLintTargets(paths, options);
+  const scan: LintScan = { skippedOld: 0, skippedDown: 0, otherFiles: {} };
+  const targets = await collectLintTargets(paths, options, scan);
+  if (targets.length === 0 && scan.skippedOld === 0) throw nothingToLint(paths.map((p) => displayPath(p, options.cwd)), scan);
   const files: FileLintResult[] = [];
   options = { ...options, memory: options.memory ?? new SchemaMemory() };
   for (const target of targets) {
@@ -304,5 +333,45 @@ export async function lintFiles(paths: readonly string[], options: LintFilesOpti
     const text = readSqlFileSync(target.path, target.display).toString('utf8');
     files.push(lintFile(target.display, text, options));
   }
-  return summarizeLint(files, options.pgVersion);
+  return { ...summarizeLint(files, options.pgVersion), skippedOld: scan.skippedOld };
+}
+
+/** Tools whose migrations are not SQL files, by the extension of their files: how to get SQL drydock can lint. */
+const NOT_SQL_HINTS: Record<string, string> = {
+  '.rb': 'Rails migrations are Ruby: lint the SQL they run (after `bin/rails db:migrate`, log/development.log holds it), or check them with the strong_migrations gem',
+  '.py': 'for Django, `python manage.py sqlmigrate APP MIGRATION > file.sql` writes the SQL of a migration to lint',
+  '.prisma': "for Prisma, lint prisma/migrations (each migration.sql), or write a change's SQL with `prisma migrate diff ... --script > file.sql`",
+};
+
+/** "found 12 .rb files and 1 .md file", largest first. */
+function describeOthers(others: Record<string, number>): string {
+  const parts = Object.entries(others)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([ext, n]) => `${n} ${ext === '' ? 'file' : `${ext} file`}${n === 1 ? '' : 's'}${ext === '' ? ' without an extension' : ''}`);
+  if (parts.length <= 1) return parts.join('');
+  return `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
+}
+
+/** No SQL file to lint was found (exit 2): the command still writes a JSON document in JSON modes. */
+export class NothingToLintError extends ConfigError {
+  constructor(message: string, hint: string, readonly scan: LintScan) {
+    super(message, { hint });
+    this.name = 'NothingToLintError';
+  }
+}
+
+/** The error for a run that found no SQL to lint: what the paths hold, what drydock lints, and how other stacks get linted. */
+export function nothingToLint(paths: readonly string[], scan: LintScan): NothingToLintError {
+  const where = paths.join(', ');
+  const others = describeOthers(scan.otherFiles);
+  const found = [scan.skippedDown ? `${scan.skippedDown} separate down file${scan.skippedDown === 1 ? '' : 's'} (*.down.sql, linted with --down)` : '', others].filter(Boolean);
+  const what = found.length ? `found ${found.join(' and ')}, but no .sql migration to lint` : 'found no files at all';
+  const tool = Object.keys(scan.otherFiles).map((ext) => NOT_SQL_HINTS[ext]).find((hint) => hint !== undefined);
+  const hint = [
+    'drydock lints .sql files (drydock/dbmate migrations with `-- migrate:up`, or plain SQL as Flyway, golang-migrate and Prisma write)',
+    scan.skippedDown && !others ? 'pass --down to lint the down files' : '',
+    tool ??
+      'pass the folder that holds them; for Rails, lint the SQL a migration runs; for Django, `manage.py sqlmigrate APP MIGRATION > file.sql`; for Prisma, prisma/migrations',
+  ].filter(Boolean).join('; ');
+  return new NothingToLintError(`nothing to lint in ${where}: ${what}`, hint, scan);
 }

@@ -59,9 +59,19 @@ export function registerLint(program: Command, run: RunCommand): void {
         }
         const settings = resolveLintSettings(opts, deps.project(), deps.settings);
         const format = settings.format;
-        const result = await lint(settings, paths, opts);
+        let result;
+        try {
+          result = await lint(settings, paths, opts);
+        } catch (error) {
+          // Nothing to lint fails (exit 2) with its one-line error on stderr; JSON readers still get a document.
+          const { NothingToLintError } = await import('../lint/lint.js');
+          if (error instanceof NothingToLintError) {
+            const doc = { ok: false, errors: 0, warnings: 0, files: [], findings: [], error: error.message, hint: error.hint, otherFiles: error.scan.otherFiles };
+            deps.output.result(doc, (d) => (format === 'json' ? JSON.stringify(d, null, 2) : ''));
+          }
+          throw error;
+        }
         const { lintJson, renderLint } = await import('../lint/report.js');
-        if (!result.files.length) deps.output.warn(`no SQL files found in ${paths.length ? paths.join(', ') : 'the migrations folder'}`);
         deps.output.result(lintJson(result), () => renderLint(result, format));
         if (result.errors) {
           const files = new Set(result.findings.filter((f) => f.severity === 'error').map((f) => f.file)).size;

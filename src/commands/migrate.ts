@@ -9,6 +9,7 @@ import { ChecksFailed } from '../errors.js';
 import { formatDuration } from '../format.js';
 import type { MigrationStatus } from '../migrate/types.js';
 import {
+  migrateBaseline,
   migrateCreate,
   migrateDown,
   migrateMarkApplied,
@@ -39,13 +40,46 @@ export function renderRun(result: MigrationRunResult): string {
   return [`${verb} ${result.ran.length} migration(s) on ${result.database}; schema version is now ${result.version}.`, ...result.ran.map((r) => `  ${r.version} ${r.name} (${formatDuration(r.durationMs)})`)].join('\n');
 }
 
-function renderStatus(rows: MigrationStatus[]): string {
+const STATUS_LABEL: Record<MigrationStatus['state'], string> = {
+  applied: 'applied',
+  pending: 'PENDING',
+  changed: 'CHANGED',
+  'missing-file': 'NO FILE',
+  baseline: 'baseline',
+  'other-tool': 'external',
+};
+
+/** Runs this long (or longer) of versions before the baseline or recorded by another tool are shown as one line. */
+const COLLAPSE_RUN = 4;
+
+/** The status table: one line per version, long runs of adopted versions (Rails' hundreds) as one line each, then totals. */
+export function renderStatus(rows: MigrationStatus[]): string {
   if (!rows.length) return 'No migrations yet: create one with `drydock migrate create NAME`.';
-  const label: Record<MigrationStatus['state'], string> = { applied: 'applied', pending: 'PENDING', changed: 'CHANGED', 'missing-file': 'NO FILE' };
-  const lines = rows.map((r) => `${label[r.state].padEnd(8)} ${r.version} ${r.name ?? ''}${r.detail ? `  (${r.detail})` : ''}`);
-  const pending = rows.filter((r) => r.state === 'pending').length;
-  const problems = rows.filter((r) => r.state === 'changed' || r.state === 'missing-file').length;
-  lines.push('', `${rows.length - pending} applied, ${pending} pending${problems ? `, ${problems} problem(s)` : ''}.`);
+  const line = (r: MigrationStatus) =>
+    `${STATUS_LABEL[r.state].padEnd(8)} ${r.version} ${r.name ?? ''}${r.detail ? `  (${r.detail})` : r.warning ? '  (up section empty: nothing to apply yet)' : ''}`.trimEnd();
+  const lines: string[] = [];
+  for (let i = 0; i < rows.length; ) {
+    const row = rows[i]!;
+    let end = i + 1;
+    if (row.state === 'baseline' || row.state === 'other-tool') while (end < rows.length && rows[end]!.state === row.state && rows[end]!.detail === row.detail) end += 1;
+    if (end - i >= COLLAPSE_RUN) {
+      lines.push(`${STATUS_LABEL[row.state].padEnd(8)} ${row.version} … ${rows[end - 1]!.version}  (${end - i} versions, ${row.detail ?? ''})`);
+    } else {
+      for (let j = i; j < end; j++) lines.push(line(rows[j]!));
+    }
+    i = end;
+  }
+  const count = (state: MigrationStatus['state']) => rows.filter((r) => r.state === state).length;
+  const pending = count('pending');
+  const problems = count('changed') + count('missing-file');
+  const baseline = count('baseline');
+  const external = count('other-tool');
+  const applied = rows.length - pending - baseline - external;
+  const parts = [`${applied} applied`, `${pending} pending`];
+  if (baseline) parts.push(`${baseline} before the baseline`);
+  if (external) parts.push(`${external} recorded by another tool (no file here)`);
+  if (problems) parts.push(`${problems} problem(s)`);
+  lines.push('', `${parts.join(', ')}.`);
   return lines.join('\n');
 }
 
@@ -120,6 +154,7 @@ export function registerMigrate(program: Command, run: RunCommand): void {
         const { rows, invalidIndexes } = await migrateStatus(migrateSettings(deps, opts, cmd));
         deps.output.result(rows, renderStatus);
         warnInvalidIndexes(deps.output, invalidIndexes);
+        for (const row of rows) if (row.warning) deps.output.warn(row.warning);
         const problems = rows.filter((r) => r.state === 'changed' || r.state === 'missing-file');
         if (problems.length) {
           throw new ChecksFailed(`${problems.length} applied migration(s) no longer match their files: ${problems.map((p) => `${p.version} (${p.state})`).join(', ')}`, rows, {
@@ -149,25 +184,49 @@ export function registerMigrate(program: Command, run: RunCommand): void {
       });
     });
 
-  migrateOptions(migrate.command('mark-applied <version>').description('record a migration as applied without running it (baselining an existing schema)')).action(
+  migrateOptions(migrate.command('baseline <version>').description('adopt an existing database: every version up to and including this one counts as applied, with or without files')).action(
     async (version: string, opts: MigrateFlags, cmd: Command) => {
       await run(async (deps) => {
-        const r = await migrateMarkApplied(migrateSettings(deps, opts, cmd), version);
-        deps.output.result({ version: r.version, changed: r.changed }, () =>
-          r.changed ? `marked ${r.fileName} as applied on ${r.database} (its SQL was not run)` : `${r.fileName} was already recorded as applied on ${r.database}: nothing changed`,
+        const r = await migrateBaseline(migrateSettings(deps, opts, cmd), version);
+        deps.output.result(r, () =>
+          [
+            `baseline ${r.version} recorded on ${r.database}${r.previous ? ` (it was ${r.previous})` : ''}: every version at or before it counts as applied; nothing was run.`,
+            r.recordedBefore ? `${r.recordedBefore} recorded version(s) without a file here are before the baseline.` : '',
+            r.covered.length ? `${r.covered.length} migration file(s) at or before it will never be applied: ${r.covered.join(', ')}` : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
         );
       });
     },
   );
 
-  migrateOptions(migrate.command('mark-unapplied <version>').description('remove a migration from the ledger without running its down section')).action(
-    async (version: string, opts: MigrateFlags, cmd: Command) => {
+  migrateOptions(migrate.command('mark-applied <version>').description('record a migration as applied without running it'))
+    .option('--without-file', 'record a version that has no file here (one another tool applied, e.g. a Rails version removed by mistake)')
+    .action(async (version: string, opts: MigrateFlags & { withoutFile?: boolean }, cmd: Command) => {
       await run(async (deps) => {
-        const r = await migrateMarkUnapplied(migrateSettings(deps, opts, cmd), version);
+        const r = await migrateMarkApplied(migrateSettings(deps, opts, cmd), version, { withoutFile: opts.withoutFile });
+        const what = r.fileName ?? `version ${r.version} (no file)`;
+        deps.output.result({ version: r.version, changed: r.changed }, () =>
+          r.changed ? `marked ${what} as applied on ${r.database} (${r.fileName ? 'its SQL was not run' : 'recorded as another tool would: nothing was run'})` : `${what} was already recorded as applied on ${r.database}: nothing changed`,
+        );
+      });
+    });
+
+  migrateOptions(migrate.command('mark-unapplied <version>').description('remove a migration from the ledger without running its down section'))
+    .option('--force', 'also remove a version drydock did not record (Rails, dbmate, a schema load)')
+    .action(async (version: string, opts: MigrateFlags & { force?: boolean }, cmd: Command) => {
+      await run(async (deps) => {
+        const confirm = deps.output.canAsk() && !deps.settings.ci
+          ? async (what: string) => {
+              deps.output.warn(what);
+              return (await deps.output.ask(`Type the version (${version}) to remove it anyway: `)).trim() === version;
+            }
+          : undefined;
+        const r = await migrateMarkUnapplied(migrateSettings(deps, opts, cmd), version, { force: opts.force, confirm });
         deps.output.result({ version: r.version, changed: r.changed }, () =>
           r.changed ? `removed ${r.version} from the ledger of ${r.database} (its down section was not run)` : `${r.version} was not recorded as applied on ${r.database}: nothing changed`,
         );
       });
-    },
-  );
+    });
 }

@@ -5,7 +5,7 @@
  * Exit policy (drydock lint, release): error findings fail the check; warnings are shown and pass.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 
 import { ConfigError } from '../errors.js';
 import { readSqlFileSync } from '../files.js';
@@ -76,6 +76,8 @@ export interface LintRun {
   warnings: number;
   /** Findings on tables the database showed to be small: shown, never blocking. */
   notes: number;
+  /** Files left out because their version is at or before --start-after (lintFiles only). */
+  skippedOld?: number | undefined;
 }
 
 const DEFAULT_RULES = RULES.filter((r) => r.enabledByDefault);
@@ -310,6 +312,16 @@ function isDownFile(name: string): boolean {
   return lower.endsWith('.down.sql') || lower === 'down.sql';
 }
 
+/** What walking the paths found besides the files to lint: told when there is nothing to lint. */
+export interface LintScan {
+  /** SQL files left out because their version is at or before --start-after. */
+  skippedOld: number;
+  /** Separate down files (*.down.sql) left out without --down. */
+  skippedDown: number;
+  /** Other files in the folders, by extension ('' for none), e.g. { '.rb': 12 }. */
+  otherFiles: Record<string, number>;
+}
+
 /** The version of a migration file: in its own name, else in its folder's (Prisma's migration.sql, diesel's up.sql). */
 export function fileVersion(path: string): bigint[] | undefined {
   return migrationVersion(basename(path)) ?? migrationVersion(basename(dirname(path)));
@@ -331,8 +343,8 @@ export interface PlannedFile extends LintTarget {
   replayOnly: boolean;
 }
 
-/** The SQL files of a folder, walked in migration order (hidden entries, node_modules and, unless `down`, down files skipped). */
-async function walkSqlFiles(dir: string, down: boolean, cwd: string): Promise<string[]> {
+/** The SQL files of a folder, walked in migration order (hidden entries, node_modules and, unless `down`, down files skipped); `scan` counts what was left out. */
+async function walkSqlFiles(dir: string, down: boolean, cwd: string, scan?: LintScan): Promise<string[]> {
   const out: string[] = [];
   const walk = async (folder: string): Promise<void> => {
     let entries;
@@ -346,7 +358,14 @@ async function walkSqlFiles(dir: string, down: boolean, cwd: string): Promise<st
       const full = join(folder, entry.name);
       if (entry.isDirectory()) {
         if (!SKIPPED_DIRS.has(entry.name)) await walk(full);
-      } else if (entry.name.toLowerCase().endsWith('.sql') && (down || !isDownFile(entry.name))) {
+      } else if (!entry.name.toLowerCase().endsWith('.sql')) {
+        if (scan) {
+          const ext = extname(entry.name).toLowerCase();
+          scan.otherFiles[ext] = (scan.otherFiles[ext] ?? 0) + 1;
+        }
+      } else if (!down && isDownFile(entry.name)) {
+        if (scan) scan.skippedDown += 1;
+      } else {
         out.push(full);
       }
     }
@@ -372,6 +391,7 @@ function migrationsFolderOf(file: string): string {
 export async function planLintFiles(
   paths: readonly string[],
   options: { down?: boolean | undefined; cwd?: string | undefined; startAfter?: string | undefined; replayEarlier?: boolean | undefined } = {},
+  scan?: LintScan,
 ): Promise<PlannedFile[]> {
   const cwd = options.cwd ?? process.cwd();
   const startAfter = options.startAfter === undefined ? undefined : migrationVersion(options.startAfter);
@@ -396,7 +416,11 @@ export async function planLintFiles(
       throw unreadable(path, error, cwd);
     }
     if (info.isDirectory()) {
-      for (const file of await walkSqlFiles(full, Boolean(options.down), cwd)) add(file, isOld(file));
+      for (const file of await walkSqlFiles(full, Boolean(options.down), cwd, scan)) {
+        const old = isOld(file);
+        if (old && scan) scan.skippedOld += 1;
+        add(file, old);
+      }
       continue;
     }
     if (options.replayEarlier !== false) {
@@ -414,9 +438,13 @@ export async function planLintFiles(
   return planned;
 }
 
-/** Expand paths into the files to lint (planLintFiles without the files only replayed). */
-export async function collectLintTargets(paths: readonly string[], options: { down?: boolean | undefined; cwd?: string | undefined; startAfter?: string | undefined } = {}): Promise<LintTarget[]> {
-  const planned = await planLintFiles(paths, { ...options, replayEarlier: false });
+/** Expand paths into the files to lint (planLintFiles without the files only replayed); `scan` counts what was left out. */
+export async function collectLintTargets(
+  paths: readonly string[],
+  options: { down?: boolean | undefined; cwd?: string | undefined; startAfter?: string | undefined } = {},
+  scan?: LintScan,
+): Promise<LintTarget[]> {
+  const planned = await planLintFiles(paths, { ...options, replayEarlier: false }, scan);
   return planned.filter((p) => !p.replayOnly).map(({ path, display }) => ({ path, display }));
 }
 
@@ -426,13 +454,19 @@ function unreadable(path: string, error: unknown, cwd: string): ConfigError {
   return new ConfigError(`cannot read ${displayPath(path, cwd)}: ${why}`, { hint: 'pass SQL files or folders that exist', cause: error });
 }
 
-/** Read and lint files and folders. */
+/**
+ * Read and lint files and folders. Finding no SQL file to lint is a ConfigError (exit 2) that says
+ * what the folders hold instead, so CI never goes green having checked nothing; files left out by
+ * `startAfter` alone are not that (the run has no files, and the summary says why).
+ */
 export async function lintFiles(paths: readonly string[], options: LintFilesOptions): Promise<LintRun> {
   await ensureParser();
   checkRuleConfig(options.ruleConfig);
   const model = options.model ?? new SchemaModel(options.catalog);
+  const scan: LintScan = { skippedOld: 0, skippedDown: 0, otherFiles: {} };
   // With the database's catalog at hand, it wins: earlier files are not replayed over it.
-  const planned = await planLintFiles(paths, { ...options, replayEarlier: !model.fromCatalog });
+  const planned = await planLintFiles(paths, { ...options, replayEarlier: !model.fromCatalog }, scan);
+  if (!planned.some((p) => !p.replayOnly) && scan.skippedOld === 0) throw nothingToLint(paths.map((p) => displayPath(p, options.cwd)), scan);
   const files: FileLintResult[] = [];
   options = { ...options, model, projectDir: options.projectDir ?? options.cwd };
   for (const target of planned) {
@@ -443,7 +477,47 @@ export async function lintFiles(paths: readonly string[], options: LintFilesOpti
     if (target.replayOnly) replayFile(target.display, text, options);
     else files.push(lintFile(target.display, text, options));
   }
-  return summarizeLint(files, options.pgVersion);
+  return { ...summarizeLint(files, options.pgVersion), skippedOld: scan.skippedOld };
+}
+
+/** Tools whose migrations are not SQL files, by the extension of their files: how to get SQL drydock can lint. */
+const NOT_SQL_HINTS: Record<string, string> = {
+  '.rb': 'Rails migrations are Ruby: lint the SQL they run (after `bin/rails db:migrate`, log/development.log holds it), or check them with the strong_migrations gem',
+  '.py': 'for Django, `python manage.py sqlmigrate APP MIGRATION > file.sql` writes the SQL of a migration to lint',
+  '.prisma': "for Prisma, lint prisma/migrations (each migration.sql), or write a change's SQL with `prisma migrate diff ... --script > file.sql`",
+};
+
+/** "found 12 .rb files and 1 .md file", largest first. */
+function describeOthers(others: Record<string, number>): string {
+  const parts = Object.entries(others)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([ext, n]) => `${n} ${ext === '' ? 'file' : `${ext} file`}${n === 1 ? '' : 's'}${ext === '' ? ' without an extension' : ''}`);
+  if (parts.length <= 1) return parts.join('');
+  return `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
+}
+
+/** No SQL file to lint was found (exit 2): the command still writes a JSON document in JSON modes. */
+export class NothingToLintError extends ConfigError {
+  constructor(message: string, hint: string, readonly scan: LintScan) {
+    super(message, { hint });
+    this.name = 'NothingToLintError';
+  }
+}
+
+/** The error for a run that found no SQL to lint: what the paths hold, what drydock lints, and how other stacks get linted. */
+export function nothingToLint(paths: readonly string[], scan: LintScan): NothingToLintError {
+  const where = paths.join(', ');
+  const others = describeOthers(scan.otherFiles);
+  const found = [scan.skippedDown ? `${scan.skippedDown} separate down file${scan.skippedDown === 1 ? '' : 's'} (*.down.sql, linted with --down)` : '', others].filter(Boolean);
+  const what = found.length ? `found ${found.join(' and ')}, but no .sql migration to lint` : 'found no files at all';
+  const tool = Object.keys(scan.otherFiles).map((ext) => NOT_SQL_HINTS[ext]).find((hint) => hint !== undefined);
+  const hint = [
+    'drydock lints .sql files (drydock/dbmate migrations with `-- migrate:up`, or plain SQL as Flyway, golang-migrate and Prisma write)',
+    scan.skippedDown && !others ? 'pass --down to lint the down files' : '',
+    tool ??
+      'pass the folder that holds them; for Rails, lint the SQL a migration runs; for Django, `manage.py sqlmigrate APP MIGRATION > file.sql`; for Prisma, prisma/migrations',
+  ].filter(Boolean).join('; ');
+  return new NothingToLintError(`nothing to lint in ${where}: ${what}`, hint, scan);
 }
 
 /** Move the schema model past an earlier, already deployed file: its statements are walked, no rule runs, nothing is reported. */

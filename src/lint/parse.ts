@@ -14,7 +14,7 @@
 import { hasMigrationMarkers, parseMigrationText } from '../migrate/files.js';
 import type { MigrationSection } from '../migrate/types.js';
 import { MigrationError } from '../errors.js';
-import { SourceLocator, splitStatements, SqlSyntaxError, type Statement } from '../sql/parse.js';
+import { isBlankSql, SourceLocator, splitStatements, SqlSyntaxError, type Statement } from '../sql/parse.js';
 import { spanAt, sqlSpans } from '../sql/scan.js';
 import { asKind, type PgNode } from './ast.js';
 import type { LintStatement } from './types.js';
@@ -85,6 +85,10 @@ export function parseLintFile(fileName: string, text: string, options: ParseLint
     if (!(error instanceof MigrationError)) throw error;
     const message = error.message.startsWith(`${fileName}: `) ? error.message.slice(fileName.length + 2) : error.message;
     return { kind, sections: [], problem: { message, line: error.line ?? 1, column: 1 } };
+  }
+  // The loader reads an empty up section (status shows it pending) but the runner refuses to apply it: lint says so before a deploy does.
+  if (isBlankSql(sections.up.sql)) {
+    return { kind, sections: [], problem: { message: 'the `-- migrate:up` section has no statements (`drydock migrate up` refuses to apply it)', line: sections.up.startLine - 1, column: 1 } };
   }
   return parseMigrationSections(sections, options);
 }

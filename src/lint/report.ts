@@ -71,7 +71,7 @@ export function renderFinding(finding: Finding): string {
 
 /** The summary line of a run. */
 export function lintSummary(run: LintRun): string {
-  const files = plural(run.files.length, 'file');
+  const files = plural(run.files.length, 'file') + (run.skippedOld ? ` (${plural(run.skippedOld, 'older file')} skipped by --start-after)` : '');
   const version = `Postgres ${run.pgVersion}`;
   const notes = run.notes ? `; ${plural(run.notes, 'note')} on small tables` : '';
   if (run.errors === 0 && run.warnings === 0) return `No unsafe operations found in ${files} (checked for ${version})${notes}.`;

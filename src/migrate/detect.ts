@@ -36,6 +36,7 @@ export const TRACKERS: readonly Tracker[] = [
 export const LEDGER_TABLES: ReadonlySet<string> = new Set([
   ...TRACKERS.filter((t) => t.tool !== 'TypeORM').map((t) => t.table.replace(/^"(.*)"$/, '$1')),
   'drydock_migrations',
+  'drydock_baseline',
   'ar_internal_metadata',
   'knex_migrations_lock',
 ]);

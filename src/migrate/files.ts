@@ -72,7 +72,8 @@ export function hasMigrationMarkers(text: string): boolean {
 
 /**
  * Split a migration's text into its sections. `fileName` only names the file in errors. Throws
- * MigrationError (with the line) on a bad layout: no up section, two of a kind, SQL before the first marker.
+ * MigrationError (with the line) on a bad layout: no up section, two of a kind, SQL before the first
+ * marker. An up section with no statements is not a layout error: the runner refuses to apply it.
  */
 export function parseMigrationText(fileName: string, content: string): MigrationSections {
   let text = content;
@@ -125,15 +126,10 @@ export function parseMigrationText(fileName: string, content: string): Migration
     };
   };
 
-  const upMarker = ups[0]!;
-  const up = sectionOf(upMarker);
-  if (isBlankSql(up.sql)) {
-    throw fail(
-      'the `-- migrate:up` section has no statements',
-      'write the SQL to run after the `-- migrate:up` line',
-      upMarker.lineIndex + 1,
-    );
-  }
+  // An up section without statements (a file fresh from `migrate create`) is read, not refused: the
+  // folder stays usable, `migrate status` shows it pending with a warning, and the runner refuses to
+  // apply it (validateSteps).
+  const up = sectionOf(ups[0]!);
 
   const downMarker = downs[0];
   const down = downMarker === undefined ? undefined : sectionOf(downMarker);

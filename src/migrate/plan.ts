@@ -18,6 +18,13 @@ export interface UpStep extends PlannedStep {
 export interface UpOptions {
   /** Apply pending versions up to and including this one. */
   to?: string | undefined;
+  /** The ledger's baseline: files at or before it count as applied and are never planned. */
+  baseline?: string | undefined;
+}
+
+/** True when `version` is at or before the baseline (so it counts as applied). */
+export function coveredByBaseline(version: string, baseline: string | undefined): boolean {
+  return baseline !== undefined && compareVersions(version, baseline) <= 0;
 }
 
 /** Options of planDown; give at most one of them. */
@@ -26,6 +33,8 @@ export interface DownOptions {
   steps?: number | undefined;
   /** Roll back every applied version newer than this one, which stays applied; '0' rolls back all. */
   to?: string | undefined;
+  /** The ledger's baseline (versions at or before it without a file cannot be rolled back). */
+  baseline?: string | undefined;
 }
 
 /** A version string: 14-digit timestamps for drydock and dbmate; other tools may record shorter numbers. */
@@ -68,7 +77,7 @@ export function planUp(
   }
   const newestApplied = currentVersion(applied);
   return sortByVersion(files)
-    .filter((f) => !appliedVersions.has(f.version))
+    .filter((f) => !appliedVersions.has(f.version) && !coveredByBaseline(f.version, options.baseline))
     .filter((f) => to === undefined || compareVersions(f.version, to) <= 0)
     .map((migration) => ({
       direction: 'up' as const,
@@ -78,8 +87,8 @@ export function planUp(
 }
 
 /** Pending migrations older than the newest applied one: applying them is allowed, but worth a warning. */
-export function outOfOrder(files: readonly MigrationFile[], applied: readonly AppliedMigration[]): MigrationFile[] {
-  return planUp(files, applied)
+export function outOfOrder(files: readonly MigrationFile[], applied: readonly AppliedMigration[], baseline?: string): MigrationFile[] {
+  return planUp(files, applied, { baseline })
     .filter((step) => step.outOfOrder)
     .map((step) => step.migration);
 }
@@ -130,11 +139,21 @@ export function planDown(
   }
 
   const byVersion = new Map(files.map((f) => [f.version, f]));
-  return chosen.map((a) => ({ direction: 'down' as const, migration: reversibleFile(a, byVersion.get(a.version)) }));
+  return chosen.map((a) => ({ direction: 'down' as const, migration: reversibleFile(a, byVersion.get(a.version), options.baseline) }));
 }
 
-function reversibleFile(applied: AppliedMigration, file: MigrationFile | undefined): MigrationFile {
+function reversibleFile(applied: AppliedMigration, file: MigrationFile | undefined, baseline: string | undefined): MigrationFile {
   const label = `${applied.version}${applied.name ? `_${applied.name}` : ''}`;
+  if (file === undefined && coveredByBaseline(applied.version, baseline)) {
+    throw new MigrationError(`version ${applied.version} is at or before the baseline ${baseline!} and has no file, so drydock cannot roll it back`, {
+      hint: 'nothing was rolled back; roll back only migrations newer than the baseline (--to VERSION), or undo that change in a new migration',
+    });
+  }
+  if (file === undefined && applied.foreign) {
+    throw new MigrationError(`version ${applied.version} was recorded by another tool (Rails, dbmate, a schema load) and has no file here, so drydock cannot roll it back`, {
+      hint: "nothing was rolled back; roll it back with the tool that applied it, or roll back only drydock's newer migrations (--to VERSION)",
+    });
+  }
   if (file === undefined) {
     throw new MigrationError(`migration ${label} is applied but its file is missing`, {
       hint: `restore the file for version ${applied.version} (from version control) before rolling it back`,
@@ -164,11 +183,14 @@ function reversibleFile(applied: AppliedMigration, file: MigrationFile | undefin
 
 /**
  * One row per version found on disk or in the ledger, oldest first: 'applied', 'pending',
- * 'changed' (both checksums known and different) or 'missing-file' (applied, no file).
+ * 'changed' (both checksums known and different), 'missing-file' (drydock applied it, no file),
+ * 'baseline' (at or before the baseline and not applied by drydock: covered, or recorded without a
+ * file) or 'other-tool' (another tool recorded it and there is no file: not drydock's to judge).
  */
 export function migrationStatus(
   files: readonly MigrationFile[],
   applied: readonly AppliedMigration[],
+  baseline?: string,
 ): MigrationStatus[] {
   const byVersion = new Map(files.map((f) => [f.version, f]));
   const appliedByVersion = new Map(applied.map((a) => [a.version, a]));
@@ -177,7 +199,21 @@ export function migrationStatus(
     const file = byVersion.get(version);
     const record = appliedByVersion.get(version);
     const name = file?.name ?? record?.name;
-    if (record === undefined) return { version, name, state: 'pending' };
+    if (record === undefined && coveredByBaseline(version, baseline)) {
+      return { version, name, state: 'baseline', detail: `at or before the baseline ${baseline!}: counts as applied, never run by drydock` };
+    }
+    if (record === undefined) {
+      if (file !== undefined && isBlankSql(file.up.sql)) {
+        return { version, name, state: 'pending', warning: `${file.fileName}: the up section has no statements yet; \`drydock migrate up\` refuses to apply it until it has SQL` };
+      }
+      return { version, name, state: 'pending' };
+    }
+    if (file === undefined && coveredByBaseline(version, baseline)) {
+      return { version, name, state: 'baseline', appliedAt: record.appliedAt, detail: `at or before the baseline ${baseline!}, no file` };
+    }
+    if (file === undefined && record.foreign) {
+      return { version, name, state: 'other-tool', detail: 'recorded by another tool, no file here' };
+    }
     if (file === undefined) return { version, name, state: 'missing-file', appliedAt: record.appliedAt };
     if (record.checksum !== undefined && record.checksum !== '' && record.checksum !== file.checksum) {
       return {

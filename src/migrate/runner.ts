@@ -94,7 +94,11 @@ export async function validateSteps(steps: PlannedStep[]): Promise<ValidatedStep
       });
     }
     if (statements.length === 0 && step.direction === 'up') {
-      throw new MigrationError(`${step.migration.fileName}: the up section has no statements`, { file: step.migration.fileName, hint: 'write the migration SQL below `-- migrate:up`' });
+      throw new MigrationError(`refusing to apply ${step.migration.fileName}: its up section has no statements`, {
+        file: step.migration.fileName,
+        line: section.startLine - 1,
+        hint: 'nothing was applied; write the SQL to run below `-- migrate:up` (or delete the file if the migration is not needed)',
+      });
     }
     if (section.transaction) {
       const control = statements.find((s) => s.kind === 'TransactionStmt');

@@ -40,16 +40,33 @@ export interface AppliedMigration {
   name?: string | undefined;
   appliedAt?: Date | undefined;
   durationMs?: number | undefined;
+  /** True when another tool recorded it (a schema_migrations row with no drydock_migrations row): Rails, dbmate, a schema load. */
+  foreign?: boolean | undefined;
+}
+
+/** What a database's ledger holds. */
+export interface Ledger {
+  /** Applied versions, oldest first. */
+  applied: AppliedMigration[];
+  /** "Every version at or before this one counts as applied" (`migrate baseline`); undefined when none was recorded. */
+  baseline?: { version: string; recordedAt: Date } | undefined;
 }
 
 /** One row of `migrate status`. */
 export interface MigrationStatus {
   version: string;
   name: string | undefined;
-  state: 'applied' | 'pending' | 'changed' | 'missing-file';
+  /**
+   * 'baseline': at or before the baseline, and not applied by drydock (a file the baseline covers, or a
+   * recorded version without a file). 'other-tool': recorded by another tool, and no file here.
+   * 'missing-file': drydock applied it, and its file is gone (a problem).
+   */
+  state: 'applied' | 'pending' | 'changed' | 'missing-file' | 'baseline' | 'other-tool';
   appliedAt?: Date | undefined;
   /** For `changed`: the file's checksum differs from the one recorded at apply time. */
   detail?: string | undefined;
+  /** Something to fix before this version can be applied (a pending file whose up section is empty); not a failure of status. */
+  warning?: string | undefined;
 }
 
 /** A migration to run, in which direction. */

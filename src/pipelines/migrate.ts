@@ -2,6 +2,7 @@
  * The migration pipeline: read files, connect, take the runner lock, plan, validate, lint (up, when
  * asked), apply one by one. Used by `migrate`, `migrate down`, `release` and `postdeploy`.
  */
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 
 import type pg from 'pg';
@@ -12,8 +13,8 @@ import type { LintRun } from '../lint/lint.js';
 import { runAppCommand } from '../migrate/app-command.js';
 import { createMigrationFile, type CreatedMigration } from '../migrate/create.js';
 import { loadMigrations } from '../migrate/files.js';
-import { ensureLedger, markApplied, readApplied, removeApplied } from '../migrate/ledger.js';
-import { migrationStatus, outOfOrder, planDown, planUp } from '../migrate/plan.js';
+import { ensureLedger, markApplied, markAppliedWithoutFile, readApplied, readLedger, removeApplied, setBaseline } from '../migrate/ledger.js';
+import { compareVersions, coveredByBaseline, migrationStatus, outOfOrder, planDown, planUp } from '../migrate/plan.js';
 import { applyStep, concurrentIndexBuild, validateSteps, type ValidatedStep } from '../migrate/runner.js';
 import type { AppliedMigration, MigrationFile, MigrationStatus } from '../migrate/types.js';
 import { isMigrationVersion } from '../migrate/version.js';
@@ -189,11 +190,13 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
       {
         title: 'Plan',
         task: async (c, task) => {
-          c.applied = await readApplied(client);
-          const plan = action.direction === 'up' ? planUp(files, c.applied, { to: action.to }) : planDown(files, c.applied, { steps: action.steps, to: action.to });
+          const ledger = await readLedger(client);
+          c.applied = ledger.applied;
+          const baseline = ledger.baseline?.version;
+          const plan = action.direction === 'up' ? planUp(files, c.applied, { to: action.to, baseline }) : planDown(files, c.applied, { steps: action.steps, to: action.to, baseline });
           c.steps = await validateSteps(plan);
           if (action.direction === 'up') {
-            const late = outOfOrder(files, c.applied);
+            const late = outOfOrder(files, c.applied, baseline);
             if (late.length) deps.output.warn(`applying ${late.length} migration(s) older than the newest applied one: ${late.map((m) => m.version).join(', ')}`);
           }
           const verb = action.direction === 'up' ? 'pending' : 'to roll back';
@@ -338,8 +341,8 @@ export async function migrateDown(
 /** `migrate status`: every file and every recorded version, with their state, and the database's INVALID indexes. */
 export async function migrateStatus(settings: MigrateSettings): Promise<{ rows: MigrationStatus[]; invalidIndexes: InvalidIndex[] }> {
   const files = await loadMigrations(settings.dir);
-  const { applied, invalidIndexes } = await withClient(requireUrl(settings), async (client) => ({ applied: await readApplied(client), invalidIndexes: await readInvalidIndexDetails(client) }));
-  return { rows: migrationStatus(files, applied), invalidIndexes };
+  const { ledger, invalidIndexes } = await withClient(requireUrl(settings), async (client) => ({ ledger: await readLedger(client), invalidIndexes: await readInvalidIndexDetails(client) }));
+  return { rows: migrationStatus(files, ledger.applied, ledger.baseline?.version), invalidIndexes };
 }
 
 /** `migrate version`: the newest applied version ("0" when none) and how many are recorded. */
@@ -362,24 +365,103 @@ export interface MarkResult {
   database: string;
 }
 
-/** `migrate mark-applied V`: record a version without running it, under the migration lock. */
-export async function migrateMarkApplied(settings: MigrateSettings, version: string): Promise<MarkResult> {
+/** `migrate mark-applied V [--without-file]`: record a version without running it, under the migration lock. */
+export async function migrateMarkApplied(settings: MigrateSettings, version: string, options: { withoutFile?: boolean | undefined } = {}): Promise<MarkResult> {
   const url = requireUrl(settings);
   const file = (await loadMigrations(settings.dir)).find((m) => m.version === version);
-  if (!file) throw new ConfigError(`no migration file with version ${version} in ${settings.dir}`, { hint: 'see `drydock migrate status` for the versions' });
+  if (!file && !options.withoutFile) {
+    throw new ConfigError(`no migration file with version ${version} in ${settings.dir}`, {
+      hint: `see \`drydock migrate status\` for the versions; to put back a version another tool (Rails, dbmate) recorded, pass --without-file; to count every version up to one as applied, \`drydock migrate baseline ${isMigrationVersion(version) ? version : 'VERSION'}\``,
+    });
+  }
+  if (!file && !isMigrationVersion(version)) throw new ConfigError(`"${version}" is not a migration version (14 digits)`, { hint: 'Rails and dbmate versions are 14-digit UTC timestamps, e.g. 20260121093000' });
   const changed = await withLockedClient(url, async (client) => {
     await ensureLedger(client);
-    return markApplied(client, file);
+    return file ? markApplied(client, file) : markAppliedWithoutFile(client, version);
   });
-  return { version, changed, fileName: file.fileName, database: describeDb(url) };
+  return { version, changed, fileName: file?.fileName, database: describeDb(url) };
 }
 
-/** `migrate mark-unapplied V`: remove a version from the ledger without running its down section. */
-export async function migrateMarkUnapplied(settings: MigrateSettings, version: string): Promise<MarkResult> {
+/** What mark-unapplied needs beyond the version. */
+export interface MarkUnappliedOptions {
+  /** Remove a version drydock did not record (another tool's) without asking. */
+  force?: boolean | undefined;
+  /** Asked, when the version is another tool's and force is not set: true to go ahead. Absent: refuse. */
+  confirm?: ((what: string) => Promise<boolean>) | undefined;
+}
+
+/**
+ * `migrate mark-unapplied V`: remove a version from the ledger without running its down section. A
+ * version drydock did not record (Rails', dbmate's, a schema load's) is removed only with force or a
+ * confirmation: that tool would run its migration again, and without a file drydock cannot put it back.
+ */
+export async function migrateMarkUnapplied(settings: MigrateSettings, version: string, options: MarkUnappliedOptions = {}): Promise<MarkResult> {
   const url = requireUrl(settings);
   if (!isMigrationVersion(version)) throw new ConfigError(`"${version}" is not a migration version (14 digits)`, { hint: 'see `drydock migrate status` for the versions' });
+  const database = describeDb(url);
+  const hasFile = await migrationFileExists(settings.dir, version);
+  // Decided (and asked) before taking the lock: a person typing must not hold up other runners.
+  const record = (await withClient(url, (client) => readApplied(client))).find((a) => a.version === version);
+  if (record?.foreign && !options.force) {
+    const what = `this deletes the row version = '${version}' from schema_migrations on ${database}, which another tool (Rails, dbmate, a schema load) recorded, not drydock`;
+    if (!(options.confirm && (await options.confirm(what)))) {
+      throw new ConfigError(`refusing to remove ${version} from the ledger: drydock did not record it (${what.replace(/^this deletes/, 'it would delete')})`, {
+        hint: `nothing changed; that tool would run its migration again. Pass --force if that is what you want${hasFile ? '' : `, and \`drydock migrate mark-applied ${version} --without-file\` to put it back`}`,
+      });
+    }
+  }
   const changed = await withLockedClient(url, (client) => removeApplied(client, version));
-  return { version, changed, database: describeDb(url) };
+  return { version, changed, database };
+}
+
+/** Whether the migrations folder has a file for `version` (a missing folder has none). */
+async function migrationFileExists(dir: string, version: string): Promise<boolean> {
+  try {
+    return (await loadMigrations(dir)).some((m) => m.version === version);
+  } catch {
+    return false;
+  }
+}
+
+/** What `migrate baseline` did. */
+export interface BaselineResult {
+  database: string;
+  version: string;
+  /** The baseline it replaced, if any. */
+  previous: string | undefined;
+  /** Migration files at or before the baseline that are not applied: they will never run. */
+  covered: string[];
+  /** Versions recorded by another tool (or without files) that now count as before the baseline. */
+  recordedBefore: number;
+}
+
+/**
+ * `migrate baseline V`: record that every version at or before V counts as applied (an existing
+ * database adopting drydock), without files and without running anything.
+ */
+export async function migrateBaseline(settings: MigrateSettings, version: string): Promise<BaselineResult> {
+  const url = requireUrl(settings);
+  if (!isMigrationVersion(version)) {
+    throw new ConfigError(`"${version}" is not a migration version (14 digits)`, {
+      hint: 'pass the newest version the database already has, e.g. the last row of schema_migrations (`drydock migrate status` lists them)',
+    });
+  }
+  // A Rails app may have no SQL migrations folder yet: the baseline needs none.
+  const files = existsSync(settings.dir) ? await loadMigrations(settings.dir) : [];
+  const { previous, applied } = await withLockedClient(url, async (client) => {
+    const before = await readApplied(client);
+    const { previous } = await setBaseline(client, version);
+    return { previous, applied: before };
+  });
+  const appliedVersions = new Set(applied.map((a) => a.version));
+  const fileVersions = new Set(files.map((f) => f.version));
+  return {
+    database: describeDb(url),
+    version,
+    previous: previous === version ? undefined : previous,
+    covered: files.filter((f) => coveredByBaseline(f.version, version) && !appliedVersions.has(f.version)).map((f) => f.fileName),
+    recordedBefore: applied.filter((a) => compareVersions(a.version, version) <= 0 && !fileVersions.has(a.version)).length,
+  };
 }
 
 function withLockedClient<T>(url: DbUrl, fn: (client: pg.Client) => Promise<T>): Promise<T> {

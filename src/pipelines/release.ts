@@ -129,7 +129,7 @@ export async function release(deps: Pick<Deps, 'output'>, settings: MigrateSetti
     throw new DrydockError(`refusing to release to ${database}: ${decision.message}`, {
       hint:
         'this is not a new database, and nothing was changed: check that DATABASE_URL points at the right database; if its schema is already in place, ' +
-        'baseline it with `drydock migrate mark-applied VERSION` for each migration it already has, or run the migrations explicitly with `drydock migrate`',
+        'baseline it with `drydock migrate baseline VERSION` (every version up to VERSION counts as applied) or `drydock migrate mark-applied VERSION` for each migration it already has, or run the migrations explicitly with `drydock migrate`',
     });
   }
   if (decision.action === 'refuse') {

@@ -54,6 +54,63 @@ describe('drydock lint', () => {
     expect(res.stderr).toMatch(/^hint: .*-- drydock:safe <rule> <reason>/m);
   });
 
+  describe('finding no SQL to lint is an error, not a green run (issue 13)', () => {
+    /** A project folder with db/migrate holding `files` (name → content). */
+    function project(files: Record<string, string>): { root: string; m: MigrationDir } {
+      const m = dir();
+      mkdirSync(join(m.root, 'db', 'migrate'), { recursive: true });
+      for (const [name, content] of Object.entries(files)) {
+        mkdirSync(join(m.root, 'db', 'migrate', name, '..'), { recursive: true });
+        writeFileSync(join(m.root, 'db', 'migrate', name), content);
+      }
+      return { root: m.root, m };
+    }
+    const rails = Object.fromEntries(
+      Array.from({ length: 12 }, (_, i) => [`2026010${Math.floor(i / 10)}0${i % 10}0000_step_${i}.rb`, 'class Step < ActiveRecord::Migration[7.1]\n  def change\n  end\nend\n']),
+    );
+    const cases: Array<[string, Record<string, string>, string[], RegExp, RegExp]> = [
+      ['a Rails db/migrate (12 .rb files)', { ...rails, 'README.md': '# notes\n' }, ['db/migrate'], /^error: nothing to lint in db\/migrate: found 12 \.rb files and 1 \.md file, but no \.sql migration to lint$/m, /Rails migrations are Ruby/],
+      ['a Django migrations folder', { '0001_initial.py': 'from django.db import migrations\n', '__init__.py': '' }, ['db/migrate'], /found 2 \.py files, but no \.sql migration/, /manage\.py sqlmigrate APP MIGRATION/],
+      ['an empty folder', {}, ['db/migrate'], /^error: nothing to lint in db\/migrate: found no files at all$/m, /for Prisma, prisma\/migrations/],
+      ['only separate down files', { '001_init.down.sql': 'DROP TABLE t;\n' }, ['db/migrate'], /found 1 separate down file \(\*\.down\.sql, linted with --down\), but no \.sql migration/, /pass --down/],
+      ['the default migrations folder holding no SQL', { 'x.rb': '' }, [], /^error: nothing to lint in db\/migrate: found 1 \.rb file, but no \.sql/m, /drydock lints \.sql files/],
+    ];
+    for (const [what, files, args, message, hint] of cases) {
+      it(`exits 2 for ${what}, saying what it found and how to get SQL linted`, async () => {
+        const { root } = project(files);
+        writeFileSync(join(root, 'drydock.json'), JSON.stringify({ migrationsDir: 'db/migrate' }));
+        const res = await runCli(['lint', ...args], { cwd: root });
+        expect(res.exitCode).toBe(2);
+        expect(res.stdout).toBe('');
+        const lines = res.stderr.trim().split('\n');
+        expect(lines).toEqual([expect.stringMatching(message), expect.stringMatching(/^hint: /)]);
+        expect(lines[1]).toMatch(hint);
+        expect(res.stderr).not.toContain('No unsafe operations');
+
+        for (const json of [['--json'], ['--format', 'json']]) {
+          const out = await runCli(['lint', ...args, ...json], { cwd: root });
+          expect(out.exitCode).toBe(2);
+          const doc = JSON.parse(out.stdout) as { ok: boolean; files: unknown[]; error: string; hint: string };
+          expect(doc).toMatchObject({ ok: false, files: [], findings: [] });
+          expect(doc.error).toMatch(message.source.startsWith('^error: ') ? new RegExp(message.source.replace('^error: ', '^')) : message);
+          expect(out.stderr).toMatch(/^error: nothing to lint/m);
+        }
+        const github = await runCli(['lint', ...args, '--format', 'github'], { cwd: root });
+        expect(github.exitCode).toBe(2);
+      });
+    }
+
+    it('still lints the SQL next to other files, and exits 0 when --start-after leaves every file out', async () => {
+      const { root } = project({ ...rails, '20260301000000_add_users.sql': '-- migrate:up\nCREATE TABLE users (id int);\n' });
+      const mixed = await runCli(['lint', 'db/migrate'], { cwd: root });
+      expect(mixed.exitCode).toBe(0);
+      expect(mixed.stdout.trim()).toBe('No unsafe operations found in 1 file (checked for Postgres 15).');
+      const old = await runCli(['lint', 'db/migrate', '--start-after', '20260301000000'], { cwd: root });
+      expect(old.exitCode).toBe(0);
+      expect(old.stdout.trim()).toBe('No unsafe operations found in 0 files (1 older file skipped by --start-after) (checked for Postgres 15).');
+    });
+  });
+
   it('lints the migrations folder from drydock.json when no path is given', async () => {
     const m = dir([SAFE, UNSAFE]);
     writeFileSync(join(m.root, 'drydock.json'), JSON.stringify({ migrationsDir: 'migrations' }));

@@ -187,6 +187,50 @@ describe('drydock migrate', () => {
   });
 });
 
+describe('drydock migrate with a migration that has no SQL yet (issue 13)', () => {
+  it('`migrate create` then `migrate status`: the new file is pending with a warning, the folder still reads', async () => {
+    const { d, m, cli } = await setup('mig_empty_new', [users]);
+    expect((await cli('migrate')).exitCode).toBe(0);
+    const created = await runCli(['migrate', 'create', 'add_posts', '--dir', m.dir], { cwd: m.root });
+    expect(created.exitCode).toBe(0);
+    const file = /created (.*\.sql)/.exec(created.stdout)![1]!;
+    const version = /(\d{14})_add_posts\.sql$/.exec(file)![1]!;
+    // A hand-written one too: markers, a comment, nothing to run.
+    m.writeRaw('20260105000000_todo.sql', '-- migrate:up\n-- TODO\n\n-- migrate:down\n');
+
+    const status = await cli('migrate', 'status');
+    expect(status.exitCode).toBe(0);
+    expect(status.stdout).toMatch(/^applied +20260101000000 create_users/m);
+    expect(status.stdout).toMatch(new RegExp(`^PENDING +${version} add_posts`, 'm'));
+    expect(status.stdout).toMatch(/^PENDING +20260105000000 todo/m);
+    expect(status.stderr).toMatch(new RegExp(`warning: ${version}_add_posts\\.sql: the up section has no statements yet`));
+    expect(status.stderr).toMatch(/warning: 20260105000000_todo\.sql: the up section has no statements yet/);
+    const json = await cli('migrate', 'status', '--json');
+    expect(json.exitCode).toBe(0);
+    const rows = JSON.parse(json.stdout) as Array<{ version: string; state: string; warning?: string }>;
+    expect(rows.map((r) => [r.version, r.state, Boolean(r.warning)])).toEqual([
+      ['20260101000000', 'applied', false],
+      ['20260105000000', 'pending', true],
+      [version, 'pending', true],
+    ]);
+    expect((await cli('migrate', 'version')).stdout.trim()).toBe('20260101000000');
+
+    // Applying it is refused, naming the file; nothing else is applied either.
+    m.write({ version: '20260104000000', name: 'add_rooms', up: 'CREATE TABLE rooms (id int);', down: 'DROP TABLE rooms;' });
+    const up = await cli('migrate');
+    expect(up.exitCode).toBe(2);
+    expect(up.stderr.trim().split('\n')).toEqual([
+      'error: refusing to apply 20260105000000_todo.sql: its up section has no statements',
+      expect.stringMatching(/^hint: nothing was applied; write the SQL to run below `-- migrate:up`/),
+    ]);
+    expect(await versions(d)).toEqual(['20260101000000']);
+    expect(await exists(d, 'rooms')).toBe(false);
+    // Up to a version before it still works.
+    expect((await cli('migrate', '--to', '20260104000000')).exitCode).toBe(0);
+    expect(await versions(d)).toEqual(['20260101000000', '20260104000000']);
+  });
+});
+
 describe('drydock migrate for other stacks', () => {
   it("delegates to the app's migration and rollback commands, with DATABASE_URL set", async () => {
     const { d, cli } = await setup('mig_command', []);
@@ -278,5 +322,165 @@ describe('drydock migrate refuses before anything changes (issue 12)', () => {
       expect(res.stderr).not.toMatch(/connect|refused/i);
       expect(Date.now() - started).toBeLessThan(15_000);
     }
+  });
+});
+
+describe('drydock migrate on a database whose ledger drydock did not write (issue 13)', () => {
+  const RAILS = ['20190101000000', '20190201000000', '20190301000000', '20190401000000', '20190501000000'];
+  const posts: MigrationSpec = { version: '20260103000000', name: 'add_posts', up: 'CREATE TABLE posts (id int);', down: 'DROP TABLE posts;' };
+
+  /** A Rails app's database: its tables, schema_migrations(version varchar PK) as Rails creates it, ar_internal_metadata. */
+  async function railsLedger(d: TestDb, versionsToRecord = RAILS): Promise<void> {
+    await d.query(`CREATE TABLE schema_migrations (version character varying NOT NULL PRIMARY KEY)`);
+    await d.query(`CREATE TABLE ar_internal_metadata (key character varying NOT NULL PRIMARY KEY, value character varying, created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL)`);
+    await d.query(`INSERT INTO ar_internal_metadata VALUES ('environment', 'production', now(), now())`);
+    await d.query('CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL)');
+    for (const v of versionsToRecord) await d.query('INSERT INTO schema_migrations (version) VALUES ($1)', [v]);
+  }
+
+  type Row = { version: string; state: string };
+  async function states(cli: (...args: string[]) => ReturnType<typeof runCli>): Promise<string[]> {
+    const res = await cli('migrate', 'status', '--json');
+    expect(res.exitCode, res.stderr).toBe(0);
+    return (JSON.parse(res.stdout) as Row[]).map((r) => `${r.state} ${r.version}`);
+  }
+
+  it("Rails: status lists Rails' versions as recorded by another tool (exit 0), up applies drydock's, down stops at Rails' versions", async () => {
+    const { d, cli } = await setup('adopt_rails', [posts]);
+    await railsLedger(d);
+    const status = await cli('migrate', 'status');
+    expect(status.exitCode).toBe(0);
+    expect(status.stdout).not.toContain('NO FILE');
+    expect(status.stderr).not.toMatch(/restore the file/);
+    expect(status.stdout).toMatch(/^external 20190101000000 … 20190501000000 {2}\(5 versions, recorded by another tool, no file here\)$/m);
+    expect(status.stdout).toMatch(/^PENDING +20260103000000 add_posts$/m);
+    expect(status.stdout).toContain('0 applied, 1 pending, 5 recorded by another tool (no file here).');
+    expect(await states(cli)).toEqual([...RAILS.map((v) => `other-tool ${v}`), 'pending 20260103000000']);
+
+    const up = await cli('migrate');
+    expect(up.exitCode).toBe(0);
+    expect(up.stdout).toContain('Applied 1 migration(s)');
+    expect(await exists(d, 'posts')).toBe(true);
+    expect(await states(cli)).toEqual([...RAILS.map((v) => `other-tool ${v}`), 'applied 20260103000000']);
+
+    // Rolling back everything stops before Rails' versions, and rolls nothing back.
+    const down = await cli('migrate', 'down', '--to', '0');
+    expect(down.exitCode).toBe(2);
+    expect(down.stderr).toMatch(/^error: version 20190501000000 was recorded by another tool .* so drydock cannot roll it back$/m);
+    expect(await exists(d, 'posts')).toBe(true);
+    // Rolling back drydock's own still works.
+    expect((await cli('migrate', 'down')).exitCode).toBe(0);
+    expect(await exists(d, 'posts')).toBe(false);
+    expect(await versions(d)).toEqual(RAILS);
+  });
+
+  it("Rails: mark-unapplied refuses a Rails version without --force, saying what it would delete; mark-applied --without-file puts it back", async () => {
+    const { d, cli } = await setup('adopt_unmark', []);
+    await railsLedger(d);
+    const refused = await cli('migrate', 'mark-unapplied', '20190301000000');
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^error: refusing to remove 20190301000000 from the ledger: drydock did not record it \(it would delete the row version = '20190301000000' from schema_migrations on .*\)$/),
+      expect.stringMatching(/^hint: nothing changed; .*--force.*`drydock migrate mark-applied 20190301000000 --without-file` to put it back$/),
+    ]);
+    expect(await versions(d)).toEqual(RAILS);
+
+    const forced = await cli('migrate', 'mark-unapplied', '20190301000000', '--force');
+    expect(forced.exitCode).toBe(0);
+    expect(forced.stdout).toContain('removed 20190301000000 from the ledger');
+    expect(await versions(d)).toEqual(RAILS.filter((v) => v !== '20190301000000'));
+
+    const noFile = await cli('migrate', 'mark-applied', '20190301000000');
+    expect(noFile.exitCode).toBe(2);
+    expect(noFile.stderr).toMatch(/^hint: .*pass --without-file.*`drydock migrate baseline 20190301000000`/m);
+    const back = await cli('migrate', 'mark-applied', '20190301000000', '--without-file');
+    expect(back.exitCode).toBe(0);
+    expect(back.stdout).toContain('marked version 20190301000000 (no file) as applied');
+    expect(await versions(d)).toEqual(RAILS);
+    // Put back as Rails had it: still another tool's, still protected.
+    expect(await states(cli)).toEqual(RAILS.map((v) => `other-tool ${v}`));
+    expect((await cli('migrate', 'mark-unapplied', '20190301000000')).exitCode).toBe(2);
+    const { rows } = await d.query<{ n: string }>('SELECT count(*) AS n FROM drydock_migrations');
+    expect(rows[0]!.n).toBe('0');
+  });
+
+  it('Rails: baseline at the newest Rails version; an adopter without SQL files sees no error, and the release guard sees the version', async () => {
+    const { d, cli } = await setup('adopt_baseline', []);
+    await railsLedger(d, []); // tables, but nothing recorded: schema version 0 with app tables
+    const release = await cli('release');
+    expect(release.exitCode).toBe(2);
+    expect(release.stderr).toMatch(/^hint: .*`drydock migrate baseline VERSION`/m);
+    const bad = await cli('migrate', 'baseline', 'latest');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/^error: "latest" is not a migration version/m);
+
+    const baseline = await cli('migrate', 'baseline', '20190501000000');
+    expect(baseline.exitCode).toBe(0);
+    expect(baseline.stdout).toMatch(/^baseline 20190501000000 recorded on .*: every version at or before it counts as applied; nothing was run\.$/m);
+    expect(await versions(d)).toEqual(['20190501000000']);
+    expect((await cli('migrate', 'version')).stdout.trim()).toBe('20190501000000');
+    expect(await states(cli)).toEqual(['baseline 20190501000000']);
+    const rel = await cli('release', '--lint', 'off');
+    expect(rel.exitCode, rel.stderr).toBe(0);
+    expect(rel.stdout).toMatch(/schema version is 20190501000000/);
+  });
+
+  it('dbmate: files ≤ the baseline are covered (never applied), versions without files are before the baseline, newer files apply', async () => {
+    const old1: MigrationSpec = { version: '20250101000000', name: 'create_users', up: 'CREATE TABLE users (id int);', down: 'DROP TABLE users;' };
+    const old2: MigrationSpec = { version: '20250201000000', name: 'create_rooms', up: 'CREATE TABLE rooms (id int);', down: 'DROP TABLE rooms;' };
+    const { d, m, cli } = await setup('adopt_dbmate', [old1, old2, posts]);
+    // dbmate's own ledger, written by dbmate: its files are drydock's format.
+    await d.query('CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY)');
+    await d.query(`INSERT INTO schema_migrations VALUES ('20240101000000'), ('20250101000000')`);
+    await d.query('CREATE TABLE users (id int)');
+    await d.query('CREATE TABLE rooms (id int)'); // applied by hand, never recorded
+    // dbmate's squashed-away file is another tool's; its recorded file is applied; the unrecorded one would run.
+    expect(await states(cli)).toEqual(['other-tool 20240101000000', 'applied 20250101000000', 'pending 20250201000000', 'pending 20260103000000']);
+    const dry = await cli('migrate', '--dry-run');
+    expect(dry.stdout).toMatch(/^ {2}20250201000000 create_rooms$/m);
+
+    const baseline = await cli('migrate', 'baseline', '20250201000000');
+    expect(baseline.exitCode).toBe(0);
+    expect(baseline.stdout).toContain('1 recorded version(s) without a file here are before the baseline.');
+    expect(baseline.stdout).toContain('1 migration file(s) at or before it will never be applied: 20250201000000_create_rooms.sql');
+    // The baseline's own version is recorded in schema_migrations (so every tool sees the database at it): its file reads as applied.
+    expect(await states(cli)).toEqual(['baseline 20240101000000', 'applied 20250101000000', 'applied 20250201000000', 'pending 20260103000000']);
+    const up = await cli('migrate');
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(up.stdout).toContain('Applied 1 migration(s)');
+    expect(await versions(d)).toEqual(['20240101000000', '20250101000000', '20250201000000', '20260103000000']);
+
+    // Moving the baseline says what it replaced; a file edited or deleted after the baseline is not drydock's problem.
+    m.remove('20250101000000_create_users.sql');
+    expect((await cli('migrate', 'status')).exitCode).toBe(0);
+    const moved = await cli('migrate', 'baseline', '20250101000000');
+    expect(moved.stdout).toContain('(it was 20250201000000)');
+    expect(await states(cli)).toEqual(['baseline 20240101000000', 'baseline 20250101000000', 'applied 20250201000000', 'applied 20260103000000']);
+    expect(await exists(d, 'rooms')).toBe(true);
+  });
+
+  it("mixed: a ledger drydock wrote keeps its rows and facts; only drydock's own missing file is a problem", async () => {
+    const users2: MigrationSpec = { version: '20260101000000', name: 'create_accounts', up: 'CREATE TABLE accounts (id int);', down: 'DROP TABLE accounts;' };
+    const { d, m, cli } = await setup('adopt_mixed', [users2, posts]);
+    expect((await cli('migrate')).exitCode).toBe(0);
+    const before = await d.query<{ version: string; checksum: string }>('SELECT version, checksum FROM drydock_migrations ORDER BY version');
+    expect(await exists(d, 'drydock_baseline')).toBe(false); // ledgers in the field have no baseline table
+    for (const v of RAILS.slice(0, 2)) await d.query('INSERT INTO schema_migrations (version) VALUES ($1)', [v]);
+    m.remove('20260103000000_add_posts.sql');
+
+    const status = await cli('migrate', 'status');
+    expect(status.exitCode).toBe(1);
+    expect(status.stdout).toMatch(/^external +20190101000000 +\(recorded by another tool, no file here\)$/m);
+    expect(status.stdout).toMatch(/^NO FILE +20260103000000 add_posts$/m);
+    expect(status.stderr).toMatch(/^error: 1 applied migration\(s\) no longer match their files: 20260103000000 \(missing-file\)$/m);
+    // drydock's own version is removed without fuss, as before.
+    expect((await cli('migrate', 'mark-unapplied', '20260101000000')).exitCode).toBe(0);
+    expect((await cli('migrate', 'mark-applied', '20260101000000')).exitCode).toBe(0);
+
+    // A baseline over it: the rows drydock wrote stay, with their checksums.
+    expect((await cli('migrate', 'baseline', '20260103000000')).exitCode).toBe(0);
+    const after = await d.query<{ version: string; checksum: string }>('SELECT version, checksum FROM drydock_migrations WHERE version = $1', ['20260103000000']);
+    expect(after.rows).toEqual(before.rows.filter((r) => r.version === '20260103000000'));
+    expect(await states(cli)).toEqual(['baseline 20190101000000', 'baseline 20190201000000', 'applied 20260101000000', 'baseline 20260103000000']);
   });
 });

@@ -30,6 +30,12 @@ describe('parseLintFile', () => {
     expect(parsed.sections.map((s) => s.direction)).toEqual(['up']);
   });
 
+  it('reports a drydock migration whose up section has no statements yet (the runner refuses it), at its marker', () => {
+    const parsed = parseLintFile('20260101000000_a.sql', '\n-- migrate:up\n-- TODO\n\n-- migrate:down\nDROP TABLE a;\n', { down: true });
+    expect(parsed.sections).toEqual([]);
+    expect(parsed.problem).toEqual({ message: 'the `-- migrate:up` section has no statements (`drydock migrate up` refuses to apply it)', line: 2, column: 1 });
+  });
+
   it('reads a file without markers as plain SQL', () => {
     const parsed = parseLintFile('x.sql', 'BEGIN;\nALTER TABLE a ADD COLUMN b int;\nCOMMIT;\n');
     expect(parsed.kind).toBe('plain');

@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.js';
 import { createMigrationFile, normalizeMigrationName, versionOf } from '../../../src/migrate/create.js';
 import { loadMigrations, parseMigrationFile } from '../../../src/migrate/files.js';
+import { migrationStatus, planUp } from '../../../src/migrate/plan.js';
+import { validateSteps } from '../../../src/migrate/runner.js';
 
 const NOW = new Date('2026-01-21T09:30:00.750Z');
 
@@ -38,10 +40,15 @@ describe('createMigrationFile', () => {
     }
   });
 
-  it('writes a file the loader refuses until the author adds SQL to the up section', async () => {
+  it('writes a file the loader reads (pending, nothing to apply yet) until the author adds SQL to the up section', async () => {
     const { path } = await createMigrationFile(dir, 'add_users', NOW);
     const content = await readFile(path, 'utf8');
-    expect(() => parseMigrationFile(path, content)).toThrow('the `-- migrate:up` section has no statements');
+    const fresh = parseMigrationFile(path, content);
+    const [row, ...rest] = migrationStatus([fresh], []);
+    expect(rest).toEqual([]);
+    expect(row).toMatchObject({ version: '20260121093000', name: 'add_users', state: 'pending' });
+    expect(row!.warning).toContain('20260121093000_add_users.sql: the up section has no statements yet');
+    await expect(validateSteps(planUp([fresh], []))).rejects.toThrow('refusing to apply 20260121093000_add_users.sql: its up section has no statements');
     const edited = content.replace('-- migrate:up\n', '-- migrate:up\nCREATE TABLE users (id int);\n');
     const file = parseMigrationFile(path, edited);
     expect(file.irreversible).toBe(false);
@@ -72,7 +79,7 @@ describe('createMigrationFile', () => {
     const first = await createMigrationFile(dir, 'same', NOW);
     const second = await createMigrationFile(dir, 'same', NOW);
     expect([first.version, second.version]).toEqual(['20260121093000', '20260121093001']);
-    await expect(loadMigrations(dir)).rejects.toThrow('no statements');
+    expect((await loadMigrations(dir)).map((m) => m.fileName)).toEqual(['20260121093000_same.sql', '20260121093001_same.sql']);
   });
 
   it.each([

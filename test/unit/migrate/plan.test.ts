@@ -209,6 +209,50 @@ describe('migrationStatus', () => {
   });
 });
 
+describe('adopted databases: versions another tool recorded, and the baseline (issue 13)', () => {
+  const RAILS = ['20200101000000', '20200102000000', V1];
+  const rails = RAILS.map((version) => ({ version, foreign: true }));
+  const states = (rows: ReturnType<typeof migrationStatus>) => rows.map((r) => `${r.state} ${r.version}`);
+
+  it("lists another tool's versions without a file as other-tool, not missing-file (a problem only for drydock's own)", () => {
+    const rows = migrationStatus([file(V3)], [...rails, applied(V2)]);
+    expect(states(rows)).toEqual(['other-tool 20200101000000', 'other-tool 20200102000000', `other-tool ${V1}`, `missing-file ${V2}`, `pending ${V3}`]);
+    expect(rows[0]!.detail).toBe('recorded by another tool, no file here');
+  });
+
+  it('treats files and versions at or before the baseline as covered, never pending or missing', () => {
+    const rows = migrationStatus([file(V1), file(V2), file(V3)], [...rails.slice(0, 2), applied('20200103000000'), applied(V3)], V2);
+    expect(states(rows)).toEqual([
+      'baseline 20200101000000',
+      'baseline 20200102000000',
+      'baseline 20200103000000', // drydock applied it, its file is gone: the baseline says that is fine
+      `baseline ${V1}`,
+      `baseline ${V2}`,
+      `applied ${V3}`,
+    ]);
+    expect(rows[3]!.detail).toBe(`at or before the baseline ${V2}: counts as applied, never run by drydock`);
+  });
+
+  it('plans only files after the baseline, and compares versions numerically', () => {
+    expect(planUp(FILES, [], { baseline: V2 }).map((s) => s.migration.version)).toEqual([V3, V4]);
+    expect(planUp(FILES, [], { baseline: '20260102000000' }).map((s) => s.migration.version)).toEqual([V3, V4]);
+    expect(planUp(FILES, [], { baseline: '0' }).map((s) => s.migration.version)).toEqual([V1, V2, V3, V4]);
+    expect(planUp(FILES, [], { baseline: '99999999999999' })).toEqual([]);
+    expect(outOfOrder(FILES, [applied(V4)], V2).map((m) => m.version)).toEqual([V3]);
+  });
+
+  it("refuses to roll back another tool's version or a baselined one that has no file, before anything runs", () => {
+    expect(errorOf(() => planDown([file(V2), file(V3)], [...rails, applied(V2)], { steps: 2 })).message).toBe(
+      `version ${V1} was recorded by another tool (Rails, dbmate, a schema load) and has no file here, so drydock cannot roll it back`,
+    );
+    expect(errorOf(() => planDown([file(V3)], [{ version: V2, foreign: true }, applied(V3)], { to: '0', baseline: V2 })).message).toBe(
+      `version ${V2} is at or before the baseline ${V2} and has no file, so drydock cannot roll it back`,
+    );
+    // Another tool's version whose file is here (dbmate's format is drydock's): rolled back like any other.
+    expect(versions(planDown(FILES, [{ version: V1, foreign: true }]))).toEqual([`down ${V1}`]);
+  });
+});
+
 describe('currentVersion', () => {
   it("is '0' when nothing is applied", () => {
     expect(currentVersion([])).toBe('0');

@@ -1,11 +1,13 @@
 /**
  * The pull pipeline: preflight → source (live copy, or a cached/downloaded backup restored with
- * pg_restore --jobs) into a scratch database → verify → keep a pristine snapshot → swap in → scrub.
+ * pg_restore --jobs) into a scratch database → verify → scrub → keep a pristine snapshot → swap in.
  *
  * The working database is only ever replaced by an atomic rename of a complete, verified copy.
  * A pull killed at any moment leaves the previous working database as it was; its leftovers (a
  * scratch copy tagged with the dead pid) are dropped by the next run.
  */
+import { basename } from 'node:path';
+
 import { freeBytes, type CachedBackup } from '../backups/cache.js';
 import type { Deps } from '../deps.js';
 import { DrydockError, InterruptedError, interruptedBy } from '../errors.js';
@@ -29,6 +31,7 @@ import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.j
 import { fetchBackup, loadBackupSource, preflightBackup, type FetchedBackup } from '../pull/sources/backup.js';
 import { inspectLiveSource, loadLiveSource, type SourceFacts } from '../pull/sources/live.js';
 import { describeSource, type PullOptions, type PullResult, type PullSource } from '../pull/types.js';
+import { scrubCopy } from '../pull/scrub.js';
 import { verifyCopy } from '../pull/verify.js';
 import { applyDatabaseSettings, type AppliedSettings } from '../local/database-settings.js';
 import { assertReplaceableTarget } from '../local/target-guard.js';
@@ -116,6 +119,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       if (options.dropInBackground) state.replaced.push(datname);
       else await server.drop(datname);
     };
+    /** What the pristine snapshot holds: a scrubbed pull's snapshot is the scrubbed copy, and says so. */
+    const snapshotSource = (): string => `${describeSource(source)}${options.scrubFile ? `, scrubbed with ${basename(options.scrubFile)}` : ''}`;
     const archiveMajor = (): number => state.facts.major ?? localVersion.major;
     const unlessDryRun = () => (options.dryRun ? 'dry run' : false);
 
@@ -256,6 +261,17 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           },
         },
         {
+          title: `Scrub the copy with ${options.scrubFile ? basename(options.scrubFile) : ''}`,
+          enabled: () => Boolean(options.scrubFile),
+          skip: unlessDryRun,
+          task: async (s, task) => {
+            // On the scratch copy, after verification (production's rows are what was checked) and before the
+            // snapshot and the swap: neither the working database nor the snapshot ever holds unscrubbed data.
+            await scrubCopy(deps.pgTools, withDatabase(options.local, s.scratch!), options.scrubFile!, options.target);
+            task.title = `Scrubbed the copy with ${basename(options.scrubFile!)} (before the snapshot and the swap)`;
+          },
+        },
+        {
           title: 'Keep a pristine snapshot',
           enabled: () => options.keepSnapshot,
           skip: unlessDryRun,
@@ -264,9 +280,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             // "pristine" snapshot in the swap's transaction: the previous snapshot stays until then.
             const name = drydockDbName('snapshot');
             s.pendingSnapshot = name;
-            await server.create(name, meta('scratch', { source: `${describeSource(source)} (pristine snapshot being made)` }), { template: s.scratch! });
+            await server.create(name, meta('scratch', { source: `${snapshotSource()} (pristine snapshot being made)` }), { template: s.scratch! });
             await server.makeTemplate(name);
-            task.title = `Made snapshot "pristine" of ${options.target} (${name}): it replaces the previous one with the swap`;
+            task.title = `Made snapshot "pristine" of ${options.target} (${name})${options.scrubFile ? ' from the scrubbed copy' : ''}: it replaces the previous one with the swap`;
           },
         },
         {
@@ -283,7 +299,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               // In the same transaction: the new snapshot becomes "pristine" and the old ones stop being snapshots.
               pending
                 ? async () => {
-                    await server.setMeta(pending, meta('snapshot', { name: 'pristine', pid: undefined }));
+                    await server.setMeta(pending, meta('snapshot', { name: 'pristine', pid: undefined, source: snapshotSource() }));
                     for (const o of old) await server.setMeta(o.datname, meta('previous'));
                   }
                 : undefined,
@@ -298,14 +314,6 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             }
             if (s.previous) await retire(s.previous);
             task.title = `${options.target} now holds the new copy${s.previous ? (options.dropInBackground ? ' (the previous copy is dropped in the background)' : ' (the previous copy was dropped)') : ''}`;
-          },
-        },
-        {
-          title: 'Scrub the working copy',
-          enabled: () => Boolean(options.scrubFile),
-          skip: unlessDryRun,
-          task: async () => {
-            await deps.pgTools.psqlFile(withDatabase(options.local, options.target), options.scrubFile!, { singleTransaction: true });
           },
         },
       ]),
@@ -378,7 +386,9 @@ function describePlan(options: PullOptions, backup: BackupSummary | undefined): 
     `jobs: ${options.jobs}${options.excludeTableData.length ? `; without data of: ${options.excludeTableData.join(', ')}` : ''}`,
   ];
   if (options.keepSnapshot) plan.push(`snapshot: keep the restored copy as "${options.target}" pristine snapshot`);
-  if (options.scrubFile) plan.push(`scrub: run ${options.scrubFile} on the working copy after the swap`);
+  if (options.scrubFile) {
+    plan.push(`scrub: run ${options.scrubFile} on the verified copy before the swap${options.keepSnapshot ? ' and before the pristine snapshot is taken (the snapshot is the scrubbed copy)' : ''}; if it fails, ${options.target} is not changed`);
+  }
   return plan;
 }
 

@@ -3,13 +3,18 @@
  * on the test server. The working database is replaced only by a complete copy; a failure before the
  * swap leaves it untouched and drops the scratch copy; dropInBackground tags what was replaced.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { DrydockError, HerokuError } from '../../src/errors.js';
 import { LocalServer } from '../../src/local/server.js';
 import { runPull, type PullOptions } from '../../src/pipelines/pull.js';
-import { adminQuery, drydockCopiesOf, dropTargetAndCopies, scalar, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
+import { listSnapshots, restoreSnapshot } from '../../src/pipelines/snapshot.js';
+import { adminQuery, drydockCopiesOf, dropTargetAndCopies, execIn, scalar, testServerUrl, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
 import { createAppDb, previousWorkingDb, pullOptions } from '../helpers/pull.js';
 import { FakeHeroku, makeDeps, type TestDeps } from '../helpers/fakes.js';
 
@@ -178,3 +183,61 @@ describe('runPull (live copies)', () => {
     expect(await drydockCopiesOf(target)).toEqual([{ datname: next.snapshot, kind: 'snapshot' }]);
   });
 });
+
+describe('runPull --scrub', () => {
+  /** A scrub file in a temporary folder (removed by cleanups). */
+  function scrubFile(sql: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'drydock-scrub-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'scrub.sql');
+    writeFileSync(file, sql);
+    return file;
+  }
+  const realEmails = (db: string) => scalar(db, `SELECT count(*) FROM users WHERE email LIKE '%@example.com'`);
+
+  it('a failing scrub changes nothing: the working database and its pristine snapshot stay as they were, no copy is left', async () => {
+    const { deps } = setup();
+    const target = await previousWorkingDb('pull_scrubfail', cleanups);
+    const first = await runPull(deps, options(target, { keepSnapshot: true, scrubFile: scrubFile(`UPDATE users SET email = 'user' || id || '@scrubbed.invalid';`) }));
+    expect(await realEmails(target)).toBe(0);
+    await execIn(target, `CREATE TABLE after_first_pull (x int)`);
+    // The scrub's first statement would hide the emails; its second fails: nothing of it may remain.
+    const failing = scrubFile(`UPDATE users SET email = NULL;\nSELECT * FROM no_such_table;`);
+    const error = await runPull(deps, options(target, { keepSnapshot: true, scrubFile: failing })).then(
+      () => undefined,
+      (e: unknown) => e as DrydockError,
+    );
+    // The working database is the first pull's (with the table made since), never the unscrubbed copy.
+    expect(await listTables(target)).toEqual(['after_first_pull', 'posts', 'schema_migrations', 'users']);
+    expect(await realEmails(target)).toBe(0);
+    // The previous pristine snapshot is kept; the scratch copy and the new snapshot are gone.
+    expect(await drydockCopiesOf(target)).toEqual([{ datname: first.snapshot, kind: 'snapshot' }]);
+    expect(error).toBeInstanceOf(DrydockError);
+    expect(error!.message).toMatch(/^scrub failed on the new copy, before the swap: .*no_such_table/);
+    expect(error!.hint).toContain(`${target} and its snapshots were not changed`);
+  });
+
+  it('the pristine snapshot of a scrubbed pull is the scrubbed copy, labelled so; verification counts production\'s rows before the scrub', async () => {
+    const { deps } = setup();
+    const target = await previousWorkingDb('pull_scrubsnap', cleanups);
+    // A scrub may also delete rows: verification (rows against production) runs before it.
+    const file = scrubFile(`UPDATE users SET email = 'user' || id || '@scrubbed.invalid';\nDELETE FROM posts WHERE id > 10;`);
+    const result = await runPull(deps, options(target, { keepSnapshot: true, scrubFile: file }));
+    expect(result.scrubbed).toBe(true);
+    expect(result.rows).toBe(81);
+    expect(await realEmails(target)).toBe(0);
+    expect(await scalar(target, 'SELECT count(*) FROM posts')).toBe(10);
+    // Work on the copy, then reset it from the snapshot: the real emails must not come back.
+    await execIn(target, `UPDATE users SET email = 'changed@rehearsal.test'`);
+    const flags = { to: target, local: testServerUrl() };
+    await restoreSnapshot(deps, 'pristine', flags);
+    expect(await realEmails(target)).toBe(0);
+    expect(await scalar(target, `SELECT count(*) FROM users WHERE email LIKE '%@scrubbed.invalid'`)).toBe(30);
+    expect(await scalar(target, 'SELECT count(*) FROM posts')).toBe(10);
+    // No unscrubbed snapshot is kept, and `snapshot list` says the one there is was scrubbed.
+    const snapshots = await listSnapshots(deps, flags);
+    expect(snapshots.map((s) => [s.name, s.source])).toEqual([['pristine', 'a database URL, scrubbed with scrub.sql']]);
+    expect((await drydockCopiesOf(target)).map((c) => c.kind)).toEqual(['snapshot']);
+  });
+});
+

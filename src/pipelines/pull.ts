@@ -29,6 +29,7 @@ import type { ArchiveFacts } from '../pull/archive-facts.js';
 import type { LiveCopyResult } from '../pull/copy-live.js';
 import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.js';
 import { fetchBackup, loadBackupSource, preflightBackup, type FetchedBackup } from '../pull/sources/backup.js';
+import { checkTablePatterns } from '../pull/table-patterns.js';
 import { inspectLiveSource, loadLiveSource, type SourceFacts } from '../pull/sources/live.js';
 import { describeSource, type PullOptions, type PullResult, type PullSource } from '../pull/types.js';
 import { scrubCopy } from '../pull/scrub.js';
@@ -159,8 +160,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             if (free !== undefined && need > free) {
               throw new DrydockError(`not enough disk space for the backup: need ${formatBytes(need)}, ${formatBytes(free)} free in ${cache}`, { hint: 'free some space or set DRYDOCK_CACHE_DIR to a bigger disk' });
             }
+            const tablesNote = await checkTablePatterns(deps.pgTools, options, { facts: s.facts, backup: s.backup, cache, archiveMajor: archiveMajor() });
             task.title = `Preflight passed: PostgreSQL ${s.facts.major ? majorLabel(s.facts.major) : '?'} → local ${localVersion.text}${s.facts.bytes ? `, ${formatBytes(s.facts.bytes)}` : ''}`;
-            s.plan.push(...describePlan(options, s.backup));
+            s.plan.push(...describePlan(options, s.backup), ...(tablesNote ? [tablesNote] : []));
           },
         },
         {

@@ -144,6 +144,32 @@ describe('drydock pull --from-url', () => {
     expect(missing.stderr).toMatch(/^error: no snapshot "before-migration"/m);
   });
 
+  it('refuses an --exclude-table-data pattern that names no table, before anything changes (in the dry run too)', async () => {
+    const to = target('pull_excl_typo');
+    await adminQuery(`CREATE DATABASE "${to}"`);
+    await execIn(to, `CREATE TABLE previous_marker (note text)`);
+    const cases: Array<[string, RegExp]> = [
+      ['evnts', /^error: --exclude-table-data "evnts" \(did you mean "events"\?\): it names no table of the source database$/m],
+      ['public.usrs,events', /^error: --exclude-table-data "public\.usrs" \(did you mean "public\.users"\?\): it names no table of the source database$/m],
+      ['event_*', /^error: --exclude-table-data "event_\*": it names no table of the source database$/m],
+    ];
+    for (const [i, [patterns, message]] of cases.entries()) {
+      for (const dry of i === 0 ? [[], ['--dry-run']] : [['--dry-run']]) {
+        const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--exclude-table-data', patterns, ...dry], { env });
+        expect(res.exitCode, `${patterns} ${dry.join(' ')}`).toBe(2);
+        expect(res.stderr).toMatch(message);
+        expect(res.stderr).toMatch(/^hint: .*nothing was changed$/m);
+        expect(res.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+      }
+    }
+    expect(await scalar(to, 'SELECT count(*) AS n FROM pg_tables WHERE tablename = $$previous_marker$$')).toBe(1);
+    expect(await drydockCopiesOf(to)).toEqual([]);
+    // A pattern with * that names tables is accepted.
+    const ok = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--exclude-table-data', 'ev*', '--no-snapshot'], { env });
+    expect(ok.exitCode).toBe(0);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(0);
+  });
+
   it('rejects bad targets and sources with one-line errors', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['pull', '--from-url', 'postgres://u:secretpw@db.example.com:99999/x', '--to', 'ok_name'], /invalid port/],

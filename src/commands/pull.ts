@@ -13,6 +13,7 @@ export function renderPull(result: PullResult): string {
   const lines = [`Pulled ${result.source} into ${result.database} in ${result.seconds} s.`];
   if (result.backup) lines.push(`  backup ${result.backup.id}${result.backup.ageHours !== undefined ? `, ${result.backup.ageHours.toFixed(1)} h old` : ''}${result.backup.cached ? ', from the cache' : ''}`);
   lines.push(`  ${result.tables} table(s)${result.rows !== undefined ? `, ${result.rows} row(s)` : ''}, schema version ${result.schemaVersion ?? '0'}`);
+  if (result.sessions.length) lines.push(`  ended ${result.sessions.length} other session(s) on ${result.target} for the swap: pid ${result.sessions.map((x) => x.pid).join(', ')}`);
   if (result.snapshot) lines.push(`  reset to this copy any time: drydock snapshot restore pristine --to ${result.target}`);
   for (const fk of result.notValidForeignKeys) lines.push(`  foreign key ${fk.name} on ${fk.table} is NOT VALID: the data of ${fk.references} was excluded`);
   if (result.databaseSettings?.applied.length) lines.push(`  production's database settings on the copy: ${result.databaseSettings.applied.join('; ')}`);

@@ -15,7 +15,7 @@ import { mayLeave } from '../interrupt.js';
 import { formatBytes, hoursSince } from '../format.js';
 import type { BackupSummary } from '../heroku/cli.js';
 import { resolveApp } from '../heroku/remote.js';
-import { adminUrl, drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../local/server.js';
+import { adminUrl, describeSession, drydockDbName, endingSessionsMessage, LocalServer, targetLockKey, type DbSession, type DrydockDbMeta } from '../local/server.js';
 import { scheduleSpare } from '../local/spare.js';
 import { pausePoint, pausesAt } from '../pause.js';
 import { cancelOnAbort, withClient } from '../pg/client.js';
@@ -75,6 +75,8 @@ interface PullState {
   previous?: string;
   /** Replaced copies, tagged 'previous', for the background preparation to drop. */
   replaced: string[];
+  /** Other sessions on the working database: ended by the swap (a dry run: connected now). */
+  sessions: DbSession[];
   plan: string[];
 }
 
@@ -82,7 +84,7 @@ interface PullState {
 export async function runPull(deps: Deps, options: PullOptions): Promise<PullResult> {
   const started = deps.clock.now();
   const { source } = options;
-  const state: PullState = { facts: {}, plan: [], replaced: [] };
+  const state: PullState = { facts: {}, plan: [], replaced: [], sessions: [] };
   const cache = deps.settings.cacheDir;
   const pause = { testPauseAt: deps.settings.testPauseAt, output: deps.output, signal: deps.signal };
   // The heroku CLI takes over a second to start: ask it while the local server is checked and cleaned.
@@ -163,6 +165,10 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             const tablesNote = await checkTablePatterns(deps.pgTools, options, { facts: s.facts, backup: s.backup, cache, archiveMajor: archiveMajor() });
             task.title = `Preflight passed: PostgreSQL ${s.facts.major ? majorLabel(s.facts.major) : '?'} → local ${localVersion.text}${s.facts.bytes ? `, ${formatBytes(s.facts.bytes)}` : ''}`;
             s.plan.push(...describePlan(options, s.backup), ...(tablesNote ? [tablesNote] : []));
+            if (options.dryRun) {
+              s.sessions = await server.sessionsOn(options.target);
+              s.plan.push(...describeSessionsPlan(options.target, s.sessions));
+            }
           },
         },
         {
@@ -305,6 +311,10 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                     for (const o of old) await server.setMeta(o.datname, meta('previous'));
                   }
                 : undefined,
+              (sessions) => {
+                s.sessions.push(...sessions);
+                deps.output.warn(endingSessionsMessage(options.target, sessions, 'to swap the new copy in'));
+              },
             );
             s.scratch = undefined;
             leaveScratch?.();
@@ -394,6 +404,12 @@ function describePlan(options: PullOptions, backup: BackupSummary | undefined): 
   return plan;
 }
 
+/** The dry run's plan lines about the sessions the swap would end. */
+function describeSessionsPlan(target: string, sessions: readonly DbSession[]): string[] {
+  if (!sessions.length) return [`sessions: none connected to ${target} now (the swap ends any that are then, naming each first)`];
+  return [`sessions: the swap ends the ${sessions.length} session(s) connected to ${target} (as of now):`, ...sessions.map((x) => `  ${describeSession(x)}`)];
+}
+
 function pullResult(options: PullOptions, state: PullState, _local: PgVersion, seconds: number, now: number): PullResult {
   const { live, backup } = state;
   const cached: CachedBackup | undefined = state.fetched?.cached;
@@ -410,6 +426,7 @@ function pullResult(options: PullOptions, state: PullState, _local: PgVersion, s
     snapshot: state.snapshot,
     previousDropped: Boolean(state.previous),
     droppingInBackground: state.replaced,
+    sessions: state.sessions,
     scrubbed: Boolean(options.scrubFile) && !options.dryRun,
     notValidForeignKeys: state.notValidForeignKeys ?? [],
     databaseSettings: state.settings ?? (options.dryRun ? undefined : { applied: [], refused: [], unknown: !state.facts.settings }),

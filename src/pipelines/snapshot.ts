@@ -10,7 +10,7 @@ import { pausePoint } from '../pause.js';
 import { cancelOnAbort } from '../pg/client.js';
 import { hoursSince, roundHours } from '../format.js';
 import { resolveApp } from '../heroku/remote.js';
-import { adminUrl, drydockDbName, LocalServer, targetLockKey, type DrydockDb } from '../local/server.js';
+import { adminUrl, drydockDbName, endingSessionsMessage, LocalServer, targetLockKey, type DrydockDb } from '../local/server.js';
 import { scheduleSpare } from '../local/spare.js';
 import { assertReplaceableTarget } from '../local/target-guard.js';
 import { withAdvisoryLock } from '../pg/lock.js';
@@ -76,8 +76,7 @@ export async function saveSnapshot(deps: Deps, name: string, flags: SnapshotFlag
     if (existing.length && !flags.force) throw new ConfigError(`snapshot "${name}" of ${target} already exists`, { hint: 'pass --force to replace it, or choose another name' });
     const dbName = drydockDbName('snapshot');
     // CREATE DATABASE … TEMPLATE needs the source to itself: sessions on the working database end here.
-    const ended = await server.terminateConnections(target);
-    if (ended) deps.output.warn(`ended ${ended} session(s) connected to ${target} to copy it`);
+    await server.terminateConnections(target, (sessions) => deps.output.warn(endingSessionsMessage(target, sessions, 'to copy it')));
     await server.create(dbName, { drydock: 'snapshot', target, name, createdAt: new Date().toISOString(), source: `saved from ${target}` }, { template: target });
     await server.makeTemplate(dbName);
     for (const old of existing) await server.drop(old.datname);
@@ -118,7 +117,9 @@ export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotF
         }
         await pausePoint({ testPauseAt: deps.settings.testPauseAt, output: deps.output, signal: deps.signal }, 'before-swap');
         deps.signal.throwIfAborted();
-        const previous = await server.swapIn(target, replacement, { pid: process.pid, createdAt: new Date().toISOString() });
+        const previous = await server.swapIn(target, replacement, { pid: process.pid, createdAt: new Date().toISOString() }, undefined, (sessions) =>
+          deps.output.warn(endingSessionsMessage(target, sessions, `to put snapshot "${name}" in its place`)),
+        );
         made = undefined;
         swapped = true;
         leave?.();

@@ -4,10 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CLI_PATH, runCli } from '../helpers/cli.js';
-import { adminQuery, createTestDb, execIn, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { adminQuery, createTestDb, execIn, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
 
 let source: TestDb;
 const targets: string[] = [];
@@ -168,6 +169,28 @@ describe('drydock pull --from-url', () => {
     const ok = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--exclude-table-data', 'ev*', '--no-snapshot'], { env });
     expect(ok.exitCode).toBe(0);
     expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(0);
+  });
+
+  it('--json: the sessions the swap ends are in the result, and named on stderr before they end', async () => {
+    const to = target('pull_sessions_json');
+    await adminQuery(`CREATE DATABASE "${to}"`);
+    const app = new pg.Client({ connectionString: urlFor(to), application_name: 'json-watcher' });
+    await app.connect();
+    app.on('error', () => undefined);
+    try {
+      const pid = (await app.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const dry = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--dry-run', '--json'], { env });
+      expect(dry.exitCode).toBe(0);
+      const plan = JSON.parse(dry.stdout) as { sessions: Array<{ pid: number; applicationName: string }>; plan: string[] };
+      expect(plan.sessions.map((x) => [x.pid, x.applicationName])).toEqual([[pid, 'json-watcher']]);
+      const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--no-snapshot', '--json'], { env });
+      expect(res.exitCode).toBe(0);
+      const result = JSON.parse(res.stdout) as { sessions: Array<{ pid: number; applicationName: string; user: string; state: string; since: string }> };
+      expect(result.sessions).toEqual([expect.objectContaining({ pid, applicationName: 'json-watcher', state: 'idle' })]);
+      expect(res.stderr).toMatch(new RegExp(`warning: ending 1 session\\(s\\) connected to ${to} to swap the new copy in:\\n.*warning:   pid ${pid} `));
+    } finally {
+      await app.end().catch(() => undefined);
+    }
   });
 
   it('rejects bad targets and sources with one-line errors', async () => {

@@ -193,12 +193,47 @@ describe('drydock pull --from-url', () => {
     }
   });
 
+  it('snapshot list without --to or -a lists every working database\'s snapshots, grouped by database', async () => {
+    const [a, b] = [target('snap_all_a'), target('snap_all_b')];
+    for (const db of [a, b]) {
+      await adminQuery(`CREATE DATABASE "${db}"`);
+      expect((await runCli(['snapshot', 'save', 'first', '--to', db], { env })).exitCode).toBe(0);
+    }
+    expect((await runCli(['snapshot', 'save', 'second', '--to', a], { env })).exitCode).toBe(0);
+    const json = await runCli(['snapshot', 'list', '--json'], { env });
+    expect(json.exitCode).toBe(0);
+    const mine = (JSON.parse(json.stdout) as Array<{ name: string; target: string }>).filter((x) => x.target === a || x.target === b);
+    expect(mine.map((x) => [x.target, x.name])).toEqual([[a, 'first'], [a, 'second'], [b, 'first']].sort((x, y) => (x[0]! < y[0]! ? -1 : x[0]! > y[0]! ? 1 : 0)));
+    // People see each working database once, its snapshots under it.
+    const human = await runCli(['snapshot', 'list'], { env });
+    expect(human.exitCode).toBe(0);
+    expect(human.stdout).toMatch(new RegExp(`^${a}\\n  first +[\\d.]+ MB .*saved from ${a}\\n  second +[\\d.]+ MB .*saved from ${a}$`, 'm'));
+    expect(human.stdout).toMatch(new RegExp(`^${b}\\n  first +[\\d.]+ MB .*saved from ${b}$`, 'm'));
+    // --to still lists one working database's.
+    const one = await runCli(['snapshot', 'list', '--to', b, '--json'], { env });
+    expect((JSON.parse(one.stdout) as Array<{ target: string }>).map((x) => x.target)).toEqual([b]);
+  });
+
+  it('a missing target names the command that needs it', async () => {
+    const cases: Array<[string[], string]> = [
+      [['snapshot', 'restore', 'pristine'], 'snapshot restore'],
+      [['snapshot', 'save', 'before'], 'snapshot save'],
+      [['snapshot', 'rm', 'before'], 'snapshot rm'],
+      [['pull', '--from-url', source.localhostUrl], 'pull'],
+    ];
+    for (const [args, command] of cases) {
+      const res = await runCli(args, { env });
+      expect(res.exitCode, command).toBe(2);
+      expect(res.stderr).toMatch(new RegExp(`^error: ${command} needs a target database: --to NAME, or -a APP for the app's own`, 'm'));
+      expect(res.stderr).toMatch(new RegExp(`^hint: for example drydock ${command} --to myapp_development$`, 'm'));
+    }
+  });
+
   it('rejects bad targets and sources with one-line errors', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['pull', '--from-url', 'postgres://u:secretpw@db.example.com:99999/x', '--to', 'ok_name'], /invalid port/],
       [['pull', '--from-url', source.localhostUrl, '--to', 'bad name; drop'], /not a usable database name/],
       [['pull', '--from-url', source.localhostUrl, '--to', 'drydock_snap_mine'], /reserved/],
-      [['pull', '--from-url', source.localhostUrl], /pull needs a target database/],
       [['pull', '--from-url', source.localhostUrl, '--to', 'x_y', '--jobs', '0'], /--jobs must be/],
     ];
     for (const [args, message] of cases) {

@@ -323,8 +323,11 @@ export function defaultTarget(app: string | undefined): string | undefined {
   return app?.replace(/-/g, '_');
 }
 
-/** The working database: `--to NAME` on the local server, or `--to URL` (its database is the name). */
-export function resolveTarget(to: string | undefined, fallback: string | undefined, local: LocalFlag, libpq: LibpqDefaults): { local: DbUrl; target: string } {
+/**
+ * The working database: `--to NAME` on the local server, or `--to URL` (its database is the name).
+ * `command` is the command the user ran ("pull", "snapshot restore"), named when no target is given.
+ */
+export function resolveTarget(command: string, to: string | undefined, fallback: string | undefined, local: LocalFlag, libpq: LibpqDefaults): { local: DbUrl; target: string } {
   if (to && /^postgres(ql)?:\/\//i.test(to)) {
     const url = parseDatabaseUrl(to, '--to URL', libpq);
     if (!url.database) throw new ConfigError('--to URL names no database', { hint: 'for example --to postgres://localhost:5432/myapp_development' });
@@ -333,7 +336,11 @@ export function resolveTarget(to: string | undefined, fallback: string | undefin
     return { local: url, target: url.database };
   }
   const target = to ?? fallback;
-  if (!target) throw new ConfigError('pull needs a target database: --to NAME', { hint: 'for example --to myapp_development' });
+  if (!target) {
+    throw new ConfigError(`${command} needs a target database: --to NAME, or -a APP for the app's own (its name with _ for -)`, {
+      hint: `for example drydock ${command} --to myapp_development`,
+    });
+  }
   if (!/^[A-Za-z_][A-Za-z0-9_$-]*$/.test(target)) {
     throw new ConfigError(`"${target.slice(0, 40)}" is not a usable database name`, { hint: 'use letters, digits and underscores, e.g. myapp_development' });
   }
@@ -797,7 +804,7 @@ export function resolvePullOptions(flags: PullRequest, app: string | undefined, 
       source = { kind: 'backup', app, id, capture: Boolean(flags.capture), maxAgeMs: maxAgeMs ?? 0, transferTimeoutMs: transferTimeoutMs ?? 0 };
     }
   }
-  const where = problems.take(() => resolveTarget(flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, global.libpq));
+  const where = problems.take(() => resolveTarget('pull', flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, global.libpq));
   const jobs = problems.take(() => resolveJobs(flags.jobs));
   const scrubFile = flags.scrub ? resolve(flags.scrub) : undefined;
   if (scrubFile && !existsSync(scrubFile)) problems.add(new ConfigError(`scrub file ${scrubFile} not found`, { hint: 'pass the path of an SQL file that anonymises the copy' }));

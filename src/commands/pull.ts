@@ -14,13 +14,14 @@ export function renderPull(result: PullResult): string {
   const lines = [`Pulled ${result.source} into ${result.database} in ${result.seconds} s.`];
   if (result.backup) lines.push(`  backup ${result.backup.id}${result.backup.ageHours !== undefined ? `, ${formatAge(result.backup.ageHours)} old` : ''}${result.backup.cached ? ', from the cache' : ''}`);
   lines.push(`  ${result.tables} table(s)${result.rows !== undefined ? `, ${result.rows} row(s)` : ''}, schema version ${result.schemaVersion ?? '0'}`);
+  if (result.sessions.length) lines.push(`  ended ${result.sessions.length} other session(s) on ${result.target} for the swap: pid ${result.sessions.map((x) => x.pid).join(', ')}`);
   if (result.snapshot) lines.push(`  reset to this copy any time: drydock snapshot restore pristine --to ${result.target}`);
   for (const fk of result.notValidForeignKeys) lines.push(`  foreign key ${fk.name} on ${fk.table} is NOT VALID: the data of ${fk.references} was excluded`);
   if (result.databaseSettings?.applied.length) lines.push(`  production's database settings on the copy: ${result.databaseSettings.applied.join('; ')}`);
   if (result.databaseSettings?.unknown) lines.push("  production's database settings are unknown (it could not be asked): the copy has none");
   for (const index of result.invalidIndexes) lines.push(`  index ${index} is INVALID in production, so the copy does not have it`);
   if (result.locale && !result.locale.matched) lines.push(`  production's collation ${result.locale.collate} is not available here: the copy uses the server's default`);
-  if (result.scrubbed) lines.push('  the working copy was scrubbed (the snapshot was not)');
+  if (result.scrubbed) lines.push(`  scrubbed before the swap: ${result.snapshot ? 'the working copy and its pristine snapshot hold' : 'the working copy holds'} only scrubbed data`);
   return lines.join('\n');
 }
 
@@ -37,7 +38,7 @@ export function registerPull(program: Command, run: RunCommand): void {
     .addOption(transferTimeoutOption())
     .option('--exclude-table-data <tables>', 'comma-separated tables whose rows are not copied (schema is)')
     .option('--jobs <n>', 'parallel streams and restore jobs (default: the number of CPUs)')
-    .option('--scrub <file.sql>', 'run this anonymising SQL on the working copy after the swap')
+    .option('--scrub <file.sql>', 'run this anonymising SQL on the copy before it is swapped in and kept as the snapshot')
     .option('--no-snapshot', 'do not keep the pristine snapshot')
     .option('--validate-foreign-keys', "check every foreign key row by row instead of trusting production's (slower)")
     .addOption(localOption())

@@ -4,9 +4,22 @@
 import type { Command } from 'commander';
 
 import { formatAge } from '../format.js';
-import { listSnapshots, prepareSpare, removeSnapshot, restoreSnapshot, saveSnapshot, type SnapshotFlags } from '../pipelines/snapshot.js';
+import { listSnapshots, prepareSpare, removeSnapshot, restoreSnapshot, saveSnapshot, type SnapshotFlags, type SnapshotInfo } from '../pipelines/snapshot.js';
 import { localOption } from './options.js';
 import type { RunCommand } from './run.js';
+
+/** Human rendering of `snapshot list`: each working database, then its snapshots (name, size, age, source). */
+export function renderSnapshotList(rows: readonly SnapshotInfo[]): string {
+  if (!rows.length) return 'no snapshots';
+  const lines: string[] = [];
+  for (const target of [...new Set(rows.map((s) => s.target))]) {
+    lines.push(target);
+    for (const s of rows.filter((r) => r.target === target)) {
+      lines.push(`  ${s.name.padEnd(20)} ${`${(s.bytes / 1024 ** 2).toFixed(1)} MB`.padStart(10)}  ${formatAge(s.ageHours).padStart(8)}  ${s.source ?? ''}`.trimEnd());
+    }
+  }
+  return lines.join('\n');
+}
 
 /** Register `drydock snapshot`. */
 export function registerSnapshot(program: Command, run: RunCommand): void {
@@ -42,16 +55,12 @@ export function registerSnapshot(program: Command, run: RunCommand): void {
       });
     });
 
-  common(snapshot.command('list').description('list snapshots: name, size, age, source'))
-    .option('--all', 'snapshots of every working database')
+  common(snapshot.command('list').description('list snapshots: name, size, age, source (every working database\'s without --to or -a)'))
+    .option('--all', 'snapshots of every working database on the local server')
     .action(async (opts: SnapshotFlags & { all?: boolean }, cmd: Command) => {
       await run(async (deps) => {
         const list = await listSnapshots(deps, flags(opts, cmd));
-        deps.output.result(list, (rows) =>
-          rows.length
-            ? rows.map((s) => `${s.name.padEnd(20)} ${s.target.padEnd(24)} ${`${(s.bytes / 1024 ** 2).toFixed(1)} MB`.padStart(10)}  ${formatAge(s.ageHours).padStart(8)}  ${s.source ?? ''}`).join('\n')
-            : 'no snapshots',
-        );
+        deps.output.result(list, renderSnapshotList);
       });
     });
 

@@ -7,6 +7,7 @@
  * nothing is reported as a warning (unused-suppression), so stale ones do not pile up.
  * `-- drydock-ignore <rule-id>: <reason>` is accepted as a synonym.
  */
+import { closestName } from '../suggest.js';
 import type { SectionComment } from './parse.js';
 
 /** A parsed `-- drydock:safe` comment. */
@@ -28,21 +29,6 @@ export interface SuppressionProblem {
 }
 
 const MARKER = /^--\s*drydock(?::safe|-ignore)\b(.*)$/i;
-
-/** Edit distance, to suggest the rule someone meant. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
-}
 
 /** Read the suppression comments of a section. `ruleIds` are the rules that may be suppressed; `builtinIds` those that may not. */
 export function parseSuppressions(
@@ -70,8 +56,8 @@ export function parseSuppressions(
       continue;
     }
     if (!ruleIds.includes(rule)) {
-      const closest = [...ruleIds].sort((a, b) => distance(rule, a) - distance(rule, b))[0];
-      const suggestion = closest !== undefined && distance(rule, closest) <= Math.max(3, Math.floor(rule.length / 3)) ? `did you mean \`${closest}\`? ` : '';
+      const closest = closestName(rule, ruleIds);
+      const suggestion = closest !== undefined ? `did you mean \`${closest}\`? ` : '';
       problems.push({ ...where, message: `\`-- drydock:safe\` names an unknown rule \`${rule}\``, help: `${suggestion}the rules are listed by \`drydock lint --list-rules\`` });
       continue;
     }

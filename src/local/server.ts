@@ -36,6 +36,47 @@ export interface DrydockDbMeta {
   snapshotDb?: string | undefined;
 }
 
+/** A client session connected to a database (pg_stat_activity). */
+export interface DbSession {
+  pid: number;
+  user: string | undefined;
+  applicationName: string | undefined;
+  /** The client's address; undefined for a Unix-socket connection. */
+  clientAddress: string | undefined;
+  /** active, idle, idle in transaction… */
+  state: string | undefined;
+  /** When the session connected (ISO 8601). */
+  since: string | undefined;
+  /** How long ago that was, by the server's clock. */
+  seconds: number | undefined;
+}
+
+/** The other client sessions on database $1, oldest first. */
+const SESSIONS_ON = `
+  SELECT pid, usename AS user, application_name AS application, host(client_addr) AS client, state,
+    backend_start AS since, floor(extract(epoch FROM now() - backend_start))::bigint AS seconds
+  FROM pg_catalog.pg_stat_activity
+  WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+  ORDER BY backend_start, pid`;
+
+/** One line per session, for the messages that name the sessions about to be ended. Pure. */
+export function describeSession(x: DbSession): string {
+  const age = x.seconds === undefined ? '' : `, connected ${formatAgo(x.seconds)} ago`;
+  return `pid ${x.pid} ${x.user ?? '?'}${x.applicationName ? ` (${x.applicationName})` : ''} from ${x.clientAddress ?? 'a local socket'}, ${x.state ?? 'state unknown'}${age}${x.since ? ` (since ${x.since})` : ''}`;
+}
+
+/** The warning before ending `sessions` on `database`: what, why, and each session on its own line. Pure. */
+export function endingSessionsMessage(database: string, sessions: readonly DbSession[], why: string): string {
+  return [`ending ${sessions.length} session(s) connected to ${database} ${why}:`, ...sessions.map((x) => `  ${describeSession(x)}`)].join('\n');
+}
+
+function formatAgo(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86_400)} days`;
+}
+
 /** A drydock-made database found on the server. */
 export interface DrydockDb {
   datname: string;
@@ -170,13 +211,35 @@ export class LocalServer {
     await this.admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
   }
 
-  /** End every other session on a database (a swap or template copy needs it alone). */
-  async terminateConnections(name: string): Promise<number> {
-    const { rowCount } = await this.admin.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [name],
+  /** The other client sessions connected to a database (what a swap or a snapshot of it would end). */
+  async sessionsOn(name: string): Promise<DbSession[]> {
+    const { rows } = await this.admin.query<{ pid: number; user: string | null; application: string | null; client: string | null; state: string | null; since: Date | null; seconds: string | null }>(SESSIONS_ON, [name]);
+    return rows.map((r) => ({
+      pid: r.pid,
+      user: r.user ?? undefined,
+      applicationName: r.application || undefined,
+      clientAddress: r.client ?? undefined,
+      state: r.state ?? undefined,
+      since: r.since ? r.since.toISOString() : undefined,
+      seconds: r.seconds === null ? undefined : Number(r.seconds),
+    }));
+  }
+
+  /**
+   * End every other session on a database (a swap or template copy needs it alone). The client sessions
+   * are handed to `announce` before they are ended, and only those are ended (with the server's own
+   * workers there, such as autovacuum): one that connects meanwhile is left for the next attempt, so every
+   * session ended was named first. Returns the client sessions ended.
+   */
+  async terminateConnections(name: string, announce?: (sessions: DbSession[]) => void): Promise<DbSession[]> {
+    const sessions = await this.sessionsOn(name);
+    if (sessions.length) announce?.(sessions);
+    await this.admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = $1 AND pid <> pg_backend_pid() AND (pid = ANY($2::int[]) OR backend_type IS DISTINCT FROM 'client backend')`,
+      [name, sessions.map((x) => x.pid)],
     );
-    return rowCount ?? 0;
+    return sessions;
   }
 
   /** Make a database a protected template (no connections: CREATE DATABASE … TEMPLATE needs it idle). */
@@ -194,11 +257,19 @@ export class LocalServer {
     replacement: string,
     previousMeta: Omit<DrydockDbMeta, 'drydock' | 'target'>,
     alsoInTransaction?: () => Promise<void>,
+    onEndingSessions?: (sessions: DbSession[]) => void,
   ): Promise<string | undefined> {
     const hadTarget = await this.exists(target);
     const previous = hadTarget ? drydockDbName('previous') : undefined;
+    // Each session is named once, before it is ended (a retry names only the ones that came since).
+    const named = new Set<number>();
+    const announce = (sessions: DbSession[]): void => {
+      const fresh = sessions.filter((x) => !named.has(x.pid));
+      for (const x of fresh) named.add(x.pid);
+      if (fresh.length) onEndingSessions?.(fresh);
+    };
     for (let attempt = 1; ; attempt++) {
-      await this.terminateConnections(target);
+      await this.terminateConnections(target, announce);
       await this.terminateConnections(replacement);
       try {
         await withTransaction(this.admin, async () => {

@@ -1,11 +1,13 @@
 /**
  * The pull pipeline: preflight → source (live copy, or a cached/downloaded backup restored with
- * pg_restore --jobs) into a scratch database → verify → keep a pristine snapshot → swap in → scrub.
+ * pg_restore --jobs) into a scratch database → verify → scrub → keep a pristine snapshot → swap in.
  *
  * The working database is only ever replaced by an atomic rename of a complete, verified copy.
  * A pull killed at any moment leaves the previous working database as it was; its leftovers (a
  * scratch copy tagged with the dead pid) are dropped by the next run.
  */
+import { basename } from 'node:path';
+
 import { freeBytes, type CachedBackup } from '../backups/cache.js';
 import type { Deps } from '../deps.js';
 import { DrydockError, InterruptedError, interruptedBy } from '../errors.js';
@@ -13,7 +15,7 @@ import { mayLeave } from '../interrupt.js';
 import { formatBytes, hoursSince } from '../format.js';
 import type { BackupSummary } from '../heroku/cli.js';
 import { resolveApp } from '../heroku/remote.js';
-import { adminUrl, drydockDbName, LocalServer, targetLockKey, type DrydockDbMeta } from '../local/server.js';
+import { adminUrl, describeSession, drydockDbName, endingSessionsMessage, LocalServer, targetLockKey, type DbSession, type DrydockDbMeta } from '../local/server.js';
 import { scheduleSpare } from '../local/spare.js';
 import { pausePoint, pausesAt } from '../pause.js';
 import { cancelOnAbort, withClient } from '../pg/client.js';
@@ -27,8 +29,10 @@ import type { ArchiveFacts } from '../pull/archive-facts.js';
 import type { LiveCopyResult } from '../pull/copy-live.js';
 import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.js';
 import { fetchBackup, loadBackupSource, preflightBackup, type FetchedBackup } from '../pull/sources/backup.js';
+import { checkTablePatterns } from '../pull/table-patterns.js';
 import { inspectLiveSource, loadLiveSource, type SourceFacts } from '../pull/sources/live.js';
 import { describeSource, type PullOptions, type PullResult, type PullSource } from '../pull/types.js';
+import { scrubCopy } from '../pull/scrub.js';
 import { verifyCopy } from '../pull/verify.js';
 import { applyDatabaseSettings, type AppliedSettings } from '../local/database-settings.js';
 import { assertReplaceableTarget } from '../local/target-guard.js';
@@ -71,6 +75,8 @@ interface PullState {
   previous?: string;
   /** Replaced copies, tagged 'previous', for the background preparation to drop. */
   replaced: string[];
+  /** Other sessions on the working database: ended by the swap (a dry run: connected now). */
+  sessions: DbSession[];
   plan: string[];
 }
 
@@ -78,7 +84,7 @@ interface PullState {
 export async function runPull(deps: Deps, options: PullOptions): Promise<PullResult> {
   const started = deps.clock.now();
   const { source } = options;
-  const state: PullState = { facts: {}, plan: [], replaced: [] };
+  const state: PullState = { facts: {}, plan: [], replaced: [], sessions: [] };
   const cache = deps.settings.cacheDir;
   const pause = { testPauseAt: deps.settings.testPauseAt, output: deps.output, signal: deps.signal };
   // The heroku CLI takes over a second to start: ask it while the local server is checked and cleaned.
@@ -116,6 +122,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       if (options.dropInBackground) state.replaced.push(datname);
       else await server.drop(datname);
     };
+    /** What the pristine snapshot holds: a scrubbed pull's snapshot is the scrubbed copy, and says so. */
+    const snapshotSource = (): string => `${describeSource(source)}${options.scrubFile ? `, scrubbed with ${basename(options.scrubFile)}` : ''}`;
     const archiveMajor = (): number => state.facts.major ?? localVersion.major;
     const unlessDryRun = () => (options.dryRun ? 'dry run' : false);
 
@@ -154,8 +162,13 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             if (free !== undefined && need > free) {
               throw new DrydockError(`not enough disk space for the backup: need ${formatBytes(need)}, ${formatBytes(free)} free in ${cache}`, { hint: 'free some space or set DRYDOCK_CACHE_DIR to a bigger disk' });
             }
+            const tablesNote = await checkTablePatterns(deps.pgTools, options, { facts: s.facts, backup: s.backup, cache, archiveMajor: archiveMajor() });
             task.title = `Preflight passed: PostgreSQL ${s.facts.major ? majorLabel(s.facts.major) : '?'} → local ${localVersion.text}${s.facts.bytes ? `, ${formatBytes(s.facts.bytes)}` : ''}`;
-            s.plan.push(...describePlan(options, s.backup));
+            s.plan.push(...describePlan(options, s.backup), ...(tablesNote ? [tablesNote] : []));
+            if (options.dryRun) {
+              s.sessions = await server.sessionsOn(options.target);
+              s.plan.push(...describeSessionsPlan(options.target, s.sessions));
+            }
           },
         },
         {
@@ -256,6 +269,17 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           },
         },
         {
+          title: `Scrub the copy with ${options.scrubFile ? basename(options.scrubFile) : ''}`,
+          enabled: () => Boolean(options.scrubFile),
+          skip: unlessDryRun,
+          task: async (s, task) => {
+            // On the scratch copy, after verification (production's rows are what was checked) and before the
+            // snapshot and the swap: neither the working database nor the snapshot ever holds unscrubbed data.
+            await scrubCopy(deps.pgTools, withDatabase(options.local, s.scratch!), options.scrubFile!, options.target);
+            task.title = `Scrubbed the copy with ${basename(options.scrubFile!)} (before the snapshot and the swap)`;
+          },
+        },
+        {
           title: 'Keep a pristine snapshot',
           enabled: () => options.keepSnapshot,
           skip: unlessDryRun,
@@ -264,9 +288,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             // "pristine" snapshot in the swap's transaction: the previous snapshot stays until then.
             const name = drydockDbName('snapshot');
             s.pendingSnapshot = name;
-            await server.create(name, meta('scratch', { source: `${describeSource(source)} (pristine snapshot being made)` }), { template: s.scratch! });
+            await server.create(name, meta('scratch', { source: `${snapshotSource()} (pristine snapshot being made)` }), { template: s.scratch! });
             await server.makeTemplate(name);
-            task.title = `Made snapshot "pristine" of ${options.target} (${name}): it replaces the previous one with the swap`;
+            task.title = `Made snapshot "pristine" of ${options.target} (${name})${options.scrubFile ? ' from the scrubbed copy' : ''}: it replaces the previous one with the swap`;
           },
         },
         {
@@ -283,10 +307,14 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               // In the same transaction: the new snapshot becomes "pristine" and the old ones stop being snapshots.
               pending
                 ? async () => {
-                    await server.setMeta(pending, meta('snapshot', { name: 'pristine', pid: undefined }));
+                    await server.setMeta(pending, meta('snapshot', { name: 'pristine', pid: undefined, source: snapshotSource() }));
                     for (const o of old) await server.setMeta(o.datname, meta('previous'));
                   }
                 : undefined,
+              (sessions) => {
+                s.sessions.push(...sessions);
+                deps.output.warn(endingSessionsMessage(options.target, sessions, 'to swap the new copy in'));
+              },
             );
             s.scratch = undefined;
             leaveScratch?.();
@@ -298,14 +326,6 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             }
             if (s.previous) await retire(s.previous);
             task.title = `${options.target} now holds the new copy${s.previous ? (options.dropInBackground ? ' (the previous copy is dropped in the background)' : ' (the previous copy was dropped)') : ''}`;
-          },
-        },
-        {
-          title: 'Scrub the working copy',
-          enabled: () => Boolean(options.scrubFile),
-          skip: unlessDryRun,
-          task: async () => {
-            await deps.pgTools.psqlFile(withDatabase(options.local, options.target), options.scrubFile!, { singleTransaction: true });
           },
         },
       ]),
@@ -378,8 +398,16 @@ function describePlan(options: PullOptions, backup: BackupSummary | undefined): 
     `jobs: ${options.jobs}${options.excludeTableData.length ? `; without data of: ${options.excludeTableData.join(', ')}` : ''}`,
   ];
   if (options.keepSnapshot) plan.push(`snapshot: keep the restored copy as "${options.target}" pristine snapshot`);
-  if (options.scrubFile) plan.push(`scrub: run ${options.scrubFile} on the working copy after the swap`);
+  if (options.scrubFile) {
+    plan.push(`scrub: run ${options.scrubFile} on the verified copy before the swap${options.keepSnapshot ? ' and before the pristine snapshot is taken (the snapshot is the scrubbed copy)' : ''}; if it fails, ${options.target} is not changed`);
+  }
   return plan;
+}
+
+/** The dry run's plan lines about the sessions the swap would end. */
+function describeSessionsPlan(target: string, sessions: readonly DbSession[]): string[] {
+  if (!sessions.length) return [`sessions: none connected to ${target} now (the swap ends any that are then, naming each first)`];
+  return [`sessions: the swap ends the ${sessions.length} session(s) connected to ${target} (as of now):`, ...sessions.map((x) => `  ${describeSession(x)}`)];
 }
 
 function pullResult(options: PullOptions, state: PullState, _local: PgVersion, seconds: number, now: number): PullResult {
@@ -398,6 +426,7 @@ function pullResult(options: PullOptions, state: PullState, _local: PgVersion, s
     snapshot: state.snapshot,
     previousDropped: Boolean(state.previous),
     droppingInBackground: state.replaced,
+    sessions: state.sessions,
     scrubbed: Boolean(options.scrubFile) && !options.dryRun,
     notValidForeignKeys: state.notValidForeignKeys ?? [],
     databaseSettings: state.settings ?? (options.dryRun ? undefined : { applied: [], refused: [], unknown: !state.facts.settings }),

@@ -10,7 +10,7 @@ import { pausePoint } from '../pause.js';
 import { cancelOnAbort } from '../pg/client.js';
 import { hoursSince, roundHours } from '../format.js';
 import { resolveApp } from '../heroku/remote.js';
-import { adminUrl, drydockDbName, LocalServer, targetLockKey, type DrydockDb } from '../local/server.js';
+import { adminUrl, drydockDbName, endingSessionsMessage, LocalServer, targetLockKey, type DrydockDb } from '../local/server.js';
 import { scheduleSpare } from '../local/spare.js';
 import { assertReplaceableTarget } from '../local/target-guard.js';
 import { withAdvisoryLock } from '../pg/lock.js';
@@ -54,9 +54,10 @@ function info(db: DrydockDb, now: number): SnapshotInfo {
   };
 }
 
-async function where(deps: Deps, flags: SnapshotFlags): Promise<{ local: DbUrl; target: string }> {
+/** The local server and working database of `drydock snapshot <subcommand>` (named in the error when there is none). */
+async function where(deps: Deps, subcommand: string, flags: SnapshotFlags): Promise<{ local: DbUrl; target: string }> {
   const app = await resolveApp(deps.settings, { required: false });
-  return resolveTarget(flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, deps.settings.libpq);
+  return resolveTarget(`snapshot ${subcommand}`, flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, deps.settings.libpq);
 }
 
 /** The target's lock: one piece of drydock work (pull, reset, spare preparation) per working database. */
@@ -67,7 +68,7 @@ function withTargetLock<T>(server: LocalServer, target: string, fn: () => Promis
 /** Save the working database as snapshot `name` (replacing an older one with --force). */
 export async function saveSnapshot(deps: Deps, name: string, flags: SnapshotFlags): Promise<SnapshotInfo> {
   assertSnapshotName(name);
-  const { local, target } = await where(deps, flags);
+  const { local, target } = await where(deps, 'save', flags);
   return LocalServer.with(local, async (server) => {
     // Saving ends the sessions on the working database: never a template's or the admin database's.
     await assertReplaceableTarget(server.admin, target, { local });
@@ -76,8 +77,7 @@ export async function saveSnapshot(deps: Deps, name: string, flags: SnapshotFlag
     if (existing.length && !flags.force) throw new ConfigError(`snapshot "${name}" of ${target} already exists`, { hint: 'pass --force to replace it, or choose another name' });
     const dbName = drydockDbName('snapshot');
     // CREATE DATABASE … TEMPLATE needs the source to itself: sessions on the working database end here.
-    const ended = await server.terminateConnections(target);
-    if (ended) deps.output.warn(`ended ${ended} session(s) connected to ${target} to copy it`);
+    await server.terminateConnections(target, (sessions) => deps.output.warn(endingSessionsMessage(target, sessions, 'to copy it')));
     await server.create(dbName, { drydock: 'snapshot', target, name, createdAt: new Date().toISOString(), source: `saved from ${target}` }, { template: target });
     await server.makeTemplate(dbName);
     for (const old of existing) await server.drop(old.datname);
@@ -90,7 +90,7 @@ export async function saveSnapshot(deps: Deps, name: string, flags: SnapshotFlag
 export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotFlags): Promise<SnapshotInfo & { seconds: number; prepared: boolean }> {
   assertSnapshotName(name);
   const started = Date.now();
-  const { local, target } = await where(deps, flags);
+  const { local, target } = await where(deps, 'restore', flags);
   const spares = deps.settings.spares;
   const outcome = await LocalServer.with(local, async (server) => {
     // Before the lock and the clean-up: what must never be replaced.
@@ -118,7 +118,9 @@ export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotF
         }
         await pausePoint({ testPauseAt: deps.settings.testPauseAt, output: deps.output, signal: deps.signal }, 'before-swap');
         deps.signal.throwIfAborted();
-        const previous = await server.swapIn(target, replacement, { pid: process.pid, createdAt: new Date().toISOString() });
+        const previous = await server.swapIn(target, replacement, { pid: process.pid, createdAt: new Date().toISOString() }, undefined, (sessions) =>
+          deps.output.warn(endingSessionsMessage(target, sessions, `to put snapshot "${name}" in its place`)),
+        );
         made = undefined;
         swapped = true;
         leave?.();
@@ -147,7 +149,7 @@ export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotF
 
 /** Background half of a reset: drop the replaced copy, prepare the next spare. */
 export async function prepareSpare(deps: Deps, name: string, flags: SnapshotFlags & { drop?: string[] }): Promise<string> {
-  const { local, target } = await where(deps, flags);
+  const { local, target } = await where(deps, 'prepare', flags);
   return LocalServer.with(local, (server) => withTargetLock(server, target, async () => {
       // Only copies this work replaced: tagged 'previous' for this target.
       const replaced = (await server.drydockDatabases()).filter((d) => flags.drop?.includes(d.datname) && d.meta.drydock === 'previous' && d.meta.target === target);
@@ -158,20 +160,25 @@ export async function prepareSpare(deps: Deps, name: string, flags: SnapshotFlag
   }));
 }
 
-/** Snapshots of the working database, or of every working database (`all`). */
+/**
+ * Snapshots of the working database (--to, or -a APP's), or of every working database on the local server
+ * (--all, or when neither names one), ordered by working database.
+ */
 export async function listSnapshots(deps: Deps, flags: SnapshotFlags & { all?: boolean | undefined }): Promise<SnapshotInfo[]> {
   const app = await resolveApp(deps.settings, { required: false });
   const localFlag = { value: flags.local, source: flags.localSource };
-  const target = flags.all ? undefined : resolveTarget(flags.to, defaultTarget(app), localFlag, deps.settings.libpq);
+  const fallback = defaultTarget(app);
+  const target = flags.all || (!flags.to && !fallback) ? undefined : resolveTarget('snapshot list', flags.to, fallback, localFlag, deps.settings.libpq);
   const local = target?.local ?? resolveLocalUrl(flags.local, deps.settings.libpq, flags.localSource);
   const now = deps.clock.now();
-  return LocalServer.with(local, async (server) => (await server.snapshots(target?.target)).map((db) => info(db, now)));
+  const list = await LocalServer.with(local, async (server) => (await server.snapshots(target?.target)).map((db) => info(db, now)));
+  return list.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : a.createdAt.localeCompare(b.createdAt)));
 }
 
 /** Delete snapshot `name` of the working database (and the spare made from it); returns how many were removed. */
 export async function removeSnapshot(deps: Deps, name: string, flags: SnapshotFlags): Promise<{ name: string; target: string; removed: number }> {
   assertSnapshotName(name);
-  const { local, target } = await where(deps, flags);
+  const { local, target } = await where(deps, 'rm', flags);
   // Waits for a background spare being made from it.
   const removed = await LocalServer.with(local, (server) =>
     withTargetLock(server, target, async () => {

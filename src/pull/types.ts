@@ -3,6 +3,7 @@
  */
 import type { NotValidForeignKey } from './foreign-keys.js';
 import type { DbUrl } from '../pg/url.js';
+import type { DbSession } from '../local/server.js';
 
 /** Where the data comes from. */
 export type PullSource =
@@ -47,6 +48,8 @@ export interface PullResult {
   previousDropped: boolean;
   /** Replaced copies left for the background preparation to drop. */
   droppingInBackground: string[];
+  /** Other sessions on the working database that the swap ended, each named before (a dry run: those connected now, which it would end). */
+  sessions: DbSession[];
   scrubbed: boolean;
   /** Foreign keys left NOT VALID because the data they point to was excluded. */
   notValidForeignKeys: NotValidForeignKey[];

@@ -111,6 +111,37 @@ describe('drydock pull -a APP', () => {
     expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(0);
   });
 
+  it('refuses an --exclude-table-data pattern that names no table of the backup, before anything loads (cached or not, dry run too)', async () => {
+    const to = target('ph_excl_typo');
+    await adminQuery(`CREATE DATABASE "${to}"`);
+    await execIn(to, `CREATE TABLE previous_marker (note text)`);
+    const fresh = mkdtempSync(join(tmpdir(), 'drydock-cache-'));
+    try {
+      const args = ['pull', '-a', 'pull-app', '--from', 'b001', '--to', to, '--exclude-table-data', 'usrs,public.ordrs'];
+      const message = /^error: --exclude-table-data "usrs" \(did you mean "users"\?\), "public\.ordrs" \(did you mean "public\.orders"\?\): they name no table of /m;
+      // Not in the cache: the dry run checks production's tables; the pull checks the archive's table of
+      // contents as it arrives (loading while downloading, or from the downloaded file).
+      const dry = await runCli([...args, '--dry-run'], { env: env({ DRYDOCK_CACHE_DIR: fresh }) });
+      expect(dry.exitCode).toBe(2);
+      expect(dry.stderr).toMatch(message);
+      expect(dry.stderr).toMatch(/they name no table of the live database of pull-app \(checked in place of the backup, which is not downloaded\)$/m);
+      for (const stream of ['1', '0']) {
+        const res = await runCli(args, { env: env({ DRYDOCK_CACHE_DIR: fresh, DRYDOCK_STREAM_RESTORE: stream }) });
+        expect(res.exitCode, `stream ${stream}`).toBe(2);
+        expect(res.stderr).toMatch(message);
+        expect(res.stderr).toMatch(/they name no table of backup b001 of pull-app$/m);
+      }
+      // In the cache now: refused in preflight (the dry run too), from its table of contents.
+      const cached = await runCli([...args, '--dry-run'], { env: env({ DRYDOCK_CACHE_DIR: fresh }) });
+      expect(cached.exitCode).toBe(2);
+      expect(cached.stderr).toMatch(/they name no table of backup b001 of pull-app$/m);
+      expect(await scalar(to, `SELECT count(*) AS n FROM pg_tables WHERE tablename = 'previous_marker'`)).toBe(1);
+      expect((await adminQuery(`SELECT 1 FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1`, [`%${to}%`])).rows).toEqual([]);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('captures a fresh backup with --capture and pulls it', async () => {
     const to = target('ph_capture');
     await prod.query(`INSERT INTO users (email) VALUES ('fresh')`);

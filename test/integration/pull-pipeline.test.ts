@@ -3,13 +3,18 @@
  * on the test server. The working database is replaced only by a complete copy; a failure before the
  * swap leaves it untouched and drops the scratch copy; dropInBackground tags what was replaced.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { DrydockError, HerokuError } from '../../src/errors.js';
 import { LocalServer } from '../../src/local/server.js';
 import { runPull, type PullOptions } from '../../src/pipelines/pull.js';
-import { adminQuery, drydockCopiesOf, dropTargetAndCopies, scalar, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
+import { listSnapshots, restoreSnapshot, saveSnapshot } from '../../src/pipelines/snapshot.js';
+import { adminQuery, drydockCopiesOf, dropTargetAndCopies, execIn, scalar, testServerUrl, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
 import { createAppDb, previousWorkingDb, pullOptions } from '../helpers/pull.js';
 import { FakeHeroku, makeDeps, type TestDeps } from '../helpers/fakes.js';
 
@@ -176,5 +181,132 @@ describe('runPull (live copies)', () => {
     // And the next pull works, replacing the snapshot then.
     const next = await runPull(deps, options(target, { keepSnapshot: true }));
     expect(await drydockCopiesOf(target)).toEqual([{ datname: next.snapshot, kind: 'snapshot' }]);
+  });
+});
+
+describe('runPull --scrub', () => {
+  /** A scrub file in a temporary folder (removed by cleanups). */
+  function scrubFile(sql: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'drydock-scrub-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'scrub.sql');
+    writeFileSync(file, sql);
+    return file;
+  }
+  const realEmails = (db: string) => scalar(db, `SELECT count(*) FROM users WHERE email LIKE '%@example.com'`);
+
+  it('a failing scrub changes nothing: the working database and its pristine snapshot stay as they were, no copy is left', async () => {
+    const { deps } = setup();
+    const target = await previousWorkingDb('pull_scrubfail', cleanups);
+    const first = await runPull(deps, options(target, { keepSnapshot: true, scrubFile: scrubFile(`UPDATE users SET email = 'user' || id || '@scrubbed.invalid';`) }));
+    expect(await realEmails(target)).toBe(0);
+    await execIn(target, `CREATE TABLE after_first_pull (x int)`);
+    // The scrub's first statement would hide the emails; its second fails: nothing of it may remain.
+    const failing = scrubFile(`UPDATE users SET email = NULL;\nSELECT * FROM no_such_table;`);
+    const error = await runPull(deps, options(target, { keepSnapshot: true, scrubFile: failing })).then(
+      () => undefined,
+      (e: unknown) => e as DrydockError,
+    );
+    // The working database is the first pull's (with the table made since), never the unscrubbed copy.
+    expect(await listTables(target)).toEqual(['after_first_pull', 'posts', 'schema_migrations', 'users']);
+    expect(await realEmails(target)).toBe(0);
+    // The previous pristine snapshot is kept; the scratch copy and the new snapshot are gone.
+    expect(await drydockCopiesOf(target)).toEqual([{ datname: first.snapshot, kind: 'snapshot' }]);
+    expect(error).toBeInstanceOf(DrydockError);
+    expect(error!.message).toMatch(/^scrub failed on the new copy, before the swap: .*no_such_table/);
+    expect(error!.hint).toContain(`${target} and its snapshots were not changed`);
+  });
+
+  it('the pristine snapshot of a scrubbed pull is the scrubbed copy, labelled so; verification counts production\'s rows before the scrub', async () => {
+    const { deps } = setup();
+    const target = await previousWorkingDb('pull_scrubsnap', cleanups);
+    // A scrub may also delete rows: verification (rows against production) runs before it.
+    const file = scrubFile(`UPDATE users SET email = 'user' || id || '@scrubbed.invalid';\nDELETE FROM posts WHERE id > 10;`);
+    const result = await runPull(deps, options(target, { keepSnapshot: true, scrubFile: file }));
+    expect(result.scrubbed).toBe(true);
+    expect(result.rows).toBe(81);
+    expect(await realEmails(target)).toBe(0);
+    expect(await scalar(target, 'SELECT count(*) FROM posts')).toBe(10);
+    // Work on the copy, then reset it from the snapshot: the real emails must not come back.
+    await execIn(target, `UPDATE users SET email = 'changed@rehearsal.test'`);
+    const flags = { to: target, local: testServerUrl() };
+    await restoreSnapshot(deps, 'pristine', flags);
+    expect(await realEmails(target)).toBe(0);
+    expect(await scalar(target, `SELECT count(*) FROM users WHERE email LIKE '%@scrubbed.invalid'`)).toBe(30);
+    expect(await scalar(target, 'SELECT count(*) FROM posts')).toBe(10);
+    // No unscrubbed snapshot is kept, and `snapshot list` says the one there is was scrubbed.
+    const snapshots = await listSnapshots(deps, flags);
+    expect(snapshots.map((s) => [s.name, s.source])).toEqual([['pristine', 'a database URL, scrubbed with scrub.sql']]);
+    expect((await drydockCopiesOf(target)).map((c) => c.kind)).toEqual(['snapshot']);
+  });
+});
+
+
+describe('sessions on the working database', () => {
+  /** A client connected to `database` as an application would be; `ended` resolves with what the pull had written to stderr when the server ended it. */
+  async function connectApp(database: string, deps: TestDeps, applicationName: string): Promise<{ pid: number; client: pg.Client; ended: Promise<string> }> {
+    const client = new pg.Client({ connectionString: urlFor(database), application_name: applicationName });
+    await client.connect();
+    const ended = new Promise<string>((resolve) => {
+      client.on('error', () => resolve(deps.stderr.text));
+      client.on('end', () => resolve(deps.stderr.text));
+    });
+    cleanups.push(() => client.end().catch(() => undefined));
+    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    return { pid, client, ended };
+  }
+
+  it('a pull names each session it is about to end (pid, user, application, client, state, since) before ending it', async () => {
+    const { deps } = setup();
+    const target = await previousWorkingDb('pull_sessions', cleanups);
+    const first = await connectApp(target, deps, 'rails console');
+    const second = await connectApp(target, deps, 'psql');
+    await second.client.query('BEGIN');
+    const result = await runPull(deps, options(target));
+    // Both were ended, and the warning naming them was out before each ended.
+    for (const app of [first, second]) {
+      const written = await app.ended;
+      expect(written).toContain(`ending 2 session(s) connected to ${target} to swap the new copy in:`);
+      expect(written).toContain(`pid ${app.pid} `);
+    }
+    expect(deps.stderr.text).toMatch(new RegExp(`warning:   pid ${first.pid} \\S+ \\(rails console\\) from 127\\.0\\.0\\.1, idle, connected \\d+ s ago \\(since \\d{4}-\\d\\d-\\d\\dT[^)]+Z\\)$`, 'm'));
+    expect(deps.stderr.text).toMatch(new RegExp(`warning:   pid ${second.pid} \\S+ \\(psql\\) from 127\\.0\\.0\\.1, idle in transaction, `, 'm'));
+    expect(result.sessions.map((x) => [x.pid, x.applicationName, x.state])).toEqual([
+      [first.pid, 'rails console', 'idle'],
+      [second.pid, 'psql', 'idle in transaction'],
+    ]);
+    expect(await listTables(target)).toEqual(['posts', 'schema_migrations', 'users']);
+  });
+
+  it('a dry run names the sessions the swap would end, and ends none', async () => {
+    const { deps } = setup();
+    const target = await previousWorkingDb('pull_sessions_dry', cleanups);
+    const app = await connectApp(target, deps, 'rehearsal worker');
+    const result = await runPull(deps, options(target, { dryRun: true }));
+    expect(result.plan).toContain(`sessions: the swap ends the 1 session(s) connected to ${target} (as of now):`);
+    expect(result.plan?.some((line) => line.startsWith(`  pid ${app.pid} `) && line.includes('(rehearsal worker)'))).toBe(true);
+    expect(result.sessions.map((x) => x.pid)).toEqual([app.pid]);
+    expect((await app.client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    // With no session connected, the plan says so.
+    await app.client.end();
+    const none = await runPull(deps, options(target, { dryRun: true }));
+    expect(none.plan).toContain(`sessions: none connected to ${target} now (the swap ends any that are then, naming each first)`);
+    expect(none.sessions).toEqual([]);
+  });
+
+  it('snapshot save and snapshot restore name the sessions they end, before ending them', async () => {
+    const { deps } = setup();
+    const target = await previousWorkingDb('snap_sessions', cleanups);
+    const flags = { to: target, local: testServerUrl() };
+    const saving = await connectApp(target, deps, 'saver');
+    await saveSnapshot(deps, 'before', flags);
+    const atSave = await saving.ended;
+    expect(atSave).toContain(`ending 1 session(s) connected to ${target} to copy it:`);
+    expect(atSave).toMatch(new RegExp(`pid ${saving.pid} \\S+ \\(saver\\)`));
+    const restoring = await connectApp(target, deps, 'restorer');
+    await restoreSnapshot(deps, 'before', flags);
+    const atRestore = await restoring.ended;
+    expect(atRestore).toContain(`ending 1 session(s) connected to ${target} to put snapshot "before" in its place:`);
+    expect(atRestore).toMatch(new RegExp(`pid ${restoring.pid} \\S+ \\(restorer\\)`));
   });
 });

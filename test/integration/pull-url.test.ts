@@ -4,10 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CLI_PATH, runCli } from '../helpers/cli.js';
-import { adminQuery, createTestDb, execIn, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { adminQuery, createTestDb, execIn, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
 
 let source: TestDb;
 const targets: string[] = [];
@@ -144,12 +145,95 @@ describe('drydock pull --from-url', () => {
     expect(missing.stderr).toMatch(/^error: no snapshot "before-migration"/m);
   });
 
+  it('refuses an --exclude-table-data pattern that names no table, before anything changes (in the dry run too)', async () => {
+    const to = target('pull_excl_typo');
+    await adminQuery(`CREATE DATABASE "${to}"`);
+    await execIn(to, `CREATE TABLE previous_marker (note text)`);
+    const cases: Array<[string, RegExp]> = [
+      ['evnts', /^error: --exclude-table-data "evnts" \(did you mean "events"\?\): it names no table of the source database$/m],
+      ['public.usrs,events', /^error: --exclude-table-data "public\.usrs" \(did you mean "public\.users"\?\): it names no table of the source database$/m],
+      ['event_*', /^error: --exclude-table-data "event_\*": it names no table of the source database$/m],
+    ];
+    for (const [i, [patterns, message]] of cases.entries()) {
+      for (const dry of i === 0 ? [[], ['--dry-run']] : [['--dry-run']]) {
+        const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--exclude-table-data', patterns, ...dry], { env });
+        expect(res.exitCode, `${patterns} ${dry.join(' ')}`).toBe(2);
+        expect(res.stderr).toMatch(message);
+        expect(res.stderr).toMatch(/^hint: .*nothing was changed$/m);
+        expect(res.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+      }
+    }
+    expect(await scalar(to, 'SELECT count(*) AS n FROM pg_tables WHERE tablename = $$previous_marker$$')).toBe(1);
+    expect(await drydockCopiesOf(to)).toEqual([]);
+    // A pattern with * that names tables is accepted.
+    const ok = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--exclude-table-data', 'ev*', '--no-snapshot'], { env });
+    expect(ok.exitCode).toBe(0);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(0);
+  });
+
+  it('--json: the sessions the swap ends are in the result, and named on stderr before they end', async () => {
+    const to = target('pull_sessions_json');
+    await adminQuery(`CREATE DATABASE "${to}"`);
+    const app = new pg.Client({ connectionString: urlFor(to), application_name: 'json-watcher' });
+    await app.connect();
+    app.on('error', () => undefined);
+    try {
+      const pid = (await app.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const dry = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--dry-run', '--json'], { env });
+      expect(dry.exitCode).toBe(0);
+      const plan = JSON.parse(dry.stdout) as { sessions: Array<{ pid: number; applicationName: string }>; plan: string[] };
+      expect(plan.sessions.map((x) => [x.pid, x.applicationName])).toEqual([[pid, 'json-watcher']]);
+      const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--no-snapshot', '--json'], { env });
+      expect(res.exitCode).toBe(0);
+      const result = JSON.parse(res.stdout) as { sessions: Array<{ pid: number; applicationName: string; user: string; state: string; since: string }> };
+      expect(result.sessions).toEqual([expect.objectContaining({ pid, applicationName: 'json-watcher', state: 'idle' })]);
+      expect(res.stderr).toMatch(new RegExp(`warning: ending 1 session\\(s\\) connected to ${to} to swap the new copy in:\\n.*warning:   pid ${pid} `));
+    } finally {
+      await app.end().catch(() => undefined);
+    }
+  });
+
+  it('snapshot list without --to or -a lists every working database\'s snapshots, grouped by database', async () => {
+    const [a, b] = [target('snap_all_a'), target('snap_all_b')];
+    for (const db of [a, b]) {
+      await adminQuery(`CREATE DATABASE "${db}"`);
+      expect((await runCli(['snapshot', 'save', 'first', '--to', db], { env })).exitCode).toBe(0);
+    }
+    expect((await runCli(['snapshot', 'save', 'second', '--to', a], { env })).exitCode).toBe(0);
+    const json = await runCli(['snapshot', 'list', '--json'], { env });
+    expect(json.exitCode).toBe(0);
+    const mine = (JSON.parse(json.stdout) as Array<{ name: string; target: string }>).filter((x) => x.target === a || x.target === b);
+    expect(mine.map((x) => [x.target, x.name])).toEqual([[a, 'first'], [a, 'second'], [b, 'first']].sort((x, y) => (x[0]! < y[0]! ? -1 : x[0]! > y[0]! ? 1 : 0)));
+    // People see each working database once, its snapshots under it.
+    const human = await runCli(['snapshot', 'list'], { env });
+    expect(human.exitCode).toBe(0);
+    expect(human.stdout).toMatch(new RegExp(`^${a}\\n  first +[\\d.]+ MB .*saved from ${a}\\n  second +[\\d.]+ MB .*saved from ${a}$`, 'm'));
+    expect(human.stdout).toMatch(new RegExp(`^${b}\\n  first +[\\d.]+ MB .*saved from ${b}$`, 'm'));
+    // --to still lists one working database's.
+    const one = await runCli(['snapshot', 'list', '--to', b, '--json'], { env });
+    expect((JSON.parse(one.stdout) as Array<{ target: string }>).map((x) => x.target)).toEqual([b]);
+  });
+
+  it('a missing target names the command that needs it', async () => {
+    const cases: Array<[string[], string]> = [
+      [['snapshot', 'restore', 'pristine'], 'snapshot restore'],
+      [['snapshot', 'save', 'before'], 'snapshot save'],
+      [['snapshot', 'rm', 'before'], 'snapshot rm'],
+      [['pull', '--from-url', source.localhostUrl], 'pull'],
+    ];
+    for (const [args, command] of cases) {
+      const res = await runCli(args, { env });
+      expect(res.exitCode, command).toBe(2);
+      expect(res.stderr).toMatch(new RegExp(`^error: ${command} needs a target database: --to NAME, or -a APP for the app's own`, 'm'));
+      expect(res.stderr).toMatch(new RegExp(`^hint: for example drydock ${command} --to myapp_development$`, 'm'));
+    }
+  });
+
   it('rejects bad targets and sources with one-line errors', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['pull', '--from-url', 'postgres://u:secretpw@db.example.com:99999/x', '--to', 'ok_name'], /invalid port/],
       [['pull', '--from-url', source.localhostUrl, '--to', 'bad name; drop'], /not a usable database name/],
       [['pull', '--from-url', source.localhostUrl, '--to', 'drydock_snap_mine'], /reserved/],
-      [['pull', '--from-url', source.localhostUrl], /pull needs a target database/],
       [['pull', '--from-url', source.localhostUrl, '--to', 'x_y', '--jobs', '0'], /--jobs must be/],
     ];
     for (const [args, message] of cases) {

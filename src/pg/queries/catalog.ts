@@ -29,6 +29,25 @@ export const USER_TABLES = `
     )
   ORDER BY n.nspname, c.relname`;
 
+/**
+ * The tables whose rows a dump or a pull copies (plain tables and partitions; not the system's, not an
+ * extension's own, not in the schemas $1): what --exclude-table-data patterns must name.
+ */
+export const DATA_TABLES = `
+  SELECT n.nspname AS schema, c.relname AS name
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r'
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+    AND n.nspname <> ALL($1::text[])
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+  ORDER BY 1, 2`;
+
+/** The tables whose rows are copied (DATA_TABLES), outside `excludedSchemas`. */
+export async function readDataTables(client: pg.ClientBase, excludedSchemas: readonly string[]): Promise<Array<{ schema: string; name: string }>> {
+  const { rows } = await client.query<{ schema: string; name: string }>(DATA_TABLES, [excludedSchemas]);
+  return rows;
+}
+
 /** The versions in public.schema_migrations, in order; [] when the table does not exist. */
 export async function readAppliedVersions(client: pg.Client): Promise<string[]> {
   const { rows } = await client.query<{ present: boolean }>(HAS_VERSIONS_TABLE);

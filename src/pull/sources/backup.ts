@@ -17,6 +17,7 @@ import type { DbUrl } from '../../pg/url.js';
 import { parseVersion } from '../../pg/version.js';
 import type { StreamRestoreMode } from '../../settings.js';
 import { readArchiveFacts, type ArchiveFacts } from '../archive-facts.js';
+import { assertPatternsMatch } from '../table-patterns.js';
 import type { NotValidForeignKey } from '../foreign-keys.js';
 import { restoreBackupArchive } from '../restore-backup.js';
 import { downloadWhileRestoring } from '../stream-restore.js';
@@ -89,8 +90,20 @@ export interface RestoreList {
   tables: TocTable[];
 }
 
-/** From a backup's table of contents: pre-create its extensions in the scratch database, return the entries to restore. */
-export async function prepareBackupRestore(scratch: DbUrl, toc: string, known: InstalledExtension[] | undefined, excludeTableData: string[], onWarning?: (message: string) => void): Promise<RestoreList> {
+/**
+ * From a backup's table of contents: check that every --exclude-table-data pattern names one of its
+ * tables (before anything loads), pre-create its extensions in the scratch database, return the entries
+ * to restore.
+ */
+export async function prepareBackupRestore(
+  scratch: DbUrl,
+  toc: string,
+  known: InstalledExtension[] | undefined,
+  excludeTableData: string[],
+  backupLabel: string,
+  onWarning?: (message: string) => void,
+): Promise<RestoreList> {
+  assertPatternsMatch('--exclude-table-data', excludeTableData, tablesWithData(toc), backupLabel);
   const extensions = known ?? extensionsInToc(toc);
   await prepareExtensions(scratch, extensions, onWarning);
   return {
@@ -155,7 +168,7 @@ export async function fetchBackup(deps: Pick<Deps, 'heroku'>, options: FetchBack
     archiveMajor: options.archiveMajor,
     pgTools: options.pgTools,
     target: scratch,
-    prepare: async (toc) => (restore = await prepareBackupRestore(scratch, toc, options.extensions, options.excludeTableData, options.onWarning)).list,
+    prepare: async (toc) => (restore = await prepareBackupRestore(scratch, toc, options.extensions, options.excludeTableData, `backup ${backup.id} of ${app}`, options.onWarning)).list,
     onStreaming: () => (loading = true),
   });
   return { cached: streamed.cached, cacheHit: false, restore, dataLoaded: streamed.streamed };
@@ -168,7 +181,8 @@ export async function loadBackupSource(
   scratch: DbUrl,
   options: { archiveMajor: number; jobs: number; excludeTableData: string[]; validateForeignKeys: boolean; extensions: InstalledExtension[] | undefined; onLine: (line: string) => void; onWarning?: (message: string) => void },
 ): Promise<{ tables: TocTable[]; notValidForeignKeys: NotValidForeignKey[]; archiveFacts: ArchiveFacts }> {
-  const restore = fetched.restore ?? (await prepareBackupRestore(scratch, await pgTools.listArchive(fetched.cached.file, options.archiveMajor), options.extensions, options.excludeTableData, options.onWarning));
+  const { file, id, app } = fetched.cached;
+  const restore = fetched.restore ?? (await prepareBackupRestore(scratch, await pgTools.listArchive(file, options.archiveMajor), options.extensions, options.excludeTableData, `backup ${id} of ${app}`, options.onWarning));
   const notValidForeignKeys = await restoreBackupArchive({
     archive: fetched.cached.file,
     archiveMajor: options.archiveMajor,

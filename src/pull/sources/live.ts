@@ -7,7 +7,8 @@ import { withClient } from '../../pg/client.js';
 import type { PgTools } from '../../pg/pg-tools.js';
 import type pg from 'pg';
 
-import { readInvalidIndexes } from '../../pg/queries/catalog.js';
+import { readDataTables, readInvalidIndexes } from '../../pg/queries/catalog.js';
+import { FACT_EXCLUDED_SCHEMAS } from '../../pg/queries/facts.js';
 import { readDatabaseLocale, readDatabaseSettings, readDatabaseSize, type DatabaseLocale, readInstalledExtensions, readServerVersion, type InstalledExtension } from '../../pg/queries/server-facts.js';
 import type { DbUrl } from '../../pg/url.js';
 import { copyLive, type LiveCopyEvent, type LiveCopyResult } from '../copy-live.js';
@@ -26,6 +27,8 @@ export interface SourceFacts {
   invalidIndexes?: string[] | undefined;
   /** Its encoding and locale: the copy is created with them where this server has them. */
   locale?: DatabaseLocale | undefined;
+  /** The tables whose rows a copy moves (what --exclude-table-data patterns are checked against). */
+  tables?: Array<{ schema: string; name: string }> | undefined;
 }
 
 /** Version, extensions, size (when it is what will move), database settings and INVALID indexes of a source database. */
@@ -37,6 +40,7 @@ export async function readSourceFacts(client: pg.ClientBase, options: { size: bo
     settings: await readDatabaseSettings(client),
     invalidIndexes: await readInvalidIndexes(client),
     locale: await readDatabaseLocale(client),
+    tables: await readDataTables(client, FACT_EXCLUDED_SCHEMAS),
   };
 }
 

@@ -37,10 +37,12 @@ export function hoursSince(createdAt: string | undefined, now: number = Date.now
   return t === undefined ? undefined : (now - t) / 3_600_000;
 }
 
-/** An age for people: "25 min", "4.5 h", "3.2 d"; "?" when unknown. */
+/** An age for people: "45 s", "25 min", "4.5 h", "3.2 d"; "?" when unknown. */
 export function formatAge(hours: number | undefined): string {
   if (hours === undefined) return '?';
-  return hours < 1 ? `${Math.round(hours * 60)} min` : hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} d`;
+  const seconds = Math.max(0, Math.round(hours * 3600));
+  if (seconds < 60) return `${seconds} s`;
+  return hours < 1 ? `${Math.floor(seconds / 60)} min` : hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} d`;
 }
 
 /** Hours rounded to one decimal, as --json reports ages. */

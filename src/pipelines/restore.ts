@@ -184,30 +184,27 @@ export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'con
  * Exactly what a restore that stopped early changed, as a clause for its error message, and what to
  * do about it for the hint.
  */
-function whatChanged(ctx: Ctx, app: string, database: string, backup: BackupSummary, stateError: unknown): { changed: string; next: string | undefined } {
+function whatChanged(ctx: Ctx, app: string, database: string, backup: BackupSummary, stateError: unknown): { changed: string; next: string } {
   const into = `${app}'s ${database}`;
+  const again = `drydock restore ${backup.id} -a ${app} --confirm ${app}`;
+  if (!ctx.safety && !ctx.changedState && !ctx.restoreStarted) return { changed: 'nothing was changed', next: `fix the problem and run \`${again}\` again` };
   const parts: string[] = [];
-  let next: string | undefined;
-  if (ctx.safety) {
-    parts.push(`safety backup ${ctx.safety.id} was captured: it holds ${into} as it was BEFORE this restore (the data you wanted to replace)`);
-  }
+  if (!ctx.restoreStarted) parts.push(`${into} was not changed (the restore of ${backup.id} never started)`);
+  else if (ctx.restoreFinished) parts.push(`the restore of ${backup.id} into ${into} finished, but the data is not what the backup holds`);
+  else parts.push(`the restore of ${backup.id} into ${into} was started and did not finish: the database may be partly restored`);
   if (ctx.changedState) {
     parts.push(
       stateError
-        ? `maintenance/process counts were changed and could NOT be put back (${(stateError as Error).message}): run \`heroku maintenance:${ctx.original?.maintenance ? 'on' : 'off'} -a ${app}\` and \`heroku ps:scale ${Object.entries(ctx.original?.formation ?? {}).map(([t, n]) => `${t}=${n}`).join(' ')} -a ${app}\` yourself`
+        ? `ALSO could not put maintenance/processes back (${(stateError as Error).message}): run \`heroku maintenance:${ctx.original?.maintenance ? 'on' : 'off'} -a ${app}\` and \`heroku ps:scale ${Object.entries(ctx.original?.formation ?? {}).map(([t, n]) => `${t}=${n}`).join(' ')} -a ${app}\` yourself`
         : 'maintenance and process counts were put back as they were',
     );
   }
-  if (!ctx.restoreStarted) {
-    parts.push(`${into} was not changed (the restore of ${backup.id} never started)`);
-    next = `fix the problem and run \`drydock restore ${backup.id} -a ${app} --confirm ${app}\` again${ctx.safety ? ` (${ctx.safety.id} is not an undo: nothing needs undoing)` : ''}`;
-  } else {
-    parts.push(ctx.restoreFinished ? `the restore of ${backup.id} into ${into} finished, but its data is not what the backup holds` : `the restore of ${backup.id} into ${into} was started and did not finish: the database may be partly restored`);
-    next = ctx.safety
-      ? `to go back to the data from before this restore: drydock restore ${ctx.safety.id} -a ${app} --confirm ${app}; to try again: drydock restore ${backup.id} -a ${app} --confirm ${app}`
-      : `check \`heroku pg:backups -a ${app}\`; no safety backup was taken, so drydock cannot put the data from before back`;
-  }
-  if (!ctx.safety && !ctx.changedState && !ctx.restoreStarted) return { changed: 'nothing was changed', next: `fix the problem and run \`drydock restore ${backup.id} -a ${app} --confirm ${app}\` again` };
+  if (ctx.safety) parts.push(`safety backup ${ctx.safety.id} was captured: it holds the data as it was BEFORE this restore`);
+  const next = !ctx.restoreStarted
+    ? `fix the problem and run \`${again}\` again${ctx.safety ? ` (${ctx.safety.id} is no undo: nothing needs undoing)` : ''}`
+    : ctx.safety
+      ? `to go back to the data from before this restore: drydock restore ${ctx.safety.id} -a ${app} --confirm ${app}; to try again: ${again}`
+      : `check \`heroku pg:backups -a ${app}\`; no safety backup was taken (--no-safety-backup), so drydock cannot bring back the data from before`;
   return { changed: parts.join('; '), next };
 }
 

@@ -1,9 +1,11 @@
 /**
  * The on-call restore: a Heroku backup back into the app's database, guarded, explained, reversible.
  *
- * plan → confirm → read the backup's exact row counts → safety backup → maintenance/scale down →
- * restore → verify (schema version, tables, row counts equal the backup's) → maintenance/scale back as
- * they were (always, even after a failure) → summary with the undo command.
+ * plan and checks (backup, attachment and database, process types, pg_restore; a dry run stops here) →
+ * confirm → read the backup's exact row counts → safety backup (recorded as such) → maintenance/scale
+ * down → restore → verify (schema version, tables, row counts equal the backup's) → maintenance/scale
+ * back as they were (always, even after a failure) → summary with the undo command. A failure says
+ * exactly what had changed by then (whatChanged).
  */
 import { downloadToCache, findCached } from '../backups/cache.js';
 import { chooseBackupSkipping } from '../backups/choose.js';

@@ -19,7 +19,7 @@ import { registerRestore } from './commands/restore.js';
 import { registerRelease } from './commands/release.js';
 import { registerSchema } from './commands/schema.js';
 import { createDeps, type Deps } from './deps.js';
-import { asInterrupted, EXIT, interruptedBy } from './errors.js';
+import { asInterrupted, ConfigError, EXIT, interruptedBy } from './errors.js';
 import { installInterruptHandlers } from './interrupt.js';
 import { Output } from './output.js';
 import { readEnvironment, resolveGlobalSettings, type Environment, type GlobalFlags } from './settings.js';
@@ -105,13 +105,24 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and --version exit 0; usage errors (already printed by commander) are exit 2.
-      return error.exitCode === 0 ? EXIT.OK : EXIT.FAILURE;
+      if (error.exitCode === 0) return EXIT.OK;
+      // With --json, scripts get the usage error on stdout as one JSON object too.
+      if (wantsJson(argv)) {
+        new Output({ json: true }).fail(new ConfigError(error.message.replace(/^error:\s*/, ''), { hint: 'run with --help for usage' }), { human: false });
+      }
+      return EXIT.FAILURE;
     }
-    return new Output({ verbose: argv.includes('--verbose') }).fail(error);
+    return new Output({ verbose: argv.includes('--verbose'), json: wantsJson(argv) }).fail(error);
   } finally {
     handlers.uninstall();
   }
   return code;
+}
+
+/** --json is on the command line (before any `--`): failures that happen before commander's options exist still answer in JSON. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 function isEntryPoint(): boolean {
@@ -128,7 +139,7 @@ if (isEntryPoint()) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.exitCode = new Output().fail(error);
+      process.exitCode = new Output({ json: wantsJson(process.argv) }).fail(error);
     },
   );
 }

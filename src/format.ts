@@ -62,7 +62,10 @@ export function hoursSince(createdAt: string | undefined, now: number = Date.now
 
 /** An age given in hours (as hoursSince and --json report them) for people: "45 s", "4 min", "2.5 h", "3 d"; "?" when unknown. */
 export function formatAge(hours: number | undefined): string {
-  return hours === undefined || !Number.isFinite(hours) ? '?' : formatDuration(hours * 3_600_000);
+  if (hours === undefined || !Number.isFinite(hours)) return '?';
+  const ms = Math.max(0, hours * 3_600_000);
+  // Ages are never told in milliseconds: under a minute they are whole seconds.
+  return ms < 60_000 ? `${Math.round(ms / 1000)} s` : formatDuration(ms);
 }
 
 /** Hours rounded to one decimal, as --json reports ages. */

@@ -56,6 +56,8 @@ export class Output {
   private readonly stdout: Sink;
   private readonly stderr: Sink;
   private readonly now: () => Date;
+  /** --json: the result was written, so stdout already holds its one JSON document. */
+  private wroteResult = false;
 
   constructor(options: OutputOptions = {}) {
     this.stdout = options.stdout ?? process.stdout;
@@ -91,6 +93,7 @@ export class Output {
   result<T>(data: T, render: (data: T) => string): void {
     if (this.mode === 'json') {
       this.stdout.write(JSON.stringify(maskDeep(data), null, 2) + '\n');
+      this.wroteResult = true;
       return;
     }
     const text = render(data);
@@ -132,23 +135,39 @@ export class Output {
   /**
    * Report a failure and return the exit code for it. Known errors print one line and a hint;
    * unexpected ones print the stack and ask for an issue. --verbose adds causes and stacks.
+   *
+   * With --json, stdout also gets one JSON document, `{"ok": false, "error": {message, hint,
+   * exitCode, type, …}}`, so scripts read failures as they read results; unless the command had
+   * already written its result (a check that found problems), which stays the only document.
+   * `human: false` skips the stderr lines (commander printed its own usage error already).
    */
-  fail(error: unknown): ExitCode {
+  fail(error: unknown, options: { human?: boolean } = {}): ExitCode {
     const lines: string[] = [];
+    let code: ExitCode;
+    let message: string;
+    let hint: string | undefined;
     if (isDrydockError(error)) {
-      lines.push(`error: ${oneLine(error.message)}`);
+      message = oneLine(error.message);
+      hint = error.hint ? oneLine(error.hint) : undefined;
+      lines.push(`error: ${message}`);
       for (const detail of error.details) lines.push(oneLine(detail));
-      if (error.hint) lines.push(`hint: ${oneLine(error.hint)}`);
+      if (hint) lines.push(`hint: ${hint}`);
       if (this.verbose) lines.push(...causeChain(error));
-      this.writeError(lines);
-      return error.exitCode;
+      code = error.exitCode;
+    } else {
+      const err = error instanceof Error ? error : new Error(String(error));
+      message = `unexpected failure: ${oneLine(err.message)}`;
+      hint = 'this is a bug in drydock; please report it with the output of the same command run with --verbose';
+      lines.push(`error: ${message}`, `hint: ${hint}`);
+      if (this.verbose) lines.push(...(err.stack ?? '').split('\n').slice(1), ...causeChain(err));
+      code = EXIT.FAILURE;
     }
-    const err = error instanceof Error ? error : new Error(String(error));
-    lines.push(`error: unexpected failure: ${oneLine(err.message)}`);
-    lines.push('hint: this is a bug in drydock; please report it with the output of the same command run with --verbose');
-    if (this.verbose) lines.push(...(err.stack ?? '').split('\n').slice(1), ...causeChain(err));
-    this.writeError(lines);
-    return EXIT.FAILURE;
+    if (options.human !== false) this.writeError(lines);
+    if (this.mode === 'json' && !this.wroteResult) {
+      this.stdout.write(JSON.stringify(maskDeep({ ok: false, error: { message, hint: hint ?? null, exitCode: code, ...errorDetails(error) } }), null, 2) + '\n');
+      this.wroteResult = true;
+    }
+    return code;
   }
 
   /** listr2 options for this mode: interactive renderer on a TTY, timestamped lines otherwise. */
@@ -203,6 +222,19 @@ export function shortenEchoes(line: string): string {
     `${text.slice(0, keep)}…(${text.length - keep - 40} characters left out)…${text.slice(-40)}`;
   const shorter = line.replace(new RegExp(`\\S{${MAX_ECHO + 1},}`, 'g'), (word) => cut(word, 100));
   return shorter.length > MAX_ERROR_LINE ? cut(shorter, MAX_ERROR_LINE - 100) : shorter;
+}
+
+/** What a script may branch on besides the message: the error's class, and its kind, signal or check result. */
+function errorDetails(error: unknown): Record<string, unknown> {
+  if (!isDrydockError(error)) return { type: 'UnexpectedError' };
+  const details: Record<string, unknown> = { type: error.name };
+  // Postgres's DETAIL, HINT and the objects it names (migration errors), one string each.
+  if (error.details.length) details.details = error.details.map(oneLine);
+  for (const key of ['kind', 'signal', 'file', 'line', 'column', 'sqlstate', 'result'] as const) {
+    const value = (error as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) details[key] = value;
+  }
+  return details;
 }
 
 function oneLine(text: string): string {

@@ -6,18 +6,20 @@ import type { Command } from 'commander';
 
 import { ChecksFailed } from '../errors.js';
 import { formatAge, formatBackupSize, hoursSince } from '../format.js';
-import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
+import type { BackupInfo } from '../heroku/cli.js';
 import { resolveApp } from '../heroku/remote.js';
-import { captureBackup, downloadBackup, listBackups, verifyBackup } from '../pipelines/backups.js';
+import { captureBackup, downloadBackup, listBackups, verifyBackup, type ListedBackup } from '../pipelines/backups.js';
 import { resolveTransferTimeout } from '../settings.js';
 import { localOption, transferTimeoutOption } from './options.js';
 import type { RunCommand } from './run.js';
 
-function renderList(backups: BackupSummary[]): string {
+function renderList(backups: ListedBackup[]): string {
   if (!backups.length) return 'no backups';
   return [
-    'ID     STATUS     CREATED                    AGE        SIZE       DATABASE',
-    ...backups.map((b) => `${b.id.padEnd(6)} ${b.status.padEnd(10)} ${String(b.createdAt ?? '').padEnd(26)} ${formatAge(hoursSince(b.createdAt)).padEnd(10)} ${formatBackupSize(b.sizeBytes).padEnd(10)} ${b.database ?? ''}`),
+    'ID     STATUS     CREATED                    AGE        SIZE       DATABASE   NOTE',
+    ...backups.map((b) =>
+      `${b.id.padEnd(6)} ${b.status.padEnd(10)} ${String(b.createdAt ?? '').padEnd(26)} ${formatAge(hoursSince(b.createdAt)).padEnd(10)} ${formatBackupSize(b.sizeBytes).padEnd(10)} ${(b.database ?? '').padEnd(10)} ${b.safety ? `${b.safety} (the data from before it; never 'latest')` : ''}`.trimEnd(),
+    ),
   ].join('\n');
 }
 

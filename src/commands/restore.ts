@@ -16,8 +16,12 @@ export function renderPlan(plan: RestorePlan): string {
   const b = plan.backup;
   return [
     `Restore plan for ${plan.app}:`,
-    `  backup   ${b.id}${b.createdAt ? `, taken ${b.createdAt}` : ''}${b.ageHours !== undefined ? ` (${formatAge(b.ageHours)} ago)` : ''}${b.bytes ? `, ${(b.bytes / 1024 ** 2).toFixed(1)} MB` : ''}${b.source ? `, of ${b.source}` : ''}`,
+    `  backup   ${b.id}${b.createdAt ? `, taken ${b.createdAt}` : ''}${b.ageSeconds !== undefined ? ` (${formatAge(b.ageSeconds / 3600)} ago)` : ''}${b.bytes ? `, ${(b.bytes / 1024 ** 2).toFixed(1)} MB` : ''}${b.source ? `, of ${b.source}` : ''}`,
+    ...(b.safety ? [`  NOTE     ${b.id} is a ${b.safety}: it holds the data as it was BEFORE that restore`] : []),
+    ...plan.skipped.map((s) => `  skipped  ${s.id} (${s.why}): latest never means a safety backup; name it to restore it`),
     `  into     ${plan.app}'s ${plan.database} (its current data is REPLACED)`,
+    '  checked',
+    ...plan.checks.map((c) => `    - ${c}`),
     '  steps',
     ...plan.steps.map((s, i) => `    ${i + 1}. ${s}`),
   ].join('\n');

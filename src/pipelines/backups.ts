@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 
 import { downloadToCache, findCached, type CachedBackup } from '../backups/cache.js';
 import { chooseBackup } from '../backups/choose.js';
+import { describeSafety, findSafetyBackups, readSafetyRecords } from '../backups/safety.js';
 import { extensionsInToc, withoutPrecreated } from '../backups/toc.js';
 import { compareRowCounts } from '../backups/verify.js';
 import { readCatalogFacts } from '../pg/queries/facts.js';
@@ -120,9 +121,20 @@ export async function verifyBackup(deps: Deps, app: string, id: string | undefin
   });
 }
 
-/** `backups list`: the app's backups (not restores or copies). */
-export async function listBackups(deps: Pick<Deps, 'heroku'>, app: string): Promise<BackupSummary[]> {
-  return (await deps.heroku.listBackups(app)).filter((b) => b.kind === 'backup');
+/** One line of `backups list`: a backup, and what it is when it is a safety backup. */
+export interface ListedBackup extends BackupSummary {
+  /** "safety backup before restore of b001 at …" (drydock captured it, or Heroku's history shows a restore right after it). */
+  safety: string | undefined;
+}
+
+/** `backups list`: the app's backups (not restores or copies), safety backups marked. */
+export async function listBackups(deps: Pick<Deps, 'heroku' | 'settings'>, app: string): Promise<ListedBackup[]> {
+  const [transfers, records] = await Promise.all([deps.heroku.listBackups(app), readSafetyRecords(deps.settings.cacheDir, app)]);
+  const safety = findSafetyBackups(transfers, records);
+  return transfers.filter((b) => b.kind === 'backup').map((b) => {
+    const note = safety.get(b.id);
+    return { ...b, safety: note ? describeSafety(note) : undefined };
+  });
 }
 
 /** `backups capture`: capture a backup and wait for it, showing the transfer's own lines. */

@@ -1,12 +1,15 @@
 /**
  * The on-call restore: a Heroku backup back into the app's database, guarded, explained, reversible.
  *
- * plan → confirm → read the backup's exact row counts → safety backup → maintenance/scale down →
- * restore → verify (schema version, tables, row counts equal the backup's) → maintenance/scale back as
- * they were (always, even after a failure) → summary with the undo command.
+ * plan and checks (backup, attachment and database, process types, pg_restore; a dry run stops here) →
+ * confirm → read the backup's exact row counts → safety backup (recorded as such) → maintenance/scale
+ * down → restore → verify (schema version, tables, row counts equal the backup's) → maintenance/scale
+ * back as they were (always, even after a failure) → summary with the undo command. A failure says
+ * exactly what had changed by then (whatChanged).
  */
 import { downloadToCache, findCached } from '../backups/cache.js';
-import { chooseBackup } from '../backups/choose.js';
+import { chooseBackupSkipping } from '../backups/choose.js';
+import { describeSafety, findSafetyBackups, readSafetyRecords, recordSafetyBackup } from '../backups/safety.js';
 import { compareRowCounts } from '../backups/verify.js';
 import type { Deps } from '../deps.js';
 import { ConfigError, DrydockError, InterruptedError, interruptedBy } from '../errors.js';
@@ -44,7 +47,21 @@ export interface RestoreOptions {
 export interface RestorePlan {
   app: string;
   database: string;
-  backup: { id: string; createdAt: string | undefined; ageHours: number | undefined; bytes: number | undefined; source: string | undefined };
+  backup: {
+    id: string;
+    createdAt: string | undefined;
+    /** Rounded to 0.1 h (kept for scripts); ageSeconds is exact. */
+    ageHours: number | undefined;
+    ageSeconds: number | undefined;
+    bytes: number | undefined;
+    source: string | undefined;
+    /** Set when the chosen backup is itself a safety backup ("safety backup before restore of b001 at …"). */
+    safety: string | undefined;
+  };
+  /** Newer completed backups 'latest' passed over: safety backups, which hold data from before a restore. */
+  skipped: Array<{ id: string; why: string }>;
+  /** What was checked before anything changes (in a dry run too). */
+  checks: string[];
   steps: string[];
 }
 
@@ -72,36 +89,130 @@ interface Ctx {
   restoreFinished?: boolean;
 }
 
-/** Resolve the backup and describe the plan; changes nothing. */
-export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'confirm' | 'transferTimeoutMs'>): Promise<{ plan: RestorePlan; backup: BackupSummary }> {
-  const backup = chooseBackup(await deps.heroku.listBackups(options.app), options.backup, options.app, {
-    notFound: `list backups with \`drydock backups list -a ${options.app}\`; nothing was changed`,
+/** What the checks before any change found, for the run to use. */
+interface Preflight {
+  /** The major version of the app's PostgreSQL (the backup's archive format), 15 when pg:info did not say. */
+  major: number;
+}
+
+/**
+ * Resolve the backup, check everything that can be checked without changing anything (the backup,
+ * the attachment and its database, the process types to scale down, a pg_restore that reads the
+ * backup), and describe the plan. Changes nothing; a dry run is exactly this.
+ */
+export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'confirm' | 'transferTimeoutMs'>): Promise<{ plan: RestorePlan; backup: BackupSummary; preflight: Preflight }> {
+  const app = options.app;
+  const [transfers, records] = await Promise.all([deps.heroku.listBackups(app), readSafetyRecords(deps.settings.cacheDir, app)]);
+  const safety = findSafetyBackups(transfers, records);
+  const skip = new Map([...safety].map(([id, note]) => [id, describeSafety(note)]));
+  const { backup, skipped } = chooseBackupSkipping(transfers, options.backup, app, {
+    notFound: `list backups with \`drydock backups list -a ${app}\`; nothing was changed`,
     notCompleted: 'choose another backup; nothing was changed',
-    none: `list backups with \`drydock backups list -a ${options.app}\`; nothing was changed`,
+    none: `list backups with \`drydock backups list -a ${app}\`; nothing was changed`,
+  }, skip);
+
+  // Every check is read-only; independent ones run together (each heroku call costs about a second).
+  const nothing = 'nothing was changed';
+  const needState = options.maintenance || options.scaleDown.length > 0;
+  const [url, formation, info] = await Promise.all([
+    deps.heroku.databaseUrl(app, options.database).catch((error: unknown) => {
+      throw error instanceof DrydockError ? new DrydockError(`cannot restore into ${app}'s ${options.database}: ${error.message}`, { hint: `${error.hint ? `${error.hint}; ` : ''}${nothing}`, cause: error }) : error;
+    }),
+    needState ? deps.heroku.formation(app) : undefined,
+    deps.heroku.pgInfo(app).catch(() => undefined),
+  ]);
+  const checks: string[] = [`backup ${backup.id} exists and completed`];
+  if (formation) {
+    const unknown = options.scaleDown.filter((t) => !(t in formation));
+    if (unknown.length) {
+      throw new ConfigError(`${app} has no process type(s) ${unknown.join(', ')} to scale down`, {
+        hint: `its process types: ${Object.keys(formation).join(', ') || 'none'}; fix --scale-down; ${nothing}`,
+      });
+    }
+    if (options.scaleDown.length) checks.push(`process type(s) ${options.scaleDown.join(', ')} exist (${Object.entries(formation).map(([t, n]) => `${t}=${n}`).join(' ')})`);
+  }
+  // The verification after the restore connects to the database: find out now if it cannot.
+  const target = parseDatabaseUrl(url, `${app}'s ${options.database}`, deps.settings.libpq);
+  await withClient(target, (client) => client.query('SELECT 1')).catch((error: unknown) => {
+    throw new DrydockError(`cannot connect to ${app}'s ${options.database}, so a restore could not be verified: ${(error as Error).message}`, {
+      hint: `check the database with \`heroku pg:info -a ${app}\`; ${nothing}`,
+      cause: error,
+    });
   });
+  checks.push(`${app}'s ${options.database} exists and drydock can connect to it (to verify the restore)`);
+  const major = (info?.version ? parseVersion(info.version)?.major : undefined) ?? 15;
+  const tool = await deps.pgTools.tool('pg_restore', major).catch((error: unknown) => {
+    throw new DrydockError(`cannot read backup ${backup.id} here: ${(error as Error).message}`, {
+      hint: `${error instanceof DrydockError && error.hint ? `${error.hint}; ` : ''}${nothing}`,
+      cause: error,
+    });
+  });
+  checks.push(`pg_restore ${tool.version.text} reads PostgreSQL ${major} backups (to count the backup's rows)`);
+
   const steps = [
     `read backup ${backup.id} and count its rows (download into the local cache)`,
-    options.safetyBackup ? `capture a safety backup of ${options.app}'s ${options.database}` : 'NO safety backup (--no-safety-backup)',
-    ...(options.maintenance ? [`turn maintenance mode on for ${options.app}`] : []),
+    options.safetyBackup ? `capture a safety backup of ${app}'s ${options.database} (it will hold the data as it is now, before the restore)` : 'NO safety backup (--no-safety-backup)',
+    ...(options.maintenance ? [`turn maintenance mode on for ${app}`] : []),
     ...(options.scaleDown.length ? [`scale ${options.scaleDown.join(', ')} to 0`] : []),
-    `restore ${backup.id} into ${options.app}'s ${options.database} (REPLACES its data)`,
+    `restore ${backup.id} into ${app}'s ${options.database} (REPLACES its data)`,
     'verify: schema version, tables and row counts equal the backup',
-    ...(options.maintenance || options.scaleDown.length ? ['put maintenance mode and process counts back as they were'] : []),
+    ...(needState ? ['put maintenance mode and process counts back as they were'] : []),
   ];
+  const hours = hoursSince(backup.createdAt, deps.clock.now());
+  const note = safety.get(backup.id);
   return {
     backup,
+    preflight: { major },
     plan: {
-      app: options.app,
+      app,
       database: options.database,
-      backup: { id: backup.id, createdAt: backup.createdAt, ageHours: roundHours(hoursSince(backup.createdAt, deps.clock.now())), bytes: backup.sizeBytes, source: backup.database },
+      backup: {
+        id: backup.id,
+        createdAt: backup.createdAt,
+        ageHours: roundHours(hours),
+        ageSeconds: hours === undefined ? undefined : Math.round(hours * 3600),
+        bytes: backup.sizeBytes,
+        source: backup.database,
+        safety: note ? describeSafety(note) : undefined,
+      },
+      skipped,
+      checks,
       steps,
     },
   };
 }
 
+/**
+ * Exactly what a restore that stopped early changed, as a clause for its error message, and what to
+ * do about it for the hint.
+ */
+function whatChanged(ctx: Ctx, app: string, database: string, backup: BackupSummary, stateError: unknown): { changed: string; next: string } {
+  const into = `${app}'s ${database}`;
+  const again = `drydock restore ${backup.id} -a ${app} --confirm ${app}`;
+  if (!ctx.safety && !ctx.changedState && !ctx.restoreStarted) return { changed: 'nothing was changed', next: `fix the problem and run \`${again}\` again` };
+  const parts: string[] = [];
+  if (!ctx.restoreStarted) parts.push(`${into} was not changed (the restore of ${backup.id} never started)`);
+  else if (ctx.restoreFinished) parts.push(`the restore of ${backup.id} into ${into} finished, but the data is not what the backup holds`);
+  else parts.push(`the restore of ${backup.id} into ${into} was started and did not finish: the database may be partly restored`);
+  if (ctx.changedState) {
+    parts.push(
+      stateError
+        ? `ALSO could not put maintenance/processes back (${(stateError as Error).message}): run \`heroku maintenance:${ctx.original?.maintenance ? 'on' : 'off'} -a ${app}\` and \`heroku ps:scale ${Object.entries(ctx.original?.formation ?? {}).map(([t, n]) => `${t}=${n}`).join(' ')} -a ${app}\` yourself`
+        : 'maintenance and process counts were put back as they were',
+    );
+  }
+  if (ctx.safety) parts.push(`safety backup ${ctx.safety.id} was captured: it holds the data as it was BEFORE this restore`);
+  const next = !ctx.restoreStarted
+    ? `fix the problem and run \`${again}\` again${ctx.safety ? ` (${ctx.safety.id} is no undo: nothing needs undoing)` : ''}`
+    : ctx.safety
+      ? `to go back to the data from before this restore: drydock restore ${ctx.safety.id} -a ${app} --confirm ${app}; to try again: ${again}`
+      : `check \`heroku pg:backups -a ${app}\`; no safety backup was taken (--no-safety-backup), so drydock cannot bring back the data from before`;
+  return { changed: parts.join('; '), next };
+}
+
 /** Run the restore. */
 export async function runRestore(deps: Deps, options: RestoreOptions): Promise<RestoreResult> {
-  const { plan, backup } = await planRestore(deps, options);
+  const { plan, backup, preflight } = await planRestore(deps, options);
   if (options.dryRun) return { plan, dryRun: true, safetyBackup: undefined, verified: undefined, undo: undefined, stateRestored: undefined };
   if (!(await options.confirm(plan))) {
     throw new DrydockError(`restore of ${options.app} not confirmed`, { hint: `pass --confirm ${options.app} (the app's exact name); nothing was changed` });
@@ -121,9 +232,7 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
               createdAt: backup.createdAt,
               onProgress: (p) => (task.output = `${Math.round(p.bytes / 1024 ** 2)} MB downloaded`),
             }));
-          const info = await deps.heroku.pgInfo(app).catch(() => undefined);
-          const major = (info?.version ? parseVersion(info.version)?.major : undefined) ?? 15;
-          c.counts = await pgTools.archiveRowCounts(cached.file, major);
+          c.counts = await pgTools.archiveRowCounts(cached.file, preflight.major);
           task.title = `Backup ${backup.id}: ${c.counts.size} table(s), ${[...c.counts.values()].reduce((a, b) => a + b.rows, 0)} row(s)`;
         },
       },
@@ -132,7 +241,11 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         enabled: () => options.safetyBackup,
         task: async (c, task) => {
           c.safety = await deps.heroku.captureBackup(app, { database: options.database, onProgress: (line) => (task.output = line), timeoutMs: options.transferTimeoutMs });
-          task.title = `Safety backup ${c.safety.id} captured`;
+          task.title = `Safety backup ${c.safety.id} captured (the data as it was before this restore)`;
+          // Remembered here so later listings and 'latest' know it; other machines infer it from the restore that follows.
+          await recordSafetyBackup(cache, { app, id: c.safety.id, createdAt: c.safety.createdAt, restoreOf: backup.id, database: options.database, capturedAt: new Date(deps.clock.now()).toISOString() }).catch(
+            (error: unknown) => deps.output.warn(`could not record ${c.safety?.id} as a safety backup in ${cache}: ${(error as Error).message}`),
+          );
         },
       },
       {
@@ -142,8 +255,9 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
           // Each heroku call costs about a second: independent ones run together.
           const [maintenance, formation] = await Promise.all([deps.heroku.maintenance(app), deps.heroku.formation(app)]);
           c.original = { maintenance, formation };
+          // Checked before anything changed; a process type removed since then stops here.
           const unknown = options.scaleDown.filter((t) => !(t in formation));
-          if (unknown.length) throw new DrydockError(`${app} has no process type(s) ${unknown.join(', ')}`, { hint: `its process types: ${Object.keys(formation).join(', ') || 'none'}; nothing was changed` });
+          if (unknown.length) throw new DrydockError(`${app} no longer has process type(s) ${unknown.join(', ')}`, { hint: `its process types: ${Object.keys(formation).join(', ') || 'none'}` });
           c.changedState = true;
           leaveState = mayLeave(`${app} with maintenance ${options.maintenance ? 'on' : maintenance ? 'on' : 'off'} and ${options.scaleDown.join(', ') || 'no process types'} scaled to 0 (put back with \`heroku maintenance:${maintenance ? 'on' : 'off'} -a ${app}\` and \`heroku ps:scale ${Object.entries(formation).map(([t, n]) => `${t}=${n}`).join(' ')} -a ${app}\`)`);
           const down = Object.fromEntries(options.scaleDown.filter((t) => (formation[t] ?? 0) > 0).map((t) => [t, 0]));
@@ -175,7 +289,7 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
             const rowsChecked = check.rows;
             if (mismatches.length) {
               throw new DrydockError(`the restore did not produce the backup's data: ${mismatches.slice(0, 3).join('; ')}${mismatches.length > 3 ? ` (+${mismatches.length - 3} more)` : ''}`, {
-                hint: `the database of ${app} may be in an unknown state: check \`heroku pg:backups -a ${app}\`${c.safety ? `; undo with drydock restore ${c.safety.id} -a ${app} --confirm ${app}` : ''}`,
+                hint: `check \`heroku pg:backups -a ${app}\``,
               });
             }
             return { schemaVersion, tables: c.counts!.size, rowsChecked };
@@ -217,13 +331,13 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
   const by = interruptedBy(deps.signal);
   if (by && (failure || stateError)) throw interruptedRestore(by, app, options, backup, ctx, stateError, undo, failure ?? stateError);
   if (failure || stateError) {
-    const base = failure instanceof DrydockError ? failure : new DrydockError(String((failure as Error)?.message ?? stateError));
-    const state = stateError
-      ? `; ALSO could not put maintenance/processes back (${(stateError as Error).message}): run \`heroku maintenance:off -a ${app}\` and \`heroku ps:scale -a ${app}\` yourself`
-      : ctx.changedState ? '; maintenance and process counts were put back as they were' : '';
-    throw new DrydockError(`${base.message}${state}`, {
-      hint: `${base.hint ?? ''}${undo && !/undo with/.test(base.hint ?? '') ? ` ${base.hint ? '; ' : ''}safety backup ${ctx.safety!.id}: undo with ${undo}` : ''}`.trim() || undefined,
+    const base = failure instanceof DrydockError ? failure : new DrydockError(String((failure as Error)?.message ?? (stateError as Error)?.message ?? stateError));
+    // Every failure says exactly what had changed by then, and what the safety backup is (and is not).
+    const { changed, next } = whatChanged(ctx, app, options.database, backup, stateError);
+    throw new DrydockError(`${base.message}; ${changed}`, {
+      hint: [base.hint, next].filter(Boolean).join('; ') || undefined,
       cause: failure ?? stateError,
+      exitCode: base.exitCode,
     });
   }
   return { plan, dryRun: false, safetyBackup: ctx.safety?.id, verified: ctx.verified, undo, stateRestored };

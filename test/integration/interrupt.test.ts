@@ -270,6 +270,17 @@ describe('through the Heroku emulator', () => {
     });
   }
 
+  it('with --json, an interrupted run prints one JSON object with the error, hint, signal and exit code', async () => {
+    const app = 'int-bv-json';
+    await appWithBackup(app);
+    const run = await interruptAt(['backups', 'verify', 'b001', '-a', app, '--json'], { env: { ...env(), DRYDOCK_TEST_PAUSE_AT: 'during-restore' }, ready: /paused at during-restore/, signal: 'SIGTERM' });
+    expect(run.exitCode, run.stderr).toBe(143);
+    const parsed = JSON.parse(run.stdout) as { ok: boolean; error: Record<string, unknown> };
+    expect(parsed).toMatchObject({ ok: false, error: { exitCode: 143, type: 'InterruptedError', signal: 'SIGTERM', hint: 'run `drydock backups verify b001 -a int-bv-json` again' } });
+    expect(parsed.error.message).toMatch(/^interrupted \(SIGTERM\): verification of backup b001 stopped before it finished/);
+    await expectNothingRunning(run);
+  });
+
   it('a verify scratch database left by a killed run is dropped by the next backups verify', async () => {
     const app = 'int-bv-killed';
     await appWithBackup(app);

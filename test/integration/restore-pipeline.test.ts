@@ -137,7 +137,10 @@ describe('restore: refusals and dry runs', () => {
     expect(result.verified).toBeUndefined();
     expect(asked).toBe(false);
     expect(heroku.mutatingCalls()).toEqual([]);
-    expect(heroku.callsOf('backupUrl', 'maintenance', 'formation')).toEqual([]);
+    expect(heroku.callsOf('backupUrl', 'maintenance')).toEqual([]);
+    // It checked what the run will need, read-only: the process types to scale down, the database, a pg_restore.
+    expect(heroku.callsOf('formation')).toHaveLength(1);
+    expect(result.plan.checks.join('\n')).toMatch(/process type\(s\) worker exist \(web=2 worker=1\)\n.*DATABASE_URL exists and drydock can connect to it.*\npg_restore \S+ reads PostgreSQL \d+ backups/);
   });
 
   it('an unconfirmed restore changes nothing', async () => {
@@ -185,14 +188,16 @@ describe('restore: running it', () => {
     expect(app.formation).toEqual({ web: 2, worker: 1 });
   });
 
-  it("a failing Heroku restore puts maintenance and formation back, and the error says so (with the safety backup's undo)", async () => {
+  it("a failing Heroku restore puts maintenance and formation back, and the error says what changed (with the way back to the data from before)", async () => {
     const { deps, heroku, options } = setup();
     await seedCache(deps, 'b003');
     heroku.fail('restoreBackup', new Error('An error occurred and the backup did not finish'));
     const error = (await runRestore(deps, options).catch((e: unknown) => e)) as Error & { hint?: string };
     expect(error).toBeInstanceOf(Error);
-    expect(error.message).toMatch(/An error occurred and the backup did not finish; maintenance and process counts were put back as they were$/);
-    expect(error.hint).toMatch(/safety backup b100: undo with drydock restore b100 -a fake-prod --confirm fake-prod/);
+    expect(error.message).toBe(
+      "An error occurred and the backup did not finish; the restore of b003 into fake-prod's DATABASE_URL was started and did not finish: the database may be partly restored; maintenance and process counts were put back as they were; safety backup b100 was captured: it holds the data as it was BEFORE this restore",
+    );
+    expect(error.hint).toMatch(/to go back to the data from before this restore: drydock restore b100 -a fake-prod --confirm fake-prod; to try again: drydock restore b003 -a fake-prod --confirm fake-prod/);
     const app = heroku.apps.get(APP)!;
     expect(app.maintenance).toBe(false);
     expect(app.formation).toEqual({ web: 2, worker: 1 });
@@ -220,21 +225,68 @@ describe('restore: running it', () => {
     heroku.fail('restoreBackup', new Error('restore exploded'));
     heroku.fail('setMaintenance', (call) => (call.args[0] === false ? new Error('API rate limit') : undefined));
     const error = (await runRestore(deps, options).catch((e: unknown) => e)) as Error;
-    expect(error.message).toMatch(/^restore exploded; ALSO could not put maintenance\/processes back \(API rate limit\): run `heroku maintenance:off -a fake-prod`/);
+    expect(error.message).toMatch(/^restore exploded; the restore of b003 .* did not finish: the database may be partly restored; ALSO could not put maintenance\/processes back \(API rate limit\): run `heroku maintenance:off -a fake-prod`/);
+    expect(error.message).not.toMatch(/safety backup/);
     expect(heroku.apps.get(APP)!.maintenance).toBe(true);
     expect(heroku.callsOf('captureBackup')).toEqual([]);
   });
 
-  it('an unknown --scale-down process type stops before maintenance or scaling changes', async () => {
-    const { deps, heroku, options } = setup({ scaleDown: ['clock'] });
+  it('an unknown --scale-down process type is refused before any change, in a dry run too', async () => {
+    for (const dryRun of [true, false]) {
+      const { deps, heroku, options } = setup({ scaleDown: ['worker', 'clock'], dryRun });
+      await seedCache(deps, 'b003');
+      const error = (await runRestore(deps, options).catch((e: unknown) => e)) as Error & { hint?: string };
+      expect(error.message).toBe('fake-prod has no process type(s) clock to scale down');
+      expect(error.hint).toBe('its process types: web, worker; fix --scale-down; nothing was changed');
+      // No safety backup either: checks come before the first change.
+      expect(heroku.mutatingCalls()).toEqual([]);
+    }
+  });
+
+  it('a missing attachment or an unreachable database is refused before any change, in a dry run too', async () => {
+    for (const dryRun of [true, false]) {
+      const missing = setup({ database: 'HEROKU_POSTGRESQL_RED', dryRun });
+      const error = (await runRestore(missing.deps, missing.options).catch((e: unknown) => e)) as Error & { hint?: string };
+      expect(error.message).toBe("cannot restore into fake-prod's HEROKU_POSTGRESQL_RED: app fake-prod has no HEROKU_POSTGRESQL_RED_URL config var");
+      expect(error.hint).toMatch(/nothing was changed$/);
+      expect(missing.heroku.mutatingCalls()).toEqual([]);
+
+      const down = setup({ dryRun });
+      down.heroku.apps.get(APP)!.configVars.DATABASE_URL = 'postgres://postgres@127.0.0.1:1/nowhere';
+      const refused = (await runRestore(down.deps, down.options).catch((e: unknown) => e)) as Error & { hint?: string };
+      expect(refused.message).toMatch(/^cannot connect to fake-prod's DATABASE_URL, so a restore could not be verified: /);
+      expect(refused.hint).toMatch(/nothing was changed$/);
+      expect(down.heroku.mutatingCalls()).toEqual([]);
+    }
+  });
+
+  it('a failure after the safety backup says the database was not changed and that the safety backup is no undo', async () => {
+    const { deps, heroku, options } = setup();
     await seedCache(deps, 'b003');
+    heroku.fail('setMaintenance', (call) => (call.args[0] === true ? new Error('API rate limit') : undefined));
     const error = (await runRestore(deps, options).catch((e: unknown) => e)) as Error & { hint?: string };
-    expect(error.message).toMatch(/fake-prod has no process type\(s\) clock/);
-    expect(heroku.callsOf('setMaintenance', 'scale', 'restoreBackup')).toEqual([]);
-    // Today's behaviour: the process types are only checked after the safety backup was captured
-    // (the hint still says "nothing was changed", which is true of the database).
-    expect(heroku.callsOf('captureBackup')).toHaveLength(1);
-    expect(error.hint).toMatch(/nothing was changed/);
+    expect(error.message).toBe(
+      "API rate limit; fake-prod's DATABASE_URL was not changed (the restore of b003 never started); maintenance and process counts were put back as they were; safety backup b100 was captured: it holds the data as it was BEFORE this restore",
+    );
+    expect(error.hint).toBe('fix the problem and run `drydock restore b003 -a fake-prod --confirm fake-prod` again (b100 is no undo: nothing needs undoing)');
+    expect(heroku.callsOf('restoreBackup')).toEqual([]);
+    expect(heroku.apps.get(APP)!.formation).toEqual({ web: 2, worker: 1 });
+  });
+
+  it("the safety backup is recorded: 'latest' then passes over it and the plan says so; named, it is marked", async () => {
+    const { deps, heroku, options } = setup({ maintenance: false, scaleDown: [] });
+    await seedCache(deps, 'b003');
+    const first = await runRestore(deps, options);
+    expect(first.safetyBackup).toBe('b100');
+    // The fake's capture is newer than every other backup and no restore follows it in the fake's list:
+    // only the record on this machine says what it is.
+    expect(heroku.apps.get(APP)!.backups[0]!.id).toBe('b100');
+    const { plan, backup: chosen } = await planRestore(deps, { ...options, dryRun: true });
+    expect(chosen.id).toBe('b003');
+    expect(plan.skipped.map((x) => x.id)).toEqual(['b100']);
+    expect(plan.skipped[0]!.why).toMatch(/^safety backup before restore of b003 at /);
+    const named = await planRestore(deps, { ...options, backup: 'b100', dryRun: true });
+    expect(named.plan.backup.safety).toMatch(/^safety backup before restore of b003 at /);
   });
 
   it('a backup that cannot be read (no URL, not cached) stops before the safety backup and before any state change', async () => {

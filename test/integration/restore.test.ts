@@ -23,14 +23,14 @@ function env(): Record<string, string> {
 }
 
 /** An app whose database has 100 users and a completed backup b001 of that state, then gets "damaged". */
-async function damagedApp(name: string): Promise<TestDb> {
+async function damagedApp(name: string, formation: Record<string, number> = { web: 2, worker: 1, clock: 1 }): Promise<TestDb> {
   const db = await createTestDb(name.replace(/-/g, '_'));
   dbs.push(db);
   await db.query(`CREATE TABLE users (id serial PRIMARY KEY, email text);
                   CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
                   INSERT INTO schema_migrations VALUES ('20260101000000');
                   INSERT INTO users (email) SELECT 'u' || g FROM generate_series(1, 100) g;`);
-  emu.addApp({ name, databaseUrl: db.localhostUrl, formation: { web: 2, worker: 1, clock: 1 } });
+  emu.addApp({ name, databaseUrl: db.localhostUrl, formation });
   await emu.addBackup(name);
   await db.query(`DELETE FROM users WHERE id > 10`); // the incident
   return db;
@@ -98,7 +98,8 @@ describe('drydock restore', () => {
     const res = await runCli(['restore', 'b001', '-a', 'rs-fail', '--confirm', 'rs-fail', '--maintenance', '--scale-down', 'worker'], { env: env() });
     expect(res.exitCode).toBe(2);
     expect(res.stderr).toMatch(/maintenance and process counts were put back as they were/);
-    expect(res.stderr).toMatch(/undo with drydock restore b002 -a rs-fail --confirm rs-fail/);
+    expect(res.stderr).toMatch(/the restore of b001 into rs-fail's DATABASE_URL was started and did not finish: the database may be partly restored/);
+    expect(res.stderr).toMatch(/^hint: .*to go back to the data from before this restore: drydock restore b002 -a rs-fail --confirm rs-fail/m);
     expect(emu.app('rs-fail')).toMatchObject({ maintenance: false, formation: { web: 2, worker: 1, clock: 1 } });
     expect(await users(db)).toBe(10);
   });
@@ -118,5 +119,115 @@ describe('drydock restore', () => {
     const res = await runCli(['restore', 'b001', '-a', 'rs-local', '--to-local', local], { env: env() });
     expect(res.exitCode).toBe(0);
     expect(await scalar(local, 'SELECT count(*) AS n FROM users')).toBe(100);
+  });
+});
+
+/** The one JSON document a --json run printed on stdout (fails the test when there is more, or none). */
+function onlyJson(stdout: string): { ok?: boolean; error?: { message: string; hint: string | null; exitCode: number; type: string } } & Record<string, unknown> {
+  return JSON.parse(stdout) as ReturnType<typeof onlyJson>;
+}
+
+describe('drydock restore: checks come before the first change', () => {
+  it('--scale-down of process types the app lacks is refused by the dry run and by the real run, before the safety backup', async () => {
+    const db = await damagedApp('rs-types', { web: 1 });
+    const dry = await runCli(['restore', 'b001', '-a', 'rs-types', '--dry-run', '--scale-down', 'worker,clock'], { env: env() });
+    expect(dry.exitCode).toBe(2);
+    expect(dry.stdout).not.toMatch(/Dry run/);
+    expect(dry.stderr).toMatch(/^error: rs-types has no process type\(s\) worker, clock to scale down$/m);
+    expect(dry.stderr).toMatch(/^hint: its process types: web; fix --scale-down; nothing was changed$/m);
+    const before = emu.requests.length;
+    const real = await runCli(['restore', 'b001', '-a', 'rs-types', '--confirm', 'rs-types', '--scale-down', 'worker,clock'], { env: env() });
+    expect(real.exitCode).toBe(2);
+    expect(real.stderr).toMatch(/^error: rs-types has no process type\(s\) worker, clock to scale down$/m);
+    expect(real.stderr).not.toMatch(/safety backup|undo/);
+    expect(emu.backups('rs-types')).toHaveLength(1); // no safety backup was captured
+    expect(emu.requests.slice(before).filter((r) => r.method !== 'GET' && !/^\/actions\/addon-attachments\/resolve$/.test(r.path))).toEqual([]);
+    expect(await users(db)).toBe(10);
+  });
+
+  it('a missing attachment is refused by the dry run too', async () => {
+    await damagedApp('rs-attach');
+    const dry = await runCli(['restore', 'b001', '-a', 'rs-attach', '--dry-run', '--database', 'HEROKU_POSTGRESQL_RED'], { env: env() });
+    expect(dry.exitCode).toBe(2);
+    expect(dry.stderr).toMatch(/^error: cannot restore into rs-attach's HEROKU_POSTGRESQL_RED: app rs-attach has no HEROKU_POSTGRESQL_RED_URL config var$/m);
+    expect(dry.stderr).toMatch(/nothing was changed$/m);
+  });
+
+  it('a failure after the safety backup says the database was not changed and that the safety backup is no undo', async () => {
+    const db = await damagedApp('rs-after');
+    // Turning maintenance on fails once (the Platform API answers 503).
+    emu.injectFault({ method: 'PATCH', path: '/apps/rs-after', status: 503, body: { id: 'unavailable', message: 'Service temporarily unavailable.' }, times: 1 });
+    const res = await runCli(['restore', 'b001', '-a', 'rs-after', '--confirm', 'rs-after', '--maintenance'], { env: env() });
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: .*Service temporarily unavailable.*; rs-after's DATABASE_URL was not changed \(the restore of b001 never started\); maintenance and process counts were put back as they were; safety backup b002 was captured: it holds the data as it was BEFORE this restore$/m);
+    expect(res.stderr).toMatch(/^hint: .*fix the problem and run `drydock restore b001 -a rs-after --confirm rs-after` again \(b002 is no undo: nothing needs undoing\)$/m);
+    expect(res.stderr).not.toMatch(/undo with|nothing was changed/);
+    expect(await users(db)).toBe(10);
+    expect(emu.app('rs-after')).toMatchObject({ maintenance: false });
+  });
+});
+
+describe('drydock restore: safety backups are never "latest"', () => {
+  it('after a restore, latest (and the bare default) is the restored backup, not the safety backup; backups list and the plan mark it, on any machine', async () => {
+    await damagedApp('rs-safety');
+    const done = await runCli(['restore', 'b001', '-a', 'rs-safety', '--confirm', 'rs-safety'], { env: env() });
+    expect(done.exitCode, done.stderr).toBe(0);
+    expect(emu.backups('rs-safety').map((b) => b.id)).toEqual(['b001', 'b002']);
+
+    // This machine recorded what b002 is.
+    const dry = await runCli(['restore', '-a', 'rs-safety', '--dry-run'], { env: env() });
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^ {2}backup {3}b001, taken \S+ \(\d+ (s|min) ago\)/m);
+    expect(dry.stdout).toMatch(/^ {2}skipped {2}b002 \(safety backup before restore of b001 \(r003\) at \S+\): latest never means a safety backup/m);
+    expect(dry.stdout).not.toMatch(/h ago/);
+    const list = await runCli(['backups', 'list', '-a', 'rs-safety'], { env: env() });
+    expect(list.stdout).toMatch(/^b002 .*safety backup before restore of b001 \(r003\) at \S+ \(the data from before it; never 'latest'\)$/m);
+    expect(list.stdout).toMatch(/^b001 .*DATABASE$/m);
+
+    // Another engineer's machine (an empty cache) sees it in Heroku's transfer history.
+    const elsewhere = { ...env(), DRYDOCK_CACHE_DIR: mkdtempSync(join(tmpdir(), 'drydock-other-')) };
+    try {
+      const plan = await runCli(['restore', 'latest', '-a', 'rs-safety', '--dry-run', '--json'], { env: elsewhere });
+      expect(plan.exitCode, plan.stderr).toBe(0);
+      const result = onlyJson(plan.stdout) as { plan: { backup: { id: string; ageSeconds: number }; skipped: Array<{ id: string; why: string }> } };
+      expect(result.plan.backup.id).toBe('b001');
+      expect(result.plan.skipped.map((x) => x.id)).toEqual(['b002']);
+      expect(result.plan.skipped[0]!.why).toMatch(/^safety backup before restore r003 at /);
+      const other = await runCli(['backups', 'list', '-a', 'rs-safety', '--json'], { env: elsewhere });
+      const rows = onlyJson(other.stdout) as unknown as Array<{ id: string; safety: string | null }>;
+      expect(rows.find((r) => r.id === 'b002')?.safety).toMatch(/^safety backup before restore r003 at /);
+      expect(rows.find((r) => r.id === 'b001')?.safety).toBeUndefined();
+      // Named explicitly, the safety backup is used, and the plan says what it holds.
+      const named = await runCli(['restore', 'b002', '-a', 'rs-safety', '--dry-run'], { env: elsewhere });
+      expect(named.stdout).toMatch(/^ {2}NOTE {5}b002 is a safety backup before restore r003 at \S+: it holds the data as it was BEFORE that restore$/m);
+    } finally {
+      rmSync(elsewhere.DRYDOCK_CACHE_DIR, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('--json failures: one JSON object on stdout', () => {
+  it('bad input, a refused restore, a Heroku failure and a commander usage error each print {ok:false,error}', async () => {
+    await damagedApp('rs-json', { web: 1 });
+    const cases: Array<{ args: string[]; message: RegExp; type: string }> = [
+      { args: ['restore', 'b001', '-a', 'rs-json', '--confirm', 'rs-json', '--scale-down', 'worker', '--json'], message: /^rs-json has no process type\(s\) worker to scale down$/, type: 'ConfigError' },
+      { args: ['restore', 'b001', '-a', 'rs-json', '--json'], message: /^restore of rs-json needs --confirm rs-json$/, type: 'ConfigError' },
+      { args: ['restore', 'nope', '-a', 'rs-json', '--json'], message: /^"nope" is not a backup id$/, type: 'ConfigError' },
+      { args: ['--json', 'backups', 'info', 'b999', '-a', 'rs-json'], message: /^backup b999 not found \(app rs-json\)$/, type: 'HerokuError' },
+      { args: ['backups', 'list', '-a', 'rs-json-missing', '--json'], message: /^Heroku app rs-json-missing not found$/, type: 'HerokuError' },
+      { args: ['restore', '--no-such-flag', '--json'], message: /^unknown option '--no-such-flag'$/, type: 'ConfigError' },
+    ];
+    for (const c of cases) {
+      const res = await runCli(c.args, { env: env() });
+      expect(res.exitCode, `${c.args.join(' ')}\n${res.stderr}`).toBe(2);
+      const parsed = onlyJson(res.stdout);
+      expect(parsed.ok).toBe(false);
+      expect(parsed.error?.message, c.args.join(' ')).toMatch(c.message);
+      expect(parsed.error).toMatchObject({ exitCode: 2, type: c.type });
+      expect(typeof parsed.error?.hint).toBe('string');
+      // People still get the line on stderr.
+      expect(res.stderr).toMatch(/error: /);
+    }
+    expect(emu.backups('rs-json')).toHaveLength(1);
   });
 });

@@ -129,6 +129,6 @@ describe('formatDuration and formatAge: the unit that fits', () => {
     expect(formatAge(4 / 60)).toBe('4 min');
     expect(formatAge(2.5)).toBe('2.5 h');
     expect(formatAge(72)).toBe('3 d');
-    expect(formatAge(-0.01)).toBe('0 ms');
+    expect(formatAge(-0.01)).toBe('0 s'); // clock skew: never negative, never in milliseconds
   });
 });

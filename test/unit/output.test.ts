@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ChecksFailed, ConfigError, DrydockError, EXIT } from '../../src/errors.js';
+import { ChecksFailed, ConfigError, DrydockError, EXIT, HerokuError, InterruptedError } from '../../src/errors.js';
 import { chooseMode, Output, timestamp, type OutputOptions } from '../../src/output.js';
 import { clearSecrets, MASK, registerSecret } from '../../src/redact.js';
 
@@ -61,11 +61,45 @@ describe('Output in json mode', () => {
     expect(JSON.parse(stdout.text)).toEqual({ url: `postgres://u:${MASK}@db.example.com/app`, nested: [{ conninfo: `password=${MASK}` }] });
   });
 
-  it('keeps stdout free of failure text', () => {
+  it('a failure prints one JSON object on stdout (error, hint, exit code); the human lines stay on stderr', () => {
     const { output, stdout, stderr } = makeOutput({ json: true });
-    output.fail(new ConfigError('bad flag', { hint: 'fix it' }));
-    expect(stdout.text).toBe('');
+    expect(output.fail(new ConfigError('bad flag', { hint: 'fix it' }))).toBe(EXIT.FAILURE);
+    expect(JSON.parse(stdout.text)).toEqual({ ok: false, error: { message: 'bad flag', hint: 'fix it', exitCode: 2, type: 'ConfigError' } });
     expect(stderr.lines).toEqual(['error: bad flag', 'hint: fix it']);
+  });
+
+  it('every kind of failure gets its JSON object: interruptions, unexpected errors, Heroku kinds, masked secrets', () => {
+    const cases: Array<[unknown, Record<string, unknown>]> = [
+      [new InterruptedError('SIGTERM', 'interrupted (SIGTERM): stopped', { hint: 'run again' }), { message: 'interrupted (SIGTERM): stopped', hint: 'run again', exitCode: 143, type: 'InterruptedError', signal: 'SIGTERM' }],
+      [new TypeError('x is undefined'), { message: 'unexpected failure: x is undefined', exitCode: 2, type: 'UnexpectedError' }],
+      [new HerokuError('unknown-app', 'Heroku app nope not found'), { message: 'Heroku app nope not found', hint: null, exitCode: 2, type: 'HerokuError', kind: 'unknown-app' }],
+      [new DrydockError(`cannot reach ${URL_WITH_PASSWORD}`), { message: `cannot reach postgres://u:${MASK}@db.example.com/app`, exitCode: 2 }],
+    ];
+    for (const [error, expected] of cases) {
+      const { output, stdout } = makeOutput({ json: true });
+      output.fail(error);
+      const parsed = JSON.parse(stdout.text) as { ok: boolean; error: Record<string, unknown> };
+      expect(parsed.ok).toBe(false);
+      expect(parsed.error).toMatchObject(expected);
+    }
+  });
+
+  it('after the result was written (checks that found problems), the result stays the only JSON document', () => {
+    const { output, stdout } = makeOutput({ json: true });
+    output.result({ ok: false, problems: 2 }, () => '');
+    expect(output.fail(new ChecksFailed('2 problems', { ok: false, problems: 2 }))).toBe(EXIT.CHECKS_FAILED);
+    expect(JSON.parse(stdout.text)).toEqual({ ok: false, problems: 2 });
+    // Without a result first, the check's result travels inside the error object.
+    const other = makeOutput({ json: true });
+    other.output.fail(new ChecksFailed('2 problems', { problems: 2 }));
+    expect(JSON.parse(other.stdout.text)).toMatchObject({ ok: false, error: { exitCode: 1, result: { problems: 2 } } });
+  });
+
+  it('human: false writes only the JSON object (commander printed its usage error itself)', () => {
+    const { output, stdout, stderr } = makeOutput({ json: true });
+    output.fail(new ConfigError("unknown option '--x'"), { human: false });
+    expect(stderr.text).toBe('');
+    expect(JSON.parse(stdout.text)).toMatchObject({ ok: false, error: { message: "unknown option '--x'" } });
   });
 });
 

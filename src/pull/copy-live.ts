@@ -36,7 +36,8 @@ import type { PgTools } from '../pg/pg-tools.js';
 import { FACT_EXCLUDED_SCHEMAS, readCatalogFacts, readSequenceStates, type CatalogFacts, type SequenceState } from '../pg/queries/facts.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
-import { copyIn, copyOut } from './copy-pipe.js';
+import { copyIn, copyOut, type CopyOut } from './copy-pipe.js';
+import type { LiveCopyProgress } from './copy-progress.js';
 import { planForeignKeys, SOURCE_FOREIGN_KEYS_SQL, sourceForeignKeys, type NotValidForeignKey } from './foreign-keys.js';
 import { runPool } from './pool.js';
 import { listRestorer, restoreAroundForeignKeys } from './restore-backup.js';
@@ -68,7 +69,12 @@ export interface SourceTable {
 /** Progress events. */
 export type LiveCopyEvent =
   | { kind: 'phase'; message: string }
-  | { kind: 'table-done'; table: string; rows: number; done: number; total: number; bytesDone: number; bytesTotal: number };
+  | { kind: 'table-done'; table: string; rows: number; done: number; total: number; bytesDone: number; bytesTotal: number }
+  /** While table data copies, every `progressIntervalMs`: bytes and rows within each running table. */
+  | { kind: 'progress'; progress: LiveCopyProgress };
+
+/** How often a running copy reports its progress (a reading costs a few additions). */
+export const PROGRESS_INTERVAL_MS = 500;
 
 /** Options of one live copy. */
 export interface LiveCopyOptions {
@@ -85,6 +91,8 @@ export interface LiveCopyOptions {
   /** Tables at least this large get their indexes as soon as their data is in (default EARLY_INDEX_MIN_BYTES). */
   earlyIndexMinBytes?: number;
   onEvent?: (event: LiveCopyEvent) => void;
+  /** How often 'progress' events come while data copies (default PROGRESS_INTERVAL_MS). */
+  progressIntervalMs?: number;
 }
 
 /** What was copied. */
@@ -197,6 +205,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
   const workDir = await mkdtemp(join(tmpdir(), 'drydock-pull-'));
   const clients: pg.Client[] = [];
   const track = (c: pg.Client) => (clients.push(c), c);
+  let stopTicker = (): void => undefined;
   try {
     // The leader reads the schema version with the database's own search_path (schema_migrations may be
     // anywhere on it); everything else it reads is qualified.
@@ -275,6 +284,25 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     const bytesTotal = toCopy.reduce((a, t) => a + t.bytes, 0);
     let bytesDone = 0;
     let done = 0;
+    // Progress within tables: each running table's COPY counts the bytes and rows it moves.
+    const running = new Map<SourceTable, CopyOut>();
+    let bytesCopied = 0;
+    const dataStarted = Date.now();
+    const reading = (): LiveCopyProgress => ({
+      startedAt: dataStarted,
+      now: Date.now(),
+      tablesDone: done,
+      tablesTotal: toCopy.length,
+      sizeDone: bytesDone,
+      sizeTotal: bytesTotal,
+      bytesCopied: bytesCopied + [...running.values()].reduce((a, out) => a + out.bytesRead, 0),
+      running: [...running].map(([t, out]) => ({ table: `${t.schema}.${t.name}`, bytes: out.bytesRead, rows: out.messagesRead, sizeOnDisk: t.bytes, estimatedRows: t.estimatedRows })),
+    });
+    const ticker = setInterval(() => {
+      if (running.size) emit({ kind: 'progress', progress: reading() });
+    }, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
+    ticker.unref();
+    stopTicker = () => clearInterval(ticker);
     const formats = new Set<string>();
     emit({ kind: 'phase', message: `data: ${toCopy.length} table(s), ${options.jobs} parallel stream(s)` });
     const copied = new Map<string, number>();
@@ -310,9 +338,15 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       const { out, into } = await withTransaction(dst, async () => {
         await dst.query(`TRUNCATE ONLY ${name}`);
         const streams = { out: src.query(copyOut(`COPY ${target} TO STDOUT (FORMAT ${format})`)), into: dst.query(copyIn(`COPY ${target} FROM STDIN (FORMAT ${format}, FREEZE)`)) };
-        await pipeline(streams.out, streams.into).catch((error: unknown) => {
-          throw copyError(error, table) ?? error;
-        });
+        running.set(table, streams.out);
+        try {
+          await pipeline(streams.out, streams.into).catch((error: unknown) => {
+            throw copyError(error, table) ?? error;
+          });
+        } finally {
+          running.delete(table);
+          bytesCopied += streams.out.bytesRead;
+        }
         return streams;
       });
       const rowsOut = Number(out.rowCount ?? 0);
@@ -329,6 +363,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       done += 1;
       emit({ kind: 'table-done', table: `${table.schema}.${table.name}`, rows: rowsIn, done, total: toCopy.length, bytesDone, bytesTotal });
     }, analyzeNext);
+    stopTicker();
 
     // Sequence values are data: set them from the snapshot, is_called included (setval(s, n, false) means
     // the next value is n itself).
@@ -365,6 +400,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       analyzed,
     };
   } finally {
+    stopTicker();
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
     await rm(workDir, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@
  * fast it goes and when it should end; and when a plain log should get another line. Pure: callers
  * pass the clock's readings, so every decision here is unit-tested without waiting.
  */
+import { formatBytes, formatEta, formatRate } from './format.js';
 
 /** One reading of a piece of work. */
 export interface ProgressReading {
@@ -88,4 +89,14 @@ export class ReportThrottle {
     }
     return ok;
   }
+}
+
+/** "12.0 MB of 40.0 MB (30 %) at 4.1 MB/s, about 7 s left". */
+export function describeTransfer(bytes: number, total: number | undefined, view: ProgressView): string {
+  return [
+    `${formatBytes(bytes)}${total ? ` of ${formatBytes(total)}` : ''}`,
+    view.fraction !== undefined ? ` (${formatPercent(bytes >= (total ?? Infinity) ? 1 : view.fraction)})` : '',
+    view.rate !== undefined ? ` at ${formatRate(view.rate)}` : '',
+    view.etaMs !== undefined && bytes < (total ?? 0) ? `, about ${formatEta(view.etaMs)} left` : '',
+  ].join('');
 }

@@ -15,7 +15,8 @@ import { readCatalogFacts } from '../pg/queries/facts.js';
 import { compareArchiveFacts, readArchiveFacts } from '../pull/archive-facts.js';
 import type { Deps } from '../deps.js';
 import { DrydockError, fsError } from '../errors.js';
-import { formatBackupSize } from '../format.js';
+import { formatEta } from '../format.js';
+import { ReportThrottle, describeTransfer, measure } from '../progress.js';
 import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
 import { precreatedSchemas, prepareExtensions } from '../local/extensions.js';
 import { adminUrl, drydockDbName, LocalServer, verifyTarget } from '../local/server.js';
@@ -34,7 +35,17 @@ export async function fetchBackup(deps: Pick<Deps, 'heroku' | 'settings'>, app: 
   const hit = await findCached(cache, app, backup.id, backup.createdAt);
   if (hit) return { ...hit, fromCache: true };
   const url = await deps.heroku.backupUrl(app, backup.id);
-  const entry = await downloadToCache(cache, app, backup.id, url, { createdAt: backup.createdAt, onProgress: (p) => onProgress?.(`${formatBackupSize(p.bytes)}${p.total ? ` of ${formatBackupSize(p.total)}` : ''}`) });
+  // These lines are a log, not a redrawn line: one every 10 % (or 30 s), with the rate and the time left.
+  const throttle = new ReportThrottle();
+  const startedAt = Date.now();
+  const entry = await downloadToCache(cache, app, backup.id, url, {
+    createdAt: backup.createdAt,
+    onProgress: (p) => {
+      const view = measure({ done: p.bytes, total: p.total, startedAt, now: Date.now() });
+      const complete = p.total !== undefined && p.bytes >= p.total;
+      if (complete || throttle.due(Date.now(), view.fraction)) onProgress?.(`${describeTransfer(p.bytes, p.total, view)} · ${formatEta(view.elapsedMs)} elapsed`);
+    },
+  });
   return { ...entry, fromCache: false };
 }
 
@@ -125,17 +136,39 @@ export async function listBackups(deps: Pick<Deps, 'heroku'>, app: string): Prom
   return (await deps.heroku.listBackups(app)).filter((b) => b.kind === 'backup');
 }
 
-/** `backups capture`: capture a backup and wait for it, showing the transfer's own lines. */
+/** Without a log line for this long, `backups capture` says it is still waiting, with the time elapsed. */
+export const CAPTURE_HEARTBEAT_MS = 30_000;
+
+/**
+ * `backups capture`: capture a backup and wait for it, showing each of the transfer's own lines once
+ * as it arrives (the result then leaves them out), the time elapsed while Heroku is quiet, and at the end.
+ */
 export async function captureBackup(deps: Pick<Deps, 'heroku' | 'output'>, app: string, options: { database: string; timeoutMs: number }): Promise<BackupInfo> {
   deps.output.info(`backups: capturing a backup of ${app}'s ${options.database}`);
-  return deps.heroku.captureBackup(app, {
-    database: options.database,
-    // pg_dump's catalog-reading chatter says nothing to a person; table and transfer lines do.
-    onProgress: (line) => {
-      if (!/^pg_dump: (reading|saving|finding|flagging|identifying|last built-in)/.test(line)) deps.output.info(line);
-    },
-    timeoutMs: options.timeoutMs,
-  });
+  const startedAt = Date.now();
+  let lastLineAt = startedAt;
+  const heartbeat = setInterval(() => {
+    if (Date.now() - lastLineAt < CAPTURE_HEARTBEAT_MS) return;
+    lastLineAt = Date.now();
+    deps.output.info(`backups: still capturing · ${formatEta(Date.now() - startedAt)} elapsed`);
+  }, 1_000);
+  heartbeat.unref();
+  try {
+    const info = await deps.heroku.captureBackup(app, {
+      database: options.database,
+      // pg_dump's catalog-reading chatter says nothing to a person; table and transfer lines do.
+      onProgress: (line) => {
+        if (/^pg_dump: (reading|saving|finding|flagging|identifying|last built-in)/.test(line)) return;
+        lastLineAt = Date.now();
+        deps.output.info(line);
+      },
+      timeoutMs: options.timeoutMs,
+    });
+    deps.output.info(`backups: captured ${info.id} in ${formatEta(Date.now() - startedAt)}`);
+    return info;
+  } finally {
+    clearInterval(heartbeat);
+  }
 }
 
 /** `backups download`: into the cache, and to `output` when given. */

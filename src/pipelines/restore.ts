@@ -21,6 +21,8 @@ import type { TableRowCount } from '../pg/pg-tools.js';
 import { parseVersion } from '../pg/version.js';
 import { resolveTransferTimeout, type ValueSource } from '../settings.js';
 import { pull, type PullResult } from './pull.js';
+import { withStepProgress } from './progress.js';
+import { describeTransfer, measure } from '../progress.js';
 import { createPipeline } from './listr.js';
 
 /** Options of one restore. */
@@ -117,9 +119,15 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         task: async (c, task) => {
           const cached =
             (await findCached(cache, app, backup.id, backup.createdAt)) ??
-            (await downloadToCache(cache, app, backup.id, await deps.heroku.backupUrl(app, backup.id), {
-              createdAt: backup.createdAt,
-              onProgress: (p) => (task.output = `${Math.round(p.bytes / 1024 ** 2)} MB downloaded`),
+            (await withStepProgress(task, deps.output.mode, async (progress) => {
+              const startedAt = Date.now();
+              return downloadToCache(cache, app, backup.id, await deps.heroku.backupUrl(app, backup.id), {
+                createdAt: backup.createdAt,
+                onProgress: (p) => {
+                  const view = measure({ done: p.bytes, total: p.total, startedAt, now: Date.now() });
+                  progress.update(`downloading: ${describeTransfer(p.bytes, p.total, view)}`, view.fraction);
+                },
+              });
             }));
           const info = await deps.heroku.pgInfo(app).catch(() => undefined);
           const major = (info?.version ? parseVersion(info.version)?.major : undefined) ?? 15;
@@ -131,7 +139,9 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         title: `Capture a safety backup of ${app}`,
         enabled: () => options.safetyBackup,
         task: async (c, task) => {
-          c.safety = await deps.heroku.captureBackup(app, { database: options.database, onProgress: (line) => (task.output = line), timeoutMs: options.transferTimeoutMs });
+          c.safety = await withStepProgress(task, deps.output.mode, (progress) =>
+            deps.heroku.captureBackup(app, { database: options.database, onProgress: (line) => progress.line(line), timeoutMs: options.transferTimeoutMs }),
+          );
           task.title = `Safety backup ${c.safety.id} captured`;
         },
       },
@@ -159,7 +169,9 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         task: async (c, task) => {
           c.restoreStarted = true;
           const leaveRestore = mayLeave(`the restore of ${backup.id} into ${app}'s ${options.database} may still be running on Heroku (check \`heroku pg:backups -a ${app}\`)`);
-          await deps.heroku.restoreBackup(app, backup.id, { database: options.database, confirm: app, onProgress: (line) => (task.output = line), timeoutMs: options.transferTimeoutMs });
+          await withStepProgress(task, deps.output.mode, (progress) =>
+            deps.heroku.restoreBackup(app, backup.id, { database: options.database, confirm: app, onProgress: (line) => progress.line(line), timeoutMs: options.transferTimeoutMs }),
+          );
           c.restoreFinished = true;
           leaveRestore();
         },

@@ -7,8 +7,8 @@ import { chooseBackup } from '../../backups/choose.js';
 import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData, type TocTable } from '../../backups/toc.js';
 import type { Deps } from '../../deps.js';
 import { DrydockError } from '../../errors.js';
-import { formatBytes, formatEta, formatRate, hoursSince } from '../../format.js';
-import { formatPercent, measure, type ProgressView } from '../../progress.js';
+import { hoursSince } from '../../format.js';
+import { describeTransfer, measure } from '../../progress.js';
 import type { BackupSummary } from '../../heroku/cli.js';
 import { precreatedSchemas, prepareExtensions } from '../../local/extensions.js';
 import { withClient } from '../../pg/client.js';
@@ -186,14 +186,4 @@ export async function loadBackupSource(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   return { tables: restore.tables, notValidForeignKeys, archiveFacts: await readArchiveFacts(pgTools, fetched.cached.file, options.archiveMajor, restore.list) };
-}
-
-/** "12.0 MB of 40.0 MB (30 %) at 4.1 MB/s, about 7 s left". */
-export function describeTransfer(bytes: number, total: number | undefined, view: ProgressView): string {
-  return [
-    `${formatBytes(bytes)}${total ? ` of ${formatBytes(total)}` : ''}`,
-    view.fraction !== undefined ? ` (${formatPercent(bytes >= (total ?? Infinity) ? 1 : view.fraction)})` : '',
-    view.rate !== undefined ? ` at ${formatRate(view.rate)}` : '',
-    view.etaMs !== undefined && bytes < (total ?? 0) ? `, about ${formatEta(view.etaMs)} left` : '',
-  ].join('');
 }

@@ -9,10 +9,12 @@ import { dirname, join, resolve } from 'node:path';
 
 import { downloadToCache, findCached, type CachedBackup } from '../backups/cache.js';
 import { chooseBackup } from '../backups/choose.js';
-import { extensionsInToc, withoutPrecreated } from '../backups/toc.js';
+import { extensionsInToc, tocEntries, withoutPrecreated } from '../backups/toc.js';
 import { compareRowCounts } from '../backups/verify.js';
 import { readCatalogFacts } from '../pg/queries/facts.js';
 import { compareArchiveFacts, readArchiveFacts } from '../pull/archive-facts.js';
+import { describeRestoreProgress } from '../pull/restore-backup.js';
+import { RestoreItemCounter } from '../pg/restore-progress.js';
 import type { Deps } from '../deps.js';
 import { DrydockError, fsError } from '../errors.js';
 import { formatEta } from '../format.js';
@@ -97,10 +99,27 @@ export async function verifyBackup(deps: Deps, app: string, id: string | undefin
       await prepareExtensions(scratchUrl, extensions);
       work = await mkdtemp(resolve(tmpdir(), 'drydock-verify-'));
       const list = resolve(work, 'toc.list');
-      await writeFile(list, withoutPrecreated(toc, precreatedSchemas(extensions)));
+      const listed = withoutPrecreated(toc, precreatedSchemas(extensions));
+      await writeFile(list, listed);
       deps.output.info(`backups verify: restoring ${backup.id} into scratch database ${scratch}`);
       await pausePoint({ testPauseAt: deps.settings.testPauseAt, output: deps.output, signal: deps.signal }, 'during-restore');
-      await pgTools.restoreArchive(scratchUrl, file.file, { archiveMajor: major, jobs: options.jobs ?? Math.max(2, availableParallelism()), useList: list });
+      // pg_restore's items as counts (every 10 %, or 30 s), not its raw lines.
+      const items = tocEntries(listed).length;
+      const counter = new RestoreItemCounter();
+      const throttle = new ReportThrottle();
+      const restoreStarted = Date.now();
+      await pgTools.restoreArchive(scratchUrl, file.file, {
+        archiveMajor: major,
+        jobs: options.jobs ?? Math.max(2, availableParallelism()),
+        useList: list,
+        onStderrLine: (line) => {
+          if (!counter.line(line).counted) return;
+          const done = Math.min(counter.done, items);
+          if (done === items || throttle.due(Date.now(), done / items)) {
+            deps.output.info(`backups verify: ${describeRestoreProgress({ done, total: items, item: counter.current }, Date.now() - restoreStarted)} · ${formatEta(Date.now() - restoreStarted)} elapsed`);
+          }
+        },
+      });
       await rm(work, { recursive: true, force: true });
       work = undefined;
       deps.signal.throwIfAborted();

@@ -151,7 +151,7 @@ describe('a backup restore', { timeout: 120_000 }, () => {
   });
 });
 
-describe('backups capture', { timeout: 120_000 }, () => {
+describe('backups', { timeout: 120_000 }, () => {
   it("shows each of Heroku's log lines once, and how long the capture took", async () => {
     const res = await runCli(['backups', 'capture', '-a', 'progress-app'], { env: env() });
     expect(res.exitCode, res.stderr).toBe(0);
@@ -167,5 +167,26 @@ describe('backups capture', { timeout: 120_000 }, () => {
       expect(printed.filter((l) => l.endsWith(message)).length, `${message}\n${res.stdout}`).toBe(1);
     }
     expect(res.stdout).toMatch(new RegExp(`backups: captured ${id} in \\d+ s`));
+  });
+
+  it('download and verify report bytes and pg_restore items as counts that reach the end, a few lines each', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'drydock-progress-dl-'));
+    try {
+      const dl = await runCli(['backups', 'download', 'b001', '-a', 'progress-app'], { env: env({ DRYDOCK_CACHE_DIR: own }) });
+      expect(dl.exitCode, dl.stderr).toBe(0);
+      const downloading = dl.stdout.split('\n').filter((l) => l.includes('downloading b001: '));
+      expect(downloading.length, dl.stdout).toBeGreaterThan(0);
+      expect(downloading.length).toBeLessThanOrEqual(12);
+      expect(downloading[downloading.length - 1]).toMatch(/downloading b001: [\d.]+ (kB|MB) of [\d.]+ (kB|MB) \(100 %\)( at [\d.]+ (kB|MB)\/s)? · \d+ s elapsed$/);
+      const verify = await runCli(['backups', 'verify', 'b001', '-a', 'progress-app'], { env: env({ DRYDOCK_CACHE_DIR: own }) });
+      expect(verify.exitCode, verify.stderr).toBe(0);
+      const counts = [...verify.stdout.matchAll(/backups verify: pg_restore: (\d+) of (\d+) items/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+      expect(counts.length, verify.stdout).toBeGreaterThan(0);
+      const [done, total] = counts[counts.length - 1]!;
+      expect(done).toBe(total);
+      expect(counts.length).toBeLessThanOrEqual(12);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 });

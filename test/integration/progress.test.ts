@@ -16,16 +16,16 @@ import { PgTools } from '../../src/pg/pg-tools.js';
 import { discoverTools } from '../../src/pg/tools.js';
 import { parseDatabaseUrl } from '../../src/pg/url.js';
 import { restoreBackupArchive, type RestoreItemsProgress } from '../../src/pull/restore-backup.js';
+import { Link, startThrottleProxy, type ThrottleProxy } from '../../scripts/bench/throttle-proxy.js';
 import { startEmulator, type Emulator } from '../heroku-emulator/index.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDb, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
 import { herokuBinPath } from '../helpers/heroku.js';
-import { startSlowLink, type SlowLink } from '../helpers/slow-link.js';
 
 const BIG_ROWS = 60_000;
 
 let prod: TestDb;
-let link: SlowLink;
+let link: ThrottleProxy;
 let emu: Emulator;
 let cache: string;
 const targets: string[] = [];
@@ -56,8 +56,9 @@ beforeAll(async () => {
     CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
     INSERT INTO schema_migrations VALUES ('20260101000000');
     ANALYZE;`);
-  // 2 MB/s from the server: the big table takes a few seconds to cross.
-  link = await startSlowLink(prod.localhostUrl, 2 * 1024 * 1024);
+  // A 12 Mbit/s link (the benchmark's throttle proxy): the big table takes a few seconds to cross.
+  const server = new URL(prod.url);
+  link = await startThrottleProxy({ target: { host: server.hostname, port: Number(server.port || 5432) }, link: new Link({ mbit: 12 }) });
   emu = await startEmulator({ apps: [{ name: 'progress-app', databaseUrl: prod.localhostUrl }] });
   await emu.addBackup('progress-app');
 }, 120_000);
@@ -71,6 +72,13 @@ afterAll(async () => {
   rmSync(cache, { recursive: true, force: true });
 });
 
+/** `url` through the proxy. */
+function through(proxy: ThrottleProxy, url: string): string {
+  const u = new URL(url);
+  u.port = String(proxy.port);
+  return u.toString();
+}
+
 /** The plain-log lines of task output ("[OUTPUT] [time] text"), in order. */
 function outputLines(text: string): string[] {
   return text
@@ -82,7 +90,7 @@ function outputLines(text: string): string[] {
 describe('a live pull over a slow link', { timeout: 120_000 }, () => {
   it('reports bytes, rows, a share, the rate and the time left within a table before it is done (plain logs)', async () => {
     const to = target('progress_live');
-    const res = await runCli(['pull', '--from-url', link.through(prod.localhostUrl), '--to', to, '--no-snapshot'], { env: { DRYDOCK_LOCAL_DATABASE_URL: testServerUrl() } });
+    const res = await runCli(['pull', '--from-url', through(link, prod.localhostUrl), '--to', to, '--no-snapshot'], { env: { DRYDOCK_LOCAL_DATABASE_URL: testServerUrl() } });
     expect(res.exitCode, res.stderr).toBe(0);
     expect(await scalar(to, 'SELECT count(*) AS n FROM big')).toBe(BIG_ROWS);
     const lines = outputLines(res.stdout);
@@ -105,7 +113,7 @@ describe('a live pull over a slow link', { timeout: 120_000 }, () => {
 
   it('with --json, keeps stdout for the result and reports progress on stderr', async () => {
     const to = target('progress_json');
-    const res = await runCli(['pull', '--from-url', link.through(prod.localhostUrl), '--to', to, '--no-snapshot', '--json'], { env: { DRYDOCK_LOCAL_DATABASE_URL: testServerUrl() } });
+    const res = await runCli(['pull', '--from-url', through(link, prod.localhostUrl), '--to', to, '--no-snapshot', '--json'], { env: { DRYDOCK_LOCAL_DATABASE_URL: testServerUrl() } });
     expect(res.exitCode, res.stderr).toBe(0);
     expect((JSON.parse(res.stdout) as { rows: number }).rows).toBeGreaterThanOrEqual(BIG_ROWS);
     expect(res.stderr).toMatch(/copying public\.big \d+ % \([\d.]+ MB, \d+ of ~\d+ rows\)/);

@@ -20,7 +20,7 @@ export interface ProgressReading {
 export interface ProgressView {
   /** Share done, 0 to 0.99 while running (an estimate that runs over never shows 100 %); undefined without a total. */
   fraction: number | undefined;
-  /** Units a second since the start; undefined during the first half second (too noisy). */
+  /** Units a second since the start; undefined during the first quarter second (too noisy). */
   rate: number | undefined;
   /** Time left at the average pace so far; undefined without a fraction or a rate. */
   etaMs: number | undefined;
@@ -28,7 +28,7 @@ export interface ProgressView {
 }
 
 /** Below this much elapsed time a rate says nothing yet. */
-const MIN_RATE_MS = 500;
+export const MIN_RATE_MS = 250;
 /** The most a running piece of work shows: an estimate can be beaten. */
 export const MAX_RUNNING_FRACTION = 0.99;
 

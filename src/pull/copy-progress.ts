@@ -4,7 +4,7 @@
  * estimate. Pure: copy-live.ts takes the readings, this turns them into shares, a rate and a line.
  */
 import { formatBytes, formatEta, formatRate } from '../format.js';
-import { etaFrom, formatPercent, MAX_RUNNING_FRACTION, shareDone } from '../progress.js';
+import { etaFrom, formatPercent, MAX_RUNNING_FRACTION, MIN_RATE_MS, shareDone } from '../progress.js';
 
 /** A table being copied, as far as it has come. */
 export interface RunningTable {
@@ -62,7 +62,7 @@ const SHOWN_TABLES = 2;
 export function describeCopyProgress(p: LiveCopyProgress): string {
   const elapsedMs = Math.max(0, p.now - p.startedAt);
   const share = copyShare(p);
-  const rate = elapsedMs >= 500 ? (p.bytesCopied * 1000) / elapsedMs : undefined;
+  const rate = elapsedMs >= MIN_RATE_MS ? (p.bytesCopied * 1000) / elapsedMs : undefined;
   const eta = etaFrom(share, elapsedMs);
   const head = [
     `${p.tablesDone}/${p.tablesTotal} tables`,

@@ -105,8 +105,8 @@ describe('a live pull over a slow link', { timeout: 120_000 }, () => {
     expect(within.some((m) => Number(m[1]) > 0 && Number(m[1]) < 100 && Number(m[2]) > 0 && Number(m[3]) > 0)).toBe(true);
     expect(within.every((m) => Number(m[4]) === BIG_ROWS)).toBe(true);
     // The whole copy's share, its rate and the time left, and the step's elapsed time.
-    const reading = lines.slice(0, done).find((l) => l.includes('copying public.big'))!;
-    expect(reading).toMatch(/^\d+\/\d+ tables, \d+ %, [\d.]+ (kB|MB) at [\d.]+ (kB|MB)\/s, about .+ left; .* · \d+ s elapsed$/);
+    const readings = lines.slice(0, done).filter((l) => l.includes('copying public.big'));
+    expect(readings.some((l) => /^\d+\/\d+ tables, \d+ %, [\d.]+ (kB|MB) at [\d.]+ (kB|MB)\/s, about .+ left; .* · \d+ s elapsed$/.test(l)), readings.join('\n')).toBe(true);
     // Throttled: at most one line a second and one per 10 % of the copy (it lasts a few seconds).
     expect(within.length).toBeLessThanOrEqual(11);
   });

@@ -15,7 +15,7 @@ describe('measure', () => {
     expect(view.elapsedMs).toBe(10_000);
   });
 
-  it('has no share or time left without a total, and no rate in the first half second', () => {
+  it('has no share or time left without a total, and no rate in the first quarter second', () => {
     expect(measure({ done: 5, total: undefined, startedAt: 0, now: 10_000 })).toMatchObject({ fraction: undefined, etaMs: undefined, rate: 0.5 });
     expect(measure({ done: 5, total: 0, startedAt: 0, now: 10_000 }).fraction).toBeUndefined();
     expect(measure({ done: 5 * MB, total: 10 * MB, startedAt: 0, now: 100 })).toMatchObject({ rate: undefined, etaMs: undefined });

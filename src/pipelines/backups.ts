@@ -116,7 +116,7 @@ export async function verifyBackup(deps: Deps, app: string, id: string | undefin
           if (!counter.line(line).counted) return;
           const done = Math.min(counter.done, items);
           if (done === items || throttle.due(Date.now(), done / items)) {
-            deps.output.info(`backups verify: ${describeRestoreProgress({ done, total: items, item: counter.current }, Date.now() - restoreStarted)} · ${formatEta(Date.now() - restoreStarted)} elapsed`);
+            deps.output.info(`backups verify: ${describeRestoreProgress({ done, total: items, item: counter.current, startedAt: restoreStarted })} · ${formatEta(Date.now() - restoreStarted)} elapsed`);
           }
         },
       });

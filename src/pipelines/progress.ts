@@ -19,7 +19,7 @@ export interface ProgressTarget {
 export interface StepProgress {
   /** A new state of the work (it replaces the previous one); `fraction` (0–1) paces plain logs. */
   update(text: string, fraction?: number): void;
-  /** A line of a tool's log: shown once, as it comes. */
+  /** A line of a tool's log, or a new phase: shown once, as it comes; the next state then shows at once. */
   line(text: string): void;
   /** The time since the step started (ms). */
   elapsedMs(): number;
@@ -39,7 +39,7 @@ export function stepProgress(task: ProgressTarget, mode: OutputMode, options: St
   const now = options.now ?? Date.now;
   const policy = options.policy ?? PLAIN_LOG_POLICY;
   const startedAt = now();
-  const throttle = new ReportThrottle(policy);
+  let throttle = new ReportThrottle(policy);
   const interactive = mode === 'interactive';
   /** The newest state (a terminal also redraws the newest log line). */
   let state: string | undefined;
@@ -62,6 +62,8 @@ export function stepProgress(task: ProgressTarget, mode: OutputMode, options: St
     line(text) {
       state = interactive ? text : undefined;
       show(text);
+      // A new stretch of work (a phase, a finished table): its first state shows at once.
+      throttle = new ReportThrottle(policy);
     },
     elapsedMs: () => now() - startedAt,
     stop: () => clearInterval(ticker),

@@ -216,7 +216,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                   excludeTableData: options.excludeTableData,
                   validateForeignKeys: options.validateForeignKeys,
                   extensions: s.facts.extensions,
-                  onProgress: (p) => progress.update(describeRestoreProgress(p, progress.elapsedMs()), p.total ? p.done / p.total : undefined),
+                  onProgress: (p) => progress.update(describeRestoreProgress(p), p.total ? p.done / p.total : undefined),
                   onWarning: (message) => deps.output.warn(message),
                 });
                 s.tables = loaded.tables;
@@ -368,6 +368,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
 function showLiveCopyEvent(progress: StepProgress, event: LiveCopyEvent): void {
   if (event.kind === 'phase') progress.line(event.message);
   else if (event.kind === 'progress') progress.update(describeCopyProgress(event.progress), copyShare(event.progress));
+  else if (event.kind === 'items') progress.update(describeRestoreProgress(event.progress), event.progress.total ? event.progress.done / event.progress.total : undefined);
   else progress.line(`${event.done}/${event.total} tables (${formatBytes(event.bytesDone)} of ${formatBytes(event.bytesTotal)} on disk): ${event.table} ${event.rows} rows`);
 }
 

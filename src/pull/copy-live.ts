@@ -40,7 +40,8 @@ import { copyIn, copyOut, type CopyOut } from './copy-pipe.js';
 import type { LiveCopyProgress } from './copy-progress.js';
 import { planForeignKeys, SOURCE_FOREIGN_KEYS_SQL, sourceForeignKeys, type NotValidForeignKey } from './foreign-keys.js';
 import { runPool } from './pool.js';
-import { listRestorer, restoreAroundForeignKeys } from './restore-backup.js';
+import { listRestorer, restoreAroundForeignKeys, type RestoreItemsProgress } from './restore-backup.js';
+import { RestoreItemCounter } from '../pg/restore-progress.js';
 import { matchesTable, tocEntries, tocWith, withoutPrecreated } from '../backups/toc.js';
 
 /** Schemas never copied: Heroku's own. */
@@ -71,7 +72,9 @@ export type LiveCopyEvent =
   | { kind: 'phase'; message: string }
   | { kind: 'table-done'; table: string; rows: number; done: number; total: number; bytesDone: number; bytesTotal: number }
   /** While table data copies, every `progressIntervalMs`: bytes and rows within each running table. */
-  | { kind: 'progress'; progress: LiveCopyProgress };
+  | { kind: 'progress'; progress: LiveCopyProgress }
+  /** While post-data restores: each item pg_restore finishes. */
+  | { kind: 'items'; progress: RestoreItemsProgress };
 
 /** How often a running copy reports its progress (a reading costs a few additions). */
 export const PROGRESS_INTERVAL_MS = 500;
@@ -249,7 +252,13 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     const dumpTool = await options.pgTools.dumpSchemaArchive(options.source, archive, { snapshot, excludeSchemas: EXCLUDED_SCHEMAS, serverMajor: version.major });
     const archiveMajor = dumpTool.version.major;
     const toc = withoutPrecreated(await options.pgTools.listArchive(archive, archiveMajor), options.precreatedSchemas ?? new Set());
-    const restore = listRestorer({ pgTools: options.pgTools, target: options.target, archive, archiveMajor, workDir });
+    // Post-data (index builds, mostly) reports pg_restore's items as counts.
+    const postData = { counter: new RestoreItemCounter(), total: 0, counting: false, startedAt: 0 };
+    const countItem = (line: string): void => {
+      if (!postData.counting || !postData.counter.line(line).counted) return;
+      emit({ kind: 'items', progress: { done: Math.min(postData.counter.done, postData.total), total: postData.total, item: postData.counter.current, startedAt: postData.startedAt } });
+    };
+    const restore = listRestorer({ pgTools: options.pgTools, target: options.target, archive, archiveMajor, workDir, onStderrLine: options.onEvent ? countItem : undefined });
     await restore('pre-data', toc, { section: 'pre-data' });
 
     // Which post-data entries are built early (per large table), and which foreign keys drydock adds itself.
@@ -377,6 +386,15 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     await leader.query('COMMIT');
 
     emit({ kind: 'phase', message: `indexes and constraints: pg_restore --section=post-data --jobs=${options.jobs}` });
+    if (options.onEvent) {
+      // The post-data items pg_restore runs: not those built early, nor the keys drydock adds itself.
+      const planned = new Set(foreignKeys.map((fk) => fk.id));
+      const ids = new Set(tocEntries(toc).map((e) => e.id));
+      const listed = tocEntries(await options.pgTools.listArchive(archive, archiveMajor, { section: 'post-data' }));
+      postData.total = listed.filter((e) => ids.has(e.id) && !earlyIds.has(e.id) && !planned.has(e.id)).length;
+      postData.counting = true;
+      postData.startedAt = Date.now();
+    }
     const notValidForeignKeys = await restoreAroundForeignKeys({
       restore,
       client: setupTarget,

@@ -48,12 +48,14 @@ export interface RestoreItemsProgress {
   total: number;
   /** The newest item pg_restore named ("INDEX public.users_email_idx"). */
   item: string | undefined;
+  /** When the items started (ms): the pace for the time left. */
+  startedAt: number;
 }
 
 /** "pg_restore: 120 of 456 items (26 %), about 30 s left; now INDEX public.users_email_idx". */
-export function describeRestoreProgress(p: RestoreItemsProgress, elapsedMs: number): string {
+export function describeRestoreProgress(p: RestoreItemsProgress, now: number = Date.now()): string {
   const share = shareDone(p.done, p.total);
-  const eta = etaFrom(share, elapsedMs);
+  const eta = etaFrom(share, now - p.startedAt);
   return `pg_restore: ${p.done} of ${p.total} items${share !== undefined ? ` (${formatPercent(share)})` : ''}${eta !== undefined ? `, about ${formatEta(eta)} left` : ''}${p.item ? `; now ${p.item}` : ''}`;
 }
 
@@ -113,7 +115,8 @@ export async function restoreBackupArchive(options: RestoreBackupOptions): Promi
   const { onProgress } = options;
   const counter = new RestoreItemCounter();
   let items = new Set(tocEntries(options.toc).map((e) => e.id));
-  const report = (): void => onProgress?.({ done: Math.min(counter.done, items.size), total: items.size, item: counter.current });
+  const startedAt = Date.now();
+  const report = (): void => onProgress?.({ done: Math.min(counter.done, items.size), total: items.size, item: counter.current, startedAt });
   const restore = listRestorer({ ...options, workDir, onStderrLine: onProgress ? (line) => counter.line(line).counted && report() : undefined });
   try {
     if (onProgress && options.dataLoaded) {

@@ -109,6 +109,11 @@ describe('a live pull over a slow link', { timeout: 120_000 }, () => {
     expect(readings.some((l) => /^\d+\/\d+ tables, \d+ %, [\d.]+ (kB|MB) at [\d.]+ (kB|MB)\/s, about .+ left; .* · \d+ s elapsed$/.test(l)), readings.join('\n')).toBe(true);
     // Throttled: at most one line a second and one per 10 % of the copy (it lasts a few seconds).
     expect(within.length).toBeLessThanOrEqual(11);
+    // Then indexes and keys: pg_restore's items as counts, not its lines.
+    const postData = lines.findIndex((l) => l.startsWith('indexes and constraints: '));
+    expect(postData).toBeGreaterThan(done);
+    expect(lines.slice(postData + 1).some((l) => /^pg_restore: [1-9]\d* of [1-9]\d* items/.test(l)), res.stdout).toBe(true);
+    expect(lines.filter((l) => /^(pg_restore: )?(creating|launching item|finished item) /.test(l))).toEqual([]);
   });
 
   it('with --json, keeps stdout for the result and reports progress on stderr', async () => {

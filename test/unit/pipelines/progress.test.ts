@@ -39,9 +39,13 @@ describe('stepProgress', () => {
     vi.advanceTimersByTime(1_000);
     // 30 s after the last line: a heartbeat, which never repeats a log line.
     expect(task.lines[3]).toBe('still working · 35 s elapsed');
+    // After a line (a new phase) the next state shows at once, whatever the share.
+    progress.line('indexes and constraints');
+    progress.update('pg_restore: 1 of 40 items', 0.025);
+    expect(task.lines.slice(4)).toEqual(['indexes and constraints · 35 s elapsed', 'pg_restore: 1 of 40 items · 35 s elapsed']);
     progress.stop();
     vi.advanceTimersByTime(120_000);
-    expect(task.lines).toHaveLength(4);
+    expect(task.lines).toHaveLength(6);
   });
 
   it('on a terminal: every state shown, and the newest one redrawn each second with the elapsed time', () => {

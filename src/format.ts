@@ -41,6 +41,25 @@ export function formatBytes(n: number | undefined): string {
   return `${Math.round(n / 1024)} kB`;
 }
 
+/** A throughput: "4.1 MB/s", "512 kB/s"; "?" when not known yet. */
+export function formatRate(bytesPerSecond: number | undefined): string {
+  if (bytesPerSecond === undefined || !Number.isFinite(bytesPerSecond) || bytesPerSecond < 0) return '?';
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/**
+ * A span of time as a progress line shows it (elapsed, or left): "7 s", "1 min 05 s", "2 h 03 min";
+ * "?" when not known. Seconds are rounded up, so work with time left never shows "0 s".
+ */
+export function formatEta(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '?';
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  const m = Math.floor(s / 60);
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
 /** A backup's size in listings: "1.25 GB", "12.0 MB", "?" when not known. */
 export function formatBackupSize(bytes: number | undefined): string {
   if (bytes === undefined) return '?';

@@ -23,14 +23,15 @@ function renderList(backups: ListedBackup[]): string {
   ].join('\n');
 }
 
-function renderInfo(b: BackupInfo): string {
+/** A backup's details; `logs: false` when its log lines were already shown as they came (capture). */
+function renderInfo(b: BackupInfo, options: { logs?: boolean } = {}): string {
   return [
     `${b.id}: ${b.status}, ${b.kind}${b.scheduled ? ' (scheduled)' : ''}`,
     `  created   ${b.createdAt ?? '?'} (${formatAge(hoursSince(b.createdAt))} ago)`,
     `  finished  ${b.finishedAt ?? '-'}`,
     `  size      ${formatBackupSize(b.sizeBytes)} compressed, ${formatBackupSize(b.sourceBytes)} database`,
     `  database  ${b.database ?? '?'}`,
-    ...(b.logs.length ? ['  logs', ...b.logs.slice(-10).map((l) => `    ${l.createdAt} ${l.message}`)] : []),
+    ...(b.logs.length && options.logs !== false ? ['  logs', ...b.logs.slice(-10).map((l) => `    ${l.createdAt} ${l.message}`)] : []),
   ].join('\n');
 }
 
@@ -55,14 +56,15 @@ export function registerBackups(program: Command, run: RunCommand): void {
         const app = await resolveApp(deps.settings, { required: true });
         const timeoutMs = resolveTransferTimeout(opts.transferTimeout, cmd.getOptionValueSource('transferTimeout'));
         const info = await captureBackup(deps, app, { database: opts.database ?? 'DATABASE_URL', timeoutMs });
-        deps.output.result(info, renderInfo);
+        // Heroku's log lines were shown as they arrived: each once (--json still carries them all).
+        deps.output.result(info, (b) => renderInfo(b, { logs: false }));
       });
     });
 
   backups.command('info [id]').description('details and logs of a backup (default: the newest)').action(async (id: string | undefined) => {
     await run(async (deps) => {
       const app = await resolveApp(deps.settings, { required: true });
-      deps.output.result(await deps.heroku.backupInfo(app, id), renderInfo);
+      deps.output.result(await deps.heroku.backupInfo(app, id), (b) => renderInfo(b));
     });
   });
 

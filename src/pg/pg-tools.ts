@@ -263,9 +263,11 @@ export class PgTools {
   }
 
   /** The table of contents of an archive (pg_restore --list): also proves the file is a readable, complete archive header. */
-  async listArchive(archive: string, archiveMajor: number): Promise<string> {
+  async listArchive(archive: string, archiveMajor: number, options: { section?: ArchiveSection | ArchiveSection[] } = {}): Promise<string> {
     const tool = await this.tool('pg_restore', archiveMajor);
-    const result = await run(tool.path, ['--list', archive], { timeoutMs: PG_TOOL_TIMEOUTS.psqlCommand, signal: this.options.signal, label: `${tool.name} ${tool.version.text}` });
+    // With --section, only the entries a restore of those sections would run.
+    const sections = [options.section ?? []].flat().map((section) => `--section=${section}`);
+    const result = await run(tool.path, ['--list', ...sections, archive], { timeoutMs: PG_TOOL_TIMEOUTS.psqlCommand, signal: this.options.signal, label: `${tool.name} ${tool.version.text}` });
     return result.stdout;
   }
 

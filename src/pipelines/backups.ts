@@ -10,13 +10,16 @@ import { dirname, join, resolve } from 'node:path';
 import { downloadToCache, findCached, type CachedBackup } from '../backups/cache.js';
 import { chooseBackup } from '../backups/choose.js';
 import { describeSafety, findSafetyBackups, readSafetyRecords } from '../backups/safety.js';
-import { extensionsInToc, withoutPrecreated } from '../backups/toc.js';
+import { extensionsInToc, tocEntries, withoutPrecreated } from '../backups/toc.js';
 import { compareRowCounts } from '../backups/verify.js';
 import { readCatalogFacts } from '../pg/queries/facts.js';
 import { compareArchiveFacts, readArchiveFacts } from '../pull/archive-facts.js';
+import { describeRestoreProgress } from '../pull/restore-backup.js';
+import { RestoreItemCounter } from '../pg/restore-progress.js';
 import type { Deps } from '../deps.js';
 import { DrydockError, fsError } from '../errors.js';
-import { formatBackupSize } from '../format.js';
+import { formatEta } from '../format.js';
+import { ReportThrottle, describeTransfer, measure } from '../progress.js';
 import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
 import { precreatedSchemas, prepareExtensions } from '../local/extensions.js';
 import { adminUrl, drydockDbName, LocalServer, verifyTarget } from '../local/server.js';
@@ -35,7 +38,17 @@ export async function fetchBackup(deps: Pick<Deps, 'heroku' | 'settings'>, app: 
   const hit = await findCached(cache, app, backup.id, backup.createdAt);
   if (hit) return { ...hit, fromCache: true };
   const url = await deps.heroku.backupUrl(app, backup.id);
-  const entry = await downloadToCache(cache, app, backup.id, url, { createdAt: backup.createdAt, onProgress: (p) => onProgress?.(`${formatBackupSize(p.bytes)}${p.total ? ` of ${formatBackupSize(p.total)}` : ''}`) });
+  // These lines are a log, not a redrawn line: one every 10 % (or 30 s), with the rate and the time left.
+  const throttle = new ReportThrottle();
+  const startedAt = Date.now();
+  const entry = await downloadToCache(cache, app, backup.id, url, {
+    createdAt: backup.createdAt,
+    onProgress: (p) => {
+      const view = measure({ done: p.bytes, total: p.total, startedAt, now: Date.now() });
+      const complete = p.total !== undefined && p.bytes >= p.total;
+      if (complete || throttle.due(Date.now(), view.fraction)) onProgress?.(`${describeTransfer(p.bytes, p.total, view)} · ${formatEta(view.elapsedMs)} elapsed`);
+    },
+  });
   return { ...entry, fromCache: false };
 }
 
@@ -87,10 +100,27 @@ export async function verifyBackup(deps: Deps, app: string, id: string | undefin
       await prepareExtensions(scratchUrl, extensions);
       work = await mkdtemp(resolve(tmpdir(), 'drydock-verify-'));
       const list = resolve(work, 'toc.list');
-      await writeFile(list, withoutPrecreated(toc, precreatedSchemas(extensions)));
+      const listed = withoutPrecreated(toc, precreatedSchemas(extensions));
+      await writeFile(list, listed);
       deps.output.info(`backups verify: restoring ${backup.id} into scratch database ${scratch}`);
       await pausePoint({ testPauseAt: deps.settings.testPauseAt, output: deps.output, signal: deps.signal }, 'during-restore');
-      await pgTools.restoreArchive(scratchUrl, file.file, { archiveMajor: major, jobs: options.jobs ?? Math.max(2, availableParallelism()), useList: list });
+      // pg_restore's items as counts (every 10 %, or 30 s), not its raw lines.
+      const items = tocEntries(listed).length;
+      const counter = new RestoreItemCounter();
+      const throttle = new ReportThrottle();
+      const restoreStarted = Date.now();
+      await pgTools.restoreArchive(scratchUrl, file.file, {
+        archiveMajor: major,
+        jobs: options.jobs ?? Math.max(2, availableParallelism()),
+        useList: list,
+        onStderrLine: (line) => {
+          if (!counter.line(line).counted) return;
+          const done = Math.min(counter.done, items);
+          if (done === items || throttle.due(Date.now(), done / items)) {
+            deps.output.info(`backups verify: ${describeRestoreProgress({ done, total: items, item: counter.current, startedAt: restoreStarted })} · ${formatEta(Date.now() - restoreStarted)} elapsed`);
+          }
+        },
+      });
       await rm(work, { recursive: true, force: true });
       work = undefined;
       deps.signal.throwIfAborted();
@@ -137,17 +167,39 @@ export async function listBackups(deps: Pick<Deps, 'heroku' | 'settings'>, app: 
   });
 }
 
-/** `backups capture`: capture a backup and wait for it, showing the transfer's own lines. */
+/** Without a log line for this long, `backups capture` says it is still waiting, with the time elapsed. */
+export const CAPTURE_HEARTBEAT_MS = 30_000;
+
+/**
+ * `backups capture`: capture a backup and wait for it, showing each of the transfer's own lines once
+ * as it arrives (the result then leaves them out), the time elapsed while Heroku is quiet, and at the end.
+ */
 export async function captureBackup(deps: Pick<Deps, 'heroku' | 'output'>, app: string, options: { database: string; timeoutMs: number }): Promise<BackupInfo> {
   deps.output.info(`backups: capturing a backup of ${app}'s ${options.database}`);
-  return deps.heroku.captureBackup(app, {
-    database: options.database,
-    // pg_dump's catalog-reading chatter says nothing to a person; table and transfer lines do.
-    onProgress: (line) => {
-      if (!/^pg_dump: (reading|saving|finding|flagging|identifying|last built-in)/.test(line)) deps.output.info(line);
-    },
-    timeoutMs: options.timeoutMs,
-  });
+  const startedAt = Date.now();
+  let lastLineAt = startedAt;
+  const heartbeat = setInterval(() => {
+    if (Date.now() - lastLineAt < CAPTURE_HEARTBEAT_MS) return;
+    lastLineAt = Date.now();
+    deps.output.info(`backups: still capturing · ${formatEta(Date.now() - startedAt)} elapsed`);
+  }, 1_000);
+  heartbeat.unref();
+  try {
+    const info = await deps.heroku.captureBackup(app, {
+      database: options.database,
+      // pg_dump's catalog-reading chatter says nothing to a person; table and transfer lines do.
+      onProgress: (line) => {
+        if (/^pg_dump: (reading|saving|finding|flagging|identifying|last built-in)/.test(line)) return;
+        lastLineAt = Date.now();
+        deps.output.info(line);
+      },
+      timeoutMs: options.timeoutMs,
+    });
+    deps.output.info(`backups: captured ${info.id} in ${formatEta(Date.now() - startedAt)}`);
+    return info;
+  } finally {
+    clearInterval(heartbeat);
+  }
 }
 
 /** `backups download`: into the cache, and to `output` when given. */

@@ -26,7 +26,9 @@ import { describeDb, parseDatabaseUrl, withDatabase, type DbUrl } from '../pg/ur
 import { majorLabel, majorOrder, type PgVersion } from '../pg/version.js';
 import type { TocTable } from '../backups/toc.js';
 import type { ArchiveFacts } from '../pull/archive-facts.js';
-import type { LiveCopyResult } from '../pull/copy-live.js';
+import type { LiveCopyEvent, LiveCopyResult } from '../pull/copy-live.js';
+import { copyShare, describeCopyProgress } from '../pull/copy-progress.js';
+import { describeRestoreProgress } from '../pull/restore-backup.js';
 import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.js';
 import { fetchBackup, loadBackupSource, preflightBackup, type FetchedBackup } from '../pull/sources/backup.js';
 import { checkTablePatterns } from '../pull/table-patterns.js';
@@ -38,6 +40,7 @@ import { applyDatabaseSettings, type AppliedSettings } from '../local/database-s
 import { assertReplaceableTarget } from '../local/target-guard.js';
 import { resolvePullOptions, type PullRequest } from '../settings.js';
 import { createPipeline, type PipelineTask } from './listr.js';
+import { stepProgress, withStepProgress, type StepProgress } from './progress.js';
 
 export type { PullOptions, PullRequest, PullResult, PullSource };
 
@@ -177,7 +180,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           skip: unlessDryRun,
           task: async (s, task) => {
             if (source.kind !== 'backup') return;
-            s.backup = await deps.heroku.captureBackup(source.app, { onProgress: (line) => (task.output = line), timeoutMs: source.transferTimeoutMs });
+            s.backup = await withStepProgress(task, deps.output.mode, (progress) =>
+              deps.heroku.captureBackup(source.app, { onProgress: (line) => progress.line(line), timeoutMs: source.transferTimeoutMs }),
+            );
             task.title = `Captured backup ${s.backup.id} (${formatBytes(s.backup.sizeBytes)})`;
           },
         },
@@ -187,9 +192,10 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           skip: unlessDryRun,
           task: async (s, task) => {
             if (source.kind !== 'backup' || !s.backup) return;
-            s.fetched = await fetchBackup(deps, {
+            const backup = s.backup;
+            s.fetched = await withStepProgress(task, deps.output.mode, (progress) => fetchBackup(deps, {
               app: source.app,
-              backup: s.backup,
+              backup,
               backupUrl: s.backupUrl,
               cache,
               mode: deps.settings.streamRestore,
@@ -199,9 +205,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               extensions: s.facts.extensions,
               scratch: scratchUrl,
               afterFirstChunk: pausesAt(pause, 'during-download') ? () => pausePoint(pause, 'during-download') : undefined,
-              onProgress: (text) => (task.output = text),
+              onProgress: (text, fraction) => progress.update(text, fraction),
               onWarning: (message) => deps.output.warn(message),
-            });
+            }));
             const { cached } = s.fetched;
             task.title = s.fetched.cacheHit
               ? `Backup ${s.backup.id} is in the cache (${formatBytes(cached.bytes)}): nothing to download`
@@ -214,31 +220,34 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           task: async (s, task) => {
             const scratch = await scratchUrl();
             await pausePoint(pause, 'during-restore');
-            if (s.fetched) {
-              const loaded = await loadBackupSource(deps.pgTools, s.fetched, scratch, {
-                archiveMajor: archiveMajor(),
-                jobs: options.jobs,
-                excludeTableData: options.excludeTableData,
-                validateForeignKeys: options.validateForeignKeys,
-                extensions: s.facts.extensions,
-                onLine: (line) => (task.output = line.replace(/^pg_restore: /, '')),
-                onWarning: (message) => deps.output.warn(message),
-              });
-              s.tables = loaded.tables;
-              s.notValidForeignKeys = loaded.notValidForeignKeys;
-              s.archiveFacts = loaded.archiveFacts;
-            } else {
-              s.live = await loadLiveSource(deps.pgTools, { ...s.facts, url: s.facts.url! }, scratch, {
-                jobs: options.jobs,
-                excludeTableData: options.excludeTableData,
-                validateForeignKeys: options.validateForeignKeys,
-                onWarning: (message) => deps.output.warn(message),
-                onEvent: (event) => {
-                  task.output = event.kind === 'phase' ? event.message : `${event.done}/${event.total} tables (${formatBytes(event.bytesDone)} of ${formatBytes(event.bytesTotal)}): ${event.table} ${event.rows} rows`;
-                },
-              });
-              s.tables = s.live.tables.map((t) => ({ label: `${t.schema}.${t.name}`, candidates: [{ schema: t.schema, name: t.name }] }));
-              s.notValidForeignKeys = s.live.notValidForeignKeys;
+            const progress = stepProgress(task, deps.output.mode);
+            try {
+              if (s.fetched) {
+                const loaded = await loadBackupSource(deps.pgTools, s.fetched, scratch, {
+                  archiveMajor: archiveMajor(),
+                  jobs: options.jobs,
+                  excludeTableData: options.excludeTableData,
+                  validateForeignKeys: options.validateForeignKeys,
+                  extensions: s.facts.extensions,
+                  onProgress: (p) => progress.update(describeRestoreProgress(p), p.total ? p.done / p.total : undefined),
+                  onWarning: (message) => deps.output.warn(message),
+                });
+                s.tables = loaded.tables;
+                s.notValidForeignKeys = loaded.notValidForeignKeys;
+                s.archiveFacts = loaded.archiveFacts;
+              } else {
+                s.live = await loadLiveSource(deps.pgTools, { ...s.facts, url: s.facts.url! }, scratch, {
+                  jobs: options.jobs,
+                  excludeTableData: options.excludeTableData,
+                  validateForeignKeys: options.validateForeignKeys,
+                  onWarning: (message) => deps.output.warn(message),
+                  onEvent: (event) => showLiveCopyEvent(progress, event),
+                });
+                s.tables = s.live.tables.map((t) => ({ label: `${t.schema}.${t.name}`, candidates: [{ schema: t.schema, name: t.name }] }));
+                s.notValidForeignKeys = s.live.notValidForeignKeys;
+              }
+            } finally {
+              progress.stop();
             }
             task.title = `Restored into scratch database ${s.scratch}${s.live ? ` (COPY ${s.live.format}${s.live.trustedForeignKeys.length ? `, ${s.live.trustedForeignKeys.length} foreign key(s) valid in production kept without a re-check` : ''})` : ''}`;
             for (const fk of s.notValidForeignKeys) {
@@ -373,6 +382,14 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
     );
     return pullResult(options, state, localVersion, (deps.clock.now() - started) / 1000, deps.clock.now());
   });
+}
+
+/** A live copy's event in the restore step's output: phases and finished tables once each, progress within tables as it moves. */
+function showLiveCopyEvent(progress: StepProgress, event: LiveCopyEvent): void {
+  if (event.kind === 'phase') progress.line(event.message);
+  else if (event.kind === 'progress') progress.update(describeCopyProgress(event.progress), copyShare(event.progress));
+  else if (event.kind === 'items') progress.update(describeRestoreProgress(event.progress), event.progress.total ? event.progress.done / event.progress.total : undefined);
+  else progress.line(`${event.done}/${event.total} tables (${formatBytes(event.bytesDone)} of ${formatBytes(event.bytesTotal)} on disk): ${event.table} ${event.rows} rows`);
 }
 
 /** The same rules as `drydock doctor`, before any byte moves: tools that can read production's major, a local server not older. */

@@ -24,6 +24,8 @@ import type { TableRowCount } from '../pg/pg-tools.js';
 import { parseVersion } from '../pg/version.js';
 import { resolveTransferTimeout, type ValueSource } from '../settings.js';
 import { pull, type PullResult } from './pull.js';
+import { withStepProgress } from './progress.js';
+import { describeTransfer, measure } from '../progress.js';
 import { createPipeline } from './listr.js';
 
 /** Options of one restore. */
@@ -228,9 +230,15 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         task: async (c, task) => {
           const cached =
             (await findCached(cache, app, backup.id, backup.createdAt)) ??
-            (await downloadToCache(cache, app, backup.id, await deps.heroku.backupUrl(app, backup.id), {
-              createdAt: backup.createdAt,
-              onProgress: (p) => (task.output = `${Math.round(p.bytes / 1024 ** 2)} MB downloaded`),
+            (await withStepProgress(task, deps.output.mode, async (progress) => {
+              const startedAt = Date.now();
+              return downloadToCache(cache, app, backup.id, await deps.heroku.backupUrl(app, backup.id), {
+                createdAt: backup.createdAt,
+                onProgress: (p) => {
+                  const view = measure({ done: p.bytes, total: p.total, startedAt, now: Date.now() });
+                  progress.update(`downloading: ${describeTransfer(p.bytes, p.total, view)}`, view.fraction);
+                },
+              });
             }));
           c.counts = await pgTools.archiveRowCounts(cached.file, preflight.major);
           task.title = `Backup ${backup.id}: ${c.counts.size} table(s), ${[...c.counts.values()].reduce((a, b) => a + b.rows, 0)} row(s)`;
@@ -240,7 +248,9 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         title: `Capture a safety backup of ${app}`,
         enabled: () => options.safetyBackup,
         task: async (c, task) => {
-          c.safety = await deps.heroku.captureBackup(app, { database: options.database, onProgress: (line) => (task.output = line), timeoutMs: options.transferTimeoutMs });
+          c.safety = await withStepProgress(task, deps.output.mode, (progress) =>
+            deps.heroku.captureBackup(app, { database: options.database, onProgress: (line) => progress.line(line), timeoutMs: options.transferTimeoutMs }),
+          );
           task.title = `Safety backup ${c.safety.id} captured (the data as it was before this restore)`;
           // Remembered here so later listings and 'latest' know it; other machines infer it from the restore that follows.
           await recordSafetyBackup(cache, { app, id: c.safety.id, createdAt: c.safety.createdAt, restoreOf: backup.id, database: options.database, capturedAt: new Date(deps.clock.now()).toISOString() }).catch(
@@ -273,7 +283,9 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         task: async (c, task) => {
           c.restoreStarted = true;
           const leaveRestore = mayLeave(`the restore of ${backup.id} into ${app}'s ${options.database} may still be running on Heroku (check \`heroku pg:backups -a ${app}\`)`);
-          await deps.heroku.restoreBackup(app, backup.id, { database: options.database, confirm: app, onProgress: (line) => (task.output = line), timeoutMs: options.transferTimeoutMs });
+          await withStepProgress(task, deps.output.mode, (progress) =>
+            deps.heroku.restoreBackup(app, backup.id, { database: options.database, confirm: app, onProgress: (line) => progress.line(line), timeoutMs: options.transferTimeoutMs }),
+          );
           c.restoreFinished = true;
           leaveRestore();
         },

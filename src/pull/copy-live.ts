@@ -36,10 +36,12 @@ import type { PgTools } from '../pg/pg-tools.js';
 import { FACT_EXCLUDED_SCHEMAS, readCatalogFacts, readSequenceStates, type CatalogFacts, type SequenceState } from '../pg/queries/facts.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
-import { copyIn, copyOut } from './copy-pipe.js';
+import { copyIn, copyOut, type CopyOut } from './copy-pipe.js';
+import type { LiveCopyProgress } from './copy-progress.js';
 import { planForeignKeys, SOURCE_FOREIGN_KEYS_SQL, sourceForeignKeys, type NotValidForeignKey } from './foreign-keys.js';
 import { runPool } from './pool.js';
-import { listRestorer, restoreAroundForeignKeys } from './restore-backup.js';
+import { listRestorer, restoreAroundForeignKeys, type RestoreItemsProgress } from './restore-backup.js';
+import { RestoreItemCounter } from '../pg/restore-progress.js';
 import { matchesTable, tocEntries, tocWith, withoutPrecreated } from '../backups/toc.js';
 
 /** Schemas never copied: Heroku's own. */
@@ -68,7 +70,14 @@ export interface SourceTable {
 /** Progress events. */
 export type LiveCopyEvent =
   | { kind: 'phase'; message: string }
-  | { kind: 'table-done'; table: string; rows: number; done: number; total: number; bytesDone: number; bytesTotal: number };
+  | { kind: 'table-done'; table: string; rows: number; done: number; total: number; bytesDone: number; bytesTotal: number }
+  /** While table data copies, every `progressIntervalMs`: bytes and rows within each running table. */
+  | { kind: 'progress'; progress: LiveCopyProgress }
+  /** While post-data restores: each item pg_restore finishes. */
+  | { kind: 'items'; progress: RestoreItemsProgress };
+
+/** How often a running copy reports its progress (a reading costs a few additions). */
+export const PROGRESS_INTERVAL_MS = 500;
 
 /** Options of one live copy. */
 export interface LiveCopyOptions {
@@ -85,6 +94,8 @@ export interface LiveCopyOptions {
   /** Tables at least this large get their indexes as soon as their data is in (default EARLY_INDEX_MIN_BYTES). */
   earlyIndexMinBytes?: number;
   onEvent?: (event: LiveCopyEvent) => void;
+  /** How often 'progress' events come while data copies (default PROGRESS_INTERVAL_MS). */
+  progressIntervalMs?: number;
 }
 
 /** What was copied. */
@@ -197,6 +208,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
   const workDir = await mkdtemp(join(tmpdir(), 'drydock-pull-'));
   const clients: pg.Client[] = [];
   const track = (c: pg.Client) => (clients.push(c), c);
+  let stopTicker = (): void => undefined;
   try {
     // The leader reads the schema version with the database's own search_path (schema_migrations may be
     // anywhere on it); everything else it reads is qualified.
@@ -240,7 +252,13 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     const dumpTool = await options.pgTools.dumpSchemaArchive(options.source, archive, { snapshot, excludeSchemas: EXCLUDED_SCHEMAS, serverMajor: version.major });
     const archiveMajor = dumpTool.version.major;
     const toc = withoutPrecreated(await options.pgTools.listArchive(archive, archiveMajor), options.precreatedSchemas ?? new Set());
-    const restore = listRestorer({ pgTools: options.pgTools, target: options.target, archive, archiveMajor, workDir });
+    // Post-data (index builds, mostly) reports pg_restore's items as counts.
+    const postData = { counter: new RestoreItemCounter(), total: 0, counting: false, startedAt: 0 };
+    const countItem = (line: string): void => {
+      if (!postData.counting || !postData.counter.line(line).counted) return;
+      emit({ kind: 'items', progress: { done: Math.min(postData.counter.done, postData.total), total: postData.total, item: postData.counter.current, startedAt: postData.startedAt } });
+    };
+    const restore = listRestorer({ pgTools: options.pgTools, target: options.target, archive, archiveMajor, workDir, onStderrLine: options.onEvent ? countItem : undefined });
     await restore('pre-data', toc, { section: 'pre-data' });
 
     // Which post-data entries are built early (per large table), and which foreign keys drydock adds itself.
@@ -275,6 +293,25 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     const bytesTotal = toCopy.reduce((a, t) => a + t.bytes, 0);
     let bytesDone = 0;
     let done = 0;
+    // Progress within tables: each running table's COPY counts the bytes and rows it moves.
+    const running = new Map<SourceTable, CopyOut>();
+    let bytesCopied = 0;
+    const dataStarted = Date.now();
+    const reading = (): LiveCopyProgress => ({
+      startedAt: dataStarted,
+      now: Date.now(),
+      tablesDone: done,
+      tablesTotal: toCopy.length,
+      sizeDone: bytesDone,
+      sizeTotal: bytesTotal,
+      bytesCopied: bytesCopied + [...running.values()].reduce((a, out) => a + out.bytesRead, 0),
+      running: [...running].map(([t, out]) => ({ table: `${t.schema}.${t.name}`, bytes: out.bytesRead, rows: out.messagesRead, sizeOnDisk: t.bytes, estimatedRows: t.estimatedRows })),
+    });
+    const ticker = setInterval(() => {
+      if (running.size) emit({ kind: 'progress', progress: reading() });
+    }, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
+    ticker.unref();
+    stopTicker = () => clearInterval(ticker);
     const formats = new Set<string>();
     emit({ kind: 'phase', message: `data: ${toCopy.length} table(s), ${options.jobs} parallel stream(s)` });
     const copied = new Map<string, number>();
@@ -310,9 +347,15 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       const { out, into } = await withTransaction(dst, async () => {
         await dst.query(`TRUNCATE ONLY ${name}`);
         const streams = { out: src.query(copyOut(`COPY ${target} TO STDOUT (FORMAT ${format})`)), into: dst.query(copyIn(`COPY ${target} FROM STDIN (FORMAT ${format}, FREEZE)`)) };
-        await pipeline(streams.out, streams.into).catch((error: unknown) => {
-          throw copyError(error, table) ?? error;
-        });
+        running.set(table, streams.out);
+        try {
+          await pipeline(streams.out, streams.into).catch((error: unknown) => {
+            throw copyError(error, table) ?? error;
+          });
+        } finally {
+          running.delete(table);
+          bytesCopied += streams.out.bytesRead;
+        }
         return streams;
       });
       const rowsOut = Number(out.rowCount ?? 0);
@@ -329,6 +372,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       done += 1;
       emit({ kind: 'table-done', table: `${table.schema}.${table.name}`, rows: rowsIn, done, total: toCopy.length, bytesDone, bytesTotal });
     }, analyzeNext);
+    stopTicker();
 
     // Sequence values are data: set them from the snapshot, is_called included (setval(s, n, false) means
     // the next value is n itself).
@@ -342,6 +386,15 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     await leader.query('COMMIT');
 
     emit({ kind: 'phase', message: `indexes and constraints: pg_restore --section=post-data --jobs=${options.jobs}` });
+    if (options.onEvent) {
+      // The post-data items pg_restore runs: not those built early, nor the keys drydock adds itself.
+      const planned = new Set(foreignKeys.map((fk) => fk.id));
+      const ids = new Set(tocEntries(toc).map((e) => e.id));
+      const listed = tocEntries(await options.pgTools.listArchive(archive, archiveMajor, { section: 'post-data' }));
+      postData.total = listed.filter((e) => ids.has(e.id) && !earlyIds.has(e.id) && !planned.has(e.id)).length;
+      postData.counting = true;
+      postData.startedAt = Date.now();
+    }
     const notValidForeignKeys = await restoreAroundForeignKeys({
       restore,
       client: setupTarget,
@@ -365,6 +418,7 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       analyzed,
     };
   } finally {
+    stopTicker();
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
     await rm(workDir, { recursive: true, force: true });
   }

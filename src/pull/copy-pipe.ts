@@ -60,6 +60,13 @@ function copyDataHeader(payloadBytes: number): Buffer {
  */
 export class CopyOut extends Readable implements pg.Submittable {
   rowCount = 0;
+  /** Payload bytes read so far (progress: counted where the bytes are moved anyway, no extra pass). */
+  bytesRead = 0;
+  /**
+   * CopyData messages read so far: the server sends one per row (binary COPY adds one for its
+   * trailer), so this is the rows read, give or take one, while the copy runs.
+   */
+  messagesRead = 0;
   private connection: Connection | undefined;
   private pgDataHandler: ((chunk: Buffer) => void) | undefined;
   private wanted = false;
@@ -117,8 +124,10 @@ export class CopyOut extends Readable implements pg.Submittable {
     while (i < n) {
       if (this.state === 'type') {
         const type = chunk[i]!;
-        if (type === COPY_DATA) this.keep = true;
-        else if (type === COPY_OUT_RESPONSE || type === NOTICE || type === PARAMETER_STATUS || type === NOTIFICATION) this.keep = false;
+        if (type === COPY_DATA) {
+          this.keep = true;
+          this.messagesRead += 1;
+        } else if (type === COPY_OUT_RESPONSE || type === NOTICE || type === PARAMETER_STATUS || type === NOTIFICATION) this.keep = false;
         else {
           end = i; // CopyDone, an error, or anything else: the data is over.
           break;
@@ -153,6 +162,7 @@ export class CopyOut extends Readable implements pg.Submittable {
       if (this.remaining === 0) this.state = 'type';
     }
     if (w > 0) {
+      this.bytesRead += w;
       this.push(copyDataHeader(w));
       this.wanted = this.push(chunk.subarray(0, w));
     }

@@ -17,9 +17,12 @@ import { join } from 'node:path';
 
 import type pg from 'pg';
 
+import { formatEta } from '../format.js';
 import { withClient } from '../pg/client.js';
+import { etaFrom, formatPercent, shareDone } from '../progress.js';
 import type { ArchiveSection, PgTools } from '../pg/pg-tools.js';
 import type { DbUrl } from '../pg/url.js';
+import { RestoreItemCounter } from '../pg/restore-progress.js';
 import { addForeignKeys, planForeignKeys, type NotValidForeignKey, type PlannedForeignKey } from './foreign-keys.js';
 import { isCommentEntry, isEventTriggerEntry, tocEntries, tocWith, type TocEntry } from '../backups/toc.js';
 
@@ -35,7 +38,25 @@ export interface RestoreBackupOptions {
   validateForeignKeys: boolean;
   /** pre-data and data are already in (downloadWhileRestoring): restore post-data only. */
   dataLoaded?: boolean;
-  onStderrLine?: (line: string) => void;
+  /** Items restored (pg_restore --verbose's lines counted) of the items this restore runs through pg_restore. */
+  onProgress?: (progress: RestoreItemsProgress) => void;
+}
+
+/** How far a restore has come, in archive items. */
+export interface RestoreItemsProgress {
+  done: number;
+  total: number;
+  /** The newest item pg_restore named ("INDEX public.users_email_idx"). */
+  item: string | undefined;
+  /** When the items started (ms): the pace for the time left. */
+  startedAt: number;
+}
+
+/** "pg_restore: 120 of 456 items (26 %), about 30 s left; now INDEX public.users_email_idx". */
+export function describeRestoreProgress(p: RestoreItemsProgress, now: number = Date.now()): string {
+  const share = shareDone(p.done, p.total);
+  const eta = etaFrom(share, now - p.startedAt);
+  return `pg_restore: ${p.done} of ${p.total} items${share !== undefined ? ` (${formatPercent(share)})` : ''}${eta !== undefined ? `, about ${formatEta(eta)} left` : ''}${p.item ? `; now ${p.item}` : ''}`;
 }
 
 /** Writes a filtered table of contents to a list file in `workDir` and restores it (pg_restore -L). */
@@ -91,8 +112,19 @@ export async function restoreAroundForeignKeys(options: {
 /** Restore; returns the foreign keys left NOT VALID (their referenced data was excluded). */
 export async function restoreBackupArchive(options: RestoreBackupOptions): Promise<NotValidForeignKey[]> {
   const workDir = await mkdtemp(join(tmpdir(), 'drydock-toc-'));
-  const restore = listRestorer({ ...options, workDir });
+  const { onProgress } = options;
+  const counter = new RestoreItemCounter();
+  let items = new Set(tocEntries(options.toc).map((e) => e.id));
+  const startedAt = Date.now();
+  const report = (): void => onProgress?.({ done: Math.min(counter.done, items.size), total: items.size, item: counter.current, startedAt });
+  const restore = listRestorer({ ...options, workDir, onStderrLine: onProgress ? (line) => counter.line(line).counted && report() : undefined });
   try {
+    if (onProgress && options.dataLoaded) {
+      // Only post-data is left: the items of the list pg_restore runs for that section.
+      const postData = new Set(tocEntries(await options.pgTools.listArchive(options.archive, options.archiveMajor, { section: 'post-data' })).map((e) => e.id));
+      items = new Set([...items].filter((id) => postData.has(id)));
+    }
+    report();
     if (!options.dataLoaded) await restore('pre-data', options.toc, { section: 'pre-data' });
     return await withClient(options.target, async (client) => {
       const planned = await planForeignKeys({
@@ -104,6 +136,8 @@ export async function restoreBackupArchive(options: RestoreBackupOptions): Promi
         excludedData: options.excludedData,
         validate: options.validateForeignKeys,
       });
+      // The keys drydock adds itself are not pg_restore's items.
+      for (const fk of planned) items.delete(fk.id);
       return restoreAroundForeignKeys({ restore, client, planned, toc: options.toc, section: options.dataLoaded ? 'post-data' : ['data', 'post-data'], jobs: options.jobs });
     });
   } finally {

@@ -7,7 +7,8 @@ import { chooseBackup } from '../../backups/choose.js';
 import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData, type TocTable } from '../../backups/toc.js';
 import type { Deps } from '../../deps.js';
 import { DrydockError } from '../../errors.js';
-import { formatAge, formatBytes, formatDuration, hoursSince } from '../../format.js';
+import { formatAge, formatDuration, hoursSince } from '../../format.js';
+import { describeTransfer, measure } from '../../progress.js';
 import type { BackupSummary } from '../../heroku/cli.js';
 import { precreatedSchemas, prepareExtensions } from '../../local/extensions.js';
 import { withClient } from '../../pg/client.js';
@@ -19,7 +20,7 @@ import type { StreamRestoreMode } from '../../settings.js';
 import { readArchiveFacts, type ArchiveFacts } from '../archive-facts.js';
 import { assertPatternsMatch } from '../table-patterns.js';
 import type { NotValidForeignKey } from '../foreign-keys.js';
-import { restoreBackupArchive } from '../restore-backup.js';
+import { restoreBackupArchive, type RestoreItemsProgress } from '../restore-backup.js';
 import { downloadWhileRestoring } from '../stream-restore.js';
 import type { PullSource } from '../types.js';
 import { readSourceFacts, type SourceFacts } from './live.js';
@@ -138,7 +139,8 @@ export interface FetchBackupOptions {
   scratch: () => Promise<DbUrl>;
   /** After the first chunk (a test pause point). */
   afterFirstChunk?: (() => Promise<void>) | undefined;
-  onProgress: (text: string) => void;
+  /** The download's progress as a line, and its share done when the size is known. */
+  onProgress: (text: string, fraction: number | undefined) => void;
   onWarning?: (message: string) => void;
 }
 
@@ -149,13 +151,15 @@ export async function fetchBackup(deps: Pick<Deps, 'heroku'>, options: FetchBack
   if (hit) return { cached: hit, cacheHit: true, dataLoaded: false };
   const url = await (options.backupUrl ?? deps.heroku.backupUrl(app, backup.id));
   let loading = false;
+  const startedAt = Date.now();
   const download = (hooks: { onPartOpened?: (part: string) => void; onBytes?: (bytes: number, total: number | undefined) => void; signal?: AbortSignal } = {}) =>
     downloadToCache(options.cache, app, backup.id, url, {
       createdAt: backup.createdAt,
       ...hooks,
       ...(options.afterFirstChunk ? { afterFirstChunk: options.afterFirstChunk } : {}),
       onProgress: (p) => {
-        options.onProgress(`${formatBytes(p.bytes)}${p.total ? ` of ${formatBytes(p.total)} (${Math.round((100 * p.bytes) / p.total)} %)` : ''}${loading ? ', loading as it arrives' : ''}`);
+        const view = measure({ done: p.bytes, total: p.total, startedAt, now: Date.now() });
+        options.onProgress(`${describeTransfer(p.bytes, p.total, view)}${loading ? ', loading as it arrives' : ''}`, view.fraction);
       },
     });
   if (options.mode === 'off') return { cached: await download(), cacheHit: false, dataLoaded: false };
@@ -179,7 +183,7 @@ export async function loadBackupSource(
   pgTools: PgTools,
   fetched: FetchedBackup,
   scratch: DbUrl,
-  options: { archiveMajor: number; jobs: number; excludeTableData: string[]; validateForeignKeys: boolean; extensions: InstalledExtension[] | undefined; onLine: (line: string) => void; onWarning?: (message: string) => void },
+  options: { archiveMajor: number; jobs: number; excludeTableData: string[]; validateForeignKeys: boolean; extensions: InstalledExtension[] | undefined; onProgress?: (progress: RestoreItemsProgress) => void; onWarning?: (message: string) => void },
 ): Promise<{ tables: TocTable[]; notValidForeignKeys: NotValidForeignKey[]; archiveFacts: ArchiveFacts }> {
   const { file, id, app } = fetched.cached;
   const restore = fetched.restore ?? (await prepareBackupRestore(scratch, await pgTools.listArchive(file, options.archiveMajor), options.extensions, options.excludeTableData, `backup ${id} of ${app}`, options.onWarning));
@@ -193,7 +197,7 @@ export async function loadBackupSource(
     excludedData: (schema, name) => options.excludeTableData.some((p) => matchesTable(p, schema, name)),
     validateForeignKeys: options.validateForeignKeys,
     dataLoaded: fetched.dataLoaded,
-    onStderrLine: options.onLine,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   return { tables: restore.tables, notValidForeignKeys, archiveFacts: await readArchiveFacts(pgTools, fetched.cached.file, options.archiveMajor, restore.list) };
 }

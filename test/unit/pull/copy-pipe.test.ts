@@ -98,9 +98,11 @@ describe('copyOut', () => {
     const bigEnd = stream.length - tail.length - message('d', rows[3]).length;
     const cuts = [...Array.from({ length: 60 }, (_, k) => k + 1), ...Array.from({ length: 12 }, (_, k) => bigEnd - 6 + k), stream.length - tail.length + 2];
     for (const cut of cuts) {
-      const { out, rest } = await run(splitAt(stream, [cut]));
+      const { out, rest, query } = await run(splitAt(stream, [cut]));
       expect(payloads(out).equals(expected), `cut at ${cut}`).toBe(true);
       expect(rest, `cut at ${cut}`).toEqual(tail);
+      // Progress: every payload byte and every row counted once, the interleaved messages not at all.
+      expect([query.bytesRead, query.messagesRead], `cut at ${cut}`).toEqual([expected.length, rows.length]);
     }
     // One byte at a time through the headers and small rows, then into the big row and through the end.
     const { out, rest } = await run(splitAt(stream, [...Array.from({ length: 120 }, (_, k) => k), ...Array.from({ length: 200 }, (_, k) => bigEnd - 100 + k)]));

@@ -115,17 +115,23 @@ export function splitStatements(sql: string, options: SplitOptions = {}): Statem
   try {
     stmts = (lib.parseSync(sql) as { stmts?: RawStmt[] }).stmts ?? [];
   } catch (error) {
-    if (!lib.hasSqlDetails(error)) throw error;
+    const details = lib.hasSqlDetails(error) ? error.sqlDetails : undefined;
+    if (!details) throw error;
     // cursorPosition is 0-based and counts characters (code points), not bytes or UTF-16 units.
-    const index = source.indexOfCodePoint(error.sqlDetails.cursorPosition);
-    throw syntaxError(error.sqlDetails.message, index, sql, source, options);
+    const index = source.indexOfCodePoint(details.cursorPosition);
+    throw syntaxError(details.message, index, sql, source, options);
   }
 
+  // Postgres 18's parser starts a statement at its first token (stmt_location) and ends it at its
+  // `;` (stmt_len, trailing comments included); the region between the previous `;` and the first
+  // token holds the statement's leading comments.
+  let previousEnd = -1;
   return stmts.map((raw) => {
     const byteStart = raw.stmt_location ?? 0;
-    const regionStart = source.indexOfByte(byteStart);
+    const regionStart = previousEnd + 1;
     const regionEnd = raw.stmt_len ? source.indexOfByte(byteStart + raw.stmt_len) : sql.length;
-    const start = skipTrivia(sql, regionStart, regionEnd);
+    previousEnd = regionEnd;
+    const start = skipTrivia(sql, source.indexOfByte(byteStart), regionEnd);
     const text = trimTrailingTrivia(sql.slice(start, regionEnd), lib);
     const { line, column } = source.positionOf(start);
     const kind = Object.keys(raw.stmt)[0] ?? 'Unknown';

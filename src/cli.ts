@@ -54,9 +54,11 @@ export function commandNameOf(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
-/** The registrations `argv` needs: its command's alone, or every command (omit argv for all). */
+/** The registrations `argv` needs: its command's alone, none for a bare --version, else every command (omit argv for all). */
 export async function loadCommands(argv?: readonly string[]): Promise<RegisterCommand[]> {
   const name = argv && commandNameOf(argv);
+  const args = argv?.slice(2) ?? [];
+  if (!name && args.some((a) => a === '-V' || a === '--version') && !args.some((a) => a === '-h' || a === '--help' || !a.startsWith('-'))) return [];
   return Promise.all((name ? [name] : Object.keys(COMMANDS)).map((n) => COMMANDS[n]!()));
 }
 

@@ -51,6 +51,12 @@ describe('start-up', () => {
     expect(loadedBy(['-a', 'some-app', '--json', 'lint', '.', '--pg-version', '15']).modules).not.toContain('commands/migrate');
   });
 
+  it('prints the version without loading any command', () => {
+    const run = spawnSync(process.execPath, [CLI_PATH, '--version'], { encoding: 'utf8' });
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect([...loadedBy(['--version']).modules].filter((m) => m.startsWith('commands/'))).toEqual([]);
+  });
+
   it('finds the command after global options and their values', () => {
     const argv = (...args: string[]) => ['node', 'drydock', ...args];
     expect(commandNameOf(argv('lint', 'x.sql'))).toBe('lint');

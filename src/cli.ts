@@ -3,21 +3,12 @@
  * drydock's entry point: commander wiring, dependency construction, and the only top-level catch.
  */
 import { realpathSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError } from 'commander';
 
-import { registerDoctor } from './commands/doctor.js';
-import { registerInit } from './commands/init.js';
-import { registerLint } from './commands/lint.js';
-import { registerMigrate } from './commands/migrate.js';
-import { registerPostdeploy } from './commands/postdeploy.js';
-import { registerPull } from './commands/pull.js';
-import { registerSnapshot } from './commands/snapshot.js';
-import { registerBackups } from './commands/backups.js';
-import { registerRestore } from './commands/restore.js';
-import { registerRelease } from './commands/release.js';
-import { registerSchema } from './commands/schema.js';
+import type { RunCommand } from './commands/run.js';
 import { createDeps, type Deps } from './deps.js';
 import { asInterrupted, ConfigError, EXIT, interruptedBy } from './errors.js';
 import { installInterruptHandlers } from './interrupt.js';
@@ -27,6 +18,50 @@ import { readEnvironment, resolveGlobalSettings, type Environment, type GlobalFl
 /** The package version, kept in one place for --version. */
 export const VERSION = '0.1.0';
 
+/** Registers one command on the program. */
+export type RegisterCommand = (program: Command, run: RunCommand) => void;
+
+/**
+ * Every command's registration, in help order, each imported only when needed: a run loads the
+ * module of the command it runs and nothing else (so `drydock lint` never loads pg, listr2 or
+ * execa); help, `help <command>` and unknown commands load them all.
+ */
+const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
+  doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
+  migrate: async () => (await import('./commands/migrate.js')).registerMigrate,
+  release: async () => (await import('./commands/release.js')).registerRelease,
+  lint: async () => (await import('./commands/lint.js')).registerLint,
+  postdeploy: async () => (await import('./commands/postdeploy.js')).registerPostdeploy,
+  pull: async () => (await import('./commands/pull.js')).registerPull,
+  snapshot: async () => (await import('./commands/snapshot.js')).registerSnapshot,
+  backups: async () => (await import('./commands/backups.js')).registerBackups,
+  restore: async () => (await import('./commands/restore.js')).registerRestore,
+  schema: async () => (await import('./commands/schema.js')).registerSchema,
+  init: async () => (await import('./commands/init.js')).registerInit,
+};
+
+/** Global options that take a value (the word after them is not the command). */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-a', '--app', '-r', '--remote']);
+
+/** The command `argv` (node, script, args…) runs, when it names one of COMMANDS; else undefined. */
+export function commandNameOf(argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return undefined;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i++;
+    else if (!arg.startsWith('-')) return Object.hasOwn(COMMANDS, arg) ? arg : undefined;
+  }
+  return undefined;
+}
+
+/** The registrations `argv` needs: its command's alone, none for a bare --version, else every command (omit argv for all). */
+export async function loadCommands(argv?: readonly string[]): Promise<RegisterCommand[]> {
+  const name = argv && commandNameOf(argv);
+  const args = argv?.slice(2) ?? [];
+  if (!name && args.some((a) => a === '-V' || a === '--version') && !args.some((a) => a === '-h' || a === '--help' || !a.startsWith('-'))) return [];
+  return Promise.all((name ? [name] : Object.keys(COMMANDS)).map((n) => COMMANDS[n]!()));
+}
+
 /** What a run shares with the signal handlers main() installs. */
 export interface RunContext {
   /** Aborted by the first SIGINT/SIGTERM; becomes Deps.signal. */
@@ -35,8 +70,8 @@ export interface RunContext {
   output?: Output;
 }
 
-/** Build the commander program. `setExit` receives the exit code of the command that ran. */
-export function buildProgram(setExit: (code: number) => void, env: Environment, context: RunContext = {}): Command {
+/** Build the commander program with `commands` (loadCommands). `setExit` receives the exit code of the command that ran. */
+export function buildProgram(setExit: (code: number) => void, env: Environment, commands: readonly RegisterCommand[], context: RunContext = {}): Command {
   const program = new Command('drydock');
   program
     .description('Rehearse, release and restore Heroku Postgres deploys safely')
@@ -67,17 +102,7 @@ export function buildProgram(setExit: (code: number) => void, env: Environment, 
     }
   };
 
-  registerDoctor(program, run);
-  registerMigrate(program, run);
-  registerRelease(program, run);
-  registerLint(program, run);
-  registerPostdeploy(program, run);
-  registerPull(program, run);
-  registerSnapshot(program, run);
-  registerBackups(program, run);
-  registerRestore(program, run);
-  registerSchema(program, run);
-  registerInit(program, run);
+  for (const register of commands) register(program, run);
   return program;
 }
 
@@ -97,9 +122,14 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     },
   });
   context.signal = handlers.controller.signal;
-  const program = buildProgram((c) => {
-    code = c;
-  }, env, context);
+  const program = buildProgram(
+    (c) => {
+      code = c;
+    },
+    env,
+    await loadCommands(argv),
+    context,
+  );
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -134,6 +164,8 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // Node 22.1+ caches compiled code on disk between runs (drydock loads ~70 modules per run); Node 20 has no such API.
+  (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   main().then(
     (code) => {
       process.exitCode = code;

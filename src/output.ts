@@ -7,10 +7,16 @@
  * - json: `--json`; stdout carries only the JSON result, progress goes to stderr as plain lines.
  * Every byte passes through `mask`.
  */
-import { ListrLogger, ProcessOutput, type ListrBaseClassOptions, type ListrRendererValue } from 'listr2';
+import type { ListrBaseClassOptions, ListrLogger, ListrRendererValue, ProcessOutput } from 'listr2';
 
 import { EXIT, isDrydockError, type ExitCode } from './errors.js';
 import { mask, maskDeep } from './redact.js';
+
+/** The listr2 classes listrOptions builds its logger from. */
+export interface ListrClasses {
+  ListrLogger: typeof ListrLogger;
+  ProcessOutput: typeof ProcessOutput;
+}
 
 /** listr2 options carrying the renderer choice for this run. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -170,8 +176,12 @@ export class Output {
     return code;
   }
 
-  /** listr2 options for this mode: interactive renderer on a TTY, timestamped lines otherwise. */
-  listrOptions(): ListrRendering {
+  /**
+   * listr2 options for this mode: interactive renderer on a TTY, timestamped lines otherwise. The
+   * caller (pipelines/listr.ts) hands in listr2's classes, so commands without task lists (lint)
+   * never load listr2.
+   */
+  listrOptions({ ListrLogger, ProcessOutput }: ListrClasses): ListrRendering {
     const maskedStdout = maskingStream(this.mode === 'json' ? this.stderr : this.stdout);
     const maskedStderr = maskingStream(this.stderr);
     const processOutput = new ProcessOutput(maskedStdout, maskedStderr, { leaveEmptyLine: false });

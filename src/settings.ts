@@ -7,10 +7,10 @@
  * loading `.env`), and everything else receives values derived from that snapshot.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism, homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import dotenv from 'dotenv';
 
 import { ConfigError } from './errors.js';
 import { assertIdentifier } from './pg/ident.js';
@@ -30,7 +30,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 /** Load `.env` from `cwd` without overriding what is already set, then snapshot the environment. */
 export function readEnvironment(cwd = process.cwd()): Environment {
   const path = resolve(cwd, '.env');
-  if (existsSync(path)) dotenv.config({ path, override: false, quiet: true });
+  // dotenv (CommonJS) is required only when there is a .env to read: most runs have none.
+  if (existsSync(path)) (createRequire(import.meta.url)('dotenv') as typeof import('dotenv')).config({ path, override: false, quiet: true });
   return currentEnvironment();
 }
 

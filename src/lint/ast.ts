@@ -49,7 +49,17 @@ export interface ConstraintNode {
   pk_attrs?: PgNode[];
   pktable?: RangeVar;
   generated_when?: string;
+  /** Generated columns: 's' for STORED, 'v' for VIRTUAL (Postgres 18's default when neither is written). */
+  generated_kind?: string;
+  /** Set on enforced CHECK and FOREIGN KEY constraints; left out for `NOT ENFORCED` (Postgres 18). */
+  is_enforced?: boolean;
   location?: number;
+}
+
+/** `NOT NULL col` as a table constraint (Postgres 18: `ADD CONSTRAINT name NOT NULL col [NOT VALID]`): its column, else undefined. */
+export function notNullConstraintColumn(constraint: ConstraintNode | undefined): string | undefined {
+  if (constraint?.contype !== 'CONSTR_NOTNULL') return undefined;
+  return stringList(constraint.keys)[0];
 }
 
 /** One action of ALTER TABLE: `AlterTableCmd`. */

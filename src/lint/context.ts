@@ -18,7 +18,7 @@
  *
  * Rules read this state; only the linter (lint.ts) moves it forward, after every rule has seen a statement.
  */
-import { alterCommands, asKind, columnConstraints, columnRefName, constInteger, constString, stringList, typeInfo, type ColumnDefNode, type ConstraintNode, type PgNode, type RangeVar, type TypeInfo } from './ast.js';
+import { alterCommands, asKind, columnConstraints, columnRefName, constInteger, constString, notNullConstraintColumn, stringList, typeInfo, type ColumnDefNode, type ConstraintNode, type PgNode, type RangeVar, type TypeInfo } from './ast.js';
 import { blockingLocks, droppedRelations } from './locks.js';
 import { SchemaModel, type TableModel, type TableSize } from './schema-model.js';
 import type { LintStatement, PendingConstraint, Report, RuleContext } from './types.js';
@@ -391,9 +391,10 @@ export class LintContext implements RuleContext {
 
   private observeConstraint(table: RangeVar, constraint: ConstraintNode): void {
     if (constraint.conname) this.model.addConstraint(table, constraint.conname, !constraint.skip_validation);
-    const kind = constraint.contype === 'CONSTR_CHECK' ? 'check' : constraint.contype === 'CONSTR_FOREIGN' ? 'foreign-key' : undefined;
+    const notNullConstraint = notNullConstraintColumn(constraint);
+    const kind = constraint.contype === 'CONSTR_CHECK' ? 'check' : constraint.contype === 'CONSTR_FOREIGN' ? 'foreign-key' : notNullConstraint ? 'not-null' : undefined;
     if (!kind) return;
-    const notNullColumn = kind === 'check' ? notNullCheckColumn(constraint.raw_expr) : undefined;
+    const notNullColumn = kind === 'check' ? notNullCheckColumn(constraint.raw_expr) : notNullConstraint;
     if (constraint.skip_validation) {
       if (constraint.conname) this.pending.set(`${table.relname}\0${constraint.conname}`, { table, kind, notNullColumn, transactionId: this.transactionId });
     } else if (notNullColumn) {

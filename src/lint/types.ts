@@ -68,8 +68,9 @@ export interface Report {
 /** A constraint added NOT VALID earlier in the same migration. */
 export interface PendingConstraint {
   table: RangeVar;
-  kind: 'check' | 'foreign-key';
-  /** For `CHECK (col IS NOT NULL)`: the column. */
+  /** 'not-null': Postgres 18's `ADD CONSTRAINT name NOT NULL col NOT VALID`. */
+  kind: 'check' | 'foreign-key' | 'not-null';
+  /** For `CHECK (col IS NOT NULL)` and NOT NULL constraints: the column. */
   notNullColumn: string | undefined;
   /** The transaction it was added in (see RuleContext.transactionId). */
   transactionId: number;

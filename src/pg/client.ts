@@ -2,7 +2,7 @@
  * Connections on `pg`, always scoped: withClient opens, runs, and closes in `finally`.
  * Connection failures become ConnectionError with a hint; passwords never reach a message.
  */
-import pg from 'pg';
+import type pg from 'pg';
 
 import { ConnectionError, DrydockError } from '../errors.js';
 import { mask } from '../redact.js';
@@ -90,7 +90,9 @@ export async function connect(url: DbUrl, options: ConnectOptions = {}): Promise
 
 async function connectOnce(url: DbUrl, sslmode: string, options: ConnectOptions): Promise<pg.Client> {
   const attempt = async (mode: string): Promise<pg.Client> => {
-    const client = new pg.Client(clientConfig(url, mode, options));
+    // Imported on first connection: commands that never connect (lint without --url) do not load pg.
+    const { default: driver } = await import('pg');
+    const client = new driver.Client(clientConfig(url, mode, options));
     client.on('error', () => {
       /* a dropped idle connection must not crash the process; the next query reports it */
     });

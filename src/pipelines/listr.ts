@@ -1,7 +1,7 @@
 /**
  * One constructor for task lists, so every pipeline renders the way output.ts chose for this run.
  */
-import { Listr, type ListrRendererValue, type ListrTask } from 'listr2';
+import { Listr, ListrLogger, ProcessOutput, type ListrRendererValue, type ListrTask } from 'listr2';
 
 import type { Output } from '../output.js';
 
@@ -25,5 +25,5 @@ export function createPipeline<Ctx>(tasks: PipelineTask<Ctx>[], output: Output, 
         },
       }))
     : tasks;
-  return new Listr<Ctx, ListrRendererValue, ListrRendererValue>(guarded, output.listrOptions());
+  return new Listr<Ctx, ListrRendererValue, ListrRendererValue>(guarded, output.listrOptions({ ListrLogger, ProcessOutput }));
 }

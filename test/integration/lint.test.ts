@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
 import { makeMigrationDir, type MigrationDir, type MigrationSpec } from '../helpers/migrations.js';
+import { RULE_CASES } from '../unit/lint/rules/cases.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -198,6 +199,56 @@ describe('drydock lint', () => {
     const bad = await runCli(['lint', m.dir, '--pg-version', 'fifteen'], { cwd: m.root });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/^error: --pg-version must be a PostgreSQL major version like 15 or 9\.6, not "fifteen"$/m);
+  });
+
+  it('reads Postgres 18 syntax: an error for the older server at --url, the NOT VALID path with --pg-version 18', async () => {
+    const notNull: MigrationSpec = { version: '20260103000000', name: 'email_not_null', up: 'ALTER TABLE users ADD CONSTRAINT users_email_not_null NOT NULL email NOT VALID;' };
+    const validate: MigrationSpec = { version: '20260104000000', name: 'validate_email', up: 'ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;' };
+    const m = dir([SAFE, notNull, validate]);
+    const d = await db('lint_pg18');
+    const { rows } = await d.query<{ v: string }>(`SELECT current_setting('server_version_num')::int / 10000 AS v`);
+    const serverMajor = Number(rows[0]!.v);
+    const fromServer = await runCli(['lint', m.dir, '--url', d.url, '--json'], { cwd: m.root });
+    const json = JSON.parse(fromServer.stdout) as { findings: Array<{ rule: string; file: string }> };
+    if (serverMajor < 18) {
+      expect(fromServer.exitCode).toBe(1);
+      expect(json.findings.map((f) => [f.rule, f.file.split('/').pop()])).toEqual([['ban-newer-postgres-syntax', '20260103000000_email_not_null.sql']]);
+    }
+    const v18 = await runCli(['lint', m.dir, '--pg-version', '18'], { cwd: m.root });
+    expect(v18.exitCode).toBe(0);
+    expect(v18.stdout.trim()).toBe('No unsafe operations found in 3 files (checked for Postgres 18).');
+    const v18SetNotNull = dir([SAFE, { version: '20260103000000', name: 'set_not_null', up: 'ALTER TABLE users ALTER COLUMN email SET NOT NULL;' }]);
+    const advice = await runCli(['lint', v18SetNotNull.dir, '--pg-version', '18'], { cwd: v18SetNotNull.root });
+    expect(advice.exitCode).toBe(1);
+    expect(advice.stdout).toContain('ALTER TABLE users ADD CONSTRAINT users_email_not_null NOT NULL email NOT VALID;');
+  });
+
+  it('flags exactly the syntax an older server rejects (ban-newer-postgres-syntax against the real parser)', async () => {
+    const d = await db('lint_syntax');
+    const { rows } = await d.query<{ v: string }>(`SELECT current_setting('server_version_num')::int / 10000 AS v`);
+    if (Number(rows[0]!.v) >= 18) return; // the server understands all of it
+    const cases = RULE_CASES['ban-newer-postgres-syntax']!;
+    /** The SQLSTATE the server gives the statement (in a transaction rolled back), or 'ok'. */
+    const sqlstate = async (sql: string): Promise<string> => {
+      try {
+        await d.query(`BEGIN; ${sql}; ROLLBACK;`);
+        return 'ok';
+      } catch (error) {
+        await d.query('ROLLBACK').catch(() => undefined);
+        return (error as { code?: string }).code ?? 'unknown';
+      }
+    };
+    for (const c of cases.err) {
+      const sql = typeof c === 'string' ? c : c.sql;
+      // syntax_error, or feature_not_supported for syntax the old grammar reads only to refuse.
+      expect(['42601', '0A000'], sql).toContain(await sqlstate(sql));
+    }
+    for (const c of cases.ok) {
+      if (typeof c !== 'string' && (c.pgVersion ?? 15) >= 18) continue;
+      const sql = typeof c === 'string' ? c : c.sql;
+      // Unknown tables and the like are fine: only these mean the server lacks the syntax.
+      expect(['42601', '0A000'], sql).not.toContain(await sqlstate(sql));
+    }
   });
 
   it('lints plain files statement by statement, with --assume-in-transaction when a tool wraps them', async () => {

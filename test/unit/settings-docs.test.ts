@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 
-import { buildProgram } from '../../src/cli.js';
+import { buildProgram, loadCommands } from '../../src/cli.js';
 import { PROJECT_SCHEMA } from '../../src/settings.js';
 
 /**
@@ -46,8 +46,8 @@ describe('the README settings table', () => {
   const flagCells = rows.map((r) => r[1] ?? '').join(' ');
   const jsonCells = rows.map((r) => r[3] ?? '').join(' ');
 
-  it('names every variable an option reads, in the row of that option', () => {
-    const program = buildProgram(() => {}, {});
+  it('names every variable an option reads, in the row of that option', async () => {
+    const program = buildProgram(() => {}, {}, await loadCommands());
     const missing: string[] = [];
     for (const command of allCommands(program)) {
       for (const option of command.options) {
@@ -78,8 +78,8 @@ describe('the README settings table', () => {
     expect(Object.keys(PROJECT_SCHEMA).filter((k) => !section.includes(`\`${k}\``))).toEqual([]);
   });
 
-  it('every flag in the table exists on some command', () => {
-    const program = buildProgram(() => {}, {});
+  it('every flag in the table exists on some command', async () => {
+    const program = buildProgram(() => {}, {}, await loadCommands());
     const longs = new Set(allCommands(program).flatMap((c) => c.options.map((o) => o.long)));
     const named = [...flagCells.matchAll(/`(--[a-z][a-z-]*)/g)].map((m) => m[1]!);
     expect(named.filter((f) => !longs.has(f))).toEqual([]);

@@ -1,7 +1,8 @@
 /**
  * ADD COLUMN … DEFAULT: from Postgres 11 a non-volatile default is stored in the catalog and the
  * table is not touched; a volatile default (or any default before 11, or a STORED generated
- * column) is written into every row: a full table rewrite under ACCESS EXCLUSIVE.
+ * column) is written into every row: a full table rewrite under ACCESS EXCLUSIVE. A VIRTUAL
+ * generated column (Postgres 18) is computed when read and touches only the catalog.
  * https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
  */
 import { asKind, showIdent, showRelation, showType, stringList, type PgNode } from '../ast.js';
@@ -22,13 +23,18 @@ export const addingFieldWithVolatileDefault = defineRule({
       const rewrite = `rewrites every row of \`${table}\` while holding an ACCESS EXCLUSIVE lock: reads and writes of \`${table}\` wait until it finishes`;
       const generated = added.constraints.find((c) => c.contype === 'CONSTR_GENERATED');
       if (generated) {
+        // A virtual generated column (Postgres 18) is computed when read: adding one touches only the catalog.
+        if (generated.generated_kind === 'v') continue;
         ctx.report({
           node: generated,
-          message: `adding the generated column \`${column}\` computes it for every existing row: Postgres ${rewrite}`,
-          help: [
-            `ALTER TABLE ${table} ADD COLUMN ${column} ${type};`,
-            '-- fill it in batches outside the migration, and keep it current with a trigger (or compute it in queries or a view)',
-          ].join('\n'),
+          message: `adding the stored generated column \`${column}\` computes it for every existing row: Postgres ${rewrite}`,
+          help:
+            ctx.pgVersion >= 18
+              ? [`ALTER TABLE ${table} ADD COLUMN ${column} ${type} GENERATED ALWAYS AS (…) VIRTUAL; -- Postgres 18: computed when read, no rewrite`].join('\n')
+              : [
+                  `ALTER TABLE ${table} ADD COLUMN ${column} ${type};`,
+                  '-- fill it in batches outside the migration, and keep it current with a trigger (or compute it in queries or a view)',
+                ].join('\n'),
         });
         continue;
       }

@@ -14,6 +14,7 @@ import { banCluster } from './ban-cluster.js';
 import { banConcurrentIndexInTransaction } from './ban-concurrent-index-in-transaction.js';
 import { banDropColumn } from './ban-drop-column.js';
 import { banDropTable } from './ban-drop-table.js';
+import { banNewerPostgresSyntax } from './ban-newer-postgres-syntax.js';
 import { banSetNotNull } from './ban-set-not-null.js';
 import { banSetTablespace } from './ban-set-tablespace.js';
 import { banTruncate } from './ban-truncate.js';
@@ -52,6 +53,7 @@ export const RULES: readonly Rule[] = [
   banCluster,
   banSetTablespace,
   banBackfillWithSchemaChange,
+  banNewerPostgresSyntax,
   requireLockTimeout,
   preferJsonb,
 ];

@@ -26,6 +26,16 @@ describe('the lint corpus', () => {
     expect(RULES.map((r) => r.id).filter((id) => !seen.has(id))).toEqual([]);
   });
 
+  it('reads Postgres 18 migrations, and on Postgres 18 flags only the forms that scan under ACCESS EXCLUSIVE', async () => {
+    const run = await lintFiles(['pg18'], { pgVersion: 18, cwd: CORPUS });
+    expect(Object.fromEntries(run.files.map((f) => [f.file, f.findings.map((x) => `${x.rule}@${x.line}`)]))).toEqual({
+      'pg18/20260301000000_accounts_email_not_null.sql': [],
+      'pg18/20260302000000_validate_accounts_email.sql': [],
+      'pg18/20260303000000_orders_total.sql': [],
+      'pg18/20260304000000_unsafe_not_null.sql': ['ban-set-not-null@3', 'ban-set-not-null@5'],
+    });
+  });
+
   it('skips separate down files unless asked, and lints them with down', async () => {
     const up = await lintFiles(['golang-migrate'], { pgVersion: 15, cwd: CORPUS });
     expect(up.files.map((f) => f.file)).not.toContain('golang-migrate/000001_create_items.down.sql');

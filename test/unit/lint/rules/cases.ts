@@ -75,6 +75,7 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       'ALTER TABLE users ADD COLUMN n bigint DEFAULT nextval(\'users_n_seq\');',
       'ALTER TABLE users ADD COLUMN slug text DEFAULT make_slug();',
       'ALTER TABLE users ADD COLUMN total numeric GENERATED ALWAYS AS (price * qty) STORED;',
+      { sql: 'ALTER TABLE users ADD COLUMN total numeric GENERATED ALWAYS AS (price * qty) STORED;', pgVersion: 18 },
       { sql: 'ALTER TABLE users ADD COLUMN admin boolean DEFAULT false;', pgVersion: 10 },
       { sql: 'ALTER TABLE "core_recipe" ADD COLUMN "foo" integer DEFAULT 10 NOT NULL;', pgVersion: 9.6 },
     ],
@@ -92,6 +93,9 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       'ALTER TABLE users ADD COLUMN token uuid;\nALTER TABLE users ALTER COLUMN token SET DEFAULT gen_random_uuid();',
       'CREATE TABLE sessions (id uuid PRIMARY KEY DEFAULT gen_random_uuid());',
       'CREATE TABLE t (id int);\nALTER TABLE t ADD COLUMN token uuid DEFAULT gen_random_uuid();',
+      // Postgres 18's virtual generated columns are computed when read: no rewrite (VIRTUAL is the default).
+      { sql: 'ALTER TABLE orders ADD COLUMN total numeric GENERATED ALWAYS AS (price * qty) VIRTUAL;', pgVersion: 18 },
+      { sql: 'ALTER TABLE "orders" ADD COLUMN "total" numeric GENERATED ALWAYS AS ("price" * "qty");', pgVersion: 18 },
     ],
   },
   'adding-required-field': {
@@ -140,12 +144,27 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       },
       // The check was added NOT VALID but never validated.
       'ALTER TABLE users ADD CONSTRAINT c CHECK (email IS NOT NULL) NOT VALID;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;',
+      // Postgres 18's NOT NULL table constraint scans like SET NOT NULL unless it is NOT VALID.
+      { sql: 'ALTER TABLE users ADD CONSTRAINT users_email_not_null NOT NULL email;', pgVersion: 18 },
+      { sql: 'ALTER TABLE "User" ADD CONSTRAINT "User_name_not_null" NOT NULL "name";', pgVersion: 18, kind: 'drydock' },
+      'ALTER TABLE users ADD CONSTRAINT users_email_not_null NOT NULL email;',
+      // SET NOT NULL validates a NOT VALID NOT NULL constraint with a scan under ACCESS EXCLUSIVE (VALIDATE CONSTRAINT would not block).
+      { sql: 'ALTER TABLE users ADD CONSTRAINT n NOT NULL email NOT VALID;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;', pgVersion: 18 },
+      // Validated in the transaction that added it: the ACCESS EXCLUSIVE lock is held through the scan.
+      { sql: 'ALTER TABLE users ADD CONSTRAINT n NOT NULL email NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT n;', pgVersion: 18, kind: 'drydock' },
+      { sql: 'BEGIN;\nALTER TABLE users ADD CONSTRAINT n NOT NULL email NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT n;\nCOMMIT;', pgVersion: 18 },
     ],
     ok: [
       'ALTER TABLE users ADD CONSTRAINT c CHECK (email IS NOT NULL) NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT c;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;',
       { sql: 'ALTER TABLE users VALIDATE CONSTRAINT users_email_null;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\nALTER TABLE users DROP CONSTRAINT users_email_null;', kind: 'drydock' },
       'ALTER TABLE users ALTER COLUMN email DROP NOT NULL;',
       'CREATE TABLE t (email text);\nALTER TABLE t ALTER COLUMN email SET NOT NULL;',
+      // Postgres 18's safe path: NOT VALID (no scan), then VALIDATE (SHARE UPDATE EXCLUSIVE) in its own transaction.
+      { sql: 'ALTER TABLE users ADD CONSTRAINT users_email_not_null NOT NULL email NOT VALID;', pgVersion: 18 },
+      { sql: 'ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;', pgVersion: 18, kind: 'drydock' },
+      { sql: 'ALTER TABLE users ADD CONSTRAINT n NOT NULL email NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT n;', pgVersion: 18 },
+      { sql: 'ALTER TABLE users ADD CONSTRAINT n NOT NULL email NOT VALID;\nCOMMIT;\nALTER TABLE users VALIDATE CONSTRAINT n;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;', pgVersion: 18 },
+      { sql: 'CREATE TABLE t (email text);\nALTER TABLE t ADD CONSTRAINT t_email_not_null NOT NULL email;', pgVersion: 18 },
     ],
   },
   'adding-foreign-key-constraint': {
@@ -171,6 +190,7 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       'CREATE TABLE p2 (id int, user_id int);\nINSERT INTO p2 SELECT id, user_id FROM p;\nALTER TABLE p2 ADD CONSTRAINT p2_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;',
       'CREATE TABLE a (id int PRIMARY KEY);\nCREATE TABLE b (id int, a_id int);\nINSERT INTO b SELECT id, id FROM old_b;\nALTER TABLE b ADD CONSTRAINT b_a_fk FOREIGN KEY (a_id) REFERENCES a (id);',
       'ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;',
+      { sql: 'ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT ENFORCED;', pgVersion: 18 },
       'ALTER TABLE orders VALIDATE CONSTRAINT fk;',
       // Separate statements outside a transaction: each commits on its own.
       'ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT fk;',
@@ -195,6 +215,8 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       'ALTER DOMAIN positive_int ADD CONSTRAINT positive CHECK (VALUE > 0) NOT VALID;',
       'BEGIN;\nCREATE TABLE "core_foo" ("id" serial NOT NULL PRIMARY KEY, "age" integer NOT NULL);\nALTER TABLE "core_foo" ADD CONSTRAINT "age_restriction" CHECK ("age" >= 25);\nCOMMIT;',
       { sql: 'ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0) NOT VALID;\nCOMMIT;\nALTER TABLE a VALIDATE CONSTRAINT c;', assumeInTransaction: true },
+      // Postgres 18: a NOT ENFORCED check is not checked at all, so nothing is scanned.
+      { sql: 'ALTER TABLE orders ADD CONSTRAINT orders_qty_check CHECK (qty > 0) NOT ENFORCED;', pgVersion: 18 },
     ],
   },
   'ban-unique-constraint-without-index': {
@@ -315,6 +337,34 @@ export const RULE_CASES: Record<string, { err: CaseInput[]; ok: CaseInput[] }> =
       // Issue 14: a catalog update is not a backfill.
       "ALTER TABLE users ADD COLUMN a int;\nUPDATE pg_index SET indisvalid = true WHERE indexrelid = (SELECT oid FROM pg_class WHERE relname = 'users_email_idx');",
       "ALTER TABLE users ADD COLUMN a int;\nUPDATE pg_catalog.pg_index SET indisready = true;",
+    ],
+  },
+  'ban-newer-postgres-syntax': {
+    err: [
+      'ALTER TABLE users ADD CONSTRAINT users_email_not_null NOT NULL email;',
+      'ALTER TABLE "User" ADD CONSTRAINT "User_email_not_null" NOT NULL "email" NOT VALID;',
+      { sql: 'ALTER TABLE users ADD CONSTRAINT users_email_not_null NOT NULL email NOT VALID;', pgVersion: 17, kind: 'drydock' },
+      'CREATE TABLE accounts (id bigint, email text, CONSTRAINT accounts_email_not_null NOT NULL email);',
+      'ALTER TABLE orders ADD COLUMN total numeric GENERATED ALWAYS AS (price * qty) VIRTUAL;',
+      'ALTER TABLE orders ADD COLUMN total numeric GENERATED ALWAYS AS (price * qty);',
+      'CREATE TABLE orders (price numeric, qty int, total numeric GENERATED ALWAYS AS (price * qty));',
+      'ALTER TABLE orders ADD CONSTRAINT orders_qty_check CHECK (qty > 0) NOT ENFORCED;',
+      'ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT ENFORCED;',
+      'ALTER TABLE orders ALTER CONSTRAINT orders_user_fk ENFORCED;',
+      'ALTER TABLE orders ALTER CONSTRAINT orders_user_fk NOT ENFORCED;',
+      { sql: 'ALTER TABLE orders ALTER CONSTRAINT orders_qty_check NO INHERIT;', pgVersion: 9.6 },
+    ],
+    ok: [
+      { sql: 'ALTER TABLE users ADD CONSTRAINT users_email_not_null NOT NULL email NOT VALID;', pgVersion: 18 },
+      { sql: 'CREATE TABLE orders (price numeric, qty int, total numeric GENERATED ALWAYS AS (price * qty) VIRTUAL);', pgVersion: 18 },
+      { sql: 'ALTER TABLE orders ALTER CONSTRAINT orders_user_fk NOT ENFORCED;', pgVersion: 18 },
+      'ALTER TABLE orders ADD COLUMN total numeric GENERATED ALWAYS AS (price * qty) STORED;',
+      'ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;',
+      'ALTER TABLE orders ADD CONSTRAINT orders_qty_check CHECK (qty > 0);',
+      'ALTER TABLE users ALTER COLUMN email SET NOT NULL;',
+      'ALTER TABLE orders ALTER CONSTRAINT orders_user_fk DEFERRABLE INITIALLY DEFERRED;',
+      'CREATE TABLE t (a int NOT NULL, b int CHECK (b > 0), c int REFERENCES u (id));',
+      'ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT \'free\';',
     ],
   },
   'require-lock-timeout': {

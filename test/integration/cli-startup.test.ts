@@ -1,0 +1,71 @@
+/**
+ * Start-up: a run loads the module of the command it runs and nothing else, so `drydock lint` (run
+ * on every CI push) never pays for pg, listr2, execa or diff; help still lists every command.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { commandNameOf } from '../../src/cli.js';
+import { CLI_PATH, runCli } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'drydock-startup-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// An ESM loader hook that prints every module URL node loads (packages load as ESM or through their CJS main).
+writeFileSync(join(dir, 'hooks.mjs'), "export async function load(url, context, next) { process.stderr.write(`LOADED ${url}\\n`); return next(url, context); }\n");
+writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+writeFileSync(join(dir, '20260101000000_add_index.sql'), '-- migrate:up\nCREATE INDEX users_email_idx ON users (email);\n');
+
+/** The packages (under node_modules) and drydock modules (under dist) a CLI run loads. */
+function loadedBy(args: string[]): { packages: Set<string>; modules: Set<string>; status: number | null } {
+  const run = spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, CLI_PATH, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const urls = [...run.stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) => m[1]!);
+  const packages = new Set(urls.flatMap((u) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []));
+  const modules = new Set(urls.flatMap((u) => /\/dist\/(.+)\.js$/.exec(u)?.[1] ?? []));
+  return { packages, modules, status: run.status };
+}
+
+describe('start-up', () => {
+  it('lints without loading the database driver, the task renderer, the process runner or the differ', () => {
+    const { packages, modules, status } = loadedBy(['lint', '.', '--pg-version', '15']);
+    expect(status).toBe(1); // the CREATE INDEX is unsafe: the lint really ran
+    expect(modules).toContain('lint/lint');
+    for (const heavy of ['pg', 'listr2', 'execa', 'diff']) expect(packages, heavy).not.toContain(heavy);
+    expect([...modules].filter((m) => m.startsWith('commands/'))).toEqual(['commands/lint']);
+    expect([...modules].filter((m) => m.startsWith('pipelines/'))).toEqual(['pipelines/lint']);
+  });
+
+  it('still loads every command for help, and the one command asked for after global options', async () => {
+    const help = await runCli(['--help']);
+    expect(help.exitCode).toBe(0);
+    for (const name of ['doctor', 'migrate', 'release', 'lint', 'postdeploy', 'pull', 'snapshot', 'backups', 'restore', 'schema', 'init']) expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    expect((await runCli(['help', 'lint'])).stdout).toContain('--pg-version');
+    const unknown = await runCli(['lnt']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain("(Did you mean lint?)");
+    expect(loadedBy(['-a', 'some-app', '--json', 'lint', '.', '--pg-version', '15']).modules).not.toContain('commands/migrate');
+  });
+
+  it('prints the version without loading any command', () => {
+    const run = spawnSync(process.execPath, [CLI_PATH, '--version'], { encoding: 'utf8' });
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect([...loadedBy(['--version']).modules].filter((m) => m.startsWith('commands/'))).toEqual([]);
+  });
+
+  it('finds the command after global options and their values', () => {
+    const argv = (...args: string[]) => ['node', 'drydock', ...args];
+    expect(commandNameOf(argv('lint', 'x.sql'))).toBe('lint');
+    expect(commandNameOf(argv('-a', 'lint', 'migrate'))).toBe('migrate'); // an app named "lint"
+    expect(commandNameOf(argv('--remote', 'staging', '--json', 'pull'))).toBe('pull');
+    expect(commandNameOf(argv('--app=x', 'doctor'))).toBe('doctor');
+    expect(commandNameOf(argv('--help'))).toBeUndefined();
+    expect(commandNameOf(argv('help', 'lint'))).toBeUndefined();
+    expect(commandNameOf(argv('lnt'))).toBeUndefined();
+    expect(commandNameOf(argv('--', 'lint'))).toBeUndefined();
+  });
+});

@@ -35,6 +35,7 @@ const APP = 'drydock-demo';
 const DEMO_DB = 'drydock_demo_production';
 const REVIEW_DB = 'drydock_demo_review';
 const LOCAL_DB = 'drydock_demo_local';
+const ADOPT_DB = 'drydock_demo_adopt';
 const MIGRATIONS = resolve(ROOT, 'scripts/demo/migrations');
 /** The production database starts at this version; release applies the rest. */
 const PRODUCTION_VERSION = '20260201000000';
@@ -94,7 +95,7 @@ async function main(): Promise<number> {
   await admin.connect();
   try {
     banner('2. Production database: migrated to ' + PRODUCTION_VERSION + ' and filled with data');
-    for (const db of [DEMO_DB, REVIEW_DB, LOCAL_DB]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    for (const db of [DEMO_DB, REVIEW_DB, LOCAL_DB, ADOPT_DB]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${DEMO_DB}`);
     const prodUrl = withDb(serverUrl, DEMO_DB);
     const migrateCode = await show(`drydock migrate --to ${PRODUCTION_VERSION}`, process.execPath, [CLI, 'migrate', '--to', PRODUCTION_VERSION, '--dir', MIGRATIONS], { CI: 'true', DATABASE_URL: prodUrl });
@@ -140,6 +141,21 @@ async function main(): Promise<number> {
     const redoCode = await show('drydock migrate redo', process.execPath, [CLI, 'migrate', 'redo', '--dir', MIGRATIONS], reviewEnv);
     if (redoCode !== 0) return redoCode;
     await show('drydock migrate status', process.execPath, [CLI, 'migrate', 'status', '--dir', MIGRATIONS], reviewEnv);
+
+    banner('7b. Adopting drydock on a database another tool migrated (a Rails ledger): baseline, then status');
+    await admin.query(`CREATE DATABASE ${ADOPT_DB}`);
+    const adoptUrl = withDb(serverUrl, ADOPT_DB);
+    const adopt = new pg.Client({ connectionString: adoptUrl });
+    await adopt.connect();
+    await adopt.query(`CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
+      INSERT INTO schema_migrations SELECT to_char(timestamp '2024-01-01' + n * interval '1 day', 'YYYYMMDDHH24MISS') FROM generate_series(0, 11) n;
+      CREATE TABLE accounts (id bigserial PRIMARY KEY, email text NOT NULL)`);
+    await adopt.end();
+    const adoptEnv = { CI: 'true', DATABASE_URL: adoptUrl };
+    await show('drydock migrate status   # 12 versions Rails recorded: another tool\'s, not errors', process.execPath, [CLI, 'migrate', 'status', '--dir', MIGRATIONS], adoptEnv);
+    const baselineCode = await show('drydock migrate baseline 20240112000000', process.execPath, [CLI, 'migrate', 'baseline', '20240112000000', '--dir', MIGRATIONS], adoptEnv);
+    if (baselineCode !== 0) return baselineCode;
+    await show('drydock migrate status   # everything up to the baseline counts as applied', process.execPath, [CLI, 'migrate', 'status', '--dir', MIGRATIONS], adoptEnv);
 
     banner('8. Backups: capture one and list them');
     const cache = await mkdtemp(join(tmpdir(), 'drydock-demo-cache-'));
@@ -200,7 +216,7 @@ async function main(): Promise<number> {
         await admin.query(`ALTER DATABASE "${datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`).catch(() => undefined);
         await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
       }
-      for (const db of [DEMO_DB, REVIEW_DB, LOCAL_DB]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+      for (const db of [DEMO_DB, REVIEW_DB, LOCAL_DB, ADOPT_DB]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
     }
     await admin.end().catch(() => undefined);
     await embedded?.stop();

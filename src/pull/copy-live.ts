@@ -34,6 +34,7 @@ import { connect, withTransaction } from '../pg/client.js';
 import { quoteQualified } from '../pg/ident.js';
 import type { PgTools } from '../pg/pg-tools.js';
 import { FACT_EXCLUDED_SCHEMAS, readCatalogFacts, readSequenceStates, type CatalogFacts, type SequenceState } from '../pg/queries/facts.js';
+import { PARTITIONED_ANCESTORS_SQL } from '../pg/queries/catalog.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import type { DbUrl } from '../pg/url.js';
 import { copyIn, copyOut, type CopyOut } from './copy-pipe.js';
@@ -142,7 +143,8 @@ const tablesSql = (major: number): string => `
       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped${major >= 12 ? " AND a.attgenerated = ''" : ''}
       ORDER BY a.attnum
     ) AS columns,
-    EXISTS (SELECT 1 FROM pg_statistic_ext x WHERE x.stxrelid = c.oid) AS has_ext_stats
+    EXISTS (SELECT 1 FROM pg_statistic_ext x WHERE x.stxrelid = c.oid) AS has_ext_stats,
+    ${PARTITIONED_ANCESTORS_SQL} AS partition_of
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind = 'r'
     AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
@@ -222,7 +224,17 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     const snapshot = snap[0]!.id;
     const version = await readServerVersion(leader);
     const schemaVersion = (await detectSchemaVersion(leader)).version;
-    const { rows: tableRows } = await leader.query<{ oid: string; schema: string; name: string; bytes: string; rows: string; binary_safe: boolean; columns: string[]; has_ext_stats: boolean }>(
+    const { rows: tableRows } = await leader.query<{
+      oid: string;
+      schema: string;
+      name: string;
+      bytes: string;
+      rows: string;
+      binary_safe: boolean;
+      columns: string[];
+      has_ext_stats: boolean;
+      partition_of: Array<{ schema: string; name: string }>;
+    }>(
       tablesSql(version.major),
       [EXCLUDED_SCHEMAS],
     );
@@ -232,7 +244,8 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
       name: r.name,
       bytes: Number(r.bytes),
       estimatedRows: Number(r.rows),
-      excluded: options.excludeTableData.some((p) => matchesTable(p, r.schema, r.name)),
+      // A pattern naming a partitioned table stands for its partitions (the parent holds no rows).
+      excluded: options.excludeTableData.some((p) => [r, ...r.partition_of].some((t) => matchesTable(p, t.schema, t.name))),
       binarySafe: r.binary_safe,
       columns: r.columns,
       hasExtendedStats: r.has_ext_stats,

@@ -3,7 +3,7 @@
  * checked before anything is changed, so a typo is an error instead of a silently copied table.
  */
 import { findCached } from '../backups/cache.js';
-import { matchesTable, tablesWithData } from '../backups/toc.js';
+import { matchesTable, namedEntries, tablesWithData } from '../backups/toc.js';
 import { ConfigError } from '../errors.js';
 import type { BackupSummary } from '../heroku/cli.js';
 import type { PgTools } from '../pg/pg-tools.js';
@@ -35,10 +35,16 @@ export function suggestTable(pattern: string, tables: readonly SourceTableName[]
  * Refuse patterns of `flag` that name no table of the source (`where`: "production", "backup b012"…), in
  * one line with a did-you-mean for each. Exit 2, nothing changed.
  */
-export function assertPatternsMatch(flag: string, patterns: readonly string[], tables: readonly SourceTableName[], where: string): void {
+export function assertPatternsMatch(flag: string, patterns: readonly string[], tables: readonly SourceTableName[], where: string, rowless: readonly SourceTableName[] = []): void {
   const unmatched = unmatchedPatterns(patterns, tables);
   if (!unmatched.length) return;
   const described = unmatched.map((p) => {
+    // A table the source has but whose rows live elsewhere (a partitioned table, in a backup's table of contents).
+    const hollow = rowless.find((t) => t.candidates.some((c) => matchesTable(p, c.schema, c.name)));
+    if (hollow) {
+      const name = hollow.candidates[0]!.name;
+      return `"${p}" (a table with no rows of its own, such as a partitioned table: name its partitions, for example "${name}_*")`;
+    }
     const suggestion = suggestTable(p, tables);
     return `"${p}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
   });
@@ -62,18 +68,23 @@ export async function checkTablePatterns(
   const patterns = options.excludeTableData;
   if (!patterns.length) return undefined;
   const { source } = options;
-  const live = (known.facts.tables ?? []).map((t) => ({ candidates: [t] }));
+  // A partitioned table's name stands for its partitions (the live copy excludes those), so it counts as matched.
+  const live = (known.facts.tables ?? []).flatMap((t) => [{ candidates: [t] }, ...(t.partitionOf ?? []).map((parent) => ({ candidates: [parent] }))]);
   if (source.kind !== 'backup') {
     assertPatternsMatch(FLAG, patterns, live, source.kind === 'url' ? 'the source database' : `the live database of ${source.app}`);
     return undefined;
   }
   const cached = known.backup ? await findCached(known.cache, source.app, known.backup.id, known.backup.createdAt) : undefined;
   if (cached) {
-    assertPatternsMatch(FLAG, patterns, tablesWithData(await pgTools.listArchive(cached.file, known.archiveMajor)), `backup ${cached.id} of ${source.app}`);
+    const toc = await pgTools.listArchive(cached.file, known.archiveMajor);
+    assertPatternsMatch(FLAG, patterns, tablesWithData(toc), `backup ${cached.id} of ${source.app}`, namedEntries(toc, 'TABLE'));
     return undefined;
   }
   if (options.dryRun && known.facts.tables) {
-    assertPatternsMatch(FLAG, patterns, live, `the live database of ${source.app} (checked in place of the backup, which is not downloaded)`);
+    // As the backup will be checked: by its tables with rows (a backup's table of contents does not say which partitioned table a partition belongs to).
+    const leaves = (known.facts.tables ?? []).map((t) => ({ candidates: [t] }));
+    const parents = (known.facts.tables ?? []).flatMap((t) => (t.partitionOf ?? []).map((parent) => ({ candidates: [parent] })));
+    assertPatternsMatch(FLAG, patterns, leaves, `the live database of ${source.app} (checked in place of the backup, which is not downloaded)`, parents);
     return `${FLAG}: checked against the live database of ${source.app}; the pull checks it against the backup's table of contents before anything loads`;
   }
   return `${FLAG}: checked against the backup's table of contents as soon as it arrives, before anything loads`;

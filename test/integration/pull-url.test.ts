@@ -171,6 +171,37 @@ describe('drydock pull --from-url', () => {
     expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(0);
   });
 
+  it('--exclude-table-data naming a partitioned table leaves out its partitions\' rows (nested ones too), and copies the rest', async () => {
+    const partitioned = await createTestDb('pull_src_parts');
+    try {
+      await partitioned.query(`
+        CREATE TABLE accounts (id int PRIMARY KEY);
+        INSERT INTO accounts SELECT generate_series(1, 10);
+        CREATE TABLE measurements (at date NOT NULL, city int NOT NULL, v int) PARTITION BY RANGE (at);
+        CREATE TABLE measurements_2025 PARTITION OF measurements FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+        CREATE TABLE measurements_2026 PARTITION OF measurements FOR VALUES FROM ('2026-01-01') TO ('2027-01-01') PARTITION BY LIST (city);
+        CREATE TABLE measurements_2026_a PARTITION OF measurements_2026 FOR VALUES IN (1);
+        CREATE TABLE measurements_2026_b PARTITION OF measurements_2026 DEFAULT;
+        INSERT INTO measurements SELECT date '2025-06-01' + (g % 500), g % 3, g FROM generate_series(1, 3000) g;
+      `);
+      const to = target('pull_excl_parts');
+      const res = await runCli(['pull', '--from-url', partitioned.localhostUrl, '--to', to, '--exclude-table-data', 'measurements', '--no-snapshot'], { env });
+      expect(res.stderr).not.toMatch(/^error:/m);
+      expect(res.exitCode).toBe(0);
+      expect(await scalar(to, 'SELECT count(*) AS n FROM measurements')).toBe(0);
+      expect(await scalar(to, 'SELECT count(*) AS n FROM accounts')).toBe(10);
+      // The partitions are all there, empty: the schema is production's.
+      expect(await scalar(to, `SELECT count(*) AS n FROM pg_class WHERE relname LIKE 'measurements_%' AND relkind IN ('r', 'p')`)).toBe(4);
+      // A sub-partitioned table's name stands for its own partitions only.
+      const to2 = target('pull_excl_subparts');
+      expect((await runCli(['pull', '--from-url', partitioned.localhostUrl, '--to', to2, '--exclude-table-data', 'public.measurements_2026', '--no-snapshot'], { env })).exitCode).toBe(0);
+      expect(await scalar(to2, 'SELECT count(*) AS n FROM measurements_2026')).toBe(0);
+      expect(await scalar(to2, 'SELECT count(*) AS n FROM measurements_2025')).toBe(await partitioned.query(`SELECT count(*)::int AS n FROM measurements_2025`).then((r) => (r.rows[0] as { n: number }).n));
+    } finally {
+      await partitioned.drop();
+    }
+  });
+
   it('--json: the sessions the swap ends are in the result, and named on stderr before they end', async () => {
     const to = target('pull_sessions_json');
     await adminQuery(`CREATE DATABASE "${to}"`);

@@ -33,8 +33,23 @@ export const USER_TABLES = `
  * The tables whose rows a dump or a pull copies (plain tables and partitions; not the system's, not an
  * extension's own, not in the schemas $1): what --exclude-table-data patterns must name.
  */
+/**
+ * The partitioned tables a table is a partition of, nearest first, as json [{schema, name}]: a
+ * partitioned parent holds no rows itself, so a pattern naming it stands for its partitions. Correlated
+ * on `c` (a pg_class row); plain inheritance parents hold rows of their own and are not listed.
+ */
+export const PARTITIONED_ANCESTORS_SQL = `
+    coalesce((
+      WITH RECURSIVE up(oid, depth) AS (
+        SELECT i.inhparent, 1 FROM pg_inherits i WHERE i.inhrelid = c.oid
+        UNION ALL SELECT i.inhparent, up.depth + 1 FROM pg_inherits i JOIN up ON i.inhrelid = up.oid WHERE up.depth < 100)
+      SELECT json_agg(json_build_object('schema', pn.nspname, 'name', p.relname) ORDER BY up.depth)
+      FROM up JOIN pg_class p ON p.oid = up.oid JOIN pg_namespace pn ON pn.oid = p.relnamespace
+      WHERE p.relkind = 'p'
+    ), '[]'::json)`;
+
 export const DATA_TABLES = `
-  SELECT n.nspname AS schema, c.relname AS name
+  SELECT n.nspname AS schema, c.relname AS name, ${PARTITIONED_ANCESTORS_SQL} AS "partitionOf"
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind = 'r'
     AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
@@ -42,9 +57,16 @@ export const DATA_TABLES = `
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
   ORDER BY 1, 2`;
 
+/** A table whose rows a copy moves, and the partitioned tables it is a partition of (nearest first). */
+export interface DataTable {
+  schema: string;
+  name: string;
+  partitionOf: Array<{ schema: string; name: string }>;
+}
+
 /** The tables whose rows are copied (DATA_TABLES), outside `excludedSchemas`. */
-export async function readDataTables(client: pg.ClientBase, excludedSchemas: readonly string[]): Promise<Array<{ schema: string; name: string }>> {
-  const { rows } = await client.query<{ schema: string; name: string }>(DATA_TABLES, [excludedSchemas]);
+export async function readDataTables(client: pg.ClientBase, excludedSchemas: readonly string[]): Promise<DataTable[]> {
+  const { rows } = await client.query<DataTable>(DATA_TABLES, [excludedSchemas]);
   return rows;
 }
 

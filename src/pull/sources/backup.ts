@@ -4,7 +4,7 @@
  */
 import { downloadToCache, findCached, type CachedBackup } from '../../backups/cache.js';
 import { chooseBackup } from '../../backups/choose.js';
-import { extensionsInToc, matchesTable, tablesWithData, withoutPrecreated, withoutTableData, type TocTable } from '../../backups/toc.js';
+import { extensionsInToc, matchesTable, namedEntries, tablesWithData, withoutPrecreated, withoutTableData, type TocTable } from '../../backups/toc.js';
 import type { Deps } from '../../deps.js';
 import { DrydockError } from '../../errors.js';
 import { formatAge, formatDuration, hoursSince } from '../../format.js';
@@ -104,7 +104,7 @@ export async function prepareBackupRestore(
   backupLabel: string,
   onWarning?: (message: string) => void,
 ): Promise<RestoreList> {
-  assertPatternsMatch('--exclude-table-data', excludeTableData, tablesWithData(toc), backupLabel);
+  assertPatternsMatch('--exclude-table-data', excludeTableData, tablesWithData(toc), backupLabel, namedEntries(toc, 'TABLE'));
   const extensions = known ?? extensionsInToc(toc);
   await prepareExtensions(scratch, extensions, onWarning);
   return {

@@ -7,7 +7,7 @@ import { withClient } from '../../pg/client.js';
 import type { PgTools } from '../../pg/pg-tools.js';
 import type pg from 'pg';
 
-import { readDataTables, readInvalidIndexes } from '../../pg/queries/catalog.js';
+import { readDataTables, readInvalidIndexes, type DataTable } from '../../pg/queries/catalog.js';
 import { FACT_EXCLUDED_SCHEMAS } from '../../pg/queries/facts.js';
 import { readDatabaseLocale, readDatabaseSettings, readDatabaseSize, type DatabaseLocale, readInstalledExtensions, readServerVersion, type InstalledExtension } from '../../pg/queries/server-facts.js';
 import type { DbUrl } from '../../pg/url.js';
@@ -28,7 +28,7 @@ export interface SourceFacts {
   /** Its encoding and locale: the copy is created with them where this server has them. */
   locale?: DatabaseLocale | undefined;
   /** The tables whose rows a copy moves (what --exclude-table-data patterns are checked against). */
-  tables?: Array<{ schema: string; name: string }> | undefined;
+  tables?: DataTable[] | undefined;
 }
 
 /** Version, extensions, size (when it is what will move), database settings and INVALID indexes of a source database. */

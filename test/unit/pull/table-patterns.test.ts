@@ -88,3 +88,16 @@ describe('closestName', () => {
     expect(closestName('zzzzzz', ['require-concurrent-index'])).toBeUndefined();
   });
 });
+
+describe('a pattern naming a table with no rows of its own (a partitioned table in a backup)', () => {
+  const t = (schema: string, name: string) => ({ candidates: [{ schema, name }] });
+  it('says so and how to name its partitions, instead of a did-you-mean', () => {
+    const withRows = [t('public', 'measurements_2025'), t('public', 'accounts')];
+    const rowless = [t('public', 'measurements')];
+    expect(() => assertPatternsMatch('--exclude-table-data', ['measurements'], withRows, 'backup b001 of app', rowless)).toThrow(
+      /"measurements" \(a table with no rows of its own, such as a partitioned table: name its partitions, for example "measurements_\*"\): it names no table of backup b001 of app/,
+    );
+    // Without the rowless list, the nearest name is suggested as before.
+    expect(() => assertPatternsMatch('--exclude-table-data', ['acounts'], withRows, 'backup b001 of app', rowless)).toThrow(/did you mean "accounts"/);
+  });
+});

@@ -470,12 +470,16 @@ function unreadable(path: string, error: unknown, cwd: string): ConfigError {
  * `startAfter` alone are not that (the run has no files, and the summary says why).
  */
 export async function lintFiles(paths: readonly string[], options: LintFilesOptions): Promise<LintRun> {
-  await ensureParser();
+  // The parser's WebAssembly compiles while the folders are walked; a failure to load it is
+  // reported by the await below (the catch only keeps an early ConfigError from leaving it unhandled).
+  const parserReady = ensureParser();
+  void parserReady.catch(() => undefined);
   checkRuleConfig(options.ruleConfig);
   const model = options.model ?? new SchemaModel(options.catalog);
   const scan: LintScan = { skippedOld: 0, skippedDown: 0, otherFiles: {} };
   // With the database's catalog at hand, it wins: earlier files are not replayed over it.
   const planned = await planLintFiles(paths, { ...options, replayEarlier: !model.fromCatalog }, scan);
+  await parserReady;
   if (!planned.some((p) => !p.replayOnly) && scan.skippedOld === 0) throw nothingToLint(paths.map((p) => displayPath(p, options.cwd)), scan);
   const files: FileLintResult[] = [];
   options = { ...options, model, projectDir: options.projectDir ?? options.cwd };

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 
 import { ConfigError } from './errors.js';
 import { assertIdentifier } from './pg/ident.js';
-import { DEFAULT_RUNNER_SETTINGS, type RunnerSettings } from './migrate/runner.js';
+import { DEFAULT_RUNNER_SETTINGS, type RunnerSettings } from './migrate/runner-settings.js';
 import type { PullOptions, PullSource } from './pull/types.js';
 import { parseDatabaseUrl, type DbUrl, type LibpqDefaults } from './pg/url.js';
 import { majorOrder, parseVersion } from './pg/version.js';

@@ -4,10 +4,8 @@
 import { readFile } from 'node:fs/promises';
 
 import { ConfigError } from '../errors.js';
+import { packagePath } from '../package-root.js';
 import { BUILTIN_CHECKS, findRule, RULES } from './rules/index.js';
-
-/** The package root: two levels up from src/lint (tsx) and from dist/lint (built). */
-const ROOT = new URL('../../', import.meta.url);
 
 /** The markdown documentation of a rule (or a short text for the built-in checks). ConfigError for an unknown id. */
 export async function readRuleDoc(id: string): Promise<string> {
@@ -17,5 +15,5 @@ export async function readRuleDoc(id: string): Promise<string> {
     if (builtin) return `# ${id}\n\n${builtin}.\n`;
     throw new ConfigError(`unknown lint rule "${id}"`, { hint: `the rules are: ${RULES.map((r) => r.id).join(', ')}` });
   }
-  return readFile(new URL(rule.docs, ROOT), 'utf8');
+  return readFile(packagePath(rule.docs), 'utf8');
 }

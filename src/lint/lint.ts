@@ -5,7 +5,7 @@
  * Exit policy (drydock lint, release): error findings fail the check; warnings are shown and pass.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { ConfigError } from '../errors.js';
 import { readSqlFileSync } from '../files.js';
@@ -302,8 +302,14 @@ const SKIPPED_DIRS = new Set(['node_modules', '.git']);
 
 /** How findings name a path: relative to `cwd` when inside it, else absolute. */
 export function displayPath(path: string, cwd = process.cwd()): string {
-  const rel = relative(cwd, resolve(cwd, path));
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(cwd, path) : rel;
+  const full = resolve(cwd, path);
+  const root = resolve(cwd);
+  // The common case, a file inside cwd (every file of a folder being linted), without path.relative's work.
+  const base = root.endsWith(sep) ? root : root + sep;
+  const rest = full.startsWith(base) ? full.slice(base.length) : '';
+  if (rest !== '' && !rest.startsWith('..')) return rest;
+  const rel = relative(root, full);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? full : rel;
 }
 
 /** True for down migrations of tools that keep them in their own files (golang-migrate, diesel). */
@@ -328,14 +334,17 @@ export function fileVersion(path: string): bigint[] | undefined {
 }
 
 /** Folder entries in migration order: by version where both names carry one, else by name. */
-function byMigrationOrder(a: string, b: string): number {
-  const va = migrationVersion(a);
-  const vb = migrationVersion(b);
-  if (va && vb) {
-    const c = compareVersions(va, vb);
-    if (c !== 0) return c;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
+function inMigrationOrder<T extends { name: string }>(entries: readonly T[]): T[] {
+  // Each name's version is read once, not at every comparison of the sort.
+  const keyed = entries.map((entry) => ({ entry, version: migrationVersion(entry.name) }));
+  keyed.sort((a, b) => {
+    if (a.version && b.version) {
+      const c = compareVersions(a.version, b.version);
+      if (c !== 0) return c;
+    }
+    return a.entry.name < b.entry.name ? -1 : a.entry.name > b.entry.name ? 1 : 0;
+  });
+  return keyed.map((k) => k.entry);
 }
 
 /** A file of the plan: linted, or only replayed into the schema model (an earlier, deployed migration). */
@@ -353,7 +362,7 @@ async function walkSqlFiles(dir: string, down: boolean, cwd: string, scan?: Lint
     } catch (error) {
       throw unreadable(folder, error, cwd);
     }
-    for (const entry of entries.sort((a, b) => byMigrationOrder(a.name, b.name))) {
+    for (const entry of inMigrationOrder(entries)) {
       if (entry.name.startsWith('.')) continue;
       const full = join(folder, entry.name);
       if (entry.isDirectory()) {
@@ -396,8 +405,9 @@ export async function planLintFiles(
   const cwd = options.cwd ?? process.cwd();
   const startAfter = options.startAfter === undefined ? undefined : migrationVersion(options.startAfter);
   const isOld = (path: string): boolean => {
+    if (startAfter === undefined) return false;
     const version = fileVersion(path);
-    return startAfter !== undefined && version !== undefined && compareVersions(version, startAfter) <= 0;
+    return version !== undefined && compareVersions(version, startAfter) <= 0;
   };
   const planned: PlannedFile[] = [];
   const seen = new Set<string>();
@@ -460,12 +470,16 @@ function unreadable(path: string, error: unknown, cwd: string): ConfigError {
  * `startAfter` alone are not that (the run has no files, and the summary says why).
  */
 export async function lintFiles(paths: readonly string[], options: LintFilesOptions): Promise<LintRun> {
-  await ensureParser();
+  // The parser's WebAssembly compiles while the folders are walked; a failure to load it is
+  // reported by the await below (the catch only keeps an early ConfigError from leaving it unhandled).
+  const parserReady = ensureParser();
+  void parserReady.catch(() => undefined);
   checkRuleConfig(options.ruleConfig);
   const model = options.model ?? new SchemaModel(options.catalog);
   const scan: LintScan = { skippedOld: 0, skippedDown: 0, otherFiles: {} };
   // With the database's catalog at hand, it wins: earlier files are not replayed over it.
   const planned = await planLintFiles(paths, { ...options, replayEarlier: !model.fromCatalog }, scan);
+  await parserReady;
   if (!planned.some((p) => !p.replayOnly) && scan.skippedOld === 0) throw nothingToLint(paths.map((p) => displayPath(p, options.cwd)), scan);
   const files: FileLintResult[] = [];
   options = { ...options, model, projectDir: options.projectDir ?? options.cwd };

@@ -7,12 +7,10 @@ import { join, resolve } from 'node:path';
 import { versionOf } from './version.js';
 import { ConfigError, fsError, MigrationError } from '../errors.js';
 import { ensureDir } from '../files.js';
+import { packagePath } from '../package-root.js';
 
-/**
- * templates/ sits at the package root: two levels up from both src/migrate (tsx, vitest) and
- * dist/migrate (after tsc with rootDir src), and it ships in the npm package ("files").
- */
-const TEMPLATE_URL = new URL('../../templates/migration.sql', import.meta.url);
+/** The template of a new migration, at the package root (it ships in the npm package, "files"). */
+const TEMPLATE = 'templates/migration.sql';
 
 /** Longest accepted name, so file names stay well under file system limits. */
 const MAX_NAME_LENGTH = 100;
@@ -60,7 +58,7 @@ export { versionOf };
  */
 export async function createMigrationFile(dir: string, name: string, now: Date = new Date()): Promise<CreatedMigration> {
   const normalized = normalizeMigrationName(name);
-  const template = await readFile(TEMPLATE_URL, 'utf8');
+  const template = await readFile(packagePath(TEMPLATE), 'utf8');
   const root = resolve(dir);
   await ensureDir(root);
   let entries: string[];

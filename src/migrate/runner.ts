@@ -20,26 +20,9 @@ import { dropIndexConcurrently, readInvalidIndexDetails, readNamedIndex, type In
 import { codeFrame, ensureParser, splitStatements, type Statement } from '../sql/parse.js';
 import { recordApplied, removeApplied } from './ledger.js';
 import type { MigrationSection, PlannedStep } from './types.js';
+import { DEFAULT_RUNNER_SETTINGS, type RunnerSettings } from './runner-settings.js';
 
-/** Timeouts and retries of a run. */
-export interface RunnerSettings {
-  /** lock_timeout for every statement (ms). */
-  lockTimeoutMs: number;
-  /** statement_timeout (ms); 0 = none. */
-  statementTimeoutMs: number;
-  /** How many times a step that hit lock_timeout is retried. */
-  lockRetries: number;
-  /** First retry delay (ms), doubled each time, with jitter. */
-  retryBaseMs: number;
-}
-
-/** Defaults, as in strong_migrations: short lock waits, a few retries. */
-export const DEFAULT_RUNNER_SETTINGS: RunnerSettings = {
-  lockTimeoutMs: 5_000,
-  statementTimeoutMs: 0,
-  lockRetries: 3,
-  retryBaseMs: 1_000,
-};
+export { DEFAULT_RUNNER_SETTINGS, type RunnerSettings };
 
 /** What the runner reports while it works. */
 export interface RunnerEvents {

@@ -7,17 +7,16 @@
 import { constants, existsSync } from 'node:fs';
 import { access, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { ConfigError, DrydockError } from '../errors.js';
 import { versionOf } from '../migrate/version.js';
+import { packagePath } from '../package-root.js';
 import { writeFileAtomic } from '../schema/dump.js';
 
-/**
- * The package's templates/ directory. This module is src/commands/init.ts under vitest/tsx and
- * dist/commands/init.js when built: templates/ is two levels up from both.
- */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+/** The package's templates/ directory (found from the package root: see src/package-root.ts). */
+export function templatesDir(): string {
+  return packagePath('templates');
+}
 
 /** Options of `init`. */
 export interface InitOptions {
@@ -25,7 +24,7 @@ export interface InitOptions {
   dir?: string | undefined;
   /** The clock for the first migration's version (tests pin it). */
   now?: Date | undefined;
-  /** Where the templates are (default TEMPLATES_DIR). */
+  /** Where the templates are (default templatesDir()). */
   templatesDir?: string | undefined;
 }
 
@@ -285,7 +284,7 @@ interface PlannedWrite {
  */
 export async function init(options: InitOptions = {}): Promise<InitResult> {
   const dir = resolve(options.dir ?? '.');
-  const templates = options.templatesDir ?? TEMPLATES_DIR;
+  const templates = options.templatesDir ?? templatesDir();
   if ((await kindOf(dir)) !== 'directory') throw new ConfigError(`directory ${dir} does not exist`, { hint: 'create it first, or pass --dir with the app repository' });
 
   const result: InitResult = { changed: [], unchanged: [], warnings: [] };

@@ -10,9 +10,8 @@
  */
 import { setFlagsFromString } from 'node:v8';
 
-import type * as LibPgQuery from 'libpg-query';
-
 import { MigrationError } from '../errors.js';
+import { loadPgQuery, PgQueryError } from './pg-query.js';
 import { spanAt } from './scan.js';
 
 /** One top-level statement of a SQL text. */
@@ -76,7 +75,10 @@ export class SqlSyntaxError extends MigrationError {
   }
 }
 
-let parser: typeof LibPgQuery | undefined;
+/** Parses SQL to libpg_query's tree (src/sql/pg-query.ts), once loaded. */
+type Parse = (sql: string) => unknown;
+
+let parser: Parse | undefined;
 let loading: Promise<void> | undefined;
 
 /** Load the WebAssembly parser once; call (and await) before splitStatements. */
@@ -88,9 +90,7 @@ export function ensureParser(): Promise<void> {
     // with TurboFan on background threads, which costs a lint or release run more CPU than the
     // faster code saves (drydock lint on 340 files: 0.7 s of CPU → 0.4 s). Read when the module compiles.
     setFlagsFromString('--liftoff-only');
-    const mod = await import('libpg-query');
-    await mod.loadModule();
-    parser = mod;
+    parser = await loadPgQuery();
   })().catch((error: unknown) => {
     loading = undefined;
     throw error;
@@ -109,7 +109,7 @@ interface RawStmt {
  * whitespace yields []. Throws SqlSyntaxError (with line, column and a code frame) when it does not parse.
  */
 export function splitStatements(sql: string, options: SplitOptions = {}): Statement[] {
-  const lib = requireParser();
+  const parse = requireParser();
   const firstLine = options.firstLine ?? 1;
   const source = new SourceLocator(sql);
 
@@ -119,13 +119,12 @@ export function splitStatements(sql: string, options: SplitOptions = {}): Statem
 
   let stmts: RawStmt[];
   try {
-    stmts = (lib.parseSync(sql) as { stmts?: RawStmt[] }).stmts ?? [];
+    stmts = (parse(sql) as { stmts?: RawStmt[] }).stmts ?? [];
   } catch (error) {
-    const details = lib.hasSqlDetails(error) ? error.sqlDetails : undefined;
-    if (!details) throw error;
+    if (!(error instanceof PgQueryError)) throw error;
     // cursorPosition is 0-based and counts characters (code points), not bytes or UTF-16 units.
-    const index = source.indexOfCodePoint(details.cursorPosition);
-    throw syntaxError(details.message, index, sql, source, options);
+    const index = source.indexOfCodePoint(error.cursorPosition);
+    throw syntaxError(error.message, index, sql, source, options);
   }
 
   // Postgres 18's parser starts a statement at its first token (stmt_location) and ends it at its
@@ -138,7 +137,7 @@ export function splitStatements(sql: string, options: SplitOptions = {}): Statem
     const regionEnd = raw.stmt_len ? source.indexOfByte(byteStart + raw.stmt_len) : sql.length;
     previousEnd = regionEnd;
     const start = skipTrivia(sql, source.indexOfByte(byteStart), regionEnd);
-    const text = trimTrailingTrivia(sql.slice(start, regionEnd), lib);
+    const text = trimTrailingTrivia(sql.slice(start, regionEnd), parse);
     const { line, column } = source.positionOf(start);
     const kind = Object.keys(raw.stmt)[0] ?? 'Unknown';
     return {
@@ -154,7 +153,7 @@ export function splitStatements(sql: string, options: SplitOptions = {}): Statem
   });
 }
 
-function requireParser(): typeof LibPgQuery {
+function requireParser(): Parse {
   if (parser === undefined) throw new Error('the SQL parser is not loaded: await ensureParser() first');
   return parser;
 }
@@ -216,7 +215,7 @@ function isSpace(ch: number): boolean {
  * before it must still parse (it would not if the cut were inside a string, identifier, dollar
  * quote or comment) and the text after it must be only comments.
  */
-function trimTrailingTrivia(text: string, lib: typeof LibPgQuery): string {
+function trimTrailingTrivia(text: string, parse: Parse): string {
   const trimmed = text.trimEnd();
   const lastLine = trimmed.slice(trimmed.lastIndexOf('\n') + 1);
   if (!trimmed.endsWith('*/') && !lastLine.includes('--')) return trimmed;
@@ -225,7 +224,7 @@ function trimTrailingTrivia(text: string, lib: typeof LibPgQuery): string {
     if (skipTrivia(trimmed, i) !== trimmed.length) continue;
     const prefix = trimmed.slice(0, i);
     try {
-      if (((lib.parseSync(prefix) as { stmts?: RawStmt[] }).stmts ?? []).length === 1) return prefix.trimEnd();
+      if (((parse(prefix) as { stmts?: RawStmt[] }).stmts ?? []).length === 1) return prefix.trimEnd();
     } catch {
       // The cut is inside a token: keep looking.
     }

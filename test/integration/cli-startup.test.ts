@@ -1,17 +1,19 @@
 /**
  * Start-up: a run loads the module of the command it runs and nothing else, so `drydock lint` (run
- * on every CI push) never pays for pg, listr2, execa or diff; help still lists every command.
+ * on every CI push) never pays for pg, listr2, execa or diff; help still lists every command. The
+ * built CLI is an esbuild bundle (scripts/build.ts): which src modules a run loaded is read from the
+ * source maps of the bundle files it loaded.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { commandNameOf } from '../../src/cli.js';
-import { CLI_PATH, runCli } from '../helpers/cli.js';
+import { CLI_PATH, ROOT, runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drydock-startup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,13 +23,19 @@ writeFileSync(join(dir, 'hooks.mjs'), "export async function load(url, context, 
 writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
 writeFileSync(join(dir, '20260101000000_add_index.sql'), '-- migrate:up\nCREATE INDEX users_email_idx ON users (email);\n');
 
-/** The packages (under node_modules) and drydock modules (under dist) a CLI run loads. */
-function loadedBy(args: string[]): { packages: Set<string>; modules: Set<string>; status: number | null } {
+/** The src modules (e.g. 'lint/lint') bundled into one file of dist, from its source map. */
+function modulesIn(file: string): string[] {
+  const map = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] };
+  return map.sources.flatMap((source) => /^src\/(.+)\.ts$/.exec(relative(ROOT, resolve(file, '..', source)).replaceAll('\\', '/'))?.[1] ?? []);
+}
+
+/** The packages (under node_modules), drydock modules (bundled in dist) and dist files a CLI run loads. */
+function loadedBy(args: string[]): { packages: Set<string>; modules: Set<string>; files: string[]; status: number | null } {
   const run = spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, CLI_PATH, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
   const urls = [...run.stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) => m[1]!);
   const packages = new Set(urls.flatMap((u) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []));
-  const modules = new Set(urls.flatMap((u) => /\/dist\/(.+)\.js$/.exec(u)?.[1] ?? []));
-  return { packages, modules, status: run.status };
+  const files = urls.filter((u) => u.startsWith('file:') && /\/dist\/.+\.js$/.test(u)).map((u) => fileURLToPath(u));
+  return { packages, modules: new Set(files.flatMap(modulesIn)), files, status: run.status };
 }
 
 describe('start-up', () => {
@@ -38,6 +46,14 @@ describe('start-up', () => {
     for (const heavy of ['pg', 'listr2', 'execa', 'diff']) expect(packages, heavy).not.toContain(heavy);
     expect([...modules].filter((m) => m.startsWith('commands/'))).toEqual(['commands/lint']);
     expect([...modules].filter((m) => m.startsWith('pipelines/'))).toEqual(['pipelines/lint']);
+  });
+
+  it('loads its own code as a bundle of a few files, not module by module', () => {
+    const { files, modules } = loadedBy(['lint', '.', '--pg-version', '15']);
+    // tsc's output was one file per module (~65 for a lint run); the bundle's chunks hold several each.
+    expect(modules.size).toBeGreaterThan(40);
+    expect(files.length).toBeLessThan(modules.size / 2);
+    expect(files).toContain(CLI_PATH);
   });
 
   it('still loads every command for help, and the one command asked for after global options', async () => {

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { firstMigration, init, migrationVersion, TEMPLATES_DIR } from '../../src/pipelines/init.js';
+import { firstMigration, init, migrationVersion, templatesDir } from '../../src/pipelines/init.js';
 import { parseMigrationFile } from '../../src/migrate/files.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -219,7 +219,7 @@ describe('drydock init checks every write before the first one (issue 12)', () =
 
 describe('init (function)', () => {
   it('finds the templates from src/', () => {
-    expect(statSync(join(TEMPLATES_DIR, 'Procfile')).isFile()).toBe(true);
+    expect(statSync(join(templatesDir(), 'Procfile')).isFile()).toBe(true);
   });
 
   it('names the first migration after the UTC time and skips it when migrations exist', async () => {
@@ -241,7 +241,7 @@ describe('init (function)', () => {
     expect(result.changed).toContain('created migrations/20260102030405_init.sql');
     const path = join(dir, 'migrations/20260102030405_init.sql');
     const text = readFileSync(path, 'utf8');
-    expect(text.startsWith(readFileSync(join(TEMPLATES_DIR, 'migration.sql'), 'utf8').split('\n')[0]!)).toBe(true);
+    expect(text.startsWith(readFileSync(join(templatesDir(), 'migration.sql'), 'utf8').split('\n')[0]!)).toBe(true);
     const parsed = parseMigrationFile(path, text);
     expect(parsed.version).toBe('20260102030405');
     expect(parsed.up.sql).toMatch(/^SELECT 1; -- placeholder/m);
@@ -249,7 +249,7 @@ describe('init (function)', () => {
 
   it('falls back to a minimal migration when the template is missing', async () => {
     const templates = mkdtempSync(join(tmp, 'templates-'));
-    for (const name of ['Procfile', 'app.json', 'seeds.sql', 'env.example']) writeFileSync(join(templates, name), readFileSync(join(TEMPLATES_DIR, name)));
+    for (const name of ['Procfile', 'app.json', 'seeds.sql', 'env.example']) writeFileSync(join(templates, name), readFileSync(join(templatesDir(), name)));
     const dir = appDir();
     await init({ dir, now: new Date('2026-01-02T03:04:05Z'), templatesDir: templates });
     const path = join(dir, 'migrations/20260102030405_init.sql');

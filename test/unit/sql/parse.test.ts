@@ -193,6 +193,28 @@ describe('splitStatements syntax errors', () => {
   });
 });
 
+describe('the parser binding (src/sql/pg-query.ts)', () => {
+  it('parses SQL larger than the WebAssembly memory it started with, and keeps parsing afterwards', () => {
+    // ~6 MB of SQL with non-ASCII names: the memory grows during the call, so the text and the tree
+    // must be read from the grown memory, and the byte size must count multi-byte characters.
+    const count = 40_000;
+    const sql = Array.from({ length: count }, (_, i) => `INSERT INTO "tablé_${i}" (naïve, 𝒳) VALUES ('ünïcødé ${i}', $tag$ ; $tag$);`).join('\n');
+    const statements = splitStatements(sql);
+    expect(statements).toHaveLength(count);
+    expect(statements.at(-1)!.text).toBe(`INSERT INTO "tablé_${count - 1}" (naïve, 𝒳) VALUES ('ünïcødé ${count - 1}', $tag$ ; $tag$)`);
+    expect(sql.slice(statements.at(-1)!.start, statements.at(-1)!.end)).toBe(statements.at(-1)!.text);
+    expect(splitStatements('SELECT 1; SELECT 2').map((s) => s.text)).toEqual(['SELECT 1', 'SELECT 2']);
+    expect(syntaxErrorOf('SELECT é FROM t WHERE;').column).toBe(22);
+  });
+
+  it('reports syntax errors of one parse without affecting the next', () => {
+    for (let i = 0; i < 200; i++) {
+      expect(syntaxErrorOf(`SELEC ${i}`).parserMessage).toBe('syntax error at or near "SELEC"');
+      expect(splitStatements(`SELECT ${i}`)).toHaveLength(1);
+    }
+  });
+});
+
 describe('codeFrame', () => {
   const sql = ['one', 'two', 'three', 'four', 'five', 'six'].join('\n');
 

@@ -9,24 +9,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { SchemaModel } from '../../src/lint/schema-model.js';
 import { readLintSchema } from '../../src/pg/queries/lint-schema.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDb, type TestDb } from '../helpers/db.js';
+import { type TestDb } from '../helpers/db.js';
 import { makeMigrationDir, type MigrationDir, type MigrationSpec } from '../helpers/migrations.js';
+import { testScope } from '../helpers/scope.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterAll(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const { cleanups, db } = testScope();
 
-async function db(label: string): Promise<TestDb> {
-  const d = await createTestDb(label);
-  cleanups.push(() => d.drop());
-  return d;
-}
 
 function dir(specs: MigrationSpec[]): MigrationDir {
   const m = makeMigrationDir(specs);

@@ -3,29 +3,16 @@
  * INVALID index that must be reported truthfully, reported by status and release, and dropped (that
  * one only) on the next run; and every migration error shows what Postgres said beyond its message.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { runCli } from '../helpers/cli.js';
-import { createTestDb, type TestDb } from '../helpers/db.js';
-import { makeMigrationDir, type MigrationDir, type MigrationSpec } from '../helpers/migrations.js';
+import { type TestDb } from '../helpers/db.js';
+import { type MigrationDir, type MigrationSpec } from '../helpers/migrations.js';
+import { appliedVersions, testScope } from '../helpers/scope.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterAll(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const { setup } = testScope();
 
-async function setup(label: string, specs: MigrationSpec[]): Promise<{ d: TestDb; m: MigrationDir; cli: (...args: string[]) => ReturnType<typeof runCli> }> {
-  const d = await createTestDb(label);
-  const m = makeMigrationDir(specs);
-  cleanups.push(() => d.drop(), () => m.cleanup());
-  const cli = (...args: string[]) => runCli([...args, '--dir', m.dir, '--url', d.url], { cwd: m.root });
-  return { d, m, cli };
-}
 
-async function versions(d: TestDb): Promise<string[]> {
-  const { rows } = await d.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
-  return rows.map((r) => r.version);
-}
 
 /** Every index of the database with whether it is valid: { 'schema.name on schema.table': valid }. */
 async function indexes(d: TestDb): Promise<Record<string, boolean>> {
@@ -76,7 +63,7 @@ describe('a failed CREATE INDEX CONCURRENTLY', () => {
     expect(first.stderr).not.toMatch(/did not apply/);
     expect(first.stderr).toMatch(/^hint: the failing statement left the INVALID index public\.users_email_key on public\.users behind .*the next run drops public\.users_email_key before building it again/m);
     expect(await indexes(d)).toEqual({ 'public.users_email_key on public.users': false });
-    expect(await versions(d)).toEqual(['20260101000000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000']);
 
     const status = await cli('migrate', 'status');
     expect(status.exitCode).toBe(0);
@@ -87,7 +74,7 @@ describe('a failed CREATE INDEX CONCURRENTLY', () => {
     const retry = await cli('migrate');
     expect(retry.stderr).toMatch(/warning: dropped the INVALID index public\.users_email_key on public\.users that an earlier failed run of 20260102000000_users_email_key\.sql left behind; line 3 builds it again/);
     expect(retry.exitCode).toBe(0);
-    expect(await versions(d)).toEqual(['20260101000000', '20260102000000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000', '20260102000000']);
     expect(await indexes(d)).toEqual({ 'public.users_email_key on public.users': true });
     expect((await cli('migrate', 'status')).stderr).not.toMatch(/INVALID/);
   });
@@ -123,7 +110,7 @@ describe('a failed CREATE INDEX CONCURRENTLY', () => {
     const res = await cli('migrate');
     expect(res.exitCode).toBe(2);
     expect(res.stderr).toMatch(/^error: 20260102000000_users_email_key\.sql:3: CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_key did not leave a valid index on users: an index named public\.users_email_key already exists on another table, public\.other$/m);
-    expect(await versions(d)).toEqual(['20260101000000', '20260101500000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000', '20260101500000']);
     // Not drydock's to drop: it is on another table.
     expect(await indexes(d)).toEqual({ 'public.users_email_key on public.other': false });
   });

@@ -4,29 +4,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { runCli } from '../helpers/cli.js';
-import { createTestDb, type TestDb } from '../helpers/db.js';
+import { type TestDb } from '../helpers/db.js';
 import { makeMigrationDir, type MigrationDir, type MigrationSpec } from '../helpers/migrations.js';
+import { appliedVersions, testScope } from '../helpers/scope.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterAll(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const { cleanups, setup } = testScope();
 
-async function setup(label: string, specs: MigrationSpec[]): Promise<{ d: TestDb; m: MigrationDir; cli: (...args: string[]) => ReturnType<typeof runCli> }> {
-  const d = await createTestDb(label);
-  const m = makeMigrationDir(specs);
-  cleanups.push(() => d.drop(), () => m.cleanup());
-  const cli = (...args: string[]) => runCli([...args, '--dir', m.dir, '--url', d.url], { cwd: m.root });
-  return { d, m, cli };
-}
 
-async function versions(d: TestDb): Promise<string[]> {
-  const { rows } = await d.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
-  return rows.map((r) => r.version);
-}
 
 async function exists(d: TestDb, name: string): Promise<boolean> {
   const { rows } = await d.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [name]);
@@ -53,7 +40,7 @@ describe('drydock migrate', () => {
     expect(res.stderr).toMatch(/^error: 20260103000000_add_posts\.sql:3:13: migration failed: relation "no_such_table" does not exist \(SQLSTATE 42P01\)$/m);
     expect(res.stderr).toMatch(/^hint: this migration was rolled back; earlier migrations stay applied; fix the file and run again$/m);
     expect(res.stderr).toContain('^'); // the code frame points at the error
-    expect(await versions(d)).toEqual(['20260101000000', '20260102000000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000', '20260102000000']);
     expect(await exists(d, 'posts')).toBe(false);
     expect(await exists(d, 'rooms')).toBe(false);
 
@@ -61,7 +48,7 @@ describe('drydock migrate', () => {
     const rerun = await cli('migrate');
     expect(rerun.exitCode).toBe(0);
     expect(rerun.stdout).toContain('Applied 2 migration(s)');
-    expect(await versions(d)).toEqual(['20260101000000', '20260102000000', '20260103000000', '20260104000000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000', '20260102000000', '20260103000000', '20260104000000']);
   });
 
   it('rolls back with --steps, --to and --to 0, running concurrent sections outside a transaction', async () => {
@@ -72,13 +59,13 @@ describe('drydock migrate', () => {
     const one = await cli('migrate', 'down');
     expect(one.exitCode).toBe(0);
     expect(one.stdout).toContain('Rolled back 1 migration(s)');
-    expect(await versions(d)).toEqual(['20260101000000', '20260102000000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000', '20260102000000']);
     const to = await cli('migrate', 'down', '--to', '20260101000000');
     expect(to.exitCode).toBe(0);
     expect(await exists(d, 'users_email_idx')).toBe(false);
-    expect(await versions(d)).toEqual(['20260101000000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000']);
     expect((await cli('migrate', 'down', '--to', '0')).exitCode).toBe(0);
-    expect(await versions(d)).toEqual([]);
+    expect(await appliedVersions(d)).toEqual([]);
     expect(await exists(d, 'users')).toBe(false);
     const version = await cli('migrate', 'version');
     expect(version.stdout.trim()).toBe('0');
@@ -91,7 +78,7 @@ describe('drydock migrate', () => {
     const res = await cli('migrate', 'down', '--steps', '2');
     expect(res.exitCode).toBe(2);
     expect(res.stderr).toMatch(/^error: .*20260103000000.*irreversible/m);
-    expect(await versions(d)).toEqual(['20260101000000', '20260103000000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000', '20260103000000']);
     expect(await exists(d, 'users')).toBe(true);
   });
 
@@ -127,7 +114,7 @@ describe('drydock migrate', () => {
     expect(res.exitCode).toBe(2);
     expect(res.stderr).toMatch(/^error: redo: re-applying after the rollback failed: .*relation "a" already exists/m);
     expect(res.stderr).toMatch(/^hint: the down section of 20260103000000_two_tables\.sql left something behind that the up section creates \(table a \(created by the up section at 20260103000000_two_tables\.sql:2\) still exists after the down section ran\)/m);
-    expect(await versions(d)).toEqual(['20260101000000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000']);
   });
 
   it('flags an applied migration whose file changed or disappeared (exit 1)', async () => {
@@ -159,12 +146,12 @@ describe('drydock migrate', () => {
     expect(mark.exitCode).toBe(0);
     expect(mark.stdout).toContain('marked 20260101000000_create_users.sql as applied');
     expect((await cli('migrate', 'mark-applied', '20260101000000')).stdout).toContain('already recorded as applied');
-    expect(await versions(d)).toEqual(['20260101000000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000']);
     expect((await cli('migrate')).stdout).toContain('is up to date');
     const unmark = await cli('migrate', 'mark-unapplied', '20260101000000');
     expect(unmark.stdout).toContain('removed 20260101000000 from the ledger');
     expect(await exists(d, 'users')).toBe(true);
-    expect(await versions(d)).toEqual([]);
+    expect(await appliedVersions(d)).toEqual([]);
     const unknown = await cli('migrate', 'mark-applied', '20990101000000');
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toMatch(/^error: no migration file with version 20990101000000/m);
@@ -223,11 +210,11 @@ describe('drydock migrate with a migration that has no SQL yet (issue 13)', () =
       'error: refusing to apply 20260105000000_todo.sql: its up section has no statements',
       expect.stringMatching(/^hint: nothing was applied; write the SQL to run below `-- migrate:up`/),
     ]);
-    expect(await versions(d)).toEqual(['20260101000000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000']);
     expect(await exists(d, 'rooms')).toBe(false);
     // Up to a version before it still works.
     expect((await cli('migrate', '--to', '20260104000000')).exitCode).toBe(0);
-    expect(await versions(d)).toEqual(['20260101000000', '20260104000000']);
+    expect(await appliedVersions(d)).toEqual(['20260101000000', '20260104000000']);
   });
 });
 
@@ -371,7 +358,7 @@ describe('drydock migrate on a database whose ledger drydock did not write (issu
     // Rolling back drydock's own still works.
     expect((await cli('migrate', 'down')).exitCode).toBe(0);
     expect(await exists(d, 'posts')).toBe(false);
-    expect(await versions(d)).toEqual(RAILS);
+    expect(await appliedVersions(d)).toEqual(RAILS);
   });
 
   it("Rails: mark-unapplied refuses a Rails version without --force, saying what it would delete; mark-applied --without-file puts it back", async () => {
@@ -383,12 +370,12 @@ describe('drydock migrate on a database whose ledger drydock did not write (issu
       expect.stringMatching(/^error: refusing to remove 20190301000000 from the ledger: drydock did not record it \(it would delete the row version = '20190301000000' from schema_migrations on .*\)$/),
       expect.stringMatching(/^hint: nothing changed; .*--force.*`drydock migrate mark-applied 20190301000000 --without-file` to put it back$/),
     ]);
-    expect(await versions(d)).toEqual(RAILS);
+    expect(await appliedVersions(d)).toEqual(RAILS);
 
     const forced = await cli('migrate', 'mark-unapplied', '20190301000000', '--force');
     expect(forced.exitCode).toBe(0);
     expect(forced.stdout).toContain('removed 20190301000000 from the ledger');
-    expect(await versions(d)).toEqual(RAILS.filter((v) => v !== '20190301000000'));
+    expect(await appliedVersions(d)).toEqual(RAILS.filter((v) => v !== '20190301000000'));
 
     const noFile = await cli('migrate', 'mark-applied', '20190301000000');
     expect(noFile.exitCode).toBe(2);
@@ -396,7 +383,7 @@ describe('drydock migrate on a database whose ledger drydock did not write (issu
     const back = await cli('migrate', 'mark-applied', '20190301000000', '--without-file');
     expect(back.exitCode).toBe(0);
     expect(back.stdout).toContain('marked version 20190301000000 (no file) as applied');
-    expect(await versions(d)).toEqual(RAILS);
+    expect(await appliedVersions(d)).toEqual(RAILS);
     // Put back as Rails had it: still another tool's, still protected.
     expect(await states(cli)).toEqual(RAILS.map((v) => `other-tool ${v}`));
     expect((await cli('migrate', 'mark-unapplied', '20190301000000')).exitCode).toBe(2);
@@ -417,7 +404,7 @@ describe('drydock migrate on a database whose ledger drydock did not write (issu
     const baseline = await cli('migrate', 'baseline', '20190501000000');
     expect(baseline.exitCode).toBe(0);
     expect(baseline.stdout).toMatch(/^baseline 20190501000000 recorded on .*: every version at or before it counts as applied; nothing was run\.$/m);
-    expect(await versions(d)).toEqual(['20190501000000']);
+    expect(await appliedVersions(d)).toEqual(['20190501000000']);
     expect((await cli('migrate', 'version')).stdout.trim()).toBe('20190501000000');
     expect(await states(cli)).toEqual(['baseline 20190501000000']);
     const rel = await cli('release', '--lint', 'off');
@@ -448,7 +435,7 @@ describe('drydock migrate on a database whose ledger drydock did not write (issu
     const up = await cli('migrate');
     expect(up.exitCode, up.stderr).toBe(0);
     expect(up.stdout).toContain('Applied 1 migration(s)');
-    expect(await versions(d)).toEqual(['20240101000000', '20250101000000', '20250201000000', '20260103000000']);
+    expect(await appliedVersions(d)).toEqual(['20240101000000', '20250101000000', '20250201000000', '20260103000000']);
 
     // Moving the baseline says what it replaced; a file edited or deleted after the baseline is not drydock's problem.
     m.remove('20250101000000_create_users.sql');

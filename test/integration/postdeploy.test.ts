@@ -5,23 +5,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { run } from '../../src/exec.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDb, type TestDb } from '../helpers/db.js';
+import { type TestDb } from '../helpers/db.js';
 import { makeMigrationDir, type MigrationDir } from '../helpers/migrations.js';
+import { testScope } from '../helpers/scope.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterAll(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const { cleanups, db } = testScope();
 
-async function db(label: string): Promise<TestDb> {
-  const d = await createTestDb(label);
-  cleanups.push(() => d.drop());
-  return d;
-}
 
 let m: MigrationDir;
 

@@ -4,22 +4,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { runCli } from '../helpers/cli.js';
-import { createTestDb, urlFor, type TestDb } from '../helpers/db.js';
+import { urlFor, type TestDb } from '../helpers/db.js';
 import { makeMigrationDir, type MigrationDir } from '../helpers/migrations.js';
+import { testScope } from '../helpers/scope.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterAll(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const { cleanups, db } = testScope();
 
-async function db(label: string): Promise<TestDb> {
-  const d = await createTestDb(label);
-  cleanups.push(() => d.drop());
-  return d;
-}
 
 function dir(specs: Parameters<typeof makeMigrationDir>[0]): MigrationDir {
   const m = makeMigrationDir(specs);

@@ -284,16 +284,24 @@ describe('through the Heroku emulator', () => {
   it('a verify scratch database left by a killed run is dropped by the next backups verify', async () => {
     const app = 'int-bv-killed';
     await appWithBackup(app);
-    await new Promise<void>((resolvePromise, reject) => {
+    // The scratch database is read while the run is paused (alive): once it is killed, any other drydock
+    // run (test files run in parallel) may drop its orphan before this test looks.
+    const left = await new Promise<Awaited<ReturnType<typeof drydockCopiesOf>>>((resolvePromise, reject) => {
       const child = spawn(process.execPath, [CLI_PATH, 'backups', 'verify', 'b001', '-a', app], { env: { ...process.env, ...env(), CI: 'true', DRYDOCK_TEST_PAUSE_AT: 'during-restore' }, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
+      let seen: Awaited<ReturnType<typeof drydockCopiesOf>> | undefined;
       child.stderr.on('data', (d: Buffer) => {
+        const paused = stderr.includes('paused at during-restore');
         stderr += d.toString();
-        if (stderr.includes('paused at during-restore')) child.kill('SIGKILL');
+        if (!paused && stderr.includes('paused at during-restore')) {
+          void drydockCopiesOf(`verify-${app}`).then(
+            (copies) => ((seen = copies), child.kill('SIGKILL')),
+            (error: unknown) => (child.kill('SIGKILL'), reject(error as Error)),
+          );
+        }
       });
-      child.on('exit', () => (stderr.includes('paused at during-restore') ? resolvePromise() : reject(new Error(stderr))));
+      child.on('exit', () => (seen ? resolvePromise(seen) : reject(new Error(stderr))));
     });
-    const left = await drydockCopiesOf(`verify-${app}`);
     expect(left).toHaveLength(1);
     cleanups.push(() => dropTargetAndCopies(`verify-${app}`));
     const res = await runCli(['backups', 'verify', 'b001', '-a', app], { env: env() });

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 
 import type { StatementObserver, ValidatedStep } from '../migrate/runner.js';
-import { readBackendPid, readRelations, readRelationSizes, readWalLsn, walBytesBetween, type RelationFact } from '../pg/queries/rehearse.js';
+import { readBackendPid, readHeldLocks, readRelations, readRelationSizes, readWalLsn, walBytesBetween, type RelationFact } from '../pg/queries/rehearse.js';
 import type { MigrationWatch } from './watch.js';
 
 /** A relation given a new file node (rewritten), or an index built, with its size afterwards. */
@@ -48,8 +48,11 @@ export class StatementRecorder implements StatementObserver {
     private readonly existing: ReadonlyMap<number, RelationFact>,
   ) {}
 
+  private pid: number | undefined;
+
   async before(client: pg.ClientBase, _step: ValidatedStep, _index: number): Promise<void> {
-    this.watch.watchBackend(await readBackendPid(client));
+    this.pid = await readBackendPid(client);
+    this.watch.watchBackend(this.pid);
     const relations = await readRelations(client);
     const lsn = await readWalLsn(client);
     this.pending = { relations, lsn, startMs: this.watch.now() };
@@ -71,6 +74,8 @@ export class StatementRecorder implements StatementObserver {
       this.statements.push({ ...base, rowCount: null, walBytes: undefined, rewrites: [], indexBuilds: [], failed: true });
       return;
     }
+    // Inside a transaction every lock taken so far is still held: none is missed, however brief.
+    this.watch.sawLocks(await readHeldLocks(client, this.pid!), pending.startMs, this.watch.now());
     const now = await readRelations(client);
     const walBytes = await walBytesBetween(client, pending.lsn, await readWalLsn(client));
     const rewritten = [...now.values()].filter((r) => this.existing.has(r.oid) && pending.relations.has(r.oid) && pending.relations.get(r.oid)!.fileNode !== r.fileNode);

@@ -18,7 +18,7 @@ import type pg from 'pg';
 
 import { sleep } from '../interrupt.js';
 import { connect } from '../pg/client.js';
-import { readHeldLocks, readProbeSql, WRITE_PROBE, type RelationFact } from '../pg/queries/rehearse.js';
+import { readHeldLocks, readProbeSql, WRITE_PROBE, type HeldLock, type RelationFact } from '../pg/queries/rehearse.js';
 import type { DbUrl } from '../pg/url.js';
 
 /** A lock mode held on a relation, seen from `firstMs` to `lastMs` (ms since the watch started). */
@@ -100,21 +100,32 @@ export class MigrationWatch {
       if (this.pid !== undefined) {
         try {
           const seenAt = this.now();
-          for (const lock of await readHeldLocks(this.poller, this.pid)) {
-            const relation = this.before.get(lock.oid);
-            if (!relation) continue;
-            const key = `${relation.name}\0${lock.mode}`;
-            const span = this.spans.get(key);
-            if (span) span.lastMs = seenAt;
-            else this.spans.set(key, { relation: relation.name, mode: lock.mode, firstMs: seenAt, lastMs: seenAt });
-            if (PROBED_KINDS.has(relation.kind) && !this.probes.has(relation.name)) this.startProbes(relation.name);
-          }
+          this.sawLocks(await readHeldLocks(this.poller, this.pid), seenAt, seenAt);
         } catch (error) {
           this.failure ??= error as Error;
           return;
         }
       }
       await sleep(this.options.pollMs);
+    }
+  }
+
+  /**
+   * Locks the migration's backend held: from the poll, or read by the migration's own connection right
+   * after a statement (a transaction keeps every lock it took until it ends, so none is missed there,
+   * however briefly its statement ran). `firstMs`: taken no later than this.
+   */
+  sawLocks(locks: readonly HeldLock[], firstMs: number, lastMs: number): void {
+    for (const lock of locks) {
+      const relation = this.before.get(lock.oid);
+      if (!relation) continue;
+      const key = `${relation.name}\0${lock.mode}`;
+      const span = this.spans.get(key);
+      if (span) {
+        span.firstMs = Math.min(span.firstMs, firstMs);
+        span.lastMs = Math.max(span.lastMs, lastMs);
+      } else this.spans.set(key, { relation: relation.name, mode: lock.mode, firstMs, lastMs });
+      if (PROBED_KINDS.has(relation.kind) && !this.probes.has(relation.name) && !this.stopped) this.startProbes(relation.name);
     }
   }
 

@@ -190,7 +190,7 @@ function migrationLines(m: MigrationReport): string[] {
     for (const r of s.rewrites) lines.push(`      rewrote ${r.kind} ${r.relation} (${bytes(r.bytes)})`);
     for (const r of s.indexBuilds) lines.push(`      built ${r.kind} ${r.relation} (${bytes(r.bytes)})`);
   }
-  for (const l of m.locks) lines.push(`    lock ${l.mode} on ${l.relation}, held ${formatDuration(l.heldMs)}`);
+  for (const l of m.locks) lines.push(`    lock ${l.mode} on ${l.relation}, held ${l.heldMs ? formatDuration(l.heldMs) : 'briefly (seen once)'}`);
   for (const i of m.leftBehind.invalidIndexes) lines.push(`    left behind: INVALID index ${i}`);
   for (const c of m.leftBehind.notValidConstraints) lines.push(`    left behind: NOT VALID constraint ${c}`);
   for (const f of m.findings) lines.push(`    lint ${f.severity} ${f.rule} (line ${f.line}): ${f.message}`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli } from '../helpers/cli.js';
-import { createTestDb, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
 import type { RehearsalReport } from '../../src/rehearse/report.js';
 
 let source: TestDb;
@@ -147,6 +147,39 @@ describe('drydock rehearse', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect((JSON.parse(again.stdout) as RehearsalReport).migrations).toHaveLength(2);
     expect(await scalar(to, `SELECT count(*) AS n FROM pg_class WHERE relname = 'items_code_idx'`)).toBe(0);
+  }, 240_000);
+
+  it('reports what a migration left behind (INVALID index, NOT VALID constraint) and rows changed; refuses a snapshot older than --max-age', async () => {
+    const to = await pulled('rh_left');
+    const dir = await migrationsDir({
+      '20270101000000_check.sql': "-- migrate:up\nALTER TABLE items ADD CONSTRAINT items_code_nonempty CHECK (code <> '') NOT VALID;\nUPDATE small SET id = id WHERE id <= 3;\n\n-- migrate:down\nALTER TABLE items DROP CONSTRAINT items_code_nonempty;\n",
+      '20270102000000_unique.sql': '-- migrate:up transaction:false\nCREATE UNIQUE INDEX CONCURRENTLY items_code_key ON items (code);\n\n-- migrate:down\nDROP INDEX items_code_key;\n',
+    });
+    const res = await runCli(['rehearse', '--to', to, '--dir', dir, '--json'], { env, timeoutMs: 180_000 });
+    expect(res.exitCode, res.stderr).toBe(1);
+    const doc = JSON.parse(res.stdout) as RehearsalReport;
+    const [check, unique] = doc.migrations;
+    expect(check).toMatchObject({ verdict: 'safe', rowsChanged: 3, leftBehind: { invalidIndexes: [], notValidConstraints: ['public.items items_code_nonempty'] } });
+    expect(check!.statements.map((s) => s.rowCount)).toEqual([null, 3]);
+    expect(unique!.verdict).toBe('fails');
+    expect(unique!.leftBehind.invalidIndexes).toEqual(['public.items_code_key on public.items']);
+    expect(unique!.failure!.details.join('\n')).toContain('is duplicated');
+    // Reversibility covers what applied: the NOT VALID check rolls back cleanly.
+    expect(doc.reversible).toMatchObject({ ok: true, checked: ['20270101000000_check.sql'] });
+    // The reset removed the INVALID index and the constraint.
+    expect(await scalar(to, `SELECT count(*) AS n FROM pg_class WHERE relname = 'items_code_key'`)).toBe(0);
+    expect(await scalar(to, `SELECT count(*) AS n FROM pg_constraint WHERE conname = 'items_code_nonempty'`)).toBe(0);
+
+    // A pristine snapshot taken two days ago is older than --max-age 24h: refused, naming the pull to run.
+    const snapshot = (await drydockCopiesOf(to)).find((c) => c.kind === 'snapshot')!.datname;
+    const { rows } = await adminQuery<{ comment: string }>(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [snapshot]);
+    const meta = { ...(JSON.parse(rows[0]!.comment) as Record<string, unknown>), createdAt: new Date(Date.now() - 48 * 3_600_000).toISOString() };
+    await adminQuery(`COMMENT ON DATABASE "${snapshot}" IS '${JSON.stringify(meta).replace(/'/g, "''")}'`);
+    const old = await runCli(['rehearse', '--to', to, '--dir', dir, '--max-age', '24h'], { env });
+    expect(old.exitCode).toBe(2);
+    expect(old.stderr).toMatch(/pristine snapshot of \S+ is 48(\.0)? h old, older than --max-age 24 h/);
+    expect(old.stderr).toContain(`drydock pull -a APP --to ${to}`);
+    expect((await runCli(['rehearse', '--to', to, '--dir', dir, '--max-age', '72h', '--json'], { env, timeoutMs: 180_000 })).exitCode).toBe(1);
   }, 240_000);
 
   it('refuses (exit 2) without a pristine snapshot, naming the pull to run; changes nothing', async () => {

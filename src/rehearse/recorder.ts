@@ -50,9 +50,10 @@ export class StatementRecorder implements StatementObserver {
 
   private pid: number | undefined;
 
-  async before(client: pg.ClientBase, _step: ValidatedStep, _index: number): Promise<void> {
+  async before(client: pg.ClientBase, step: ValidatedStep, index: number): Promise<void> {
     this.pid = await readBackendPid(client);
     this.watch.watchBackend(this.pid);
+    await this.watch.probeTables(namedRelations(step.statements[index]!.node, this.existing));
     const relations = await readRelations(client);
     const lsn = await readWalLsn(client);
     this.pending = { relations, lsn, startMs: this.watch.now() };
@@ -89,4 +90,24 @@ export class StatementRecorder implements StatementObserver {
 function firstLine(sql: string): string {
   const line = sql.trim().split('\n')[0]!.trim();
   return line.length > 100 ? `${line.slice(0, 99)}…` : line;
+}
+
+/**
+ * The relations (that existed before the migration) a statement's parse tree names: every RangeVar
+ * (`relname`, with `schemaname` when written; without one, `public`, the default search_path's).
+ */
+export function namedRelations(node: unknown, existing: ReadonlyMap<number, RelationFact>): number[] {
+  const names = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item);
+      return;
+    }
+    if (!value || typeof value !== 'object') return;
+    const record = value as Record<string, unknown>;
+    if (typeof record.relname === 'string') names.add(`${typeof record.schemaname === 'string' && record.schemaname ? record.schemaname : 'public'}\0${record.relname}`);
+    for (const child of Object.values(record)) walk(child);
+  };
+  walk(node);
+  return [...existing.values()].filter((r) => names.has(`${r.schema}\0${r.relname}`)).map((r) => r.oid);
 }

@@ -10,8 +10,9 @@
  *   nothing), again and again, and each records how long it waited. That is the real blocking, not
  *   what the lock mode's theory says.
  *
- * A probe starts when the poller first sees the lock, so waits are measured late by up to `pollMs`
- * plus a connection's start-up. Probes wait with a lock_timeout of `probeTimeoutMs`; when the watch
+ * Probes of the tables a statement names start, connected, before it runs; a table locked without
+ * being named (a foreign key's referenced table, a partition) is probed from when the poller first
+ * sees the lock, so a wait there is measured late by up to `pollMs` plus a connection's start-up. Probes wait with a lock_timeout of `probeTimeoutMs`; when the watch
  * stops they finish their current wait (the migration's locks are gone then) or are cancelled.
  */
 import type pg from 'pg';
@@ -125,29 +126,50 @@ export class MigrationWatch {
         span.firstMs = Math.min(span.firstMs, firstMs);
         span.lastMs = Math.max(span.lastMs, lastMs);
       } else this.spans.set(key, { relation: relation.name, mode: lock.mode, firstMs, lastMs });
-      if (PROBED_KINDS.has(relation.kind) && !this.probes.has(relation.name) && !this.stopped) this.startProbes(relation.name);
+      if (PROBED_KINDS.has(relation.kind) && !this.probes.has(relation.name) && !this.stopped) void this.startProbes(relation.name);
     }
   }
 
-  private startProbes(table: string): void {
-    const entry = { loops: [] as Array<Promise<void>>, clients: [] as pg.Client[] };
-    this.probes.set(table, entry);
-    for (const kind of ['read', 'write'] as const) entry.loops.push(this.probe(table, kind, entry.clients));
+  /**
+   * Probe these tables (that existed before the migration) from now on, and wait until their probe
+   * sessions are connected: called before a statement runs with the tables it names, so a wait is
+   * measured from its start.
+   */
+  async probeTables(oids: readonly number[]): Promise<void> {
+    const ready: Array<Promise<void>> = [];
+    for (const oid of oids) {
+      const relation = this.before.get(oid);
+      if (relation && PROBED_KINDS.has(relation.kind) && !this.probes.has(relation.name) && !this.stopped) ready.push(...this.startProbes(relation.name));
+    }
+    await Promise.all(ready);
   }
 
-  private async probe(table: string, kind: 'read' | 'write', clients: pg.Client[]): Promise<void> {
+  /** Start a read and a write probe of `table`; returns when each is connected (or failed to). */
+  private startProbes(table: string): Array<Promise<void>> {
+    const entry = { loops: [] as Array<Promise<void>>, clients: [] as pg.Client[] };
+    this.probes.set(table, entry);
+    return (['read', 'write'] as const).map(
+      (kind) =>
+        new Promise<void>((ready) => {
+          entry.loops.push(this.probe(table, kind, entry.clients, ready));
+        }),
+    );
+  }
+
+  private async probe(table: string, kind: 'read' | 'write', clients: pg.Client[], ready: () => void): Promise<void> {
     let client: pg.Client;
     try {
       client = await connect(this.url, { applicationName: `drydock rehearse (${kind} probe)` });
     } catch (error) {
       this.failure ??= error as Error;
+      ready();
       return;
     }
     clients.push(client);
     const timeout = Math.max(1, Math.round(this.options.probeTimeoutMs));
     const sql = kind === 'read' ? readProbeSql(table) : WRITE_PROBE(table);
     try {
-      await client.query(`SET lock_timeout = ${timeout}; SET statement_timeout = ${timeout}`);
+      await client.query(`SET lock_timeout = ${timeout}; SET statement_timeout = ${timeout}`).finally(ready);
       while (!this.stopped) {
         const startMs = this.now();
         let gone = false;

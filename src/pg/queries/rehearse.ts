@@ -8,8 +8,11 @@ import type pg from 'pg';
 /** A relation of the database's own (not the system's, not drydock's ledger). */
 export interface RelationFact {
   oid: number;
-  /** schema.name */
+  /** schema.name, quoted where needed */
   name: string;
+  /** The schema and the relation's name, unquoted. */
+  schema: string;
+  relname: string;
   /** pg_class.relkind: r table, p partitioned table, i index, m materialized view, S sequence … */
   kind: string;
   fileNode: number;
@@ -19,7 +22,7 @@ export interface RelationFact {
 const LEDGER_TABLES = `'schema_migrations', 'drydock_migrations', 'drydock_baseline'`;
 
 const RELATIONS = `
-  SELECT c.oid::int8 AS oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name, c.relkind::text AS kind, c.relfilenode::int8 AS file_node
+  SELECT c.oid::int8 AS oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name, n.nspname AS schema, c.relname, c.relkind::text AS kind, c.relfilenode::int8 AS file_node
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -31,8 +34,8 @@ const RELATIONS = `
 
 /** The app's tables, indexes and materialized views, by oid (as this session sees them: inside its transaction, its own changes). */
 export async function readRelations(client: pg.ClientBase): Promise<Map<number, RelationFact>> {
-  const { rows } = await client.query<{ oid: string; name: string; kind: string; file_node: string }>(RELATIONS);
-  return new Map(rows.map((r) => [Number(r.oid), { oid: Number(r.oid), name: r.name, kind: r.kind, fileNode: Number(r.file_node) }]));
+  const { rows } = await client.query<{ oid: string; name: string; schema: string; relname: string; kind: string; file_node: string }>(RELATIONS);
+  return new Map(rows.map((r) => [Number(r.oid), { oid: Number(r.oid), name: r.name, schema: r.schema, relname: r.relname, kind: r.kind, fileNode: Number(r.file_node) }]));
 }
 
 /** Bytes of the main fork of each relation (0 for one that is gone). */

@@ -87,3 +87,20 @@ describe('exitCodeOf and rendering', () => {
     expect(renderRehearsalMarkdown(report)).toContain('| `20270101000000_x.sql` | **blocking** |');
   });
 });
+
+describe('namedRelations', () => {
+  it('finds the pre-existing relations a parse tree names, with public as the default schema', async () => {
+    const { namedRelations } = await import('../../../src/rehearse/recorder.js');
+    const { ensureParser, splitStatements } = await import('../../../src/sql/parse.js');
+    await ensureParser();
+    const existing = new Map([
+      [1, { oid: 1, name: 'public.items', schema: 'public', relname: 'items', kind: 'r', fileNode: 1 }],
+      [2, { oid: 2, name: 'app.items', schema: 'app', relname: 'items', kind: 'r', fileNode: 2 }],
+      [3, { oid: 3, name: 'public.users', schema: 'public', relname: 'users', kind: 'r', fileNode: 3 }],
+    ]);
+    const [index, update, create] = splitStatements('CREATE INDEX i ON items (a); UPDATE app.items SET a = 1 FROM users WHERE users.id = 1; CREATE TABLE fresh (id int)');
+    expect(namedRelations(index!.node, existing)).toEqual([1]);
+    expect(namedRelations(update!.node, existing).sort()).toEqual([2, 3]);
+    expect(namedRelations(create!.node, existing)).toEqual([]);
+  });
+});

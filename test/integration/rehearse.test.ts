@@ -2,13 +2,14 @@
  * `drydock rehearse` on a pulled copy (pull --from-url makes the working database and its pristine
  * snapshot): real PostgreSQL, real pg_dump, the built CLI.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli } from '../helpers/cli.js';
+import { CLI_PATH, runCli } from '../helpers/cli.js';
 import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
 import type { RehearsalReport } from '../../src/rehearse/report.js';
 
@@ -181,6 +182,32 @@ describe('drydock rehearse', () => {
     expect(old.stderr).toMatch(/pristine snapshot of \S+ is 48(\.0)? h old, older than --max-age 24 h/);
     expect(old.stderr).toContain(`drydock pull -a APP --to ${to}`);
     expect((await runCli(['rehearse', '--to', to, '--dir', dir, '--max-age', '72h', '--json'], { env, timeoutMs: 180_000 })).exitCode).toBe(1);
+  }, 240_000);
+
+  it('a rehearsal killed mid-migration is cleaned up by the next run: the copy is pristine again', async () => {
+    const to = await pulled('rh_kill');
+    const slow = await migrationsDir({
+      '20270101000000_slow.sql': '-- migrate:up\nALTER TABLE items ADD COLUMN note text;\nSELECT pg_sleep(30);\n\n-- migrate:down\nALTER TABLE items DROP COLUMN note;\n',
+    });
+    const child = spawn(process.execPath, [CLI_PATH, 'rehearse', '--to', to, '--dir', slow], { env: { ...process.env, ...env, CI: 'true', DRYDOCK_SNAPSHOT_SPARE: '0' }, stdio: 'ignore' });
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    // Kill it once the migration runs on the server (its transaction holds ACCESS EXCLUSIVE on items while it sleeps).
+    for (let i = 0; ; i++) {
+      const { rows } = await adminQuery<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_sleep(30)%'`, [to]);
+      if (Number(rows[0]!.n) > 0) break;
+      if (i > 600) throw new Error('the migration never started');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    // The killed run's migration session still sleeps in its transaction on the working database.
+    const quick = await migrationsDir({ '20270101000000_a.sql': '-- migrate:up\nALTER TABLE small ADD COLUMN x int;\n\n-- migrate:down\nALTER TABLE small DROP COLUMN x;\n' });
+    const next = await runCli(['rehearse', '--to', to, '--dir', quick, '--json'], { env, timeoutMs: 180_000 });
+    expect(next.exitCode, next.stderr).toBe(0);
+    expect(await scalar(to, `SELECT count(*) AS n FROM information_schema.columns WHERE column_name IN ('note', 'x')`)).toBe(0);
+    // The killed run's sleeping session was ended by the reset.
+    expect((await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_sleep%'`, [to])).rowCount).toBe(0);
+    expect((await drydockCopiesOf(to)).map((c) => c.kind)).toEqual(['snapshot']);
   }, 240_000);
 
   it('refuses (exit 2) without a pristine snapshot, naming the pull to run; changes nothing', async () => {

@@ -15,7 +15,7 @@
 import { appendFile } from 'node:fs/promises';
 
 import type { Deps } from '../deps.js';
-import { ConfigError, DrydockError, MigrationError } from '../errors.js';
+import { ConfigError, DrydockError, InterruptedError, interruptedBy, MigrationError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import { resolveApp } from '../heroku/remote.js';
 import { loadMigrations } from '../migrate/files.js';
@@ -96,6 +96,13 @@ export async function rehearse(deps: Deps, settings: MigrateSettings, options: R
     await writeReports(deps, options, report);
     return report;
   } catch (error) {
+    const by = interruptedBy(deps.signal);
+    if (by) {
+      throw new InterruptedError(by, `interrupted (${by}): the rehearsal on ${reset.target} stopped (a running migration statement was cancelled); ${reset.target} is left as the rehearsal had it`, {
+        hint: `the next \`drydock rehearse\` resets it first; or reset it now: \`drydock snapshot restore ${PRISTINE} --to ${reset.target}\``,
+        cause: error,
+      });
+    }
     if (!options.keep && !resetAfterwards) await restoreSnapshot(deps, PRISTINE, snapshotFlags).catch(() => deps.output.warn(`could not reset ${reset.target} to its ${PRISTINE} snapshot: run \`drydock snapshot restore ${PRISTINE} --to ${reset.target}\``));
     throw error;
   }

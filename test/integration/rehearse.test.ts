@@ -210,6 +210,28 @@ describe('drydock rehearse', () => {
     expect((await drydockCopiesOf(to)).map((c) => c.kind)).toEqual(['snapshot']);
   }, 240_000);
 
+  it('Ctrl-C stops a rehearsal mid-migration (exit 130), cancels the statement and says how the copy is reset', async () => {
+    const to = await pulled('rh_int');
+    const slow = await migrationsDir({ '20270101000000_slow.sql': '-- migrate:up\nSELECT pg_sleep(30);\n\n-- migrate:down\nSELECT 1;\n' });
+    const child = spawn(process.execPath, [CLI_PATH, 'rehearse', '--to', to, '--dir', slow], { env: { ...process.env, ...env, CI: 'true', DRYDOCK_SNAPSHOT_SPARE: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    for (let i = 0; ; i++) {
+      const { rows } = await adminQuery<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_sleep(30)%'`, [to]);
+      if (Number(rows[0]!.n) > 0) break;
+      if (i > 600) throw new Error('the migration never started');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const started = Date.now();
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(stderr).toContain(`interrupted (SIGINT): the rehearsal on ${to} stopped`);
+    expect(stderr).toContain(`drydock snapshot restore pristine --to ${to}`);
+    expect((await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_sleep%' AND state = 'active'`, [to])).rowCount).toBe(0);
+  }, 240_000);
+
   it('refuses (exit 2) without a pristine snapshot, naming the pull to run; changes nothing', async () => {
     const to = uniqueDbName('rh_none');
     const dir = await migrationsDir({ '20270101000000_a.sql': '-- migrate:up\nSELECT 1;\n\n-- migrate:down\nSELECT 1;\n' });

@@ -21,7 +21,7 @@ import { resolveApp } from '../heroku/remote.js';
 import { loadMigrations } from '../migrate/files.js';
 import { withClient } from '../pg/client.js';
 import { readInvalidIndexDetails } from '../pg/queries/indexes.js';
-import { readNotValidConstraints, readRelations } from '../pg/queries/rehearse.js';
+import { readNotValidConstraints, readRelations, readTempFiles } from '../pg/queries/rehearse.js';
 import { describeDb, withDatabase, type DbUrl } from '../pg/url.js';
 import { StatementRecorder } from '../rehearse/recorder.js';
 import {
@@ -122,8 +122,9 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
   let failedAt: number | undefined;
   for (const [i, p] of pending.entries()) {
     const file = files.find((f) => f.version === p.version)!;
-    const { existing, invalidBefore, notValidBefore } = await withClient(url, async (client) => ({
+    const { existing, invalidBefore, notValidBefore, tempBefore } = await withClient(url, async (client) => ({
       existing: await readRelations(client),
+      tempBefore: await readTempFiles(client),
       invalidBefore: await readInvalidIndexDetails(client),
       notValidBefore: await readNotValidConstraints(client),
     }));
@@ -156,9 +157,11 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
       return {
         invalidIndexes: (await readInvalidIndexDetails(client)).filter((x) => !invalid.has(x.index)).map((x) => `${x.index} on ${x.table}`),
         notValidConstraints: (await readNotValidConstraints(client)).filter((c) => !notValid.has(c)),
+        temp: await readTempFiles(client),
       };
     });
-    const report = migrationReport({ version: p.version, name: p.name, file: file.fileName, irreversible: file.irreversible, durationMs, statements: recorder.statements, watch: seen, leftBehind, findings, failure }, options.blockThresholdMs);
+    const tempFiles = recorder.canCountTempFiles && !failure ? { files: leftBehind.temp.files - tempBefore.files, bytes: leftBehind.temp.bytes - tempBefore.bytes } : undefined;
+    const report = migrationReport({ version: p.version, name: p.name, file: file.fileName, irreversible: file.irreversible, durationMs, statements: recorder.statements, watch: seen, leftBehind: { invalidIndexes: leftBehind.invalidIndexes, notValidConstraints: leftBehind.notValidConstraints }, tempFiles, findings, failure }, options.blockThresholdMs);
     migrations.push(report);
     deps.output.info(`rehearse: ${report.verdict}: ${file.fileName}: ${report.reason}`);
     if (failure) {

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 
 import type { StatementObserver, ValidatedStep } from '../migrate/runner.js';
-import { readBackendPid, readHeldLocks, readRelations, readRelationSizes, readWalLsn, walBytesBetween, type RelationFact } from '../pg/queries/rehearse.js';
+import { canForceStatsFlush, forceStatsFlush, readBackendPid, readHeldLocks, readRelations, readRelationSizes, readWalLsn, walBytesBetween, type RelationFact } from '../pg/queries/rehearse.js';
 import type { MigrationWatch } from './watch.js';
 
 /** A relation given a new file node (rewritten), or an index built, with its size afterwards. */
@@ -50,7 +50,11 @@ export class StatementRecorder implements StatementObserver {
 
   private pid: number | undefined;
 
+  /** The server can flush statistics on demand, so temporary files can be counted (PostgreSQL 15+). */
+  canCountTempFiles: boolean | undefined;
+
   async before(client: pg.ClientBase, step: ValidatedStep, index: number): Promise<void> {
+    this.canCountTempFiles ??= await canForceStatsFlush(client);
     this.pid = await readBackendPid(client);
     this.watch.watchBackend(this.pid);
     await this.watch.probeTables(namedRelations(step.statements[index]!.node, this.existing));
@@ -70,6 +74,9 @@ export class StatementRecorder implements StatementObserver {
       startMs: pending.startMs,
       durationMs: endMs - pending.startMs,
     };
+    // Its temporary files reach pg_stat_database when this backend is next idle (after the statement
+    // outside a transaction, at COMMIT inside one), not up to a second or more later.
+    if (this.canCountTempFiles && !('error' in outcome)) await forceStatsFlush(client);
     if ('error' in outcome) {
       // The transaction (if any) is aborted: nothing more can be read on this connection.
       this.statements.push({ ...base, rowCount: null, walBytes: undefined, rewrites: [], indexBuilds: [], failed: true });

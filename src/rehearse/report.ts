@@ -57,6 +57,8 @@ export interface MigrationReport {
   indexBuilds: RelationWrite[];
   rowsChanged: number;
   walBytes: number;
+  /** Temporary files the migration wrote (sorts, hashes that did not fit in work_mem / maintenance_work_mem); undefined when not counted (before PostgreSQL 15, or it failed). */
+  tempFiles: { files: number; bytes: number } | undefined;
   leftBehind: { invalidIndexes: string[]; notValidConstraints: string[] };
   findings: Array<{ rule: string; severity: string; line: number; message: string }>;
   failure?: { message: string; details: string[] } | undefined;
@@ -98,6 +100,7 @@ export interface MigrationMeasurements {
   statements: StatementMeasure[];
   watch: WatchResult;
   leftBehind: { invalidIndexes: string[]; notValidConstraints: string[] };
+  tempFiles?: { files: number; bytes: number } | undefined;
   findings: MigrationReport['findings'];
   failure?: { message: string; details: string[] } | undefined;
 }
@@ -154,6 +157,7 @@ export function migrationReport(m: MigrationMeasurements, thresholdMs: number): 
     indexBuilds: m.statements.flatMap((s) => s.indexBuilds),
     rowsChanged: m.statements.reduce((n, s) => n + (s.rowCount ?? 0), 0),
     walBytes: m.statements.reduce((n, s) => n + (s.walBytes ?? 0), 0),
+    tempFiles: m.tempFiles,
     leftBehind: m.leftBehind,
     findings: m.findings,
     failure: m.failure,
@@ -190,6 +194,7 @@ function migrationLines(m: MigrationReport): string[] {
     for (const r of s.rewrites) lines.push(`      rewrote ${r.kind} ${r.relation} (${bytes(r.bytes)})`);
     for (const r of s.indexBuilds) lines.push(`      built ${r.kind} ${r.relation} (${bytes(r.bytes)})`);
   }
+  if (m.tempFiles?.files) lines.push(`    temporary files: ${m.tempFiles.files} (${bytes(m.tempFiles.bytes)})`);
   for (const l of m.locks) lines.push(`    lock ${l.mode} on ${l.relation}, held ${l.heldMs ? formatDuration(l.heldMs) : 'briefly (seen once)'}`);
   for (const i of m.leftBehind.invalidIndexes) lines.push(`    left behind: INVALID index ${i}`);
   for (const c of m.leftBehind.notValidConstraints) lines.push(`    left behind: NOT VALID constraint ${c}`);

@@ -151,23 +151,28 @@ describe('drydock rehearse', () => {
     expect(await scalar(to, `SELECT count(*) AS n FROM pg_class WHERE relname = 'items_code_idx'`)).toBe(0);
   }, 240_000);
 
-  it('reports what a migration left behind (INVALID index, NOT VALID constraint) and rows changed; refuses a snapshot older than --max-age', async () => {
+  it('reports what a migration left behind (INVALID index, NOT VALID constraint), rows changed and temporary files; refuses a snapshot older than --max-age', async () => {
     const to = await pulled('rh_left');
     const dir = await migrationsDir({
       '20270101000000_check.sql': "-- migrate:up\nALTER TABLE items ADD CONSTRAINT items_code_nonempty CHECK (code <> '') NOT VALID;\nUPDATE small SET id = id WHERE id <= 3;\n\n-- migrate:down\nALTER TABLE items DROP CONSTRAINT items_code_nonempty;\n",
+      '20270101500000_sorted.sql': "-- migrate:up\nSET LOCAL maintenance_work_mem = '1MB';\nSET LOCAL max_parallel_maintenance_workers = 0;\nCREATE INDEX items_payload_only_idx ON items (payload);\n\n-- migrate:down\nDROP INDEX items_payload_only_idx;\n",
       '20270102000000_unique.sql': '-- migrate:up transaction:false\nCREATE UNIQUE INDEX CONCURRENTLY items_code_key ON items (code);\n\n-- migrate:down\nDROP INDEX items_code_key;\n',
     });
     const res = await runCli(['rehearse', '--to', to, '--dir', dir, '--json'], { env, timeoutMs: 180_000 });
     expect(res.exitCode, res.stderr).toBe(1);
     const doc = JSON.parse(res.stdout) as RehearsalReport;
-    const [check, unique] = doc.migrations;
+    const [check, sorted, unique] = doc.migrations;
+    // An index build whose sort does not fit in maintenance_work_mem writes temporary files.
+    expect(sorted!.tempFiles!.files).toBeGreaterThan(0);
+    expect(sorted!.tempFiles!.bytes).toBeGreaterThan(1_000_000);
+    expect(check!.tempFiles).toEqual({ files: 0, bytes: 0 });
     expect(check).toMatchObject({ verdict: 'safe', rowsChanged: 3, leftBehind: { invalidIndexes: [], notValidConstraints: ['public.items items_code_nonempty'] } });
     expect(check!.statements.map((s) => s.rowCount)).toEqual([null, 3]);
     expect(unique!.verdict).toBe('fails');
     expect(unique!.leftBehind.invalidIndexes).toEqual(['public.items_code_key on public.items']);
     expect(unique!.failure!.details.join('\n')).toContain('is duplicated');
     // Reversibility covers what applied: the NOT VALID check rolls back cleanly.
-    expect(doc.reversible).toMatchObject({ ok: true, checked: ['20270101000000_check.sql'] });
+    expect(doc.reversible).toMatchObject({ ok: true, checked: ['20270101500000_sorted.sql', '20270101000000_check.sql'] });
     // The reset removed the INVALID index and the constraint.
     expect(await scalar(to, `SELECT count(*) AS n FROM pg_class WHERE relname = 'items_code_key'`)).toBe(0);
     expect(await scalar(to, `SELECT count(*) AS n FROM pg_constraint WHERE conname = 'items_code_nonempty'`)).toBe(0);

@@ -99,3 +99,23 @@ export function readProbeSql(table: string): string {
  * transaction that is rolled back: it queues exactly like a write would and changes nothing.
  */
 export const WRITE_PROBE = (table: string): string => `BEGIN; LOCK TABLE ${table} IN ROW EXCLUSIVE MODE; ROLLBACK`;
+
+/** Temporary files written in this database so far (cumulative statistics). */
+export async function readTempFiles(client: pg.ClientBase): Promise<{ files: number; bytes: number }> {
+  const { rows } = await client.query<{ files: string; bytes: string }>('SELECT temp_files::int8 AS files, temp_bytes::int8 AS bytes FROM pg_stat_database WHERE datname = current_database()');
+  return { files: Number(rows[0]?.files ?? 0), bytes: Number(rows[0]?.bytes ?? 0) };
+}
+
+/** True when the server has pg_stat_force_next_flush() (PostgreSQL 15+). */
+export async function canForceStatsFlush(client: pg.ClientBase): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>("SELECT current_setting('server_version_num')::int >= 150000 AS ok");
+  return Boolean(rows[0]?.ok);
+}
+
+/**
+ * Make this backend report its pending statistics (temporary files among them) as soon as it is idle
+ * (PostgreSQL 15+: otherwise they wait up to a second or more, and another session would not see them).
+ */
+export async function forceStatsFlush(client: pg.ClientBase): Promise<void> {
+  await client.query('SELECT pg_stat_force_next_flush()');
+}

@@ -213,6 +213,13 @@ describe('drydock rehearse', () => {
     // The killed run's sleeping session was ended by the reset.
     expect((await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_sleep%'`, [to])).rowCount).toBe(0);
     expect((await drydockCopiesOf(to)).map((c) => c.kind)).toEqual(['snapshot']);
+
+    // Nothing pending: nothing to rehearse, exit 0.
+    const none = await migrationsDir({});
+    const empty = await runCli(['rehearse', '--to', to, '--dir', none], { env, timeoutMs: 180_000 });
+    expect(empty.exitCode, empty.stderr).toBe(0);
+    expect(empty.stdout).toContain('Nothing pending: there is nothing to rehearse.');
+    expect(empty.stdout).toContain('Reversible: yes (nothing to roll back)');
   }, 240_000);
 
   it('Ctrl-C stops a rehearsal mid-migration (exit 130), cancels the statement and says how the copy is reset', async () => {

@@ -10,14 +10,15 @@
  *    (the Procfile's release line) applies the pending migrations; a review app's fresh database is
  *    set up by `drydock postdeploy` (app.json); `drydock migrate redo` proves the newest migration
  *    rolls back cleanly; then the data side: `drydock backups capture`, `drydock pull` of production into
- *    a local database, a `drydock snapshot restore` reset after a destructive rehearsal, and a guarded
+ *    a local database, a `drydock snapshot restore` reset after a destructive rehearsal, `drydock rehearse`
+ *    of two new migrations on that copy (verdicts, locks, blocking, reversibility), and a guarded
  *    `drydock restore` of a backup after an "incident", with its safety backup.
  *
  * `--keep` leaves the demo database and emulator running (Ctrl-C to stop).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -180,6 +181,18 @@ async function main(): Promise<number> {
     await after.connect();
     console.log(`after the reset: ${(await after.query<{ n: string }>('SELECT count(*) AS n FROM messages')).rows[0]?.n} messages`);
     await after.end();
+
+    banner('10b. Rehearse the next migrations on the copy: what production would feel, and whether they roll back');
+    // Two new migrations on top of the demo's: an index built without CONCURRENTLY (blocks writes to
+    // messages while it builds) and the same done concurrently. A low threshold makes the small demo table count.
+    const nextMigrations = await mkdtemp(join(tmpdir(), 'drydock-demo-next-'));
+    await cp(MIGRATIONS, nextMigrations, { recursive: true });
+    await writeFile(join(nextMigrations, '20260401000000_index_messages_body.sql'), '-- migrate:up\nCREATE INDEX messages_body_idx ON messages (body, metadata);\n\n-- migrate:down\nDROP INDEX messages_body_idx;\n');
+    await writeFile(join(nextMigrations, '20260402000000_index_messages_created_at.sql'), '-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY messages_created_at_idx ON messages (created_at);\n\n-- migrate:down\nDROP INDEX messages_created_at_idx;\n');
+    const rehearseCode = await show(`drydock rehearse --to ${LOCAL_DB} --dir <demo migrations + 2 new> --block-threshold 20ms`, process.execPath, [CLI, 'rehearse', '--to', LOCAL_DB, '--dir', nextMigrations, '--block-threshold', '20ms'], dataEnv);
+    await rm(nextMigrations, { recursive: true, force: true });
+    if (rehearseCode === 1) console.log('(exited 1, as expected: the index built without CONCURRENTLY would block writes to messages in production)');
+    else if (rehearseCode !== 0) return rehearseCode;
 
     banner('11. On call: an incident deletes production rows; a guarded restore brings them back');
     const prodClient = new pg.Client({ connectionString: prodUrl });

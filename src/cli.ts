@@ -36,6 +36,7 @@ const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
   snapshot: async () => (await import('./commands/snapshot.js')).registerSnapshot,
   backups: async () => (await import('./commands/backups.js')).registerBackups,
   restore: async () => (await import('./commands/restore.js')).registerRestore,
+  rehearse: async () => (await import('./commands/rehearse.js')).registerRehearse,
   schema: async () => (await import('./commands/schema.js')).registerSchema,
   init: async () => (await import('./commands/init.js')).registerInit,
 };

@@ -72,6 +72,8 @@ export const DURATION_RANGES = {
   transferTimeout: { min: 1_000, max: 30 * 86_400_000, example: '2h' },
   /** The newest backup's age limit: from 1 minute to 100000 h. */
   maxAge: { min: 60_000, max: 100_000 * 3_600_000, example: '24h' },
+  /** rehearse: a read or write that waits this long makes a migration `blocking`. */
+  blockThreshold: { min: 1, max: 3_600_000, example: '1s' },
   /** Base delay of lock retries (a test hook). */
   lockRetryBase: { min: 0, max: 3_600_000, example: '200ms' },
 } as const satisfies Record<string, DurationRange>;
@@ -221,6 +223,8 @@ export interface GlobalSettings {
   readonly libpq: LibpqDefaults;
   /** The environment handed to child processes (exec.ts filters it through its allowlist). */
   readonly childEnv: Environment;
+  /** GitHub Actions' job summary file (GITHUB_STEP_SUMMARY), which `rehearse` appends its Markdown report to. */
+  readonly githubStepSummary: string | undefined;
 }
 
 /** Resolve global settings from the global flags and the environment. */
@@ -255,6 +259,7 @@ export function resolveGlobalSettings(flags: GlobalFlags, env: Environment): Glo
     reviewAppMarkers: Object.freeze(REVIEW_APP_MARKERS.filter((name) => nonEmpty(env[name]) !== undefined)),
     libpq: Object.freeze(libpq),
     childEnv: env,
+    githubStepSummary: nonEmpty(env.GITHUB_STEP_SUMMARY),
   });
 }
 

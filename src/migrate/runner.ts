@@ -35,6 +35,18 @@ export interface RunnerEvents {
    * failed `CREATE INDEX CONCURRENTLY` of this same statement left behind (`line`: the statement's line in the file).
    */
   onDroppedIndex?(step: PlannedStep, index: InvalidIndex, line: number): void;
+  /** Called around every statement, on the step's connection (`drydock rehearse` measures each one). */
+  observer?: StatementObserver | undefined;
+}
+
+/**
+ * Watches each statement a step runs: `before` right before it is sent, `after` when it finished
+ * (its command tag's row count) or failed. Both run on the step's connection, inside its transaction
+ * when it has one; after a failure that transaction is aborted, so `after` must not query then.
+ */
+export interface StatementObserver {
+  before(client: pg.ClientBase, step: ValidatedStep, index: number): Promise<void>;
+  after(client: pg.ClientBase, step: ValidatedStep, index: number, outcome: { rowCount: number | null } | { error: unknown }): Promise<void>;
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -156,9 +168,9 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
         client,
         async () => {
           // One statement at a time, so an error without a position still names its statement's line.
-          for (const statement of step.statements) {
+          for (const [index, statement] of step.statements.entries()) {
             signal?.throwIfAborted();
-            await runSql(client, step, statement);
+            await runSql(client, step, statement, undefined, undefined, events.observer, index);
           }
           signal?.throwIfAborted();
           if (step.direction === 'up') await recordApplied(client, step.migration, performance.now() - started);
@@ -181,7 +193,7 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
             if (build) await dropLeftoverIndex(client, step, statement, build, events);
             // A failed CONCURRENTLY statement is not rolled back: what it left is compared with this.
             const invalidBefore = isConcurrent(statement) ? await readInvalidIndexDetails(client) : undefined;
-            await runSql(client, step, statement, invalidBefore, build);
+            await runSql(client, step, statement, invalidBefore, build, events.observer, index);
           },
           index,
           signal,
@@ -332,9 +344,17 @@ interface SqlFailure extends Error, PgErrorFields {
   build?: ConcurrentIndexBuild | undefined;
 }
 
-async function runSql(client: pg.ClientBase, step: ValidatedStep, statement: Statement, invalidBefore?: InvalidIndex[], build?: ConcurrentIndexBuild): Promise<void> {
+async function runSql(client: pg.ClientBase, step: ValidatedStep, statement: Statement, invalidBefore?: InvalidIndex[], build?: ConcurrentIndexBuild, observer?: StatementObserver, index = 0): Promise<void> {
   try {
-    await client.query(statement.text);
+    await observer?.before(client, step, index);
+    let result: pg.QueryResult;
+    try {
+      result = await client.query(statement.text);
+    } catch (error) {
+      await observer?.after(client, step, index, { error });
+      throw error;
+    }
+    await observer?.after(client, step, index, { rowCount: result.rowCount });
   } catch (error) {
     const e = error as Error & { code?: string; position?: string };
     const failure = e as SqlFailure;

@@ -15,7 +15,7 @@ import { createMigrationFile, type CreatedMigration } from '../migrate/create.js
 import { loadMigrations } from '../migrate/files.js';
 import { ensureLedger, markApplied, markAppliedWithoutFile, readApplied, readLedger, removeApplied, setBaseline } from '../migrate/ledger.js';
 import { compareVersions, coveredByBaseline, migrationStatus, outOfOrder, planDown, planUp } from '../migrate/plan.js';
-import { applyStep, concurrentIndexBuild, validateSteps, type ValidatedStep } from '../migrate/runner.js';
+import { applyStep, concurrentIndexBuild, validateSteps, type StatementObserver, type ValidatedStep } from '../migrate/runner.js';
 import type { AppliedMigration, MigrationFile, MigrationStatus } from '../migrate/types.js';
 import { isMigrationVersion } from '../migrate/version.js';
 import { cancelOnAbort, withClient } from '../pg/client.js';
@@ -53,6 +53,10 @@ export interface MigrationRunOptions {
   lint?: LintMode | undefined;
   /** drydock.json's rule levels and small-table limits for that lint. */
   lintProject?: LintProjectSettings | undefined;
+  /** Watches every statement the runner sends (`drydock rehearse`). */
+  observer?: StatementObserver | undefined;
+  /** Receives the lint run of the pending migrations, when they were linted. */
+  onLint?: ((run: LintRun) => void) | undefined;
 }
 
 /** One step that ran. */
@@ -209,6 +213,7 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
         skip: (c) => (!c.steps?.length ? 'nothing pending' : false),
         task: async (c, task) => {
           c.lint = await lintPending(client, c.steps!, options.lintProject);
+          options.onLint?.(c.lint);
           const run = c.lint;
           const count = `${c.steps!.length} pending migration(s)`;
           if (!run.findings.length) {
@@ -248,6 +253,7 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
                   onDetail: (lines) => deps.output.warn(lines),
                   onDroppedIndex: (s, dropped, line) =>
                     deps.output.warn(`dropped the INVALID index ${dropped.index} on ${dropped.table} that an earlier failed run of ${s.migration.fileName} left behind; line ${line} builds it again`),
+                  observer: options.observer,
                 }, deps.signal);
                 c.current = undefined;
                 c.ran.push({ version: step.migration.version, name: step.migration.name, direction: step.direction, durationMs: Math.round(durationMs) });

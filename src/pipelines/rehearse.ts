@@ -1,0 +1,242 @@
+/**
+ * `drydock rehearse`: run the pending migrations on a production copy exactly as `release` would
+ * (same runner, timeouts, retries; lint in warn mode against the copy's catalog), one at a time, and
+ * measure what production would feel; then prove the down sections undo them; then reset the copy.
+ *
+ * 1. Reset the working database from its pristine snapshot (the one `drydock pull` keeps), refusing
+ *    when there is none or it is older than --max-age (pulling is `drydock pull`'s job).
+ * 2. For each pending migration: watch its locks and probe its tables (rehearse/watch.ts), measure each
+ *    statement (rehearse/recorder.ts), note INVALID indexes and NOT VALID constraints it left.
+ * 3. Reversibility: roll back newest first, one at a time, down to the newest irreversible migration;
+ *    after each the schema must equal the schema before that migration; then apply them again and the
+ *    schema must equal the schema after the first pass.
+ * 4. Reset the working database to the snapshot again, unless --keep.
+ */
+import { appendFile } from 'node:fs/promises';
+
+import type { Deps } from '../deps.js';
+import { ConfigError, DrydockError, InterruptedError, interruptedBy, MigrationError } from '../errors.js';
+import { formatDuration } from '../format.js';
+import { resolveApp } from '../heroku/remote.js';
+import { loadMigrations } from '../migrate/files.js';
+import { withClient } from '../pg/client.js';
+import { readInvalidIndexDetails } from '../pg/queries/indexes.js';
+import { readNotValidConstraints, readRelations, readTempFiles } from '../pg/queries/rehearse.js';
+import { describeDb, withDatabase, type DbUrl } from '../pg/url.js';
+import { StatementRecorder } from '../rehearse/recorder.js';
+import {
+  exitCodeOf,
+  FRESH_DATABASE_NOT_DONE,
+  migrationReport,
+  renderRehearsalMarkdown,
+  type CopyInfo,
+  type MigrationMeasurements,
+  type MigrationReport,
+  type RehearsalReport,
+  type ReversibilityProblem,
+} from '../rehearse/report.js';
+import { MigrationWatch, type WatchOptions } from '../rehearse/watch.js';
+import { dumpSchema, writeFileAtomic } from '../schema/dump.js';
+import { objectDiff } from '../schema/objects.js';
+import { defaultTarget, resolveTarget, type MigrateSettings } from '../settings.js';
+import { runMigrations, type MigrationRunOptions } from './migrate.js';
+import { listSnapshots, restoreSnapshot, type SnapshotFlags } from './snapshot.js';
+
+/** The local server, resolved as the snapshot commands resolve it (--local, else libpq's defaults). */
+async function localServerUrl(deps: Deps, flags: SnapshotFlags): Promise<DbUrl> {
+  const app = await resolveApp(deps.settings, { required: false });
+  return resolveTarget('rehearse', flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, deps.settings.libpq).local;
+}
+
+/** The snapshot `drydock pull` keeps of its working database. */
+export const PRISTINE = 'pristine';
+
+export interface RehearseOptions extends SnapshotFlags {
+  /** A probe that waits this long (ms) makes a migration `blocking`. */
+  blockThresholdMs: number;
+  /** The pristine snapshot may be at most this old (ms). */
+  maxAgeMs: number;
+  /** Leave the working database as the rehearsal left it. */
+  keep: boolean;
+  /** Write the Markdown report here. */
+  reportFile?: string | undefined;
+  /** Lock poll / probe tuning (tests). */
+  watch?: WatchOptions | undefined;
+}
+
+/** Rehearse the pending migrations of `settings.dir` on the working database `flags.to`. */
+export async function rehearse(deps: Deps, settings: MigrateSettings, options: RehearseOptions): Promise<RehearsalReport> {
+  const snapshotFlags: SnapshotFlags = { to: options.to, local: options.local, localSource: options.localSource };
+  const snapshots = await listSnapshots(deps, snapshotFlags);
+  const pristine = snapshots.find((s) => s.name === PRISTINE);
+  const target = pristine?.target ?? options.to ?? snapshots[0]?.target;
+  if (!pristine) {
+    throw new ConfigError(`no ${PRISTINE} snapshot${target ? ` of ${target}` : ''}: rehearse needs a production copy to reset from`, {
+      hint: `pull one first: \`drydock pull -a APP${options.to ? ` --to ${options.to}` : ''}\` (rehearse does not pull by itself yet)`,
+    });
+  }
+  if (pristine.ageHours * 3_600_000 > options.maxAgeMs) {
+    throw new ConfigError(`the ${PRISTINE} snapshot of ${pristine.target} is ${pristine.ageHours} h old, older than --max-age ${formatDuration(options.maxAgeMs)}`, {
+      hint: `pull a fresh copy first: \`drydock pull -a APP --to ${pristine.target}\` (rehearse does not pull by itself yet), or raise --max-age`,
+    });
+  }
+  // Reset first: whatever an earlier (killed, or --keep) rehearsal left is gone.
+  const reset = await restoreSnapshot(deps, PRISTINE, snapshotFlags);
+  const copy: CopyInfo = { database: reset.target, snapshot: PRISTINE, createdAt: reset.createdAt, ageHours: reset.ageHours, source: reset.source, reset: 'snapshot', resetSeconds: reset.seconds };
+  deps.output.info(`rehearse: ${reset.target} reset from its ${PRISTINE} snapshot (data ${reset.ageHours} h old)`);
+  const url = withDatabase(await localServerUrl(deps, snapshotFlags), reset.target);
+  let resetAfterwards = false;
+  try {
+    const body = await rehearseOn(deps, settings, options, url);
+    if (!options.keep) {
+      await restoreSnapshot(deps, PRISTINE, snapshotFlags);
+      resetAfterwards = true;
+    }
+    const report: RehearsalReport = { copy, thresholdMs: options.blockThresholdMs, ...body, resetAfterwards, exitCode: exitCodeOf(body.migrations, body.reversible.ok) };
+    await writeReports(deps, options, report);
+    return report;
+  } catch (error) {
+    const by = interruptedBy(deps.signal);
+    if (by) {
+      throw new InterruptedError(by, `interrupted (${by}): the rehearsal on ${reset.target} stopped (a running migration statement was cancelled); ${reset.target} is left as the rehearsal had it`, {
+        hint: `the next \`drydock rehearse\` resets it first; or reset it now: \`drydock snapshot restore ${PRISTINE} --to ${reset.target}\``,
+        cause: error,
+      });
+    }
+    if (!options.keep && !resetAfterwards) await restoreSnapshot(deps, PRISTINE, snapshotFlags).catch(() => deps.output.warn(`could not reset ${reset.target} to its ${PRISTINE} snapshot: run \`drydock snapshot restore ${PRISTINE} --to ${reset.target}\``));
+    throw error;
+  }
+}
+
+type Body = Pick<RehearsalReport, 'migrations' | 'notRun' | 'reversible' | 'freshDatabase'>;
+
+async function rehearseOn(deps: Deps, settings: MigrateSettings, options: RehearseOptions, url: DbUrl): Promise<Body> {
+  const base: Omit<MigrationRunOptions, 'action'> = { url, dir: settings.dir, settings: settings.runner };
+  const files = await loadMigrations(settings.dir);
+  const plan = await runMigrations(deps, { ...base, action: { direction: 'up' }, dryRun: true });
+  const pending = plan.planned;
+  deps.output.info(`rehearse: ${pending.length} pending migration(s) on ${describeDb(url)}`);
+
+  const schemas = [await dumpSchema(deps.pgTools, url)];
+  const migrations: MigrationReport[] = [];
+  let failedAt: number | undefined;
+  for (const [i, p] of pending.entries()) {
+    const file = files.find((f) => f.version === p.version)!;
+    const { existing, invalidBefore, notValidBefore, tempBefore } = await withClient(url, async (client) => ({
+      existing: await readRelations(client),
+      tempBefore: await readTempFiles(client),
+      invalidBefore: await readInvalidIndexDetails(client),
+      notValidBefore: await readNotValidConstraints(client),
+    }));
+    const watch = await MigrationWatch.start(url, existing, options.watch);
+    const recorder = new StatementRecorder(watch, existing);
+    const findings: MigrationMeasurements['findings'] = [];
+    let failure: MigrationMeasurements['failure'];
+    const started = performance.now();
+    try {
+      await runMigrations(deps, {
+        ...base,
+        action: { direction: 'up', to: p.version },
+        lint: 'warn',
+        lintProject: settings.lintProject,
+        observer: recorder,
+        onLint: (run) => findings.push(...run.findings.map((f) => ({ rule: f.rule, severity: f.severity, line: f.line, message: f.message }))),
+      });
+    } catch (error) {
+      if (!(error instanceof MigrationError)) {
+        await watch.stop().catch(() => undefined);
+        throw error;
+      }
+      failure = { message: error.message, details: [...error.details] };
+    }
+    const durationMs = performance.now() - started;
+    const seen = await watch.stop();
+    const leftBehind = await withClient(url, async (client) => {
+      const invalid = new Set(invalidBefore.map((x) => x.index));
+      const notValid = new Set(notValidBefore);
+      return {
+        invalidIndexes: (await readInvalidIndexDetails(client)).filter((x) => !invalid.has(x.index)).map((x) => `${x.index} on ${x.table}`),
+        notValidConstraints: (await readNotValidConstraints(client)).filter((c) => !notValid.has(c)),
+        temp: await readTempFiles(client),
+      };
+    });
+    const tempFiles = recorder.canCountTempFiles && !failure ? { files: leftBehind.temp.files - tempBefore.files, bytes: leftBehind.temp.bytes - tempBefore.bytes } : undefined;
+    const report = migrationReport({ version: p.version, name: p.name, file: file.fileName, irreversible: file.irreversible, durationMs, statements: recorder.statements, watch: seen, leftBehind: { invalidIndexes: leftBehind.invalidIndexes, notValidConstraints: leftBehind.notValidConstraints }, tempFiles, findings, failure }, options.blockThresholdMs);
+    migrations.push(report);
+    deps.output.info(`rehearse: ${report.verdict}: ${file.fileName}: ${report.reason}`);
+    if (failure) {
+      failedAt = i;
+      break;
+    }
+    schemas.push(await dumpSchema(deps.pgTools, url));
+  }
+  const applied = migrations.filter((m) => !m.failure);
+  const reversible = await checkReversible(deps, base, applied, files, schemas);
+  return {
+    migrations,
+    notRun: failedAt === undefined ? [] : pending.slice(failedAt + 1),
+    reversible,
+    freshDatabase: { checked: false, ok: null, differences: [], note: FRESH_DATABASE_NOT_DONE },
+  };
+}
+
+/** Names of drydock's ledger objects: the runner creates them on first use; they are not the migrations' doing. */
+const LEDGER = /\b(schema_migrations|drydock_migrations|drydock_baseline)\b/;
+
+/** What differs between two dumps, as readable problems (ledger objects aside). */
+function differences(expected: string, actual: string, migration: string, after: string): ReversibilityProblem[] {
+  const d = objectDiff(expected, actual);
+  return [
+    ...d.removed.map((object) => ({ migration, object, problem: `${object} is missing ${after}` })),
+    ...d.added.map((object) => ({ migration, object, problem: `${object} is still there ${after}` })),
+    ...d.changed.map((object) => ({ migration, object, problem: `${object} differs ${after}` })),
+  ].filter((p) => !LEDGER.test(p.object));
+}
+
+/**
+ * Roll back the applied migrations newest first, one at a time, stopping at the newest irreversible
+ * one; after each, the schema must be the schema from before it. Then apply them again: the schema
+ * must be the schema after the first pass.
+ */
+async function checkReversible(deps: Deps, base: Omit<MigrationRunOptions, 'action'>, applied: MigrationReport[], files: Awaited<ReturnType<typeof loadMigrations>>, schemas: string[]): Promise<RehearsalReport['reversible']> {
+  const lastIrreversible = applied.map((m) => files.find((f) => f.version === m.version)!.irreversible).lastIndexOf(true);
+  const toCheck = applied.slice(lastIrreversible + 1);
+  const skipped = applied.slice(0, lastIrreversible + 1).map((m) => m.file);
+  const problems: ReversibilityProblem[] = [];
+  const checked: string[] = [];
+  if (!toCheck.length) return { ok: true, checked, skipped, problems };
+  for (let i = applied.length - 1; i > lastIrreversible; i--) {
+    const m = applied[i]!;
+    try {
+      await runMigrations(deps, { ...base, action: { direction: 'down', steps: 1 } });
+    } catch (error) {
+      if (!(error instanceof MigrationError)) throw error;
+      problems.push({ migration: m.file, object: 'down section', problem: `its down section failed: ${error.message}${error.details.length ? ` (${error.details.join('; ')})` : ''}` });
+      return { ok: false, checked, skipped, problems };
+    }
+    checked.push(m.file);
+    problems.push(...differences(schemas[i]!, await dumpSchema(deps.pgTools, base.url), m.file, `after its down section ran (compared with the schema before it)`));
+  }
+  try {
+    await runMigrations(deps, { ...base, action: { direction: 'up', to: applied[applied.length - 1]!.version } });
+  } catch (error) {
+    if (!(error instanceof MigrationError)) throw error;
+    problems.push({ migration: toCheck.map((m) => m.file).join(', '), object: 'up section', problem: `applying again after the rollback failed: ${error.message}` });
+    return { ok: false, checked, skipped, problems };
+  }
+  const again = await dumpSchema(deps.pgTools, base.url);
+  const first = schemas[applied.length]!;
+  problems.push(...differences(first, again, toCheck.map((m) => m.file).join(', '), 'after down and up again (compared with the schema after the first up)'));
+  return { ok: problems.length === 0, checked, skipped, problems };
+}
+
+/** --report FILE.md, and the GitHub Actions job summary when GITHUB_STEP_SUMMARY is set. */
+async function writeReports(deps: Deps, options: RehearseOptions, report: RehearsalReport): Promise<void> {
+  const markdown = renderRehearsalMarkdown(report);
+  try {
+    if (options.reportFile) await writeFileAtomic(options.reportFile, markdown);
+    if (deps.settings.githubStepSummary) await appendFile(deps.settings.githubStepSummary, `${markdown}\n`);
+  } catch (error) {
+    throw new DrydockError(`could not write the rehearsal report: ${(error as Error).message}`, { cause: error });
+  }
+}

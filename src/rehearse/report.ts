@@ -1,0 +1,234 @@
+/**
+ * The rehearsal's findings, decided and written: a verdict per migration (pure), the JSON document,
+ * and the human text and Markdown reports.
+ */
+import { formatDuration } from '../format.js';
+import type { RelationWrite, StatementMeasure } from './recorder.js';
+import type { LockSpan, ProbeWait, WatchResult } from './watch.js';
+
+export type Verdict = 'safe' | 'blocking' | 'fails' | 'irreversible';
+
+/** Where the copy came from and how old its data is. */
+export interface CopyInfo {
+  database: string;
+  snapshot: string;
+  /** When the pristine snapshot was taken (ISO). */
+  createdAt: string;
+  ageHours: number;
+  source: string | undefined;
+  /** How the working database was made a production copy: reset from the snapshot. */
+  reset: 'snapshot';
+  resetSeconds: number;
+}
+
+export interface LockHeld {
+  relation: string;
+  mode: string;
+  /** From the first to the last time the lock poll saw it (so a lock held for less than one poll shows 0). */
+  heldMs: number;
+}
+
+export interface StatementReport {
+  line: number;
+  sql: string;
+  durationMs: number;
+  rowCount: number | null;
+  walBytes: number | undefined;
+  /** Longest waits of the probes while this statement ran. */
+  blockedMs: { reads: number; writes: number };
+  rewrites: RelationWrite[];
+  indexBuilds: RelationWrite[];
+}
+
+export interface MigrationReport {
+  version: string;
+  name: string;
+  file: string;
+  verdict: Verdict;
+  /** Why this verdict, in a sentence. */
+  reason: string;
+  durationMs: number;
+  statements: StatementReport[];
+  locks: LockHeld[];
+  /** The longest a probe read / write of a table waited during this migration, and on which table. */
+  blockedMs: { reads: number; writes: number };
+  blockedTables: { reads: string | undefined; writes: string | undefined };
+  rewrites: RelationWrite[];
+  indexBuilds: RelationWrite[];
+  rowsChanged: number;
+  walBytes: number;
+  /** Temporary files the migration wrote (sorts, hashes that did not fit in work_mem / maintenance_work_mem); undefined when not counted (before PostgreSQL 15, or it failed). */
+  tempFiles: { files: number; bytes: number } | undefined;
+  leftBehind: { invalidIndexes: string[]; notValidConstraints: string[] };
+  findings: Array<{ rule: string; severity: string; line: number; message: string }>;
+  failure?: { message: string; details: string[] } | undefined;
+}
+
+export interface ReversibilityProblem {
+  migration: string;
+  object: string;
+  problem: string;
+}
+
+export interface RehearsalReport {
+  copy: CopyInfo;
+  thresholdMs: number;
+  migrations: MigrationReport[];
+  /** Pending migrations not rehearsed because an earlier one failed. */
+  notRun: Array<{ version: string; name: string }>;
+  reversible: {
+    ok: boolean;
+    /** Migrations rolled back and applied again, newest first. */
+    checked: string[];
+    /** Migrations not rolled back: irreversible ones, and every one before the newest irreversible one. */
+    skipped: string[];
+    problems: ReversibilityProblem[];
+  };
+  freshDatabase: { checked: false; ok: null; differences: string[]; note: string };
+  /** The working database was reset to the pristine snapshot afterwards (false with --keep). */
+  resetAfterwards: boolean;
+  exitCode: 0 | 1;
+}
+
+/** Measurements of one migration, before a verdict. */
+export interface MigrationMeasurements {
+  version: string;
+  name: string;
+  file: string;
+  irreversible: boolean;
+  durationMs: number;
+  statements: StatementMeasure[];
+  watch: WatchResult;
+  leftBehind: { invalidIndexes: string[]; notValidConstraints: string[] };
+  tempFiles?: { files: number; bytes: number } | undefined;
+  findings: MigrationReport['findings'];
+  failure?: { message: string; details: string[] } | undefined;
+}
+
+/** The longest wait of each kind, and its table, among `waits` (clipped to [fromMs, toMs] when given). */
+export function longestWaits(waits: readonly ProbeWait[], fromMs = -Infinity, toMs = Infinity): { reads: number; writes: number; readTable: string | undefined; writeTable: string | undefined } {
+  const best = { reads: 0, writes: 0, readTable: undefined as string | undefined, writeTable: undefined as string | undefined };
+  for (const w of waits) {
+    const ms = Math.min(w.endMs, toMs) - Math.max(w.startMs, fromMs);
+    if (ms <= 0) continue;
+    if (w.kind === 'read' && ms > best.reads) Object.assign(best, { reads: ms, readTable: w.table });
+    if (w.kind === 'write' && ms > best.writes) Object.assign(best, { writes: ms, writeTable: w.table });
+  }
+  return best;
+}
+
+/** A lock span as reported. */
+export function lockHeld(span: LockSpan): LockHeld {
+  return { relation: span.relation, mode: span.mode, heldMs: Math.round(span.lastMs - span.firstMs) };
+}
+
+/**
+ * The verdict: `fails` when it failed on the copy's data; else `blocking` when a probe read or write
+ * waited at least `thresholdMs`; else `irreversible` when its down section says so; else `safe`.
+ */
+export function decideVerdict(m: Pick<MigrationMeasurements, 'failure' | 'irreversible'>, blocked: { reads: number; writes: number; readTable?: string | undefined; writeTable?: string | undefined }, thresholdMs: number): { verdict: Verdict; reason: string } {
+  if (m.failure) return { verdict: 'fails', reason: `it fails on the copy's data: ${m.failure.message}` };
+  const worst = blocked.writes >= blocked.reads ? { what: 'writes to', ms: blocked.writes, table: blocked.writeTable } : { what: 'reads of', ms: blocked.reads, table: blocked.readTable };
+  if (worst.ms >= thresholdMs) return { verdict: 'blocking', reason: `it blocked ${worst.what} ${worst.table} for ${formatDuration(worst.ms)} (threshold ${formatDuration(thresholdMs)})` };
+  if (m.irreversible) return { verdict: 'irreversible', reason: 'its down section is marked irreversible' };
+  return { verdict: 'safe', reason: `no read or write waited ${formatDuration(thresholdMs)} or more` };
+}
+
+/** One migration's report from its measurements. */
+export function migrationReport(m: MigrationMeasurements, thresholdMs: number): MigrationReport {
+  const blocked = longestWaits(m.watch.waits);
+  const { verdict, reason } = decideVerdict(m, blocked, thresholdMs);
+  const statements: StatementReport[] = m.statements.map((s) => {
+    const during = longestWaits(m.watch.waits, s.startMs, s.startMs + s.durationMs);
+    return { line: s.line, sql: s.sql, durationMs: Math.round(s.durationMs), rowCount: s.rowCount, walBytes: s.walBytes, blockedMs: { reads: Math.round(during.reads), writes: Math.round(during.writes) }, rewrites: s.rewrites, indexBuilds: s.indexBuilds };
+  });
+  return {
+    version: m.version,
+    name: m.name,
+    file: m.file,
+    verdict,
+    reason,
+    durationMs: Math.round(m.durationMs),
+    statements,
+    locks: m.watch.locks.map(lockHeld),
+    blockedMs: { reads: Math.round(blocked.reads), writes: Math.round(blocked.writes) },
+    blockedTables: { reads: blocked.readTable, writes: blocked.writeTable },
+    rewrites: m.statements.flatMap((s) => s.rewrites),
+    indexBuilds: m.statements.flatMap((s) => s.indexBuilds),
+    rowsChanged: m.statements.reduce((n, s) => n + (s.rowCount ?? 0), 0),
+    walBytes: m.statements.reduce((n, s) => n + (s.walBytes ?? 0), 0),
+    tempFiles: m.tempFiles,
+    leftBehind: m.leftBehind,
+    findings: m.findings,
+    failure: m.failure,
+  };
+}
+
+/** 0 when every migration is safe or irreversible and down undoes up; 1 otherwise. */
+export function exitCodeOf(migrations: readonly MigrationReport[], reversibleOk: boolean): 0 | 1 {
+  return migrations.some((m) => m.verdict === 'blocking' || m.verdict === 'fails') || !reversibleOk ? 1 : 0;
+}
+
+export const FRESH_DATABASE_NOT_DONE = 'not checked: building the schema from zero is not part of drydock rehearse yet';
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} kB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+function copyLine(copy: CopyInfo): string {
+  return `${copy.database} reset from its ${copy.snapshot} snapshot in ${copy.resetSeconds} s; the data is ${copy.ageHours} h old (${copy.source ?? 'source unknown'}, taken ${copy.createdAt})`;
+}
+
+function migrationLines(m: MigrationReport): string[] {
+  const lines = [`${m.verdict.toUpperCase().padEnd(12)} ${m.file} (${formatDuration(m.durationMs)}): ${m.reason}`];
+  for (const s of m.statements) {
+    const extra = [
+      s.rowCount !== null ? `${s.rowCount} row(s)` : undefined,
+      s.walBytes !== undefined ? `WAL ${bytes(s.walBytes)}` : undefined,
+      s.blockedMs.writes || s.blockedMs.reads ? `blocked writes ${formatDuration(s.blockedMs.writes)}, reads ${formatDuration(s.blockedMs.reads)}` : undefined,
+    ].filter(Boolean);
+    lines.push(`    line ${s.line}: ${s.sql} — ${formatDuration(s.durationMs)}${extra.length ? `, ${extra.join(', ')}` : ''}`);
+    for (const r of s.rewrites) lines.push(`      rewrote ${r.kind} ${r.relation} (${bytes(r.bytes)})`);
+    for (const r of s.indexBuilds) lines.push(`      built ${r.kind} ${r.relation} (${bytes(r.bytes)})`);
+  }
+  if (m.tempFiles?.files) lines.push(`    temporary files: ${m.tempFiles.files} (${bytes(m.tempFiles.bytes)})`);
+  for (const l of m.locks) lines.push(`    lock ${l.mode} on ${l.relation}, held ${l.heldMs ? formatDuration(l.heldMs) : 'briefly (seen once)'}`);
+  for (const i of m.leftBehind.invalidIndexes) lines.push(`    left behind: INVALID index ${i}`);
+  for (const c of m.leftBehind.notValidConstraints) lines.push(`    left behind: NOT VALID constraint ${c}`);
+  for (const f of m.findings) lines.push(`    lint ${f.severity} ${f.rule} (line ${f.line}): ${f.message}`);
+  for (const d of m.failure?.details ?? []) lines.push(`    ${d}`);
+  return lines;
+}
+
+/** The human report. */
+export function renderRehearsal(r: RehearsalReport): string {
+  const lines = [`Copy: ${copyLine(r.copy)}`, `Blocking threshold: ${formatDuration(r.thresholdMs)}`, ''];
+  if (!r.migrations.length) lines.push('Nothing pending: there is nothing to rehearse.');
+  for (const m of r.migrations) lines.push(...migrationLines(m));
+  for (const n of r.notRun) lines.push(`NOT RUN      ${n.version}_${n.name}: an earlier migration failed`);
+  lines.push('');
+  if (r.reversible.ok) lines.push(`Reversible: yes (${r.reversible.checked.length ? `rolled back and re-applied ${r.reversible.checked.join(', ')}` : 'nothing to roll back'})`);
+  else lines.push('Reversible: NO', ...r.reversible.problems.map((p) => `  - ${p.migration}: ${p.problem}`));
+  if (r.reversible.skipped.length) lines.push(`  not rolled back (irreversible, or before an irreversible one): ${r.reversible.skipped.join(', ')}`);
+  lines.push(`Fresh database: ${r.freshDatabase.note}`);
+  lines.push(r.resetAfterwards ? `${r.copy.database} was reset to its ${r.copy.snapshot} snapshot.` : `${r.copy.database} was kept as the rehearsal left it (--keep).`);
+  return lines.join('\n');
+}
+
+/** The Markdown report (--report FILE.md, $GITHUB_STEP_SUMMARY). */
+export function renderRehearsalMarkdown(r: RehearsalReport): string {
+  const lines = ['# drydock rehearse', '', `**Copy:** ${copyLine(r.copy)}  `, `**Blocking threshold:** ${formatDuration(r.thresholdMs)}`, ''];
+  if (r.migrations.length) {
+    lines.push('| Migration | Verdict | Time | Writes blocked | Reads blocked | Why |', '|---|---|---|---|---|---|');
+    for (const m of r.migrations) lines.push(`| \`${m.file}\` | **${m.verdict}** | ${formatDuration(m.durationMs)} | ${formatDuration(m.blockedMs.writes)} | ${formatDuration(m.blockedMs.reads)} | ${m.reason.replace(/\|/g, '\\|')} |`);
+    for (const n of r.notRun) lines.push(`| \`${n.version}_${n.name}\` | not run | | | | an earlier migration failed |`);
+    lines.push('');
+    for (const m of r.migrations) lines.push(`<details><summary>${m.file}</summary>`, '', '```', ...migrationLines(m), '```', '</details>', '');
+  } else lines.push('Nothing pending.', '');
+  lines.push(`**Reversible:** ${r.reversible.ok ? 'yes' : 'no'}`, ...r.reversible.problems.map((p) => `- \`${p.migration}\`: ${p.problem}`), '');
+  lines.push(`**Fresh database:** ${r.freshDatabase.note}`, '');
+  return lines.join('\n');
+}

@@ -191,3 +191,18 @@ export async function execIn(database: string, sql: string): Promise<void> {
     await client.end();
   }
 }
+
+/** The working databases a test file pulls into: uniquely named, and each dropped with its drydock copies by dropAll. */
+export function workingDatabases(): { target: (label: string) => string; dropAll: () => Promise<void> } {
+  const names: string[] = [];
+  return {
+    target: (label) => {
+      const name = uniqueDbName(label);
+      names.push(name);
+      return name;
+    },
+    dropAll: async () => {
+      for (const name of names) await dropTargetAndCopies(name);
+    },
+  };
+}

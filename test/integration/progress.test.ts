@@ -19,7 +19,7 @@ import { restoreBackupArchive, type RestoreItemsProgress } from '../../src/pull/
 import { Link, startThrottleProxy, type ThrottleProxy } from '../../scripts/bench/throttle-proxy.js';
 import { startEmulator, type Emulator } from '../heroku-emulator/index.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDb, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { createTestDb, scalar, testServerUrl, type TestDb, workingDatabases } from '../helpers/db.js';
 import { herokuBinPath } from '../helpers/heroku.js';
 
 const BIG_ROWS = 60_000;
@@ -28,15 +28,10 @@ let prod: TestDb;
 let link: ThrottleProxy;
 let emu: Emulator;
 let cache: string;
-const targets: string[] = [];
+const { target, dropAll: dropTargets } = workingDatabases();
 const scratch: TestDb[] = [];
 const pgTools = new PgTools({ discoverTools, env: process.env });
 
-function target(label: string): string {
-  const name = uniqueDbName(label);
-  targets.push(name);
-  return name;
-}
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return { ...emu.env, DRYDOCK_HEROKU_BIN: herokuBinPath(), DRYDOCK_LOCAL_DATABASE_URL: testServerUrl(), DRYDOCK_CACHE_DIR: cache, ...extra };
@@ -66,7 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.stop();
   await link?.close();
-  for (const t of targets) await dropTargetAndCopies(t);
+  await dropTargets();
   for (const db of scratch) await db.drop();
   await prod?.drop();
   rmSync(cache, { recursive: true, force: true });

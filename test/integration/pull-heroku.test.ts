@@ -11,19 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startEmulator, type Emulator } from '../heroku-emulator/index.js';
 import { CLI_PATH, runCli } from '../helpers/cli.js';
-import { adminQuery, createTestDb, execIn, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { adminQuery, createTestDb, execIn, scalar, testServerUrl, type TestDb, workingDatabases } from '../helpers/db.js';
 import { herokuBinPath } from '../helpers/heroku.js';
 
 let emu: Emulator;
 let prod: TestDb;
 let cache: string;
-const targets: string[] = [];
+const { target, dropAll: dropTargets } = workingDatabases();
 
-function target(label: string): string {
-  const name = uniqueDbName(label);
-  targets.push(name);
-  return name;
-}
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return { ...emu.env, DRYDOCK_HEROKU_BIN: herokuBinPath(), DRYDOCK_LOCAL_DATABASE_URL: testServerUrl(), DRYDOCK_CACHE_DIR: cache, ...extra };
@@ -52,7 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emu?.stop();
-  for (const t of targets) await dropTargetAndCopies(t);
+  await dropTargets();
   await prod?.drop();
   rmSync(cache, { recursive: true, force: true });
 });

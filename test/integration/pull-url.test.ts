@@ -8,16 +8,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CLI_PATH, runCli } from '../helpers/cli.js';
-import { adminQuery, createTestDb, execIn, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, urlFor, type TestDb } from '../helpers/db.js';
+import { adminQuery, createTestDb, execIn, drydockCopiesOf, scalar, testServerUrl, urlFor, type TestDb, workingDatabases } from '../helpers/db.js';
 
 let source: TestDb;
-const targets: string[] = [];
+const { target, dropAll: dropTargets } = workingDatabases();
 
-function target(label: string): string {
-  const name = uniqueDbName(label);
-  targets.push(name);
-  return name;
-}
 
 const env = { DRYDOCK_LOCAL_DATABASE_URL: testServerUrl() };
 
@@ -36,7 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const t of targets) await dropTargetAndCopies(t);
+  await dropTargets();
   await source?.drop();
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ConfigError } from '../../src/errors.js';
+import { errorOf } from '../helpers/throws.js';
 import {
   PG_MAX_TIMEOUT_MS,
   resolveConnectTimeout,
@@ -13,15 +14,7 @@ import {
 const global = { lockRetryBaseMs: undefined, libpq: {} };
 const URL = 'postgres://u@h/db';
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (fn: () => unknown): ConfigError => errorOf(ConfigError, fn);
 
 describe('duration limits', () => {
   it('--transfer-timeout: 0 (wait forever) and more than 30 days are usage errors naming the flag', () => {

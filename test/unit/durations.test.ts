@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ConfigError } from '../../src/errors.js';
+import { errorOf } from '../helpers/throws.js';
 import { formatAge, formatDuration } from '../../src/format.js';
 import { resolveConnectTimeout, resolveGlobalSettings, resolveMigrateSettings, resolvePullOptions, resolveTransferTimeout } from '../../src/settings.js';
 
@@ -31,15 +32,7 @@ const SETTINGS: Array<{ name: string; resolve: (value: string) => number | undef
   { name: 'DRYDOCK_LOCK_RETRY_BASE', resolve: (v) => resolveGlobalSettings({}, { DRYDOCK_LOCK_RETRY_BASE: v }).lockRetryBaseMs },
 ];
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (fn: () => unknown): ConfigError => errorOf(ConfigError, fn);
 
 describe('duration settings: one rule', () => {
   it('a bare number is refused by every duration flag and variable, naming it, with a hint that has a unit', () => {

@@ -16,7 +16,7 @@ import { appendFile } from 'node:fs/promises';
 
 import type { Deps } from '../deps.js';
 import { ConfigError, DrydockError, InterruptedError, interruptedBy, MigrationError } from '../errors.js';
-import { formatDuration } from '../format.js';
+import { formatAge, formatDuration, hoursSince } from '../format.js';
 import { resolveApp } from '../heroku/remote.js';
 import { loadMigrations } from '../migrate/files.js';
 import { withClient } from '../pg/client.js';
@@ -75,15 +75,17 @@ export async function rehearse(deps: Deps, settings: MigrateSettings, options: R
       hint: `pull one first: \`drydock pull -a APP${options.to ? ` --to ${options.to}` : ''}\` (rehearse does not pull by itself yet)`,
     });
   }
-  if (pristine.ageHours * 3_600_000 > options.maxAgeMs) {
-    throw new ConfigError(`the ${PRISTINE} snapshot of ${pristine.target} is ${pristine.ageHours} h old, older than --max-age ${formatDuration(options.maxAgeMs)}`, {
+  // The listing rounds ages to 0.1 h: the snapshot's own time tells minutes.
+  const ageHoursOf = (s: { createdAt: string; ageHours: number }): number => hoursSince(s.createdAt, deps.clock.now()) ?? s.ageHours;
+  if (ageHoursOf(pristine) * 3_600_000 > options.maxAgeMs) {
+    throw new ConfigError(`the ${PRISTINE} snapshot of ${pristine.target} is ${formatAge(ageHoursOf(pristine))} old, older than --max-age ${formatDuration(options.maxAgeMs)}`, {
       hint: `pull a fresh copy first: \`drydock pull -a APP --to ${pristine.target}\` (rehearse does not pull by itself yet), or raise --max-age`,
     });
   }
   // Reset first: whatever an earlier (killed, or --keep) rehearsal left is gone.
   const reset = await restoreSnapshot(deps, PRISTINE, snapshotFlags);
-  const copy: CopyInfo = { database: reset.target, snapshot: PRISTINE, createdAt: reset.createdAt, ageHours: reset.ageHours, source: reset.source, reset: 'snapshot', resetSeconds: reset.seconds };
-  deps.output.info(`rehearse: ${reset.target} reset from its ${PRISTINE} snapshot (data ${reset.ageHours} h old)`);
+  const copy: CopyInfo = { database: reset.target, snapshot: PRISTINE, createdAt: reset.createdAt, ageHours: reset.ageHours, ageSeconds: Math.round(ageHoursOf(reset) * 3600), source: reset.source, reset: 'snapshot', resetSeconds: reset.seconds };
+  deps.output.info(`rehearse: ${reset.target} reset from its ${PRISTINE} snapshot (the data is ${formatAge(copy.ageSeconds / 3600)} old)`);
   const url = withDatabase(await localServerUrl(deps, snapshotFlags), reset.target);
   let resetAfterwards = false;
   try {

@@ -2,7 +2,7 @@
  * The rehearsal's findings, decided and written: a verdict per migration (pure), the JSON document,
  * and the human text and Markdown reports.
  */
-import { formatDuration } from '../format.js';
+import { formatAge, formatDuration } from '../format.js';
 import type { RelationWrite, StatementMeasure } from './recorder.js';
 import type { LockSpan, ProbeWait, WatchResult } from './watch.js';
 
@@ -15,6 +15,8 @@ export interface CopyInfo {
   /** When the pristine snapshot was taken (ISO). */
   createdAt: string;
   ageHours: number;
+  /** The data's age when the rehearsal began (the snapshot's time against the clock). */
+  ageSeconds: number;
   source: string | undefined;
   /** How the working database was made a production copy: reset from the snapshot. */
   reset: 'snapshot';
@@ -179,7 +181,7 @@ function bytes(n: number): string {
 }
 
 function copyLine(copy: CopyInfo): string {
-  return `${copy.database} reset from its ${copy.snapshot} snapshot in ${copy.resetSeconds} s; the data is ${copy.ageHours} h old (${copy.source ?? 'source unknown'}, taken ${copy.createdAt})`;
+  return `${copy.database} reset from its ${copy.snapshot} snapshot in ${copy.resetSeconds} s; the data is ${formatAge(copy.ageSeconds / 3600)} old (${copy.source ?? 'source unknown'}, taken ${copy.createdAt})`;
 }
 
 function migrationLines(m: MigrationReport): string[] {

@@ -184,7 +184,7 @@ describe('drydock rehearse', () => {
     await adminQuery(`COMMENT ON DATABASE "${snapshot}" IS '${JSON.stringify(meta).replace(/'/g, "''")}'`);
     const old = await runCli(['rehearse', '--to', to, '--dir', dir, '--max-age', '24h'], { env });
     expect(old.exitCode).toBe(2);
-    expect(old.stderr).toMatch(/pristine snapshot of \S+ is 48(\.0)? h old, older than --max-age 24 h/);
+    expect(old.stderr).toMatch(/pristine snapshot of \S+ is (48 h|2 d) old, older than --max-age 24 h/);
     expect(old.stderr).toContain(`drydock pull -a APP --to ${to}`);
     expect((await runCli(['rehearse', '--to', to, '--dir', dir, '--max-age', '72h', '--json'], { env, timeoutMs: 180_000 })).exitCode).toBe(1);
   }, 240_000);

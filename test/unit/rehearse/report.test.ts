@@ -71,7 +71,7 @@ describe('exitCodeOf and rendering', () => {
   });
   it('says what was not checked', () => {
     const report: RehearsalReport = {
-      copy: { database: 'app', snapshot: 'pristine', createdAt: '2027-01-01T00:00:00Z', ageHours: 2, source: 'pulled', reset: 'snapshot', resetSeconds: 0.4 },
+      copy: { database: 'app', snapshot: 'pristine', createdAt: '2027-01-01T00:00:00Z', ageHours: 2, ageSeconds: 7_320, source: 'pulled', reset: 'snapshot', resetSeconds: 0.4 },
       thresholdMs: 1_000,
       migrations: [migrationReport(measured(), 100)],
       notRun: [],
@@ -84,6 +84,8 @@ describe('exitCodeOf and rendering', () => {
     expect(text).toContain('BLOCKING');
     expect(text).toContain('Reversible: NO');
     expect(text).toContain('Fresh database: not checked');
+    // Ages in the unit that fits, never '0 h'.
+    expect(text).toContain('the data is 2 h old');
     expect(renderRehearsalMarkdown(report)).toContain('| `20270101000000_x.sql` | **blocking** |');
   });
 });

@@ -97,6 +97,8 @@ function cases(): Case[] {
   list.push({ args: ['migrate', 'status', '--url', urlOf(), '--dir', join('{WORK}', 'missing')], inWork: true });
   list.push({ args: ['migrate', 'status', '--url', urlOf(), '--dir', join('{WORK}', 'a-file')], inWork: true });
   for (const name of ['', ' ', '../escape', 'x'.repeat(300)]) list.push({ args: ['migrate', 'create', name, '--dir', join('{WORK}', 'created')], inWork: true });
+  for (const v of ['abc', '123', '-1', '2026-01-01', "20260101000000'; --", 'x'.repeat(500)]) list.push({ args: ['migrate', 'baseline', v, '--url', urlOf()], inWork: true });
+  for (const u of BAD_URLS.slice(0, 4)) list.push({ args: ['migrate', 'baseline', '20260101000000', '--url', u], inWork: true });
 
   // release and postdeploy
   for (const d of BAD_DURATIONS) list.push({ args: ['release', '--url', urlOf(), '--connect-timeout', d], inWork: true });
@@ -112,6 +114,13 @@ function cases(): Case[] {
   list.push({ args: ['lint', join('{WORK}', 'missing.sql')] });
   list.push({ args: ['lint', '--explain', 'no-such-rule'] });
   for (const u of BAD_URLS.slice(0, 4)) list.push({ args: ['lint', '--url', u, join('{WORK}', 'migrations')] });
+
+  // rehearse: refused before the working database is reset
+  for (const n of NAMES) list.push({ args: ['rehearse', '--to', n, '--local', '{DB_URL}'], inWork: true });
+  for (const d of BAD_DURATIONS) list.push({ args: ['rehearse', '--to', 'hostile_target', '--local', '{DB_URL}', '--block-threshold', d], inWork: true });
+  for (const d of BAD_DURATIONS.slice(0, 4)) list.push({ args: ['rehearse', '--to', 'hostile_target', '--local', '{DB_URL}', '--max-age', d], inWork: true });
+  for (const u of BAD_URLS.slice(0, 4)) list.push({ args: ['rehearse', '--to', 'hostile_target', '--local', u], inWork: true });
+  list.push({ args: ['rehearse', '--to', 'hostile_target', '--local', '{DB_URL}'], inWork: true });
 
   // schema
   for (const u of BAD_URLS) list.push({ args: ['schema', 'dump', '--url', u, '-o', '-'] });

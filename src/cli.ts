@@ -12,7 +12,7 @@ import type { RunCommand } from './commands/run.js';
 import { createDeps, type Deps } from './deps.js';
 import { asInterrupted, ConfigError, EXIT, interruptedBy } from './errors.js';
 import { installInterruptHandlers } from './interrupt.js';
-import { Output } from './output.js';
+import { exitQuietlyWhenStdoutCloses, Output } from './output.js';
 import { readEnvironment, resolveGlobalSettings, type Environment, type GlobalFlags } from './settings.js';
 
 /** The package version, kept in one place for --version. */
@@ -111,6 +111,7 @@ export function buildProgram(setExit: (code: number) => void, env: Environment, 
 export async function main(argv: string[] = process.argv): Promise<number> {
   // `.env` is loaded before commander parses, so variables declared on options (Option.env) see it too.
   const env = readEnvironment();
+  exitQuietlyWhenStdoutCloses();
   let code: number = EXIT.OK;
   // Installed once: the first SIGINT/SIGTERM aborts Deps.signal (the command cleans up and exits 130/143), a second exits at once.
   const context: RunContext = {};

@@ -283,3 +283,11 @@ function maskingStream(sink: Sink): NodeJS.WriteStream {
   });
   return stream;
 }
+
+/** A reader that stops early (`drydock --help | head`) closes stdout: that ends the run quietly, not in a stack trace. */
+export function exitQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}

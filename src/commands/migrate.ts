@@ -129,7 +129,7 @@ export function registerMigrate(program: Command, run: RunCommand): void {
       });
     });
 
-  migrateOptions(migrate.command('redo').description('roll back and re-apply the newest migration(s), and check the schema comes back identical'))
+  migrateOptions(migrate.command('redo').description('roll back and re-apply the newest migration(s), proving that down undoes up and up comes back identical'))
     .option('--steps <n>', 'how many migrations to redo (default 1)')
     .action(async (opts: MigrateFlags & { steps?: string }, cmd: Command) => {
       await run(async (deps) => {

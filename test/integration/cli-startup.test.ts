@@ -85,3 +85,12 @@ describe('start-up', () => {
     expect(commandNameOf(argv('--', 'lint'))).toBeUndefined();
   });
 });
+
+describe('a reader that stops early', () => {
+  it('`drydock --help | head -1` ends quietly: exit 0, no EPIPE stack trace', () => {
+    const res = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI_PATH}" rehearse --help | head -1; echo "drydock exited \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
+    expect(res.stdout).toBe('Usage: drydock rehearse [options]\n');
+    expect(res.stderr).not.toMatch(/EPIPE|at \w+ \(/);
+    expect(res.stderr).toContain('drydock exited 0');
+  });
+});

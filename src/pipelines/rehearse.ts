@@ -77,7 +77,7 @@ export async function rehearse(deps: Deps, settings: MigrateSettings, options: R
   } catch (error) {
     const by = interruptedBy(deps.signal);
     if (by) {
-      throw new InterruptedError(by, `interrupted (${by}): the rehearsal on ${copy.database} stopped (a running migration statement was cancelled); ${copy.database} is left as the rehearsal had it`, {
+      throw new InterruptedError(by, `interrupted (${by}): the rehearsal on ${copy.database} stopped: a statement it was running was cancelled and its sessions (migration, lock poller, probes) are closed; ${copy.database} is left as the rehearsal had it`, {
         hint: `the next \`drydock rehearse\` resets it first; or reset it now: \`drydock snapshot restore ${PRISTINE} --to ${copy.database}\``,
         cause: error,
       });
@@ -195,7 +195,9 @@ async function checkReversible(deps: Deps, base: Omit<MigrationRunOptions, 'acti
       return { ok: false, checked, skipped, problems };
     }
     checked.push(m.file);
-    problems.push(...differences(schemas[i]!, await dumpSchema(deps.pgTools, base.url), m.file, `after its down section ran (compared with the schema before it)`));
+    // What a newer migration's down section left is still there: blame it on that one only.
+    const blamed = new Set(problems.map((p) => p.object));
+    problems.push(...differences(schemas[i]!, await dumpSchema(deps.pgTools, base.url), m.file, `after its down section ran (compared with the schema before it)`).filter((p) => !blamed.has(p.object)));
   }
   try {
     await runMigrations(deps, { ...base, action: { direction: 'up', to: applied[applied.length - 1]!.version } });

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 
 import { formatAge } from '../format.js';
 import { pull, type PullRequest, type PullResult } from '../pipelines/pull.js';
-import { localOption, transferTimeoutOption } from './options.js';
+import { localOption, PULL_OPTIONS } from './options.js';
 import type { RunCommand } from './run.js';
 
 /** Human rendering. */
@@ -31,16 +31,16 @@ export function registerPull(program: Command, run: RunCommand): void {
     .command('pull')
     .description('copy production into a local database (verified, swapped in atomically, kept as a snapshot)')
     .option('--to <name|url>', 'local database to replace (default: the app name with _ for -)')
-    .option('--from <source>', 'live (default), backup (the newest), or a backup id such as b012')
-    .option('--from-url <url>', 'copy this live Postgres database instead of a Heroku app')
-    .option('--capture', 'capture a fresh backup first and pull that')
+    .addOption(PULL_OPTIONS.from())
+    .addOption(PULL_OPTIONS.fromUrl())
+    .addOption(PULL_OPTIONS.capture())
     .option('--max-age <duration>', 'refuse a newest backup older than this, with its unit, e.g. 12h or 2d (default 24h)')
-    .addOption(transferTimeoutOption())
-    .option('--exclude-table-data <tables>', 'comma-separated tables whose rows are not copied (schema is)')
-    .option('--jobs <n>', 'parallel streams and restore jobs (default: the number of CPUs)')
-    .option('--scrub <file.sql>', 'run this anonymising SQL on the copy before it is swapped in and kept as the snapshot')
+    .addOption(PULL_OPTIONS.transferTimeout())
+    .addOption(PULL_OPTIONS.excludeTableData())
+    .addOption(PULL_OPTIONS.jobs())
+    .addOption(PULL_OPTIONS.scrub())
     .option('--no-snapshot', 'do not keep the pristine snapshot')
-    .option('--validate-foreign-keys', "check every foreign key row by row instead of trusting production's (slower)")
+    .addOption(PULL_OPTIONS.validateForeignKeys())
     .addOption(localOption())
     .option('--dry-run', 'print the plan and change nothing')
     .action(async (opts: PullRequest, cmd: Command) => {

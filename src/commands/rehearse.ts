@@ -12,14 +12,14 @@ import { rehearse } from '../pipelines/rehearse.js';
 import { renderRehearsal } from '../rehearse/report.js';
 import { DURATION_RANGES, parseDuration, type MigrateFlags } from '../settings.js';
 import { migrateSettings } from './migrate.js';
-import { localOption } from './options.js';
+import type { RehearsePullFlags } from '../pipelines/rehearse-copy.js';
+import { localOption, PULL_OPTIONS } from './options.js';
 import type { RunCommand } from './run.js';
 
-interface RehearseFlags extends MigrateFlags {
+interface RehearseFlags extends MigrateFlags, RehearsePullFlags {
   to?: string;
   local?: string;
   blockThreshold?: string;
-  maxAge?: string;
   keep?: boolean;
   report?: string;
 }
@@ -36,19 +36,32 @@ export function registerRehearse(program: Command, run: RunCommand): void {
     .addOption(new Option('--statement-timeout <duration>', 'statement_timeout, as release sets it (default: none)').env('DRYDOCK_STATEMENT_TIMEOUT'))
     .option('--lock-retries <n>', 'retries of a migration that hit lock_timeout (default 3)')
     .option('--block-threshold <duration>', 'a read or write that waits this long makes a migration blocking (default 1s)')
-    .option('--max-age <duration>', 'refuse a pristine snapshot older than this (default 24h)')
+    .option('--max-age <duration>', 'a pristine snapshot older than this is pulled again with -a APP or --from-url, else refused (default 24h)')
     .option('--keep', 'leave the working database as the rehearsal left it (default: reset it to the pristine snapshot)')
     .option('--report <file.md>', 'also write a Markdown report (and to $GITHUB_STEP_SUMMARY when set)')
+    .addOption(PULL_OPTIONS.fromUrl())
+    .addOption(PULL_OPTIONS.from())
+    .addOption(PULL_OPTIONS.capture())
+    .addOption(PULL_OPTIONS.transferTimeout())
+    .addOption(PULL_OPTIONS.excludeTableData())
+    .addOption(PULL_OPTIONS.jobs())
+    .addOption(PULL_OPTIONS.scrub())
+    .addOption(PULL_OPTIONS.validateForeignKeys())
     .addHelpText(
       'after',
       [
         '',
-        'Not done yet: pulling a copy (run `drydock pull` first), the fresh-database comparison, data checks that',
+        'The copy: the working database is reset from its pristine snapshot; when it has none, or one older than',
+        '--max-age, rehearse pulls a fresh copy first with -a APP or --from-url (as `drydock pull`, with the pull',
+        'flags above), else it refuses. Timings on tables pulled with --exclude-table-data are marked not representative.',
+        '',
+        'Not done yet: the fresh-database comparison, data checks that',
         "predict failures, and other frameworks' migration commands (--command).",
         '',
         'Exit codes: 0 all safe, 1 a migration is blocking or fails or does not roll back, 2 could not rehearse.',
         'Examples:',
-        '  drydock pull -a my-app && drydock rehearse -a my-app',
+        '  drydock rehearse -a my-app                 (pulls first when the copy is missing or older than 24 h)',
+        '  drydock rehearse -a my-app --exclude-table-data events --max-age 12h',
         '  drydock rehearse --to my_app --block-threshold 500ms --report rehearsal.md',
       ].join('\n'),
     )
@@ -63,6 +76,18 @@ export function registerRehearse(program: Command, run: RunCommand): void {
           localSource: cmd.getOptionValueSource('local'),
           blockThresholdMs,
           maxAgeMs,
+          pull: {
+            from: opts.from,
+            fromUrl: opts.fromUrl,
+            capture: opts.capture,
+            maxAge: opts.maxAge,
+            transferTimeout: opts.transferTimeout,
+            transferTimeoutSource: cmd.getOptionValueSource('transferTimeout'),
+            excludeTableData: opts.excludeTableData,
+            jobs: opts.jobs,
+            scrub: opts.scrub,
+            validateForeignKeys: opts.validateForeignKeys,
+          },
           keep: Boolean(opts.keep),
           reportFile: opts.report,
         });

@@ -34,6 +34,8 @@ export interface DrydockDbMeta {
   source?: string | undefined;
   /** Spares: the snapshot database this is an untouched copy of. */
   snapshotDb?: string | undefined;
+  /** Snapshots a pull kept: its --exclude-table-data patterns (those tables hold no rows). */
+  excludeTableData?: string[] | undefined;
 }
 
 /** A client session connected to a database (pg_stat_activity). */

@@ -316,7 +316,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               // In the same transaction: the new snapshot becomes "pristine" and the old ones stop being snapshots.
               pending
                 ? async () => {
-                    await server.setMeta(pending, meta('snapshot', { name: 'pristine', pid: undefined, source: snapshotSource() }));
+                    await server.setMeta(pending, meta('snapshot', { name: 'pristine', pid: undefined, source: snapshotSource(), ...(options.excludeTableData.length ? { excludeTableData: options.excludeTableData } : {}) }));
                     for (const o of old) await server.setMeta(o.datname, meta('previous'));
                   }
                 : undefined,

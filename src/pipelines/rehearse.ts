@@ -3,8 +3,9 @@
  * (same runner, timeouts, retries; lint in warn mode against the copy's catalog), one at a time, and
  * measure what production would feel; then prove the down sections undo them; then reset the copy.
  *
- * 1. Reset the working database from its pristine snapshot (the one `drydock pull` keeps), refusing
- *    when there is none or it is older than --max-age (pulling is `drydock pull`'s job).
+ * 1. Reset the working database from its pristine snapshot (the one `drydock pull` keeps); when there
+ *    is none or it is older than --max-age, pull a fresh copy with -a APP / --from-url, else refuse
+ *    (pipelines/rehearse-copy.ts).
  * 2. For each pending migration: watch its locks and probe its tables (rehearse/watch.ts), measure each
  *    statement (rehearse/recorder.ts), note INVALID indexes and NOT VALID constraints it left.
  * 3. Reversibility: roll back newest first, one at a time, down to the newest irreversible migration;
@@ -15,9 +16,7 @@
 import { appendFile } from 'node:fs/promises';
 
 import type { Deps } from '../deps.js';
-import { ConfigError, DrydockError, InterruptedError, interruptedBy, MigrationError } from '../errors.js';
-import { formatAge, formatDuration, hoursSince } from '../format.js';
-import { resolveApp } from '../heroku/remote.js';
+import { DrydockError, InterruptedError, interruptedBy, MigrationError } from '../errors.js';
 import { loadMigrations } from '../migrate/files.js';
 import { withClient } from '../pg/client.js';
 import { readInvalidIndexDetails } from '../pg/queries/indexes.js';
@@ -29,33 +28,26 @@ import {
   FRESH_DATABASE_NOT_DONE,
   migrationReport,
   renderRehearsalMarkdown,
-  type CopyInfo,
   type MigrationMeasurements,
   type MigrationReport,
   type RehearsalReport,
   type ReversibilityProblem,
 } from '../rehearse/report.js';
 import { MigrationWatch, type WatchOptions } from '../rehearse/watch.js';
+import { PRISTINE } from '../rehearse/copy.js';
+import { markWithoutData, notRepresentativeNote, type CopyTables } from '../rehearse/without-data.js';
 import { dumpSchema, writeFileAtomic } from '../schema/dump.js';
 import { objectDiff } from '../schema/objects.js';
-import { defaultTarget, resolveTarget, type MigrateSettings } from '../settings.js';
+import type { MigrateSettings } from '../settings.js';
 import { runMigrations, type MigrationRunOptions } from './migrate.js';
-import { listSnapshots, restoreSnapshot, type SnapshotFlags } from './snapshot.js';
+import { copyTables, localServerUrl, prepareCopy, type CopyRequest } from './rehearse-copy.js';
+import { restoreSnapshot, type SnapshotFlags } from './snapshot.js';
 
-/** The local server, resolved as the snapshot commands resolve it (--local, else libpq's defaults). */
-async function localServerUrl(deps: Deps, flags: SnapshotFlags): Promise<DbUrl> {
-  const app = await resolveApp(deps.settings, { required: false });
-  return resolveTarget('rehearse', flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, deps.settings.libpq).local;
-}
+export { PRISTINE };
 
-/** The snapshot `drydock pull` keeps of its working database. */
-export const PRISTINE = 'pristine';
-
-export interface RehearseOptions extends SnapshotFlags {
+export interface RehearseOptions extends CopyRequest {
   /** A probe that waits this long (ms) makes a migration `blocking`. */
   blockThresholdMs: number;
-  /** The pristine snapshot may be at most this old (ms). */
-  maxAgeMs: number;
   /** Leave the working database as the rehearsal left it. */
   keep: boolean;
   /** Write the Markdown report here. */
@@ -67,29 +59,14 @@ export interface RehearseOptions extends SnapshotFlags {
 /** Rehearse the pending migrations of `settings.dir` on the working database `flags.to`. */
 export async function rehearse(deps: Deps, settings: MigrateSettings, options: RehearseOptions): Promise<RehearsalReport> {
   const snapshotFlags: SnapshotFlags = { to: options.to, local: options.local, localSource: options.localSource };
-  const snapshots = await listSnapshots(deps, snapshotFlags);
-  const pristine = snapshots.find((s) => s.name === PRISTINE);
-  const target = pristine?.target ?? options.to ?? snapshots[0]?.target;
-  if (!pristine) {
-    throw new ConfigError(`no ${PRISTINE} snapshot${target ? ` of ${target}` : ''}: rehearse needs a production copy to reset from`, {
-      hint: `pull one first: \`drydock pull -a APP${options.to ? ` --to ${options.to}` : ''}\` (rehearse does not pull by itself yet)`,
-    });
-  }
-  // The listing rounds ages to 0.1 h: the snapshot's own time tells minutes.
-  const ageHoursOf = (s: { createdAt: string; ageHours: number }): number => hoursSince(s.createdAt, deps.clock.now()) ?? s.ageHours;
-  if (ageHoursOf(pristine) * 3_600_000 > options.maxAgeMs) {
-    throw new ConfigError(`the ${PRISTINE} snapshot of ${pristine.target} is ${formatAge(ageHoursOf(pristine))} old, older than --max-age ${formatDuration(options.maxAgeMs)}`, {
-      hint: `pull a fresh copy first: \`drydock pull -a APP --to ${pristine.target}\` (rehearse does not pull by itself yet), or raise --max-age`,
-    });
-  }
-  // Reset first: whatever an earlier (killed, or --keep) rehearsal left is gone.
-  const reset = await restoreSnapshot(deps, PRISTINE, snapshotFlags);
-  const copy: CopyInfo = { database: reset.target, snapshot: PRISTINE, createdAt: reset.createdAt, ageHours: reset.ageHours, ageSeconds: Math.round(ageHoursOf(reset) * 3600), source: reset.source, reset: 'snapshot', resetSeconds: reset.seconds };
-  deps.output.info(`rehearse: ${reset.target} reset from its ${PRISTINE} snapshot (the data is ${formatAge(copy.ageSeconds / 3600)} old)`);
-  const url = withDatabase(await localServerUrl(deps, snapshotFlags), reset.target);
+  // Reset from the pristine snapshot (or pull): whatever an earlier (killed, or --keep) rehearsal left is gone.
+  const made = await prepareCopy(deps, options);
+  const url = withDatabase(await localServerUrl(deps, snapshotFlags), made.database);
+  const tables = await copyTables(url, made);
+  const copy = tables.withoutData.size ? { ...made, withoutData: [...tables.withoutData] } : made;
   let resetAfterwards = false;
   try {
-    const body = await rehearseOn(deps, settings, options, url);
+    const body = await rehearseOn(deps, settings, options, url, tables);
     if (!options.keep) {
       await restoreSnapshot(deps, PRISTINE, snapshotFlags);
       resetAfterwards = true;
@@ -100,19 +77,19 @@ export async function rehearse(deps: Deps, settings: MigrateSettings, options: R
   } catch (error) {
     const by = interruptedBy(deps.signal);
     if (by) {
-      throw new InterruptedError(by, `interrupted (${by}): the rehearsal on ${reset.target} stopped (a running migration statement was cancelled); ${reset.target} is left as the rehearsal had it`, {
-        hint: `the next \`drydock rehearse\` resets it first; or reset it now: \`drydock snapshot restore ${PRISTINE} --to ${reset.target}\``,
+      throw new InterruptedError(by, `interrupted (${by}): the rehearsal on ${copy.database} stopped: a statement it was running was cancelled and its sessions (migration, lock poller, probes) are closed; ${copy.database} is left as the rehearsal had it`, {
+        hint: `the next \`drydock rehearse\` resets it first; or reset it now: \`drydock snapshot restore ${PRISTINE} --to ${copy.database}\``,
         cause: error,
       });
     }
-    if (!options.keep && !resetAfterwards) await restoreSnapshot(deps, PRISTINE, snapshotFlags).catch(() => deps.output.warn(`could not reset ${reset.target} to its ${PRISTINE} snapshot: run \`drydock snapshot restore ${PRISTINE} --to ${reset.target}\``));
+    if (!options.keep && !resetAfterwards) await restoreSnapshot(deps, PRISTINE, snapshotFlags).catch(() => deps.output.warn(`could not reset ${copy.database} to its ${PRISTINE} snapshot: run \`drydock snapshot restore ${PRISTINE} --to ${copy.database}\``));
     throw error;
   }
 }
 
 type Body = Pick<RehearsalReport, 'migrations' | 'notRun' | 'reversible' | 'freshDatabase'>;
 
-async function rehearseOn(deps: Deps, settings: MigrateSettings, options: RehearseOptions, url: DbUrl): Promise<Body> {
+async function rehearseOn(deps: Deps, settings: MigrateSettings, options: RehearseOptions, url: DbUrl, tables: CopyTables): Promise<Body> {
   const base: Omit<MigrationRunOptions, 'action'> = { url, dir: settings.dir, settings: settings.runner };
   const files = await loadMigrations(settings.dir);
   const plan = await runMigrations(deps, { ...base, action: { direction: 'up' }, dryRun: true });
@@ -163,9 +140,10 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
       };
     });
     const tempFiles = recorder.canCountTempFiles && !failure ? { files: leftBehind.temp.files - tempBefore.files, bytes: leftBehind.temp.bytes - tempBefore.bytes } : undefined;
-    const report = migrationReport({ version: p.version, name: p.name, file: file.fileName, irreversible: file.irreversible, durationMs, statements: recorder.statements, watch: seen, leftBehind: { invalidIndexes: leftBehind.invalidIndexes, notValidConstraints: leftBehind.notValidConstraints }, tempFiles, findings, failure }, options.blockThresholdMs);
+    const report = markWithoutData(migrationReport({ version: p.version, name: p.name, file: file.fileName, irreversible: file.irreversible, durationMs, statements: recorder.statements, watch: seen, leftBehind: { invalidIndexes: leftBehind.invalidIndexes, notValidConstraints: leftBehind.notValidConstraints }, tempFiles, findings, failure }, options.blockThresholdMs), seen.waits, tables, options.blockThresholdMs);
     migrations.push(report);
     deps.output.info(`rehearse: ${report.verdict}: ${file.fileName}: ${report.reason}`);
+    for (const t of report.notRepresentative ?? []) deps.output.warn(`rehearse: ${file.fileName}: ${notRepresentativeNote(t)}`);
     if (failure) {
       failedAt = i;
       break;
@@ -217,7 +195,9 @@ async function checkReversible(deps: Deps, base: Omit<MigrationRunOptions, 'acti
       return { ok: false, checked, skipped, problems };
     }
     checked.push(m.file);
-    problems.push(...differences(schemas[i]!, await dumpSchema(deps.pgTools, base.url), m.file, `after its down section ran (compared with the schema before it)`));
+    // What a newer migration's down section left is still there: blame it on that one only.
+    const blamed = new Set(problems.map((p) => p.object));
+    problems.push(...differences(schemas[i]!, await dumpSchema(deps.pgTools, base.url), m.file, `after its down section ran (compared with the schema before it)`).filter((p) => !blamed.has(p.object)));
   }
   try {
     await runMigrations(deps, { ...base, action: { direction: 'up', to: applied[applied.length - 1]!.version } });

@@ -34,6 +34,8 @@ export interface SnapshotInfo {
   createdAt: string;
   ageHours: number;
   source: string | undefined;
+  /** The pull that made it copied these tables (--exclude-table-data patterns) without their rows. */
+  excludeTableData?: string[] | undefined;
 }
 
 export function assertSnapshotName(name: string): void {
@@ -51,6 +53,7 @@ function info(db: DrydockDb, now: number): SnapshotInfo {
     createdAt: db.meta.createdAt,
     ageHours: roundHours(hoursSince(db.meta.createdAt, now)) ?? 0,
     source: db.meta.source,
+    ...(db.meta.excludeTableData?.length ? { excludeTableData: db.meta.excludeTableData } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { formatAge, formatDuration } from '../format.js';
 import type { RelationWrite, StatementMeasure } from './recorder.js';
+import { notRepresentativeNote } from './without-data.js';
 import type { LockSpan, ProbeWait, WatchResult } from './watch.js';
 
 export type Verdict = 'safe' | 'blocking' | 'fails' | 'irreversible';
@@ -18,9 +19,16 @@ export interface CopyInfo {
   /** The data's age when the rehearsal began (the snapshot's time against the clock). */
   ageSeconds: number;
   source: string | undefined;
-  /** How the working database was made a production copy: reset from the snapshot. */
-  reset: 'snapshot';
+  /** How the working database was made a production copy: reset from the snapshot, or pulled (no snapshot, or one older than --max-age). */
+  reset: 'snapshot' | 'pulled';
   resetSeconds: number;
+  /** A pull: how long it took, what it copied, and why rehearse pulled. */
+  pullSeconds?: number | undefined;
+  pulledFrom?: string | undefined;
+  pulledBecause?: string | undefined;
+  /** The pull's --exclude-table-data patterns, and the copy's tables they name (they hold no rows). */
+  excludeTableData?: string[] | undefined;
+  withoutData?: string[] | undefined;
 }
 
 export interface LockHeld {
@@ -64,6 +72,8 @@ export interface MigrationReport {
   leftBehind: { invalidIndexes: string[]; notValidConstraints: string[] };
   findings: Array<{ rule: string; severity: string; line: number; message: string }>;
   failure?: { message: string; details: string[] } | undefined;
+  /** Tables this migration's measures come from that were copied without data: their timings are not representative. */
+  notRepresentative?: string[] | undefined;
 }
 
 export interface ReversibilityProblem {
@@ -181,7 +191,9 @@ function bytes(n: number): string {
 }
 
 function copyLine(copy: CopyInfo): string {
-  return `${copy.database} reset from its ${copy.snapshot} snapshot in ${copy.resetSeconds} s; the data is ${formatAge(copy.ageSeconds / 3600)} old (${copy.source ?? 'source unknown'}, taken ${copy.createdAt})`;
+  const made = copy.reset === 'pulled' ? `${copy.database}: pulled a fresh copy from ${copy.pulledFrom ?? 'production'} in ${copy.pullSeconds ?? '?'} s (${copy.pulledBecause ?? 'no usable snapshot'})` : `${copy.database} reset from its ${copy.snapshot} snapshot in ${copy.resetSeconds} s`;
+  const empty = copy.withoutData?.length ? `; copied without data: ${copy.withoutData.join(', ')}` : '';
+  return `${made}; the data is ${formatAge(copy.ageSeconds / 3600)} old (${copy.source ?? 'source unknown'}, taken ${copy.createdAt})${empty}`;
 }
 
 function migrationLines(m: MigrationReport): string[] {
@@ -193,11 +205,12 @@ function migrationLines(m: MigrationReport): string[] {
       s.blockedMs.writes || s.blockedMs.reads ? `blocked writes ${formatDuration(s.blockedMs.writes)}, reads ${formatDuration(s.blockedMs.reads)}` : undefined,
     ].filter(Boolean);
     lines.push(`    line ${s.line}: ${s.sql} — ${formatDuration(s.durationMs)}${extra.length ? `, ${extra.join(', ')}` : ''}`);
-    for (const r of s.rewrites) lines.push(`      rewrote ${r.kind} ${r.relation} (${bytes(r.bytes)})`);
+    for (const r of s.rewrites) lines.push(`      rewrote ${r.kind} ${r.relation} (${bytes(r.bytes)})${m.notRepresentative?.includes(r.relation) ? ', copied without data: not representative' : ''}`);
     for (const r of s.indexBuilds) lines.push(`      built ${r.kind} ${r.relation} (${bytes(r.bytes)})`);
   }
   if (m.tempFiles?.files) lines.push(`    temporary files: ${m.tempFiles.files} (${bytes(m.tempFiles.bytes)})`);
-  for (const l of m.locks) lines.push(`    lock ${l.mode} on ${l.relation}, held ${l.heldMs ? formatDuration(l.heldMs) : 'briefly (seen once)'}`);
+  for (const l of m.locks) lines.push(`    lock ${l.mode} on ${l.relation}, held ${l.heldMs ? formatDuration(l.heldMs) : 'briefly (seen once)'}${m.notRepresentative?.includes(l.relation) ? ' (copied without data: not representative)' : ''}`);
+  for (const t of m.notRepresentative ?? []) lines.push(`    ${notRepresentativeNote(t)}`);
   for (const i of m.leftBehind.invalidIndexes) lines.push(`    left behind: INVALID index ${i}`);
   for (const c of m.leftBehind.notValidConstraints) lines.push(`    left behind: NOT VALID constraint ${c}`);
   for (const f of m.findings) lines.push(`    lint ${f.severity} ${f.rule} (line ${f.line}): ${f.message}`);

@@ -55,6 +55,11 @@ export interface MigrationRunOptions {
   lintProject?: LintProjectSettings | undefined;
   /** Watches every statement the runner sends (`drydock rehearse`). */
   observer?: StatementObserver | undefined;
+  /**
+   * Tables (schema.name) whose size in this database says nothing about production's: a rehearsal's
+   * copy of a table pulled without its rows. Lint judges them as of unknown size, not as tiny.
+   */
+  lintUnsizedTables?: ReadonlySet<string> | undefined;
   /** Receives the lint run of the pending migrations, when they were linted. */
   onLint?: ((run: LintRun) => void) | undefined;
 }
@@ -212,7 +217,7 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
         enabled: () => action.direction === 'up' && (options.lint ?? 'off') !== 'off',
         skip: (c) => (!c.steps?.length ? 'nothing pending' : false),
         task: async (c, task) => {
-          c.lint = await lintPending(client, c.steps!, options.lintProject);
+          c.lint = await lintPending(client, c.steps!, options.lintProject, options.lintUnsizedTables);
           options.onLint?.(c.lint);
           const run = c.lint;
           const count = `${c.steps!.length} pending migration(s)`;
@@ -275,13 +280,16 @@ function migrationPipeline(deps: RunnerDeps, options: MigrationRunOptions, clien
  * pending migration in turn. The linter is loaded only here: a release with nothing pending never pays
  * for its start-up.
  */
-async function lintPending(client: pg.Client, steps: ValidatedStep[], project: LintProjectSettings | undefined): Promise<LintRun> {
+async function lintPending(client: pg.Client, steps: ValidatedStep[], project: LintProjectSettings | undefined, unsized?: ReadonlySet<string>): Promise<LintRun> {
   const [{ SchemaModel }, { checkRuleConfig, displayPath, lintMigration, summarizeLint }] = await Promise.all([import('../lint/schema-model.js'), import('../lint/lint.js')]);
   await ensureParser();
   checkRuleConfig(project?.ruleConfig);
   const { major } = await readServerVersion(client);
   const pgVersion = majorOrder(major);
-  const model = new SchemaModel(await readLintSchema(client));
+  const catalog = await readLintSchema(client);
+  // Unmeasured (bytes -1) rather than empty: a finding on such a table keeps its severity.
+  if (unsized?.size) catalog.tables = catalog.tables.map((t) => (unsized.has(`${t.schema}.${t.name}`) ? { ...t, rows: -1, bytes: -1 } : t));
+  const model = new SchemaModel(catalog);
   const options = { pgVersion, model, smallTable: project?.smallTable, ruleConfig: project?.ruleConfig };
   const files = steps.map((step) => lintMigration(displayPath(step.migration.path), step.migration, options));
   return summarizeLint(files, pgVersion);

@@ -118,6 +118,7 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
         action: { direction: 'up', to: p.version },
         lint: 'warn',
         lintProject: settings.lintProject,
+        lintUnsizedTables: tables.withoutData,
         observer: recorder,
         onLint: (run) => findings.push(...run.findings.map((f) => ({ rule: f.rule, severity: f.severity, line: f.line, message: f.message }))),
       });

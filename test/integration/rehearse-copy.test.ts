@@ -83,7 +83,8 @@ describe('drydock rehearse: the production copy', () => {
     const to = target('rhc_url');
     const dir = await migrationsDir({
       // Holds ACCESS EXCLUSIVE on events for 400 ms: its probes wait that long, on a table with no rows.
-      '20270101000000_events_kind.sql': '-- migrate:up\nALTER TABLE events ADD COLUMN kind text;\nSELECT pg_sleep(0.4);\n\n-- migrate:down\nALTER TABLE events DROP COLUMN kind;\n',
+      // The index build is a lint finding on events, which the copy holds no rows of: lint must not call it a tiny table.
+      '20270101000000_events_kind.sql': '-- migrate:up\nALTER TABLE events ADD COLUMN kind text;\nCREATE INDEX events_item_id_idx ON events (item_id);\nSELECT pg_sleep(0.4);\n\n-- migrate:down\nDROP INDEX events_item_id_idx;\nALTER TABLE events DROP COLUMN kind;\n',
       '20270102000000_items_note.sql': '-- migrate:up\nALTER TABLE items ADD COLUMN note text;\n\n-- migrate:down\nALTER TABLE items DROP COLUMN note;\n',
     });
     const fromUrl = ['--from-url', source.localhostUrl];
@@ -100,6 +101,11 @@ describe('drydock rehearse: the production copy', () => {
     expect(events).toMatchObject({ name: 'events_kind', verdict: 'blocking', notRepresentative: ['public.events'] });
     expect(events!.blockedTables.writes).toBe('public.events');
     expect(events!.reason).toContain('computed only from public.events, copied without data: not representative');
+    // Lint judged events as of unknown size (production's is not the copy's 0 rows): the finding keeps its severity.
+    const indexFinding = events!.findings.find((f) => f.rule === 'require-concurrent-index-creation');
+    expect(indexFinding, JSON.stringify(events!.findings)).toBeDefined();
+    expect(indexFinding!.severity).toBe('error');
+    expect(events!.findings.map((f) => f.message).join('\n')).not.toMatch(/0 rows/);
     expect(items).toMatchObject({ name: 'items_note', verdict: 'safe', notRepresentative: [] });
     expect(first.stderr).toContain('20270101000000_events_kind.sql: table public.events was copied without data: its timings are not representative');
 

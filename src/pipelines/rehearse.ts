@@ -17,11 +17,14 @@ import { appendFile } from 'node:fs/promises';
 
 import type { Deps } from '../deps.js';
 import { DrydockError, InterruptedError, interruptedBy, MigrationError } from '../errors.js';
+import { formatDuration } from '../format.js';
 import { loadMigrations } from '../migrate/files.js';
 import { withClient } from '../pg/client.js';
 import { readInvalidIndexDetails } from '../pg/queries/indexes.js';
 import { readNotValidConstraints, readRelations, readTempFiles } from '../pg/queries/rehearse.js';
 import { describeDb, withDatabase, type DbUrl } from '../pg/url.js';
+import { reconcileDataChecks } from '../rehearse/data-check-report.js';
+import { runDataChecks } from '../rehearse/data-checks.js';
 import { StatementRecorder } from '../rehearse/recorder.js';
 import {
   exitCodeOf,
@@ -54,6 +57,8 @@ export interface RehearseOptions extends CopyRequest {
   reportFile?: string | undefined;
   /** Lock poll / probe tuning (tests). */
   watch?: WatchOptions | undefined;
+  /** statement_timeout of each data check (default 30 s). */
+  dataCheckTimeoutMs?: number | undefined;
 }
 
 /** Rehearse the pending migrations of `settings.dir` on the working database `flags.to`. */
@@ -101,6 +106,10 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
   let failedAt: number | undefined;
   for (const [i, p] of pending.entries()) {
     const file = files.find((f) => f.version === p.version)!;
+    // Before the watch starts: the checks' reads never count in the migration's time or locks.
+    const dataChecks = await runDataChecks(url, file, { signal: deps.signal, statementTimeoutMs: options.dataCheckTimeoutMs });
+    const predicting = dataChecks.checks.filter((c) => c.prediction === 'fails').length;
+    if (dataChecks.checks.length) deps.output.info(`rehearse: ${dataChecks.checks.length} data check(s) of ${file.fileName} in ${formatDuration(dataChecks.ms)}${predicting ? `: ${predicting} predict(s) a failure` : ''}`);
     const { existing, invalidBefore, notValidBefore, tempBefore } = await withClient(url, async (client) => ({
       existing: await readRelations(client),
       tempBefore: await readTempFiles(client),
@@ -111,6 +120,7 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
     const recorder = new StatementRecorder(watch, existing);
     const findings: MigrationMeasurements['findings'] = [];
     let failure: MigrationMeasurements['failure'];
+    let failedSqlstate: string | undefined;
     const started = performance.now();
     try {
       await runMigrations(deps, {
@@ -128,6 +138,7 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
         throw error;
       }
       failure = { message: error.message, details: [...error.details] };
+      failedSqlstate = error.sqlstate;
     }
     const durationMs = performance.now() - started;
     const seen = await watch.stop();
@@ -141,7 +152,8 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
       };
     });
     const tempFiles = recorder.canCountTempFiles && !failure ? { files: leftBehind.temp.files - tempBefore.files, bytes: leftBehind.temp.bytes - tempBefore.bytes } : undefined;
-    const report = markWithoutData(migrationReport({ version: p.version, name: p.name, file: file.fileName, irreversible: file.irreversible, durationMs, statements: recorder.statements, watch: seen, leftBehind: { invalidIndexes: leftBehind.invalidIndexes, notValidConstraints: leftBehind.notValidConstraints }, tempFiles, findings, failure }, options.blockThresholdMs), seen.waits, tables, options.blockThresholdMs);
+    const predicted = reconcileDataChecks(dataChecks.checks, failure ? { line: recorder.statements.findLast((s) => s.failed)?.line, sqlstate: failedSqlstate } : undefined);
+    const report = markWithoutData(migrationReport({ version: p.version, name: p.name, file: file.fileName, irreversible: file.irreversible, durationMs, statements: recorder.statements, watch: seen, leftBehind: { invalidIndexes: leftBehind.invalidIndexes, notValidConstraints: leftBehind.notValidConstraints }, tempFiles, findings, failure, dataChecks: { checks: predicted.checks, ms: dataChecks.ms }, failureCause: predicted.cause }, options.blockThresholdMs), seen.waits, tables, options.blockThresholdMs);
     migrations.push(report);
     deps.output.info(`rehearse: ${report.verdict}: ${file.fileName}: ${report.reason}`);
     for (const t of report.notRepresentative ?? []) deps.output.warn(`rehearse: ${file.fileName}: ${notRepresentativeNote(t)}`);

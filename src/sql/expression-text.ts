@@ -47,7 +47,7 @@ export function sqlTokens(text: string): SqlToken[] {
 
 /** True when the token is the keyword `word` (any case). */
 export function isKeyword(token: SqlToken | undefined, word: string): boolean {
-  return token?.kind === 'word' && token.text.toUpperCase() === word;
+  return token?.kind === 'word' && token.text.toUpperCase() === word.toUpperCase();
 }
 
 /** Index of the `)` that closes the `(` at `open`, or undefined. */

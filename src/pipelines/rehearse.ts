@@ -6,8 +6,10 @@
  * 1. Reset the working database from its pristine snapshot (the one `drydock pull` keeps); when there
  *    is none or it is older than --max-age, pull a fresh copy with -a APP / --from-url, else refuse
  *    (pipelines/rehearse-copy.ts).
- * 2. For each pending migration: watch its locks and probe its tables (rehearse/watch.ts), measure each
- *    statement (rehearse/recorder.ts), note INVALID indexes and NOT VALID constraints it left.
+ * 2. For each pending migration: first count the existing rows its statements would fail on (read-only
+ *    data checks, rehearse/data-checks.ts); then watch its locks and probe its tables (rehearse/watch.ts),
+ *    measure each statement (rehearse/recorder.ts), note INVALID indexes and NOT VALID constraints it
+ *    left, and reconcile the checks' predictions with what happened.
  * 3. Reversibility: roll back newest first, one at a time, down to the newest irreversible migration;
  *    after each the schema must equal the schema before that migration; then apply them again and the
  *    schema must equal the schema after the first pass.

@@ -28,7 +28,7 @@ interface RehearseFlags extends MigrateFlags, RehearsePullFlags {
 export function registerRehearse(program: Command, run: RunCommand): void {
   program
     .command('rehearse')
-    .description('rehearse pending migrations on the local production copy: locks, blocking, rewrites, failures, reversibility')
+    .description('rehearse pending migrations on the local production copy: locks, blocking, rewrites, data checks, failures, reversibility')
     .option('--to <name|url>', 'the working database with a pristine snapshot, from `drydock pull` (default: the app name with _ for -)')
     .addOption(localOption())
     .addOption(new Option('--dir <dir>', 'migrations folder (default: drydock.json migrationsDir, else ./migrations)').env('DRYDOCK_MIGRATIONS_DIR'))
@@ -55,8 +55,7 @@ export function registerRehearse(program: Command, run: RunCommand): void {
         '--max-age, rehearse pulls a fresh copy first with -a APP or --from-url (as `drydock pull`, with the pull',
         'flags above), else it refuses. Timings on tables pulled with --exclude-table-data are marked not representative.',
         '',
-        'Not done yet: the fresh-database comparison, data checks that',
-        "predict failures, and other frameworks' migration commands (--command).",
+        "Not done yet: the fresh-database comparison, and other frameworks' migration commands (--command).",
         '',
         'Exit codes: 0 all safe, 1 a migration is blocking or fails or does not roll back, 2 could not rehearse.',
         'Examples:',

@@ -6,8 +6,10 @@
  * 1. Reset the working database from its pristine snapshot (the one `drydock pull` keeps); when there
  *    is none or it is older than --max-age, pull a fresh copy with -a APP / --from-url, else refuse
  *    (pipelines/rehearse-copy.ts).
- * 2. For each pending migration: watch its locks and probe its tables (rehearse/watch.ts), measure each
- *    statement (rehearse/recorder.ts), note INVALID indexes and NOT VALID constraints it left.
+ * 2. For each pending migration: first count the existing rows its statements would fail on (read-only
+ *    data checks, rehearse/data-checks.ts); then watch its locks and probe its tables (rehearse/watch.ts),
+ *    measure each statement (rehearse/recorder.ts), note INVALID indexes and NOT VALID constraints it
+ *    left, and reconcile the checks' predictions with what happened.
  * 3. Reversibility: roll back newest first, one at a time, down to the newest irreversible migration;
  *    after each the schema must equal the schema before that migration; then apply them again and the
  *    schema must equal the schema after the first pass.
@@ -17,11 +19,14 @@ import { appendFile } from 'node:fs/promises';
 
 import type { Deps } from '../deps.js';
 import { DrydockError, InterruptedError, interruptedBy, MigrationError } from '../errors.js';
+import { formatDuration } from '../format.js';
 import { loadMigrations } from '../migrate/files.js';
 import { withClient } from '../pg/client.js';
 import { readInvalidIndexDetails } from '../pg/queries/indexes.js';
 import { readNotValidConstraints, readRelations, readTempFiles } from '../pg/queries/rehearse.js';
 import { describeDb, withDatabase, type DbUrl } from '../pg/url.js';
+import { reconcileDataChecks } from '../rehearse/data-check-report.js';
+import { runDataChecks } from '../rehearse/data-checks.js';
 import { StatementRecorder } from '../rehearse/recorder.js';
 import {
   exitCodeOf,
@@ -54,6 +59,8 @@ export interface RehearseOptions extends CopyRequest {
   reportFile?: string | undefined;
   /** Lock poll / probe tuning (tests). */
   watch?: WatchOptions | undefined;
+  /** statement_timeout of each data check (default 30 s). */
+  dataCheckTimeoutMs?: number | undefined;
 }
 
 /** Rehearse the pending migrations of `settings.dir` on the working database `flags.to`. */
@@ -101,6 +108,10 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
   let failedAt: number | undefined;
   for (const [i, p] of pending.entries()) {
     const file = files.find((f) => f.version === p.version)!;
+    // Before the watch starts: the checks' reads never count in the migration's time or locks.
+    const dataChecks = await runDataChecks(url, file, { signal: deps.signal, statementTimeoutMs: options.dataCheckTimeoutMs });
+    const predicting = dataChecks.checks.filter((c) => c.prediction === 'fails').length;
+    if (dataChecks.checks.length) deps.output.info(`rehearse: ${dataChecks.checks.length} data check(s) of ${file.fileName} in ${formatDuration(dataChecks.ms)}${predicting ? `: ${predicting} predict(s) a failure` : ''}`);
     const { existing, invalidBefore, notValidBefore, tempBefore } = await withClient(url, async (client) => ({
       existing: await readRelations(client),
       tempBefore: await readTempFiles(client),
@@ -111,6 +122,7 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
     const recorder = new StatementRecorder(watch, existing);
     const findings: MigrationMeasurements['findings'] = [];
     let failure: MigrationMeasurements['failure'];
+    let failedSqlstate: string | undefined;
     const started = performance.now();
     try {
       await runMigrations(deps, {
@@ -128,6 +140,7 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
         throw error;
       }
       failure = { message: error.message, details: [...error.details] };
+      failedSqlstate = error.sqlstate;
     }
     const durationMs = performance.now() - started;
     const seen = await watch.stop();
@@ -141,7 +154,8 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
       };
     });
     const tempFiles = recorder.canCountTempFiles && !failure ? { files: leftBehind.temp.files - tempBefore.files, bytes: leftBehind.temp.bytes - tempBefore.bytes } : undefined;
-    const report = markWithoutData(migrationReport({ version: p.version, name: p.name, file: file.fileName, irreversible: file.irreversible, durationMs, statements: recorder.statements, watch: seen, leftBehind: { invalidIndexes: leftBehind.invalidIndexes, notValidConstraints: leftBehind.notValidConstraints }, tempFiles, findings, failure }, options.blockThresholdMs), seen.waits, tables, options.blockThresholdMs);
+    const predicted = reconcileDataChecks(dataChecks.checks, failure ? { line: recorder.statements.findLast((s) => s.failed)?.line, sqlstate: failedSqlstate } : undefined);
+    const report = markWithoutData(migrationReport({ version: p.version, name: p.name, file: file.fileName, irreversible: file.irreversible, durationMs, statements: recorder.statements, watch: seen, leftBehind: { invalidIndexes: leftBehind.invalidIndexes, notValidConstraints: leftBehind.notValidConstraints }, tempFiles, findings, failure, dataChecks: { checks: predicted.checks, ms: dataChecks.ms }, failureCause: predicted.cause }, options.blockThresholdMs), seen.waits, tables, options.blockThresholdMs);
     migrations.push(report);
     deps.output.info(`rehearse: ${report.verdict}: ${file.fileName}: ${report.reason}`);
     for (const t of report.notRepresentative ?? []) deps.output.warn(`rehearse: ${file.fileName}: ${notRepresentativeNote(t)}`);

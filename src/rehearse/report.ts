@@ -3,6 +3,7 @@
  * and the human text and Markdown reports.
  */
 import { formatAge, formatDuration } from '../format.js';
+import { dataCheckLines, type DataCheck, type DataChecksRun } from './data-check-report.js';
 import type { RelationWrite, StatementMeasure } from './recorder.js';
 import { notRepresentativeNote } from './without-data.js';
 import type { LockSpan, ProbeWait, WatchResult } from './watch.js';
@@ -74,6 +75,10 @@ export interface MigrationReport {
   failure?: { message: string; details: string[] } | undefined;
   /** Tables this migration's measures come from that were copied without data: their timings are not representative. */
   notRepresentative?: string[] | undefined;
+  /** Data checks run before the migration (src/rehearse/data-checks.ts), reconciled with the run (migrationReport always sets them). */
+  dataChecks?: DataCheck[] | undefined;
+  /** Their total time: not part of durationMs. */
+  dataChecksMs?: number | undefined;
 }
 
 export interface ReversibilityProblem {
@@ -115,6 +120,10 @@ export interface MigrationMeasurements {
   tempFiles?: { files: number; bytes: number } | undefined;
   findings: MigrationReport['findings'];
   failure?: { message: string; details: string[] } | undefined;
+  /** The data checks run before it, reconciled with the run (reconcileDataChecks). */
+  dataChecks?: DataChecksRun | undefined;
+  /** The data check that predicted the failure, as a sentence: the `fails` reason cites it. */
+  failureCause?: string | undefined;
 }
 
 /** The longest wait of each kind, and its table, among `waits` (clipped to [fromMs, toMs] when given). */
@@ -138,8 +147,8 @@ export function lockHeld(span: LockSpan): LockHeld {
  * The verdict: `fails` when it failed on the copy's data; else `blocking` when a probe read or write
  * waited at least `thresholdMs`; else `irreversible` when its down section says so; else `safe`.
  */
-export function decideVerdict(m: Pick<MigrationMeasurements, 'failure' | 'irreversible'>, blocked: { reads: number; writes: number; readTable?: string | undefined; writeTable?: string | undefined }, thresholdMs: number): { verdict: Verdict; reason: string } {
-  if (m.failure) return { verdict: 'fails', reason: `it fails on the copy's data: ${m.failure.message}` };
+export function decideVerdict(m: Pick<MigrationMeasurements, 'failure' | 'irreversible' | 'failureCause'>, blocked: { reads: number; writes: number; readTable?: string | undefined; writeTable?: string | undefined }, thresholdMs: number): { verdict: Verdict; reason: string } {
+  if (m.failure) return { verdict: 'fails', reason: `it fails on the copy's data: ${m.failureCause ?? m.failure.message}` };
   const worst = blocked.writes >= blocked.reads ? { what: 'writes to', ms: blocked.writes, table: blocked.writeTable } : { what: 'reads of', ms: blocked.reads, table: blocked.readTable };
   if (worst.ms >= thresholdMs) return { verdict: 'blocking', reason: `it blocked ${worst.what} ${worst.table} for ${formatDuration(worst.ms)} (threshold ${formatDuration(thresholdMs)})` };
   if (m.irreversible) return { verdict: 'irreversible', reason: 'its down section is marked irreversible' };
@@ -173,6 +182,8 @@ export function migrationReport(m: MigrationMeasurements, thresholdMs: number): 
     leftBehind: m.leftBehind,
     findings: m.findings,
     failure: m.failure,
+    dataChecks: m.dataChecks?.checks ?? [],
+    dataChecksMs: Math.round(m.dataChecks?.ms ?? 0),
   };
 }
 
@@ -214,6 +225,7 @@ function migrationLines(m: MigrationReport): string[] {
   for (const i of m.leftBehind.invalidIndexes) lines.push(`    left behind: INVALID index ${i}`);
   for (const c of m.leftBehind.notValidConstraints) lines.push(`    left behind: NOT VALID constraint ${c}`);
   for (const f of m.findings) lines.push(`    lint ${f.severity} ${f.rule} (line ${f.line}): ${f.message}`);
+  lines.push(...dataCheckLines(m.dataChecks, m.dataChecksMs));
   for (const d of m.failure?.details ?? []) lines.push(`    ${d}`);
   return lines;
 }

@@ -139,6 +139,8 @@ describe('drydock rehearse: the scenario', () => {
     const [, add, index, , unique] = doc.migrations;
     expect(add!.rewrites).toEqual([]);
     expect(unique!.failure!.details.join('\n')).toMatch(/Key \(email\)=\(user\d+@example\.com\) is duplicated/);
+    // The data check counted the duplicates before the migration ran, and the verdict cites it (every 5,000th account repeats the one before).
+    expect(unique!.reason).toMatch(/^it fails on the copy's data: CREATE UNIQUE INDEX accounts_email_key would fail: 20 rows share 10 duplicated values of \(email\), e\.g\. 'user\d+@example\.com' ×2/);
     expect(doc.reversible.ok).toBe(false);
     expect(doc.reversible.skipped).toEqual(['20270101000000_drop_legacy_code.sql']);
     expect(doc.reversible.problems).toContainEqual(expect.objectContaining({ migration: '20270104000000_order_audit.sql', object: 'table public.order_audit' }));

@@ -3,9 +3,23 @@
  * statement fails on any table that has rows (and takes ACCESS EXCLUSIVE to try).
  * https://www.postgresql.org/docs/current/sql-altertable.html
  */
-import { showIdent, showRelation, showType } from '../ast.js';
+import { showIdent, showRelation, showType, type ConstraintNode } from '../ast.js';
 import { nonNullDefault } from '../volatility.js';
-import { addedColumns, defineRule, SERIAL_TYPES } from './shared.js';
+import { addedColumns, defineRule, SERIAL_TYPES, type AddedColumn } from './shared.js';
+
+/**
+ * The NOT NULL or PRIMARY KEY constraint of a column added without anything to fill the existing
+ * rows with (no non-null default; not identity, generated or serial), or undefined. Adding it fails
+ * on a table with rows (drydock rehearse counts them: src/rehearse/data-check-plan.ts).
+ */
+export function requiredWithoutValue(added: AddedColumn): ConstraintNode | undefined {
+  const notNull = added.constraints.find((c) => c.contype === 'CONSTR_NOTNULL' || c.contype === 'CONSTR_PRIMARY');
+  if (!notNull) return undefined;
+  // Identity, generated and serial columns bring their own values.
+  if (added.constraints.some((c) => c.contype === 'CONSTR_IDENTITY' || c.contype === 'CONSTR_GENERATED')) return undefined;
+  if (added.type && SERIAL_TYPES.has(added.type.name)) return undefined;
+  return nonNullDefault(added.constraints) ? undefined : notNull;
+}
 
 export const addingRequiredField = defineRule({
   id: 'adding-required-field',
@@ -14,12 +28,8 @@ export const addingRequiredField = defineRule({
   kinds: ['AlterTableStmt'],
   check(stmt, ctx) {
     for (const added of addedColumns(stmt, ctx)) {
-      const notNull = added.constraints.find((c) => c.contype === 'CONSTR_NOTNULL' || c.contype === 'CONSTR_PRIMARY');
+      const notNull = requiredWithoutValue(added);
       if (!notNull) continue;
-      // Identity, generated and serial columns bring their own values.
-      if (added.constraints.some((c) => c.contype === 'CONSTR_IDENTITY' || c.contype === 'CONSTR_GENERATED')) continue;
-      if (added.type && SERIAL_TYPES.has(added.type.name)) continue;
-      if (nonNullDefault(added.constraints)) continue;
       const table = showRelation(added.table);
       const column = showIdent(added.name);
       const type = added.type ? showType(added.type) : 'type';

@@ -460,7 +460,7 @@ export async function init(options: InitOptions = {}): Promise<InitResult> {
     if ((await kindOf(workflowPath)) === 'file') result.unchanged.push(`${WORKFLOW_PATH} already exists`);
     else if (framework) {
       result.warnings.push(
-        `did not write ${WORKFLOW_PATH}: its rehearse step runs drydock's own SQL migrations, and this ${framework.name} app migrates with \`${framework.migrate}\` (see the README, "CI")`,
+        `did not write ${WORKFLOW_PATH}: its rehearse step runs drydock's own SQL migrations, and this ${framework.name} app migrates with \`${framework.migrate}\` (see the README, "CI on pull requests")`,
       );
     } else {
       writes.push({ path: workflowPath, replace: false, text: await readTemplate(templates, 'github-workflow.yml') });

@@ -97,9 +97,9 @@ describe('templates/github-workflow.yml', () => {
     expect(valueOf('jobs.rehearse.env.DRYDOCK_LOCAL_DATABASE_URL')).toBe('postgres://postgres:postgres@localhost:5432/postgres');
   });
 
-  it('lints with annotations, pulls a backup, rehearses with a Markdown report, and runs only the installed drydock', () => {
+  it('lints with annotations, rehearses on a copy of the newest backup with a Markdown report, and runs only the installed drydock', () => {
     const runs = parsed.filter((e) => e.path.endsWith('steps.run')).map((e) => e.value);
-    expect(runs).toEqual(['npm ci', 'npx --no drydock lint --format github', 'npm ci', '|', 'npx --no drydock pull --from backup', 'npx --no drydock rehearse --report rehearsal.md']);
+    expect(runs).toEqual(['npm ci', 'npx --no drydock lint --format github', 'npm ci', '|', 'npx --no drydock rehearse --from backup --report rehearsal.md']);
     expect(WORKFLOW).not.toMatch(/npx (?!--no )drydock/);
     expect(WORKFLOW).toContain('GITHUB_STEP_SUMMARY');
   });
@@ -109,7 +109,7 @@ describe('templates/github-workflow.yml', () => {
     const commands = new Set([...help.stdout.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!));
     // The steps' `npx --no drydock …` and the comments' `drydock …`, each with its flags and their values.
     const invocations = [...WORKFLOW.matchAll(/(?:npx --no drydock|`drydock) ([a-z]+)((?: --?[a-z-]+(?: [^\s`-][^\s`]*)?)*)/g)];
-    expect(invocations.map((m) => m[1])).toEqual(['init', 'lint', 'doctor', 'pull', 'rehearse']);
+    expect(invocations.map((m) => m[1])).toEqual(['init', 'lint', 'doctor', 'rehearse']);
     const globalHelp = help.stdout;
     for (const [, command, rest] of invocations) {
       expect(commands, command).toContain(command!);

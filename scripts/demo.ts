@@ -123,7 +123,7 @@ async function main(): Promise<number> {
     console.log(`\n(drydock doctor exited ${doctorCode}: 0 ready, 1 a check failed, 2 could not find out)`);
     if (doctorCode !== 0 && doctorCode !== 1) return doctorCode;
 
-    banner('5. Deploy: the release phase (Procfile `release: npx drydock release`) applies the pending migrations');
+    banner('5. Deploy: the release phase (Procfile `release: npx --no drydock release`) applies the pending migrations');
     const releaseEnv = { CI: 'true', DATABASE_URL: prodUrl, DYNO: 'release.1' };
     const releaseCode = await show('DATABASE_URL=$(heroku config:get DATABASE_URL) drydock release', process.execPath, [CLI, 'release', '--dir', MIGRATIONS], releaseEnv);
     if (releaseCode !== 0) return releaseCode;

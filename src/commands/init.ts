@@ -1,6 +1,6 @@
 /**
- * `drydock init`: wire drydock into an app (Procfile release line, app.json postdeploy, a first
- * migration, seeds); the plan and the writes are in pipelines/init.ts.
+ * `drydock init`: wire drydock into an app (Procfile release line, app.json postdeploy, package.json, a
+ * first migration, seeds, optionally the CI workflow); the plan and the writes are in pipelines/init.ts.
  */
 import type { Command } from 'commander';
 
@@ -15,12 +15,24 @@ export function renderInit(result: InitResult): string {
 export function registerInit(program: Command, run: RunCommand): void {
   program
     .command('init')
-    .description('set an app repository up for drydock: Procfile release phase, app.json postdeploy, migrations/, db/seeds.sql, .env.example')
+    .description('set an app repository up for drydock: Procfile release phase, app.json postdeploy, package.json, migrations/, db/seeds.sql, .env.example')
     .option('--dir <dir>', 'the app repository (default: the current directory)')
-    .addHelpText('after', '\nNothing existing is overwritten; running it again changes nothing.\nExample:\n  drydock init --dir ~/code/my-app')
-    .action(async (opts: { dir?: string }) => {
+    .option('--ci', 'also write the GitHub Actions workflow .github/workflows/drydock.yml (lint and rehearse on pull requests)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Rails (Gemfile and db/migrate/), Django (manage.py), Prisma (prisma/schema.prisma) and Knex (knexfile.*) apps keep their',
+        "own migrations: release runs the framework's migrate command (--command) and postdeploy its schema setup and seeds.",
+        'Nothing existing is overwritten; running it again changes nothing.',
+        'Examples:',
+        '  drydock init --dir ~/code/my-app',
+        '  drydock init --ci',
+      ].join('\n'),
+    )
+    .action(async (opts: { dir?: string; ci?: boolean }) => {
       await run(async (deps) => {
-        const result = await init({ dir: opts.dir });
+        const result = await init({ dir: opts.dir, ci: opts.ci });
         if (deps.output.mode !== 'json') for (const warning of result.warnings) deps.output.warn(warning);
         deps.output.result(result, renderInit);
       });

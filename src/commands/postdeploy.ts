@@ -14,6 +14,7 @@ export interface PostdeployFlags extends MigrateFlags {
   schema?: string | undefined;
   seed?: string | undefined;
   seedCommand?: string | undefined;
+  command?: string | undefined;
   force?: boolean | undefined;
 }
 
@@ -32,6 +33,7 @@ export function registerPostdeploy(program: Command, run: RunCommand): void {
     .addOption(new Option('--dir <dir>', 'migrations folder: every migration when there is no schema file, else those newer than it').env('DRYDOCK_MIGRATIONS_DIR'))
     .addOption(new Option('--schema <file>', `schema file (default ${DEFAULT_SCHEMA_FILE})`).env('DRYDOCK_SCHEMA_FILE'))
     .option('--seed <file>', `seed SQL file (default ${DEFAULT_SEED_FILE}, skipped when missing)`)
+    .option('--command <command>', "set the schema up with the app's own command instead of the schema file and migrations (e.g. \"bin/rails db:schema:load\")")
     .option('--seed-command <command>', 'run this to seed instead (e.g. "bin/rails db:seed")')
     .option('--force', 'load even though the database already has tables or a schema version')
     .action(async (opts: PostdeployFlags, cmd: Command) => {

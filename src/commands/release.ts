@@ -1,5 +1,5 @@
 /**
- * `drydock release`: the Procfile `release:` line (`release: npx drydock release`). The contract is
+ * `drydock release`: the Procfile `release:` line (`release: npx --no drydock release`). The contract is
  * in pipelines/release.ts.
  */
 import { Option, type Command } from 'commander';
@@ -40,7 +40,7 @@ export function registerRelease(program: Command, run: RunCommand): void {
   migrateOptions(
     program
       .command('release')
-      .description('release phase (Procfile `release: npx drydock release`): run pending migrations; on a new, empty database migrate from zero, except on a review app (its postdeploy sets it up)'),
+      .description('release phase (Procfile `release: npx --no drydock release`): run pending migrations; on a new, empty database migrate from zero, except on a review app (its postdeploy sets it up)'),
     { dirHelp: 'migrations folder' },
   )
     .option('--command <command>', "run the app's own migration command instead (e.g. \"bin/rails db:migrate\")")

@@ -1,7 +1,8 @@
 /**
  * The review-app postdeploy (app.json `scripts.postdeploy`): set up an empty database. Load the schema
  * file (written by `drydock schema dump`) and then apply the migrations it does not list (those written
- * after the dump), or run every migration from zero when there is none, then seed. Every input (schema file, migrations, seed file) is checked before the first statement. It
+ * after the dump), or run every migration from zero when there is none, or run the app's own setup
+ * command (`--command "bin/rails db:schema:load"`: a framework app), then seed. Every input (schema file, migrations, seed file) is checked before the first statement. It
  * refuses, changing nothing, when the database already holds anything: tables, a non-zero schema
  * version, large objects, used sequences (unless force), and it refuses to run in a release-phase dyno: postdeploy must never touch a
  * production database.
@@ -37,6 +38,8 @@ export interface PostdeployOptions {
   schemaRequired?: boolean | undefined;
   seed?: string | undefined;
   seedCommand?: string | undefined;
+  /** The app's own command that sets the schema up (instead of the schema file and drydock's migrations). */
+  command?: string | undefined;
   force?: boolean | undefined;
 }
 
@@ -44,9 +47,11 @@ export interface PostdeployOptions {
 export interface PostdeployResult {
   database: string;
   schema: {
-    source: 'schema-file' | 'migrations';
+    source: 'schema-file' | 'migrations' | 'command';
     file?: string | undefined;
-    /** Versions the schema file recorded (0 without one). */
+    /** The app's command that set the schema up (source 'command'). */
+    command?: string | undefined;
+    /** Versions the schema file recorded (0 without one; with a command, the migrations its framework recorded). */
     versions: number;
     /** Migrations applied: every one from zero, or those newer than the schema file (not listed in it). */
     migrated: number;
@@ -78,6 +83,8 @@ async function checkReadableFile(path: string, what: string): Promise<void> {
 
 /** Where the schema comes from and how the seeds are run, every input checked. */
 interface Inputs {
+  /** The app's own setup command: no schema file, no drydock migrations. */
+  command: string | undefined;
   schemaFile: string | undefined;
   /** With a schema file: whether the migrations folder exists (its migrations not in the file are applied after it). */
   migrationsAfterSchema: boolean;
@@ -92,9 +99,16 @@ interface Inputs {
  */
 async function checkInputs(settings: MigrateSettings, options: PostdeployOptions): Promise<Inputs> {
   const schemaFile = resolve(options.schema ?? settings.schemaFile ?? DEFAULT_SCHEMA_FILE);
+  const command = options.command?.trim() ? options.command : undefined;
+  if (options.command !== undefined && !command) throw new ConfigError('--command is empty', { hint: 'pass the command that sets the schema up, e.g. --command "bin/rails db:schema:load"; nothing was changed' });
+  if (command && options.schemaRequired) {
+    throw new ConfigError('--schema and --command both set the schema up', { hint: 'pass one of them: --command runs the app\'s own setup instead of loading a schema file; nothing was changed' });
+  }
   let schemaInput: string | undefined;
   let migrationsAfterSchema = false;
-  if (await present(schemaFile)) {
+  if (command) {
+    // The app's command sets the schema up: no schema file, no drydock migrations to check.
+  } else if (await present(schemaFile)) {
     await checkReadableFile(schemaFile, 'schema file');
     schemaInput = schemaFile;
     // Migrations written after the dump are applied after the load: they must parse too. Without a
@@ -111,14 +125,14 @@ async function checkInputs(settings: MigrateSettings, options: PostdeployOptions
   }
 
   const seedCommand = options.seedCommand ?? settings.seedCommand;
-  if (seedCommand) return { schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'command', command: seedCommand } };
+  if (seedCommand) return { command, schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'command', command: seedCommand } };
   const seedFile = resolve(options.seed ?? settings.seedFile ?? DEFAULT_SEED_FILE);
   if (await present(seedFile)) {
     await checkReadableFile(seedFile, 'seed file');
-    return { schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'file', file: seedFile } };
+    return { command, schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'file', file: seedFile } };
   }
   if (options.seed) throw new ConfigError(`seed file ${seedFile} not found`, { hint: 'create it, or leave --seed out to skip seeding; nothing was changed' });
-  return { schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'none' } };
+  return { command, schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'none' } };
 }
 
 /** What the database already holds that makes it not empty ('' when it is empty). */
@@ -134,9 +148,11 @@ function describeContents(tables: string[], version: SchemaVersion, data: { larg
 /** How the schema was set up, and the version it ended at. */
 export function describeSchema(schema: PostdeployResult['schema']): string {
   const how =
-    schema.source === 'migrations'
-      ? `ran ${schema.migrated} migration(s)`
-      : `loaded ${schema.file}${schema.migrated ? `, then applied ${schema.migrated} newer migration(s)` : ''}`;
+    schema.source === 'command'
+      ? `ran \`${schema.command}\``
+      : schema.source === 'migrations'
+        ? `ran ${schema.migrated} migration(s)`
+        : `loaded ${schema.file}${schema.migrated ? `, then applied ${schema.migrated} newer migration(s)` : ''}`;
   return `${how}; schema version ${schema.version}`;
 }
 
@@ -177,7 +193,13 @@ export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settin
   }
 
   let schema: PostdeployResult['schema'];
-  if (inputs.schemaFile) {
+  if (inputs.command) {
+    const { command } = inputs;
+    deps.output.info(`postdeploy: setting ${database} up with the app's command: ${command}`);
+    await runAppCommand(deps.output, command, 'schema command', url.href);
+    const after = await withClient(url, (client) => detectSchemaVersion(client));
+    schema = { source: 'command', command, versions: after.count, migrated: 0, version: after.version };
+  } else if (inputs.schemaFile) {
     deps.output.info(`postdeploy: loading ${inputs.schemaFile} into ${database}`);
     const loaded = await loadSchema(deps.pgTools, url, { file: inputs.schemaFile, force: options.force });
     const loadedVersion = currentVersion(loaded.versions.map((version) => ({ version })));

@@ -1,5 +1,5 @@
 /**
- * The release phase (Procfile `release: npx drydock release`). What it does with the schema version it
+ * The release phase (Procfile `release: npx --no drydock release`). What it does with the schema version it
  * finds is decided in migrate/release-rule.ts (the rule table is there and in the README):
  * - the version cannot be determined → a clear error, exit non-zero (the deploy stops);
  * - it is 0 but the database holds tables or data of its own → refuse, exit 2, changing nothing;
@@ -18,6 +18,7 @@ import { runAppCommand } from '../migrate/app-command.js';
 import { detectSchemaVersion, isLedgerTable, type SchemaVersion } from '../migrate/detect.js';
 import { loadMigrations } from '../migrate/files.js';
 import { decideRelease, listSome } from '../migrate/release-rule.js';
+import { RUN_DRYDOCK } from '../package-root.js';
 import { withClient } from '../pg/client.js';
 import { listUserTables, readDataOutsideTables } from '../pg/queries/catalog.js';
 import { readInvalidIndexDetails } from '../pg/queries/indexes.js';
@@ -137,7 +138,7 @@ export async function release(deps: Pick<Deps, 'output'>, settings: MigrateSetti
     throw new DrydockError(`refusing to release to ${database}: ${decision.message}`, {
       hint:
         `release sets up a new database by applying migrations, and ${settings.dir} has none: load the schema file once with ` +
-        `\`heroku run -a ${options.app ?? 'APP'} -- npx drydock schema load -f ${file}\`, then deploy again; ` +
+        `\`heroku run -a ${options.app ?? 'APP'} -- ${RUN_DRYDOCK} schema load -f ${file}\`, then deploy again; ` +
         'on a review app, set DRYDOCK_REVIEW_APP=true (app.json environments.review.env) so its postdeploy sets it up; nothing was changed',
     });
   }

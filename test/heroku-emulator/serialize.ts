@@ -15,7 +15,7 @@ const SERVICE = { id: '6c67493d-8fc2-4cd4-9161-4f1ec11cbe69', name: 'heroku-post
 
 /** The default command of a process type (what a Procfile would say). */
 function commandFor(type: string): string {
-  return type === 'web' ? 'npm start' : type === 'release' ? 'drydock release' : `npm run ${type}`;
+  return type === 'web' ? 'npm start' : type === 'release' ? 'npx --no drydock release' : `npm run ${type}`;
 }
 
 /** A UUID-shaped id that stays the same for the same parts. */

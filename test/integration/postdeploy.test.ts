@@ -2,7 +2,7 @@
  * `drydock postdeploy` (app.json scripts.postdeploy): sets up an empty review-app database, and
  * refuses, changing nothing, anything else.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -208,5 +208,45 @@ describe('drydock postdeploy', () => {
       expect.stringMatching(/^hint: the schema is loaded \(ran 2 migration\(s\); schema version 20260102000000\).*re-run only the seeds.*DATABASE_URL.*echo no such task >&2; exit 5/),
     ]);
     expect((await d.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0]).toEqual({ n: 2 });
+  });
+
+  /** An app's own setup command (a framework's schema load), here through psql. */
+  const SETUP = `psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "CREATE TABLE schema_migrations (version varchar PRIMARY KEY); INSERT INTO schema_migrations VALUES ('20240101000000'), ('20240102000000'); CREATE TABLE posts (id bigserial PRIMARY KEY, title text NOT NULL)"`;
+
+  it("--command sets an empty database up with the app's own command instead of the schema file and migrations, then seeds", async () => {
+    const d = await db('pd_app_command');
+    // db/schema.sql and the migrations folder exist, and neither is used.
+    writeFileSync(join(m.root, 'db/schema.sql'), 'this is not SQL and must not be loaded\n');
+    cleanups.push(() => rmSync(join(m.root, 'db/schema.sql'), { force: true }));
+    const res = await postdeploy(d, ['--command', SETUP, '--seed-command', `psql "$DATABASE_URL" -X -q -c "INSERT INTO posts (title) VALUES ('hello')"`]);
+    expect(res.stderr).toBe('');
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toContain("with the app's command: psql");
+    expect(res.stdout).toMatch(/postdeploy: done: .* set up \(ran `psql .*`; schema version 20240102000000; seeded from psql .*\)$/m);
+    expect((await d.query('SELECT title FROM posts')).rows).toEqual([{ title: 'hello' }]);
+    expect((await d.query(`SELECT to_regclass('users') AS users, to_regclass('drydock_migrations') AS ledger`)).rows).toEqual([{ users: null, ledger: null }]);
+
+    const json = await postdeploy(await db('pd_app_command_json'), ['--command', SETUP, '--seed-command', 'true', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ schema: { source: 'command', command: SETUP, versions: 2, migrated: 0, version: '20240102000000' }, seed: { source: 'command', detail: 'true' } });
+  });
+
+  it('--command keeps the guard: a database that holds data is refused before the command runs', async () => {
+    const d = await db('pd_app_command_refused');
+    await d.query(`CREATE TABLE customers (id serial PRIMARY KEY); INSERT INTO customers DEFAULT VALUES;`);
+    const res = await postdeploy(d, ['--command', `psql "$DATABASE_URL" -X -q -c "CREATE TABLE must_not_exist ()"`]);
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr).toMatch(/^error: refusing to set up .*: it already holds 1 table\(s\): public\.customers$/m);
+    expect((await d.query(`SELECT to_regclass('must_not_exist') AS t`)).rows).toEqual([{ t: null }]);
+  });
+
+  it('refuses --schema together with --command, and an empty --command, changing nothing', async () => {
+    const d = await db('pd_app_command_both');
+    const both = await postdeploy(d, ['--command', SETUP, '--schema', 'db/schema.sql']);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr.trim().split('\n')).toEqual(['error: --schema and --command both set the schema up', expect.stringMatching(/^hint: pass one of them: .*nothing was changed$/)]);
+    const empty = await postdeploy(d, ['--command', ' ']);
+    expect(empty.exitCode).toBe(2);
+    expect(empty.stderr).toMatch(/^error: --command is empty$/m);
+    expect((await d.query(`SELECT to_regclass('posts') AS t`)).rows).toEqual([{ t: null }]);
   });
 });

@@ -115,7 +115,7 @@ describe('drydock release', () => {
     const res = await release(d, m, [], { HEROKU_APP: 'my-prod-app' });
     expect(res.exitCode).toBe(2);
     expect(res.stderr).toMatch(/^error: refusing to release to .*: schema version is 0 and the database is empty, and this is not a review app .*: a new database, with no migration files to set it up but a schema file \(db\/schema\.sql\)$/m);
-    expect(res.stderr).toContain('`heroku run -a my-prod-app -- npx drydock schema load -f db/schema.sql`');
+    expect(res.stderr).toContain('`heroku run -a my-prod-app -- npx --no drydock schema load -f db/schema.sql`');
     expect(await relations(d)).toEqual([]);
   });
 

@@ -24,6 +24,7 @@ interface RehearseFlags extends MigrateFlags, RehearsePullFlags {
   keep?: boolean;
   report?: string;
   fresh?: boolean;
+  schema?: string;
 }
 
 /** Register `drydock rehearse`. */
@@ -50,6 +51,7 @@ export function registerRehearse(program: Command, run: RunCommand): void {
     .addOption(PULL_OPTIONS.scrub())
     .addOption(PULL_OPTIONS.validateForeignKeys())
     .option('--no-fresh', 'skip building a fresh database from the history (schema file + migrations, or every migration) to compare with the copy: faster')
+    .addOption(new Option('--schema <file>', 'schema file the fresh database starts from, as postdeploy (default: drydock.json schemaFile, else db/schema.sql; without one, every migration)').env('DRYDOCK_SCHEMA_FILE'))
     .addHelpText(
       'after',
       [
@@ -94,6 +96,8 @@ export function registerRehearse(program: Command, run: RunCommand): void {
           keep: Boolean(opts.keep),
           reportFile: opts.report,
           fresh: opts.fresh !== false,
+          schema: opts.schema,
+          schemaRequired: cmd.getOptionValueSource('schema') === 'cli',
         });
         deps.output.result(report, renderRehearsal);
         if (report.exitCode) {

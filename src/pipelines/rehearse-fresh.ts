@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 
 import type { Deps } from '../deps.js';
-import { ConnectionError, DrydockError, interruptedBy, MigrationError } from '../errors.js';
+import { ConfigError, ConnectionError, DrydockError, interruptedBy, MigrationError } from '../errors.js';
 import { mayLeave } from '../interrupt.js';
 import { createScratch, dropLeftoverScratch, dropScratch } from '../local/fresh-scratch.js';
 import { planUp } from '../migrate/plan.js';
@@ -40,6 +40,9 @@ export interface FreshInput {
   thresholdMs: number;
   /** false: --no-fresh. */
   enabled: boolean;
+  /** --schema (DRYDOCK_SCHEMA_FILE), and whether it was named on the command line: as postdeploy's. */
+  schema?: string | undefined;
+  schemaRequired?: boolean | undefined;
 }
 
 /** The comparison, and the pending migrations' reports (a migration that fails on a fresh database now `fails`). */
@@ -64,12 +67,13 @@ export async function checkFreshDatabase(deps: Deps, settings: MigrateSettings, 
   let planned = 0;
   try {
     try {
-      source = await findSchemaSource(settings);
+      source = await findSchemaSource(settings, { schema: input.schema, schemaRequired: input.schemaRequired });
       planned = await countPlanned(source, input.files, target.to);
       deps.output.info(`rehearse: building a fresh database from ${describeHow(Boolean(source.schemaFile), planned)} in ${describeDb(scratch)}`);
       await buildSchema(deps, settings, scratch, source, { say: (line) => deps.output.debug(`rehearse: fresh database: ${line}`), to: target.to });
     } catch (error) {
-      if (interruptedBy(deps.signal) || !(error instanceof DrydockError) || error instanceof ConnectionError) throw error;
+      // An unreadable or missing named schema file is a usage error (exit 2), not a finding.
+      if (interruptedBy(deps.signal) || !(error instanceof DrydockError) || error instanceof ConnectionError || error instanceof ConfigError) throw error;
       return await failedBuild(deps, input, scratch, source, planned, error);
     }
     const { differences, notes } = compareWithFresh(copy, await dumpSchema(deps.pgTools, scratch));

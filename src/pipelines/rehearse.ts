@@ -62,6 +62,9 @@ export interface RehearseOptions extends CopyRequest {
   reportFile?: string | undefined;
   /** Build a fresh database from the history and compare it with the copy (false: --no-fresh). */
   fresh?: boolean | undefined;
+  /** The fresh database's schema file (--schema, DRYDOCK_SCHEMA_FILE), and whether it was named on the command line (then it must exist). */
+  schema?: string | undefined;
+  schemaRequired?: boolean | undefined;
   /** Lock poll / probe tuning (tests). */
   watch?: WatchOptions | undefined;
   /** statement_timeout of each data check (default 30 s). */
@@ -173,7 +176,7 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
   const applied = migrations.filter((m) => !m.failure);
   const reversible = await checkReversible(deps, base, applied, files, schemas);
   const notRun = failedAt === undefined ? [] : pending.slice(failedAt + 1);
-  const fresh = await checkFreshDatabase(deps, settings, { url, files, migrations, notRun, schemas, thresholdMs: options.blockThresholdMs, enabled: options.fresh !== false });
+  const fresh = await checkFreshDatabase(deps, settings, { url, files, migrations, notRun, schemas, thresholdMs: options.blockThresholdMs, enabled: options.fresh !== false, schema: options.schema, schemaRequired: options.schemaRequired });
   return { migrations: fresh.migrations, notRun, reversible, freshDatabase: fresh.freshDatabase };
 }
 

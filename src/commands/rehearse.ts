@@ -3,7 +3,8 @@
  * measure what production would feel, prove they roll back, and reset the copy (pipelines/rehearse.ts).
  *
  * Exit codes: 0 every migration safe (or irreversible) and reversible, 1 a migration is blocking or
- * fails, or a down section does not undo its up section, 2 could not rehearse.
+ * fails, or a down section does not undo its up section, or a fresh database built from the history
+ * differs from the copy, 2 could not rehearse.
  */
 import { Option, type Command } from 'commander';
 
@@ -22,6 +23,8 @@ interface RehearseFlags extends MigrateFlags, RehearsePullFlags {
   blockThreshold?: string;
   keep?: boolean;
   report?: string;
+  fresh?: boolean;
+  schema?: string;
 }
 
 /** Register `drydock rehearse`. */
@@ -47,6 +50,8 @@ export function registerRehearse(program: Command, run: RunCommand): void {
     .addOption(PULL_OPTIONS.jobs())
     .addOption(PULL_OPTIONS.scrub())
     .addOption(PULL_OPTIONS.validateForeignKeys())
+    .option('--no-fresh', 'skip building a fresh database from the history (schema file + migrations, or every migration) to compare with the copy: faster')
+    .addOption(new Option('--schema <file>', 'schema file the fresh database starts from, as postdeploy (default: drydock.json schemaFile, else db/schema.sql; without one, every migration)').env('DRYDOCK_SCHEMA_FILE'))
     .addHelpText(
       'after',
       [
@@ -55,9 +60,10 @@ export function registerRehearse(program: Command, run: RunCommand): void {
         '--max-age, rehearse pulls a fresh copy first with -a APP or --from-url (as `drydock pull`, with the pull',
         'flags above), else it refuses. Timings on tables pulled with --exclude-table-data are marked not representative.',
         '',
-        "Not done yet: the fresh-database comparison, and other frameworks' migration commands (--command).",
+        "Not done yet: other frameworks' migration commands (--command).",
         '',
-        'Exit codes: 0 all safe, 1 a migration is blocking or fails or does not roll back, 2 could not rehearse.',
+        'Exit codes: 0 all safe, 1 a migration is blocking or fails or does not roll back, or a fresh database',
+        'built from the history differs from the copy, 2 could not rehearse.',
         'Examples:',
         '  drydock rehearse -a my-app                 (pulls first when the copy is missing or older than 24 h)',
         '  drydock rehearse -a my-app --exclude-table-data events --max-age 12h',
@@ -89,12 +95,15 @@ export function registerRehearse(program: Command, run: RunCommand): void {
           },
           keep: Boolean(opts.keep),
           reportFile: opts.report,
+          fresh: opts.fresh !== false,
+          schema: opts.schema,
+          schemaRequired: cmd.getOptionValueSource('schema') === 'cli',
         });
         deps.output.result(report, renderRehearsal);
         if (report.exitCode) {
           const bad = report.migrations.filter((m) => m.verdict === 'blocking' || m.verdict === 'fails');
-          const what = [...bad.map((m) => `${m.file} ${m.verdict}`), ...(report.reversible.ok ? [] : ['a down section does not undo its up section'])];
-          throw new ChecksFailed(`rehearse: ${what.join('; ')}`, report, { hint: 'see the report above: make blocking migrations non-blocking (e.g. CREATE INDEX CONCURRENTLY), fix failing ones for the data, and down sections' });
+          const what = [...bad.map((m) => `${m.file} ${m.verdict}`), ...(report.reversible.ok ? [] : ['a down section does not undo its up section']), ...(report.freshDatabase.ok === false ? ['a fresh database built from the history differs from the copy'] : [])];
+          throw new ChecksFailed(`rehearse: ${what.join('; ')}`, report, { hint: `see the report above: make blocking migrations non-blocking (e.g. CREATE INDEX CONCURRENTLY), fix failing ones for the data, and down sections${report.freshDatabase.ok === false ? '; make the history create what only production has (a migration, or `drydock schema dump` for review apps)' : ''}` });
         }
       });
     });

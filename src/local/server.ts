@@ -128,7 +128,8 @@ export function adminUrl(local: DbUrl): DbUrl {
   return withDatabase(local, 'postgres');
 }
 
-function isAlive(pid: number | undefined): boolean {
+/** Whether process `pid` runs on this host (EPERM: it does, as another user). */
+export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
@@ -394,7 +395,7 @@ export function targetLockKey(target: string): bigint {
 }
 
 /** ENCODING / LC_COLLATE / LC_CTYPE for a new database (libc locales only; ICU and builtin ones keep the server's default). */
-function localeClause(locale: DatabaseLocale | undefined): string {
+export function localeClause(locale: DatabaseLocale | undefined): string {
   if (!locale || (locale.provider !== undefined && locale.provider !== 'c')) return '';
   return ` ENCODING ${quoteLiteral(locale.encoding)} LC_COLLATE ${quoteLiteral(locale.collate)} LC_CTYPE ${quoteLiteral(locale.ctype)}`;
 }

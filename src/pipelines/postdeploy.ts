@@ -20,7 +20,7 @@ import { currentVersion, planUp } from '../migrate/plan.js';
 import { validateSteps } from '../migrate/runner.js';
 import { withClient } from '../pg/client.js';
 import { listUserTables, readDataOutsideTables } from '../pg/queries/catalog.js';
-import { describeDb } from '../pg/url.js';
+import { describeDb, type DbUrl } from '../pg/url.js';
 import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
 import { loadSchema } from '../schema/load.js';
 import { parseAppliedVersions } from '../schema/normalize.js';
@@ -81,58 +81,70 @@ async function checkReadableFile(path: string, what: string): Promise<void> {
   }
 }
 
-/** Where the schema comes from and how the seeds are run, every input checked. */
-interface Inputs {
-  /** The app's own setup command: no schema file, no drydock migrations. */
-  command: string | undefined;
+/** Where an empty database's schema comes from: a schema file (then the migrations it does not list), or every migration. */
+export interface SchemaSource {
+  /** The schema file to load first; undefined: run every migration from zero. */
   schemaFile: string | undefined;
+  /** The schema file looked for (the one named, drydock.json schemaFile, or db/schema.sql), absolute. */
+  lookedFor: string;
   /** With a schema file: whether the migrations folder exists (its migrations not in the file are applied after it). */
   migrationsAfterSchema: boolean;
+}
+
+/** Where the schema comes from and how the seeds are run, every input checked. */
+interface Inputs extends SchemaSource {
+  /** The app's own setup command: no schema file, no drydock migrations. */
+  command: string | undefined;
   seed: { source: 'file'; file: string } | { source: 'command'; command: string } | { source: 'none' };
 }
 
 /**
- * Check every input before the first statement: the schema file (when there is one, or when it was
- * named) and the migrations the file does not list (read, and their up sections parsed), else every
- * migration, and the seed file (when one was named, or the default exists). A typo must not leave a
- * half set-up database behind.
+ * Find the schema source as postdeploy does (`schema`, else drydock.json schemaFile, else
+ * db/schema.sql; without one, every migration) and check it before the first statement: the schema
+ * file is readable and the migrations it does not list (else every migration) read and parse.
+ * Also used by `drydock rehearse` to build a fresh database the way a review app would.
+ */
+export async function findSchemaSource(settings: Pick<MigrateSettings, 'dir' | 'schemaFile'>, options: Pick<PostdeployOptions, 'schema' | 'schemaRequired'> = {}): Promise<SchemaSource> {
+  const lookedFor = resolve(options.schema ?? settings.schemaFile ?? DEFAULT_SCHEMA_FILE);
+  if (await present(lookedFor)) {
+    await checkReadableFile(lookedFor, 'schema file');
+    // Migrations written after the dump are applied after the load: they must parse too. Without a
+    // migrations folder the schema file is all there is.
+    if (!(await present(settings.dir))) return { schemaFile: lookedFor, lookedFor, migrationsAfterSchema: false };
+    const listed = parseAppliedVersions(await readFile(lookedFor, 'utf8')).map((version) => ({ version }));
+    await validateSteps(planUp(await loadMigrations(settings.dir), listed));
+    return { schemaFile: lookedFor, lookedFor, migrationsAfterSchema: true };
+  }
+  if (options.schemaRequired) throw new ConfigError(`schema file ${lookedFor} not found`, { hint: 'write it with `drydock schema dump`, or leave --schema out to run every migration' });
+  // The database is empty: every migration is pending, so every up section must parse.
+  await validateSteps(planUp(await loadMigrations(settings.dir), []));
+  return { schemaFile: undefined, lookedFor, migrationsAfterSchema: false };
+}
+
+/**
+ * Check every input before the first statement: the app's setup command, else the schema source
+ * (findSchemaSource), and the seed file (when one was named, or the default exists). A typo must not
+ * leave a half set-up database behind.
  */
 async function checkInputs(settings: MigrateSettings, options: PostdeployOptions): Promise<Inputs> {
-  const schemaFile = resolve(options.schema ?? settings.schemaFile ?? DEFAULT_SCHEMA_FILE);
   const command = options.command?.trim() ? options.command : undefined;
   if (options.command !== undefined && !command) throw new ConfigError('--command is empty', { hint: 'pass the command that sets the schema up, e.g. --command "bin/rails db:schema:load"; nothing was changed' });
   if (command && options.schemaRequired) {
     throw new ConfigError('--schema and --command both set the schema up', { hint: 'pass one of them: --command runs the app\'s own setup instead of loading a schema file; nothing was changed' });
   }
-  let schemaInput: string | undefined;
-  let migrationsAfterSchema = false;
-  if (command) {
-    // The app's command sets the schema up: no schema file, no drydock migrations to check.
-  } else if (await present(schemaFile)) {
-    await checkReadableFile(schemaFile, 'schema file');
-    schemaInput = schemaFile;
-    // Migrations written after the dump are applied after the load: they must parse too. Without a
-    // migrations folder the schema file is all there is.
-    if (await present(settings.dir)) {
-      migrationsAfterSchema = true;
-      const listed = parseAppliedVersions(await readFile(schemaFile, 'utf8')).map((version) => ({ version }));
-      await validateSteps(planUp(await loadMigrations(settings.dir), listed));
-    }
-  } else {
-    if (options.schemaRequired) throw new ConfigError(`schema file ${schemaFile} not found`, { hint: 'write it with `drydock schema dump`, or leave --schema out to run every migration' });
-    // The database is empty (checked next): every migration is pending, so every up section must parse.
-    await validateSteps(planUp(await loadMigrations(settings.dir), []));
-  }
-
+  // The app's command sets the schema up: no schema file, no drydock migrations to check.
+  const source = command
+    ? { schemaFile: undefined, lookedFor: resolve(options.schema ?? settings.schemaFile ?? DEFAULT_SCHEMA_FILE), migrationsAfterSchema: false }
+    : await findSchemaSource(settings, options);
   const seedCommand = options.seedCommand ?? settings.seedCommand;
-  if (seedCommand) return { command, schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'command', command: seedCommand } };
+  if (seedCommand) return { command, ...source, seed: { source: 'command', command: seedCommand } };
   const seedFile = resolve(options.seed ?? settings.seedFile ?? DEFAULT_SEED_FILE);
   if (await present(seedFile)) {
     await checkReadableFile(seedFile, 'seed file');
-    return { command, schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'file', file: seedFile } };
+    return { command, ...source, seed: { source: 'file', file: seedFile } };
   }
   if (options.seed) throw new ConfigError(`seed file ${seedFile} not found`, { hint: 'create it, or leave --seed out to skip seeding; nothing was changed' });
-  return { command, schemaFile: schemaInput, migrationsAfterSchema, seed: { source: 'none' } };
+  return { command, ...source, seed: { source: 'none' } };
 }
 
 /** What the database already holds that makes it not empty ('' when it is empty). */
@@ -169,6 +181,42 @@ function seedFailure(error: unknown, schema: PostdeployResult['schema'], databas
   return new DrydockError(error.message, { hint, cause: error, exitCode: error.exitCode });
 }
 
+/** How buildSchema runs. */
+export interface BuildSchemaOptions {
+  /** Receives a progress line per stage ("loading … into …"). */
+  say: (line: string) => void;
+  /** Load the schema file even though the database has tables. */
+  force?: boolean | undefined;
+  /** Apply migrations up to this version only (default: all). */
+  to?: string | undefined;
+  /** Keep retrying the first connection this long (a database that is waking up). */
+  connectRetryMs?: number | undefined;
+}
+
+/**
+ * Build the schema of an empty database from `source`: load the schema file and then apply the
+ * migrations it does not list (those written after the dump), or run every migration from zero,
+ * through drydock's runner. Used by postdeploy and by `drydock rehearse`'s fresh database.
+ */
+export async function buildSchema(deps: Pick<Deps, 'output' | 'pgTools'> & Partial<Pick<Deps, 'signal'>>, settings: Pick<MigrateSettings, 'dir' | 'runner'>, url: DbUrl, source: SchemaSource, options: BuildSchemaOptions): Promise<PostdeployResult['schema']> {
+  const database = describeDb(url);
+  const migrate = () => runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up', to: options.to }, connectRetryMs: options.connectRetryMs });
+  if (!source.schemaFile) {
+    options.say(`no ${source.lookedFor}; running every migration from zero`);
+    const ran = await migrate();
+    return { source: 'migrations', versions: 0, migrated: ran.ran.length, version: ran.version };
+  }
+  options.say(`loading ${source.schemaFile} into ${database}`);
+  const loaded = await loadSchema(deps.pgTools, url, { file: source.schemaFile, force: options.force });
+  const loadedVersion = currentVersion(loaded.versions.map((version) => ({ version })));
+  options.say(`loaded ${source.schemaFile}: ${loaded.versions.length} version(s), schema version ${loadedVersion}`);
+  const schema: PostdeployResult['schema'] = { source: 'schema-file', file: source.schemaFile, versions: loaded.versions.length, migrated: 0, version: loadedVersion };
+  if (!source.migrationsAfterSchema) return schema;
+  options.say(`applying the migrations in ${settings.dir} that ${source.schemaFile} does not list`);
+  const ran = await migrate();
+  return { ...schema, migrated: ran.ran.length, version: ran.version };
+}
+
 /** Set up an empty review-app database. */
 export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settings'>, settings: MigrateSettings, options: PostdeployOptions): Promise<PostdeployResult> {
   const dyno = deps.settings.dyno;
@@ -199,21 +247,8 @@ export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settin
     await runAppCommand(deps.output, command, 'schema command', url.href);
     const after = await withClient(url, (client) => detectSchemaVersion(client));
     schema = { source: 'command', command, versions: after.count, migrated: 0, version: after.version };
-  } else if (inputs.schemaFile) {
-    deps.output.info(`postdeploy: loading ${inputs.schemaFile} into ${database}`);
-    const loaded = await loadSchema(deps.pgTools, url, { file: inputs.schemaFile, force: options.force });
-    const loadedVersion = currentVersion(loaded.versions.map((version) => ({ version })));
-    deps.output.info(`postdeploy: loaded ${inputs.schemaFile}: ${loaded.versions.length} version(s), schema version ${loadedVersion}`);
-    schema = { source: 'schema-file', file: inputs.schemaFile, versions: loaded.versions.length, migrated: 0, version: loadedVersion };
-    if (inputs.migrationsAfterSchema) {
-      deps.output.info(`postdeploy: applying the migrations in ${settings.dir} that ${inputs.schemaFile} does not list`);
-      const ran = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up' }, connectRetryMs: 30_000 });
-      schema = { ...schema, migrated: ran.ran.length, version: ran.version };
-    }
   } else {
-    deps.output.info(`postdeploy: no ${resolve(options.schema ?? settings.schemaFile ?? DEFAULT_SCHEMA_FILE)}; running every migration from zero`);
-    const ran = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up' }, connectRetryMs: 30_000 });
-    schema = { source: 'migrations', versions: 0, migrated: ran.ran.length, version: ran.version };
+    schema = await buildSchema(deps, settings, url, inputs, { say: (line) => deps.output.info(`postdeploy: ${line}`), force: options.force, connectRetryMs: 30_000 });
   }
   deps.output.info(`postdeploy: schema version is now ${schema.version}`);
 

@@ -13,7 +13,9 @@
  * 3. Reversibility: roll back newest first, one at a time, down to the newest irreversible migration;
  *    after each the schema must equal the schema before that migration; then apply them again and the
  *    schema must equal the schema after the first pass.
- * 4. Reset the working database to the snapshot again, unless --keep.
+ * 4. Fresh database (pipelines/rehearse-fresh.ts, unless --no-fresh): build the schema from zero on a
+ *    scratch database as a review app would and compare it with the copy.
+ * 5. Reset the working database to the snapshot again, unless --keep.
  */
 import { appendFile } from 'node:fs/promises';
 
@@ -21,6 +23,7 @@ import type { Deps } from '../deps.js';
 import { DrydockError, InterruptedError, interruptedBy, MigrationError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import { loadMigrations } from '../migrate/files.js';
+import { LEDGER_OBJECT } from '../migrate/ledger.js';
 import { withClient } from '../pg/client.js';
 import { readInvalidIndexDetails } from '../pg/queries/indexes.js';
 import { readNotValidConstraints, readRelations, readTempFiles } from '../pg/queries/rehearse.js';
@@ -30,7 +33,6 @@ import { runDataChecks } from '../rehearse/data-checks.js';
 import { StatementRecorder } from '../rehearse/recorder.js';
 import {
   exitCodeOf,
-  FRESH_DATABASE_NOT_DONE,
   migrationReport,
   renderRehearsalMarkdown,
   type MigrationMeasurements,
@@ -45,6 +47,7 @@ import { dumpSchema, writeFileAtomic } from '../schema/dump.js';
 import { objectDiff } from '../schema/objects.js';
 import type { MigrateSettings } from '../settings.js';
 import { runMigrations, type MigrationRunOptions } from './migrate.js';
+import { checkFreshDatabase } from './rehearse-fresh.js';
 import { copyTables, localServerUrl, prepareCopy, type CopyRequest } from './rehearse-copy.js';
 import { restoreSnapshot, type SnapshotFlags } from './snapshot.js';
 
@@ -57,6 +60,11 @@ export interface RehearseOptions extends CopyRequest {
   keep: boolean;
   /** Write the Markdown report here. */
   reportFile?: string | undefined;
+  /** Build a fresh database from the history and compare it with the copy (false: --no-fresh). */
+  fresh?: boolean | undefined;
+  /** The fresh database's schema file (--schema, DRYDOCK_SCHEMA_FILE), and whether it was named on the command line (then it must exist). */
+  schema?: string | undefined;
+  schemaRequired?: boolean | undefined;
   /** Lock poll / probe tuning (tests). */
   watch?: WatchOptions | undefined;
   /** statement_timeout of each data check (default 30 s). */
@@ -78,7 +86,7 @@ export async function rehearse(deps: Deps, settings: MigrateSettings, options: R
       await restoreSnapshot(deps, PRISTINE, snapshotFlags);
       resetAfterwards = true;
     }
-    const report: RehearsalReport = { copy, thresholdMs: options.blockThresholdMs, ...body, resetAfterwards, exitCode: exitCodeOf(body.migrations, body.reversible.ok) };
+    const report: RehearsalReport = { copy, thresholdMs: options.blockThresholdMs, ...body, resetAfterwards, exitCode: exitCodeOf(body.migrations, body.reversible.ok, body.freshDatabase.ok) };
     await writeReports(deps, options, report);
     return report;
   } catch (error) {
@@ -167,16 +175,10 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
   }
   const applied = migrations.filter((m) => !m.failure);
   const reversible = await checkReversible(deps, base, applied, files, schemas);
-  return {
-    migrations,
-    notRun: failedAt === undefined ? [] : pending.slice(failedAt + 1),
-    reversible,
-    freshDatabase: { checked: false, ok: null, differences: [], note: FRESH_DATABASE_NOT_DONE },
-  };
+  const notRun = failedAt === undefined ? [] : pending.slice(failedAt + 1);
+  const fresh = await checkFreshDatabase(deps, settings, { url, files, migrations, notRun, schemas, thresholdMs: options.blockThresholdMs, enabled: options.fresh !== false, schema: options.schema, schemaRequired: options.schemaRequired });
+  return { migrations: fresh.migrations, notRun, reversible, freshDatabase: fresh.freshDatabase };
 }
-
-/** Names of drydock's ledger objects: the runner creates them on first use; they are not the migrations' doing. */
-const LEDGER = /\b(schema_migrations|drydock_migrations|drydock_baseline)\b/;
 
 /** What differs between two dumps, as readable problems (ledger objects aside). */
 function differences(expected: string, actual: string, migration: string, after: string): ReversibilityProblem[] {
@@ -185,7 +187,7 @@ function differences(expected: string, actual: string, migration: string, after:
     ...d.removed.map((object) => ({ migration, object, problem: `${object} is missing ${after}` })),
     ...d.added.map((object) => ({ migration, object, problem: `${object} is still there ${after}` })),
     ...d.changed.map((object) => ({ migration, object, problem: `${object} differs ${after}` })),
-  ].filter((p) => !LEDGER.test(p.object));
+  ].filter((p) => !LEDGER_OBJECT.test(p.object));
 }
 
 /**

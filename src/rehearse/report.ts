@@ -4,6 +4,7 @@
  */
 import { formatAge, formatDuration } from '../format.js';
 import { dataCheckLines, type DataCheck, type DataChecksRun } from './data-check-report.js';
+import type { FreshDifference } from './fresh.js';
 import type { RelationWrite, StatementMeasure } from './recorder.js';
 import { notRepresentativeNote } from './without-data.js';
 import type { LockSpan, ProbeWait, WatchResult } from './watch.js';
@@ -79,7 +80,32 @@ export interface MigrationReport {
   dataChecks?: DataCheck[] | undefined;
   /** Their total time: not part of durationMs. */
   dataChecksMs?: number | undefined;
+  /** It applied on the copy but fails on a fresh database built from the history (see FreshFailure). */
+  freshFailure?: FreshFailure | undefined;
 }
+
+/** A pending migration that fails on a fresh database: Postgres's message, and what on the copy it relies on. */
+export interface FreshFailure {
+  message: string;
+  details: string[];
+  /** The differences naming what it relies on ("table public.x exists on the copy but not on a fresh database"). */
+  reliesOn: string[];
+}
+
+/** The fresh-database comparison: a database built from zero as a review app would, against the copy after migrating. */
+export type FreshDatabaseReport =
+  | { checked: false; ok: null; differences: FreshDifference[]; note: string }
+  | {
+      checked: true;
+      ok: boolean;
+      /** "schema file + 2 migrations", "5 migrations from zero". */
+      how: string;
+      /** The schema file loaded first, when there is one. */
+      schemaFile?: string | undefined;
+      differences: FreshDifference[];
+      /** Differences not counted, and what was compared with what when a migration failed. */
+      notes: string[];
+    };
 
 export interface ReversibilityProblem {
   migration: string;
@@ -101,7 +127,7 @@ export interface RehearsalReport {
     skipped: string[];
     problems: ReversibilityProblem[];
   };
-  freshDatabase: { checked: false; ok: null; differences: string[]; note: string };
+  freshDatabase: FreshDatabaseReport;
   /** The working database was reset to the pristine snapshot afterwards (false with --keep). */
   resetAfterwards: boolean;
   exitCode: 0 | 1;
@@ -144,11 +170,13 @@ export function lockHeld(span: LockSpan): LockHeld {
 }
 
 /**
- * The verdict: `fails` when it failed on the copy's data; else `blocking` when a probe read or write
- * waited at least `thresholdMs`; else `irreversible` when its down section says so; else `safe`.
+ * The verdict: `fails` when it failed on the copy's data or on a fresh database; else `blocking` when a
+ * probe read or write waited at least `thresholdMs`; else `irreversible` when its down section says so;
+ * else `safe`.
  */
-export function decideVerdict(m: Pick<MigrationMeasurements, 'failure' | 'irreversible' | 'failureCause'>, blocked: { reads: number; writes: number; readTable?: string | undefined; writeTable?: string | undefined }, thresholdMs: number): { verdict: Verdict; reason: string } {
+export function decideVerdict(m: Pick<MigrationMeasurements, 'failure' | 'irreversible' | 'failureCause'> & { freshFailure?: FreshFailure | undefined }, blocked: { reads: number; writes: number; readTable?: string | undefined; writeTable?: string | undefined }, thresholdMs: number): { verdict: Verdict; reason: string } {
   if (m.failure) return { verdict: 'fails', reason: `it fails on the copy's data: ${m.failureCause ?? m.failure.message}` };
+  if (m.freshFailure) return { verdict: 'fails', reason: `it fails on a fresh database: ${m.freshFailure.message}${m.freshFailure.reliesOn.length ? ` (${m.freshFailure.reliesOn.join('; ')})` : ''}` };
   const worst = blocked.writes >= blocked.reads ? { what: 'writes to', ms: blocked.writes, table: blocked.writeTable } : { what: 'reads of', ms: blocked.reads, table: blocked.readTable };
   if (worst.ms >= thresholdMs) return { verdict: 'blocking', reason: `it blocked ${worst.what} ${worst.table} for ${formatDuration(worst.ms)} (threshold ${formatDuration(thresholdMs)})` };
   if (m.irreversible) return { verdict: 'irreversible', reason: 'its down section is marked irreversible' };
@@ -187,12 +215,21 @@ export function migrationReport(m: MigrationMeasurements, thresholdMs: number): 
   };
 }
 
-/** 0 when every migration is safe or irreversible and down undoes up; 1 otherwise. */
-export function exitCodeOf(migrations: readonly MigrationReport[], reversibleOk: boolean): 0 | 1 {
-  return migrations.some((m) => m.verdict === 'blocking' || m.verdict === 'fails') || !reversibleOk ? 1 : 0;
+/** A migration's report once it failed on a fresh database: its verdict decided again (its measurements on the copy stand). */
+export function withFreshFailure(m: MigrationReport, freshFailure: FreshFailure, thresholdMs: number): MigrationReport {
+  // Failing on the copy's data comes first, with the reason it has.
+  if (m.failure) return { ...m, freshFailure };
+  const blocked = { reads: m.blockedMs.reads, writes: m.blockedMs.writes, readTable: m.blockedTables.reads, writeTable: m.blockedTables.writes };
+  return { ...m, ...decideVerdict({ failure: m.failure, irreversible: m.verdict === 'irreversible', freshFailure }, blocked, thresholdMs), freshFailure };
 }
 
-export const FRESH_DATABASE_NOT_DONE = 'not checked: building the schema from zero is not part of drydock rehearse yet';
+/** 0 when every migration is safe or irreversible, down undoes up and a fresh database matches the copy (or was not checked); 1 otherwise. */
+export function exitCodeOf(migrations: readonly MigrationReport[], reversibleOk: boolean, freshOk: boolean | null = null): 0 | 1 {
+  return migrations.some((m) => m.verdict === 'blocking' || m.verdict === 'fails') || !reversibleOk || freshOk === false ? 1 : 0;
+}
+
+/** freshDatabase.note with --no-fresh. */
+export const FRESH_DATABASE_SKIPPED = 'not checked (--no-fresh)';
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -227,7 +264,15 @@ function migrationLines(m: MigrationReport): string[] {
   for (const f of m.findings) lines.push(`    lint ${f.severity} ${f.rule} (line ${f.line}): ${f.message}`);
   lines.push(...dataCheckLines(m.dataChecks, m.dataChecksMs));
   for (const d of m.failure?.details ?? []) lines.push(`    ${d}`);
+  for (const d of m.freshFailure?.details ?? []) lines.push(`    on a fresh database: ${d}`);
   return lines;
+}
+
+/** The fresh-database comparison's headline. */
+function freshHeadline(f: FreshDatabaseReport): string {
+  if (!f.checked) return f.note;
+  const built = `built from ${f.how}${f.schemaFile ? ` (${f.schemaFile})` : ''}`;
+  return f.ok ? `the same schema as the copy (${built})` : `differs from the copy (${built})`;
 }
 
 /** The human report. */
@@ -240,7 +285,9 @@ export function renderRehearsal(r: RehearsalReport): string {
   if (r.reversible.ok) lines.push(`Reversible: yes (${r.reversible.checked.length ? `rolled back and re-applied ${r.reversible.checked.join(', ')}` : 'nothing to roll back'})`);
   else lines.push('Reversible: NO', ...r.reversible.problems.map((p) => `  - ${p.migration}: ${p.problem}`));
   if (r.reversible.skipped.length) lines.push(`  not rolled back (irreversible, or before an irreversible one): ${r.reversible.skipped.join(', ')}`);
-  lines.push(`Fresh database: ${r.freshDatabase.note}`);
+  lines.push(`Fresh database: ${r.freshDatabase.checked && !r.freshDatabase.ok ? freshHeadline(r.freshDatabase).replace(/^differs/, 'DIFFERS') : freshHeadline(r.freshDatabase)}`);
+  lines.push(...r.freshDatabase.differences.map((d) => `  - ${d.problem}`));
+  if (r.freshDatabase.checked) lines.push(...r.freshDatabase.notes.map((n) => `  note: ${n}`));
   lines.push(r.resetAfterwards ? `${r.copy.database} was reset to its ${r.copy.snapshot} snapshot.` : `${r.copy.database} was kept as the rehearsal left it (--keep).`);
   return lines.join('\n');
 }
@@ -256,6 +303,8 @@ export function renderRehearsalMarkdown(r: RehearsalReport): string {
     for (const m of r.migrations) lines.push(`<details><summary>${m.file}</summary>`, '', '```', ...migrationLines(m), '```', '</details>', '');
   } else lines.push('Nothing pending.', '');
   lines.push(`**Reversible:** ${r.reversible.ok ? 'yes' : 'no'}`, ...r.reversible.problems.map((p) => `- \`${p.migration}\`: ${p.problem}`), '');
-  lines.push(`**Fresh database:** ${r.freshDatabase.note}`, '');
+  lines.push(`**Fresh database:** ${freshHeadline(r.freshDatabase)}`, ...r.freshDatabase.differences.map((d) => `- ${d.problem.startsWith(d.object) ? `\`${d.object}\`${d.problem.slice(d.object.length)}` : `\`${d.object}\`: ${d.problem}`}`));
+  if (r.freshDatabase.checked) lines.push(...r.freshDatabase.notes.map((n) => `- note: ${n}`));
+  lines.push('');
   return lines.join('\n');
 }

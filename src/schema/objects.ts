@@ -20,6 +20,9 @@ export function dumpObjects(dump: string): Map<string, string> {
   let label: string | undefined;
   let body: string[] = [];
   const flush = () => {
+    // pg_dump's comment lines around a header (and "-- PostgreSQL database dump complete" after the last
+    // object) are not the object's: an object must read the same whether another one follows it or not.
+    while (body.length && (body[body.length - 1]!.trim() === '' || body[body.length - 1]!.startsWith('--'))) body.pop();
     if (label !== undefined) objects.set(label, body.join('\n').replace(/^[\s-]+|\s+$/g, ''));
   };
   for (const line of normalizeDump(dump, []).split('\n')) {

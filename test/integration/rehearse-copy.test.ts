@@ -3,7 +3,8 @@
  * emulator) when the pristine snapshot is missing or older than --max-age; timings on tables pulled
  * with --exclude-table-data marked not representative; and an interrupted rehearsal (SIGINT, SIGTERM)
  * that leaves no drydock session on the server and is cleaned up by the next run. Real PostgreSQL,
- * the built CLI.
+ * the built CLI. The source's tables are made by hand, not by migrations: the rehearsals pass --no-fresh
+ * (rehearse-fresh.test.ts covers the fresh-database comparison).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -88,7 +89,7 @@ describe('drydock rehearse: the production copy', () => {
       '20270102000000_items_note.sql': '-- migrate:up\nALTER TABLE items ADD COLUMN note text;\n\n-- migrate:down\nALTER TABLE items DROP COLUMN note;\n',
     });
     const fromUrl = ['--from-url', source.localhostUrl];
-    const first = await runCli(['rehearse', ...fromUrl, '--to', to, '--dir', dir, '--exclude-table-data', 'events', '--block-threshold', '200ms', '--json'], { env, timeoutMs: 180_000 });
+    const first = await runCli(['rehearse', '--no-fresh', ...fromUrl, '--to', to, '--dir', dir, '--exclude-table-data', 'events', '--block-threshold', '200ms', '--json'], { env, timeoutMs: 180_000 });
     expect(first.exitCode, first.stderr).toBe(1);
     const doc = JSON.parse(first.stdout) as RehearsalReport;
     expect(doc.copy).toMatchObject({ database: to, snapshot: 'pristine', reset: 'pulled', pulledFrom: 'the --from-url database', pulledBecause: 'no pristine snapshot', source: 'a database URL', excludeTableData: ['events'], withoutData: ['public.events'] });
@@ -116,7 +117,7 @@ describe('drydock rehearse: the production copy', () => {
     expect(await scalar(to, 'SELECT count(*) AS n FROM items')).toBe(100_000);
 
     // A fresh snapshot: reset, no pull; the pull-only flag is said to be unused; the text report marks the table.
-    const second = await runCli(['rehearse', ...fromUrl, '--to', to, '--dir', dir, '--exclude-table-data', 'items', '--block-threshold', '200ms'], { env, timeoutMs: 180_000 });
+    const second = await runCli(['rehearse', '--no-fresh', ...fromUrl, '--to', to, '--dir', dir, '--exclude-table-data', 'items', '--block-threshold', '200ms'], { env, timeoutMs: 180_000 });
     expect(second.exitCode, second.stderr).toBe(1);
     expect(second.stdout).toMatch(new RegExp(`rehearse: ${to} reset from its pristine snapshot \\(data \\d+ s old\\)`));
     expect(second.stderr).toContain('warning: rehearse: the pristine snapshot is younger than --max-age, so rehearse does not pull: --exclude-table-data not used');
@@ -134,7 +135,7 @@ describe('drydock rehearse: the production copy', () => {
     expect(refused.stderr).toContain('drydock rehearse -a APP');
 
     // With --from-url: pulled again (all tables with their rows this time), saying why.
-    const third = await runCli(['rehearse', ...fromUrl, '--to', to, '--dir', dir, '--block-threshold', '200ms', '--json'], { env, timeoutMs: 180_000 });
+    const third = await runCli(['rehearse', '--no-fresh', ...fromUrl, '--to', to, '--dir', dir, '--block-threshold', '200ms', '--json'], { env, timeoutMs: 180_000 });
     const again = JSON.parse(third.stdout) as RehearsalReport;
     expect(again.copy).toMatchObject({ reset: 'pulled', pulledBecause: 'pristine snapshot was 30 h old' });
     expect(again.copy.withoutData).toBeUndefined();
@@ -147,7 +148,7 @@ describe('drydock rehearse: the production copy', () => {
   it('pulls the live database of -a APP through the heroku CLI when there is no snapshot', async () => {
     const to = target('rhc_app');
     const dir = await migrationsDir({ '20270101000000_note.sql': '-- migrate:up\nALTER TABLE items ADD COLUMN note text;\n\n-- migrate:down\nALTER TABLE items DROP COLUMN note;\n' });
-    const res = await runCli(['rehearse', '-a', 'rh-copy-app', '--to', to, '--dir', dir, '--json'], { env: { ...env, ...emu.env, DRYDOCK_HEROKU_BIN: herokuBinPath() }, timeoutMs: 180_000 });
+    const res = await runCli(['rehearse', '--no-fresh', '-a', 'rh-copy-app', '--to', to, '--dir', dir, '--json'], { env: { ...env, ...emu.env, DRYDOCK_HEROKU_BIN: herokuBinPath() }, timeoutMs: 180_000 });
     expect(res.exitCode, res.stderr).toBe(0);
     const doc = JSON.parse(res.stdout) as RehearsalReport;
     expect(doc.copy).toMatchObject({ database: to, reset: 'pulled', pulledFrom: 'rh-copy-app', pulledBecause: 'no pristine snapshot', source: 'live database of rh-copy-app' });
@@ -203,7 +204,7 @@ describe('drydock rehearse: interrupted', () => {
 
     // The next rehearsal resets the copy first and works.
     const quick = await migrationsDir({ '20270101000000_quick.sql': '-- migrate:up\nALTER TABLE items ADD COLUMN other int;\n\n-- migrate:down\nALTER TABLE items DROP COLUMN other;\n' });
-    const next = await runCli(['rehearse', '--to', to, '--dir', quick, '--json'], { env, timeoutMs: 180_000 });
+    const next = await runCli(['rehearse', '--no-fresh', '--to', to, '--dir', quick, '--json'], { env, timeoutMs: 180_000 });
     expect(next.exitCode, next.stderr).toBe(0);
     expect((JSON.parse(next.stdout) as RehearsalReport).migrations.map((m) => m.verdict)).toEqual(['safe']);
     expect(await scalar(to, `SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'items' AND column_name IN ('note', 'other')`)).toBe(0);

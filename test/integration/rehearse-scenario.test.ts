@@ -1,9 +1,10 @@
 /**
  * The scenario of issue 15: a production copy of realistic size (450 000 rows over three tables),
- * pulled with its pristine snapshot, and five pending migrations that cover every verdict — a safe
+ * pulled with its pristine snapshot, and six pending migrations that cover every verdict — a safe
  * column add, a non-concurrent CREATE INDEX on the large table (blocking), a unique index over
- * duplicated data (fails), a down section that does not undo its up (not reversible) and an
- * irreversible migration. The measured blocking is checked against an independent measure (a session
+ * duplicated data (fails), a migration that only works because of a table production got by hand
+ * and the history lacks (fails on a fresh database: freshDatabase.ok false), a down section that does
+ * not undo its up (not reversible) and an irreversible migration. The measured blocking is checked against an independent measure (a session
  * of the test's own that times its blocked UPDATE and its SELECT during the same statement), and the
  * working database must be exactly the pristine copy afterwards (schema dump and a checksum of every
  * table's rows). Real PostgreSQL, real pg_dump, the built CLI.
@@ -31,10 +32,21 @@ const THRESHOLD_MS = 250;
 /** The blocking statement, as the migration file has it (the independent session looks for it). */
 const BLOCKING_STATEMENT = 'CREATE INDEX orders_status_note_idx ON orders (status, lower(note), created_at)';
 
+/** The tables as production's history creates them (the source makes them the same way, with rows). */
+const TABLES = `
+    CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL, legacy_code text, created_at timestamptz NOT NULL);
+    CREATE TABLE orders (id bigint PRIMARY KEY, account_id int NOT NULL REFERENCES accounts, amount numeric(10, 2) NOT NULL, status text NOT NULL, note text NOT NULL, created_at timestamptz NOT NULL);
+    CREATE INDEX orders_account_idx ON orders (account_id);
+    CREATE TABLE payments (id bigint PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders, paid_at timestamptz NOT NULL, reference text NOT NULL);`;
+
 const MIGRATIONS: Record<string, string> = {
+  // Production's history, applied there (its version is recorded).
+  '20260101000000_schema.sql': `-- migrate:up\n${TABLES}\n\n-- migrate:down irreversible\n`,
   '20270101000000_drop_legacy_code.sql': '-- migrate:up\nALTER TABLE accounts DROP COLUMN legacy_code;\n\n-- migrate:down irreversible\n',
   '20270102000000_add_nickname.sql': '-- migrate:up\nALTER TABLE accounts ADD COLUMN nickname text;\n\n-- migrate:down\nALTER TABLE accounts DROP COLUMN nickname;\n',
   '20270103000000_index_orders.sql': `-- migrate:up\n${BLOCKING_STATEMENT};\n\n-- migrate:down\nDROP INDEX orders_status_note_idx;\n`,
+  // legacy_discounts was made on production by hand: no migration creates it.
+  '20270103500000_discounted_orders.sql': '-- migrate:up\nCREATE VIEW discounted_orders AS SELECT o.id, d.percent FROM orders o JOIN legacy_discounts d ON d.code = o.status;\n\n-- migrate:down\nDROP VIEW discounted_orders;\n',
   // Its down section forgets the table.
   '20270104000000_order_audit.sql':
     '-- migrate:up\nCREATE TABLE order_audit (id bigserial PRIMARY KEY, order_id bigint NOT NULL, at timestamptz NOT NULL DEFAULT now());\nCREATE INDEX order_audit_order_idx ON order_audit (order_id);\n\n-- migrate:down\nDROP INDEX order_audit_order_idx;\n',
@@ -47,13 +59,12 @@ beforeAll(async () => {
   await source.query(`
     CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
     INSERT INTO schema_migrations VALUES ('20260101000000');
-    CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL, legacy_code text, created_at timestamptz NOT NULL);
+    ${TABLES}
     INSERT INTO accounts SELECT g, 'user' || (CASE WHEN g % 5000 = 0 THEN g - 1 ELSE g END) || '@example.com', 'L' || g, '2025-01-01'::timestamptz + g * interval '10 minutes' FROM generate_series(1, 50000) g;
-    CREATE TABLE orders (id bigint PRIMARY KEY, account_id int NOT NULL REFERENCES accounts, amount numeric(10, 2) NOT NULL, status text NOT NULL, note text NOT NULL, created_at timestamptz NOT NULL);
     INSERT INTO orders SELECT g, 1 + g % 50000, (g % 100000) / 100.0, (ARRAY['new', 'paid', 'shipped', 'cancelled'])[1 + g % 4], 'order ' || g || ' for account ' || (1 + g % 50000) || ' ' || md5(g::text), '2026-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, 300000) g;
-    CREATE INDEX orders_account_idx ON orders (account_id);
-    CREATE TABLE payments (id bigint PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders, paid_at timestamptz NOT NULL, reference text NOT NULL);
     INSERT INTO payments SELECT g, g * 3, '2026-01-01'::timestamptz + g * interval '3 minutes', md5((g * 7)::text) FROM generate_series(1, 100000) g;
+    CREATE TABLE legacy_discounts (code text PRIMARY KEY, percent int NOT NULL);
+    INSERT INTO legacy_discounts VALUES ('paid', 5), ('shipped', 10);
   `);
   dir = await mkdtemp(join(tmpdir(), 'drydock-rehearse-scenario-'));
   for (const [name, text] of Object.entries(MIGRATIONS)) await writeFile(join(dir, name), text);
@@ -133,14 +144,20 @@ describe('drydock rehearse: the scenario', () => {
       ['drop_legacy_code', 'irreversible'],
       ['add_nickname', 'safe'],
       ['index_orders', 'blocking'],
+      ['discounted_orders', 'fails'],
       ['order_audit', 'safe'],
       ['unique_email', 'fails'],
     ]);
-    const [, add, index, , unique] = doc.migrations;
+    const [, add, index, discounted, , unique] = doc.migrations;
     expect(add!.rewrites).toEqual([]);
     expect(unique!.failure!.details.join('\n')).toMatch(/Key \(email\)=\(user\d+@example\.com\) is duplicated/);
     // The data check counted the duplicates before the migration ran, and the verdict cites it (every 5,000th account repeats the one before).
     expect(unique!.reason).toMatch(/^it fails on the copy's data: CREATE UNIQUE INDEX accounts_email_key would fail: 20 rows share 10 duplicated values of \(email\), e\.g\. 'user\d+@example\.com' ×2/);
+    // It worked on the copy; on a fresh database built from the history it cannot: the table it relies on is named.
+    expect(discounted!.failure).toBeUndefined();
+    expect(discounted!.reason).toBe('it fails on a fresh database: relation "legacy_discounts" does not exist (SQLSTATE 42P01, line 2) (table public.legacy_discounts exists on the copy but not on a fresh database)');
+    expect(doc.freshDatabase).toMatchObject({ checked: true, ok: false, how: '6 migrations from zero' });
+    expect(doc.freshDatabase.differences.map((d) => d.object)).toEqual(['migration 20270103500000_discounted_orders.sql', 'table public.legacy_discounts', 'constraint public.legacy_discounts legacy_discounts_pkey']);
     expect(doc.reversible.ok).toBe(false);
     expect(doc.reversible.skipped).toEqual(['20270101000000_drop_legacy_code.sql']);
     expect(doc.reversible.problems).toContainEqual(expect.objectContaining({ migration: '20270104000000_order_audit.sql', object: 'table public.order_audit' }));

@@ -1,6 +1,8 @@
 /**
  * `drydock rehearse` on a pulled copy (pull --from-url makes the working database and its pristine
- * snapshot): real PostgreSQL, real pg_dump, the built CLI.
+ * snapshot): real PostgreSQL, real pg_dump, the built CLI. The source's tables are made by hand, not
+ * by migrations, so a fresh database would differ: these runs pass --no-fresh (rehearse-fresh.test.ts
+ * covers the fresh-database comparison).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -69,7 +71,7 @@ describe('drydock rehearse', () => {
     const before = await scalar(to, ITEMS_SUM);
     const report = join(dir, 'report.md');
     const summary = join(dir, 'summary.md');
-    const res = await runCli(['rehearse', '--to', to, '--dir', dir, '--block-threshold', '100ms', '--json', '--report', report], { env: { ...env, GITHUB_STEP_SUMMARY: summary }, timeoutMs: 180_000 });
+    const res = await runCli(['rehearse', '--no-fresh', '--to', to, '--dir', dir, '--block-threshold', '100ms', '--json', '--report', report], { env: { ...env, GITHUB_STEP_SUMMARY: summary }, timeoutMs: 180_000 });
     expect(res.exitCode, res.stderr).toBe(1);
     const doc = JSON.parse(res.stdout) as RehearsalReport;
     const byName = Object.fromEntries(doc.migrations.map((m) => [m.name, m]));
@@ -112,7 +114,7 @@ describe('drydock rehearse', () => {
     expect(doc.reversible.skipped).toEqual(['20270101000000_small_flag.sql']);
     expect(doc.reversible.checked).toEqual(['20270104000000_audit.sql', '20270103000000_index_payload.sql', '20270102000000_add_note.sql']);
     expect(doc.reversible.problems).toContainEqual(expect.objectContaining({ migration: '20270104000000_audit.sql', object: 'table public.audit' }));
-    expect(doc.freshDatabase).toMatchObject({ checked: false, ok: null });
+    expect(doc.freshDatabase).toEqual({ checked: false, ok: null, differences: [], note: 'not checked (--no-fresh)' });
 
     // Left nothing behind: the working database is pristine again, no scratch copy remains.
     expect(doc.resetAfterwards).toBe(true);
@@ -135,7 +137,7 @@ describe('drydock rehearse', () => {
       '20270101000000_add_note.sql': '-- migrate:up\nALTER TABLE items ADD COLUMN note text;\n\n-- migrate:down\nALTER TABLE items DROP COLUMN note;\n',
       '20270102000000_index.sql': '-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY items_code_idx ON items (code);\n\n-- migrate:down\nDROP INDEX items_code_idx;\n',
     });
-    const res = await runCli(['rehearse', '--to', to, '--dir', dir, '--json', '--keep'], { env, timeoutMs: 180_000 });
+    const res = await runCli(['rehearse', '--no-fresh', '--to', to, '--dir', dir, '--json', '--keep'], { env, timeoutMs: 180_000 });
     expect(res.exitCode, res.stderr).toBe(0);
     const doc = JSON.parse(res.stdout) as RehearsalReport;
     expect(doc.migrations.map((m) => m.verdict)).toEqual(['safe', 'safe']);
@@ -145,7 +147,7 @@ describe('drydock rehearse', () => {
     expect(await scalar(to, `SELECT count(*) AS n FROM pg_class WHERE relname = 'items_code_idx'`)).toBe(1);
 
     // The next rehearsal starts from the pristine copy again (what --keep or a killed run left is reset).
-    const again = await runCli(['rehearse', '--to', to, '--dir', dir, '--json'], { env, timeoutMs: 180_000 });
+    const again = await runCli(['rehearse', '--no-fresh', '--to', to, '--dir', dir, '--json'], { env, timeoutMs: 180_000 });
     expect(again.exitCode, again.stderr).toBe(0);
     expect((JSON.parse(again.stdout) as RehearsalReport).migrations).toHaveLength(2);
     expect(await scalar(to, `SELECT count(*) AS n FROM pg_class WHERE relname = 'items_code_idx'`)).toBe(0);
@@ -158,7 +160,7 @@ describe('drydock rehearse', () => {
       '20270101500000_sorted.sql': "-- migrate:up\nSET LOCAL maintenance_work_mem = '1MB';\nSET LOCAL max_parallel_maintenance_workers = 0;\nCREATE INDEX items_payload_only_idx ON items (payload);\n\n-- migrate:down\nDROP INDEX items_payload_only_idx;\n",
       '20270102000000_unique.sql': '-- migrate:up transaction:false\nCREATE UNIQUE INDEX CONCURRENTLY items_code_key ON items (code);\n\n-- migrate:down\nDROP INDEX items_code_key;\n',
     });
-    const res = await runCli(['rehearse', '--to', to, '--dir', dir, '--json'], { env, timeoutMs: 180_000 });
+    const res = await runCli(['rehearse', '--no-fresh', '--to', to, '--dir', dir, '--json'], { env, timeoutMs: 180_000 });
     expect(res.exitCode, res.stderr).toBe(1);
     const doc = JSON.parse(res.stdout) as RehearsalReport;
     const [check, sorted, unique] = doc.migrations;
@@ -207,7 +209,7 @@ describe('drydock rehearse', () => {
     await exited;
     // The killed run's migration session still sleeps in its transaction on the working database.
     const quick = await migrationsDir({ '20270101000000_a.sql': '-- migrate:up\nALTER TABLE small ADD COLUMN x int;\n\n-- migrate:down\nALTER TABLE small DROP COLUMN x;\n' });
-    const next = await runCli(['rehearse', '--to', to, '--dir', quick, '--json'], { env, timeoutMs: 180_000 });
+    const next = await runCli(['rehearse', '--no-fresh', '--to', to, '--dir', quick, '--json'], { env, timeoutMs: 180_000 });
     expect(next.exitCode, next.stderr).toBe(0);
     expect(await scalar(to, `SELECT count(*) AS n FROM information_schema.columns WHERE column_name IN ('note', 'x')`)).toBe(0);
     // The killed run's sleeping session was ended by the reset.
@@ -216,7 +218,7 @@ describe('drydock rehearse', () => {
 
     // Nothing pending: nothing to rehearse, exit 0.
     const none = await migrationsDir({});
-    const empty = await runCli(['rehearse', '--to', to, '--dir', none], { env, timeoutMs: 180_000 });
+    const empty = await runCli(['rehearse', '--no-fresh', '--to', to, '--dir', none], { env, timeoutMs: 180_000 });
     expect(empty.exitCode, empty.stderr).toBe(0);
     expect(empty.stdout).toContain('Nothing pending: there is nothing to rehearse.');
     expect(empty.stdout).toContain('Reversible: yes (nothing to roll back)');

@@ -25,4 +25,10 @@ describe('dumpObjects / objectDiff', () => {
     expect(objectDiff(base, other)).toEqual({ removed: ['index public.users_email_idx'], added: ['index public.users_nick_idx'], changed: ['table public.users'] });
     expect(sameObjects(base, base.replace("('20260101000000');", "('20260101000000'),\n('20260102000000');"))).toBe(true);
   });
+
+  it('reads an object the same whether another object follows it or it is the last one', () => {
+    const last = base.replace("INSERT INTO", '--\n-- PostgreSQL database dump complete\n--\n\nINSERT INTO');
+    const more = last.replace('--\n-- PostgreSQL database dump complete', header('users_id_idx', 'INDEX') + 'CREATE INDEX users_id_idx ON public.users USING btree (id);\n\n--\n-- PostgreSQL database dump complete');
+    expect(objectDiff(last, more)).toEqual({ removed: [], added: ['index public.users_id_idx'], changed: [] });
+  });
 });

@@ -41,6 +41,11 @@ export interface OutputOptions {
   stderr?: Sink;
   /** Clock for timestamps (tests pin it). */
   now?: () => Date;
+  /**
+   * A step inside a larger command (rehearse's own migration runs): task lists render nothing and
+   * info/problem lines become debug lines, shown with --verbose; warnings, results and errors are unchanged.
+   */
+  quiet?: boolean | undefined;
 }
 
 /** Pick the output mode from the flags and the terminal. */
@@ -64,8 +69,12 @@ export class Output {
   private readonly now: () => Date;
   /** --json: the result was written, so stdout already holds its one JSON document. */
   private wroteResult = false;
+  private readonly options: OutputOptions;
+  private readonly quiet: boolean;
 
   constructor(options: OutputOptions = {}) {
+    this.options = options;
+    this.quiet = Boolean(options.quiet);
     this.stdout = options.stdout ?? process.stdout;
     this.stderr = options.stderr ?? process.stderr;
     this.now = options.now ?? (() => new Date());
@@ -73,8 +82,14 @@ export class Output {
     this.mode = chooseMode({ json: options.json, ci: options.ci, isTTY: this.stdout.isTTY });
   }
 
+  /** The same output for a step inside a larger command: its progress lines are debug lines (see OutputOptions.quiet). */
+  quieter(): Output {
+    return new Output({ ...this.options, quiet: true });
+  }
+
   /** A progress or information line: stdout for people, stderr in --json mode. */
   info(message: string): void {
+    if (this.quiet) return this.debug(message);
     const sink = this.mode === 'json' ? this.stderr : this.stdout;
     for (const line of message.split('\n')) sink.write(this.decorate(line) + '\n');
   }
@@ -86,6 +101,7 @@ export class Output {
 
   /** Lines that explain problems and carry their own severity (a lint report inside a pipeline); on stderr. */
   problems(message: string): void {
+    if (this.quiet) return this.debug(message);
     for (const line of message.split('\n')) this.stderr.write(this.decorate(line) + '\n');
   }
 
@@ -185,6 +201,7 @@ export class Output {
     const maskedStdout = maskingStream(this.mode === 'json' ? this.stderr : this.stdout);
     const maskedStderr = maskingStream(this.stderr);
     const processOutput = new ProcessOutput(maskedStdout, maskedStderr, { leaveEmptyLine: false });
+    if (this.quiet && !this.verbose) return { renderer: 'silent', fallbackRenderer: 'silent', exitOnError: true, registerSignalListeners: false } as unknown as ListrRendering;
     if (this.mode === 'interactive') {
       return {
         renderer: 'default',

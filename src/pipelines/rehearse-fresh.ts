@@ -25,6 +25,7 @@ import { dumpSchema } from '../schema/dump.js';
 import { parseAppliedVersions } from '../schema/normalize.js';
 import type { MigrateSettings } from '../settings.js';
 import { buildSchema, findSchemaSource, type SchemaSource } from './postdeploy.js';
+import { quiet } from './rehearse.js';
 
 /** What the rehearsal knows when the fresh database is built. */
 export interface FreshInput {
@@ -70,7 +71,7 @@ export async function checkFreshDatabase(deps: Deps, settings: MigrateSettings, 
       source = await findSchemaSource(settings, { schema: input.schema, schemaRequired: input.schemaRequired });
       planned = await countPlanned(source, input.files, target.to);
       deps.output.info(`rehearse: building a fresh database from ${describeHow(Boolean(source.schemaFile), planned)} in ${describeDb(scratch)}`);
-      await buildSchema(deps, settings, scratch, source, { say: (line) => deps.output.debug(`rehearse: fresh database: ${line}`), to: target.to });
+      await buildSchema(quiet(deps), settings, scratch, source, { say: (line) => deps.output.debug(`rehearse: fresh database: ${line}`), to: target.to });
     } catch (error) {
       // An unreadable or missing named schema file is a usage error (exit 2), not a finding.
       if (interruptedBy(deps.signal) || !(error instanceof DrydockError) || error instanceof ConnectionError || error instanceof ConfigError) throw error;

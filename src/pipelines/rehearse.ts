@@ -71,6 +71,11 @@ export interface RehearseOptions extends CopyRequest {
   dataCheckTimeoutMs?: number | undefined;
 }
 
+/** deps for the migration runs rehearse makes: their task lists and progress lines are debug output (rehearse says what it does). */
+export function quiet(deps: Deps): Deps {
+  return { ...deps, output: deps.output.quieter() };
+}
+
 /** Rehearse the pending migrations of `settings.dir` on the working database `flags.to`. */
 export async function rehearse(deps: Deps, settings: MigrateSettings, options: RehearseOptions): Promise<RehearsalReport> {
   const snapshotFlags: SnapshotFlags = { to: options.to, local: options.local, localSource: options.localSource };
@@ -107,7 +112,7 @@ type Body = Pick<RehearsalReport, 'migrations' | 'notRun' | 'reversible' | 'fres
 async function rehearseOn(deps: Deps, settings: MigrateSettings, options: RehearseOptions, url: DbUrl, tables: CopyTables): Promise<Body> {
   const base: Omit<MigrationRunOptions, 'action'> = { url, dir: settings.dir, settings: settings.runner };
   const files = await loadMigrations(settings.dir);
-  const plan = await runMigrations(deps, { ...base, action: { direction: 'up' }, dryRun: true });
+  const plan = await runMigrations(quiet(deps), { ...base, action: { direction: 'up' }, dryRun: true });
   const pending = plan.planned;
   deps.output.info(`rehearse: ${pending.length} pending migration(s) on ${describeDb(url)}`);
 
@@ -133,7 +138,8 @@ async function rehearseOn(deps: Deps, settings: MigrateSettings, options: Rehear
     let failedSqlstate: string | undefined;
     const started = performance.now();
     try {
-      await runMigrations(deps, {
+      deps.output.info(`rehearse: applying ${file.fileName}`);
+      await runMigrations(quiet(deps), {
         ...base,
         action: { direction: 'up', to: p.version },
         lint: 'warn',
@@ -205,7 +211,8 @@ async function checkReversible(deps: Deps, base: Omit<MigrationRunOptions, 'acti
   for (let i = applied.length - 1; i > lastIrreversible; i--) {
     const m = applied[i]!;
     try {
-      await runMigrations(deps, { ...base, action: { direction: 'down', steps: 1 } });
+      deps.output.info(`rehearse: rolling back ${m.file}`);
+      await runMigrations(quiet(deps), { ...base, action: { direction: 'down', steps: 1 } });
     } catch (error) {
       if (!(error instanceof MigrationError)) throw error;
       problems.push({ migration: m.file, object: 'down section', problem: `its down section failed: ${error.message}${error.details.length ? ` (${error.details.join('; ')})` : ''}` });
@@ -217,7 +224,8 @@ async function checkReversible(deps: Deps, base: Omit<MigrationRunOptions, 'acti
     problems.push(...differences(schemas[i]!, await dumpSchema(deps.pgTools, base.url), m.file, `after its down section ran (compared with the schema before it)`).filter((p) => !blamed.has(p.object)));
   }
   try {
-    await runMigrations(deps, { ...base, action: { direction: 'up', to: applied[applied.length - 1]!.version } });
+    deps.output.info(`rehearse: applying ${toCheck.length === 1 ? 'it' : 'them'} again`);
+    await runMigrations(quiet(deps), { ...base, action: { direction: 'up', to: applied[applied.length - 1]!.version } });
   } catch (error) {
     if (!(error instanceof MigrationError)) throw error;
     problems.push({ migration: toCheck.map((m) => m.file).join(', '), object: 'up section', problem: `applying again after the rollback failed: ${error.message}` });

@@ -239,3 +239,34 @@ describe('Output masking', () => {
     }
   });
 });
+
+describe('Output.quieter (a step inside a larger command)', () => {
+  const classes = async () => {
+    const { ListrLogger, ProcessOutput } = await import('listr2');
+    return { ListrLogger, ProcessOutput };
+  };
+
+  it('turns progress and problem lines into debug lines, keeps warnings, and renders task lists silently', async () => {
+    const { output, stdout, stderr } = makeOutput();
+    const quiet = output.quieter();
+    quiet.info('applied 20260101000000_x.sql');
+    quiet.problems('x.sql:2:1: error: CREATE INDEX blocks writes');
+    quiet.warn(`the INVALID index x was left (${URL_WITH_PASSWORD})`);
+    expect(stdout.text).toBe('');
+    expect(stderr.lines).toEqual([`${STAMP} warning: the INVALID index x was left (postgres://u:${MASK}@db.example.com/app)`]);
+    expect(quiet.listrOptions(await classes()).renderer).toBe('silent');
+    // The original is unchanged.
+    output.info('rehearse: applying x.sql');
+    expect(stdout.lines).toEqual([`${STAMP} rehearse: applying x.sql`]);
+    expect(output.listrOptions(await classes()).renderer).toBe('simple');
+  });
+
+  it('shows them with --verbose, as debug lines, with the task lists', async () => {
+    const { output, stdout, stderr } = makeOutput({ verbose: true });
+    const quiet = output.quieter();
+    quiet.info('applied 20260101000000_x.sql');
+    expect(stdout.text).toBe('');
+    expect(stderr.lines).toEqual([`${STAMP} debug: applied 20260101000000_x.sql`]);
+    expect(quiet.listrOptions(await classes()).renderer).toBe('simple');
+  });
+});

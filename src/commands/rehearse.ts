@@ -124,7 +124,7 @@ export function registerRehearse(program: Command, run: RunCommand): void {
         deps.output.result(report, renderRehearsal);
         if (report.exitCode) {
           const bad = report.migrations.filter((m) => m.verdict === 'blocking' || m.verdict === 'fails');
-          const what = [...bad.map((m) => `${m.file} ${m.verdict}`), ...(report.reversible.ok === false ? ['a down section does not undo its up section'] : []), ...(report.freshDatabase.ok === false ? ['a fresh database built from the history differs from the copy'] : [])];
+          const what = [...bad.map((m) => `${m.file} ${m.verdict}`), ...(report.reversible.ok === false ? [report.command ? 'the rollback command does not undo the migration command' : 'a down section does not undo its up section'] : []), ...(report.freshDatabase.ok === false ? ['a fresh database built from the history differs from the copy'] : [])];
           throw new ChecksFailed(`rehearse: ${what.join('; ')}`, report, { hint: `see the report above: make blocking migrations non-blocking (e.g. CREATE INDEX CONCURRENTLY), fix failing ones for the data, and down sections${report.freshDatabase.ok === false ? '; make the history create what only production has (a migration, or `drydock schema dump` for review apps)' : ''}` });
         }
       });

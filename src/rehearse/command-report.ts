@@ -9,6 +9,8 @@
  *   (Knex and Alembic run a whole batch in one transaction by default): the probes' waits on the tables
  *   it touched count for it until then.
  */
+import type { PgNode } from '../lint/ast.js';
+import { blockingLocks, type BlockingLockMode } from '../lint/locks.js';
 import { postgresDetails } from '../migrate/runner.js';
 import type { RelationFact } from '../pg/queries/rehearse.js';
 import { ledgerMark, statementRole, tablesNamed, type FrameworkLedger } from './framework.js';
@@ -139,6 +141,26 @@ function clip<T extends { startMs: number; endMs: number }>(item: T, fromMs: num
   return endMs > startMs ? { ...item, startMs, endMs } : undefined;
 }
 
+/** pg_locks' names of the lock modes. */
+const PG_LOCK_MODE: Record<BlockingLockMode, string> = { 'ACCESS EXCLUSIVE': 'AccessExclusiveLock', EXCLUSIVE: 'ExclusiveLock', 'SHARE ROW EXCLUSIVE': 'ShareRowExclusiveLock', SHARE: 'ShareLock' };
+
+/**
+ * The blocking locks a statement takes by Postgres's lock table, on relations that existed before,
+ * held from its start to the end of its transaction (or of itself): for locks too brief for the poll
+ * to see (an autocommitted ADD COLUMN holds ACCESS EXCLUSIVE for a millisecond).
+ */
+function expectedLocks(s: RecordedStatement, existing: ReadonlyMap<number, RelationFact>, untilMs: number): LockSpan[] {
+  if (!s.kind || s.error) return [];
+  const fields = (s.node as Record<string, PgNode> | undefined)?.[s.kind];
+  if (!fields) return [];
+  return blockingLocks(s.kind, fields).flatMap((lock) => {
+    if (!lock.table) return [];
+    const schema = lock.table.schemaname ?? 'public';
+    const relation = [...existing.values()].find((r) => r.schema === schema && r.relname === lock.table!.relname);
+    return relation ? [{ relation: relation.name, mode: PG_LOCK_MODE[lock.mode], firstMs: s.startMs, lastMs: untilMs, inferred: true }] : [];
+  });
+}
+
 /** How a segment is named in the report. */
 function labelOf(segment: CommandSegment, previous: string | undefined, command: string, anyLedger: boolean): { version: string; name: string; file: string } {
   if (segment.names.length) {
@@ -207,6 +229,13 @@ export function commandMigrations(m: CommandMeasurements): MigrationMeasurements
       .filter((l) => (l.firstMs >= startMs && l.firstMs <= endMs) || !touched || touched.has(l.relation))
       .map((l) => ({ ...l, firstMs: Math.max(l.firstMs, startMs), lastMs: Math.min(l.lastMs, holdEndMs) }))
       .filter((l) => l.lastMs >= l.firstMs);
+    // What the poll did not see, the statements' own lock modes tell.
+    for (const s of own) {
+      const until = s.transaction === undefined ? s.endMs : (transactions[s.transaction]?.endMs ?? s.endMs);
+      for (const expected of expectedLocks(s, m.existing, until)) {
+        if (!locks.some((l) => l.relation === expected.relation && l.mode === expected.mode)) locks.push(expected);
+      }
+    }
     for (const l of locks) touched?.add(l.relation);
     const waits = m.watch.waits.filter((w) => !touched || touched.has(w.table)).map((w) => clip(w, startMs, holdEndMs)).filter((w): w is ProbeWait => w !== undefined);
     const statements: StatementMeasure[] = own.map((s) => ({

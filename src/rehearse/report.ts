@@ -38,6 +38,8 @@ export interface LockHeld {
   mode: string;
   /** From the first to the last time the lock poll saw it (so a lock held for less than one poll shows 0). */
   heldMs: number;
+  /** Too brief for the poll to see: the mode its statement takes by Postgres's lock table, held for the statement (or its transaction). */
+  inferred?: boolean | undefined;
 }
 
 export interface StatementReport {
@@ -188,7 +190,7 @@ export function longestWaits(waits: readonly ProbeWait[], fromMs = -Infinity, to
 
 /** A lock span as reported. */
 export function lockHeld(span: LockSpan): LockHeld {
-  return { relation: span.relation, mode: span.mode, heldMs: Math.round(span.lastMs - span.firstMs) };
+  return { relation: span.relation, mode: span.mode, heldMs: Math.round(span.lastMs - span.firstMs), ...(span.inferred ? { inferred: true } : {}) };
 }
 
 /**
@@ -284,7 +286,7 @@ function migrationLines(m: MigrationReport, unit: 'line' | 'statement' = 'line')
     for (const r of s.indexBuilds) lines.push(`      built ${r.kind} ${r.relation} (${bytes(r.bytes)})`);
   }
   if (m.tempFiles?.files) lines.push(`    temporary files: ${m.tempFiles.files} (${bytes(m.tempFiles.bytes)})`);
-  for (const l of m.locks) lines.push(`    lock ${l.mode} on ${l.relation}, held ${l.heldMs ? formatDuration(l.heldMs) : 'briefly (seen once)'}${m.notRepresentative?.includes(l.relation) ? ' (copied without data: not representative)' : ''}`);
+  for (const l of m.locks) lines.push(`    lock ${l.mode} on ${l.relation}, held ${l.heldMs ? formatDuration(l.heldMs) : 'briefly (seen once)'}${l.inferred ? ' (too brief for the lock poll: the mode its statement takes)' : ''}${m.notRepresentative?.includes(l.relation) ? ' (copied without data: not representative)' : ''}`);
   for (const t of m.notRepresentative ?? []) lines.push(`    ${notRepresentativeNote(t)}`);
   for (const i of m.leftBehind.invalidIndexes) lines.push(`    left behind: INVALID index ${i}`);
   for (const c of m.leftBehind.notValidConstraints) lines.push(`    left behind: NOT VALID constraint ${c}`);

@@ -28,6 +28,8 @@ export interface LockSpan {
   mode: string;
   firstMs: number;
   lastMs: number;
+  /** Not seen by the poll (too brief): the mode the statement takes, from Postgres's lock table (--command). */
+  inferred?: boolean | undefined;
 }
 
 /** One probe: what it tried, on which table, when it started and ended (ms since the watch started). */

@@ -181,7 +181,7 @@ function failureOf(segment: CommandSegment, failed: NonNullable<CommandMeasureme
   if (error?.error) {
     const n = ordinal.get(error);
     const where = n === undefined ? firstLine(error.sql) : `statement ${n}`;
-    const details = [...postgresDetails(error.error), `statement: ${firstLine(error.sql)}`, ...(failed.output ? [`${exit}: ${failed.output}`] : [exit])];
+    const details = [...postgresDetails(error.error), `statement: ${firstLine(error.sql)}`, exit];
     return { message: `${where}: ${error.error.message}${error.error.code ? ` (SQLSTATE ${error.error.code})` : ''}`, details };
   }
   return { message: `${exit}${failed.output ? `: ${failed.output}` : ''}`, details: [] };

@@ -247,13 +247,18 @@ async function runThroughProxy(deps: Deps, url: DbUrl, command: string, label: s
       signal: deps.signal,
       processGroup: true,
     });
-    const outputTail = (tail(result.stderr, 3) || tail(result.stdout, 3)).split('\n').join(' | ');
+    const outputTail = lastLines(result.stderr) || lastLines(result.stdout);
     deps.output.info(`rehearse: the ${label} ${result.exitCode === 0 ? 'finished' : `failed (exit ${result.exitCode})`} after ${formatDuration(performance.now() - started)}`);
     return { exitCode: result.exitCode, outputTail, recording: proxy.recording, problems: proxy.problems };
   } finally {
     await proxy.close();
     await endSessions(url, proxy.recording.connections);
   }
+}
+
+/** The last lines of a command's output that say something (stack frames left out), on one line. */
+function lastLines(text: string): string {
+  return tail(text.split('\n').filter((l) => !/^\s+at\s/.test(l)).join('\n'), 2).split('\n').join(' | ');
 }
 
 /** End the sessions of a stopped command still on the copy (a statement runs on after its client went away). */

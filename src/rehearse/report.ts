@@ -290,7 +290,7 @@ function migrationLines(m: MigrationReport, unit: 'line' | 'statement' = 'line')
   for (const t of m.notRepresentative ?? []) lines.push(`    ${notRepresentativeNote(t)}`);
   for (const i of m.leftBehind.invalidIndexes) lines.push(`    left behind: INVALID index ${i}`);
   for (const c of m.leftBehind.notValidConstraints) lines.push(`    left behind: NOT VALID constraint ${c}`);
-  for (const f of m.findings) lines.push(`    lint ${f.severity} ${f.rule} (line ${f.line}): ${f.message}`);
+  for (const f of m.findings) lines.push(`    lint ${f.severity} ${f.rule} (${unit} ${f.line}): ${f.message}`);
   lines.push(...dataCheckLines(m.dataChecks, m.dataChecksMs));
   for (const d of m.failure?.details ?? []) lines.push(`    ${d}`);
   for (const d of m.freshFailure?.details ?? []) lines.push(`    on a fresh database: ${d}`);

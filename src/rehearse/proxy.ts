@@ -173,8 +173,15 @@ class ProxiedConnection {
     }
     let from = 0;
     for (const message of messages) {
-      const statements = this.session.statementsOf(message);
-      const gate = statements && this.options.beforeStatements?.(statements, this.session.connection.id);
+      if (!this.watching) break;
+      let gate: Promise<void> | undefined;
+      try {
+        const statements = this.session.statementsOf(message);
+        gate = statements && this.options.beforeStatements?.(statements, this.session.connection.id);
+      } catch (error) {
+        this.stopWatching(error);
+        break;
+      }
       if (gate) {
         // Everything but the message's last byte may go ahead: the server cannot run it before it has it all.
         const cut = message.end - 1;
@@ -183,7 +190,11 @@ class ProxiedConnection {
         this.client.pause();
         await gate.catch(() => undefined);
       }
-      this.session.frontend(message);
+      try {
+        this.session.frontend(message);
+      } catch (error) {
+        this.stopWatching(error);
+      }
     }
     await this.forward(this.server, this.client, chunk.subarray(from));
   }
@@ -228,6 +239,7 @@ class ProxiedConnection {
   private async serverChunk(chunk: Buffer): Promise<void> {
     if (this.watching) {
       try {
+        // A recording that fails (drydock's bug or a stream it misreads) stops watching; the bytes still flow.
         for (const message of this.serverFramer.push(chunk)) {
           this.session.backend(message);
           if (message.type === 'K' && this.session.connection.backendPid !== undefined) this.options.onBackend?.(this.session.connection.backendPid, this.session.connection.id);

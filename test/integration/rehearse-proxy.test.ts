@@ -146,6 +146,24 @@ describe('the rehearsal proxy', () => {
     }
   });
 
+  it('keeps forwarding when its own recording fails: the session goes on, unwatched, and the problem is said', async () => {
+    const p = await proxy({
+      beforeStatements: (statements) => {
+        if (statements.some((x) => x.text.includes('boom'))) throw new Error('a bug in the hook');
+        return undefined;
+      },
+    });
+    const c = await client(p);
+    try {
+      expect((await c.query(`SELECT 'boom' AS x`)).rows).toEqual([{ x: 'boom' }]);
+      expect((await c.query('SELECT $1::int + 1 AS y', [41])).rows).toEqual([{ y: 42 }]);
+    } finally {
+      await c.end();
+    }
+    expect(p.problems).toEqual([expect.stringContaining('a bug in the hook')]);
+    expect(p.recording.statements.some((x) => x.sql.includes('$1::int'))).toBe(false);
+  });
+
   it('answers psql\'s SSL request with N, passes COPY FROM STDIN and a cancel request through', async () => {
     const p = await proxy();
     const psql = await pgTool('psql');

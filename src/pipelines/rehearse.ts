@@ -92,7 +92,7 @@ export async function rehearse(deps: Deps, settings: MigrateSettings, options: R
   let resetAfterwards = false;
   try {
     const body = options.command
-      ? { ...(await rehearseCommand(deps, settings, { ...options, command: options.command }, url)), freshDatabase: { checked: false as const, ok: null, differences: [], note: FRESH_WITH_COMMAND_NOT_DONE } }
+      ? { ...(await rehearseCommand(deps, settings, { ...options, command: options.command, copyTables: tables }, url)), freshDatabase: { checked: false as const, ok: null, differences: [], note: FRESH_WITH_COMMAND_NOT_DONE } }
       : await rehearseOn(deps, settings, options, url, tables);
     if (!options.keep) {
       await restoreSnapshot(deps, PRISTINE, snapshotFlags);

@@ -217,23 +217,40 @@ export function commandMigrations(m: CommandMeasurements): MigrationMeasurements
   const invalid = leftIn(m.leftBehind.invalidIndexes);
   const notValid = leftIn(m.leftBehind.notValidConstraints);
 
-  let previous: string | undefined;
-  return segments.map((segment, index) => {
+  // Each migration's window: from its first statement to its last, and on to the end of its transactions
+  // (its locks are held until then); and the relations its statements name (undefined: one did not parse).
+  const windows = segments.map((segment) => {
     const own = segment.statements.filter((s) => statementRole(s) === 'migration');
     const startMs = (own[0] ?? segment.statements[0])?.startMs ?? 0;
     const endMs = Math.max(startMs, ...segment.statements.map((s) => s.endMs));
-    // Its locks last until its transactions end.
     const holdEndMs = Math.max(endMs, ...own.map((s) => (s.transaction === undefined ? s.endMs : (transactions[s.transaction]?.endMs ?? endMs))));
-    const touched = own.some((s) => s.kind === undefined) ? undefined : new Set(own.flatMap((s) => namedRelations(s.node, m.existing)).map((oid) => m.existing.get(oid)!.name));
+    const named = own.some((s) => s.kind === undefined) ? undefined : new Set(own.flatMap((s) => namedRelations(s.node, m.existing)).map((oid) => m.existing.get(oid)!.name));
+    return { own, startMs, endMs, holdEndMs, named };
+  });
+  // A lock the poll saw belongs to the first migration that names its relation and still held its locks
+  // then (the poll may see it late, while a later migration runs); else to the one running when it was seen.
+  const ownerOf = (l: LockSpan): number => {
+    const holder = windows.findIndex((w) => w.named?.has(l.relation) && l.firstMs >= w.startMs && l.firstMs <= w.holdEndMs);
+    return holder !== -1 ? holder : windows.findIndex((w) => l.firstMs >= w.startMs && l.firstMs <= w.endMs);
+  };
+  const owners = new Map(m.watch.locks.map((l) => [l, ownerOf(l)]));
+
+  let previous: string | undefined;
+  return segments.map((segment, index) => {
+    const { own, startMs, endMs, holdEndMs, named } = windows[index]!;
+    const touched = named && new Set(named);
     const locks: LockSpan[] = m.watch.locks
-      .filter((l) => (l.firstMs >= startMs && l.firstMs <= endMs) || !touched || touched.has(l.relation))
+      .filter((l) => owners.get(l) === index || !touched || touched.has(l.relation))
       .map((l) => ({ ...l, firstMs: Math.max(l.firstMs, startMs), lastMs: Math.min(l.lastMs, holdEndMs) }))
       .filter((l) => l.lastMs >= l.firstMs);
     // What the poll did not see, the statements' own lock modes tell.
     for (const s of own) {
       const until = s.transaction === undefined ? s.endMs : (transactions[s.transaction]?.endMs ?? s.endMs);
       for (const expected of expectedLocks(s, m.existing, until)) {
-        if (!locks.some((l) => l.relation === expected.relation && l.mode === expected.mode)) locks.push(expected);
+        const seen = locks.find((l) => l.relation === expected.relation && l.mode === expected.mode);
+        // Seen by the poll, perhaps late: held from the statement's start all the same (as the runner's rehearsal counts it).
+        if (seen) seen.firstMs = Math.min(seen.firstMs, expected.firstMs);
+        else locks.push(expected);
       }
     }
     for (const l of locks) touched?.add(l.relation);

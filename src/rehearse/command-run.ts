@@ -39,6 +39,7 @@ import { WireProxy } from './proxy.js';
 import { KIND_NAMES, namedRelations } from './recorder.js';
 import { migrationReport, type CommandRunInfo, type MigrationReport, type RehearsalReport, type ReversibilityProblem } from './report.js';
 import { MigrationWatch, type WatchOptions } from './watch.js';
+import { markWithoutData, notRepresentativeNote, type CopyTables } from './without-data.js';
 import type { RecordedConnection, RecordedStatement, RecordedTransaction, SqlSplitter, WireRecording } from './wire-session.js';
 
 /** How to rehearse a framework's command. */
@@ -47,6 +48,8 @@ export interface CommandRehearsalOptions {
   rollbackCommand?: string | undefined;
   blockThresholdMs: number;
   watch?: WatchOptions | undefined;
+  /** The copy's tables, and those pulled without their rows (their timings are not representative). */
+  copyTables?: CopyTables | undefined;
 }
 
 /** What the rehearsal of a command found (the pipeline adds the copy and the fresh-database check). */
@@ -68,7 +71,7 @@ export async function rehearseCommand(deps: Deps, settings: MigrateSettings, opt
     relations: withoutBookkeeping(await readRelations(client)),
     invalid: new Set((await readInvalidIndexDetails(client)).map((x) => x.index)),
     notValid: new Set(await readNotValidConstraints(client)),
-    catalog: await readLintSchema(client),
+    catalog: withUnsized(await readLintSchema(client), options.copyTables?.withoutData),
     major: (await readServerVersion(client)).major,
     lockTimeout: await readLockTimeout(client),
   }));
@@ -138,8 +141,14 @@ export async function rehearseCommand(deps: Deps, settings: MigrateSettings, opt
     leftBehind: { invalidIndexes: after.invalidIndexes, notValidConstraints: after.notValidConstraints },
     failed: first.exitCode === 0 ? undefined : { exitCode: first.exitCode, output: first.outputTail },
   });
-  const migrations: MigrationReport[] = measured.map((m) => migrationReport(m, options.blockThresholdMs));
-  for (const m of migrations) deps.output.info(`rehearse: ${m.verdict}: ${m.file}: ${m.reason}`);
+  const migrations: MigrationReport[] = measured.map((m) => {
+    const report = migrationReport(m, options.blockThresholdMs);
+    return options.copyTables ? markWithoutData(report, m.watch.waits, options.copyTables, options.blockThresholdMs) : report;
+  });
+  for (const m of migrations) {
+    deps.output.info(`rehearse: ${m.verdict}: ${m.file}: ${m.reason}`);
+    for (const t of m.notRepresentative ?? []) deps.output.warn(`rehearse: ${m.file}: ${notRepresentativeNote(t)}`);
+  }
 
   const applied = committedMarks(statements, first.recording.transactions);
   const reversible = options.rollbackCommand
@@ -161,6 +170,12 @@ export async function rehearseCommand(deps: Deps, settings: MigrateSettings, opt
       problems: first.problems,
     },
   };
+}
+
+/** Tables pulled without their rows are of unknown size to lint (bytes -1), as the runner's lint has them: a finding there keeps its severity. */
+function withUnsized(catalog: Awaited<ReturnType<typeof readLintSchema>>, unsized: ReadonlySet<string> | undefined): Awaited<ReturnType<typeof readLintSchema>> {
+  if (!unsized?.size) return catalog;
+  return { ...catalog, tables: catalog.tables.map((t) => (unsized.has(`${t.schema}.${t.name}`) ? { ...t, rows: -1, bytes: -1 } : t)) };
 }
 
 /** Relations of the app: the frameworks' ledger and lock tables and their indexes left out. */

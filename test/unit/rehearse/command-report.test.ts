@@ -178,9 +178,14 @@ describe('commandMigrations', () => {
     const { statements, transactions } = batch();
     const index = statements[3]!;
     const watch = {
-      locks: [{ relation: 'public.events', mode: 'ShareLock', firstMs: index.startMs + 5, lastMs: index.endMs }],
+      locks: [
+        { relation: 'public.events', mode: 'ShareLock', firstMs: index.startMs + 5, lastMs: index.endMs },
+        // The column add's lock, first seen by the poll only while the index builds: still the column add's.
+        { relation: 'public.accounts', mode: 'AccessExclusiveLock', firstMs: index.startMs + 30, lastMs: index.endMs },
+      ],
       waits: [
         { table: 'public.accounts', kind: 'read' as const, startMs: statements[1]!.endMs + 1, endMs: index.endMs + 5 },
+        { table: 'public.accounts', kind: 'write' as const, startMs: statements[1]!.endMs + 1, endMs: index.endMs + 5 },
         { table: 'public.events', kind: 'write' as const, startMs: index.startMs + 2, endMs: index.endMs },
       ],
       probed: ['public.accounts', 'public.events'],
@@ -191,8 +196,8 @@ describe('commandMigrations', () => {
     // The index build's window holds only its own table's waits; the column add's lock is reported from its statement.
     expect(build).toMatchObject({ file: '002_index.js', verdict: 'blocking', blockedTables: { writes: 'public.events', reads: undefined } });
     expect(build!.statements.map((s) => [s.line, s.sql])).toEqual([[2, 'create index "events_payload_idx" on "events" ("payload")']]);
-    expect(nickname!.locks).toEqual([{ relation: 'public.accounts', mode: 'AccessExclusiveLock', heldMs: statements.at(-1)!.endMs - statements[1]!.startMs, inferred: true }]);
-    expect(build!.locks).toEqual([{ relation: 'public.events', mode: 'ShareLock', heldMs: 395 }]);
+    expect(nickname!.locks).toEqual([{ relation: 'public.accounts', mode: 'AccessExclusiveLock', heldMs: index.endMs - statements[1]!.startMs }]);
+    expect(build!.locks).toEqual([{ relation: 'public.events', mode: 'ShareLock', heldMs: 400 }]);
   });
 
   it('names a failing migration the framework never recorded after the last one it did, with the SQL error', () => {

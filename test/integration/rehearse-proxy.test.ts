@@ -5,6 +5,8 @@
  * (an SSL request, COPY FROM STDIN, a cancel request). The clients must get exactly what the server
  * sent, and the recording must say what ran.
  */
+import { EventEmitter } from 'node:events';
+
 import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +44,46 @@ async function client(p: WireProxy): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: proxiedUrl(p) });
   await c.connect();
   return c;
+}
+
+/**
+ * `COPY … FROM STDIN` through node-postgres, as pg-copy-streams does it (reduced to a test's needs): a
+ * submittable that answers CopyInResponse with the data in 16 kB CopyData messages and CopyDone.
+ */
+class CopyFrom extends EventEmitter {
+  private tag = '';
+  private error: Error | undefined;
+  readonly done: Promise<string>;
+  private settle!: (outcome: { tag: string } | { error: Error }) => void;
+
+  constructor(
+    readonly text: string,
+    private readonly data: Buffer,
+  ) {
+    super();
+    this.done = new Promise((resolve, reject) => (this.settle = (o) => ('error' in o ? reject(o.error) : resolve(o.tag))));
+  }
+
+  submit(connection: { query(text: string): void }): void {
+    connection.query(this.text);
+  }
+
+  handleCopyInResponse(connection: { sendCopyFromChunk(b: Buffer): void; endCopyFrom(): void }): void {
+    for (let at = 0; at < this.data.length; at += 16_384) connection.sendCopyFromChunk(this.data.subarray(at, at + 16_384));
+    connection.endCopyFrom();
+  }
+
+  handleCommandComplete(message: { text: string }): void {
+    this.tag = message.text;
+  }
+
+  handleError(error: Error): void {
+    this.error = error;
+  }
+
+  handleReadyForQuery(): void {
+    this.settle(this.error ? { error: this.error } : { tag: this.tag });
+  }
 }
 
 /** psql's environment: no PG* variables of the parent, SSL preferred (so it asks for SSL first). */
@@ -89,12 +131,16 @@ describe('the rehearsal proxy', () => {
       expect((big.rows[49999] as { pad: string }).pad).toHaveLength(128);
       const values = Array.from({ length: 3000 }, (_, i) => `(${100 + i}, '${'v'.repeat(60)}${i}')`).join(', ');
       expect((await c.query(`INSERT INTO items VALUES ${values}`)).rowCount).toBe(3000);
+      // COPY FROM STDIN: 3 MB of CopyData through the proxy.
+      const copy = new CopyFrom('COPY items (id, code) FROM STDIN', Buffer.from(Array.from({ length: 100_000 }, (_, i) => `${10_000 + i}\t${'w'.repeat(20)}${i}\n`).join('')));
+      void c.query(copy as unknown as pg.QueryConfig);
+      expect(await copy.done).toBe('COPY 100000');
       const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       expect(p.recording.connections[0]!.backendPid).toBe(pid);
     } finally {
       await c.end();
     }
-    expect((await db.query<{ n: string }>('SELECT count(*) AS n FROM items')).rows[0]!.n).toBe('3005');
+    expect((await db.query<{ n: string }>('SELECT count(*) AS n FROM items')).rows[0]!.n).toBe('103005');
 
     const s = p.recording.ordered();
     const row = (sql: string) => s.find((x) => x.sql.startsWith(sql))!;
@@ -114,6 +160,7 @@ describe('the rehearsal proxy', () => {
     expect(row(`INSERT INTO items VALUES (6`).transaction).toBe(dup.transaction);
     expect(row('INSERT INTO items VALUES (100').rowCount).toBe(3000);
     expect(row('SELECT g, repeat').rowCount).toBe(50000);
+    expect(row('COPY items (id, code) FROM STDIN')).toMatchObject({ kind: 'CopyStmt', tag: 'COPY 100000', rowCount: 100000, protocol: 'simple' });
     for (const x of s) expect(x.endMs).toBeGreaterThanOrEqual(x.startMs);
     expect(p.problems).toEqual([]);
     await p.close();

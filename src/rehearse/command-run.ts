@@ -19,6 +19,7 @@
 import type pg from 'pg';
 
 import type { Deps } from '../deps.js';
+import { ToolError } from '../errors.js';
 import { tail, run } from '../exec.js';
 import { formatDuration } from '../format.js';
 import { connect, withClient } from '../pg/client.js';
@@ -29,6 +30,7 @@ import { readLockTimeout, terminateBackends } from '../pg/queries/rehearse-comma
 import { readServerVersion } from '../pg/queries/server-facts.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { majorOrder } from '../pg/version.js';
+import { mask } from '../redact.js';
 import { dumpSchema } from '../schema/dump.js';
 import { objectDiff } from '../schema/objects.js';
 import type { MigrateSettings } from '../settings.js';
@@ -110,6 +112,13 @@ export async function rehearseCommand(deps: Deps, settings: MigrateSettings, opt
   if (failure !== undefined || !first || !seen || !meter) {
     await meter?.end();
     throw failure;
+  }
+  if (first.exitCode !== 0 && !first.recording.statements.length) {
+    await meter.end();
+    // Nothing reached the database: the command itself is broken here (not found, a config error), not a migration.
+    throw new ToolError(`the migration command failed (exit ${first.exitCode}) before it ran any SQL${first.outputTail ? `: ${first.outputTail}` : ''}`, { command: mask(options.command), toolExitCode: first.exitCode, stderrTail: first.outputTail }, {
+      hint: "run it by hand to see why; drydock runs it with `sh -c` in this folder, with DATABASE_URL, PGHOST and PGPORT pointing at its proxy to the copy",
+    });
   }
   const walBytes = await meter.bytesOf(first.recording.statements);
   await meter.end();

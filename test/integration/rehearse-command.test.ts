@@ -156,6 +156,11 @@ describe('drydock rehearse --command (Knex)', () => {
     // Not checked without a rollback command: not a failure either.
     expect(doc.reversible).toMatchObject({ ok: null, problems: [] });
     expect(doc.reversible.note).toContain('--rollback-command');
+
+    // A command that fails before it runs any SQL could not rehearse anything: exit 2, with its own words.
+    const broken = await runCli(['rehearse', '--to', to, '--command', 'echo "knexfile not found" >&2; exit 3'], { env, cwd: dir, timeoutMs: 240_000 });
+    expect(broken.exitCode, broken.stderr).toBe(2);
+    expect(broken.stderr).toContain('the migration command failed (exit 3) before it ran any SQL: knexfile not found');
   }, 300_000);
 
   it('Ctrl-C stops the command: its process group, its sessions on the copy and the proxy are gone (exit 130)', async () => {

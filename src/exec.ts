@@ -92,6 +92,11 @@ export interface RunOptions {
   inheritEnv?: boolean;
   /** Stop the program when this aborts (Deps.signal: Ctrl-C or SIGTERM); ignored when already aborted at the start. */
   signal?: AbortSignal | undefined;
+  /**
+   * Run it in a process group of its own and, when it is stopped (signal, timeout) or ends, stop the
+   * whole group: a shell command's children (`npx knex …` starts node under sh and npm) go too.
+   */
+  processGroup?: boolean;
 }
 
 /** What a finished program left behind. */
@@ -170,7 +175,9 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     encoding: 'utf8',
     buffer: { stdout: !options.discardStdout, stderr: true },
     ...(signal ? { cancelSignal: signal, forceKillAfterDelay: 5_000 } : {}),
+    ...(options.processGroup ? { detached: true } : {}),
   });
+  const stopGroup = options.processGroup ? groupStopper(subprocess.pid, signal) : undefined;
   forwardLines(subprocess.stderr, options.onStderrLine);
   forwardLines(subprocess.stdout, options.onStdoutLine, options.rawStdoutLines);
   let overran = false;
@@ -178,9 +185,13 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     ? longTimeout(timeoutMs, () => {
         overran = true;
         subprocess.kill();
+        stopGroup?.();
       })
     : () => undefined;
-  const result = await subprocess.finally(cancelTimer);
+  const result = await subprocess.finally(() => {
+    cancelTimer();
+    stopGroup?.();
+  });
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   if (signal?.aborted && result.isCanceled) {
@@ -217,6 +228,33 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     );
   }
   return { exitCode, stdout, stderr, command };
+}
+
+/**
+ * Stops the process group `pid` leads: SIGTERM when `signal` aborts, SIGKILL 5 s later; the returned
+ * function (called when the leader ended or timed out) sends SIGKILL to what is left of the group.
+ */
+function groupStopper(pid: number | undefined, signal: AbortSignal | undefined): () => void {
+  const kill = (name: NodeJS.Signals): void => {
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, name);
+    } catch {
+      // ESRCH: the group is gone already.
+    }
+  };
+  let force: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    kill('SIGTERM');
+    force = setTimeout(() => kill('SIGKILL'), 5_000);
+    force.unref();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    signal?.removeEventListener('abort', onAbort);
+    if (force) clearTimeout(force);
+    kill('SIGKILL');
+  };
 }
 
 /**

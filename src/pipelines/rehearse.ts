@@ -28,6 +28,7 @@ import { withClient } from '../pg/client.js';
 import { readInvalidIndexDetails } from '../pg/queries/indexes.js';
 import { readNotValidConstraints, readRelations, readTempFiles } from '../pg/queries/rehearse.js';
 import { describeDb, withDatabase, type DbUrl } from '../pg/url.js';
+import { FRESH_WITH_COMMAND_NOT_DONE, rehearseCommand } from '../rehearse/command-run.js';
 import { reconcileDataChecks } from '../rehearse/data-check-report.js';
 import { runDataChecks } from '../rehearse/data-checks.js';
 import { StatementRecorder } from '../rehearse/recorder.js';
@@ -69,6 +70,10 @@ export interface RehearseOptions extends CopyRequest {
   watch?: WatchOptions | undefined;
   /** statement_timeout of each data check (default 30 s). */
   dataCheckTimeoutMs?: number | undefined;
+  /** Rehearse this framework's migration command through drydock's proxy instead of drydock's migrations (--command, drydock.json migrateCommand). */
+  command?: string | undefined;
+  /** Its rollback command, to check reversibility (--rollback-command, drydock.json rollbackCommand). */
+  rollbackCommand?: string | undefined;
 }
 
 /** deps for the migration runs rehearse makes: their task lists and progress lines are debug output (rehearse says what it does). */
@@ -86,7 +91,9 @@ export async function rehearse(deps: Deps, settings: MigrateSettings, options: R
   const copy = tables.withoutData.size ? { ...made, withoutData: [...tables.withoutData] } : made;
   let resetAfterwards = false;
   try {
-    const body = await rehearseOn(deps, settings, options, url, tables);
+    const body = options.command
+      ? { ...(await rehearseCommand(deps, settings, { ...options, command: options.command, copyTables: tables }, url)), freshDatabase: { checked: false as const, ok: null, differences: [], note: FRESH_WITH_COMMAND_NOT_DONE } }
+      : await rehearseOn(deps, settings, options, url, tables);
     if (!options.keep) {
       await restoreSnapshot(deps, PRISTINE, snapshotFlags);
       resetAfterwards = true;

@@ -36,7 +36,8 @@ export interface StatementMeasure {
   failed: boolean;
 }
 
-const KIND_NAMES: Record<string, string> = { r: 'table', p: 'partitioned table', i: 'index', I: 'partitioned index', m: 'materialized view' };
+/** pg_class.relkind as reports name it. */
+export const KIND_NAMES: Record<string, string> = { r: 'table', p: 'partitioned table', i: 'index', I: 'partitioned index', m: 'materialized view' };
 
 export class StatementRecorder implements StatementObserver {
   readonly statements: StatementMeasure[] = [];

@@ -38,9 +38,12 @@ export interface LockHeld {
   mode: string;
   /** From the first to the last time the lock poll saw it (so a lock held for less than one poll shows 0). */
   heldMs: number;
+  /** Too brief for the poll to see: the mode its statement takes by Postgres's lock table, held for the statement (or its transaction). */
+  inferred?: boolean | undefined;
 }
 
 export interface StatementReport {
+  /** Line in the migration file (with --command: the statement's number among those the command ran). */
   line: number;
   sql: string;
   durationMs: number;
@@ -120,7 +123,10 @@ export interface RehearsalReport {
   /** Pending migrations not rehearsed because an earlier one failed. */
   notRun: Array<{ version: string; name: string }>;
   reversible: {
-    ok: boolean;
+    /** null: not checked (--command without --rollback-command). */
+    ok: boolean | null;
+    /** Why it was not checked. */
+    note?: string | undefined;
     /** Migrations rolled back and applied again, newest first. */
     checked: string[];
     /** Migrations not rolled back: irreversible ones, and every one before the newest irreversible one. */
@@ -128,9 +134,27 @@ export interface RehearsalReport {
     problems: ReversibilityProblem[];
   };
   freshDatabase: FreshDatabaseReport;
+  /** With --command: the framework's migration command drydock ran through its proxy. */
+  command?: CommandRunInfo | undefined;
   /** The working database was reset to the pristine snapshot afterwards (false with --keep). */
   resetAfterwards: boolean;
   exitCode: 0 | 1;
+}
+
+/** `--command`: what drydock ran and recorded through its protocol proxy. */
+export interface CommandRunInfo {
+  command: string;
+  rollbackCommand: string | undefined;
+  exitCode: number;
+  /** The framework whose ledger rows split the statements into migrations; undefined: none recognised (one report for the whole command). */
+  framework: string | undefined;
+  /** Sessions the command opened. */
+  connections: number;
+  /** Statements recorded, and how many of them were the framework's own bookkeeping or session control. */
+  statements: number;
+  bookkeeping: number;
+  /** Streams the proxy forwarded without recording them. */
+  problems: string[];
 }
 
 /** Measurements of one migration, before a verdict. */
@@ -166,7 +190,7 @@ export function longestWaits(waits: readonly ProbeWait[], fromMs = -Infinity, to
 
 /** A lock span as reported. */
 export function lockHeld(span: LockSpan): LockHeld {
-  return { relation: span.relation, mode: span.mode, heldMs: Math.round(span.lastMs - span.firstMs) };
+  return { relation: span.relation, mode: span.mode, heldMs: Math.round(span.lastMs - span.firstMs), ...(span.inferred ? { inferred: true } : {}) };
 }
 
 /**
@@ -223,9 +247,14 @@ export function withFreshFailure(m: MigrationReport, freshFailure: FreshFailure,
   return { ...m, ...decideVerdict({ failure: m.failure, irreversible: m.verdict === 'irreversible', freshFailure }, blocked, thresholdMs), freshFailure };
 }
 
-/** 0 when every migration is safe or irreversible, down undoes up and a fresh database matches the copy (or was not checked); 1 otherwise. */
-export function exitCodeOf(migrations: readonly MigrationReport[], reversibleOk: boolean, freshOk: boolean | null = null): 0 | 1 {
-  return migrations.some((m) => m.verdict === 'blocking' || m.verdict === 'fails') || !reversibleOk || freshOk === false ? 1 : 0;
+/** 0 when every migration is safe or irreversible, down undoes up (or that was not checked) and a fresh database matches the copy (or was not checked); 1 otherwise. */
+export function exitCodeOf(migrations: readonly MigrationReport[], reversibleOk: boolean | null, freshOk: boolean | null = null): 0 | 1 {
+  return migrations.some((m) => m.verdict === 'blocking' || m.verdict === 'fails') || reversibleOk === false || freshOk === false ? 1 : 0;
+}
+
+function commandLine(c: CommandRunInfo): string {
+  const what = `${c.connections} session(s), ${c.statements} statement(s) recorded, ${c.bookkeeping} of them the framework's own or session control`;
+  return `\`${c.command}\` through drydock's proxy (exit ${c.exitCode}; ${c.framework ? `${c.framework} migrations told apart by its ledger` : 'no ledger recognised: one report for the whole command'}; ${what})`;
 }
 
 /** freshDatabase.note with --no-fresh. */
@@ -244,7 +273,7 @@ function copyLine(copy: CopyInfo): string {
   return `${made}; the data is ${formatAge(copy.ageSeconds / 3600)} old (${copy.source ?? 'source unknown'}, taken ${copy.createdAt})${empty}`;
 }
 
-function migrationLines(m: MigrationReport): string[] {
+function migrationLines(m: MigrationReport, unit: 'line' | 'statement' = 'line'): string[] {
   const lines = [`${m.verdict.toUpperCase().padEnd(12)} ${m.file} (${formatDuration(m.durationMs)}): ${m.reason}`];
   for (const s of m.statements) {
     const extra = [
@@ -252,16 +281,16 @@ function migrationLines(m: MigrationReport): string[] {
       s.walBytes !== undefined ? `WAL ${bytes(s.walBytes)}` : undefined,
       s.blockedMs.writes || s.blockedMs.reads ? `blocked writes ${formatDuration(s.blockedMs.writes)}, reads ${formatDuration(s.blockedMs.reads)}` : undefined,
     ].filter(Boolean);
-    lines.push(`    line ${s.line}: ${s.sql} — ${formatDuration(s.durationMs)}${extra.length ? `, ${extra.join(', ')}` : ''}`);
+    lines.push(`    ${unit} ${s.line}: ${s.sql} — ${formatDuration(s.durationMs)}${extra.length ? `, ${extra.join(', ')}` : ''}`);
     for (const r of s.rewrites) lines.push(`      rewrote ${r.kind} ${r.relation} (${bytes(r.bytes)})${m.notRepresentative?.includes(r.relation) ? ', copied without data: not representative' : ''}`);
     for (const r of s.indexBuilds) lines.push(`      built ${r.kind} ${r.relation} (${bytes(r.bytes)})`);
   }
   if (m.tempFiles?.files) lines.push(`    temporary files: ${m.tempFiles.files} (${bytes(m.tempFiles.bytes)})`);
-  for (const l of m.locks) lines.push(`    lock ${l.mode} on ${l.relation}, held ${l.heldMs ? formatDuration(l.heldMs) : 'briefly (seen once)'}${m.notRepresentative?.includes(l.relation) ? ' (copied without data: not representative)' : ''}`);
+  for (const l of m.locks) lines.push(`    lock ${l.mode} on ${l.relation}, held ${l.heldMs ? formatDuration(l.heldMs) : 'briefly (seen once)'}${l.inferred ? ' (too brief for the lock poll: the mode its statement takes)' : ''}${m.notRepresentative?.includes(l.relation) ? ' (copied without data: not representative)' : ''}`);
   for (const t of m.notRepresentative ?? []) lines.push(`    ${notRepresentativeNote(t)}`);
   for (const i of m.leftBehind.invalidIndexes) lines.push(`    left behind: INVALID index ${i}`);
   for (const c of m.leftBehind.notValidConstraints) lines.push(`    left behind: NOT VALID constraint ${c}`);
-  for (const f of m.findings) lines.push(`    lint ${f.severity} ${f.rule} (line ${f.line}): ${f.message}`);
+  for (const f of m.findings) lines.push(`    lint ${f.severity} ${f.rule} (${unit} ${f.line}): ${f.message}`);
   lines.push(...dataCheckLines(m.dataChecks, m.dataChecksMs));
   for (const d of m.failure?.details ?? []) lines.push(`    ${d}`);
   for (const d of m.freshFailure?.details ?? []) lines.push(`    on a fresh database: ${d}`);
@@ -277,12 +306,13 @@ function freshHeadline(f: FreshDatabaseReport): string {
 
 /** The human report. */
 export function renderRehearsal(r: RehearsalReport): string {
-  const lines = [`Copy: ${copyLine(r.copy)}`, `Blocking threshold: ${formatDuration(r.thresholdMs)}`, ''];
+  const lines = [`Copy: ${copyLine(r.copy)}`, ...(r.command ? [`Command: ${commandLine(r.command)}`, ...r.command.problems.map((p) => `  proxy: ${p}`)] : []), `Blocking threshold: ${formatDuration(r.thresholdMs)}`, ''];
   if (!r.migrations.length) lines.push('Nothing pending: there is nothing to rehearse.');
-  for (const m of r.migrations) lines.push(...migrationLines(m));
+  for (const m of r.migrations) lines.push(...migrationLines(m, r.command ? 'statement' : 'line'));
   for (const n of r.notRun) lines.push(`NOT RUN      ${n.version}_${n.name}: an earlier migration failed`);
   lines.push('');
-  if (r.reversible.ok) lines.push(`Reversible: yes (${r.reversible.checked.length ? `rolled back and re-applied ${r.reversible.checked.join(', ')}` : 'nothing to roll back'})`);
+  if (r.reversible.ok === null) lines.push(`Reversible: not checked (${r.reversible.note ?? 'no rollback'})`);
+  else if (r.reversible.ok) lines.push(`Reversible: yes (${r.reversible.checked.length ? `rolled back and re-applied ${r.reversible.checked.join(', ')}` : 'nothing to roll back'})`);
   else lines.push('Reversible: NO', ...r.reversible.problems.map((p) => `  - ${p.migration}: ${p.problem}`));
   if (r.reversible.skipped.length) lines.push(`  not rolled back (irreversible, or before an irreversible one): ${r.reversible.skipped.join(', ')}`);
   lines.push(`Fresh database: ${r.freshDatabase.checked && !r.freshDatabase.ok ? freshHeadline(r.freshDatabase).replace(/^differs/, 'DIFFERS') : freshHeadline(r.freshDatabase)}`);
@@ -294,15 +324,15 @@ export function renderRehearsal(r: RehearsalReport): string {
 
 /** The Markdown report (--report FILE.md, $GITHUB_STEP_SUMMARY). */
 export function renderRehearsalMarkdown(r: RehearsalReport): string {
-  const lines = ['# drydock rehearse', '', `**Copy:** ${copyLine(r.copy)}  `, `**Blocking threshold:** ${formatDuration(r.thresholdMs)}`, ''];
+  const lines = ['# drydock rehearse', '', `**Copy:** ${copyLine(r.copy)}  `, ...(r.command ? [`**Command:** ${commandLine(r.command)}  `] : []), `**Blocking threshold:** ${formatDuration(r.thresholdMs)}`, ''];
   if (r.migrations.length) {
     lines.push('| Migration | Verdict | Time | Writes blocked | Reads blocked | Why |', '|---|---|---|---|---|---|');
     for (const m of r.migrations) lines.push(`| \`${m.file}\` | **${m.verdict}** | ${formatDuration(m.durationMs)} | ${formatDuration(m.blockedMs.writes)} | ${formatDuration(m.blockedMs.reads)} | ${m.reason.replace(/\|/g, '\\|')} |`);
     for (const n of r.notRun) lines.push(`| \`${n.version}_${n.name}\` | not run | | | | an earlier migration failed |`);
     lines.push('');
-    for (const m of r.migrations) lines.push(`<details><summary>${m.file}</summary>`, '', '```', ...migrationLines(m), '```', '</details>', '');
+    for (const m of r.migrations) lines.push(`<details><summary>${m.file}</summary>`, '', '```', ...migrationLines(m, r.command ? 'statement' : 'line'), '```', '</details>', '');
   } else lines.push('Nothing pending.', '');
-  lines.push(`**Reversible:** ${r.reversible.ok ? 'yes' : 'no'}`, ...r.reversible.problems.map((p) => `- \`${p.migration}\`: ${p.problem}`), '');
+  lines.push(`**Reversible:** ${r.reversible.ok === null ? `not checked (${r.reversible.note ?? 'no rollback'})` : r.reversible.ok ? 'yes' : 'no'}`, ...r.reversible.problems.map((p) => `- \`${p.migration}\`: ${p.problem}`), '');
   lines.push(`**Fresh database:** ${freshHeadline(r.freshDatabase)}`, ...r.freshDatabase.differences.map((d) => `- ${d.problem.startsWith(d.object) ? `\`${d.object}\`${d.problem.slice(d.object.length)}` : `\`${d.object}\`: ${d.problem}`}`));
   if (r.freshDatabase.checked) lines.push(...r.freshDatabase.notes.map((n) => `- note: ${n}`));
   lines.push('');

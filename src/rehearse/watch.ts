@@ -28,6 +28,8 @@ export interface LockSpan {
   mode: string;
   firstMs: number;
   lastMs: number;
+  /** Not seen by the poll (too brief): the mode the statement takes, from Postgres's lock table (--command). */
+  inferred?: boolean | undefined;
 }
 
 /** One probe: what it tried, on which table, when it started and ended (ms since the watch started). */
@@ -60,7 +62,8 @@ export interface WatchResult {
 const PROBED_KINDS = new Set(['r', 'p']);
 
 export class MigrationWatch {
-  private pid: number | undefined;
+  /** The migration's backends (one for drydock's runner; every session of a framework's command). */
+  private readonly pids = new Set<number>();
   private stopped = false;
   private readonly origin = performance.now();
   private readonly spans = new Map<string, LockSpan>();
@@ -91,17 +94,17 @@ export class MigrationWatch {
     return performance.now() - this.origin;
   }
 
-  /** The migration's backend, once known (the first statement tells). */
+  /** A backend of the migration, once known (the first statement tells; a command's sessions, as they connect). */
   watchBackend(pid: number): void {
-    this.pid = pid;
+    this.pids.add(pid);
   }
 
   private async poll(): Promise<void> {
     while (!this.stopped) {
-      if (this.pid !== undefined) {
+      for (const pid of this.pids) {
         try {
           const seenAt = this.now();
-          this.sawLocks(await readHeldLocks(this.poller, this.pid), seenAt, seenAt);
+          this.sawLocks(await readHeldLocks(this.poller, pid), seenAt, seenAt);
         } catch (error) {
           this.failure ??= error as Error;
           return;

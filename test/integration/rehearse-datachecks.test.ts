@@ -4,8 +4,7 @@
  * migration runs, then reconciled with what running it did. Real PostgreSQL, real pg_dump, the built CLI.
  * The checks' own read-only guarantees and timeouts are tested in-process, on a scratch database.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,26 +18,15 @@ import { typeFit } from '../../src/rehearse/data-check-sql.js';
 import { runDataChecks } from '../../src/rehearse/data-checks.js';
 import type { MigrationReport, RehearsalReport } from '../../src/rehearse/report.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDb, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { rehearseScope } from '../helpers/rehearse.js';
+import { createTestDb, scalar, type TestDb } from '../helpers/db.js';
 
 let source: TestDb;
-const targets: string[] = [];
-const dirs: string[] = [];
-const env = { DRYDOCK_LOCAL_DATABASE_URL: testServerUrl() };
+const { env, migrationsDir, pulled: pulledFrom } = rehearseScope('drydock-datachecks-');
 
-async function migrationsDir(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'drydock-datachecks-'));
-  dirs.push(dir);
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return dir;
-}
-
-async function pulled(label: string): Promise<string> {
-  const to = uniqueDbName(label);
-  targets.push(to);
-  const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to], { env, timeoutMs: 180_000 });
-  expect(res.exitCode, res.stderr).toBe(0);
-  return to;
+/** A working copy of the source, pulled with its pristine snapshot. */
+function pulled(label: string): Promise<string> {
+  return pulledFrom(source.localhostUrl, label);
 }
 
 async function rehearse(to: string, dir: string, extra: string[] = []): Promise<{ exitCode: number; doc: RehearsalReport; stderr: string }> {
@@ -94,9 +82,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const t of targets) await dropTargetAndCopies(t);
   await source?.drop();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
 describe('drydock rehearse data checks', () => {

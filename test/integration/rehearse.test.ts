@@ -5,37 +5,25 @@
  * covers the fresh-database comparison).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CLI_PATH, runCli } from '../helpers/cli.js';
-import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, scalar, testServerUrl, uniqueDbName, type TestDb } from '../helpers/db.js';
+import { rehearseScope } from '../helpers/rehearse.js';
+import { adminQuery, createTestDb, drydockCopiesOf, scalar, uniqueDbName, type TestDb } from '../helpers/db.js';
 import type { RehearsalReport } from '../../src/rehearse/report.js';
 
 let source: TestDb;
-const targets: string[] = [];
-const dirs: string[] = [];
-const env = { DRYDOCK_LOCAL_DATABASE_URL: testServerUrl() };
+const { env, migrationsDir, pulled: pulledFrom } = rehearseScope('drydock-rehearse-');
 
 /** A table's contents, as one checksum. */
 const ITEMS_SUM = `SELECT ('x' || substr(md5(string_agg(id || ':' || code || ':' || payload, ',' ORDER BY id)), 1, 15))::bit(60)::int8 AS n FROM items`;
 
-async function migrationsDir(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'drydock-rehearse-'));
-  dirs.push(dir);
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return dir;
-}
-
-async function pulled(label: string): Promise<string> {
-  const to = uniqueDbName(label);
-  targets.push(to);
-  const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to], { env, timeoutMs: 180_000 });
-  expect(res.exitCode, res.stderr).toBe(0);
-  return to;
+/** A working copy of the source, pulled with its pristine snapshot. */
+function pulled(label: string): Promise<string> {
+  return pulledFrom(source.localhostUrl, label);
 }
 
 beforeAll(async () => {
@@ -52,9 +40,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const t of targets) await dropTargetAndCopies(t);
   await source?.drop();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
 describe('drydock rehearse', () => {

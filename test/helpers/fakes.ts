@@ -138,7 +138,9 @@ export class FakeHeroku implements HerokuApi {
 
   async pgInfo(app: string, database?: string): Promise<PgInfo> {
     const a = this.enter('pgInfo', app, [database]);
-    return { attachment: 'DATABASE_URL', version: a.pgVersion, plan: 'essential-0', status: 'Available', fields: { 'PG Version': a.pgVersion } };
+    const key = (database ?? 'DATABASE_URL').endsWith('_URL') ? (database ?? 'DATABASE_URL') : `${database}_URL`;
+    if (!a.configVars[key]) throw new HerokuError('no-database', `no Heroku Postgres database found (app ${app}): Unknown database: ${key.replace(/_URL$/, '')}`);
+    return { attachment: key, configVars: [key], addon: `postgresql-fake-${app}`, billingApp: undefined, version: a.pgVersion, plan: 'essential-0', status: 'Available', fields: { 'PG Version': a.pgVersion } };
   }
 
   async appInfo(app: string): Promise<Record<string, unknown>> {
@@ -178,9 +180,12 @@ export class FakeHeroku implements HerokuApi {
     return url;
   }
 
-  async restoreBackup(app: string, id: string, opts: RestoreBackupOptions): Promise<void> {
-    this.enter('restoreBackup', app, [id, opts.database, opts.confirm]);
+  async restoreBackup(app: string, id: string, opts: RestoreBackupOptions): Promise<BackupInfo> {
+    const a = this.enter('restoreBackup', app, [id, opts.database, opts.confirm]);
+    const made = backup(`r${String(this.nextBackup++).padStart(3, '0')}`, new Date().toISOString(), { database: (opts.database ?? 'DATABASE').replace(/_URL$/, '') });
+    a.backups.unshift(made);
     opts.onProgress?.('restore done');
+    return { ...made, sourceBytes: made.sizeBytes, logs: [] };
   }
 
   async maintenance(app: string): Promise<boolean> {

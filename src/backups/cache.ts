@@ -238,3 +238,51 @@ async function readSmallBody(response: import('node:http').IncomingMessage): Pro
   }
   return text.slice(0, 4096);
 }
+
+/** Remove a cached backup, so the next run downloads it again (a damaged archive must not be reused). */
+export async function evictCached(root: string, app: string, id: string): Promise<void> {
+  const paths = cachePaths(root, app, id);
+  await Promise.all([paths.file, paths.meta, paths.part].map((f) => rm(f, { force: true })));
+}
+
+/**
+ * Whether pg_restore's error says the archive itself is damaged (flipped or missing bytes in its data)
+ * rather than something about the target database. Pure.
+ */
+export function isDamagedArchive(message: string): boolean {
+  return /could not uncompress data|could not read from input file|unexpected end of file|unrecognized data block type|found unexpected block ID|did not find magic string|invalid (stored block|distance|code|block type)|incorrect (header|data) check|corrupt/i.test(message);
+}
+
+/** Every message and stderr tail along an error's cause chain. */
+function errorText(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth += 1) {
+    parts.push(e instanceof Error ? e.message : typeof e === 'string' ? e : '', (e as { stderrTail?: string }).stderrTail ?? '');
+  }
+  return parts.join('\n');
+}
+
+/**
+ * The error to show when reading or restoring a cached backup failed: when the archive is damaged (its
+ * size and table of contents were right, its data is not), the cached copy is removed and the error
+ * says so; otherwise `error` itself. When the failure does not say (a parallel pg_restore only reports
+ * that a worker died), `probe` reads the archive's data once more to find out.
+ */
+export async function damagedArchiveError(error: unknown, root: string, app: string, id: string, probe?: () => Promise<unknown>): Promise<unknown> {
+  let text = errorText(error);
+  if (!isDamagedArchive(text) && probe) {
+    const probed = await probe().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (probed === undefined) return error;
+    text = errorText(probed);
+  }
+  if (!isDamagedArchive(text)) return error;
+  await evictCached(root, app, id).catch(() => undefined);
+  const line = text.split('\n').flatMap((l) => l.split(' | ')).find((l) => isDamagedArchive(l))?.trim().slice(0, 200) ?? '';
+  return new DrydockError(`backup ${id} is damaged: its size and table of contents are right, but pg_restore cannot read its data (${line})`, {
+    hint: 'the damaged copy was removed from the cache: run again to download it again',
+    cause: error,
+  });
+}

@@ -10,7 +10,7 @@ import { copyFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
-import { downloadToCache, findCached, type CachedBackup } from '../backups/cache.js';
+import { damagedArchiveError, downloadToCache, findCached, type CachedBackup } from '../backups/cache.js';
 import { chooseBackup } from '../backups/choose.js';
 import { describeSafety, findSafetyBackups, readSafetyRecords } from '../backups/safety.js';
 import { extensionsInToc, tocEntries, withoutPrecreated } from '../backups/toc.js';
@@ -107,7 +107,9 @@ export async function verifyBackup(
   const pgTools = deps.pgTools;
   const local = resolveLocalUrl(options.local, deps.settings.libpq, options.localSource);
   deps.output.info(`backups verify: counting the rows in ${backup.id}`);
-  const expected = await pgTools.archiveRowCounts(file.file, major);
+  const expected = await pgTools.archiveRowCounts(file.file, major).catch(async (error: unknown) => {
+    throw await damagedArchiveError(error, deps.settings.cacheDir, db.backupsApp, backup.id);
+  });
   return LocalServer.with(local, async (server) => {
     // The backstop for killed runs: their verify scratch databases (and untagged copies) go first.
     const orphans = await server.cleanupOrphans();

@@ -8,7 +8,7 @@
  */
 import { basename } from 'node:path';
 
-import { freeBytes, type CachedBackup } from '../backups/cache.js';
+import { damagedArchiveError, freeBytes, type CachedBackup } from '../backups/cache.js';
 import type { Deps } from '../deps.js';
 import { DrydockError, InterruptedError, interruptedBy } from '../errors.js';
 import { mayLeave } from '../interrupt.js';
@@ -201,8 +201,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           task: async (s, task) => {
             if (source.kind !== 'backup' || !s.backup) return;
             const backup = s.backup;
+            const backupsApp = s.db?.backupsApp ?? source.app;
             s.fetched = await withStepProgress(task, deps.output.mode, (progress) => fetchBackup(deps, {
-              app: s.db?.backupsApp ?? source.app,
+              app: backupsApp,
               backup,
               backupUrl: s.backupUrl,
               cache,
@@ -215,7 +216,10 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               afterFirstChunk: pausesAt(pause, 'during-download') ? () => pausePoint(pause, 'during-download') : undefined,
               onProgress: (text, fraction) => progress.update(text, fraction),
               onWarning: (message) => deps.output.warn(message),
-            }));
+            })).catch(async (error: unknown) => {
+              // Loading while downloading reads the data as it arrives: damaged data shows here.
+              throw await damagedArchiveError(error, cache, backupsApp, backup.id);
+            });
             const { cached } = s.fetched;
             task.title = s.fetched.cacheHit
               ? `Backup ${s.backup.id} is in the cache (${formatBytes(cached.bytes)}): nothing to download`
@@ -231,7 +235,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             const progress = stepProgress(task, deps.output.mode);
             try {
               if (s.fetched) {
-                const loaded = await loadBackupSource(deps.pgTools, s.fetched, scratch, {
+                const fetched = s.fetched;
+                const loaded = await loadBackupSource(deps.pgTools, fetched, scratch, {
                   archiveMajor: archiveMajor(),
                   jobs: options.jobs,
                   excludeTableData: options.excludeTableData,
@@ -239,6 +244,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                   extensions: s.facts.extensions,
                   onProgress: (p) => progress.update(describeRestoreProgress(p), p.total ? p.done / p.total : undefined),
                   onWarning: (message) => deps.output.warn(message),
+                }).catch(async (error: unknown) => {
+                  // Size and table of contents were right; the data may not be (S3's ETag cannot tell).
+                  throw await damagedArchiveError(error, cache, fetched.cached.app, fetched.cached.id, () => deps.pgTools.archiveRowCounts(fetched.cached.file, archiveMajor()));
                 });
                 s.tables = loaded.tables;
                 s.notValidForeignKeys = loaded.notValidForeignKeys;

@@ -7,7 +7,7 @@
  * back as they were (always, even after a failure) → summary with the undo command. A failure says
  * exactly what had changed by then (whatChanged).
  */
-import { downloadToCache, findCached } from '../backups/cache.js';
+import { damagedArchiveError, downloadToCache, findCached } from '../backups/cache.js';
 import { chooseBackupSkipping } from '../backups/choose.js';
 import { describeSafety, findSafetyBackups, readSafetyRecords, recordSafetyBackup } from '../backups/safety.js';
 import { compareRowCounts } from '../backups/verify.js';
@@ -263,7 +263,9 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
                 },
               });
             }));
-          c.counts = await pgTools.archiveRowCounts(cached.file, preflight.major);
+          c.counts = await pgTools.archiveRowCounts(cached.file, preflight.major).catch(async (error: unknown) => {
+            throw await damagedArchiveError(error, cache, backupsApp, backup.id);
+          });
           task.title = `Backup ${backup.id}: ${c.counts.size} table(s), ${[...c.counts.values()].reduce((a, b) => a + b.rows, 0)} row(s)`;
         },
       },

@@ -207,7 +207,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     publicUrl,
     caCertPath,
     setTransferBehavior: (app, behavior) => transfers.setBehavior(state.get(app), behavior),
-    releaseTransfers: (app) => transfers.release(state.get(app)),
+    releaseTransfers: (app, outcome) => transfers.release(state.get(app), outcome),
     setRateLimit: (limit) => rateLimit.set(limit),
     setPublicUrlTtl: (ms) => transfers.setPublicUrlTtl(ms),
     setEtagStyle: (style) => transfers.setEtagStyle(style),

@@ -133,7 +133,7 @@ export class TransferStore {
   private readonly behaviors = new Map<string, Behavior>();
   private fault: { spec: DownloadFault; remaining: number } | undefined;
   /** Releases the transfers in mode 'hold', by app id. */
-  private readonly holds = new Map<string, Set<() => void>>();
+  private readonly holds = new Map<string, Set<(outcome: 'ok' | 'fail') => void>>();
   /** Signs public URLs (a fresh secret per emulator). */
   private readonly signingKey = randomBytes(32);
   private publicUrlTtlMs = DEFAULT_PUBLIC_URL_TTL_MS;
@@ -252,11 +252,11 @@ export class TransferStore {
     return t.multipartEtag ?? '';
   }
 
-  /** Let an app's 'hold' transfers finish. */
-  release(app: AppState): void {
+  /** Let an app's 'hold' transfers finish: as they would have ('ok'), or failing at the very end ('fail'). */
+  release(app: AppState, outcome: 'ok' | 'fail' = 'ok'): void {
     const holds = this.holds.get(app.id);
     this.holds.delete(app.id);
-    for (const done of holds ?? []) done();
+    for (const done of holds ?? []) done(outcome);
   }
 
   private signature(pathname: string, amzDate: string, expires: number): string {
@@ -384,7 +384,7 @@ export class TransferStore {
     this.closed = true;
     this.stopping.abort();
     for (const child of this.children) child.kill('SIGKILL');
-    for (const holds of this.holds.values()) for (const done of holds) done();
+    for (const holds of this.holds.values()) for (const done of holds) done('ok');
     this.holds.clear();
     await Promise.allSettled([...this.jobs]);
   }
@@ -443,7 +443,7 @@ export class TransferStore {
       return;
     }
     t.slowUntil = Number.POSITIVE_INFINITY;
-    const released = new Promise<void>((resolve) => {
+    const released = new Promise<'ok' | 'fail'>((resolve) => {
       const holds = this.holds.get(app.id) ?? new Set();
       holds.add(resolve);
       this.holds.set(app.id, holds);
@@ -451,19 +451,20 @@ export class TransferStore {
     this.held.set(t.uuid, released);
   }
 
-  /** Promises of the 'hold' transfers, resolved when released (or on close). */
-  private readonly held = new Map<string, Promise<void>>();
+  /** Promises of the 'hold' transfers, resolved with how they end when released (or on close). */
+  private readonly held = new Map<string, Promise<'ok' | 'fail'>>();
 
-  /** A 'slow' transfer's remaining time, a held one's release (returns at once on close). */
-  private async waitSlow(t: TransferState): Promise<void> {
+  /** A 'slow' transfer's remaining time, a held one's release (returns at once on close); 'fail' when released to fail. */
+  private async waitSlow(t: TransferState): Promise<'ok' | 'fail'> {
     const held = this.held.get(t.uuid);
     if (held) {
-      await held;
+      const outcome = await held;
       this.held.delete(t.uuid);
-      return;
+      return outcome;
     }
     const delay = t.slowUntil - Date.now();
     if (delay > 0) await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    return 'ok';
   }
 
   private background(job: Promise<void>): void {
@@ -495,9 +496,10 @@ export class TransferStore {
     );
     if (result.exitCode === 0) t.expectedBytes = (await stat(file)).size;
     // The upload of a slow backup takes its time.
-    await this.waitSlow(t);
+    const outcome = await this.waitSlow(t);
     this.log(t, 'waiting for pg_dump to complete');
-    if (result.exitCode !== 0 || this.closed) {
+    if (outcome === 'fail') this.log(t, 'upload failed: connection reset by peer (failure injected by the drydock emulator)', 'error');
+    if (result.exitCode !== 0 || this.closed || outcome === 'fail') {
       this.log(t, `pg_dump finished with errors (exit status ${result.exitCode})`, 'error');
       this.log(t, `upload aborted: ${name} is incomplete and cannot be restored`);
       await rm(file, { force: true });
@@ -541,8 +543,9 @@ export class TransferStore {
     const result = await runPgCommand(pgBinary('pg_restore', major), args, url, this.children, (line) =>
       this.log(t, line, /^pg_restore: error:/.test(line) ? 'error' : 'info'),
     );
-    await this.waitSlow(t);
-    if (result.exitCode !== 0 || this.closed) {
+    const outcome = await this.waitSlow(t);
+    if (outcome === 'fail') this.log(t, 'pg_restore: error: connection to server was lost (failure injected by the drydock emulator)', 'error');
+    if (result.exitCode !== 0 || this.closed || outcome === 'fail') {
       // Heroku marks a restore with errors as failed (pg_restore still applied what it could).
       this.log(t, 'pg_restore finished with errors', 'error');
       this.log(t, 'waiting for download to complete');

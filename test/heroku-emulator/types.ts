@@ -207,8 +207,8 @@ export interface Emulator {
    * the billing app of the database: a shared database's behaviour is set on the app that owns it.
    */
   setTransferBehavior(app: string, behavior: TransferBehavior): void;
-  /** Let an app's transfers in mode 'hold' finish. */
-  releaseTransfers(app: string): void;
+  /** Let an app's transfers in mode 'hold' finish: as they would have (default), or failing at the end ('fail'). */
+  releaseTransfers(app: string, outcome?: 'ok' | 'fail'): void;
   /** Turn Heroku's API rate limit on (null: off, the default). */
   setRateLimit(limit: RateLimitSpec | null): void;
   /** How long public (download) URLs stay valid; an expired one gets S3's 403 "Request has expired". Default 1 h. */

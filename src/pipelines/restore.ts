@@ -119,13 +119,18 @@ export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'con
   // Every check is read-only; independent ones run together (each heroku call costs about a second).
   // The app's own transfers are asked for at once: they are the database's unless another app pays for it.
   const needState = options.maintenance || options.scaleDown.length > 0;
-  const [db, ownTransfers, ownRecords, url, formation] = await Promise.all([
-    resolveDatabase(deps.heroku, app, options.database).catch(cannotRestore),
+  // A missing attachment fails both lookups: the config var's message (it names the others) is the one shown.
+  const [resolved, ownTransfers, ownRecords, url, formation] = await Promise.all([
+    resolveDatabase(deps.heroku, app, options.database).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    ),
     deps.heroku.listBackups(app),
     readSafetyRecords(deps.settings.cacheDir, app),
     deps.heroku.databaseUrl(app, options.database).catch(cannotRestore),
     needState ? deps.heroku.formation(app) : undefined,
   ]);
+  const db = 'value' in resolved ? resolved.value : cannotRestore(resolved.error);
   const [transfers, records] =
     db.backupsApp === app ? [ownTransfers, ownRecords] : await Promise.all([deps.heroku.listBackups(db.backupsApp), readSafetyRecords(deps.settings.cacheDir, db.backupsApp)]);
   const safety = findSafetyBackups(transfers, records);

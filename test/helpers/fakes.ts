@@ -167,7 +167,8 @@ export class FakeHeroku implements HerokuApi {
     const a = this.enter('captureBackup', app, [opts.database]);
     const id = `b${String(this.nextBackup++).padStart(3, '0')}`;
     const now = new Date().toISOString();
-    const made = backup(id, now, { database: opts.database ?? 'DATABASE' });
+    // Transfers name a database without its _URL (DATABASE, COBALT).
+    const made = backup(id, now, { database: (opts.database ?? 'DATABASE').replace(/_URL$/, '') });
     a.backups.unshift(made);
     opts.onProgress?.('backup done');
     return { ...made, sourceBytes: made.sizeBytes, logs: [] };
@@ -181,9 +182,9 @@ export class FakeHeroku implements HerokuApi {
   }
 
   async restoreBackup(app: string, id: string, opts: RestoreBackupOptions): Promise<BackupInfo> {
-    const a = this.enter('restoreBackup', app, [id, opts.database, opts.confirm]);
+    this.enter('restoreBackup', app, [id, opts.database, opts.confirm]);
+    // The restore transfer is returned, not listed: tests decide what Heroku's history shows.
     const made = backup(`r${String(this.nextBackup++).padStart(3, '0')}`, new Date().toISOString(), { database: (opts.database ?? 'DATABASE').replace(/_URL$/, '') });
-    a.backups.unshift(made);
     opts.onProgress?.('restore done');
     return { ...made, sourceBytes: made.sizeBytes, logs: [] };
   }

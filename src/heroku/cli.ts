@@ -349,6 +349,21 @@ export class HerokuCli implements HerokuApi {
     }
   }
 
+  /** `work`, asked again with backoff while it fails with a rate limit, a 5xx or a network error, until `deadline`. */
+  private async retrying<T>(work: () => Promise<T>, deadline: number, onProgress: ((line: string) => void) | undefined): Promise<T> {
+    let delay = this.backoff.firstMs;
+    for (;;) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!isRetryable(error) || Date.now() + delay > deadline) throw error;
+        onProgress?.(`Heroku did not answer (${(error as HerokuError).message}); asking again in ${formatDuration(delay)}`);
+      }
+      await sleep(delay, undefined, this.signal ? { signal: this.signal } : {});
+      delay = Math.min(this.backoff.maxMs, Math.round(delay * this.backoff.factor));
+    }
+  }
+
   /** `heroku pg:backups:info ID` alone (no list: createdAt stays unknown). */
   private async transferInfo(app: string, id: string): Promise<BackupInfo> {
     checkArg(id, 'backup id');
@@ -424,7 +439,8 @@ export class HerokuCli implements HerokuApi {
         }),
     });
     // The CLI does not print the restore's id: it is the newest restore into the target since we started.
-    const restore = await this.newestRestoreSince(restoresApp, started, opts.targetNames);
+    // (Asked again after a pause while Heroku rate-limits or fails: that may be why the CLI stopped.)
+    const restore = await this.retrying(() => this.newestRestoreSince(restoresApp, started, opts.targetNames), started + timeoutMs, opts.onProgress);
     if (!restore) {
       throw new HerokuError('failed', `the ${what} of ${app} is not in Heroku's list of restores, so drydock cannot tell whether it finished`, {
         hint: `check \`heroku pg:backups -a ${restoresApp}\` (drydock is tested with heroku 11)`,

@@ -266,7 +266,7 @@ describe('npm run emulator (standalone)', () => {
       expect(stderr).toBe('');
       const host = /^export HEROKU_HOST=(.*)$/m.exec(stdout)?.[1] ?? '';
       const key = /^export HEROKU_API_KEY=(.*)$/m.exec(stdout)?.[1] ?? '';
-      const get = async (path: string) => (await fetch(`${host}${path}`, { headers: { Authorization: `Bearer ${key}` } })).json() as Promise<unknown>;
+      const get = async (path: string) => (await fetch(`${host}${path}`, { headers: { Authorization: `Bearer ${key}` } })).json();
       // Provisioning order: the colour's config var first, then DATABASE_URL; the follower after.
       expect(Object.entries((await get('/apps/emu-shop/config-vars')) as Record<string, string>)).toEqual([
         ['HEROKU_POSTGRESQL_COBALT_URL', prod.localhostUrl],

@@ -113,6 +113,10 @@ export type HerokuErrorKind =
   | 'unknown-app'
   | 'no-database'
   | 'network'
+  /** Heroku answered 429: the account's API budget is spent (it refills at about 75 requests a minute). */
+  | 'rate-limited'
+  /** Heroku answered with a 5xx error. */
+  | 'unavailable'
   | 'failed';
 
 /** The heroku CLI failed; `kind` says why. */

@@ -776,6 +776,8 @@ export interface PullRequest {
   from?: string | undefined;
   fromUrl?: string | undefined;
   capture?: boolean | undefined;
+  /** The app's database (--database; default DATABASE_URL). */
+  database?: string | undefined;
   excludeTableData?: string | undefined;
   jobs?: string | undefined;
   scrub?: string | undefined;
@@ -802,12 +804,14 @@ export function resolvePullOptions(flags: PullRequest, app: string | undefined, 
   } else {
     const from = flags.capture ? 'backup' : (flags.from ?? 'live');
     const id = from === 'backup' ? 'latest' : from;
-    if (from === 'live') source = { kind: 'live', app };
+    const database = flags.database ?? 'DATABASE_URL';
+    if (!/^[A-Za-z][\w:-]*$/.test(database)) problems.add(new ConfigError(`--database must name an attachment or its config var, such as HEROKU_POSTGRESQL_AMBER, not "${database.slice(0, 40)}"`, { hint: 'list the app\'s databases with `heroku pg:info -a APP`' }));
+    if (from === 'live') source = { kind: 'live', app, database };
     else if (id !== 'latest' && !/^[abr]\d{3,}$/i.test(id)) problems.add(new ConfigError(`--from must be live, backup or a backup id like b012, not "${from}"`, { hint: 'list backups with `drydock backups list`' }));
     else {
       const maxAgeMs = problems.take(() => parseDuration(flags.maxAge ?? DURATION_RANGES.maxAge.example, '--max-age', DURATION_RANGES.maxAge));
       const transferTimeoutMs = problems.take(() => resolveTransferTimeout(flags.transferTimeout, flags.transferTimeoutSource));
-      source = { kind: 'backup', app, id, capture: Boolean(flags.capture), maxAgeMs: maxAgeMs ?? 0, transferTimeoutMs: transferTimeoutMs ?? 0 };
+      source = { kind: 'backup', app, database, id, capture: Boolean(flags.capture), maxAgeMs: maxAgeMs ?? 0, transferTimeoutMs: transferTimeoutMs ?? 0 };
     }
   }
   const where = problems.take(() => resolveTarget('pull', flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, global.libpq));

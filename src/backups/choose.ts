@@ -1,6 +1,7 @@
 /**
- * Which backup a command uses: a given id, or the newest completed one. One rule for pull, restore,
- * `backups download` and `backups verify`; each says in its hint what the user can do next.
+ * Which backup a command uses: a given id, or the newest completed one of the chosen database. One rule
+ * for pull, restore, `backups download` and `backups verify`; each says in its hint what the user can
+ * do next.
  */
 import { DrydockError } from '../errors.js';
 import type { BackupSummary } from '../heroku/cli.js';
@@ -15,20 +16,30 @@ export interface ChooseHints {
   none: string;
 }
 
+/**
+ * The database 'latest' means: only its backups count (an app with a follower lists the follower's
+ * backups too). `label` names it in messages ("DATABASE_URL").
+ */
+export interface ChooseDatabase {
+  label: string;
+  isOf: (backup: BackupSummary) => boolean;
+}
+
 /** The newest completed backup (not a restore or copy), or undefined. Pure. */
 export function newestCompleted(backups: readonly BackupSummary[]): BackupSummary | undefined {
   return backups.filter((b) => b.kind === 'backup' && b.status === 'completed').sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))[0];
 }
 
 /** Pick `id` (case-insensitive; it must be completed), or for 'latest' the newest completed backup. Pure; throws DrydockError. */
-export function chooseBackup(backups: readonly BackupSummary[], id: string | undefined, app: string, hints: ChooseHints): BackupSummary {
-  return chooseBackupSkipping(backups, id, app, hints, new Map()).backup;
+export function chooseBackup(backups: readonly BackupSummary[], id: string | undefined, app: string, hints: ChooseHints, database?: ChooseDatabase): BackupSummary {
+  return chooseBackupSkipping(backups, id, app, hints, new Map(), database).backup;
 }
 
 /**
  * As chooseBackup, but 'latest' passes over the backups in `skip` (id → why, e.g. safety backups,
  * which hold the data from before a restore) and says which newer completed ones it passed over.
- * A given id is used even when it is in `skip`. Pure; throws DrydockError.
+ * A given id is used even when it is in `skip`, or of another database. With `database`, 'latest'
+ * only considers that database's backups. Pure; throws DrydockError.
  */
 export function chooseBackupSkipping(
   backups: readonly BackupSummary[],
@@ -36,6 +47,7 @@ export function chooseBackupSkipping(
   app: string,
   hints: ChooseHints,
   skip: ReadonlyMap<string, string>,
+  database?: ChooseDatabase,
 ): { backup: BackupSummary; skipped: Array<{ id: string; why: string }> } {
   if (id !== undefined && id !== 'latest') {
     const found = backups.find((b) => b.id.toLowerCase() === id.toLowerCase());
@@ -43,16 +55,20 @@ export function chooseBackupSkipping(
     if (found.status !== 'completed') throw new DrydockError(`backup ${found.id} of ${app} is ${found.status}, not completed: only a completed backup can be used`, { hint: hints.notCompleted });
     return { backup: found, skipped: [] };
   }
-  const completed = backups.filter((b) => b.kind === 'backup' && b.status === 'completed').sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
+  const all = backups.filter((b) => b.kind === 'backup' && b.status === 'completed').sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
+  const completed = database ? all.filter((b) => database.isOf(b)) : all;
+  const of = database ? ` of ${database.label}` : '';
   const newest = completed.find((b) => !skip.has(b.id));
   const skipped = completed.slice(0, newest ? completed.indexOf(newest) : completed.length).map((b) => ({ id: b.id, why: skip.get(b.id) ?? '' }));
   if (!newest) {
     if (skipped.length) {
-      throw new DrydockError(`${app} has no completed backup other than ${skipped.map((s) => `${s.id} (${s.why})`).join(', ')}`, {
+      throw new DrydockError(`${app} has no completed backup${of} other than ${skipped.map((s) => `${s.id} (${s.why})`).join(', ')}`, {
         hint: `name one explicitly if you really mean it (e.g. ${skipped[0]!.id}); ${hints.none}`,
       });
     }
-    throw new DrydockError(`${app} has no completed backup`, { hint: hints.none });
+    const others = all.filter((b) => !completed.includes(b));
+    const elsewhere = others.length ? ` (${others.slice(0, 3).map((b) => `${b.id} is of ${b.database ?? 'an unnamed database'}`).join(', ')}${others.length > 3 ? ', …' : ''})` : '';
+    throw new DrydockError(`${app} has no completed backup${of}${elsewhere}`, { hint: hints.none });
   }
   return { backup: newest, skipped };
 }

@@ -8,9 +8,10 @@ import { ChecksFailed } from '../errors.js';
 import { formatAge, formatBackupSize, hoursSince } from '../format.js';
 import type { BackupInfo } from '../heroku/cli.js';
 import { resolveApp } from '../heroku/remote.js';
-import { captureBackup, downloadBackup, listBackups, verifyBackup, type ListedBackup } from '../pipelines/backups.js';
+import { describeDatabase } from '../heroku/database.js';
+import { backupInfo, captureBackup, downloadBackup, listBackups, verifyBackup, type ListedBackup } from '../pipelines/backups.js';
 import { resolveTransferTimeout } from '../settings.js';
-import { localOption, transferTimeoutOption } from './options.js';
+import { databaseOption, localOption, transferTimeoutOption } from './options.js';
 import type { RunCommand } from './run.js';
 
 function renderList(backups: ListedBackup[]): string {
@@ -39,17 +40,21 @@ function renderInfo(b: BackupInfo, options: { logs?: boolean } = {}): string {
 export function registerBackups(program: Command, run: RunCommand): void {
   const backups = program.command('backups').description('list, capture, inspect, download and verify Heroku Postgres backups');
 
-  backups.command('list').description('backups with age, size and status').action(async () => {
-    await run(async (deps) => {
-      const list = await listBackups(deps, await resolveApp(deps.settings, { required: true }));
-      deps.output.result(list, renderList);
+  backups
+    .command('list')
+    .description("a database's backups with age, size and status")
+    .addOption(databaseOption('whose backups to list'))
+    .action(async (opts: { database?: string }) => {
+      await run(async (deps) => {
+        const { database, backups: list } = await listBackups(deps, await resolveApp(deps.settings, { required: true }), opts.database);
+        deps.output.result(list, (l) => `backups of ${describeDatabase(database)}\n${renderList(l)}`);
+      });
     });
-  });
 
   backups
     .command('capture')
-    .description('capture a backup and wait for it (a failure exits non-zero with Heroku\'s log lines)')
-    .option('--database <attachment>', 'database to back up', 'DATABASE_URL')
+    .description('capture a backup and wait until Heroku says it finished (a failure exits non-zero with Heroku\'s log lines)')
+    .addOption(databaseOption('database to back up'))
     .addOption(transferTimeoutOption('the capture'))
     .action(async (opts: { database?: string; transferTimeout?: string }, cmd: Command) => {
       await run(async (deps) => {
@@ -61,20 +66,25 @@ export function registerBackups(program: Command, run: RunCommand): void {
       });
     });
 
-  backups.command('info [id]').description('details and logs of a backup (default: the newest)').action(async (id: string | undefined) => {
-    await run(async (deps) => {
-      const app = await resolveApp(deps.settings, { required: true });
-      deps.output.result(await deps.heroku.backupInfo(app, id), (b) => renderInfo(b));
+  backups
+    .command('info [id]')
+    .description('details and logs of a backup (default: the newest of the database)')
+    .addOption(databaseOption('whose newest backup, and where its backups are listed'))
+    .action(async (id: string | undefined, opts: { database?: string }) => {
+      await run(async (deps) => {
+        const app = await resolveApp(deps.settings, { required: true });
+        deps.output.result(await backupInfo(deps, app, id, opts.database), (b) => renderInfo(b));
+      });
     });
-  });
 
   backups
     .command('download [id]')
-    .description('download a backup into the cache (or -o FILE), checking its size and checksum')
+    .description('download a backup into the cache (or -o FILE), checking its size and that pg_restore reads its table of contents')
     .option('-o, --output <file>', 'also copy it to this file')
-    .action(async (id: string | undefined, opts: { output?: string }) => {
+    .addOption(databaseOption('whose newest backup, and where its backups are listed'))
+    .action(async (id: string | undefined, opts: { output?: string; database?: string }) => {
       await run(async (deps) => {
-        const { backup, entry } = await downloadBackup(deps, await resolveApp(deps.settings, { required: true }), id, opts.output);
+        const { backup, entry } = await downloadBackup(deps, await resolveApp(deps.settings, { required: true }), id, opts.output, opts.database);
         deps.output.result(entry, (e) =>
           `${backup.id}: ${formatBackupSize(e.bytes)}, md5 ${e.md5}, sha256 ${e.sha256}\n  ${e.fromCache ? 'already in the cache' : 'downloaded'}: ${e.file}${e.output ? `\n  copied to ${e.output}` : ''}`,
         );
@@ -85,10 +95,11 @@ export function registerBackups(program: Command, run: RunCommand): void {
     .command('verify [id]')
     .description('restore a backup into a scratch local database, check tables, rows and schema version, then drop it')
     .addOption(localOption())
-    .action(async (id: string | undefined, opts: { local?: string }, cmd: Command) => {
+    .addOption(databaseOption('whose newest backup, and where its backups are listed'))
+    .action(async (id: string | undefined, opts: { local?: string; database?: string }, cmd: Command) => {
       await run(async (deps) => {
         const app = await resolveApp(deps.settings, { required: true });
-        const result = await verifyBackup(deps, app, id, { local: opts.local, localSource: cmd.getOptionValueSource('local') });
+        const result = await verifyBackup(deps, app, id, { local: opts.local, localSource: cmd.getOptionValueSource('local'), database: opts.database });
         deps.output.result(result, (r) =>
           r.ok
             ? `backup ${r.backup} restores: ${r.tables} table(s), ${r.rows} row(s) match the backup, schema version ${r.schemaVersion} (${r.seconds} s)`

@@ -34,6 +34,7 @@ export function registerPull(program: Command, run: RunCommand): void {
     .addOption(PULL_OPTIONS.from())
     .addOption(PULL_OPTIONS.fromUrl())
     .addOption(PULL_OPTIONS.capture())
+    .addOption(PULL_OPTIONS.database())
     .option('--max-age <duration>', 'refuse a newest backup older than this, with its unit, e.g. 12h or 2d (default 24h)')
     .addOption(PULL_OPTIONS.transferTimeout())
     .addOption(PULL_OPTIONS.excludeTableData())

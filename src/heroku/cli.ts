@@ -2,15 +2,26 @@
  * HerokuCli: a small typed adapter over the `heroku` executable. No other module spawns heroku.
  * It uses --json wherever the CLI offers it and maps the CLI's failures to HerokuError kinds.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { ConfigError, HerokuError, ToolError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import { run, type RunResult } from '../exec.js';
 import { mask } from '../redact.js';
 
-/** The facts `heroku pg:info` prints for one database (it has no --json). */
+/** The facts `heroku pg:info DATABASE` prints for one database (it has no --json). */
 export interface PgInfo {
-  /** The attachment header, e.g. "DATABASE_URL". */
+  /** The header: the app's config vars that hold the database's URL, e.g. "HEROKU_POSTGRESQL_COBALT_URL, DATABASE_URL". */
   attachment: string;
+  /** The same, as a list (in the app's config var order). */
+  configVars: string[];
+  /** The add-on's name ("Add-on"), e.g. postgresql-curly-12345. */
+  addon: string | undefined;
+  /**
+   * "Billing App": set only when the database belongs to (is billed to) another app, which is where
+   * its backups and restores are listed.
+   */
+  billingApp: string | undefined;
   /** "PG Version" as printed, e.g. "16.4". */
   version: string | undefined;
   plan: string | undefined;
@@ -59,6 +70,11 @@ export interface BackupInfo extends BackupSummary {
 export interface CaptureBackupOptions {
   /** Attachment or config var to back up (default DATABASE_URL). */
   database?: string;
+  /**
+   * The app the backup is listed under: the database's billing app. Default: what the CLI's
+   * "non-billing application" hint names, else `app`.
+   */
+  backupsApp?: string;
   /** Each line of Heroku's transfer log as it arrives (without its timestamp). */
   onProgress?: (line: string) => void;
   /** Give up (and kill the CLI) after this long; default 6 h. The CLI itself polls forever. */
@@ -69,6 +85,12 @@ export interface CaptureBackupOptions {
 export interface RestoreBackupOptions {
   /** Target attachment or config var (default DATABASE_URL). */
   database?: string;
+  /** The app the backup is listed under (its database's billing app; default `app`). */
+  backupsApp?: string;
+  /** The app the restore is listed under: the target database's billing app (default backupsApp). */
+  restoresApp?: string;
+  /** Names transfers give the target database (DATABASE, COBALT): which restore in the list is this one. */
+  targetNames?: readonly string[];
   /** The app name, as the user confirmed it; always passed as --confirm. */
   confirm: string;
   /** Each line of Heroku's transfer log as it arrives (without its timestamp). */
@@ -84,16 +106,22 @@ export interface HerokuApi {
   pgInfo(app: string, database?: string): Promise<PgInfo>;
   appInfo(app: string): Promise<Record<string, unknown>>;
   releases(app: string, count?: number): Promise<Release[]>;
-  /** Every transfer (backups, restores, copies), newest first. */
+  /** Every transfer (backups, restores, copies) listed under `app` (the billing app of its databases), newest first. */
   listBackups(app: string): Promise<BackupSummary[]>;
   /** One transfer by id (b001, r002 …); without an id, the latest backup. */
   backupInfo(app: string, id?: string): Promise<BackupInfo>;
-  /** Capture a backup and wait for it; a failed capture throws HerokuError 'failed' with Heroku's last log lines. */
+  /**
+   * Capture a backup and wait until Heroku says it finished (the CLI can return earlier); a failed
+   * capture throws HerokuError 'failed' with Heroku's last log lines.
+   */
   captureBackup(app: string, opts?: CaptureBackupOptions): Promise<BackupInfo>;
   /** A signed, public HTTPS URL of a backup (default the latest successful one). */
   backupUrl(app: string, id?: string): Promise<string>;
-  /** Restore a backup (b001, other-app::b001 or an https URL) into a database and wait for it. */
-  restoreBackup(app: string, id: string, opts: RestoreBackupOptions): Promise<void>;
+  /**
+   * Restore a backup (b001 of `backupsApp`, or an https URL) into a database and wait until Heroku says
+   * the restore finished (the CLI can return earlier). Returns the restore transfer (r002).
+   */
+  restoreBackup(app: string, id: string, opts: RestoreBackupOptions): Promise<BackupInfo>;
   /** Whether maintenance mode is on. */
   maintenance(app: string): Promise<boolean>;
   setMaintenance(app: string, on: boolean): Promise<void>;
@@ -120,6 +148,19 @@ const TRANSFER_TIMEOUT_MS = 6 * 60 * 60_000;
 /** What the CLI prints when a polled transfer finished with succeeded:false (capture and restore alike). */
 const TRANSFER_FAILED = /An error occurred and the backup did not finish/;
 
+/**
+ * How drydock checks a transfer the CLI stopped waiting for: the first check after this long, each
+ * next one 1.5 times later, at most MAX apart. The CLI itself polls every 3 s and gives up silently
+ * (exit 0) after 21 failed polls, for example while Heroku answers 429 (a rate limit of 4,500
+ * requests refilled at about 75 a minute) or 5xx.
+ */
+export const TRANSFER_CHECK_BACKOFF = { firstMs: 3_000, factor: 1.5, maxMs: 60_000 };
+
+/** Errors worth asking again after a pause: rate limits, Heroku's 5xx, the network. */
+function isRetryable(error: unknown): boolean {
+  return error instanceof HerokuError && (error.kind === 'rate-limited' || error.kind === 'unavailable' || error.kind === 'network');
+}
+
 /** Extra knobs of one CLI run. */
 interface ExecOptions {
   timeoutMs?: number;
@@ -142,8 +183,11 @@ export class HerokuCli implements HerokuApi {
   private readonly env: Record<string, string | undefined>;
   private readonly timeoutMs: number;
   private readonly signal: AbortSignal | undefined;
+  /** The backoff of transfer checks (tests make it short). */
+  private readonly backoff: typeof TRANSFER_CHECK_BACKOFF;
 
-  constructor(options: HerokuCliOptions = {}) {
+  constructor(options: HerokuCliOptions & { backoff?: Partial<typeof TRANSFER_CHECK_BACKOFF> } = {}) {
+    this.backoff = { ...TRANSFER_CHECK_BACKOFF, ...options.backoff };
     this.bin = options.bin ?? 'heroku';
     this.signal = options.signal;
     this.env = options.env ?? {};
@@ -178,9 +222,14 @@ export class HerokuCli implements HerokuApi {
     return value;
   }
 
-  /** `heroku pg:info`, parsed from its text (it has no --json). */
-  async pgInfo(app: string, database?: string): Promise<PgInfo> {
-    const args = ['pg:info', ...(database ? [database] : []), '--app', app];
+  /**
+   * `heroku pg:info DATABASE` (default DATABASE_URL), parsed from its text (it has no --json). Always
+   * names the database: without one the CLI prints every database of the app, sorted by their first
+   * config var's name, so the first block can be a follower's.
+   */
+  async pgInfo(app: string, database = 'DATABASE_URL'): Promise<PgInfo> {
+    checkArg(database, 'database');
+    const args = ['pg:info', database, '--app', app];
     const result = await this.exec(args, app);
     const info = parsePgInfo(result.stdout);
     if (!info) {
@@ -239,29 +288,97 @@ export class HerokuCli implements HerokuApi {
    * `timeoutMs` bounds the wait.
    */
   async captureBackup(app: string, opts: CaptureBackupOptions = {}): Promise<BackupInfo> {
-    if (opts.database !== undefined) checkArg(opts.database, 'database');
+    const database = opts.database ?? 'DATABASE_URL';
+    checkArg(database, 'database');
     const progress = new TransferProgress(opts.onProgress);
     const timeoutMs = opts.timeoutMs ?? TRANSFER_TIMEOUT_MS;
-    const args = ['pg:backups:capture', ...(opts.database ? [opts.database] : []), '--app', app, '--verbose'];
+    const args = ['pg:backups:capture', database, '--app', app, '--verbose'];
     const started = Date.now();
+    let backupsApp = opts.backupsApp ?? app;
     const result = await this.exec(args, app, {
       timeoutMs,
       onStdoutLine: (line) => progress.line(line),
-      onFailure: (failed) => progress.failure(failed, `backup ${progress.name ?? `of ${app}`}`, app),
+      onFailure: (failed) => progress.failure(failed, `backup ${progress.name ?? `of ${app}`}`, backupsApp),
       onTimeout: async (error) => {
         // Without --verbose output yet, the spinner text on stderr may still name the backup; else
         // (a CLI too slow to print it) the newest unfinished backup since we started.
-        progress.name ??= parseCaptureName(error.stderrTail) ?? (await this.unfinishedBackupSince(app, started));
-        const what = progress.name ? `backup ${progress.name}` : `the backup of ${app}`;
-        return new HerokuError('failed', `${what} is still ${progress.count ? 'running' : 'pending'} after ${formatDuration(timeoutMs)}`, {
-          hint: progress.name
-            ? `it may still finish on Heroku: check \`heroku pg:backups:info ${progress.name} -a ${app}\`, or stop it with \`heroku pg:backups:cancel ${progress.name} -a ${app}\``
-            : `check \`heroku pg:backups -a ${app}\``,
-        });
+        progress.name ??= parseCaptureName(error.stderrTail) ?? (await this.unfinishedBackupSince(backupsApp, started));
+        return stillRunning(progress.name ? `backup ${progress.name}` : `the backup of ${app}`, progress.count ? 'running' : 'pending', timeoutMs, backupsApp, progress.name);
       },
     });
+    // A database billed to another app: the CLI names that app in a hint, and the backup is listed there.
+    backupsApp = opts.backupsApp ?? parseBillingHint(result.stdout) ?? app;
     const name = progress.name ?? parseCaptureName(result.stdout) ?? parseCaptureName(result.stderr);
-    return this.backupInfo(app, name);
+    if (!name) {
+      throw new HerokuError('failed', `heroku pg:backups:capture did not say which backup it started (app ${app})`, {
+        hint: `check \`heroku pg:backups -a ${backupsApp}\` (drydock is tested with heroku 11)`,
+      });
+    }
+    return this.awaitTransfer(backupsApp, name, { what: `backup ${name}`, deadline: started + timeoutMs, timeoutMs, onProgress: opts.onProgress });
+  }
+
+  /**
+   * Wait until Heroku says transfer `id` of `app` finished, and return it; a failed or canceled one
+   * throws HerokuError 'failed' with its last log lines. The CLI already waited, but it stops after 21
+   * failed polls and still exits 0: a transfer still running then is checked here, with backoff, and
+   * rate limits, 5xx answers and network errors are asked again until `deadline`.
+   */
+  private async awaitTransfer(app: string, id: string, options: { what: string; deadline: number; timeoutMs: number; onProgress?: ((line: string) => void) | undefined }): Promise<BackupInfo> {
+    let delay = this.backoff.firstMs;
+    let announced = false;
+    for (let first = true; ; first = false) {
+      let info: BackupInfo | undefined;
+      try {
+        // Usually the CLI waited and the first check finds it finished: ask for its creation time at once.
+        info = first ? await this.backupInfo(app, id) : await this.transferInfo(app, id);
+      } catch (error) {
+        if (!isRetryable(error) || Date.now() + delay > options.deadline) throw error;
+        options.onProgress?.(`Heroku did not answer about ${id} (${(error as HerokuError).message}); asking again in ${formatDuration(delay)}`);
+      }
+      if (info) {
+        if (info.status === 'completed') return info.createdAt ? info : { ...info, createdAt: (await this.listBackups(app).catch(() => [])).find((b) => b.id === info.id)?.createdAt };
+        if (info.status === 'failed' || info.status === 'canceled') throw transferFailed(options.what, info, app);
+        if (Date.now() + delay > options.deadline) throw stillRunning(options.what, info.status, options.timeoutMs, app, id);
+        if (!announced) {
+          announced = true;
+          options.onProgress?.(`the heroku CLI stopped waiting while ${options.what} is still ${info.status} (it gives up after 21 failed status checks, e.g. when Heroku rate-limits it); drydock keeps checking until Heroku says it finished`);
+        }
+      }
+      await sleep(delay, undefined, this.signal ? { signal: this.signal } : {});
+      delay = Math.min(this.backoff.maxMs, Math.round(delay * this.backoff.factor));
+    }
+  }
+
+  /** `work`, asked again with backoff while it fails with a rate limit, a 5xx or a network error, until `deadline`. */
+  private async retrying<T>(work: () => Promise<T>, deadline: number, onProgress: ((line: string) => void) | undefined): Promise<T> {
+    let delay = this.backoff.firstMs;
+    for (;;) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!isRetryable(error) || Date.now() + delay > deadline) throw error;
+        onProgress?.(`Heroku did not answer (${(error as HerokuError).message}); asking again in ${formatDuration(delay)}`);
+      }
+      await sleep(delay, undefined, this.signal ? { signal: this.signal } : {});
+      delay = Math.min(this.backoff.maxMs, Math.round(delay * this.backoff.factor));
+    }
+  }
+
+  /** `heroku pg:backups:info ID` alone (no list: createdAt stays unknown). */
+  private async transferInfo(app: string, id: string): Promise<BackupInfo> {
+    checkArg(id, 'backup id');
+    const result = await this.exec(['pg:backups:info', id, '--app', app], app).catch((error: unknown) => {
+      throw error instanceof HerokuError && /couldn'?t find that transfer|invalid id/i.test(error.message)
+        ? new HerokuError('failed', `backup ${id} not found (app ${app})`, { hint: `list the app's backups with \`heroku pg:backups -a ${app}\`` })
+        : error;
+    });
+    const info = parseBackupInfo(result.stdout);
+    if (!info) {
+      throw new HerokuError('failed', `heroku pg:backups:info printed no backup (app ${app})`, {
+        hint: 'check the Heroku CLI version (drydock is tested with heroku 11)',
+      });
+    }
+    return info;
   }
 
   /** The newest pending or running backup created since `since` (ms), if the list can say. */
@@ -292,27 +409,56 @@ export class HerokuCli implements HerokuApi {
   }
 
   /**
-   * `heroku pg:backups:restore ID DATABASE --confirm APP --verbose`, waiting for the restore. Always
-   * passes --confirm: without it, on a closed stdin, the CLI exits 0 without restoring anything.
+   * `heroku pg:backups:restore [BACKUPS_APP::]ID DATABASE --confirm APP --verbose`, waiting for the
+   * restore: the CLI's own wait, then Heroku's word that the restore finished (the CLI can exit 0
+   * before). Always passes --confirm: without it, on a closed stdin, the CLI exits 0 without restoring
+   * anything.
    */
-  async restoreBackup(app: string, id: string, opts: RestoreBackupOptions): Promise<void> {
+  async restoreBackup(app: string, id: string, opts: RestoreBackupOptions): Promise<BackupInfo> {
     checkArg(id, 'backup id');
     const database = opts.database ?? 'DATABASE_URL';
     checkArg(database, 'database');
+    if (opts.backupsApp !== undefined) checkArg(opts.backupsApp, 'app');
     if (!opts.confirm) throw new ConfigError(`restoring into ${database} of ${app} needs a confirmation`, { hint: `pass --confirm ${app}` });
     const progress = new TransferProgress(opts.onProgress);
     const timeoutMs = opts.timeoutMs ?? TRANSFER_TIMEOUT_MS;
     const what = `restore of ${id} into ${database}`;
-    const args = ['pg:backups:restore', id, database, '--app', app, '--confirm', opts.confirm, '--verbose'];
+    const backupsApp = opts.backupsApp ?? app;
+    const restoresApp = opts.restoresApp ?? backupsApp;
+    // The CLI looks the backup up among `app`'s transfers unless told whose it is.
+    const backup = backupsApp !== app && !/^https?:\/\//.test(id) ? `${backupsApp}::${id}` : id;
+    const args = ['pg:backups:restore', backup, database, '--app', app, '--confirm', opts.confirm, '--verbose'];
+    const started = Date.now();
     await this.exec(args, app, {
       timeoutMs,
       onStdoutLine: (line) => progress.line(line),
-      onFailure: (failed) => progress.failure(failed, what, app),
+      onFailure: (failed) => progress.failure(failed, what, restoresApp),
       onTimeout: () =>
         new HerokuError('failed', `${what} (app ${app}) is still ${progress.count ? 'running' : 'pending'} after ${formatDuration(timeoutMs)}`, {
-          hint: `it may still run on Heroku: check \`heroku pg:backups -a ${app}\`, or stop it with \`heroku pg:backups:cancel -a ${app}\``,
+          hint: `it may still run on Heroku: check \`heroku pg:backups -a ${restoresApp}\`, or stop it with \`heroku pg:backups:cancel -a ${restoresApp}\``,
         }),
     });
+    // The CLI does not print the restore's id: it is the newest restore into the target since we started.
+    // (Asked again after a pause while Heroku rate-limits or fails: that may be why the CLI stopped.)
+    const restore = await this.retrying(() => this.newestRestoreSince(restoresApp, started, opts.targetNames), started + timeoutMs, opts.onProgress);
+    if (!restore) {
+      throw new HerokuError('failed', `the ${what} of ${app} is not in Heroku's list of restores, so drydock cannot tell whether it finished`, {
+        hint: `check \`heroku pg:backups -a ${restoresApp}\` (drydock is tested with heroku 11)`,
+      });
+    }
+    return this.awaitTransfer(restoresApp, restore.id, { what: `restore ${restore.id} of ${id} into ${database}`, deadline: started + timeoutMs, timeoutMs, onProgress: opts.onProgress });
+  }
+
+  /** The newest restore listed under `app` created since `since` (ms; Heroku's clock may differ a little), into one of `names`. */
+  private async newestRestoreSince(app: string, since: number, names: readonly string[] | undefined): Promise<BackupSummary | undefined> {
+    const wanted = names?.map((n) => n.toUpperCase());
+    const list = await this.listBackups(app);
+    return list.find(
+      (b) =>
+        b.kind === 'restore' &&
+        Date.parse(b.createdAt ?? '') >= since - 120_000 &&
+        (!wanted?.length || b.database === undefined || wanted.includes(b.database.toUpperCase())),
+    );
   }
 
   /** `heroku maintenance` prints "on" or "off" (no --json). */
@@ -427,6 +573,16 @@ export function classifyFailure(result: Pick<RunResult, 'stderr' | 'stdout' | 'c
       hint: app ? `list the app's databases with \`heroku pg:info -a ${app}\`` : 'check the database name',
     });
   }
+  if (/Error ID: rate_limit\b|reached the API rate limit/i.test(flat)) {
+    return new HerokuError('rate-limited', `Heroku's API rate limit was reached${on}: ${what}`, {
+      hint: 'Heroku refills the budget (4,500 requests) at about 75 a minute: wait a few minutes, and stop other scripts using the same account',
+    });
+  }
+  if (/Error ID: (internal_server_error|service_unavailable|bad_gateway|gateway_timeout|unavailable)\b|\b50[0234] (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i.test(flat)) {
+    return new HerokuError('unavailable', `Heroku's API failed${on}: ${what}`, {
+      hint: 'a problem on Heroku\'s side: check https://status.heroku.com and try again',
+    });
+  }
   if (/ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|socket hang up|getaddrinfo/i.test(flat)) {
     return new HerokuError('network', `could not reach the Heroku API${on}: ${what}`, {
       hint: 'check your network connection and https://status.heroku.com, then try again',
@@ -481,7 +637,7 @@ function parseJson(result: RunResult, what: string): unknown {
   }
 }
 
-/** Parse the first `=== NAME` block of `heroku pg:info` text. Exported for tests. */
+/** Parse the first `=== CONFIG_VAR, …` block of `heroku pg:info` text. Exported for tests. */
 export function parsePgInfo(text: string): PgInfo | undefined {
   const lines = text.split('\n');
   const start = lines.findIndex((l) => /^===\s+\S/.test(l));
@@ -495,6 +651,9 @@ export function parsePgInfo(text: string): PgInfo | undefined {
   }
   return {
     attachment,
+    configVars: attachment.split(',').map((v) => v.trim()).filter(Boolean),
+    addon: fields['Add-on'],
+    billingApp: fields['Billing App'],
     version: fields['PG Version'],
     plan: fields.Plan,
     status: fields.Status,
@@ -508,6 +667,32 @@ function checkArg(value: string, what: string): void {
   if (!value || value.startsWith('-') || /\s/.test(value)) {
     throw new ConfigError(`invalid ${what} "${mask(value)}"`, { hint: `give a ${what} such as ${what === 'database' ? 'DATABASE_URL' : 'b001'}` });
   }
+}
+
+/** The error for a transfer still unfinished when drydock stops waiting. */
+function stillRunning(what: string, status: string, timeoutMs: number, app: string, id: string | undefined): HerokuError {
+  return new HerokuError('failed', `${what} is still ${status} after ${formatDuration(timeoutMs)}`, {
+    hint: id
+      ? `it may still finish on Heroku: check \`heroku pg:backups:info ${id} -a ${app}\`, or stop it with \`heroku pg:backups:cancel ${id} -a ${app}\``
+      : `check \`heroku pg:backups -a ${app}\``,
+  });
+}
+
+/** The error for a transfer Heroku says failed (or was canceled), with the log lines that tell why. */
+function transferFailed(what: string, info: BackupInfo, app: string): HerokuError {
+  const messages = info.logs.map((l) => l.message);
+  const telling = messages.filter((l) => /error|fail|fatal|abort|denied|could not|cancel/i.test(l));
+  const last = (telling.length ? telling : messages).slice(-3).join(' | ') || 'no log lines';
+  return new HerokuError('failed', mask(`${what} ${info.status === 'canceled' ? 'was canceled' : 'failed'} (app ${app}): ${last}`).slice(0, 500), {
+    hint: `see Heroku's log with \`heroku pg:backups:info ${info.id} -a ${app}\``,
+  });
+}
+
+/** The billing app the CLI names when a command runs on an app that only has the database attached. Exported for tests. */
+export function parseBillingHint(text: string): string | undefined {
+  const flat = stripAnsi(text).replace(/\s+/g, ' ');
+  if (!/non-billing application/i.test(flat)) return undefined;
+  return /heroku pg:backups -a (\S+) to check the list of backups/.exec(flat)?.[1];
 }
 
 /**

@@ -2,12 +2,15 @@
  * Heroku Postgres backups: list, capture, inspect, download and verify. A backup nobody has restored is
  * not yet a backup: `verify` restores one into a scratch database and checks it against the backup's
  * own row counts.
+ *
+ * Every subcommand is about one database (`--database`, DATABASE_URL by default): its backups are
+ * listed under the app that pays for it, and 'the newest' means the newest of that database's.
  */
 import { copyFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
-import { downloadToCache, findCached, type CachedBackup } from '../backups/cache.js';
+import { damagedArchiveError, downloadToCache, findCached, type CachedBackup } from '../backups/cache.js';
 import { chooseBackup } from '../backups/choose.js';
 import { describeSafety, findSafetyBackups, readSafetyRecords } from '../backups/safety.js';
 import { extensionsInToc, tocEntries, withoutPrecreated } from '../backups/toc.js';
@@ -21,6 +24,7 @@ import { DrydockError, fsError } from '../errors.js';
 import { formatEta } from '../format.js';
 import { ReportThrottle, describeTransfer, measure } from '../progress.js';
 import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
+import { describeDatabase, isOfDatabase, resolveDatabase, type HerokuDatabase } from '../heroku/database.js';
 import { precreatedSchemas, prepareExtensions } from '../local/extensions.js';
 import { adminUrl, drydockDbName, LocalServer, verifyTarget } from '../local/server.js';
 import { InterruptedError, interruptedBy } from '../errors.js';
@@ -32,8 +36,8 @@ import { describeDb, withDatabase } from '../pg/url.js';
 import { parseVersion } from '../pg/version.js';
 import { resolveLocalUrl, type ValueSource } from '../settings.js';
 
-/** Download a backup into the cache (or use the cached copy). */
-export async function fetchBackup(deps: Pick<Deps, 'heroku' | 'settings'>, app: string, backup: BackupSummary, onProgress?: (text: string) => void): Promise<CachedBackup & { fromCache: boolean }> {
+/** Download a backup of `app` (the app it is listed under) into the cache (or use the cached copy). */
+export async function fetchBackup(deps: Pick<Deps, 'heroku' | 'settings' | 'pgTools'>, app: string, backup: BackupSummary, archiveMajor: number, onProgress?: (text: string) => void): Promise<CachedBackup & { fromCache: boolean }> {
   const cache = deps.settings.cacheDir;
   const hit = await findCached(cache, app, backup.id, backup.createdAt);
   if (hit) return { ...hit, fromCache: true };
@@ -43,6 +47,10 @@ export async function fetchBackup(deps: Pick<Deps, 'heroku' | 'settings'>, app: 
   const startedAt = Date.now();
   const entry = await downloadToCache(cache, app, backup.id, url, {
     createdAt: backup.createdAt,
+    expectedBytes: backup.sizeBytes,
+    // Signed URLs expire: a download that starts late asks for a fresh one.
+    freshUrl: () => deps.heroku.backupUrl(app, backup.id),
+    verifyArchive: (file) => deps.pgTools.listArchive(file, archiveMajor),
     onProgress: (p) => {
       const view = measure({ done: p.bytes, total: p.total, startedAt, now: Date.now() });
       const complete = p.total !== undefined && p.bytes >= p.total;
@@ -52,13 +60,25 @@ export async function fetchBackup(deps: Pick<Deps, 'heroku' | 'settings'>, app: 
   return { ...entry, fromCache: false };
 }
 
-/** The backup a `backups` subcommand means: `id`, or the newest completed one. */
-export async function pickBackup(deps: Pick<Deps, 'heroku'>, app: string, id: string | undefined): Promise<BackupSummary> {
-  return chooseBackup(await deps.heroku.listBackups(app), id, app, {
-    notFound: `see \`drydock backups list -a ${app}\``,
-    notCompleted: 'choose a completed backup',
-    none: `capture one with \`drydock backups capture -a ${app}\``,
-  });
+/** The backup a `backups` subcommand means: `id`, or the newest completed one of the database. */
+export async function pickBackup(deps: Pick<Deps, 'heroku'>, db: HerokuDatabase, id: string | undefined): Promise<BackupSummary> {
+  const flag = db.database === 'DATABASE_URL' ? '' : ` --database ${db.database}`;
+  return chooseBackup(
+    await deps.heroku.listBackups(db.backupsApp),
+    id,
+    db.backupsApp,
+    {
+      notFound: `see \`drydock backups list -a ${db.app}${flag}\``,
+      notCompleted: 'choose a completed backup',
+      none: `capture one with \`drydock backups capture -a ${db.app}${flag}\``,
+    },
+    { label: describeDatabase(db), isOf: (b) => isOfDatabase(b, db) },
+  );
+}
+
+/** PostgreSQL's major of a database (what its backups' archives are read with), 15 when pg:info did not say. */
+function archiveMajorOf(db: HerokuDatabase): number {
+  return (db.version ? parseVersion(db.version)?.major : undefined) ?? 15;
 }
 
 /** What `backups verify` found. */
@@ -73,16 +93,23 @@ export interface VerifyResult {
 }
 
 /** Restore a backup into a scratch database, compare every table's rows with the archive, drop it. */
-export async function verifyBackup(deps: Deps, app: string, id: string | undefined, options: { local?: string | undefined; localSource?: ValueSource; jobs?: number } = {}): Promise<VerifyResult> {
+export async function verifyBackup(
+  deps: Deps,
+  app: string,
+  id: string | undefined,
+  options: { local?: string | undefined; localSource?: ValueSource; jobs?: number; database?: string | undefined } = {},
+): Promise<VerifyResult> {
   const started = Date.now();
-  const backup = await pickBackup(deps, app, id);
-  const file = await fetchBackup(deps, app, backup, (t) => deps.output.info(`backups verify: downloading ${t}`));
+  const db = await resolveDatabase(deps.heroku, app, options.database);
+  const backup = await pickBackup(deps, db, id);
+  const major = archiveMajorOf(db);
+  const file = await fetchBackup(deps, db.backupsApp, backup, major, (t) => deps.output.info(`backups verify: downloading ${t}`));
   const pgTools = deps.pgTools;
   const local = resolveLocalUrl(options.local, deps.settings.libpq, options.localSource);
-  const info = await deps.heroku.pgInfo(app).catch(() => undefined);
-  const major = (info?.version ? parseVersion(info.version)?.major : undefined) ?? 15;
   deps.output.info(`backups verify: counting the rows in ${backup.id}`);
-  const expected = await pgTools.archiveRowCounts(file.file, major);
+  const expected = await pgTools.archiveRowCounts(file.file, major).catch(async (error: unknown) => {
+    throw await damagedArchiveError(error, deps.settings.cacheDir, db.backupsApp, backup.id);
+  });
   return LocalServer.with(local, async (server) => {
     // The backstop for killed runs: their verify scratch databases (and untagged copies) go first.
     const orphans = await server.cleanupOrphans();
@@ -157,14 +184,30 @@ export interface ListedBackup extends BackupSummary {
   safety: string | undefined;
 }
 
-/** `backups list`: the app's backups (not restores or copies), safety backups marked. */
-export async function listBackups(deps: Pick<Deps, 'heroku' | 'settings'>, app: string): Promise<ListedBackup[]> {
-  const [transfers, records] = await Promise.all([deps.heroku.listBackups(app), readSafetyRecords(deps.settings.cacheDir, app)]);
+/**
+ * `backups list`: the backups (not restores or copies) of one database, safety backups marked. Those
+ * are listed under the app that pays for the database, next to its other databases' (which are left out).
+ */
+export async function listBackups(deps: Pick<Deps, 'heroku' | 'settings'>, app: string, database?: string): Promise<{ database: HerokuDatabase; backups: ListedBackup[] }> {
+  const db = await resolveDatabase(deps.heroku, app, database);
+  const [transfers, records] = await Promise.all([deps.heroku.listBackups(db.backupsApp), readSafetyRecords(deps.settings.cacheDir, db.backupsApp)]);
   const safety = findSafetyBackups(transfers, records);
-  return transfers.filter((b) => b.kind === 'backup').map((b) => {
+  const backups = transfers.filter((b) => b.kind === 'backup' && isOfDatabase(b, db)).map((b) => {
     const note = safety.get(b.id);
     return { ...b, safety: note ? describeSafety(note) : undefined };
   });
+  return { database: db, backups };
+}
+
+/** `backups info [id]`: a transfer of the database's billing app, or the newest backup of the database. */
+export async function backupInfo(deps: Pick<Deps, 'heroku'>, app: string, id: string | undefined, database?: string): Promise<BackupInfo> {
+  const db = await resolveDatabase(deps.heroku, app, database);
+  if (id) return deps.heroku.backupInfo(db.backupsApp, id);
+  const newest = (await deps.heroku.listBackups(db.backupsApp)).find((b) => b.kind === 'backup' && isOfDatabase(b, db));
+  if (!newest) {
+    throw new DrydockError(`${describeDatabase(db)} has no backups`, { hint: `capture one with \`drydock backups capture -a ${app}${db.database === 'DATABASE_URL' ? '' : ` --database ${db.database}`}\`` });
+  }
+  return deps.heroku.backupInfo(db.backupsApp, newest.id);
 }
 
 /** Without a log line for this long, `backups capture` says it is still waiting, with the time elapsed. */
@@ -203,11 +246,12 @@ export async function captureBackup(deps: Pick<Deps, 'heroku' | 'output'>, app: 
 }
 
 /** `backups download`: into the cache, and to `output` when given. */
-export async function downloadBackup(deps: Pick<Deps, 'heroku' | 'output' | 'settings'>, app: string, id: string | undefined, output: string | undefined) {
+export async function downloadBackup(deps: Pick<Deps, 'heroku' | 'output' | 'settings' | 'pgTools'>, app: string, id: string | undefined, output: string | undefined, database?: string) {
   // Where the copy goes is checked before the download, so a wrong path costs nothing.
   if (output) await assertFileTarget(resolve(output), output);
-  const backup = await pickBackup(deps, app, id);
-  const entry = await fetchBackup(deps, app, backup, (t) => deps.output.info(`downloading ${backup.id}: ${t}`));
+  const db = await resolveDatabase(deps.heroku, app, database);
+  const backup = await pickBackup(deps, db, id);
+  const entry = await fetchBackup(deps, db.backupsApp, backup, archiveMajorOf(db), (t) => deps.output.info(`downloading ${backup.id}: ${t}`));
   if (output) {
     try {
       await copyFile(entry.file, resolve(output));

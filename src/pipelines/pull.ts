@@ -8,12 +8,13 @@
  */
 import { basename } from 'node:path';
 
-import { freeBytes, type CachedBackup } from '../backups/cache.js';
+import { damagedArchiveError, freeBytes, type CachedBackup } from '../backups/cache.js';
 import type { Deps } from '../deps.js';
 import { DrydockError, InterruptedError, interruptedBy } from '../errors.js';
 import { mayLeave } from '../interrupt.js';
 import { formatBytes, hoursSince } from '../format.js';
 import type { BackupSummary } from '../heroku/cli.js';
+import { resolveDatabase, type HerokuDatabase } from '../heroku/database.js';
 import { resolveApp } from '../heroku/remote.js';
 import { adminUrl, describeSession, drydockDbName, endingSessionsMessage, LocalServer, targetLockKey, type DbSession, type DrydockDbMeta } from '../local/server.js';
 import { scheduleSpare } from '../local/spare.js';
@@ -33,7 +34,7 @@ import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.j
 import { fetchBackup, loadBackupSource, preflightBackup, type FetchedBackup } from '../pull/sources/backup.js';
 import { checkTablePatterns } from '../pull/table-patterns.js';
 import { inspectLiveSource, loadLiveSource, type SourceFacts } from '../pull/sources/live.js';
-import { describeSource, type PullOptions, type PullResult, type PullSource } from '../pull/types.js';
+import { describeSource, sourceDatabase, type PullOptions, type PullResult, type PullSource } from '../pull/types.js';
 import { scrubCopy } from '../pull/scrub.js';
 import { verifyCopy } from '../pull/verify.js';
 import { applyDatabaseSettings, type AppliedSettings } from '../local/database-settings.js';
@@ -57,6 +58,8 @@ export async function pull(deps: Deps, flags: PullRequest): Promise<PullResult> 
 /** What the pull's steps hand each other. */
 interface PullState {
   facts: SourceFacts;
+  /** A backup pull's database: where its backups are listed. */
+  db?: HerokuDatabase;
   backup?: BackupSummary;
   /** The chosen backup's download URL, asked for during preflight. */
   backupUrl?: Promise<string> | undefined;
@@ -150,8 +153,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           title: `Preflight: ${describeSource(source)}`,
           task: async (s, task) => {
             if (source.kind === 'backup') {
-              const chosen = await preflightBackup(deps, source, early, { dryRun: options.dryRun, cache });
-              Object.assign(s, { facts: chosen.facts, backup: chosen.backup, backupUrl: chosen.backupUrl });
+              const chosen = await preflightBackup(deps, source, { ...early, database: early.database! }, { dryRun: options.dryRun, cache });
+              Object.assign(s, { facts: chosen.facts, backup: chosen.backup, backupUrl: chosen.backupUrl, db: await early.database });
             } else {
               const url = source.kind === 'url' ? parseDatabaseUrl(source.url, '--from-url', deps.settings.libpq) : await early.appUrl!;
               s.facts = await inspectLiveSource(url);
@@ -181,7 +184,12 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           task: async (s, task) => {
             if (source.kind !== 'backup') return;
             s.backup = await withStepProgress(task, deps.output.mode, (progress) =>
-              deps.heroku.captureBackup(source.app, { onProgress: (line) => progress.line(line), timeoutMs: source.transferTimeoutMs }),
+              deps.heroku.captureBackup(source.app, {
+                database: sourceDatabase(source),
+                backupsApp: s.db?.backupsApp,
+                onProgress: (line) => progress.line(line),
+                timeoutMs: source.transferTimeoutMs,
+              }),
             );
             task.title = `Captured backup ${s.backup.id} (${formatBytes(s.backup.sizeBytes)})`;
           },
@@ -193,8 +201,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           task: async (s, task) => {
             if (source.kind !== 'backup' || !s.backup) return;
             const backup = s.backup;
+            const backupsApp = s.db?.backupsApp ?? source.app;
             s.fetched = await withStepProgress(task, deps.output.mode, (progress) => fetchBackup(deps, {
-              app: source.app,
+              app: backupsApp,
               backup,
               backupUrl: s.backupUrl,
               cache,
@@ -207,7 +216,10 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               afterFirstChunk: pausesAt(pause, 'during-download') ? () => pausePoint(pause, 'during-download') : undefined,
               onProgress: (text, fraction) => progress.update(text, fraction),
               onWarning: (message) => deps.output.warn(message),
-            }));
+            })).catch(async (error: unknown) => {
+              // Loading while downloading reads the data as it arrives: damaged data shows here.
+              throw await damagedArchiveError(error, cache, backupsApp, backup.id);
+            });
             const { cached } = s.fetched;
             task.title = s.fetched.cacheHit
               ? `Backup ${s.backup.id} is in the cache (${formatBytes(cached.bytes)}): nothing to download`
@@ -223,7 +235,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             const progress = stepProgress(task, deps.output.mode);
             try {
               if (s.fetched) {
-                const loaded = await loadBackupSource(deps.pgTools, s.fetched, scratch, {
+                const fetched = s.fetched;
+                const loaded = await loadBackupSource(deps.pgTools, fetched, scratch, {
                   archiveMajor: archiveMajor(),
                   jobs: options.jobs,
                   excludeTableData: options.excludeTableData,
@@ -231,6 +244,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                   extensions: s.facts.extensions,
                   onProgress: (p) => progress.update(describeRestoreProgress(p), p.total ? p.done / p.total : undefined),
                   onWarning: (message) => deps.output.warn(message),
+                }).catch(async (error: unknown) => {
+                  // Size and table of contents were right; the data may not be (S3's ETag cannot tell).
+                  throw await damagedArchiveError(error, cache, fetched.cached.app, fetched.cached.id, () => deps.pgTools.archiveRowCounts(fetched.cached.file, archiveMajor()));
                 });
                 s.tables = loaded.tables;
                 s.notValidForeignKeys = loaded.notValidForeignKeys;
@@ -459,11 +475,15 @@ function pullResult(options: PullOptions, state: PullState, _local: PgVersion, s
  * of backups too). The answers are awaited in preflight; a failure surfaces there, and not at all if the
  * pull stops before.
  */
-function askHerokuEarly(deps: Deps, source: PullSource): { appUrl?: Promise<DbUrl>; backups?: Promise<BackupSummary[]> } {
+function askHerokuEarly(deps: Deps, source: PullSource): { appUrl?: Promise<DbUrl>; backups?: Promise<BackupSummary[]>; database?: Promise<HerokuDatabase> } {
   const quiet = <T>(promise: Promise<T>): Promise<T> => (promise.catch(() => undefined), promise);
   if (source.kind === 'url') return {};
+  const database = sourceDatabase(source);
   return {
-    appUrl: quiet(resolveAppUrl(deps, source.app)),
+    appUrl: quiet(resolveAppUrl(deps, source.app, database)),
+    // A backup pull: which app lists the database's backups, its names there, its version. The app's own
+    // list is asked for at the same time (it is the one, unless another app pays for the database).
+    database: source.kind === 'backup' ? quiet(resolveDatabase(deps.heroku, source.app, database)) : undefined,
     backups: source.kind === 'backup' && !source.capture ? quiet(deps.heroku.listBackups(source.app)) : undefined,
   };
 }
@@ -478,6 +498,6 @@ async function sourceUrlOf(deps: Deps, source: PullSource, early: { appUrl?: Pro
   return early.appUrl?.catch(() => undefined);
 }
 
-async function resolveAppUrl(deps: Deps, app: string): Promise<DbUrl> {
-  return parseDatabaseUrl(await deps.heroku.databaseUrl(app), `${app}'s DATABASE_URL`, deps.settings.libpq);
+async function resolveAppUrl(deps: Deps, app: string, database: string): Promise<DbUrl> {
+  return parseDatabaseUrl(await deps.heroku.databaseUrl(app, database), `${app}'s ${database}`, deps.settings.libpq);
 }

@@ -7,7 +7,7 @@
  * back as they were (always, even after a failure) → summary with the undo command. A failure says
  * exactly what had changed by then (whatChanged).
  */
-import { downloadToCache, findCached } from '../backups/cache.js';
+import { damagedArchiveError, downloadToCache, findCached } from '../backups/cache.js';
 import { chooseBackupSkipping } from '../backups/choose.js';
 import { describeSafety, findSafetyBackups, readSafetyRecords, recordSafetyBackup } from '../backups/safety.js';
 import { compareRowCounts } from '../backups/verify.js';
@@ -16,6 +16,7 @@ import { ConfigError, DrydockError, InterruptedError, interruptedBy } from '../e
 import { mayLeave } from '../interrupt.js';
 import { hoursSince, roundHours } from '../format.js';
 import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
+import { describeDatabase, isOfDatabase, resolveDatabase, type HerokuDatabase } from '../heroku/database.js';
 import { resolveApp } from '../heroku/remote.js';
 import { detectSchemaVersion } from '../migrate/detect.js';
 import { withClient } from '../pg/client.js';
@@ -93,8 +94,15 @@ interface Ctx {
 
 /** What the checks before any change found, for the run to use. */
 interface Preflight {
-  /** The major version of the app's PostgreSQL (the backup's archive format), 15 when pg:info did not say. */
+  /** The major version of the database's PostgreSQL (the backup's archive format), 15 when pg:info did not say. */
   major: number;
+  /** The target database: where its backups and restores are listed, and the names they give it. */
+  db: HerokuDatabase;
+}
+
+/** `--database X` for commands printed to the user (nothing for the default). */
+function databaseFlag(database: string): string {
+  return database === 'DATABASE_URL' ? '' : ` --database ${database}`;
 }
 
 /**
@@ -104,26 +112,40 @@ interface Preflight {
  */
 export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'confirm' | 'transferTimeoutMs'>): Promise<{ plan: RestorePlan; backup: BackupSummary; preflight: Preflight }> {
   const app = options.app;
-  const [transfers, records] = await Promise.all([deps.heroku.listBackups(app), readSafetyRecords(deps.settings.cacheDir, app)]);
+  const nothing = 'nothing was changed';
+  const cannotRestore = (error: unknown): never => {
+    throw error instanceof DrydockError ? new DrydockError(`cannot restore into ${app}'s ${options.database}: ${error.message}`, { hint: `${error.hint ? `${error.hint}; ` : ''}${nothing}`, cause: error }) : error;
+  };
+  // Every check is read-only; independent ones run together (each heroku call costs about a second).
+  // The app's own transfers are asked for at once: they are the database's unless another app pays for it.
+  const needState = options.maintenance || options.scaleDown.length > 0;
+  // A missing attachment fails both lookups: the config var's message (it names the others) is the one shown.
+  const [resolved, ownTransfers, ownRecords, url, formation] = await Promise.all([
+    resolveDatabase(deps.heroku, app, options.database).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    ),
+    deps.heroku.listBackups(app),
+    readSafetyRecords(deps.settings.cacheDir, app),
+    deps.heroku.databaseUrl(app, options.database).catch(cannotRestore),
+    needState ? deps.heroku.formation(app) : undefined,
+  ]);
+  const db = 'value' in resolved ? resolved.value : cannotRestore(resolved.error);
+  const [transfers, records] =
+    db.backupsApp === app ? [ownTransfers, ownRecords] : await Promise.all([deps.heroku.listBackups(db.backupsApp), readSafetyRecords(deps.settings.cacheDir, db.backupsApp)]);
   const safety = findSafetyBackups(transfers, records);
   const skip = new Map([...safety].map(([id, note]) => [id, describeSafety(note)]));
-  const { backup, skipped } = chooseBackupSkipping(transfers, options.backup, app, {
-    notFound: `list backups with \`drydock backups list -a ${app}\`; nothing was changed`,
-    notCompleted: 'choose another backup; nothing was changed',
-    none: `list backups with \`drydock backups list -a ${app}\`; nothing was changed`,
-  }, skip);
-
-  // Every check is read-only; independent ones run together (each heroku call costs about a second).
-  const nothing = 'nothing was changed';
-  const needState = options.maintenance || options.scaleDown.length > 0;
-  const [url, formation, info] = await Promise.all([
-    deps.heroku.databaseUrl(app, options.database).catch((error: unknown) => {
-      throw error instanceof DrydockError ? new DrydockError(`cannot restore into ${app}'s ${options.database}: ${error.message}`, { hint: `${error.hint ? `${error.hint}; ` : ''}${nothing}`, cause: error }) : error;
-    }),
-    needState ? deps.heroku.formation(app) : undefined,
-    deps.heroku.pgInfo(app).catch(() => undefined),
-  ]);
-  const checks: string[] = [`backup ${backup.id} exists and completed`];
+  const list = `list backups with \`drydock backups list -a ${app}${databaseFlag(options.database)}\``;
+  const { backup, skipped } = chooseBackupSkipping(
+    transfers,
+    options.backup,
+    db.backupsApp,
+    { notFound: `${list}; ${nothing}`, notCompleted: `choose another backup; ${nothing}`, none: `${list}; ${nothing}` },
+    skip,
+    { label: describeDatabase(db), isOf: (b) => isOfDatabase(b, db) },
+  );
+  const checks: string[] = [`backup ${backup.id} exists and completed${backup.database ? ` (a backup of ${backup.database})` : ''}`];
+  if (db.backupsApp !== app) checks.push(`${app}'s ${options.database} is billed to ${db.backupsApp}: its backups and restores are listed there`);
   if (formation) {
     const unknown = options.scaleDown.filter((t) => !(t in formation));
     if (unknown.length) {
@@ -142,7 +164,7 @@ export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'con
     });
   });
   checks.push(`${app}'s ${options.database} exists and drydock can connect to it (to verify the restore)`);
-  const major = (info?.version ? parseVersion(info.version)?.major : undefined) ?? 15;
+  const major = (db.version ? parseVersion(db.version)?.major : undefined) ?? 15;
   const tool = await deps.pgTools.tool('pg_restore', major).catch((error: unknown) => {
     throw new DrydockError(`cannot read backup ${backup.id} here: ${(error as Error).message}`, {
       hint: `${error instanceof DrydockError && error.hint ? `${error.hint}; ` : ''}${nothing}`,
@@ -164,7 +186,7 @@ export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'con
   const note = safety.get(backup.id);
   return {
     backup,
-    preflight: { major },
+    preflight: { major, db },
     plan: {
       app,
       database: options.database,
@@ -190,7 +212,7 @@ export async function planRestore(deps: Deps, options: Omit<RestoreOptions, 'con
  */
 function whatChanged(ctx: Ctx, app: string, database: string, backup: BackupSummary, stateError: unknown): { changed: string; next: string } {
   const into = `${app}'s ${database}`;
-  const again = `drydock restore ${backup.id} -a ${app} --confirm ${app}`;
+  const again = `drydock restore ${backup.id} -a ${app} --confirm ${app}${databaseFlag(database)}`;
   if (!ctx.safety && !ctx.changedState && !ctx.restoreStarted) return { changed: 'nothing was changed', next: `fix the problem and run \`${again}\` again` };
   const parts: string[] = [];
   if (!ctx.restoreStarted) parts.push(`${into} was not changed (the restore of ${backup.id} never started)`);
@@ -207,7 +229,7 @@ function whatChanged(ctx: Ctx, app: string, database: string, backup: BackupSumm
   const next = !ctx.restoreStarted
     ? `fix the problem and run \`${again}\` again${ctx.safety ? ` (${ctx.safety.id} is no undo: nothing needs undoing)` : ''}`
     : ctx.safety
-      ? `to go back to the data from before this restore: drydock restore ${ctx.safety.id} -a ${app} --confirm ${app}; to try again: ${again}`
+      ? `to go back to the data from before this restore: drydock restore ${ctx.safety.id} -a ${app} --confirm ${app}${databaseFlag(database)}; to try again: ${again}`
       : `check \`heroku pg:backups -a ${app}\`; no safety backup was taken (--no-safety-backup), so drydock cannot bring back the data from before`;
   return { changed: parts.join('; '), next };
 }
@@ -223,24 +245,32 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
   const cache = deps.settings.cacheDir;
   const ctx: Ctx = { backup };
   const app = options.app;
+  const { db } = preflight;
+  // Backup ids, the cache and safety records belong to the app the database's backups are listed under.
+  const backupsApp = db.backupsApp;
   const pipeline = createPipeline<Ctx>(
     [
       {
         title: `Read backup ${backup.id} and count its rows`,
         task: async (c, task) => {
           const cached =
-            (await findCached(cache, app, backup.id, backup.createdAt)) ??
+            (await findCached(cache, backupsApp, backup.id, backup.createdAt)) ??
             (await withStepProgress(task, deps.output.mode, async (progress) => {
               const startedAt = Date.now();
-              return downloadToCache(cache, app, backup.id, await deps.heroku.backupUrl(app, backup.id), {
+              return downloadToCache(cache, backupsApp, backup.id, await deps.heroku.backupUrl(backupsApp, backup.id), {
                 createdAt: backup.createdAt,
+                expectedBytes: backup.sizeBytes,
+                freshUrl: () => deps.heroku.backupUrl(backupsApp, backup.id),
+                verifyArchive: (file) => pgTools.listArchive(file, preflight.major),
                 onProgress: (p) => {
                   const view = measure({ done: p.bytes, total: p.total, startedAt, now: Date.now() });
                   progress.update(`downloading: ${describeTransfer(p.bytes, p.total, view)}`, view.fraction);
                 },
               });
             }));
-          c.counts = await pgTools.archiveRowCounts(cached.file, preflight.major);
+          c.counts = await pgTools.archiveRowCounts(cached.file, preflight.major).catch(async (error: unknown) => {
+            throw await damagedArchiveError(error, cache, backupsApp, backup.id);
+          });
           task.title = `Backup ${backup.id}: ${c.counts.size} table(s), ${[...c.counts.values()].reduce((a, b) => a + b.rows, 0)} row(s)`;
         },
       },
@@ -249,11 +279,11 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         enabled: () => options.safetyBackup,
         task: async (c, task) => {
           c.safety = await withStepProgress(task, deps.output.mode, (progress) =>
-            deps.heroku.captureBackup(app, { database: options.database, onProgress: (line) => progress.line(line), timeoutMs: options.transferTimeoutMs }),
+            deps.heroku.captureBackup(app, { database: options.database, backupsApp, onProgress: (line) => progress.line(line), timeoutMs: options.transferTimeoutMs }),
           );
           task.title = `Safety backup ${c.safety.id} captured (the data as it was before this restore)`;
           // Remembered here so later listings and 'latest' know it; other machines infer it from the restore that follows.
-          await recordSafetyBackup(cache, { app, id: c.safety.id, createdAt: c.safety.createdAt, restoreOf: backup.id, database: options.database, capturedAt: new Date(deps.clock.now()).toISOString() }).catch(
+          await recordSafetyBackup(cache, { app: backupsApp, id: c.safety.id, createdAt: c.safety.createdAt, restoreOf: backup.id, database: options.database, capturedAt: new Date(deps.clock.now()).toISOString() }).catch(
             (error: unknown) => deps.output.warn(`could not record ${c.safety?.id} as a safety backup in ${cache}: ${(error as Error).message}`),
           );
         },
@@ -282,9 +312,17 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         title: `Restore ${backup.id} into ${app}'s ${options.database}`,
         task: async (c, task) => {
           c.restoreStarted = true;
-          const leaveRestore = mayLeave(`the restore of ${backup.id} into ${app}'s ${options.database} may still be running on Heroku (check \`heroku pg:backups -a ${app}\`)`);
+          const leaveRestore = mayLeave(`the restore of ${backup.id} into ${app}'s ${options.database} may still be running on Heroku (check \`heroku pg:backups -a ${backupsApp}\`)`);
           await withStepProgress(task, deps.output.mode, (progress) =>
-            deps.heroku.restoreBackup(app, backup.id, { database: options.database, confirm: app, onProgress: (line) => progress.line(line), timeoutMs: options.transferTimeoutMs }),
+            deps.heroku.restoreBackup(app, backup.id, {
+              database: options.database,
+              confirm: app,
+              backupsApp,
+              restoresApp: backupsApp,
+              targetNames: db.transferNames,
+              onProgress: (line) => progress.line(line),
+              timeoutMs: options.transferTimeoutMs,
+            }),
           );
           c.restoreFinished = true;
           leaveRestore();
@@ -301,7 +339,7 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
             const rowsChecked = check.rows;
             if (mismatches.length) {
               throw new DrydockError(`the restore did not produce the backup's data: ${mismatches.slice(0, 3).join('; ')}${mismatches.length > 3 ? ` (+${mismatches.length - 3} more)` : ''}`, {
-                hint: `check \`heroku pg:backups -a ${app}\``,
+                hint: `check \`heroku pg:backups -a ${backupsApp}\``,
               });
             }
             return { schemaVersion, tables: c.counts!.size, rowsChecked };
@@ -339,7 +377,7 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
       stateError = error;
     }
   }
-  const undo = ctx.safety ? `drydock restore ${ctx.safety.id} -a ${app} --confirm ${app}` : undefined;
+  const undo = ctx.safety ? `drydock restore ${ctx.safety.id} -a ${app} --confirm ${app}${databaseFlag(options.database)}` : undefined;
   const by = interruptedBy(deps.signal);
   if (by && (failure || stateError)) throw interruptedRestore(by, app, options, backup, ctx, stateError, undo, failure ?? stateError);
   if (failure || stateError) {
@@ -380,8 +418,9 @@ function interruptedRestore(
   const safety = ctx.safety ? `safety backup ${ctx.safety.id} holds the data from before` : options.safetyBackup ? 'no safety backup was finished' : 'no safety backup was taken (--no-safety-backup)';
   const hints: string[] = [];
   if (ctx.restoreStarted && !ctx.restoreFinished) hints.push(`check the restore with \`heroku pg:backups -a ${app}\` (stop it with \`heroku pg:backups:cancel -a ${app}\`)`);
-  if (ctx.restoreStarted) hints.push(`finish the job with \`drydock restore ${backup.id} -a ${app} --confirm ${app}\``);
-  else hints.push(`run \`drydock restore ${backup.id} -a ${app} --confirm ${app}\` again to restore`);
+  const again = `drydock restore ${backup.id} -a ${app} --confirm ${app}${databaseFlag(options.database)}`;
+  if (ctx.restoreStarted) hints.push(`finish the job with \`${again}\``);
+  else hints.push(`run \`${again}\` again to restore`);
   if (undo && ctx.restoreStarted) hints.push(`undo with \`${undo}\``);
   return new InterruptedError(by, `interrupted (${by}): restore of ${app} stopped: ${data}; ${state}; ${safety}`, { hint: hints.join('; '), cause });
 }
@@ -414,7 +453,7 @@ export async function restore(deps: Deps, request: RestoreRequest, beforeConfirm
   }
   if (request.toLocal) {
     // A dry run of --to-local is a dry run of the pull: nothing local is created, dropped or replaced.
-    return { local: await pull(deps, { from: backup === 'latest' ? 'backup' : backup, to: request.toLocal, jobs: request.jobs, maxAge: '100000h', dryRun: Boolean(request.dryRun) }) };
+    return { local: await pull(deps, { from: backup === 'latest' ? 'backup' : backup, database: request.database, to: request.toLocal, jobs: request.jobs, maxAge: '100000h', dryRun: Boolean(request.dryRun) }) };
   }
   if (request.confirm !== undefined && request.confirm !== app) {
     throw new ConfigError(`--confirm ${request.confirm} does not match the app ${app}`, { hint: `pass --confirm ${app}; nothing was changed` });

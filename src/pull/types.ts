@@ -7,9 +7,24 @@ import type { DbSession } from '../local/server.js';
 
 /** Where the data comes from. */
 export type PullSource =
-  | { kind: 'live'; app: string }
+  | { kind: 'live'; app: string; /** The app's database to copy (default DATABASE_URL): a follower spares the primary. */ database?: string | undefined }
   | { kind: 'url'; url: string }
-  | { kind: 'backup'; app: string; /** A backup id, or 'latest'. */ id: string; capture: boolean; maxAgeMs: number; transferTimeoutMs: number };
+  | {
+      kind: 'backup';
+      app: string;
+      /** The app's database whose backup is pulled (default DATABASE_URL). */
+      database?: string | undefined;
+      /** A backup id, or 'latest' (the newest of that database). */
+      id: string;
+      capture: boolean;
+      maxAgeMs: number;
+      transferTimeoutMs: number;
+    };
+
+/** The database of a Heroku source (DATABASE_URL unless told otherwise). */
+export function sourceDatabase(source: Exclude<PullSource, { kind: 'url' }>): string {
+  return source.database ?? 'DATABASE_URL';
+}
 
 /** Options of one pull. */
 export interface PullOptions {
@@ -66,12 +81,9 @@ export interface PullResult {
 
 /** How a source is named in plans, titles and database tags. */
 export function describeSource(source: PullSource): string {
-  switch (source.kind) {
-    case 'live':
-      return `live database of ${source.app}`;
-    case 'url':
-      return 'a database URL';
-    default:
-      return source.capture ? `a fresh backup of ${source.app}` : source.id === 'latest' ? `the newest backup of ${source.app}` : `backup ${source.id} of ${source.app}`;
-  }
+  if (source.kind === 'url') return 'a database URL';
+  const database = sourceDatabase(source);
+  const of = database === 'DATABASE_URL' ? source.app : `${source.app}'s ${database}`;
+  if (source.kind === 'live') return `live database of ${of}`;
+  return source.capture ? `a fresh backup of ${of}` : source.id === 'latest' ? `the newest backup of ${of}` : `backup ${source.id} of ${of}`;
 }

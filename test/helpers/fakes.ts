@@ -138,7 +138,9 @@ export class FakeHeroku implements HerokuApi {
 
   async pgInfo(app: string, database?: string): Promise<PgInfo> {
     const a = this.enter('pgInfo', app, [database]);
-    return { attachment: 'DATABASE_URL', version: a.pgVersion, plan: 'essential-0', status: 'Available', fields: { 'PG Version': a.pgVersion } };
+    const key = (database ?? 'DATABASE_URL').endsWith('_URL') ? (database ?? 'DATABASE_URL') : `${database}_URL`;
+    if (!a.configVars[key]) throw new HerokuError('no-database', `no Heroku Postgres database found (app ${app}): Unknown database: ${key.replace(/_URL$/, '')}`);
+    return { attachment: key, configVars: [key], addon: `postgresql-fake-${app}`, billingApp: undefined, version: a.pgVersion, plan: 'essential-0', status: 'Available', fields: { 'PG Version': a.pgVersion } };
   }
 
   async appInfo(app: string): Promise<Record<string, unknown>> {
@@ -165,7 +167,8 @@ export class FakeHeroku implements HerokuApi {
     const a = this.enter('captureBackup', app, [opts.database]);
     const id = `b${String(this.nextBackup++).padStart(3, '0')}`;
     const now = new Date().toISOString();
-    const made = backup(id, now, { database: opts.database ?? 'DATABASE' });
+    // Transfers name a database without its _URL (DATABASE, COBALT).
+    const made = backup(id, now, { database: (opts.database ?? 'DATABASE').replace(/_URL$/, '') });
     a.backups.unshift(made);
     opts.onProgress?.('backup done');
     return { ...made, sourceBytes: made.sizeBytes, logs: [] };
@@ -178,9 +181,12 @@ export class FakeHeroku implements HerokuApi {
     return url;
   }
 
-  async restoreBackup(app: string, id: string, opts: RestoreBackupOptions): Promise<void> {
+  async restoreBackup(app: string, id: string, opts: RestoreBackupOptions): Promise<BackupInfo> {
     this.enter('restoreBackup', app, [id, opts.database, opts.confirm]);
+    // The restore transfer is returned, not listed: tests decide what Heroku's history shows.
+    const made = backup(`r${String(this.nextBackup++).padStart(3, '0')}`, new Date().toISOString(), { database: (opts.database ?? 'DATABASE').replace(/_URL$/, '') });
     opts.onProgress?.('restore done');
+    return { ...made, sourceBytes: made.sizeBytes, logs: [] };
   }
 
   async maintenance(app: string): Promise<boolean> {

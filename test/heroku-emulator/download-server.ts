@@ -1,8 +1,11 @@
 /**
- * The emulator's HTTPS server for backup public URLs, standing in for S3: unauthenticated
- * GET/HEAD of `/backups/<token>/<name>.dump` with Content-Length and an S3-style
- * `ETag: "<md5 hex>"`. `heroku pg:backups:download` fetches these with node's https.get, so the
- * server must be HTTPS with a certificate the CLI trusts (NODE_EXTRA_CA_CERTS).
+ * The emulator's HTTPS server for backup public URLs, standing in for S3: GET/HEAD of
+ * `/backups/<token>/<name>.dump` with a presigned query (X-Amz-Date, X-Amz-Expires, X-Amz-Signature),
+ * answered with Content-Length and an S3-style ETag. As on S3: an unsigned or wrongly signed URL gets
+ * 403 AccessDenied / SignatureDoesNotMatch, an expired one 403 "Request has expired", and the ETag of
+ * an object uploaded in parts (every real backup) is `"<hex>-<parts>"`, not the file's MD5.
+ * `heroku pg:backups:download` fetches these with node's https.get, so the server must be HTTPS with a
+ * certificate the CLI trusts (NODE_EXTRA_CA_CERTS).
  *
  * Download faults (TransferStore.takeDownloadFault) reproduce what breaks real downloads: a
  * connection cut after half the body, flipped bytes under the original ETag, an error status.
@@ -27,14 +30,14 @@ export interface DownloadServer {
 const BACKUP_ROUTE = new RegExp(`^${BACKUP_PATH}/(?<token>[^/]+)/(?<name>[^/]+)$`);
 
 /** An S3-style XML error. */
-function s3Error(res: ServerResponse, status: number, code: string, message: string): number {
-  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>\n`;
+function s3Error(res: ServerResponse, status: number, code: string, message: string, extra = ''): number {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${extra}</Error>\n`;
   res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
   return status;
 }
 
-/** Flip a run of bytes in the middle (and the last byte) so the md5 no longer matches. */
+/** Flip a run of bytes in the middle (and the last byte): same length, different content. */
 function corrupt(body: Buffer): Buffer {
   const out = Buffer.from(body);
   const start = Math.floor(out.length / 2);
@@ -45,9 +48,15 @@ function corrupt(body: Buffer): Buffer {
 
 /** Start the HTTPS server on 127.0.0.1 (random port). `log` records each answered request. */
 export async function startDownloadServer(store: TransferStore, tls: TlsFiles, log: (request: LoggedRequest) => void): Promise<DownloadServer> {
-  async function respond(method: string, path: string, res: ServerResponse): Promise<number> {
+  async function respond(method: string, path: string, query: URLSearchParams, res: ServerResponse): Promise<number> {
     const m = BACKUP_ROUTE.exec(path);
     if (!m || (method !== 'GET' && method !== 'HEAD')) return s3Error(res, 403, 'AccessDenied', 'Access Denied');
+    const signed = store.checkSignedUrl(path, query);
+    if (signed === 'unsigned') return s3Error(res, 403, 'AccessDenied', 'Access Denied');
+    if (signed === 'bad-signature') return s3Error(res, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    if (signed === 'expired') {
+      return s3Error(res, 403, 'AccessDenied', 'Request has expired', `<X-Amz-Expires>${query.get('X-Amz-Expires') ?? ''}</X-Amz-Expires><ServerTime>${new Date().toISOString()}</ServerTime>`);
+    }
     const backup = store.byToken(m.groups?.token ?? '');
     const file = backup?.succeeded ? backup.file : undefined;
     if (!backup || !file) return s3Error(res, 404, 'NoSuchKey', 'The specified key does not exist.');
@@ -60,7 +69,7 @@ export async function startDownloadServer(store: TransferStore, tls: TlsFiles, l
     res.writeHead(200, {
       'Content-Type': 'application/octet-stream',
       'Content-Length': size,
-      ETag: `"${backup.md5 ?? ''}"`,
+      ETag: `"${store.etagOf(backup)}"`,
       'Last-Modified': new Date(backup.finishedAt ?? Date.now()).toUTCString(),
       'Accept-Ranges': 'bytes',
     });
@@ -86,8 +95,9 @@ export async function startDownloadServer(store: TransferStore, tls: TlsFiles, l
 
   const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     const method = (req.method ?? 'GET').toUpperCase();
-    const path = new URL(req.url ?? '/', 'https://emulator.invalid').pathname;
-    void respond(method, path, res)
+    const url = new URL(req.url ?? '/', 'https://emulator.invalid');
+    const path = url.pathname;
+    void respond(method, path, url.searchParams, res)
       .catch(() => (res.headersSent ? (res.destroy(), 500) : s3Error(res, 500, 'InternalError', 'We encountered an internal error.')))
       .then((status) => log({ method, path, status }));
   });

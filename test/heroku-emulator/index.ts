@@ -14,14 +14,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { startDownloadServer, type DownloadServer } from './download-server.js';
 
-import { defaultFaultBody, Faults } from './faults.js';
+import { defaultFaultBody, Faults, RATE_LIMIT_BODY, RateLimiter } from './faults.js';
 import { ApiError, matchRoute, notFound, type Reply, type Route, type RouteDeps } from './http.js';
 import { dataRoutes } from './routes/data.js';
 import { platformRoutes } from './routes/platform.js';
 import { streamRoutes } from './routes/streams.js';
 import { transferRoutes } from './routes/transfers.js';
 import { createSandbox, type Sandbox } from './sandbox.js';
-import { EmulatorState } from './state.js';
+import { EmulatorState, PRIMARY } from './state.js';
 import { createSelfSignedCert } from './tls.js';
 import { TransferStore } from './transfer-store.js';
 import type { Emulator, EmulatorOptions, LoggedRequest } from './types.js';
@@ -29,13 +29,16 @@ import type { Emulator, EmulatorOptions, LoggedRequest } from './types.js';
 export type {
   AddBackupOptions,
   AppSnapshot,
+  AttachSpec,
   DownloadFault,
   EmulatedAppSpec,
   EmulatedBackup,
   Emulator,
   EmulatorOptions,
+  EtagStyle,
   FaultSpec,
   LoggedRequest,
+  RateLimitSpec,
   ReleaseSpec,
   TransferBehavior,
   TransferMode,
@@ -95,6 +98,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const apiKey = options.apiKey ?? DEFAULT_API_KEY;
   const state = new EmulatorState();
   const faults = new Faults();
+  const rateLimit = new RateLimiter();
   const requests: LoggedRequest[] = [];
   let baseUrl = '';
   let publicUrl = '';
@@ -114,9 +118,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (match?.route.auth !== false && !isAuthorized(req.headers.authorization, apiKey)) {
         return send(res, { status: 401, body: UNAUTHORIZED });
       }
+      // Heroku counts every authenticated request against the account's budget and says what is left.
+      const limit = match?.route.auth === false ? undefined : rateLimit.take(path);
+      const limitHeaders: Record<string, string> = limit ? { 'RateLimit-Remaining': String(limit.remaining) } : {};
+      if (limit && !limit.allowed) return send(res, { status: 429, body: RATE_LIMIT_BODY, headers: limitHeaders });
       if (!match) throw notFound(NO_ENDPOINT);
       const reply = await match.route.handle({ method, path, query, params: match.params, headers: req.headers, body });
-      return send(res, reply);
+      return send(res, { ...reply, headers: { ...limitHeaders, ...reply.headers } });
     } catch (error) {
       if (error instanceof ApiError) return send(res, { status: error.status, body: { id: error.id, message: error.message } });
       // Never echo the error: it may carry a database URL with its password.
@@ -154,7 +162,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   publicUrl = downloads.url;
   const sandboxed: Sandbox = sandbox;
 
-  for (const spec of options.apps ?? []) state.addApp(spec);
+  try {
+    for (const spec of options.apps ?? []) state.addApp(spec);
+    for (const spec of options.attachments ?? []) state.attach(spec);
+  } catch (error) {
+    await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), downloads.close()]);
+    await sandbox.remove();
+    throw error;
+  }
 
   let stopped: Promise<void> | undefined;
   return {
@@ -176,6 +191,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     addApp: (spec) => void state.addApp(spec),
     removeApp: (name) => state.removeApp(name),
+    attach: (spec) => void state.attach(spec),
+    detach(app, name) {
+      const target = state.get(app);
+      const attachment = state.attachmentNamed(target, name);
+      if (!attachment) throw new Error(`emulator: ${app} has no attachment named ${name}`);
+      state.detach(target, attachment);
+    },
     setConfigVar: (app, key, value) => state.setConfigVars(state.get(app), { [key]: value }),
     addRelease: (app, release) => state.addRelease(app, release).version,
     app: (name) => state.snapshot(name),
@@ -185,6 +207,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     publicUrl,
     caCertPath,
     setTransferBehavior: (app, behavior) => transfers.setBehavior(state.get(app), behavior),
+    releaseTransfers: (app, outcome) => transfers.release(state.get(app), outcome),
+    setRateLimit: (limit) => rateLimit.set(limit),
+    setPublicUrlTtl: (ms) => transfers.setPublicUrlTtl(ms),
+    setEtagStyle: (style) => transfers.setEtagStyle(style),
     setDownloadFault: (fault) => transfers.setDownloadFault(fault),
     backups: (app) =>
       transfers
@@ -193,9 +219,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         .map((t) => transfers.record(t)),
     async addBackup(app, backupOptions = {}) {
       const target = state.get(app);
-      const url = backupOptions.fromDatabaseUrl ?? state.databaseUrl(target);
-      if (url === undefined) throw new Error(`emulator: app ${app} has no database to back up`);
-      return transfers.record(await transfers.addBackup(target, url, backupOptions.ageMs ?? 0));
+      const attachment = state.attachmentNamed(target, backupOptions.database ?? PRIMARY);
+      if (!attachment) throw new Error(`emulator: app ${app} has no database attached as ${backupOptions.database ?? PRIMARY}`);
+      // A backup is a transfer of the app that pays for the database.
+      const addon = state.addon(attachment);
+      const url = backupOptions.fromDatabaseUrl ?? addon.url;
+      return transfers.record(await transfers.addBackup(state.billingApp(addon), url, state.transferName(addon), backupOptions.ageMs ?? 0));
     },
     stop() {
       stopped ??= Promise.all([

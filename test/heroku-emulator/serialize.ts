@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import { ACCOUNT, DATABASE_VAR, type AddonState, type AppState, type ReleaseState } from './state.js';
+import { ACCOUNT, attachmentVar, type AddonState, type AppState, type AttachmentState, type EmulatorState, type ReleaseState } from './state.js';
 
 /** Where release output streams live (routes/streams.ts serves them). */
 export const RELEASE_OUTPUT_PATH = '/streams/release-output';
@@ -63,41 +63,45 @@ export function accountJson(): Record<string, unknown> {
   return { ...ACCOUNT, verified: true, two_factor_authentication: false, beta: false, created_at: '2020-01-01T00:00:00Z' };
 }
 
-/** An add-on, with the plan expanded (what `Accept-Inclusion: addon:plan` asks for). */
-export function addonJson(app: AppState, addon: AddonState): Record<string, unknown> {
+/** An add-on, with the plan expanded (what `Accept-Inclusion: addon:plan` asks for). `app` is the app that pays for it. */
+export function addonJson(state: EmulatorState, addon: AddonState): Record<string, unknown> {
+  const billing = state.billingApp(addon);
   return {
     id: addon.id,
     name: addon.name,
     addon_service: SERVICE,
-    app: appRef(app),
-    billing_entity: { id: app.id, name: app.name, type: 'app' },
-    config_vars: [DATABASE_VAR],
+    app: appRef(billing),
+    billing_entity: { id: billing.id, name: billing.name, type: 'app' },
+    // The config vars of its attachments on the billing app.
+    config_vars: state.attachmentsOfAddon(addon).filter((a) => a.appId === billing.id).map((a) => attachmentVar(a.name)),
     created_at: addon.createdAt,
     plan: { id: '0e1f2a3b-0000-4000-8000-00000000000a', name: addon.plan },
     provider_id: addon.id,
     state: 'provisioned',
     updated_at: addon.createdAt,
-    web_url: `https://addons-sso.heroku.com/apps/${app.id}/addons/${addon.id}`,
+    web_url: `https://addons-sso.heroku.com/apps/${billing.id}/addons/${addon.id}`,
   };
 }
 
-/** The app's one attachment: DATABASE, owning DATABASE_URL. */
-export function attachmentJson(app: AppState, addon: AddonState): Record<string, unknown> {
+/** One attachment: its name owns the config var `<name>_URL` on the attachment's app. */
+export function attachmentJson(state: EmulatorState, attachment: AttachmentState): Record<string, unknown> {
+  const app = state.appOf(attachment);
+  const addon = state.addon(attachment);
   return {
-    id: addon.attachmentId,
-    name: 'DATABASE',
+    id: attachment.id,
+    name: attachment.name,
     namespace: null,
     app: appRef(app),
-    addon: addonJson(app, addon),
-    config_vars: [DATABASE_VAR],
-    created_at: addon.createdAt,
-    updated_at: addon.createdAt,
+    addon: addonJson(state, addon),
+    config_vars: [attachmentVar(attachment.name)],
+    created_at: attachment.createdAt,
+    updated_at: attachment.createdAt,
     web_url: `https://addons-sso.heroku.com/apps/${app.id}/addons/${addon.id}`,
   };
 }
 
 /** One release. `current` marks the newest succeeded one. */
-export function releaseJson(app: AppState, release: ReleaseState, current: ReleaseState | undefined, baseUrl: string): Record<string, unknown> {
+export function releaseJson(app: AppState, release: ReleaseState, current: ReleaseState | undefined, baseUrl: string, planNames: string[]): Record<string, unknown> {
   return {
     id: release.id,
     version: release.version,
@@ -107,7 +111,7 @@ export function releaseJson(app: AppState, release: ReleaseState, current: Relea
     created_at: release.createdAt,
     updated_at: release.createdAt,
     app: appRef(app),
-    addon_plan_names: app.addon ? [app.addon.plan] : [],
+    addon_plan_names: planNames,
     slug: null,
     user: { id: ACCOUNT.id, email: ACCOUNT.email },
     output_stream_url: release.hasOutputStream ? `${baseUrl}${RELEASE_OUTPUT_PATH}/${app.id}/${release.version}` : null,

@@ -5,11 +5,16 @@
  * the transfer records follow the state machine the CLI polls (endpoints doc §5):
  * pending (started_at null) → running (processed_bytes growing) → finished (succeeded true/false).
  *
- * Per-app behaviours (ok, fail, pending, slow, noop) and download faults let tests reproduce the
+ * Per-app behaviours (ok, fail, pending, slow, hold, noop) and download faults let tests reproduce the
  * ways real transfers go wrong. No HTTP here: routes/transfers.ts and download-server.ts serve it.
+ *
+ * Transfers are the billing app's: a backup of a database shared with another app is listed (and
+ * polled) under the app that pays for it, and names the database as transfers do ("COBALT", else
+ * "DATABASE"). Public URLs are signed S3-style URLs that expire; a backup's own to_url (what a restore
+ * is given) is not signed and is refused to outside downloads, as S3 refuses an unsigned GET.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,13 +23,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { humanBytes, readDatabaseFacts } from './database-facts.js';
 import { majorOf, pgBinary, runPgCommand } from './pg-commands.js';
 import type { AppState } from './state.js';
-import type { DownloadFault, EmulatedBackup, TransferBehavior, TransferMode } from './types.js';
+import type { DownloadFault, EmulatedBackup, EtagStyle, TransferBehavior, TransferMode } from './types.js';
 
 /** Where a backup file is served: `<publicUrl>/backups/<token>/<name>.dump`. */
 export const BACKUP_PATH = '/backups';
 
 /** How long a 'slow' transfer reports running unless told otherwise. */
 const DEFAULT_SLOW_MS = 5_000;
+
+/** How long a public URL is valid unless told otherwise (Heroku's are signed for about an hour). */
+export const DEFAULT_PUBLIC_URL_TTL_MS = 60 * 60_000;
+
+/** The part size the emulator's "uploads" use for multipart ETags (S3's parts are 5 MiB or more). */
+const PART_BYTES = 8 * 1024 * 1024;
 
 /** One line of a transfer's log. */
 export interface TransferLog {
@@ -46,7 +57,7 @@ export interface TransferState {
   startedAt: number | undefined;
   finishedAt: number | undefined;
   canceledAt: number | undefined;
-  /** A 'slow' transfer keeps running until this time, even when its tool is done (0: not slow). */
+  /** A 'slow' transfer keeps running until this time, even when its tool is done (0: not slow; Infinity: 'hold'). */
   slowUntil: number;
   succeeded: boolean;
   warnings: number;
@@ -61,7 +72,9 @@ export interface TransferState {
   /** Backups: the stored dump, once it succeeded. */
   file: string | undefined;
   md5: string | undefined;
-  /** Backups: the public URL (what restores get as backup_url). Restores: null. */
+  /** Backups: S3's multipart ETag of the dump (`<hex>-<parts>`). */
+  multipartEtag: string | undefined;
+  /** Backups: the unsigned storage URL (what restores get as backup_url). Restores: null. */
   toUrl: string | null;
   /** Restores: the backup_url they were given, without credentials. */
   fromUrl: string | null;
@@ -86,10 +99,32 @@ function safeMessage(error: unknown): string {
   return String((error as Error)?.message ?? error).replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>');
 }
 
-async function md5File(file: string): Promise<string> {
-  const hash = createHash('md5');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+/**
+ * The MD5 of a file and the ETag S3 gives it when uploaded in parts of PART_BYTES: the MD5 of the
+ * parts' MD5s, a dash, and the number of parts. That is not the file's MD5, even with one part.
+ */
+async function digestFile(file: string): Promise<{ md5: string; multipartEtag: string }> {
+  const whole = createHash('md5');
+  const parts: Buffer[] = [];
+  let part = createHash('md5');
+  let inPart = 0;
+  for await (const raw of createReadStream(file)) {
+    let chunk = raw as Buffer;
+    whole.update(chunk);
+    while (chunk.length) {
+      const take = Math.min(chunk.length, PART_BYTES - inPart);
+      part.update(chunk.subarray(0, take));
+      inPart += take;
+      chunk = chunk.subarray(take);
+      if (inPart === PART_BYTES) {
+        parts.push(part.digest());
+        part = createHash('md5');
+        inPart = 0;
+      }
+    }
+  }
+  if (inPart > 0 || parts.length === 0) parts.push(part.digest());
+  return { md5: whole.digest('hex'), multipartEtag: `${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}` };
 }
 
 /** The transfers of every app, the dump files behind them, behaviours and download faults. */
@@ -97,6 +132,12 @@ export class TransferStore {
   private readonly byApp = new Map<string, TransferState[]>();
   private readonly behaviors = new Map<string, Behavior>();
   private fault: { spec: DownloadFault; remaining: number } | undefined;
+  /** Releases the transfers in mode 'hold', by app id. */
+  private readonly holds = new Map<string, Set<(outcome: 'ok' | 'fail') => void>>();
+  /** Signs public URLs (a fresh secret per emulator). */
+  private readonly signingKey = randomBytes(32);
+  private publicUrlTtlMs = DEFAULT_PUBLIC_URL_TTL_MS;
+  private etagStyle: EtagStyle = 'multipart';
   private readonly children = new Set<ChildProcess>();
   private readonly jobs = new Set<Promise<void>>();
   /** Cuts the waits of 'slow' transfers short on close. */
@@ -159,19 +200,78 @@ export class TransferStore {
     return fault.spec;
   }
 
-  /** The public URL of a backup. */
-  publicUrlOf(t: TransferState): string {
+  /** The unsigned storage URL of a backup (its to_url): a restore may use it, an outside download may not. */
+  storageUrlOf(t: TransferState): string {
     return `${this.publicUrl()}${BACKUP_PATH}/${t.token ?? ''}/${transferName(t)}.dump`;
+  }
+
+  /** A signed public URL of a backup, valid for the public URL lifetime from now, and when it expires. */
+  signedUrlOf(t: TransferState, now = Date.now()): { url: string; expiresAt: Date } {
+    const date = Math.floor(now / 1000);
+    const expires = Math.max(1, Math.ceil(this.publicUrlTtlMs / 1000));
+    const amzDate = new Date(date * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const url = new URL(this.storageUrlOf(t));
+    url.searchParams.set('X-Amz-Algorithm', 'AWS4-HMAC-SHA256');
+    url.searchParams.set('X-Amz-Date', amzDate);
+    url.searchParams.set('X-Amz-Expires', String(expires));
+    url.searchParams.set('X-Amz-SignedHeaders', 'host');
+    url.searchParams.set('X-Amz-Signature', this.signature(url.pathname, amzDate, expires));
+    return { url: url.toString(), expiresAt: new Date((date + expires) * 1000) };
+  }
+
+  /**
+   * Check a download URL as S3 checks a presigned one: 'ok', 'unsigned' (no or a wrong signature:
+   * AccessDenied / SignatureDoesNotMatch) or 'expired' ("Request has expired").
+   */
+  checkSignedUrl(pathname: string, query: URLSearchParams, now = Date.now()): 'ok' | 'unsigned' | 'bad-signature' | 'expired' {
+    const amzDate = query.get('X-Amz-Date') ?? '';
+    const expires = Number(query.get('X-Amz-Expires') ?? '');
+    const signature = query.get('X-Amz-Signature');
+    if (!signature) return 'unsigned';
+    const m = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(amzDate);
+    if (!m || !Number.isInteger(expires) || signature !== this.signature(pathname, amzDate, expires)) return 'bad-signature';
+    const signedAt = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+    return now >= signedAt + expires * 1000 ? 'expired' : 'ok';
+  }
+
+  setPublicUrlTtl(ms: number): void {
+    if (!(ms > 0)) throw new Error('emulator: the public URL lifetime must be positive');
+    this.publicUrlTtlMs = ms;
+  }
+
+  setEtagStyle(style: EtagStyle): void {
+    this.etagStyle = style;
+  }
+
+  /** The ETag a download of this backup carries (without quotes). */
+  etagOf(t: TransferState): string {
+    if (!t.md5) return '';
+    if (this.etagStyle === 'md5') return t.md5;
+    // An SSE-KMS object's ETag: 32 hex digits, but not the MD5 of the bytes.
+    if (this.etagStyle === 'opaque') return createHash('md5').update(`opaque:${t.uuid}`).digest('hex');
+    return t.multipartEtag ?? '';
+  }
+
+  /** Let an app's 'hold' transfers finish: as they would have ('ok'), or failing at the very end ('fail'). */
+  release(app: AppState, outcome: 'ok' | 'fail' = 'ok'): void {
+    const holds = this.holds.get(app.id);
+    this.holds.delete(app.id);
+    for (const done of holds ?? []) done(outcome);
+  }
+
+  private signature(pathname: string, amzDate: string, expires: number): string {
+    return createHmac('sha256', this.signingKey).update(`${pathname}\n${amzDate}\n${expires}`).digest('hex');
   }
 
   /**
    * Start a capture of `url` (the app's database). With mode ok it has finished when this
    * resolves; slow runs in the background; pending never starts; fail finishes failed at once.
    */
-  async capture(app: AppState, url: string, mode: TransferMode = this.behavior(app).capture): Promise<TransferState> {
+  async capture(app: AppState, url: string, fromName: string, mode: TransferMode = this.behavior(app).capture): Promise<TransferState> {
     const t = this.create(app, 'backup');
+    t.fromName = fromName;
     t.token = randomBytes(18).toString('base64url');
-    t.toUrl = this.publicUrlOf(t);
+    t.toUrl = this.storageUrlOf(t);
     const name = transferName(t);
     switch (mode) {
       case 'pending':
@@ -185,8 +285,8 @@ export class TransferStore {
         this.finish(t, false);
         break;
       case 'slow':
-        t.startedAt = Date.now();
-        t.slowUntil = t.startedAt + this.behavior(app).delayMs;
+      case 'hold':
+        this.startSlow(app, t, mode);
         this.background(this.dump(t, url));
         break;
       case 'ok':
@@ -197,9 +297,10 @@ export class TransferStore {
   }
 
   /** Start a restore of the backup behind `backupUrl` into `url` (the target app's database). */
-  async restore(app: AppState, url: string, backupUrl: string): Promise<TransferState> {
+  async restore(app: AppState, url: string, backupUrl: string, toName: string): Promise<TransferState> {
     const mode = this.behavior(app).restore;
     const t = this.create(app, 'restore');
+    t.toName = toName;
     const backup = this.backupOfUrl(backupUrl);
     t.fromName = backup ? transferName(backup) : 'BACKUP';
     t.fromUrl = withoutCredentials(backupUrl);
@@ -226,8 +327,8 @@ export class TransferStore {
         this.finish(t, true);
         break;
       case 'slow':
-        t.startedAt = Date.now();
-        t.slowUntil = t.startedAt + this.behavior(app).delayMs;
+      case 'hold':
+        this.startSlow(app, t, mode);
         this.background(this.pgRestore(t, url, backup, backupUrl));
         break;
       case 'ok':
@@ -248,8 +349,8 @@ export class TransferStore {
   }
 
   /** Create a finished backup now (real pg_dump), backdated by `ageMs`; rejects when pg_dump fails. */
-  async addBackup(app: AppState, url: string, ageMs = 0): Promise<TransferState> {
-    const t = await this.capture(app, url, 'ok');
+  async addBackup(app: AppState, url: string, fromName: string, ageMs = 0): Promise<TransferState> {
+    const t = await this.capture(app, url, fromName, 'ok');
     if (!t.succeeded) {
       const why = t.logs.filter((l) => l.level === 'error').map((l) => l.message).slice(-2).join(' | ');
       throw new Error(`emulator: pg_dump for ${app.name} failed: ${why || 'no output'}`);
@@ -269,10 +370,12 @@ export class TransferStore {
       uuid: t.uuid,
       file: t.file ?? '',
       md5: t.md5 ?? '',
+      etag: t.file ? this.etagOf(t) : '',
+      database: t.fromName,
       size: t.file ? t.processedBytes : 0,
       succeeded: t.succeeded,
       createdAt: new Date(t.createdAt).toISOString(),
-      url: t.file ? this.publicUrlOf(t) : '',
+      url: t.file ? this.signedUrlOf(t).url : '',
     };
   }
 
@@ -281,6 +384,8 @@ export class TransferStore {
     this.closed = true;
     this.stopping.abort();
     for (const child of this.children) child.kill('SIGKILL');
+    for (const holds of this.holds.values()) for (const done of holds) done('ok');
+    this.holds.clear();
     await Promise.allSettled([...this.jobs]);
   }
 
@@ -310,6 +415,7 @@ export class TransferStore {
       token: undefined,
       file: undefined,
       md5: undefined,
+      multipartEtag: undefined,
       toUrl: null,
       fromUrl: null,
     };
@@ -329,10 +435,36 @@ export class TransferStore {
     t.succeeded = succeeded;
   }
 
-  /** A 'slow' transfer's remaining time (returns at once on close). */
-  private async waitSlow(t: TransferState): Promise<void> {
+  /** Mark a transfer started and running slowly ('slow': for delayMs; 'hold': until released). */
+  private startSlow(app: AppState, t: TransferState, mode: 'slow' | 'hold'): void {
+    t.startedAt = Date.now();
+    if (mode === 'slow') {
+      t.slowUntil = t.startedAt + this.behavior(app).delayMs;
+      return;
+    }
+    t.slowUntil = Number.POSITIVE_INFINITY;
+    const released = new Promise<'ok' | 'fail'>((resolve) => {
+      const holds = this.holds.get(app.id) ?? new Set();
+      holds.add(resolve);
+      this.holds.set(app.id, holds);
+    });
+    this.held.set(t.uuid, released);
+  }
+
+  /** Promises of the 'hold' transfers, resolved with how they end when released (or on close). */
+  private readonly held = new Map<string, Promise<'ok' | 'fail'>>();
+
+  /** A 'slow' transfer's remaining time, a held one's release (returns at once on close); 'fail' when released to fail. */
+  private async waitSlow(t: TransferState): Promise<'ok' | 'fail'> {
+    const held = this.held.get(t.uuid);
+    if (held) {
+      const outcome = await held;
+      this.held.delete(t.uuid);
+      return outcome;
+    }
     const delay = t.slowUntil - Date.now();
     if (delay > 0) await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    return 'ok';
   }
 
   private background(job: Promise<void>): void {
@@ -364,9 +496,10 @@ export class TransferStore {
     );
     if (result.exitCode === 0) t.expectedBytes = (await stat(file)).size;
     // The upload of a slow backup takes its time.
-    await this.waitSlow(t);
+    const outcome = await this.waitSlow(t);
     this.log(t, 'waiting for pg_dump to complete');
-    if (result.exitCode !== 0 || this.closed) {
+    if (outcome === 'fail') this.log(t, 'upload failed: connection reset by peer (failure injected by the drydock emulator)', 'error');
+    if (result.exitCode !== 0 || this.closed || outcome === 'fail') {
       this.log(t, `pg_dump finished with errors (exit status ${result.exitCode})`, 'error');
       this.log(t, `upload aborted: ${name} is incomplete and cannot be restored`);
       await rm(file, { force: true });
@@ -375,7 +508,9 @@ export class TransferStore {
     }
     this.log(t, 'pg_dump done');
     const size = (await stat(file)).size;
-    t.md5 = await md5File(file);
+    const digests = await digestFile(file);
+    t.md5 = digests.md5;
+    t.multipartEtag = digests.multipartEtag;
     t.file = file;
     t.processedBytes = size;
     this.log(t, 'waiting for upload to complete');
@@ -408,8 +543,9 @@ export class TransferStore {
     const result = await runPgCommand(pgBinary('pg_restore', major), args, url, this.children, (line) =>
       this.log(t, line, /^pg_restore: error:/.test(line) ? 'error' : 'info'),
     );
-    await this.waitSlow(t);
-    if (result.exitCode !== 0 || this.closed) {
+    const outcome = await this.waitSlow(t);
+    if (outcome === 'fail') this.log(t, 'pg_restore: error: connection to server was lost (failure injected by the drydock emulator)', 'error');
+    if (result.exitCode !== 0 || this.closed || outcome === 'fail') {
       // Heroku marks a restore with errors as failed (pg_restore still applied what it could).
       this.log(t, 'pg_restore finished with errors', 'error');
       this.log(t, 'waiting for download to complete');

@@ -119,16 +119,16 @@ describe.concurrent('HerokuCli against the emulator', () => {
     expect(error.message).toMatch(/adapter-nodb has no databases/);
   });
 
-  test("fails with 'failed' and the API's message (password masked) when the API answers 500", async ({ expect }) => {
+  test("fails with 'unavailable' and the API's message (password masked) when the API answers 500", async ({ expect }) => {
     emu.injectFault({
       path: '/apps/adapter-faulty/config-vars',
       status: 500,
       body: { id: 'internal_server_error', message: `Database ${secretUrl} is on fire.` },
       times: 1,
     });
-    const error = await herokuError(expect, cli().configVars('adapter-faulty'), 'failed');
-    expect(error.message).toMatch(/^heroku failed \(exit 2\) \(app adapter-faulty\): Database postgres:\/\/postgres:\*+@localhost.* is on fire\.$/);
-    expect(error.hint).toMatch(/heroku config --json --app adapter-faulty/);
+    const error = await herokuError(expect, cli().configVars('adapter-faulty'), 'unavailable');
+    expect(error.message).toMatch(/^Heroku's API failed \(app adapter-faulty\): Database postgres:\/\/postgres:\*+@localhost.* is on fire\.$/);
+    expect(error.hint).toMatch(/status\.heroku\.com/);
   });
 
   test("fails with 'network' when the emulator is stopped (after the CLI's ~6 s of retries)", async ({ expect }) => {

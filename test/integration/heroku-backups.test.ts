@@ -101,7 +101,7 @@ afterAll(async () => {
 });
 
 describe('backup downloads (faults are global: these run alone)', { timeout: 120_000 }, () => {
-  test('serves the stored dump over HTTPS with Content-Length and an S3-style ETag', async () => {
+  test('serves the stored dump over HTTPS with Content-Length and a multipart ETag, which is not its MD5', async () => {
     const backup = await emu.addBackup('bk-dl');
     expect(backup.url.startsWith(`${emu.publicUrl}/backups/`)).toBe(true);
     const res = await httpsGet(emu, backup.url);
@@ -109,7 +109,48 @@ describe('backup downloads (faults are global: these run alone)', { timeout: 120
     expect(res.complete).toBe(true);
     expect(res.body.equals(await readFile(backup.file))).toBe(true);
     expect(res.headers['content-length']).toBe(String(backup.size));
-    expect(res.headers.etag).toBe(`"${backup.md5}"`);
+    // S3's ETag of an upload in parts: the MD5 of the parts' MD5s, then the number of parts.
+    expect(res.headers.etag).toBe(`"${md5(createHash('md5').update(res.body).digest())}-1"`);
+    expect(res.headers.etag).toBe(`"${backup.etag}"`);
+    expect(res.headers.etag).not.toContain(backup.md5);
+  });
+
+  test('signed URLs: unsigned, tampered and expired ones are refused as S3 refuses them', async () => {
+    const [backup] = emu.backups('bk-dl');
+    const url = new URL(backup?.url ?? '');
+    const unsigned = await httpsGet(emu, `${url.origin}${url.pathname}`);
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.body.toString()).toMatch(/<Code>AccessDenied<\/Code><Message>Access Denied</);
+    url.searchParams.set('X-Amz-Expires', '999999');
+    const tampered = await httpsGet(emu, url.toString());
+    expect(tampered.status).toBe(403);
+    expect(tampered.body.toString()).toMatch(/<Code>SignatureDoesNotMatch</);
+    emu.setPublicUrlTtl(1_000);
+    try {
+      const short = emu.backups('bk-dl')[0]?.url ?? '';
+      expect((await httpsGet(emu, short)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      const expired = await httpsGet(emu, short);
+      expect(expired.status).toBe(403);
+      expect(expired.body.toString()).toMatch(/<Code>AccessDenied<\/Code><Message>Request has expired</);
+    } finally {
+      emu.setPublicUrlTtl(3_600_000);
+    }
+  });
+
+  test('ETag styles: opaque (32 hex digits, not the MD5) and md5', async () => {
+    const [backup] = emu.backups('bk-dl');
+    try {
+      emu.setEtagStyle('opaque');
+      const opaque = await httpsGet(emu, backup?.url ?? '');
+      expect(opaque.headers.etag).toMatch(/^"[0-9a-f]{32}"$/);
+      expect(opaque.headers.etag).not.toBe(`"${md5(opaque.body)}"`);
+      emu.setEtagStyle('md5');
+      const plain = await httpsGet(emu, backup?.url ?? '');
+      expect(plain.headers.etag).toBe(`"${md5(plain.body)}"`);
+    } finally {
+      emu.setEtagStyle('multipart');
+    }
   });
 
   test('truncate: promises the whole file, then cuts the connection after about half', async () => {
@@ -124,14 +165,14 @@ describe('backup downloads (faults are global: these run alone)', { timeout: 120
     expect((await httpsGet(emu, backup?.url ?? '')).body.length).toBe(backup?.size);
   });
 
-  test('corrupt: the full length with flipped bytes, under the original ETag', async () => {
+  test('corrupt: the full length with flipped bytes, under the same ETag', async () => {
     const [backup] = emu.backups('bk-dl');
     emu.setDownloadFault({ kind: 'corrupt' });
     try {
       const res = await httpsGet(emu, backup?.url ?? '');
       expect(res.status).toBe(200);
       expect(res.body.length).toBe(backup?.size);
-      expect(res.headers.etag).toBe(`"${backup?.md5}"`);
+      expect(res.headers.etag).toBe(`"${backup?.etag}"`);
       expect(md5(res.body)).not.toBe(backup?.md5);
     } finally {
       emu.setDownloadFault(null);
@@ -189,8 +230,9 @@ describe.concurrent('backups and restores with the real heroku CLI', { timeout: 
     expect(info.stdout).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 pg_dump: dumping contents of table "public\.widgets"$/m);
     expect(info.stdout).toMatch(/ Finished backup of DATABASE to b001/);
     expect(url.exitCode, url.stderr).toBe(0);
-    expect(url.stdout.trim()).toBe(backup?.url);
-    expect(url.stdout.trim()).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/backups\/[\w-]+\/b001\.dump$/);
+    // A presigned URL: the same object, signed anew for each request.
+    expect(new URL(url.stdout.trim()).pathname).toBe(new URL(backup?.url ?? '').pathname);
+    expect(url.stdout.trim()).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/backups\/[\w-]+\/b001\.dump\?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=\d{8}T\d{6}Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=[0-9a-f]{64}$/);
     expect(download.exitCode, download.stderr).toBe(0);
     const downloaded = await readFile(output);
     expect(downloaded.equals(await readFile(backup?.file ?? ''))).toBe(true);

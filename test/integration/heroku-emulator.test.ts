@@ -239,6 +239,55 @@ describe('npm run emulator (standalone)', () => {
     }
   });
 
+  test('--help documents the flags for several databases, shared databases and faults', async () => {
+    const child = spawn(tsx, [main, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    expect(await new Promise<number | null>((res) => child.on('exit', (c) => res(c)))).toBe(0);
+    for (const flag of ['--colour APP=COLOUR', '--attach APP:NAME=URL', '--attach APP:NAME=OWNER[:ATT]', '--billing-app APP:NAME=OWNER', '--capture-mode APP=MODE', '--poll-fault STATUS[xN]', '--rate-limit BUDGET[/PER_MIN]', '--url-ttl SECONDS', '--etag multipart|opaque|md5']) {
+      expect(stdout).toContain(flag);
+    }
+  });
+
+  test('models a colour attachment, a follower, a shared database and one billed to another app', async () => {
+    const other = prod.localhostUrl.replace(/\/[^/]*$/, '/postgres');
+    const args = [main, '--port', '0', '--app', `emu-shop=${prod.localhostUrl}`, '--colour', 'emu-shop=COBALT', '--attach', `emu-shop:HEROKU_POSTGRESQL_AMBER=${other}`];
+    args.push('--app', 'emu-reports', '--attach', 'emu-reports:DATABASE=emu-shop:HEROKU_POSTGRESQL_AMBER', '--attach', `emu-reports:HEROKU_POSTGRESQL_PINK=${other}`, '--billing-app', 'emu-reports:HEROKU_POSTGRESQL_PINK=emu-payer');
+    args.push('--capture-mode', 'emu-shop=slow', '--poll-fault', '429x21', '--rate-limit', '4500/75', '--url-ttl', '600', '--etag', 'opaque');
+    const child = spawn(tsx, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!/^export HEROKU_HOST=/m.test(stdout) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      expect(stderr).toBe('');
+      const host = /^export HEROKU_HOST=(.*)$/m.exec(stdout)?.[1] ?? '';
+      const key = /^export HEROKU_API_KEY=(.*)$/m.exec(stdout)?.[1] ?? '';
+      const get = async (path: string) => (await fetch(`${host}${path}`, { headers: { Authorization: `Bearer ${key}` } })).json();
+      // Provisioning order: the colour's config var first, then DATABASE_URL; the follower after.
+      expect(Object.entries((await get('/apps/emu-shop/config-vars')) as Record<string, string>)).toEqual([
+        ['HEROKU_POSTGRESQL_COBALT_URL', prod.localhostUrl],
+        ['DATABASE_URL', prod.localhostUrl],
+        ['HEROKU_POSTGRESQL_AMBER_URL', other],
+      ]);
+      const attachments = (await get('/apps/emu-reports/addon-attachments')) as Array<{ name: string; addon: { app: { name: string } } }>;
+      expect(attachments.map((a) => [a.name, a.addon.app.name])).toEqual([
+        ['DATABASE', 'emu-shop'],
+        ['HEROKU_POSTGRESQL_PINK', 'emu-payer'],
+      ]);
+      // The payer, created for --billing-app, has the database under a colour of its own.
+      expect(Object.keys((await get('/apps/emu-payer/config-vars')) as Record<string, string>)).toEqual(['HEROKU_POSTGRESQL_AMBER_URL']);
+      const limited = await fetch(`${host}/apps/emu-shop`, { headers: { Authorization: `Bearer ${key}` } });
+      expect(limited.headers.get('ratelimit-remaining')).toMatch(/^\d+$/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+
   test('exits 2 with a one-line error for bad arguments, without echoing the URL', async () => {
     const child = spawn(tsx, [main, '--app', 'emu-x=mysql://u:s3cretpw@h/db'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

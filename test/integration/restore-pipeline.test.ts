@@ -104,13 +104,17 @@ describe('restore: which backup', () => {
   it('a failed backup is refused before anything changes', async () => {
     const { deps, heroku, options } = setup({ backup: 'b004' });
     await expect(runRestore(deps, options)).rejects.toThrow(/backup b004 of fake-prod is failed, not completed/);
-    expect(heroku.calls.map((c) => c.method)).toEqual(['listBackups']);
+    // Only reads (the backups, and the database they must be of) ran, all at once.
+    expect(heroku.mutatingCalls()).toEqual([]);
+    expect(new Set(heroku.calls.map((c) => c.method))).toEqual(new Set(['listBackups', 'pgInfo', 'databaseUrl', 'formation']));
   });
 
   it('a missing id is refused before anything changes', async () => {
     const { deps, heroku, options } = setup({ backup: 'b999' });
     await expect(runRestore(deps, options)).rejects.toThrow(/backup b999 not found for fake-prod/);
-    expect(heroku.calls.map((c) => c.method)).toEqual(['listBackups']);
+    // Only reads (the backups, and the database they must be of) ran, all at once.
+    expect(heroku.mutatingCalls()).toEqual([]);
+    expect(new Set(heroku.calls.map((c) => c.method))).toEqual(new Set(['listBackups', 'pgInfo', 'databaseUrl', 'formation']));
   });
 
   it('an app without a completed backup is refused', async () => {

@@ -177,7 +177,7 @@ describe('drydock restore: safety backups are never "latest"', () => {
     // This machine recorded what b002 is.
     const dry = await runCli(['restore', '-a', 'rs-safety', '--dry-run'], { env: env() });
     expect(dry.exitCode, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/^ {2}backup {3}b001, taken \S+ \(\d+ (s|min) ago\)/m);
+    expect(dry.stdout).toMatch(/^ {2}backup {3}b001, taken \S+ \(\d+(\.\d)? (s|min) ago\)/m);
     expect(dry.stdout).toMatch(/^ {2}skipped {2}b002 \(safety backup before restore of b001 \(r003\) at \S+\): latest never means a safety backup/m);
     expect(dry.stdout).not.toMatch(/h ago/);
     const list = await runCli(['backups', 'list', '-a', 'rs-safety'], { env: env() });

@@ -10,6 +10,7 @@ import { DrydockError } from '../../errors.js';
 import { formatAge, formatDuration, hoursSince } from '../../format.js';
 import { describeTransfer, measure } from '../../progress.js';
 import type { BackupSummary } from '../../heroku/cli.js';
+import { describeDatabase, isOfDatabase, type HerokuDatabase } from '../../heroku/database.js';
 import { precreatedSchemas, prepareExtensions } from '../../local/extensions.js';
 import { withClient } from '../../pg/client.js';
 import type { PgTools } from '../../pg/pg-tools.js';
@@ -37,26 +38,35 @@ export interface BackupPreflight {
 }
 
 /**
- * Choose the backup (refusing a newest one older than --max-age) and learn production's major and
- * extensions: over a direct connection when production answers, else from `heroku pg:info`.
+ * Choose the backup of the source's database (refusing a newest one older than --max-age) and learn
+ * production's major and extensions: over a direct connection when production answers, else from
+ * `heroku pg:info`.
  */
 export async function preflightBackup(
   deps: Pick<Deps, 'heroku' | 'clock'>,
   source: BackupSource,
-  early: { backups?: Promise<BackupSummary[]> | undefined; appUrl?: Promise<DbUrl> | undefined },
+  early: { backups?: Promise<BackupSummary[]> | undefined; appUrl?: Promise<DbUrl> | undefined; database: Promise<HerokuDatabase> },
   options: { dryRun: boolean; cache: string },
 ): Promise<BackupPreflight> {
-  // The heroku CLI costs about a second a call: ask for what is needed at once, and pg:info only
-  // when production cannot be asked directly.
-  const [backups, url] = await Promise.all([early.backups ?? Promise.resolve([]), early.appUrl?.catch(() => undefined)]);
+  // The heroku CLI costs about a second a call: what is needed was asked for at once.
+  const [db, listed, url] = await Promise.all([early.database, early.backups ?? Promise.resolve([]), early.appUrl?.catch(() => undefined)]);
   let backup: BackupSummary | undefined;
   let backupUrl: Promise<string> | undefined;
   if (!source.capture) {
-    backup = chooseBackup(backups, source.id, source.app, {
-      notFound: `list backups with \`drydock backups list -a ${source.app}\``,
-      notCompleted: 'choose a completed backup',
-      none: 'capture one with --capture, or pull the live database with --from live',
-    });
+    // A database another app pays for has its backups listed there.
+    const backups = db.backupsApp === source.app ? listed : await deps.heroku.listBackups(db.backupsApp);
+    const flag = db.database === 'DATABASE_URL' ? '' : ` --database ${db.database}`;
+    backup = chooseBackup(
+      backups,
+      source.id,
+      db.backupsApp,
+      {
+        notFound: `list backups with \`drydock backups list -a ${source.app}${flag}\``,
+        notCompleted: 'choose a completed backup',
+        none: 'capture one with --capture, or pull the live database with --from live',
+      },
+      { label: describeDatabase(db), isOf: (b) => isOfDatabase(b, db) },
+    );
     const age = hoursSince(backup.createdAt, deps.clock.now());
     if (source.id === 'latest' && age !== undefined && age * 3_600_000 > source.maxAgeMs) {
       throw new DrydockError(`the newest backup of ${source.app} (${backup.id}) is ${formatAge(age)} old, older than --max-age ${formatDuration(source.maxAgeMs)}`, {
@@ -64,8 +74,8 @@ export async function preflightBackup(
       });
     }
     // Not in the cache: fetch its download URL while production is asked for its version.
-    if (!options.dryRun && !(await findCached(options.cache, source.app, backup.id, backup.createdAt))) {
-      backupUrl = deps.heroku.backupUrl(source.app, backup.id);
+    if (!options.dryRun && !(await findCached(options.cache, db.backupsApp, backup.id, backup.createdAt))) {
+      backupUrl = deps.heroku.backupUrl(db.backupsApp, backup.id);
       backupUrl.catch(() => undefined);
     }
   }
@@ -78,10 +88,8 @@ export async function preflightBackup(
       // A backup needs no connection to production; extensions then come from the archive itself.
     }
   }
-  if (facts.major === undefined) {
-    const info = await deps.heroku.pgInfo(source.app);
-    facts.major = info.version ? parseVersion(info.version)?.major : undefined;
-  }
+  // pg:info of this very database (an app's first listed database may be a follower on another major).
+  if (facts.major === undefined) facts.major = db.version ? parseVersion(db.version)?.major : undefined;
   return { backup, backupUrl, facts };
 }
 
@@ -126,6 +134,7 @@ export interface FetchedBackup {
 
 /** How to fetch a backup. */
 export interface FetchBackupOptions {
+  /** The app the backup is listed under (its database's billing app). */
   app: string;
   backup: BackupSummary;
   backupUrl: Promise<string> | undefined;
@@ -155,6 +164,10 @@ export async function fetchBackup(deps: Pick<Deps, 'heroku'>, options: FetchBack
   const download = (hooks: { onPartOpened?: (part: string) => void; onBytes?: (bytes: number, total: number | undefined) => void; signal?: AbortSignal } = {}) =>
     downloadToCache(options.cache, app, backup.id, url, {
       createdAt: backup.createdAt,
+      expectedBytes: backup.sizeBytes,
+      // The URL was signed during preflight: a download that starts after it expired asks again.
+      freshUrl: () => deps.heroku.backupUrl(app, backup.id),
+      verifyArchive: (file) => options.pgTools.listArchive(file, options.archiveMajor),
       ...hooks,
       ...(options.afterFirstChunk ? { afterFirstChunk: options.afterFirstChunk } : {}),
       onProgress: (p) => {

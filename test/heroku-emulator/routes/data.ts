@@ -12,12 +12,14 @@ import type { AddonState, AppState } from '../state.js';
 /** Prefix of every Data API path. */
 export const DATA_PREFIX = '/client/v11';
 
-/** The app, add-on and backing URL of a Data API database id (add-on id or name). */
-export function databaseOf(deps: RouteDeps, id: string): { app: AppState; addon: AddonState; url: string } {
-  const found = deps.state.findAddon(id);
-  const url = found ? deps.state.databaseUrl(found.app) : undefined;
-  if (!found || url === undefined) throw notFound("Couldn't find that addon.");
-  return { ...found, url };
+/**
+ * The add-on of a Data API database id (add-on id or name), the app that pays for it (where its
+ * transfers are), its backing URL and the name transfers give it.
+ */
+export function databaseOf(deps: RouteDeps, id: string): { app: AppState; addon: AddonState; url: string; name: string } {
+  const addon = deps.state.findAddon(id);
+  if (!addon) throw notFound("Couldn't find that addon.");
+  return { app: deps.state.billingApp(addon), addon, url: addon.url, name: deps.state.transferName(addon) };
 }
 
 /** The `info` array of GET /client/v11/databases/{id}, with real facts when the database answers. */
@@ -62,7 +64,7 @@ export function dataRoutes(deps: RouteDeps): Route[] {
             name: addon.name,
             plan: addon.plan.split(':')[1] ?? addon.plan,
             created_at: addon.createdAt,
-            // Equal to DATABASE_URL, so pg:info lists the config vars that hold it.
+            // Equal to its attachments' config vars, so pg:info lists the ones that hold it.
             resource_url: url,
             following: null,
             followers: [],

@@ -3,7 +3,7 @@
  * maintenance, ps and ps:scale, and the add-on attachment resolver every pg:* command starts with.
  */
 import { ApiError, notFound, type Reply, type RequestContext, type Route, type RouteDeps } from '../http.js';
-import { NotFound, type AppState } from '../state.js';
+import { attachmentVar, NotFound, type AppState } from '../state.js';
 import {
   accountJson,
   addonJson,
@@ -94,24 +94,27 @@ export function platformRoutes(deps: RouteDeps): Route[] {
     }),
 
     {
+      // What every pg:* command starts with. Matches, on the app (or every app): the attachment name
+      // (DATABASE, HEROKU_POSTGRESQL_COBALT), its config var (DATABASE_URL), its id, or the add-on's name
+      // or id (then each of its attachments there, as Heroku answers).
       method: 'POST',
       pattern: /^\/actions\/addon-attachments\/resolve$/,
       handle: (ctx) => {
         const body = isRecord(ctx.body) ? ctx.body : {};
         const wanted = typeof body.addon_attachment === 'string' ? body.addon_attachment : '';
         const apps = typeof body.app === 'string' ? [appOfParams(deps, body.app)] : state.list();
-        const hits = apps.flatMap((app) => {
-          const addon = app.addon;
-          if (!addon) return [];
-          const names = ['DATABASE', 'DATABASE_URL', addon.name, addon.id, addon.attachmentId, `${app.name}::DATABASE`];
-          return names.includes(wanted) ? [attachmentJson(app, addon)] : [];
-        });
+        const hits = apps.flatMap((app) =>
+          state.attachmentsOf(app).filter((a) => {
+            const addon = state.addon(a);
+            return [a.name, attachmentVar(a.name), a.id, addon.name, addon.id, `${app.name}::${a.name}`].includes(wanted);
+          }),
+        );
         if (hits.length === 0) throw notFound("Couldn't find that addon.");
-        return { body: hits };
+        return { body: hits.map((a) => attachmentJson(state, a)) };
       },
     },
-    route('GET', '/addon-attachments', (app) => ({ body: app.addon ? [attachmentJson(app, app.addon)] : [] })),
-    route('GET', '/addons', (app) => ({ body: app.addon ? [addonJson(app, app.addon)] : [] })),
+    route('GET', '/addon-attachments', (app) => ({ body: state.attachmentsOf(app).map((a) => attachmentJson(state, a)) })),
+    route('GET', '/addons', (app) => ({ body: state.addonsOf(app).map((addon) => addonJson(state, addon)) })),
     route('GET', '/dynos', (app) => ({ body: dynosJson(app) })),
     route('GET', '/collaborators', (app) => ({ body: collaboratorsJson(app) })),
     // No emulated app is in a pipeline; the CLI turns this 404 into `pipeline_coupling: null`.
@@ -139,13 +142,14 @@ export function platformRoutes(deps: RouteDeps): Route[] {
       const { max, desc } = parseRange(ctx.headers.range);
       const ordered = desc ? [...app.releases].reverse() : app.releases;
       const current = state.currentRelease(app);
-      return { body: ordered.slice(0, max).map((r) => releaseJson(app, r, current, deps.baseUrl())) };
+      const plans = state.addonsOf(app).map((a) => a.plan);
+      return { body: ordered.slice(0, max).map((r) => releaseJson(app, r, current, deps.baseUrl(), plans)) };
     }),
     route('GET', '/releases/(?<release>[^/]+)', (app, ctx) => {
       const key = ctx.params.release ?? '';
       const release = app.releases.find((r) => String(r.version) === key.replace(/^v/, '') || r.id === key);
       if (!release) throw notFound("Couldn't find that release.");
-      return { body: releaseJson(app, release, state.currentRelease(app), deps.baseUrl()) };
+      return { body: releaseJson(app, release, state.currentRelease(app), deps.baseUrl(), state.addonsOf(app).map((a) => a.plan)) };
     }),
   ];
 }

@@ -5,8 +5,10 @@
  * - Transfers are addressed by num (info, url, download) and by uuid (the capture/restore poll);
  *   the app in the path is a name (capture polls) or an id (restore polls).
  * - `?verbose=true` adds `logs`, as on Heroku; the CLI needs them for info and after a failure.
- * - A backup's `to_url` is this emulator's own HTTPS public URL, which is what the CLI posts back
- *   as a restore's `backup_url`.
+ * - A backup's `to_url` is this emulator's own (unsigned) storage URL, which is what the CLI posts
+ *   back as a restore's `backup_url`; `actions/public-url` signs one that expires.
+ * - Transfers are listed under the app that pays for the database: asked of an app it is only
+ *   attached to, the list has none of them (as on Heroku).
  */
 import { ApiError, notFound, type Route, type RouteDeps } from '../http.js';
 import { transferJson, type TransferState } from '../transfer-store.js';
@@ -15,9 +17,6 @@ import { DATA_PREFIX, databaseOf } from './data.js';
 import { appOfParams } from './platform.js';
 
 const APP_TRANSFERS = `^${DATA_PREFIX}/apps/(?<app>[^/]+)/transfers`;
-
-/** How long a public URL is said to be valid (Heroku's are signed for about an hour). */
-const PUBLIC_URL_TTL_MS = 60 * 60_000;
 
 /** Every transfer route. */
 export function transferRoutes(deps: RouteDeps): Route[] {
@@ -54,7 +53,8 @@ export function transferRoutes(deps: RouteDeps): Route[] {
         const app = appOfParams(deps, ctx.params.app ?? '');
         const t = transferOf(app, ctx.params.key ?? '');
         if (t.kind !== 'backup' || !t.file) throw notFound("Couldn't find that backup: it has no stored dump.");
-        return { body: { url: store.publicUrlOf(t), expires_at: new Date(Date.now() + PUBLIC_URL_TTL_MS).toISOString() } };
+        const signed = store.signedUrlOf(t);
+        return { body: { url: signed.url, expires_at: signed.expiresAt.toISOString() } };
       },
     },
     {
@@ -71,8 +71,8 @@ export function transferRoutes(deps: RouteDeps): Route[] {
       method: 'POST',
       pattern: new RegExp(`^${DATA_PREFIX}/databases/(?<id>[^/]+)/backups$`),
       handle: async (ctx) => {
-        const { app, url } = databaseOf(deps, ctx.params.id ?? '');
-        const t = await store.capture(app, url);
+        const { app, url, name } = databaseOf(deps, ctx.params.id ?? '');
+        const t = await store.capture(app, url, name);
         return { status: 201, body: transferJson(t, false) };
       },
     },
@@ -80,13 +80,13 @@ export function transferRoutes(deps: RouteDeps): Route[] {
       method: 'POST',
       pattern: new RegExp(`^${DATA_PREFIX}/databases/(?<id>[^/]+)/restores$`),
       handle: async (ctx) => {
-        const { app, url } = databaseOf(deps, ctx.params.id ?? '');
+        const { app, url, name } = databaseOf(deps, ctx.params.id ?? '');
         const body = typeof ctx.body === 'object' && ctx.body !== null ? (ctx.body as Record<string, unknown>) : {};
         const backupUrl = body.backup_url;
         if (typeof backupUrl !== 'string' || !/^https?:\/\//.test(backupUrl)) {
           throw new ApiError(422, 'invalid_params', 'backup_url must be an http(s) URL.');
         }
-        const t = await store.restore(app, url, backupUrl);
+        const t = await store.restore(app, url, backupUrl, name);
         return { status: 201, body: transferJson(t, false) };
       },
     },

@@ -113,9 +113,13 @@ export type HerokuErrorKind =
   | 'unknown-app'
   | 'no-database'
   | 'network'
-  /** Heroku answered 429: the account's API budget is spent (it refills at about 75 requests a minute). */
+  /** Another transfer of the database is in progress (Heroku runs one at a time). */
+  | 'busy'
+  /** The account may not do this on the app (403 forbidden). */
+  | 'forbidden'
+  /** The account's API rate limit is spent (429 rate_limit). */
   | 'rate-limited'
-  /** Heroku answered with a 5xx error. */
+  /** Heroku's API failed or is down (5xx). */
   | 'unavailable'
   | 'failed';
 

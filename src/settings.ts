@@ -16,7 +16,7 @@ import { ConfigError } from './errors.js';
 import { assertIdentifier } from './pg/ident.js';
 import { DEFAULT_RUNNER_SETTINGS, type RunnerSettings } from './migrate/runner-settings.js';
 import type { PullOptions, PullSource } from './pull/types.js';
-import { parseDatabaseUrl, type DbUrl, type LibpqDefaults } from './pg/url.js';
+import { LIBPQ_ENV_KEYS, parseDatabaseUrl, type DbUrl, type LibpqDefaults } from './pg/url.js';
 import { majorOrder, parseVersion } from './pg/version.js';
 import { DEFAULT_PG_VERSION, DEFAULT_SMALL_TABLE, LINT_FORMATS, migrationVersion, parseRuleLevel, RULE_LEVELS, type LintFormat, type LintRuleConfig, type RuleLevel, type SmallTableLimits } from './lint/settings.js';
 import { registerSecret } from './redact.js';
@@ -236,7 +236,7 @@ export function resolveGlobalSettings(flags: GlobalFlags, env: Environment): Glo
   const debug = (env.DEBUG ?? '').split(/[,\s]+/).some((d) => d === 'drydock' || d === 'drydock:*' || d === '*');
   const stream = env.DRYDOCK_STREAM_RESTORE;
   const libpq: Record<string, string> = {};
-  for (const key of ['PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'PGSSLMODE', 'USER'] as const) {
+  for (const key of LIBPQ_ENV_KEYS) {
     const value = env[key];
     if (value !== undefined) libpq[key] = value;
   }

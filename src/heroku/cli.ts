@@ -8,6 +8,8 @@ import { ConfigError, HerokuError, ToolError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import { run, type RunResult } from '../exec.js';
 import { mask } from '../redact.js';
+import { classifyApiError } from './api-errors.js';
+import { continuousProtectionWarning, waitForTransferSlot, type TransferWaitPacing } from './transfer-wait.js';
 
 /** The facts `heroku pg:info DATABASE` prints for one database (it has no --json). */
 export interface PgInfo {
@@ -79,6 +81,10 @@ export interface CaptureBackupOptions {
   onProgress?: (line: string) => void;
   /** Give up (and kill the CLI) after this long; default 6 h. The CLI itself polls forever. */
   timeoutMs?: number;
+  /** Told when the capture waits for another transfer of the database to finish (transfer-wait.ts). */
+  onWait?: (message: string) => void;
+  /** Told Heroku's warnings about the capture (Continuous Protection on: large logical backups tend to fail). */
+  onWarning?: (message: string) => void;
 }
 
 /** Options of `restoreBackup`. */
@@ -140,6 +146,8 @@ export interface HerokuCliOptions {
   timeoutMs?: number;
   /** Stops a running heroku child when it aborts (Deps.signal); calls started afterwards (clean-up) run. */
   signal?: AbortSignal;
+  /** How a capture refused for another transfer waits (tests shorten it). */
+  transferWait?: TransferWaitPacing;
 }
 
 /** Captures and restores of big databases take hours; everything else gets the short default. */
@@ -183,12 +191,14 @@ export class HerokuCli implements HerokuApi {
   private readonly env: Record<string, string | undefined>;
   private readonly timeoutMs: number;
   private readonly signal: AbortSignal | undefined;
+  private readonly transferWait: TransferWaitPacing;
   /** The backoff of transfer checks (tests make it short). */
   private readonly backoff: typeof TRANSFER_CHECK_BACKOFF;
 
   constructor(options: HerokuCliOptions & { backoff?: Partial<typeof TRANSFER_CHECK_BACKOFF> } = {}) {
     this.backoff = { ...TRANSFER_CHECK_BACKOFF, ...options.backoff };
     this.bin = options.bin ?? 'heroku';
+    this.transferWait = options.transferWait ?? {};
     this.signal = options.signal;
     this.env = options.env ?? {};
     this.timeoutMs = options.timeoutMs ?? 120_000;
@@ -288,6 +298,21 @@ export class HerokuCli implements HerokuApi {
    * `timeoutMs` bounds the wait.
    */
   async captureBackup(app: string, opts: CaptureBackupOptions = {}): Promise<BackupInfo> {
+    checkArg(opts.database ?? 'DATABASE_URL', 'database');
+    // Refused while another transfer of the database runs: wait for it, within the same time limit.
+    return waitForTransferSlot((timeLeftMs) => this.captureOnce(app, { ...opts, timeoutMs: timeLeftMs }), {
+      ...this.transferWait,
+      // A database billed to another app: its transfers (the one waited for included) are listed there.
+      app: opts.backupsApp ?? app,
+      what: `backup of ${app}`,
+      timeoutMs: opts.timeoutMs ?? TRANSFER_TIMEOUT_MS,
+      unfinished: async () => (await this.listBackups(opts.backupsApp ?? app)).filter((b) => b.status === 'pending' || b.status === 'running'),
+      onWait: opts.onWait,
+    });
+  }
+
+  /** One `pg:backups:capture` run (captureBackup waits for a free transfer slot around it). */
+  private async captureOnce(app: string, opts: CaptureBackupOptions): Promise<BackupInfo> {
     const database = opts.database ?? 'DATABASE_URL';
     checkArg(database, 'database');
     const progress = new TransferProgress(opts.onProgress);
@@ -306,6 +331,8 @@ export class HerokuCli implements HerokuApi {
         return stillRunning(progress.name ? `backup ${progress.name}` : `the backup of ${app}`, progress.count ? 'running' : 'pending', timeoutMs, backupsApp, progress.name);
       },
     });
+    const warning = continuousProtectionWarning(result.stderr, app);
+    if (warning) opts.onWarning?.(warning);
     // A database billed to another app: the CLI names that app in a hint, and the backup is listed there.
     backupsApp = opts.backupsApp ?? parseBillingHint(result.stdout) ?? app;
     const name = progress.name ?? parseCaptureName(result.stdout) ?? parseCaptureName(result.stderr);
@@ -573,16 +600,8 @@ export function classifyFailure(result: Pick<RunResult, 'stderr' | 'stdout' | 'c
       hint: app ? `list the app's databases with \`heroku pg:info -a ${app}\`` : 'check the database name',
     });
   }
-  if (/Error ID: rate_limit\b|reached the API rate limit/i.test(flat)) {
-    return new HerokuError('rate-limited', `Heroku's API rate limit was reached${on}: ${what}`, {
-      hint: 'Heroku refills the budget (4,500 requests) at about 75 a minute: wait a few minutes, and stop other scripts using the same account',
-    });
-  }
-  if (/Error ID: (internal_server_error|service_unavailable|bad_gateway|gateway_timeout|unavailable)\b|\b50[0234] (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i.test(flat)) {
-    return new HerokuError('unavailable', `Heroku's API failed${on}: ${what}`, {
-      hint: 'a problem on Heroku\'s side: check https://status.heroku.com and try again',
-    });
-  }
+  const api = classifyApiError(flat, what, app);
+  if (api) return api;
   if (/ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|socket hang up|getaddrinfo/i.test(flat)) {
     return new HerokuError('network', `could not reach the Heroku API${on}: ${what}`, {
       hint: 'check your network connection and https://status.heroku.com, then try again',

@@ -2,11 +2,14 @@
  * Connections on `pg`, always scoped: withClient opens, runs, and closes in `finally`.
  * Connection failures become ConnectionError with a hint; passwords never reach a message.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+
 import type pg from 'pg';
 
 import { ConnectionError, DrydockError } from '../errors.js';
 import { mask } from '../redact.js';
-import { describeDb, effectiveSslMode, type DbUrl } from './url.js';
+import { describeDb, effectiveSslMode, NO_ROOT_CERT, sslFiles, type DbUrl, type SslFiles } from './url.js';
 
 /** How to connect. */
 export interface ConnectOptions {
@@ -20,18 +23,35 @@ export interface ConnectOptions {
   settings?: Readonly<Record<string, string>>;
 }
 
-/** The `ssl` option for pg from a libpq sslmode. Heroku needs SSL without certificate verification. */
-export function sslOption(mode: string): pg.ClientConfig['ssl'] {
-  switch (mode) {
-    case 'disable':
-    case 'allow':
-      return false;
-    case 'verify-ca':
-    case 'verify-full':
-      return { rejectUnauthorized: true };
-    default: // prefer, require: encrypt, do not verify (what libpq does without a root cert)
-      return { rejectUnauthorized: false };
-  }
+/**
+ * The `ssl` option for pg from a libpq sslmode and the certificate files libpq would use (url.ts
+ * `sslFiles`). Heroku needs SSL without certificate verification: prefer and require encrypt and verify
+ * nothing, as libpq does once drydock keeps ~/.postgresql/root.crt out of it. verify-ca and verify-full
+ * check the chain against the given root CA file (Node's own CAs for `system` or without one); only
+ * verify-full checks the host name. A client certificate and key are sent when given.
+ */
+export function sslOption(mode: string, files: Partial<SslFiles> = {}): pg.ClientConfig['ssl'] {
+  if (mode === 'disable' || mode === 'allow') return false;
+  const read = (path: string, what: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ConnectionError(`could not read the SSL ${what} file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+        hint: `check the path (sslrootcert, sslcert and sslkey in the URL, or PGSSLROOTCERT, PGSSLCERT and PGSSLKEY)`,
+        cause: error,
+      });
+    }
+  };
+  const ssl: ConnectionOptions = {};
+  if (files.cert) ssl.cert = read(files.cert, 'client certificate');
+  if (files.key) ssl.key = read(files.key, 'client key');
+  if (mode !== 'verify-ca' && mode !== 'verify-full') return { ...ssl, rejectUnauthorized: false };
+  ssl.rejectUnauthorized = true;
+  // A file the user named must be there; libpq's default root.crt may not be (Node's CAs then).
+  const root = files.rootCert ?? (files.defaultRootCert && existsSync(files.defaultRootCert) ? files.defaultRootCert : undefined);
+  if (root && root !== 'system' && root !== NO_ROOT_CERT) ssl.ca = read(root, 'root certificate');
+  if (mode === 'verify-ca') ssl.checkServerIdentity = () => undefined;
+  return ssl;
 }
 
 function clientConfig(url: DbUrl, sslmode: string, options: ConnectOptions): pg.ClientConfig {
@@ -43,7 +63,7 @@ function clientConfig(url: DbUrl, sslmode: string, options: ConnectOptions): pg.
     user: url.user ?? env.PGUSER ?? env.USER ?? 'postgres',
     password: url.password ?? (url.user ? undefined : env.PGPASSWORD),
     database: url.database ?? env.PGDATABASE ?? url.user ?? env.PGUSER ?? env.USER ?? 'postgres',
-    ssl: sslOption(sslmode),
+    ssl: sslOption(sslmode, sslFiles(url)),
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     application_name: options.applicationName ?? 'drydock',
     ...startupOptionsFor(url, options.settings),
@@ -157,6 +177,12 @@ export function connectionError(url: DbUrl, error: unknown): DrydockError {
       if (/timeout/i.test(msg)) {
         return new ConnectionError(`could not connect to ${where}: timed out`, {
           hint: 'check the network path to the server and that it is up',
+          cause: error,
+        });
+      }
+      if (/certificate|self[- ]signed|CERT_|unable to verify|hostname\/IP does not match/i.test(msg) || /CERT|SELF_SIGNED/.test(err.code ?? '')) {
+        return new ConnectionError(`could not connect to ${where}: the server's certificate did not verify (${msg})`, {
+          hint: 'with sslmode=verify-ca or verify-full, sslrootcert (or PGSSLROOTCERT) must name the CA that signed it; Heroku Postgres needs sslmode=require (encrypted, not verified)',
           cause: error,
         });
       }

@@ -29,8 +29,15 @@ export interface DbUrl {
   readonly libpq?: LibpqDefaults | undefined;
 }
 
-/** libpq's defaults for URLs that leave parts out (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, USER). */
-export type LibpqDefaults = Readonly<Partial<Record<'PGHOST' | 'PGPORT' | 'PGUSER' | 'PGPASSWORD' | 'PGDATABASE' | 'PGSSLMODE' | 'USER', string>>>;
+/** The environment variables libpq reads that drydock's own connections follow too. */
+export const LIBPQ_ENV_KEYS = ['PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY', 'USER', 'HOME'] as const;
+
+/**
+ * libpq's defaults for URLs that leave parts out (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE,
+ * USER), the certificate files it would use (PGSSLROOTCERT, PGSSLCERT, PGSSLKEY) and HOME, where it looks
+ * for ~/.postgresql/root.crt.
+ */
+export type LibpqDefaults = Readonly<Partial<Record<(typeof LIBPQ_ENV_KEYS)[number], string>>>;
 
 const EXPECTED = 'expected postgres://USER:PASSWORD@HOST:PORT/DATABASE';
 
@@ -191,15 +198,92 @@ export function effectiveSslMode(url: DbUrl, env: LibpqDefaults = url.libpq ?? {
   return isLocalHost(url.host) ? 'disable' : 'require';
 }
 
+/**
+ * The sslrootcert that keeps sslmode=require (and prefer, allow) from verifying anything: a path that
+ * cannot exist, since nothing can be under /dev/null.
+ *
+ * libpq verifies the server's certificate under require whenever a root CA file exists: "if a root CA file
+ * exists, the behavior of sslmode=require will be the same as that of verify-ca"
+ * (https://www.postgresql.org/docs/current/libpq-ssl.html). Heroku's servers present certificates no CA a
+ * user keeps vouches for, so a ~/.postgresql/root.crt kept for another server made every pg_dump and psql
+ * run against Heroku fail with "certificate verify failed", while drydock's own connections (node-pg, which
+ * never reads that file) worked. With a root CA file that is not there libpq encrypts without verifying,
+ * as it does for everyone without a root.crt. `sslrootcert=system` is no way out: libpq 16+ refuses it
+ * with any mode weaker than verify-full; and /dev/null itself exists, so libpq tries to load it and fails.
+ */
+export const NO_ROOT_CERT = '/dev/null/drydock-no-root-cert';
+
+/** The certificate files a connection uses, as libpq picks them: the URL's parameters, then PG* variables. */
+export interface SslFiles {
+  /** Root CA file the user gave (or `system`); NO_ROOT_CERT when sslmode asks for encryption without verification. */
+  rootCert: string | undefined;
+  /** verify-ca and verify-full without a root CA file given: libpq's default, ~/.postgresql/root.crt (may not exist). */
+  defaultRootCert: string | undefined;
+  /** Client certificate and key (mutual TLS). */
+  cert: string | undefined;
+  key: string | undefined;
+}
+
+/** Which certificate files libpq tools and node-pg should use for `url` (pure). */
+export function sslFiles(url: DbUrl, env: LibpqDefaults = url.libpq ?? {}): SslFiles {
+  const mode = effectiveSslMode(url, env);
+  const verifies = mode === 'verify-ca' || mode === 'verify-full';
+  const rootCert = libpqRootCert(url, env, mode);
+  return {
+    rootCert,
+    defaultRootCert: verifies && rootCert === undefined && env.HOME ? `${env.HOME.replace(/\/+$/, '')}/.postgresql/root.crt` : undefined,
+    cert: url.params.sslcert ?? env.PGSSLCERT,
+    key: url.params.sslkey ?? env.PGSSLKEY,
+  };
+}
+
+/**
+ * The sslrootcert libpq tools get: the one the user gave (the URL's, else PGSSLROOTCERT: it asks for
+ * verification), else NO_ROOT_CERT when sslmode asks for encryption without verification (require,
+ * prefer, allow), else none (disable; verify-* find ~/.postgresql/root.crt themselves).
+ */
+function libpqRootCert(url: DbUrl, env: LibpqDefaults, mode: SslMode): string | undefined {
+  const given = url.params.sslrootcert ?? env.PGSSLROOTCERT;
+  if (given !== undefined) return given;
+  return mode === 'require' || mode === 'prefer' || mode === 'allow' ? NO_ROOT_CERT : undefined;
+}
+
+/** URL parameters libpq reads from PG* variables too: a child given only the variables still gets them. */
+const PARAM_ENV: Readonly<Record<string, string>> = {
+  sslcert: 'PGSSLCERT',
+  sslkey: 'PGSSLKEY',
+  sslcrl: 'PGSSLCRL',
+  sslcrldir: 'PGSSLCRLDIR',
+  sslsni: 'PGSSLSNI',
+  sslnegotiation: 'PGSSLNEGOTIATION',
+  sslcompression: 'PGSSLCOMPRESSION',
+  ssl_min_protocol_version: 'PGSSLMINPROTOCOLVERSION',
+  ssl_max_protocol_version: 'PGSSLMAXPROTOCOLVERSION',
+  channel_binding: 'PGCHANNELBINDING',
+  gssencmode: 'PGGSSENCMODE',
+  connect_timeout: 'PGCONNECT_TIMEOUT',
+  target_session_attrs: 'PGTARGETSESSIONATTRS',
+};
+
 /** libpq environment variables for a child process (pg_dump, psql …): the password never goes in argv. */
 export function toPgEnv(url: DbUrl, env: LibpqDefaults = url.libpq ?? {}): Record<string, string | undefined> {
+  const sslmode = effectiveSslMode(url, env);
+  const rootCert = libpqRootCert(url, env, sslmode);
+  const fromParams = Object.fromEntries(
+    Object.entries(PARAM_ENV)
+      .filter(([param]) => url.params[param] !== undefined)
+      .map(([param, variable]) => [variable, url.params[param]]),
+  );
   return {
     PGHOST: url.host ?? env.PGHOST,
     PGPORT: url.port !== undefined ? String(url.port) : env.PGPORT,
     PGUSER: url.user ?? env.PGUSER,
     PGPASSWORD: url.password ?? (url.user ? undefined : env.PGPASSWORD),
     PGDATABASE: url.database ?? env.PGDATABASE,
-    PGSSLMODE: effectiveSslMode(url, env),
+    PGSSLMODE: sslmode,
+    // Set only when there is one: an undefined here would remove the user's PGSSLROOTCERT from the child.
+    ...(rootCert !== undefined ? { PGSSLROOTCERT: rootCert } : {}),
+    ...fromParams,
     PGAPPNAME: 'drydock',
     // A URL in the environment would override nothing in libpq, but keep it out of children anyway.
     DATABASE_URL: undefined,

@@ -237,6 +237,11 @@ export async function captureBackup(deps: Pick<Deps, 'heroku' | 'output'>, app: 
         deps.output.info(line);
       },
       timeoutMs: options.timeoutMs,
+      onWarning: (message) => deps.output.warn(message),
+      onWait: (message) => {
+        lastLineAt = Date.now();
+        deps.output.info(`backups: ${message}`);
+      },
     });
     deps.output.info(`backups: captured ${info.id} in ${formatEta(Date.now() - startedAt)}`);
     return info;

@@ -13,7 +13,7 @@ import type { Deps } from '../deps.js';
 import { DrydockError, InterruptedError, interruptedBy } from '../errors.js';
 import { mayLeave } from '../interrupt.js';
 import { formatBytes, hoursSince } from '../format.js';
-import type { BackupSummary } from '../heroku/cli.js';
+import type { BackupSummary, PgInfo } from '../heroku/cli.js';
 import { resolveDatabase, type HerokuDatabase } from '../heroku/database.js';
 import { resolveApp } from '../heroku/remote.js';
 import { adminUrl, describeSession, drydockDbName, endingSessionsMessage, LocalServer, targetLockKey, type DbSession, type DrydockDbMeta } from '../local/server.js';
@@ -33,6 +33,7 @@ import { describeRestoreProgress } from '../pull/restore-backup.js';
 import { validateCommand, type NotValidForeignKey } from '../pull/foreign-keys.js';
 import { fetchBackup, loadBackupSource, preflightBackup, type FetchedBackup } from '../pull/sources/backup.js';
 import { checkTablePatterns } from '../pull/table-patterns.js';
+import { parsePgInfoConnections, planStreams, serverLimits, type ConnectionLimit, type StreamPlan } from '../pull/connection-budget.js';
 import { inspectLiveSource, loadLiveSource, type SourceFacts } from '../pull/sources/live.js';
 import { describeSource, sourceDatabase, type PullOptions, type PullResult, type PullSource } from '../pull/types.js';
 import { scrubCopy } from '../pull/scrub.js';
@@ -58,6 +59,8 @@ export async function pull(deps: Deps, flags: PullRequest): Promise<PullResult> 
 /** What the pull's steps hand each other. */
 interface PullState {
   facts: SourceFacts;
+  /** A live copy's parallel streams, sized by production's connection limits (connection-budget.ts). */
+  streams?: StreamPlan;
   /** A backup pull's database: where its backups are listed. */
   db?: HerokuDatabase;
   backup?: BackupSummary;
@@ -158,6 +161,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             } else {
               const url = source.kind === 'url' ? parseDatabaseUrl(source.url, '--from-url', deps.settings.libpq) : await early.appUrl!;
               s.facts = await inspectLiveSource(url);
+              s.streams = planStreams(options.jobs, [...(await planLimit(early.pgInfo)), ...(s.facts.connections ? serverLimits(s.facts.connections) : [])]);
+              if (s.streams.note) deps.output.warn(s.streams.note);
             }
             await checkCompatibility(deps.pgTools, source, s.facts.major, localVersion);
             for (const index of s.facts.invalidIndexes ?? []) {
@@ -169,8 +174,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               throw new DrydockError(`not enough disk space for the backup: need ${formatBytes(need)}, ${formatBytes(free)} free in ${cache}`, { hint: 'free some space or set DRYDOCK_CACHE_DIR to a bigger disk' });
             }
             const tablesNote = await checkTablePatterns(deps.pgTools, options, { facts: s.facts, backup: s.backup, cache, archiveMajor: archiveMajor() });
-            task.title = `Preflight passed: PostgreSQL ${s.facts.major ? majorLabel(s.facts.major) : '?'} → local ${localVersion.text}${s.facts.bytes ? `, ${formatBytes(s.facts.bytes)}` : ''}`;
-            s.plan.push(...describePlan(options, s.backup), ...(tablesNote ? [tablesNote] : []));
+            task.title = `Preflight passed: PostgreSQL ${s.facts.major ? majorLabel(s.facts.major) : '?'} → local ${localVersion.text}${s.facts.bytes ? `, ${formatBytes(s.facts.bytes)}` : ''}${s.streams ? `; ${describeStreams(s.streams)}` : ''}`;
+            s.plan.push(...describePlan(options, s.backup, s.streams), ...(tablesNote ? [tablesNote] : []));
             if (options.dryRun) {
               s.sessions = await server.sessionsOn(options.target);
               s.plan.push(...describeSessionsPlan(options.target, s.sessions));
@@ -188,6 +193,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                 database: sourceDatabase(source),
                 backupsApp: s.db?.backupsApp,
                 onProgress: (line) => progress.line(line),
+                onWait: (line) => progress.line(line),
+                onWarning: (m) => deps.output.warn(m),
                 timeoutMs: source.transferTimeoutMs,
               }),
             );
@@ -254,6 +261,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               } else {
                 s.live = await loadLiveSource(deps.pgTools, { ...s.facts, url: s.facts.url! }, scratch, {
                   jobs: options.jobs,
+                  sourceStreams: s.streams?.streams,
                   excludeTableData: options.excludeTableData,
                   validateForeignKeys: options.validateForeignKeys,
                   onWarning: (message) => deps.output.warn(message),
@@ -424,17 +432,33 @@ async function checkCompatibility(pgTools: PgTools, source: PullSource, sourceMa
 }
 
 /** The plan lines a dry run prints. */
-function describePlan(options: PullOptions, backup: BackupSummary | undefined): string[] {
+function describePlan(options: PullOptions, backup: BackupSummary | undefined, streams: StreamPlan | undefined): string[] {
   const plan = [
     `source: ${describeSource(options.source)}${backup ? ` (${backup.id}, ${backup.createdAt ?? 'unknown time'}, ${formatBytes(backup.sizeBytes)})` : ''}`,
     `target: ${options.target} on ${describeDb(options.local)} (replaced only after the copy is complete and verified)`,
     `jobs: ${options.jobs}${options.excludeTableData.length ? `; without data of: ${options.excludeTableData.join(', ')}` : ''}`,
   ];
+  if (streams) plan.push(`production connections: ${describeStreams(streams)}`);
   if (options.keepSnapshot) plan.push(`snapshot: keep the restored copy as "${options.target}" pristine snapshot`);
   if (options.scrubFile) {
     plan.push(`scrub: run ${options.scrubFile} on the verified copy before the swap${options.keepSnapshot ? ' and before the pristine snapshot is taken (the snapshot is the scrubbed copy)' : ''}; if it fails, ${options.target} is not changed`);
   }
   return plan;
+}
+
+/** "2 parallel stream(s) (production: 11/20 connections in use, the Heroku plan (Essential 0))". */
+function describeStreams(streams: StreamPlan): string {
+  const t = streams.tightest;
+  const limit = t ? ` (production: ${t.limit - t.free}/${t.limit} connections in use, ${t.what})` : '';
+  return `${streams.streams} parallel stream(s)${streams.streams < streams.jobs ? ` of --jobs ${streams.jobs}` : ''}${limit}`;
+}
+
+/** The Heroku plan's connection limit and use, from `heroku pg:info` (none when it could not say). */
+async function planLimit(info: Promise<PgInfo | undefined> | undefined): Promise<ConnectionLimit[]> {
+  const pgInfo = await info?.catch(() => undefined);
+  const connections = parsePgInfoConnections(pgInfo?.fields.Connections);
+  if (!pgInfo || !connections) return [];
+  return [{ what: `the Heroku plan${pgInfo.plan ? ` (${pgInfo.plan})` : ''}, heroku pg:info`, limit: connections.limit, used: connections.used }];
 }
 
 /** The dry run's plan lines about the sessions the swap would end. */
@@ -466,6 +490,9 @@ function pullResult(options: PullOptions, state: PullState, _local: PgVersion, s
     invalidIndexes: state.facts.invalidIndexes ?? [],
     locale: state.facts.locale ? { ...state.facts.locale, matched: Boolean(state.localeMatched) } : undefined,
     largeObjects: live?.largeObjects,
+    connections: state.streams
+      ? { streams: state.streams.streams, jobs: state.streams.jobs, ...(state.streams.tightest ? { limit: state.streams.tightest.limit, used: state.streams.tightest.limit - state.streams.tightest.free, by: state.streams.tightest.what } : {}) }
+      : undefined,
     seconds: Math.round(seconds * 10) / 10,
   };
 }
@@ -475,7 +502,7 @@ function pullResult(options: PullOptions, state: PullState, _local: PgVersion, s
  * of backups too). The answers are awaited in preflight; a failure surfaces there, and not at all if the
  * pull stops before.
  */
-function askHerokuEarly(deps: Deps, source: PullSource): { appUrl?: Promise<DbUrl>; backups?: Promise<BackupSummary[]>; database?: Promise<HerokuDatabase> } {
+function askHerokuEarly(deps: Deps, source: PullSource): { appUrl?: Promise<DbUrl>; backups?: Promise<BackupSummary[]>; database?: Promise<HerokuDatabase>; pgInfo?: Promise<PgInfo | undefined> } {
   const quiet = <T>(promise: Promise<T>): Promise<T> => (promise.catch(() => undefined), promise);
   if (source.kind === 'url') return {};
   const database = sourceDatabase(source);
@@ -485,6 +512,8 @@ function askHerokuEarly(deps: Deps, source: PullSource): { appUrl?: Promise<DbUr
     // list is asked for at the same time (it is the one, unless another app pays for the database).
     database: source.kind === 'backup' ? quiet(resolveDatabase(deps.heroku, source.app, database)) : undefined,
     backups: source.kind === 'backup' && !source.capture ? quiet(deps.heroku.listBackups(source.app)) : undefined,
+    // The plan's connection limit and use, which size a live copy's streams; a failure only loses that.
+    pgInfo: source.kind === 'live' ? deps.heroku.pgInfo(source.app, database).catch(() => undefined) : undefined,
   };
 }
 

@@ -279,7 +279,7 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
         enabled: () => options.safetyBackup,
         task: async (c, task) => {
           c.safety = await withStepProgress(task, deps.output.mode, (progress) =>
-            deps.heroku.captureBackup(app, { database: options.database, backupsApp, onProgress: (line) => progress.line(line), timeoutMs: options.transferTimeoutMs }),
+            deps.heroku.captureBackup(app, { database: options.database, backupsApp, onProgress: (line) => progress.line(line), onWait: (line) => progress.line(line), onWarning: (m) => deps.output.warn(m), timeoutMs: options.transferTimeoutMs }),
           );
           task.title = `Safety backup ${c.safety.id} captured (the data as it was before this restore)`;
           // Remembered here so later listings and 'latest' know it; other machines infer it from the restore that follows.

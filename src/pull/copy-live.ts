@@ -84,7 +84,10 @@ export const PROGRESS_INTERVAL_MS = 500;
 export interface LiveCopyOptions {
   source: DbUrl;
   target: DbUrl;
+  /** Local parallelism (post-data pg_restore --jobs), and the source streams unless `sourceStreams` says. */
   jobs: number;
+  /** Parallel COPY streams from the source (connection-budget.ts sizes them by production's limits). */
+  sourceStreams?: number | undefined;
   /** Table names (`name` or `schema.name`, `*` wildcards) whose data is not copied. */
   excludeTableData: string[];
   pgTools: PgTools;
@@ -326,9 +329,10 @@ export async function copyLive(options: LiveCopyOptions): Promise<LiveCopyResult
     ticker.unref();
     stopTicker = () => clearInterval(ticker);
     const formats = new Set<string>();
-    emit({ kind: 'phase', message: `data: ${toCopy.length} table(s), ${options.jobs} parallel stream(s)` });
+    const streams = options.sourceStreams ?? options.jobs;
+    emit({ kind: 'phase', message: `data: ${toCopy.length} table(s), ${streams} parallel stream(s)` });
     const copied = new Map<string, number>();
-    const jobs = Math.max(1, Math.min(options.jobs, toCopy.length || 1));
+    const jobs = Math.max(1, Math.min(streams, toCopy.length || 1));
     const pairs = await Promise.all(
       Array.from({ length: jobs }, async () => {
         const src = track(await snapshotSession(options.source, snapshot));

@@ -70,6 +70,11 @@ export interface PullResult {
   notValidForeignKeys: NotValidForeignKey[];
   /** Production's database-level settings put on the copy (`unknown` when production could not be asked). */
   databaseSettings: { applied: string[]; refused: Array<{ setting: string; reason: string }>; unknown?: boolean } | undefined;
+  /**
+   * A live copy's parallel streams (what --jobs asked) and the tightest connection limit of production
+   * they were sized by, with the connections in use then (connection-budget.ts).
+   */
+  connections?: { streams: number; jobs: number; limit?: number; used?: number; by?: string } | undefined;
   /** Indexes INVALID in production: pg_dump leaves them out, so the copy cannot have them. */
   invalidIndexes: string[];
   /** Production's encoding and locale, and whether the copy has them (undefined when production could not be asked). */

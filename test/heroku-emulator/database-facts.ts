@@ -4,6 +4,8 @@
  */
 import pg from 'pg';
 
+import { backingUrl } from './tls-databases.js';
+
 /** What the Data API reports about one database. */
 export interface DatabaseFacts {
   /** `SHOW server_version` up to the first space, e.g. "15.20". */
@@ -25,7 +27,8 @@ const TABLES_SQL = `
 /** Connect to `url` and read its facts; throws when the database can't be reached. */
 export async function readDatabaseFacts(url: string): Promise<DatabaseFacts> {
   // ssl: false: the backing databases are local test servers (the URL's sslmode, if any, still wins).
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, ssl: false });
+  // A database published over TLS (the `tls` option) is read directly, as Heroku's own machinery does.
+  const client = new pg.Client({ connectionString: backingUrl(url), connectionTimeoutMillis: 5_000, ssl: false });
   client.on('error', () => undefined);
   await client.connect();
   try {
@@ -33,7 +36,8 @@ export async function readDatabaseFacts(url: string): Promise<DatabaseFacts> {
     const max = await client.query<{ max_connections: string }>('SHOW max_connections');
     const size = await client.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes');
     const tables = await client.query<{ n: number }>(TABLES_SQL);
-    const conns = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()');
+    // The app's sessions, not this one.
+    const conns = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
     return {
       version: (version.rows[0]?.server_version ?? '').split(' ')[0] ?? '',
       sizeBytes: Number(size.rows[0]?.bytes ?? 0),

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { startDownloadServer, type DownloadServer } from './download-server.js';
 
+import { Access } from './access.js';
 import { defaultFaultBody, Faults, RATE_LIMIT_BODY, RateLimiter } from './faults.js';
 import { ApiError, matchRoute, notFound, type Reply, type Route, type RouteDeps } from './http.js';
 import { dataRoutes } from './routes/data.js';
@@ -22,9 +23,11 @@ import { streamRoutes } from './routes/streams.js';
 import { transferRoutes } from './routes/transfers.js';
 import { createSandbox, type Sandbox } from './sandbox.js';
 import { EmulatorState, PRIMARY } from './state.js';
+import { planName } from './plans.js';
 import { createSelfSignedCert } from './tls.js';
+import { TlsDatabases } from './tls-databases.js';
 import { TransferStore } from './transfer-store.js';
-import type { Emulator, EmulatorOptions, LoggedRequest } from './types.js';
+import type { AttachSpec, EmulatedAppSpec, Emulator, EmulatorOptions, LoggedRequest } from './types.js';
 
 export type {
   AddBackupOptions,
@@ -33,6 +36,7 @@ export type {
   DownloadFault,
   EmulatedAppSpec,
   EmulatedBackup,
+  EmulatedTls,
   Emulator,
   EmulatorOptions,
   EtagStyle,
@@ -98,6 +102,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const apiKey = options.apiKey ?? DEFAULT_API_KEY;
   const state = new EmulatorState();
   const faults = new Faults();
+  const access = new Access(state);
+  for (const app of options.deny ?? []) access.deny(app);
   const rateLimit = new RateLimiter();
   const requests: LoggedRequest[] = [];
   let baseUrl = '';
@@ -122,6 +128,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const limit = match?.route.auth === false ? undefined : rateLimit.take(path);
       const limitHeaders: Record<string, string> = limit ? { 'RateLimit-Remaining': String(limit.remaining) } : {};
       if (limit && !limit.allowed) return send(res, { status: 429, body: RATE_LIMIT_BODY, headers: limitHeaders });
+      // Apps this account may not see (access.ts).
+      if (match?.route.auth !== false) access.check(path, body);
       if (!match) throw notFound(NO_ENDPOINT);
       const reply = await match.route.handle({ method, path, query, params: match.params, headers: req.headers, body });
       return send(res, { ...reply, headers: { ...limitHeaders, ...reply.headers } });
@@ -141,7 +149,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   let downloads: DownloadServer;
   let caCertPath: string;
+  let tlsDatabases: TlsDatabases | undefined;
   try {
+    if (options.tls) tlsDatabases = await TlsDatabases.start(join(sandbox.root, 'tls'), typeof options.tls === 'object' ? options.tls.host : undefined);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -154,6 +164,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     downloads = await startDownloadServer(transfers, tls, (r) => requests.push(r));
   } catch (error) {
     server.close();
+    await tlsDatabases?.close();
     await sandbox.remove();
     throw error;
   }
@@ -162,9 +173,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   publicUrl = downloads.url;
   const sandboxed: Sandbox = sandbox;
 
+  /** Plan shorthand ("essential-0") and, with `tls`, the databases' public URLs. */
+  const published = tlsDatabases;
+  const prepare = (spec: EmulatedAppSpec): EmulatedAppSpec => ({
+    ...spec,
+    ...(spec.plan ? { plan: planName(spec.plan) } : {}),
+    ...(published && spec.databaseUrl ? { databaseUrl: published.publish(spec.databaseUrl) } : {}),
+    ...(published && spec.configVars ? { configVars: published.publishAll(spec.configVars) } : {}),
+  });
+  const prepareAttach = (spec: AttachSpec): AttachSpec => (published && spec.url ? { ...spec, url: published.publish(spec.url) } : spec);
   try {
-    for (const spec of options.apps ?? []) state.addApp(spec);
-    for (const spec of options.attachments ?? []) state.attach(spec);
+    for (const spec of options.apps ?? []) state.addApp(prepare(spec));
+    for (const spec of options.attachments ?? []) state.attach(prepareAttach(spec));
   } catch (error) {
     await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), downloads.close()]);
     await sandbox.remove();
@@ -189,9 +209,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       NODE_EXTRA_CA_CERTS: caCertPath,
       ...sandboxed.env,
     },
-    addApp: (spec) => void state.addApp(spec),
+    addApp: (spec) => void state.addApp(prepare(spec)),
     removeApp: (name) => state.removeApp(name),
-    attach: (spec) => void state.attach(spec),
+    attach: (spec) => void state.attach(prepareAttach(spec)),
     detach(app, name) {
       const target = state.get(app);
       const attachment = state.attachmentNamed(target, name);
@@ -226,8 +246,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const url = backupOptions.fromDatabaseUrl ?? addon.url;
       return transfers.record(await transfers.addBackup(state.billingApp(addon), url, state.transferName(addon), backupOptions.ageMs ?? 0));
     },
+    tls: published?.info,
+    denyAccess: (app) => access.deny(app),
+    allowAccess: (app) => access.allow(app),
     stop() {
       stopped ??= Promise.all([
+        published?.close(),
         new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -4,6 +4,7 @@
  * SIGINT or SIGTERM. Bad arguments: a one-line error and exit 2.
  */
 import { startEmulator, type AttachSpec, type EmulatedAppSpec, type EtagStyle, type FaultSpec, type RateLimitSpec, type TransferBehavior, type TransferMode } from './index.js';
+import { applyPlans, newRealismArgs, parseRealismFlag, realismOptions, REALISM_HELP, type RealismArgs } from './realism-flags.js';
 
 /** Parsed command line. */
 interface Args {
@@ -17,6 +18,8 @@ interface Args {
   port: number;
   apiKey: string | undefined;
   verbose: boolean;
+  /** --plan, --tls, --deny, --fault (realism-flags.ts). */
+  realism: RealismArgs;
 }
 
 class UsageError extends Error {}
@@ -96,7 +99,7 @@ function behaviorOf(args: Args, app: string): TransferBehavior {
 
 /** Parse argv (without node and script). */
 function parseArgs(argv: string[]): Args {
-  const args: Args = { apps: [], attachments: [], behaviors: new Map(), faults: [], rateLimit: undefined, urlTtlMs: undefined, etag: undefined, port: 7117, apiKey: undefined, verbose: false };
+  const args: Args = { apps: [], attachments: [], behaviors: new Map(), faults: [], rateLimit: undefined, urlTtlMs: undefined, etag: undefined, port: 7117, apiKey: undefined, verbose: false, realism: newRealismArgs() };
   const colours = new Map<string, string>();
   const billing = new Map<string, string>();
   for (let i = 0; i < argv.length; i += 1) {
@@ -196,11 +199,11 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--help':
       case '-h':
-        process.stdout.write(HELP);
+        process.stdout.write(`${HELP}\n${REALISM_HELP}\n`);
         process.exit(0);
         break;
       default:
-        throw new UsageError(`unknown argument "${arg}"`);
+        if (!parseRealismFlag(flag, value, args.realism)) throw new UsageError(`unknown argument "${arg}"`);
     }
   }
   if (args.apps.length === 0) throw new UsageError('give at least one --app NAME=DATABASE_URL');
@@ -225,6 +228,7 @@ function parseArgs(argv: string[]): Args {
     if (!args.attachments.some((a) => `${a.app}:${a.name}` === key)) throw new UsageError(`--billing-app ${key}: no --attach ${key}=URL`);
   }
   for (const app of args.behaviors.keys()) if (!known(app)) throw new UsageError(`no --app ${app} for its transfer mode`);
+  applyPlans(args.realism, args.apps);
   return args;
 }
 
@@ -240,7 +244,7 @@ async function main(): Promise<void> {
     process.stderr.write(`emulator: ${(error as Error).message}; ${USAGE}\n`);
     process.exit(2);
   }
-  const emulator = await startEmulator({ port: args.port, apiKey: args.apiKey, apps: args.apps, attachments: args.attachments }).catch((error: NodeJS.ErrnoException) => {
+  const emulator = await startEmulator({ port: args.port, apiKey: args.apiKey, apps: args.apps, attachments: args.attachments, ...realismOptions(args.realism) }).catch((error: NodeJS.ErrnoException) => {
     const why = error.code === 'EADDRINUSE' ? `port ${args.port} is already in use (try --port 0)` : error.message;
     process.stderr.write(`emulator: could not start: ${why}\n`);
     process.exit(2);
@@ -250,10 +254,12 @@ async function main(): Promise<void> {
   if (args.rateLimit) emulator.setRateLimit(args.rateLimit);
   if (args.urlTtlMs) emulator.setPublicUrlTtl(args.urlTtlMs);
   if (args.etag) emulator.setEtagStyle(args.etag);
+  for (const fault of args.realism.faults) emulator.injectFault(fault);
   const lines = Object.entries(emulator.env).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
   const first = args.apps[0]?.name ?? 'APP';
   process.stdout.write(`${lines.join('\n')}\n`);
   process.stdout.write(`# Heroku emulator on ${emulator.url}; after the exports, try: heroku pg:info -a ${first}   or   drydock doctor -a ${first}\n`);
+  if (emulator.tls) process.stdout.write(`# databases over TLS at ${emulator.tls.host}:${emulator.tls.port} (${emulator.tls.address}); certificate ${emulator.tls.certPath}\n`);
 
   if (args.verbose) {
     let seen = 0;

@@ -8,6 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { backingUrl } from './tls-databases.js';
+
 /** What a finished tool left behind. */
 export interface PgCommandResult {
   /** Exit code, or -1 when the tool could not be started or was killed. */
@@ -33,7 +35,8 @@ export function majorOf(version: string | undefined): number | undefined {
 
 /** libpq variables for a postgres:// URL; the password goes in PGPASSWORD. */
 export function connectionEnv(url: string): Record<string, string> {
-  const u = new URL(url);
+  // Heroku's transfer workers reach a database published over TLS directly.
+  const u = new URL(backingUrl(url));
   const env: Record<string, string> = {};
   if (u.hostname) env.PGHOST = decodeURIComponent(u.hostname.replace(/^\[|\]$/g, ''));
   if (u.port) env.PGPORT = u.port;

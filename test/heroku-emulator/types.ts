@@ -2,6 +2,9 @@
  * The public shapes of the Heroku emulator. Other code (tests, the demo) depends on these names:
  * extend them, don't rename them.
  */
+import type { EmulatedTls } from './tls-databases.js';
+
+export type { EmulatedTls };
 
 /** One emulated Heroku app. Its database is a real Postgres database named by `databaseUrl`. */
 export interface EmulatedAppSpec {
@@ -19,7 +22,7 @@ export interface EmulatedAppSpec {
   colour?: string;
   /** Extra config vars (DATABASE_URL here counts as `databaseUrl` when that is not given). */
   configVars?: Record<string, string>;
-  /** The add-on plan (default 'heroku-postgresql:standard-0'). */
+  /** The add-on plan, 'heroku-postgresql:essential-0' or just 'essential-0' (default 'heroku-postgresql:standard-0'): plans.ts. */
   plan?: string;
   /** Process types and their quantities (default {web: 1}). */
   formation?: Record<string, number>;
@@ -224,6 +227,11 @@ export interface Emulator {
   backups(app: string): EmulatedBackup[];
   /** Create a completed backup directly with a real pg_dump (optionally backdated). */
   addBackup(app: string, options?: AddBackupOptions): Promise<EmulatedBackup>;
+  /** The TLS front end of the app databases (the `tls` option), else undefined. */
+  tls: EmulatedTls | undefined;
+  /** Answer every request about `app` with 403 forbidden ("You do not have access to the app"). */
+  denyAccess(app: string): void;
+  allowAccess(app: string): void;
   /** Close the servers, stop running transfers and remove the sandboxed HOME and the backup store. */
   stop(): Promise<void>;
 }
@@ -238,4 +246,12 @@ export interface EmulatorOptions {
   apps?: EmulatedAppSpec[];
   /** Attachments to make at start, after the apps. */
   attachments?: AttachSpec[];
+  /**
+   * Publish every app database over TLS under a host name that is not localhost (tls-databases.ts):
+   * config vars then hold that URL, and connections without SSL are refused, as on Heroku. `host`
+   * must resolve to a loopback address (default: this machine's name when it does, else 127.0.0.2).
+   */
+  tls?: boolean | { host?: string };
+  /** Apps whose every request is answered 403 forbidden. */
+  deny?: string[];
 }

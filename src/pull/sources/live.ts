@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { readDataTables, readInvalidIndexes, type DataTable } from '../../pg/queries/catalog.js';
 import { FACT_EXCLUDED_SCHEMAS } from '../../pg/queries/facts.js';
 import { readDatabaseLocale, readDatabaseSettings, readDatabaseSize, type DatabaseLocale, readInstalledExtensions, readServerVersion, type InstalledExtension } from '../../pg/queries/server-facts.js';
+import { readConnectionUse, type ConnectionUse } from '../../pg/queries/connections.js';
 import type { DbUrl } from '../../pg/url.js';
 import { copyLive, type LiveCopyEvent, type LiveCopyResult } from '../copy-live.js';
 
@@ -29,6 +30,8 @@ export interface SourceFacts {
   locale?: DatabaseLocale | undefined;
   /** The tables whose rows a copy moves (what --exclude-table-data patterns are checked against). */
   tables?: DataTable[] | undefined;
+  /** Connection limits and use (live copies: what sizes the parallel streams). */
+  connections?: ConnectionUse | undefined;
 }
 
 /** Version, extensions, size (when it is what will move), database settings and INVALID indexes of a source database. */
@@ -44,14 +47,20 @@ export async function readSourceFacts(client: pg.ClientBase, options: { size: bo
   };
 }
 
-/** Connect to the live source and read its version, extensions and size. */
+/** Connect to the live source and read its version, extensions, size and connection limits. */
 export async function inspectLiveSource(url: DbUrl): Promise<SourceFacts> {
-  return withClient(url, async (client) => ({ url, ...(await readSourceFacts(client, { size: true })) }), { connectTimeoutMs: 15_000 });
+  return withClient(
+    url,
+    async (client) => ({ url, ...(await readSourceFacts(client, { size: true })), connections: await readConnectionUse(client).catch(() => undefined) }),
+    { connectTimeoutMs: 15_000 },
+  );
 }
 
 /** How to load a live copy. */
 export interface LiveLoadOptions {
   jobs: number;
+  /** Parallel streams from production (default `jobs`): sized by its connection limits. */
+  sourceStreams?: number | undefined;
   excludeTableData: string[];
   validateForeignKeys: boolean;
   onEvent: (event: LiveCopyEvent) => void;
@@ -65,6 +74,7 @@ export async function loadLiveSource(pgTools: PgTools, source: SourceFacts & { u
     source: source.url,
     target: scratch,
     jobs: options.jobs,
+    sourceStreams: options.sourceStreams,
     excludeTableData: options.excludeTableData,
     pgTools,
     precreatedSchemas: precreatedSchemas(source.extensions ?? []),

@@ -7,6 +7,7 @@
  */
 import { readDatabaseFacts, humanBytes, planTitle } from '../database-facts.js';
 import { notFound, type Route, type RouteDeps } from '../http.js';
+import { connectionsValue, dataSizeValue, planFeatureEntries } from '../plans.js';
 import type { AddonState, AppState } from '../state.js';
 
 /** Prefix of every Data API path. */
@@ -29,10 +30,10 @@ async function infoEntries(addon: AddonState, url: string): Promise<Array<{ name
     const facts = await readDatabaseFacts(url);
     entries.push(
       { name: 'Status', values: ['Available'] },
-      { name: 'Data Size', values: [humanBytes(facts.sizeBytes)] },
+      { name: 'Data Size', values: [dataSizeValue(addon.plan, humanBytes(facts.sizeBytes))] },
       { name: 'Tables', values: [String(facts.tables)] },
       { name: 'PG Version', values: [facts.version] },
-      { name: 'Connections', values: [`${facts.connections}/${facts.maxConnections}`] },
+      { name: 'Connections', values: [connectionsValue(addon.plan, facts.connections)] },
     );
   } catch {
     // What Heroku shows for a database it can't reach; the error itself may carry the URL.
@@ -41,7 +42,7 @@ async function infoEntries(addon: AddonState, url: string): Promise<Array<{ name
   entries.push(
     { name: 'Connection Pooling', values: ['Available'] },
     { name: 'Credentials', values: ['1'] },
-    { name: 'Fork/Follow', values: ['Available'] },
+    ...planFeatureEntries(addon.plan),
     { name: 'Created', values: [addon.createdAt.replace('T', ' ').replace(/Z$/, ' UTC')] },
     { name: 'Region', values: ['us'] },
     { name: 'Data Encryption', values: ['In Use'] },

@@ -13,6 +13,7 @@
 import { ApiError, notFound, type Route, type RouteDeps } from '../http.js';
 import { transferJson, type TransferState } from '../transfer-store.js';
 import type { AppState } from '../state.js';
+import { refuseWhileBusy } from '../transfer-busy.js';
 import { DATA_PREFIX, databaseOf } from './data.js';
 import { appOfParams } from './platform.js';
 
@@ -72,6 +73,7 @@ export function transferRoutes(deps: RouteDeps): Route[] {
       pattern: new RegExp(`^${DATA_PREFIX}/databases/(?<id>[^/]+)/backups$`),
       handle: async (ctx) => {
         const { app, url, name } = databaseOf(deps, ctx.params.id ?? '');
+        refuseWhileBusy(store, app);
         const t = await store.capture(app, url, name);
         return { status: 201, body: transferJson(t, false) };
       },
@@ -86,6 +88,7 @@ export function transferRoutes(deps: RouteDeps): Route[] {
         if (typeof backupUrl !== 'string' || !/^https?:\/\//.test(backupUrl)) {
           throw new ApiError(422, 'invalid_params', 'backup_url must be an http(s) URL.');
         }
+        refuseWhileBusy(store, app);
         const t = await store.restore(app, url, backupUrl, name);
         return { status: 201, body: transferJson(t, false) };
       },

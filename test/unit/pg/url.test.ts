@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { ConfigError } from '../../../src/errors.js';
 import { clearSecrets, mask, MASK } from '../../../src/redact.js';
-import { describeDb, effectiveSslMode, isLocalHost, parseDatabaseUrl, redactUrl, toPgEnv, withDatabase } from '../../../src/pg/url.js';
+import { describeDb, effectiveSslMode, isLocalHost, NO_ROOT_CERT, parseDatabaseUrl, redactUrl, sslFiles, toPgEnv, withDatabase } from '../../../src/pg/url.js';
 
 afterEach(() => clearSecrets());
 
@@ -149,6 +149,7 @@ describe('toPgEnv', () => {
       PGPASSWORD: PASSWORD,
       PGDATABASE: 'app',
       PGSSLMODE: 'require',
+      PGSSLROOTCERT: NO_ROOT_CERT,
       PGAPPNAME: 'drydock',
       DATABASE_URL: undefined,
     });
@@ -164,6 +165,37 @@ describe('toPgEnv', () => {
 
   it('passes a socket directory as PGHOST', () => {
     expect(toPgEnv(parseDatabaseUrl('postgres:///db?host=/var/run/postgresql'), {})).toMatchObject({ PGHOST: '/var/run/postgresql', PGSSLMODE: 'disable' });
+  });
+});
+
+describe('SSL certificate files', () => {
+  const heroku = 'postgres://u:p@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d8abc';
+
+  it('keeps ~/.postgresql/root.crt out of sslmode=require, prefer and allow: libpq would verify against it', () => {
+    for (const mode of ['require', 'prefer', 'allow']) {
+      expect(toPgEnv(parseDatabaseUrl(`${heroku}?sslmode=${mode}`), { HOME: '/home/me' }), mode).toMatchObject({ PGSSLMODE: mode, PGSSLROOTCERT: NO_ROOT_CERT });
+    }
+    // A remote host without sslmode means require.
+    expect(toPgEnv(parseDatabaseUrl(heroku), {})).toMatchObject({ PGSSLMODE: 'require', PGSSLROOTCERT: NO_ROOT_CERT });
+    expect(NO_ROOT_CERT.startsWith('/dev/null/')).toBe(true);
+  });
+
+  it('keeps a root certificate the user gave, in the URL or PGSSLROOTCERT: that asks for verification', () => {
+    expect(toPgEnv(parseDatabaseUrl(`${heroku}?sslrootcert=/etc/ca.pem`), {})).toMatchObject({ PGSSLMODE: 'require', PGSSLROOTCERT: '/etc/ca.pem' });
+    expect(toPgEnv(parseDatabaseUrl(heroku), { PGSSLROOTCERT: '/env/ca.pem' })).toMatchObject({ PGSSLROOTCERT: '/env/ca.pem' });
+    expect(toPgEnv(parseDatabaseUrl(`${heroku}?sslrootcert=/url/ca.pem`), { PGSSLROOTCERT: '/env/ca.pem' })).toMatchObject({ PGSSLROOTCERT: '/url/ca.pem' });
+  });
+
+  it('sets no root certificate without SSL, nor for verify-ca and verify-full (libpq finds its own)', () => {
+    expect(toPgEnv(parseDatabaseUrl('postgres://u@127.0.0.1/db'), {})).not.toHaveProperty('PGSSLROOTCERT');
+    expect(toPgEnv(parseDatabaseUrl(`${heroku}?sslmode=verify-full`), {})).not.toHaveProperty('PGSSLROOTCERT');
+    expect(sslFiles(parseDatabaseUrl(`${heroku}?sslmode=verify-ca`), { HOME: '/home/me/' })).toEqual({ rootCert: undefined, defaultRootCert: '/home/me/.postgresql/root.crt', cert: undefined, key: undefined });
+  });
+
+  it('passes the URL\'s other SSL parameters to libpq tools as PG* variables', () => {
+    const env = toPgEnv(parseDatabaseUrl(`${heroku}?sslmode=verify-full&sslrootcert=/ca.pem&sslcert=/c.pem&sslkey=/k.pem&sslnegotiation=direct&channel_binding=require`), {});
+    expect(env).toMatchObject({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: '/ca.pem', PGSSLCERT: '/c.pem', PGSSLKEY: '/k.pem', PGSSLNEGOTIATION: 'direct', PGCHANNELBINDING: 'require' });
+    expect(sslFiles(parseDatabaseUrl(`${heroku}?sslcert=/c.pem`), { PGSSLKEY: '/k.pem' })).toMatchObject({ cert: '/c.pem', key: '/k.pem', rootCert: NO_ROOT_CERT });
   });
 });
 

@@ -5,6 +5,7 @@
  * writes for each). Pure, given parsed statements.
  */
 import { ensureParser, splitStatements } from '../sql/parse.js';
+import { tablesNamed, type NamedTable } from './recorder.js';
 import type { ParsedSql, RecordedStatement, SqlSplitter } from './wire-session.js';
 
 /** A framework's ledger table: the row it writes per migration, and when. */
@@ -63,31 +64,6 @@ export type StatementRole =
 
 const SESSION_KINDS = new Set(['TransactionStmt', 'VariableSetStmt', 'VariableShowStmt', 'DiscardStmt', 'DeallocateStmt', 'ListenStmt', 'UnlistenStmt', 'NotifyStmt', 'CheckPointStmt']);
 const CATALOG_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
-
-/** A table a statement names: schema (undefined when not written) and name. */
-export interface NamedTable {
-  schema: string | undefined;
-  name: string;
-}
-
-/** Every table (RangeVar) a parse tree names, CTE names aside. */
-export function tablesNamed(node: unknown): NamedTable[] {
-  const ctes = new Set<string>();
-  const found: NamedTable[] = [];
-  const walk = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) walk(item);
-      return;
-    }
-    if (!value || typeof value !== 'object') return;
-    const record = value as Record<string, unknown>;
-    if (typeof record.ctename === 'string') ctes.add(record.ctename);
-    if (typeof record.relname === 'string') found.push({ schema: typeof record.schemaname === 'string' && record.schemaname ? record.schemaname : undefined, name: record.relname });
-    for (const child of Object.values(record)) walk(child);
-  };
-  walk(node);
-  return found.filter((t) => t.schema !== undefined || !ctes.has(t.name));
-}
 
 function isCatalog(t: NamedTable): boolean {
   return (t.schema !== undefined && (CATALOG_SCHEMAS.has(t.schema) || t.schema.startsWith('pg_'))) || (t.schema === undefined && t.name.startsWith('pg_'));

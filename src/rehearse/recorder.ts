@@ -100,12 +100,16 @@ function firstLine(sql: string): string {
   return line.length > 100 ? `${line.slice(0, 99)}…` : line;
 }
 
-/**
- * The relations (that existed before the migration) a statement's parse tree names: every RangeVar
- * (`relname`, with `schemaname` when written; without one, `public`, the default search_path's).
- */
-export function namedRelations(node: unknown, existing: ReadonlyMap<number, RelationFact>): number[] {
-  const names = new Set<string>();
+/** A table a statement names: schema (undefined when not written) and name. */
+export interface NamedTable {
+  schema: string | undefined;
+  name: string;
+}
+
+/** Every table (RangeVar) a parse tree names, CTE names aside. */
+export function tablesNamed(node: unknown): NamedTable[] {
+  const ctes = new Set<string>();
+  const found: NamedTable[] = [];
   const walk = (value: unknown): void => {
     if (Array.isArray(value)) {
       for (const item of value) walk(item);
@@ -113,9 +117,19 @@ export function namedRelations(node: unknown, existing: ReadonlyMap<number, Rela
     }
     if (!value || typeof value !== 'object') return;
     const record = value as Record<string, unknown>;
-    if (typeof record.relname === 'string') names.add(`${typeof record.schemaname === 'string' && record.schemaname ? record.schemaname : 'public'}\0${record.relname}`);
+    if (typeof record.ctename === 'string') ctes.add(record.ctename);
+    if (typeof record.relname === 'string') found.push({ schema: typeof record.schemaname === 'string' && record.schemaname ? record.schemaname : undefined, name: record.relname });
     for (const child of Object.values(record)) walk(child);
   };
   walk(node);
+  return found.filter((t) => t.schema !== undefined || !ctes.has(t.name));
+}
+
+/**
+ * The relations (that existed before the migration) a statement's parse tree names: every RangeVar
+ * (`relname`, with `schemaname` when written; without one, `public`, the default search_path's), CTE names aside.
+ */
+export function namedRelations(node: unknown, existing: ReadonlyMap<number, RelationFact>): number[] {
+  const names = new Set(tablesNamed(node).map((t) => `${t.schema ?? 'public'}\0${t.name}`));
   return [...existing.values()].filter((r) => names.has(`${r.schema}\0${r.relname}`)).map((r) => r.oid);
 }

@@ -5,7 +5,7 @@
  */
 import { formatDuration } from '../format.js';
 import { mask } from '../redact.js';
-import type { DataCheckKind } from './data-check-plan.js';
+import type { DataCheckKind, DataCheckPlan } from './data-check-plan.js';
 import { SAMPLE_CHARS } from './data-check-sql.js';
 
 export type { DataCheckKind } from './data-check-plan.js';
@@ -16,16 +16,8 @@ export interface DataCheckSample {
   count?: number | undefined;
 }
 
-/** One data check, run: what the migration's JSON holds in `dataChecks`. */
-export interface DataCheck {
-  /** Line of the statement in the migration file. */
-  line: number;
-  statement: string;
-  check: DataCheckKind;
-  table: string;
-  columns: string[];
-  /** What the statement does: `CREATE UNIQUE INDEX users_email_key`, `SET NOT NULL on users.email`. */
-  action: string;
+/** One data check, run: what the migration's JSON holds in `dataChecks` (the plan's description of it, and what it found). */
+export interface DataCheck extends Pick<DataCheckPlan, 'line' | 'statement' | 'check' | 'table' | 'columns' | 'action' | 'problem'> {
   /** Rows (values, for a type change) that would make the statement fail; null when not counted. */
   violations: number | null;
   /** Unique checks: how many distinct keys are duplicated. */
@@ -41,8 +33,6 @@ export interface DataCheck {
   ms: number;
   /** The read-only query that counted (run it by hand to see every row). */
   query?: string | undefined;
-  /** What is wrong with a violating row, for sentences (see DataCheckPlan.problem). */
-  problem: string;
 }
 
 /** The checks of one migration and their total time. */

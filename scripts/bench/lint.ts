@@ -18,7 +18,7 @@
  * machine may be shared: interleaving keeps the ratio fair, the load says how noisy the absolute
  * numbers are). Target (issue 14): drydock at most 2× squawk as its npm package runs it (`npx squawk`:
  * the node wrapper, then the binary), since both then pay a Node start-up; the ratio to the bare
- * binary is printed too (no Node CLI gets within 2× of it: Node alone starts in ~60 ms). Flags: --files N (300), --real DIR,
+ * binary is printed too (no Node CLI gets within 2× of it: Node alone starts in ~60 ms). Flags: --files N (300), --real DIR, --write-corpus DIR (write the corpus there and exit, to profile on it),
  * --rounds N (7), --warmup N (1), --json. Needs no database.
  */
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -59,7 +59,7 @@ import {
   withCleanup,
 } from './lib.js';
 
-const USAGE = 'usage: tsx scripts/bench/lint.ts [--files N] [--real DIR] [--rounds N] [--warmup N] [--json]';
+const USAGE = 'usage: tsx scripts/bench/lint.ts [--files N] [--real DIR] [--rounds N] [--warmup N] [--json] [--write-corpus DIR]';
 
 interface Options {
   files: number;
@@ -67,6 +67,8 @@ interface Options {
   rounds: number;
   warmup: number;
   json: boolean;
+  /** Only write the corpus into this folder (to profile `drydock lint` on it) and exit. */
+  writeCorpus: string | undefined;
 }
 
 function parseOptions(): Options {
@@ -76,9 +78,10 @@ function parseOptions(): Options {
     rounds: { type: 'string', default: '7' },
     warmup: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
+    'write-corpus': { type: 'string' },
   });
   const count = (flag: string, value: string, min: number): number => wholeNumber(flag, value, min, USAGE);
-  return { files: count('files', values.files, 0), real: values.real, rounds: count('rounds', values.rounds, 1), warmup: count('warmup', values.warmup, 0), json: values.json };
+  return { files: count('files', values.files, 0), real: values.real, rounds: count('rounds', values.rounds, 1), warmup: count('warmup', values.warmup, 0), json: values.json, writeCorpus: values['write-corpus'] };
 }
 
 /** Migration bodies in the styles of the tools that write them; `t` varies the names. */
@@ -160,6 +163,11 @@ async function squawkCommands(): Promise<{ binary: string; npmBin: string }> {
 
 async function main(): Promise<void> {
   const options = parseOptions();
+  if (options.writeCorpus !== undefined) {
+    const counts = await writeCorpus(options.writeCorpus, options);
+    print(`wrote ${counts.synthetic + counts.repository + counts.real} files to ${options.writeCorpus}`);
+    return;
+  }
   requireBuiltCli('bench:lint');
   const squawk = await squawkCommands();
   await withCleanup(async (cleanup) => {

@@ -261,9 +261,30 @@ function groupStopper(pid: number | undefined, signal: AbortSignal | undefined):
  * Start a program that outlives drydock (background housekeeping): detached, no stdio, allowlisted
  * environment plus `env`. Secrets go in `env`, never in `args`.
  */
-export async function spawnDetached(file: string, args: readonly string[], env: Record<string, string | undefined> = {}): Promise<void> {
+export async function spawnDetached(file: string, args: readonly string[], env: Record<string, string | undefined> = {}): Promise<DetachedProcess> {
   const { spawn } = await import('node:child_process');
   const child = spawn(file, args, { detached: true, stdio: 'ignore', env: childEnv(env) });
-  child.on('error', () => undefined);
+  let running = child.pid !== undefined;
+  child.on('error', () => {
+    running = false;
+  });
+  child.on('exit', () => {
+    running = false;
+  });
   child.unref();
+  return {
+    pid: child.pid,
+    alive: () => running,
+    kill: () => {
+      if (running) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** A process started by spawnDetached. */
+export interface DetachedProcess {
+  pid: number | undefined;
+  /** Whether it still runs (false once it exited, or if it could not start). */
+  alive(): boolean;
+  kill(): void;
 }

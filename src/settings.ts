@@ -76,6 +76,7 @@ export const DURATION_RANGES = {
   blockThreshold: { min: 1, max: 3_600_000, example: '1s' },
   /** Base delay of lock retries (a test hook). */
   lockRetryBase: { min: 0, max: 3_600_000, example: '200ms' },
+  snapshotHandoff: { min: 100, max: 3_600_000, example: '20s' },
 } as const satisfies Record<string, DurationRange>;
 
 /** The unit forms every duration accepts, as hints list them. */
@@ -205,6 +206,11 @@ export interface GlobalSettings {
   readonly cacheDir: string;
   /** Background hot spares after pulls and resets (DRYDOCK_SNAPSHOT_SPARE=0 turns them off). */
   readonly spares: boolean;
+  /**
+   * How long a pull waits for the background process it hands the pristine snapshot to before taking the
+   * snapshot itself (DRYDOCK_SNAPSHOT_HANDOFF_TIMEOUT, default 20 s).
+   */
+  readonly snapshotHandoffMs: number;
   /** Load a backup while it downloads: DRYDOCK_STREAM_RESTORE=0 never, 1 always, else auto. */
   readonly streamRestore: StreamRestoreMode;
   /** Base delay of the retries after lock_timeout (DRYDOCK_LOCK_RETRY_BASE; tests shorten it). */
@@ -250,6 +256,7 @@ export function resolveGlobalSettings(flags: GlobalFlags, env: Environment): Glo
     pgBin: nonEmpty(env.PG_BIN),
     cacheDir: nonEmpty(env.DRYDOCK_CACHE_DIR) ?? join(nonEmpty(env.XDG_CACHE_HOME) ?? join(homedir(), '.cache'), 'drydock'),
     spares: env.DRYDOCK_SNAPSHOT_SPARE !== '0' && env.DRYDOCK_SNAPSHOT_SPARE !== 'false',
+    snapshotHandoffMs: parseDuration(nonEmpty(env.DRYDOCK_SNAPSHOT_HANDOFF_TIMEOUT), 'DRYDOCK_SNAPSHOT_HANDOFF_TIMEOUT', DURATION_RANGES.snapshotHandoff) ?? 20_000,
     streamRestore: stream === '0' ? 'off' : stream === '1' ? 'always' : 'auto',
     lockRetryBaseMs: parseDuration(nonEmpty(env.DRYDOCK_LOCK_RETRY_BASE), 'DRYDOCK_LOCK_RETRY_BASE', DURATION_RANGES.lockRetryBase),
     testPauseAt: nonEmpty(env.DRYDOCK_TEST_PAUSE_AT),
@@ -788,6 +795,8 @@ export interface PullRequest {
   local?: string | undefined;
   localSource?: ValueSource;
   snapshot?: boolean | undefined;
+  /** Take the pristine snapshot before returning, not in the background (rehearse uses it at once). */
+  snapshotNow?: boolean | undefined;
   validateForeignKeys?: boolean | undefined;
 }
 
@@ -832,6 +841,8 @@ export function resolvePullOptions(flags: PullRequest, app: string | undefined, 
     dryRun: Boolean(flags.dryRun),
     // With a background preparation coming anyway, it also drops the copies this pull replaced.
     dropInBackground: keepSnapshot && global.spares,
+    // Background work is allowed (spares): the snapshot is taken after the pull returns, unless the caller needs it at once.
+    snapshotInBackground: keepSnapshot && global.spares && !flags.snapshotNow,
   };
 }
 

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 
 import { formatAge } from '../format.js';
-import { listSnapshots, prepareSpare, removeSnapshot, restoreSnapshot, saveSnapshot, type SnapshotFlags, type SnapshotInfo } from '../pipelines/snapshot.js';
+import { listSnapshots, prepareSpare, removeSnapshot, restoreSnapshot, saveSnapshot, type PrepareFlags, type SnapshotFlags, type SnapshotInfo } from '../pipelines/snapshot.js';
 import { localOption } from './options.js';
 import type { RunCommand } from './run.js';
 
@@ -48,7 +48,10 @@ export function registerSnapshot(program: Command, run: RunCommand): void {
 
   common(snapshot.command('prepare <name>', { hidden: true }).description('background: drop a replaced copy and prepare the next reset'))
     .option('--drop <database>', 'a replaced copy to drop (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
-    .action(async (name: string, opts: SnapshotFlags & { drop?: string[] }, cmd: Command) => {
+    .option('--take', 'first take the snapshot of the working database a pull handed over (closed to connections)')
+    .option('--source <text>', 'with --take: where the data came from')
+    .option('--excluded-table-data <pattern>', 'with --take: a table pattern copied without rows (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .action(async (name: string, opts: PrepareFlags, cmd: Command) => {
       await run(async (deps) => {
         const spare = await prepareSpare(deps, name, flags(opts, cmd));
         deps.output.result({ spare }, (r) => (r.spare ? `prepared ${r.spare}` : 'nothing to prepare'));

@@ -144,8 +144,8 @@ export class LocalServer {
   constructor(readonly admin: pg.Client) {}
 
   /** Open an admin connection to the local server and run `fn`. */
-  static async with<T>(local: DbUrl, fn: (server: LocalServer) => Promise<T>): Promise<T> {
-    return withClient(adminUrl(local), (client) => fn(new LocalServer(client)), { applicationName: 'drydock pull' });
+  static async with<T>(local: DbUrl, fn: (server: LocalServer) => Promise<T>, applicationName = 'drydock pull'): Promise<T> {
+    return withClient(adminUrl(local), (client) => fn(new LocalServer(client)), { applicationName });
   }
 
   async exists(name: string): Promise<boolean> {

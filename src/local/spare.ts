@@ -5,7 +5,7 @@
  * DRYDOCK_SNAPSHOT_SPARE=0 turns it off.
  */
 import type { Deps } from '../deps.js';
-import { spawnDetached } from '../exec.js';
+import { spawnDetached, type DetachedProcess } from '../exec.js';
 import type { DbUrl } from '../pg/url.js';
 
 /** Whether background spares are on (DRYDOCK_SNAPSHOT_SPARE=0 turns them off). */
@@ -18,11 +18,20 @@ export function sparesEnabled(env: NodeJS.ProcessEnv): boolean {
  * the snapshot, so the next restore is a rename. The local URL travels in the environment (it may hold a
  * password).
  */
-export async function scheduleSpare(deps: Pick<Deps, 'output'>, local: DbUrl, target: string, name: string, drop: readonly string[] = []): Promise<void> {
+export async function scheduleSpare(deps: Pick<Deps, 'output' | 'settings'>, local: DbUrl, target: string, name: string, drop: readonly string[] = [], take?: TakeSnapshot): Promise<DetachedProcess | undefined> {
   const cli = process.argv[1];
-  if (!cli) return;
+  if (!cli) return undefined;
   const args = [cli, 'snapshot', 'prepare', name, '--to', target, ...drop.flatMap((d) => ['--drop', d])];
-  await spawnDetached(process.execPath, args, { DRYDOCK_LOCAL_DATABASE_URL: local.href, CI: 'true' });
-  deps.output.debug(`started background preparation of the next reset of ${target}`);
+  if (take) args.push('--take', '--source', take.source, ...(take.excludeTableData ?? []).flatMap((p) => ['--excluded-table-data', p]));
+  const child = await spawnDetached(process.execPath, args, { DRYDOCK_LOCAL_DATABASE_URL: local.href, CI: 'true', DRYDOCK_TEST_PAUSE_AT: deps.settings.testPauseAt });
+  deps.output.debug(`started background ${take ? 'snapshot and ' : ''}preparation of the next reset of ${target}`);
+  return child;
+}
+
+/** What the background process records on the snapshot it takes of the working database (`snapshot prepare --take`). */
+export interface TakeSnapshot {
+  /** Where the data came from (no password: describeSource). */
+  source: string;
+  excludeTableData?: string[] | undefined;
 }
 

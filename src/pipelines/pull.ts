@@ -17,9 +17,11 @@ import type { BackupSummary, PgInfo } from '../heroku/cli.js';
 import { resolveDatabase, type HerokuDatabase } from '../heroku/database.js';
 import { resolveApp } from '../heroku/remote.js';
 import { adminUrl, describeSession, drydockDbName, endingSessionsMessage, LocalServer, targetLockKey, type DbSession, type DrydockDbMeta } from '../local/server.js';
+import type { DetachedProcess } from '../exec.js';
+import { awaitSnapshotHandoff, closeConnections, openConnections, stopTaker, type HandoffOutcome } from '../local/background-snapshot.js';
 import { scheduleSpare } from '../local/spare.js';
 import { pausePoint, pausesAt } from '../pause.js';
-import { cancelOnAbort, withClient } from '../pg/client.js';
+import { cancelOnAbort, withClient, withTransaction } from '../pg/client.js';
 import { withAdvisoryLock } from '../pg/lock.js';
 import type { PgTools } from '../pg/pg-tools.js';
 import { readServerVersion } from '../pg/queries/server-facts.js';
@@ -52,7 +54,8 @@ export async function pull(deps: Deps, flags: PullRequest): Promise<PullResult> 
   const app = await resolveApp(deps.settings, { required: false });
   const options = resolvePullOptions(flags, app, deps.settings);
   const result = await runPull(deps, options);
-  if (result.snapshot && options.dropInBackground) await scheduleSpare(deps, options.local, options.target, 'pristine', result.droppingInBackground);
+  // A snapshot taken in the background comes with its own preparation (the same process).
+  if (result.snapshot && !result.snapshotPending && options.dropInBackground) await scheduleSpare(deps, options.local, options.target, 'pristine', result.droppingInBackground);
   return result;
 }
 
@@ -67,6 +70,8 @@ interface PullState {
   /** The chosen backup's download URL, asked for during preflight. */
   backupUrl?: Promise<string> | undefined;
   fetched?: FetchedBackup;
+  /** The pristine snapshot is being taken by a background process (handed over after the swap). */
+  snapshotPending?: boolean;
   /** The scratch database the copy goes into (dropped on any failure). */
   scratch?: string;
   live?: LiveCopyResult;
@@ -133,6 +138,48 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
     };
     /** What the pristine snapshot holds: a scrubbed pull's snapshot is the scrubbed copy, and says so. */
     const snapshotSource = (): string => `${describeSource(source)}${options.scrubFile ? `, scrubbed with ${basename(options.scrubFile)}` : ''}`;
+    /**
+     * After the swap (the working copy closed to connections): hand the pristine snapshot to a background
+     * process (src/local/background-snapshot.ts), or take it here if the hand-off fails. The working copy is
+     * open to connections again either way, and its snapshot is (or is being) made from exactly what was swapped in.
+     */
+    const snapshotInBackground = async (s: PullState): Promise<void> => {
+      const take = { source: snapshotSource(), excludeTableData: options.excludeTableData.length ? options.excludeTableData : undefined };
+      let child: DetachedProcess | undefined;
+      let outcome: HandoffOutcome = { handedOff: false, why: 'the background process could not be started' };
+      try {
+        child = await scheduleSpare(deps, options.local, options.target, 'pristine', s.replaced, take);
+        if (child) outcome = await awaitSnapshotHandoff(server.admin, options.target, () => child!.alive(), { signal: deps.signal, timeoutMs: deps.settings.snapshotHandoffMs });
+      } finally {
+        if (!outcome.handedOff) {
+          // Whatever the taker started is stopped before anyone may connect: a snapshot taken after a
+          // client changed the copy would not be pristine.
+          child?.kill();
+          await stopTaker(server.admin, options.target).catch(() => undefined);
+          if (interruptedBy(deps.signal)) await openConnections(server.admin, options.target).catch(() => undefined);
+        }
+      }
+      if (outcome.handedOff) {
+        s.snapshotPending = true;
+        deps.output.debug(`handed the pristine snapshot of ${options.target} to a background process in ${outcome.ms} ms`);
+        return;
+      }
+      deps.output.warn(`pull: taking the pristine snapshot here instead of in the background: ${outcome.why}`);
+      const name = drydockDbName('snapshot');
+      s.pendingSnapshot = name;
+      try {
+        await server.create(name, meta('scratch', { source: `${snapshotSource()} (pristine snapshot being made)` }), { template: options.target });
+        await withTransaction(server.admin, async () => {
+          await server.setMeta(name, meta('snapshot', { name: 'pristine', pid: undefined, source: take.source, excludeTableData: take.excludeTableData }));
+          await server.makeTemplate(name);
+        });
+        s.snapshot = name;
+        s.pendingSnapshot = undefined;
+      } finally {
+        // With or without its snapshot, the working copy is the user's.
+        await openConnections(server.admin, options.target);
+      }
+    };
     const archiveMajor = (): number => state.facts.major ?? localVersion.major;
     const unlessDryRun = () => (options.dryRun ? 'dry run' : false);
 
@@ -314,7 +361,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
         },
         {
           title: 'Keep a pristine snapshot',
-          enabled: () => options.keepSnapshot,
+          enabled: () => options.keepSnapshot && !options.snapshotInBackground,
           skip: unlessDryRun,
           task: async (s, task) => {
             // Made as a scratch copy of this process (a leftover if it dies), and only becomes the
@@ -332,7 +379,8 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           task: async (s, task) => {
             await pausePoint(pause, 'before-swap');
             const pending = s.pendingSnapshot;
-            const old = pending ? (await server.snapshots(options.target)).filter((o) => o.meta.name === 'pristine') : [];
+            const background = Boolean(options.keepSnapshot && options.snapshotInBackground && !options.dryRun);
+            const old = pending || background ? (await server.snapshots(options.target)).filter((o) => o.meta.name === 'pristine') : [];
             s.previous = await server.swapIn(
               options.target,
               s.scratch!,
@@ -343,7 +391,14 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
                     await server.setMeta(pending, meta('snapshot', { name: 'pristine', pid: undefined, source: snapshotSource(), ...(options.excludeTableData.length ? { excludeTableData: options.excludeTableData } : {}) }));
                     for (const o of old) await server.setMeta(o.datname, meta('previous'));
                   }
-                : undefined,
+                : background
+                  ? async () => {
+                      // Closed until the background copy holds its lock (awaitSnapshotHandoff): nothing can
+                      // change the new copy before its snapshot has it. The old snapshots no longer match it.
+                      await closeConnections(server.admin, options.target);
+                      for (const o of old) await server.setMeta(o.datname, meta('previous'));
+                    }
+                  : undefined,
               (sessions) => {
                 s.sessions.push(...sessions);
                 deps.output.warn(endingSessionsMessage(options.target, sessions, 'to swap the new copy in'));
@@ -358,7 +413,9 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               for (const o of old) await retire(o.datname);
             }
             if (s.previous) await retire(s.previous);
+            if (background) for (const o of old) await retire(o.datname);
             task.title = `${options.target} now holds the new copy${s.previous ? (options.dropInBackground ? ' (the previous copy is dropped in the background)' : ' (the previous copy was dropped)') : ''}`;
+            if (background) await snapshotInBackground(s);
           },
         },
       ]),
@@ -481,6 +538,7 @@ function pullResult(options: PullOptions, state: PullState, _local: PgVersion, s
     rows: live ? live.tables.reduce((a, t) => a + t.rowsCopied, 0) : undefined,
     schemaVersion: state.schemaVersion,
     snapshot: state.snapshot,
+    ...(state.snapshotPending ? { snapshotPending: true } : {}),
     previousDropped: Boolean(state.previous),
     droppingInBackground: state.replaced,
     sessions: state.sessions,

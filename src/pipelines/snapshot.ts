@@ -7,10 +7,11 @@ import type { Deps } from '../deps.js';
 import { ConfigError, DrydockError, InterruptedError, interruptedBy } from '../errors.js';
 import { mayLeave } from '../interrupt.js';
 import { pausePoint } from '../pause.js';
-import { cancelOnAbort } from '../pg/client.js';
+import { cancelOnAbort, withClient, withTransaction } from '../pg/client.js';
 import { hoursSince, roundHours } from '../format.js';
 import { resolveApp } from '../heroku/remote.js';
 import { adminUrl, drydockDbName, endingSessionsMessage, LocalServer, targetLockKey, type DrydockDb } from '../local/server.js';
+import { snapshotTakerName } from '../local/background-snapshot.js';
 import { scheduleSpare } from '../local/spare.js';
 import { assertReplaceableTarget } from '../local/target-guard.js';
 import { withAdvisoryLock } from '../pg/lock.js';
@@ -150,17 +151,72 @@ export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotF
   return { ...info(outcome.snapshot, deps.clock.now()), seconds: Math.round((Date.now() - started) / 100) / 10, prepared: outcome.prepared };
 }
 
-/** Background half of a reset: drop the replaced copy, prepare the next spare. */
-export async function prepareSpare(deps: Deps, name: string, flags: SnapshotFlags & { drop?: string[] }): Promise<string> {
+/** Flags of the background `snapshot prepare`. */
+export interface PrepareFlags extends SnapshotFlags {
+  /** Replaced copies to drop (tagged 'previous' for this target). */
+  drop?: string[] | undefined;
+  /** First take snapshot `name` of the working database, which the pull handed over closed to connections. */
+  take?: boolean | undefined;
+  /** With take: where the data came from, and the tables copied without rows. */
+  source?: string | undefined;
+  excludedTableData?: string[] | undefined;
+}
+
+/** Background half of a pull or a reset: (take the pull's snapshot,) drop the replaced copies, prepare the next spare. */
+export async function prepareSpare(deps: Deps, name: string, flags: PrepareFlags): Promise<string> {
+  assertSnapshotName(name);
   const { local, target } = await where(deps, 'prepare', flags);
-  return LocalServer.with(local, (server) => withTargetLock(server, target, async () => {
-      // Only copies this work replaced: tagged 'previous' for this target.
-      const replaced = (await server.drydockDatabases()).filter((d) => flags.drop?.includes(d.datname) && d.meta.drydock === 'previous' && d.meta.target === target);
-      for (const old of replaced) await server.drop(old.datname);
-      const snapshot = (await server.snapshots(target)).find((s) => s.meta.name === name);
-      if (!snapshot) return '';
-      return await server.prepareSpare(target, snapshot);
-  }));
+  const prepare = (server: LocalServer) => async (): Promise<string> => {
+    // Only copies this work replaced: tagged 'previous' for this target.
+    const replaced = (await server.drydockDatabases()).filter((d) => flags.drop?.includes(d.datname) && d.meta.drydock === 'previous' && d.meta.target === target);
+    for (const old of replaced) await server.drop(old.datname);
+    const snapshot = (await server.snapshots(target)).find((s) => s.meta.name === name);
+    if (!snapshot) return '';
+    return await server.prepareSpare(target, snapshot);
+  };
+  if (!flags.take) return LocalServer.with(local, (server) => withTargetLock(server, target, prepare(server)));
+  // Both sessions carry the taker's name: the pull waits until one copies and the other queues for the lock.
+  const taker = snapshotTakerName(target);
+  return LocalServer.with(
+    local,
+    (server) =>
+      withClient(
+        adminUrl(local),
+        async (lock) => {
+          const lockPid = (await lock.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+          // A real waiter (not pg_try_advisory_lock's polling): granted the moment the pull releases it, before any later pull or reset.
+          const locked = lock.query('SELECT pg_advisory_lock($1::bigint)', [targetLockKey(target).toString()]);
+          locked.catch(() => undefined);
+          const dbName = drydockDbName('snapshot');
+          const meta = { drydock: 'scratch' as const, target, pid: process.pid, createdAt: new Date().toISOString(), source: `${flags.source ?? target} (pristine snapshot being made)` };
+          try {
+            await pausePoint({ testPauseAt: deps.settings.testPauseAt, output: deps.output, signal: deps.signal }, 'before-snapshot-take');
+            // Connections to the working database wait while this copy holds its lock.
+            await server.create(dbName, meta, { template: target });
+          } catch (error) {
+            await server.drop(dbName).catch(() => undefined);
+            await server.admin.query('SELECT pg_cancel_backend($1)', [lockPid]).catch(() => undefined);
+            throw error;
+          }
+          await locked;
+          try {
+            // The pull has released the lock: the working database is still the one it handed over.
+            const old = (await server.snapshots(target)).filter((s) => s.meta.name === name);
+            await withTransaction(server.admin, async () => {
+              await server.setMeta(dbName, { drydock: 'snapshot', target, name, createdAt: meta.createdAt, source: flags.source, ...(flags.excludedTableData?.length ? { excludeTableData: flags.excludedTableData } : {}) });
+              await server.makeTemplate(dbName);
+              for (const o of old) await server.setMeta(o.datname, { drydock: 'previous', target, createdAt: meta.createdAt });
+            });
+            for (const o of old) await server.drop(o.datname);
+            return await prepare(server)();
+          } finally {
+            await lock.query('SELECT pg_advisory_unlock($1::bigint)', [targetLockKey(target).toString()]).catch(() => undefined);
+          }
+        },
+        { applicationName: taker },
+      ),
+    taker,
+  );
 }
 
 /**

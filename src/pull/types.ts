@@ -45,6 +45,12 @@ export interface PullOptions {
    * for a background process to drop, instead of dropping gigabytes before returning.
    */
   dropInBackground?: boolean;
+  /**
+   * Take the pristine snapshot in a background process after the swap (src/local/background-snapshot.ts):
+   * the working database is handed over closed to new connections until the copy holds its lock, so the
+   * two never differ; connections made during the copy wait for it.
+   */
+  snapshotInBackground?: boolean;
 }
 
 /** What a pull did (the --json result). */
@@ -59,6 +65,11 @@ export interface PullResult {
   rows: number | undefined;
   schemaVersion: string | undefined;
   snapshot: string | undefined;
+  /**
+   * The pristine snapshot is being taken by a background process (snapshot is then undefined): connections
+   * to the working database wait until it is done; `snapshot restore` and the next pull wait for it too.
+   */
+  snapshotPending?: boolean | undefined;
   /** The previous working database was replaced (and dropped, now or by the background preparation). */
   previousDropped: boolean;
   /** Replaced copies left for the background preparation to drop. */

@@ -67,6 +67,39 @@ describe('drydock pull --from-url', () => {
     expect((await drydockCopiesOf(to)).map((x) => x.kind)).toEqual(['snapshot']);
   });
 
+  it('hands the pristine snapshot to a background process: a client that writes the moment the pull returns waits for it, and the snapshot is what was pulled', async () => {
+    const to = target('pull_handoff');
+    const spareEnv = { ...env, DRYDOCK_SNAPSHOT_SPARE: '1' };
+    const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--json'], { env: spareEnv });
+    expect(res.exitCode).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ snapshotPending: true });
+    // At once: this connection waits while the snapshot is copied (it is neither refused nor first).
+    await execIn(to, 'DELETE FROM events');
+    expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(0);
+    for (let i = 0; i < 150 && !(await drydockCopiesOf(to)).some((c) => c.kind === 'snapshot'); i++) await new Promise((r) => setTimeout(r, 200));
+    const reset = await runCli(['snapshot', 'restore', 'pristine', '--to', to], { env: spareEnv });
+    expect(reset.exitCode).toBe(0);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
+    const list = JSON.parse((await runCli(['snapshot', 'list', '--to', to, '--json'], { env })).stdout) as Array<{ name: string; source: string }>;
+    expect(list).toEqual([expect.objectContaining({ name: 'pristine', source: 'a database URL' })]);
+  });
+
+  it('takes the snapshot itself, and says so, when the background process does not start the copy in time', async () => {
+    const to = target('pull_handoff_late');
+    const lateEnv = { ...env, DRYDOCK_SNAPSHOT_SPARE: '1', DRYDOCK_TEST_PAUSE_AT: 'before-snapshot-take', DRYDOCK_SNAPSHOT_HANDOFF_TIMEOUT: '1s' };
+    const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--json'], { env: lateEnv });
+    expect(res.exitCode).toBe(0);
+    expect(res.stderr).toContain('taking the pristine snapshot here instead of in the background');
+    const result = JSON.parse(res.stdout) as { snapshot?: string; snapshotPending?: boolean };
+    expect(result.snapshotPending).toBeUndefined();
+    expect(result.snapshot).toMatch(/^drydock_snap_/);
+    // The paused taker was stopped; the working copy is open, and its snapshot is the pull's.
+    expect((await adminQuery(`SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'drydock snapshot take%'`)).rows).toHaveLength(0);
+    await execIn(to, 'DELETE FROM events');
+    expect((await runCli(['snapshot', 'restore', 'pristine', '--to', to], { env })).exitCode).toBe(0);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(20000);
+  });
+
   it('resets by renaming a copy prepared in the background, then prepares the next one', async () => {
     const to = target('pull_spare');
     const spareEnv = { ...env, DRYDOCK_SNAPSHOT_SPARE: '1' };
@@ -93,13 +126,17 @@ describe('drydock pull --from-url', () => {
     const oldSnapshot = (await drydockCopiesOf(to)).find((c) => c.kind === 'snapshot')!.datname;
     const again = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--json'], { env: spareEnv });
     expect(again.exitCode).toBe(0);
-    const result = JSON.parse(again.stdout) as { previousDropped: boolean; droppingInBackground: string[]; snapshot: string };
+    const result = JSON.parse(again.stdout) as { previousDropped: boolean; droppingInBackground: string[]; snapshot?: string; snapshotPending?: boolean };
     expect(result.previousDropped).toBe(true);
     expect(result.droppingInBackground).toHaveLength(2);
     expect(result.droppingInBackground).toContain(oldSnapshot);
-    const snapshots = (await drydockCopiesOf(to)).filter((c) => c.kind === 'snapshot').map((c) => c.datname);
-    expect(snapshots).toEqual([result.snapshot]);
+    // The new pristine snapshot is taken by the background process the pull handed it to.
+    expect(result.snapshotPending).toBe(true);
+    expect(result.snapshot).toBeUndefined();
     await readySpare(second);
+    const snapshots = (await drydockCopiesOf(to)).filter((c) => c.kind === 'snapshot').map((c) => c.datname);
+    expect(snapshots).toHaveLength(1);
+    expect(snapshots).not.toContain(oldSnapshot);
     const left = (await drydockCopiesOf(to)).map((c) => c.datname);
     for (const replaced of result.droppingInBackground) expect(left).not.toContain(replaced);
     expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(20000);

@@ -15,13 +15,14 @@ export function renderPull(result: PullResult): string {
   if (result.backup) lines.push(`  backup ${result.backup.id}${result.backup.ageHours !== undefined ? `, ${formatAge(result.backup.ageHours)} old` : ''}${result.backup.cached ? ', from the cache' : ''}`);
   lines.push(`  ${result.tables} table(s)${result.rows !== undefined ? `, ${result.rows} row(s)` : ''}, schema version ${result.schemaVersion ?? '0'}`);
   if (result.sessions.length) lines.push(`  ended ${result.sessions.length} other session(s) on ${result.target} for the swap: pid ${result.sessions.map((x) => x.pid).join(', ')}`);
-  if (result.snapshot) lines.push(`  reset to this copy any time: drydock snapshot restore pristine --to ${result.target}`);
+  if (result.snapshotPending) lines.push(`  its pristine snapshot is being taken in the background: connections to ${result.target} wait a few seconds until it is done`);
+  if (result.snapshot || result.snapshotPending) lines.push(`  reset to this copy any time: drydock snapshot restore pristine --to ${result.target}`);
   for (const fk of result.notValidForeignKeys) lines.push(`  foreign key ${fk.name} on ${fk.table} is NOT VALID: the data of ${fk.references} was excluded`);
   if (result.databaseSettings?.applied.length) lines.push(`  production's database settings on the copy: ${result.databaseSettings.applied.join('; ')}`);
   if (result.databaseSettings?.unknown) lines.push("  production's database settings are unknown (it could not be asked): the copy has none");
   for (const index of result.invalidIndexes) lines.push(`  index ${index} is INVALID in production, so the copy does not have it`);
   if (result.locale && !result.locale.matched) lines.push(`  production's collation ${result.locale.collate} is not available here: the copy uses the server's default`);
-  if (result.scrubbed) lines.push(`  scrubbed before the swap: ${result.snapshot ? 'the working copy and its pristine snapshot hold' : 'the working copy holds'} only scrubbed data`);
+  if (result.scrubbed) lines.push(`  scrubbed before the swap: ${result.snapshot || result.snapshotPending ? 'the working copy and its pristine snapshot hold' : 'the working copy holds'} only scrubbed data`);
   return lines.join('\n');
 }
 

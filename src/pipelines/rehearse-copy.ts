@@ -75,7 +75,8 @@ export async function prepareCopy(deps: Deps, request: CopyRequest): Promise<Cop
     copy = { ...copyOf(reset, ageHoursOf(reset)), reset: 'snapshot', resetSeconds: reset.seconds };
   } else {
     deps.output.info(`rehearse: pulling a fresh copy from ${pullFrom} (${plan.because})`);
-    const pulled = await pull(deps, { ...request.pull, to: request.to, local: request.local, localSource: request.localSource });
+    // The rehearsal resets to the pristine snapshot right after: taken before the pull returns.
+    const pulled = await pull(deps, { ...request.pull, snapshotNow: true, to: request.to, local: request.local, localSource: request.localSource });
     const snapshot = (await listSnapshots(deps, { ...snapshotFlags, to: request.to ?? pulled.target })).find((s) => s.name === PRISTINE);
     if (!snapshot) throw new ConfigError(`the pull into ${pulled.target} kept no ${PRISTINE} snapshot`, { hint: `run \`drydock pull --to ${pulled.target}\` and then rehearse again` });
     // A backup's data is as old as the backup; a live copy's is as old as the snapshot.

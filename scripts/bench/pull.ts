@@ -348,6 +348,11 @@ interface SubjectResult {
   /** 1-minute load average right before and right after each measured run. */
   loadBefore: number[];
   loadAfter: number[];
+  /**
+   * drydock pulls: how long a client connecting the moment the pull returned waited (the pristine snapshot is
+   * copied in the background, and connections wait for it): the honest "until the copy is usable" figure.
+   */
+  firstConnectMs: number[];
   lastStdout: string;
 }
 
@@ -419,6 +424,7 @@ function makeSubject(
     linkBytesDown: [],
     loadBefore: [],
     loadAfter: [],
+    firstConnectMs: [],
     lastStdout: '',
   };
   ctx.targets.add(spec.target);
@@ -440,6 +446,11 @@ function makeSubject(
         const loadBefore = loadAverage1m();
         const measuredRun = await runMeasured(spec.file, spec.args, { env: spec.env, cwd: ctx.workDir, timeoutMs: ctx.timeoutMs, workDir: ctx.workDir });
         requireExit0(spec.name, measuredRun, result.command);
+        if (measured && spec.kind === 'drydock' && fresh) {
+          const t0 = process.hrtime.bigint();
+          await withConnection(withDatabase(ctx.server, spec.target), (client) => client.query('SELECT 1'));
+          result.firstConnectMs.push(elapsedMs(t0));
+        }
         if (measured) {
           result.loadBefore.push(loadBefore);
           result.loadAfter.push(loadAverage1m());
@@ -551,11 +562,12 @@ const fmtMb = (kb: number): string => (Number.isFinite(kb) ? `${kbToMb(kb).toFix
 
 function renderPhase(phase: PhaseResult, options: Options): string {
   const network = phase.subjects.some((s) => s.linkBytesDown.length);
-  const header = [...STATS_HEADER, 'peak RSS*', 'node HWM', 'load before → after', ...(network ? ['via link'] : [])];
+  const header = [...STATS_HEADER, 'peak RSS*', 'node HWM', '1st connect†', 'load before → after', ...(network ? ['via link'] : [])];
   const rows = phase.subjects.map((s) => [
     ...statsRow(s.name, s.stats),
     fmtMb(maxOf(s.treeMaxRssKb)),
     fmtMb(maxOf(s.hwmKb)),
+    s.firstConnectMs.length ? formatMs(summarize(s.firstConnectMs).median) : '–',
     s.loadBefore.map((b, i) => `${b.toFixed(2)}→${(s.loadAfter[i] ?? Number.NaN).toFixed(2)}`).join(' '),
     ...(network ? [s.linkBytesDown.length ? `${(maxOf(s.linkBytesDown) / 1e6).toFixed(0)} MB` : '–'] : []),
   ]);
@@ -618,6 +630,7 @@ function jsonSubject(s: SubjectResult): Record<string, unknown> {
     peakRssTreeMb: s.treeMaxRssKb.map((k) => round(kbToMb(k), 1)),
     nodeVmHwmMb: s.hwmKb.map((k) => round(kbToMb(k), 1)),
     ...(s.linkBytesDown.length ? { linkMbDown: s.linkBytesDown.map((b) => round(b / 1e6, 1)) } : {}),
+    ...(s.firstConnectMs.length ? { firstConnectMs: s.firstConnectMs.map((x) => round(x)) } : {}),
     loadBefore: s.loadBefore,
     loadAfter: s.loadAfter,
   };
@@ -670,6 +683,8 @@ async function main(): Promise<void> {
 
     print('  * peak RSS: GNU time %M, the largest RSS of any one process of the run (node, or a pg_dump/pg_restore it started);');
     print('    node HWM: VmHWM of the node process itself (polled every 100 ms); max over the measured rounds.');
+    print('  † 1st connect: median wait of a connection opened the moment a drydock pull returned (it waits while the');
+    print('    pristine snapshot is copied in the background); untimed, not part of the pull\'s figure.');
     print("    every pull starts with its target absent (dropped untimed) after CHECKPOINT + sync, with drydock's background work finished; each run is verified untimed.");
     print();
 

@@ -795,6 +795,8 @@ export interface PullRequest {
   local?: string | undefined;
   localSource?: ValueSource;
   snapshot?: boolean | undefined;
+  /** Where --database came from (commander's value source): given on the command line, it must apply. */
+  databaseSource?: ValueSource;
   /** Take the pristine snapshot before returning, not in the background (rehearse uses it at once). */
   snapshotNow?: boolean | undefined;
   validateForeignKeys?: boolean | undefined;
@@ -806,6 +808,9 @@ export function resolvePullOptions(flags: PullRequest, app: string | undefined, 
   let source: PullSource | undefined;
   if (flags.fromUrl) {
     if (flags.from && flags.from !== 'live') problems.add(new ConfigError('--from-url copies a live database: it cannot be combined with --from backup', { hint: 'drop --from' }));
+    // Flags that only mean something for a Heroku app are refused, not ignored.
+    if (flags.capture) problems.add(new ConfigError('--capture makes a Heroku backup first: --from-url copies a live database', { hint: 'drop --capture, or pull the app with -a APP --capture' }));
+    if (flags.databaseSource === 'cli') problems.add(new ConfigError("--database picks one of a Heroku app's databases: --from-url already names the database to copy", { hint: 'drop --database, or pull the app with -a APP --database ATTACHMENT' }));
     problems.take(() => namedDatabaseUrl(flags.fromUrl!, '--from-url', global.libpq));
     source = { kind: 'url', url: flags.fromUrl };
   } else if (!app) {

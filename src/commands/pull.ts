@@ -47,7 +47,7 @@ export function registerPull(program: Command, run: RunCommand): void {
     .option('--dry-run', 'print the plan and change nothing')
     .action(async (opts: PullRequest, cmd: Command) => {
       await run(async (deps) => {
-        const result = await pull(deps, { ...opts, localSource: cmd.getOptionValueSource('local'), transferTimeoutSource: cmd.getOptionValueSource('transferTimeout') });
+        const result = await pull(deps, { ...opts, localSource: cmd.getOptionValueSource('local'), transferTimeoutSource: cmd.getOptionValueSource('transferTimeout'), databaseSource: cmd.getOptionValueSource('database') });
         deps.output.result(result, renderPull);
       });
     });

@@ -59,6 +59,7 @@ export function registerRehearse(program: Command, run: RunCommand): void {
     .addOption(PULL_OPTIONS.fromUrl())
     .addOption(PULL_OPTIONS.from())
     .addOption(PULL_OPTIONS.capture())
+    .addOption(PULL_OPTIONS.database())
     .addOption(PULL_OPTIONS.transferTimeout())
     .addOption(PULL_OPTIONS.excludeTableData())
     .addOption(PULL_OPTIONS.jobs())
@@ -105,6 +106,8 @@ export function registerRehearse(program: Command, run: RunCommand): void {
             from: opts.from,
             fromUrl: opts.fromUrl,
             capture: opts.capture,
+            database: opts.database,
+            databaseSource: cmd.getOptionValueSource('database'),
             maxAge: opts.maxAge,
             transferTimeout: opts.transferTimeout,
             transferTimeoutSource: cmd.getOptionValueSource('transferTimeout'),

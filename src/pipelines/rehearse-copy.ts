@@ -25,6 +25,7 @@ export type RehearsePullFlags = Omit<PullRequest, 'to' | 'local' | 'localSource'
 const PULL_ONLY: Array<[keyof RehearsePullFlags, string]> = [
   ['from', '--from'],
   ['capture', '--capture'],
+  ['database', '--database'],
   ['transferTimeout', '--transfer-timeout'],
   ['excludeTableData', '--exclude-table-data'],
   ['jobs', '--jobs'],
@@ -49,7 +50,14 @@ export async function prepareCopy(deps: Deps, request: CopyRequest): Promise<Cop
   const snapshotFlags: SnapshotFlags = { to: request.to, local: request.local, localSource: request.localSource };
   const app = await resolveApp(deps.settings, { required: false });
   const pullFrom = request.pull?.fromUrl ? 'the --from-url database' : app;
-  const given = PULL_ONLY.filter(([key]) => request.pull?.[key] !== undefined && request.pull[key] !== false && !(key === 'transferTimeout' && request.pull.transferTimeoutSource === 'env')).map(([, flag]) => flag);
+  const given = PULL_ONLY.filter(
+    ([key]) =>
+      request.pull?.[key] !== undefined &&
+      request.pull[key] !== false &&
+      !(key === 'transferTimeout' && request.pull.transferTimeoutSource === 'env') &&
+      // --database has a default: only one given on the command line counts.
+      !(key === 'database' && request.pull.databaseSource !== 'cli'),
+  ).map(([, flag]) => flag);
   if (given.length && !pullFrom) {
     throw new ConfigError(`${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} for the pull rehearse runs when the copy is missing or too old, and it has no production to pull from`, {
       hint: 'give the app with -a APP (or the database with --from-url URL), or drop the pull flags',

@@ -443,9 +443,13 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           const by = interruptedBy(deps.signal);
           if (by) {
             const copy = scratch ? (dropped ? `its scratch database ${scratch} was dropped` : `its scratch database ${scratch} could not be dropped (the next pull into ${options.target} drops it)`) : 'no copy had been made';
-            const where = swapped ? `${options.target} already holds the new copy (the swap was done)` : `${options.target} is unchanged`;
-            throw new InterruptedError(by, `interrupted (${by}): pull into ${options.target} stopped${step ? ` during "${step}"` : ''}: ${where}; ${copy}`, {
-              hint: swapped ? undefined : `run the same pull again to get a fresh copy`,
+            // After the swap, the one thing that can be missing is the pristine snapshot (being handed to the background).
+            const noSnapshot = swapped && options.keepSnapshot && !state.snapshot && !state.snapshotPending;
+            const where = swapped
+              ? `${options.target} already holds the new copy (the swap was done)${noSnapshot ? ', but its pristine snapshot was not taken' : ''}`
+              : `${options.target} is unchanged; ${copy}`;
+            throw new InterruptedError(by, `interrupted (${by}): pull into ${options.target} stopped${step ? ` during "${step}"` : ''}: ${where}`, {
+              hint: swapped ? (noSnapshot ? `take it with \`drydock snapshot save pristine --force --to ${options.target}\` before changing ${options.target}, or pull again` : undefined) : `run the same pull again to get a fresh copy`,
               cause: error,
             });
           }

@@ -180,6 +180,26 @@ describe('pull --from-url interrupted', () => {
     }
   }
 
+  it('SIGINT while the pristine snapshot is being handed to the background: the new copy is open to connections, the taker is stopped, and the message says the snapshot is missing and how to take it', async () => {
+    const to = uniqueDbName('int_pull_handoff');
+    cleanups.push(() => dropTargetAndCopies(to));
+    const taker = async (): Promise<number> => (await adminQuery(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [`drydock snapshot take ${to}`])).rows.length;
+    const run = await interruptAt(['pull', '--from-url', source.localhostUrl, '--to', to], {
+      env: { ...env, DRYDOCK_SNAPSHOT_SPARE: '1', DRYDOCK_TEST_PAUSE_AT: 'before-snapshot-take' },
+      ready: /Swap the copy in/,
+      also: async () => (await taker()) > 0,
+      signal: 'SIGINT',
+    });
+    expect(run.exitCode, run.stderr).toBe(130);
+    expect(run.stderr).toMatch(new RegExp(`^error: interrupted \\(SIGINT\\): pull into ${to} stopped during ".*": ${to} already holds the new copy \\(the swap was done\\), but its pristine snapshot was not taken`, 'm'));
+    expect(run.stderr).toContain(`drydock snapshot save pristine --force --to ${to}`);
+    await expectNothingRunning(run);
+    for (let i = 0; i < 20 && (await taker()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await taker()).toBe(0);
+    expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(1000);
+    expect((await drydockCopiesOf(to)).filter((c) => c.kind === 'snapshot')).toEqual([]);
+  });
+
   it('a copy killed between CREATE DATABASE and its COMMENT (untagged, dead pid in its name) is dropped by the next pull', async () => {
     const to = uniqueDbName('int_pull_untagged');
     cleanups.push(() => dropTargetAndCopies(to));

@@ -64,6 +64,11 @@ async function where(deps: Deps, subcommand: string, flags: SnapshotFlags): Prom
   return resolveTarget(`snapshot ${subcommand}`, flags.to, defaultTarget(app), { value: flags.local, source: flags.localSource }, deps.settings.libpq);
 }
 
+/** The local server's admin connection, named `drydock snapshot` in pg_stat_activity. */
+function withSnapshotServer<T>(local: DbUrl, fn: (server: LocalServer) => Promise<T>): Promise<T> {
+  return LocalServer.with(local, fn, 'drydock snapshot');
+}
+
 /** The target's lock: one piece of drydock work (pull, reset, spare preparation) per working database. */
 function withTargetLock<T>(server: LocalServer, target: string, fn: () => Promise<T>, onWait?: () => void, signal?: AbortSignal): Promise<T> {
   return withAdvisoryLock(server.admin, targetLockKey(target), fn, { waitMs: 10 * 60_000, purpose: `${target} work`, signal, ...(onWait ? { onWait } : {}) });
@@ -73,7 +78,7 @@ function withTargetLock<T>(server: LocalServer, target: string, fn: () => Promis
 export async function saveSnapshot(deps: Deps, name: string, flags: SnapshotFlags): Promise<SnapshotInfo> {
   assertSnapshotName(name);
   const { local, target } = await where(deps, 'save', flags);
-  return LocalServer.with(local, async (server) => {
+  return withSnapshotServer(local, async (server) => {
     // Saving ends the sessions on the working database: never a template's or the admin database's.
     await assertReplaceableTarget(server.admin, target, { local });
     if (!(await server.exists(target))) throw new ConfigError(`database ${target} does not exist on ${describeDb(local)}`, { hint: 'pull it first with `drydock pull`' });
@@ -96,7 +101,7 @@ export async function restoreSnapshot(deps: Deps, name: string, flags: SnapshotF
   const started = Date.now();
   const { local, target } = await where(deps, 'restore', flags);
   const spares = deps.settings.spares;
-  const outcome = await LocalServer.with(local, async (server) => {
+  const outcome = await withSnapshotServer(local, async (server) => {
     // Before the lock and the clean-up: what must never be replaced.
     await assertReplaceableTarget(server.admin, target, { local });
     return withTargetLock(server, target, async () => {
@@ -174,7 +179,7 @@ export async function prepareSpare(deps: Deps, name: string, flags: PrepareFlags
     if (!snapshot) return '';
     return await server.prepareSpare(target, snapshot);
   };
-  if (!flags.take) return LocalServer.with(local, (server) => withTargetLock(server, target, prepare(server)));
+  if (!flags.take) return withSnapshotServer(local, (server) => withTargetLock(server, target, prepare(server)));
   // Both sessions carry the taker's name: the pull waits until one copies and the other queues for the lock.
   const taker = snapshotTakerName(target);
   return LocalServer.with(
@@ -230,7 +235,7 @@ export async function listSnapshots(deps: Deps, flags: SnapshotFlags & { all?: b
   const target = flags.all || (!flags.to && !fallback) ? undefined : resolveTarget('snapshot list', flags.to, fallback, localFlag, deps.settings.libpq);
   const local = target?.local ?? resolveLocalUrl(flags.local, deps.settings.libpq, flags.localSource);
   const now = deps.clock.now();
-  const list = await LocalServer.with(local, async (server) => (await server.snapshots(target?.target)).map((db) => info(db, now)));
+  const list = await withSnapshotServer(local, async (server) => (await server.snapshots(target?.target)).map((db) => info(db, now)));
   return list.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : a.createdAt.localeCompare(b.createdAt)));
 }
 
@@ -239,7 +244,7 @@ export async function removeSnapshot(deps: Deps, name: string, flags: SnapshotFl
   assertSnapshotName(name);
   const { local, target } = await where(deps, 'rm', flags);
   // Waits for a background spare being made from it.
-  const removed = await LocalServer.with(local, (server) =>
+  const removed = await withSnapshotServer(local, (server) =>
     withTargetLock(server, target, async () => {
       const found = (await server.snapshots(target)).filter((s) => s.meta.name === name);
       if (!found.length) throw new ConfigError(`no snapshot "${name}" of ${target}`, { hint: 'see `drydock snapshot list`' });

@@ -332,6 +332,7 @@ export class LocalServer {
   async cleanupLeftovers(target: string): Promise<string[]> {
     const dropped: string[] = await this.cleanupOrphans();
     const targetExists = await this.exists(target);
+    if (targetExists) await this.reopenIfStranded(target);
     const all = await this.drydockDatabases();
     const snapshotDbs = new Set(all.filter((d) => d.meta.drydock === 'snapshot').map((d) => d.datname));
     for (const db of all) {
@@ -344,6 +345,23 @@ export class LocalServer {
       dropped.push(db.datname);
     }
     return dropped;
+  }
+
+  /**
+   * A pull closes the working database to connections between its swap and the hand-off of the pristine
+   * snapshot to a background process (background-snapshot.ts); one killed in that moment (SIGKILL, a lost
+   * terminal) leaves it closed. Open it again when no snapshot taker is at work on it.
+   */
+  async reopenIfStranded(target: string): Promise<boolean> {
+    const { rows } = await this.admin.query<{ closed: boolean; taking: boolean }>(
+      `SELECT NOT d.datallowconn AND NOT d.datistemplate AS closed,
+         EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.application_name = $2) AS taking
+       FROM pg_catalog.pg_database d WHERE d.datname = $1`,
+      [target, `drydock snapshot take ${target}`.slice(0, 63)],
+    );
+    if (!rows[0]?.closed || rows[0].taking) return false;
+    await this.admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS true`);
+    return true;
   }
 
   /** The ready spare copy of snapshot database `snapshotDb` for `target`, if any (complete: made by a finished process). */

@@ -147,6 +147,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       const take = { source: snapshotSource(), excludeTableData: options.excludeTableData.length ? options.excludeTableData : undefined };
       let child: DetachedProcess | undefined;
       let outcome: HandoffOutcome = { handedOff: false, why: 'the background process could not be started' };
+      const closed = mayLeave(`${options.target} closed to new connections (the next pull, snapshot restore or rehearse of it opens it, as does \`ALTER DATABASE ${options.target} WITH ALLOW_CONNECTIONS true\`)`);
       try {
         child = await scheduleSpare(deps, options.local, options.target, 'pristine', s.replaced, take);
         if (child) outcome = await awaitSnapshotHandoff(server.admin, options.target, () => child!.alive(), { signal: deps.signal, timeoutMs: deps.settings.snapshotHandoffMs });
@@ -158,6 +159,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           await stopTaker(server.admin, options.target).catch(() => undefined);
           if (interruptedBy(deps.signal)) await openConnections(server.admin, options.target).catch(() => undefined);
         }
+        if (outcome.handedOff || interruptedBy(deps.signal)) closed();
       }
       if (outcome.handedOff) {
         s.snapshotPending = true;
@@ -178,6 +180,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
       } finally {
         // With or without its snapshot, the working copy is the user's.
         await openConnections(server.admin, options.target);
+        closed();
       }
     };
     const archiveMajor = (): number => state.facts.major ?? localVersion.major;

@@ -183,7 +183,7 @@ describe('pull --from-url interrupted', () => {
   it('SIGINT while the pristine snapshot is being handed to the background: the new copy is open to connections, the taker is stopped, and the message says the snapshot is missing and how to take it', async () => {
     const to = uniqueDbName('int_pull_handoff');
     cleanups.push(() => dropTargetAndCopies(to));
-    const taker = async (): Promise<number> => (await adminQuery(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [`drydock snapshot take ${to}`])).rows.length;
+    const taker = async (): Promise<number> => (await adminQuery(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [`drydock snapshot take ${to}`.slice(0, 63)])).rows.length;
     const run = await interruptAt(['pull', '--from-url', source.localhostUrl, '--to', to], {
       env: { ...env, DRYDOCK_SNAPSHOT_SPARE: '1', DRYDOCK_TEST_PAUSE_AT: 'before-snapshot-take' },
       ready: /Swap the copy in/,

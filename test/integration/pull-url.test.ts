@@ -94,7 +94,7 @@ describe('drydock pull --from-url', () => {
     expect(result.snapshotPending).toBeUndefined();
     expect(result.snapshot).toMatch(/^drydock_snap_/);
     // The paused taker was stopped; the working copy is open, and its snapshot is the pull's.
-    expect((await adminQuery(`SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'drydock snapshot take%'`)).rows).toHaveLength(0);
+    expect((await adminQuery(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [`drydock snapshot take ${to}`.slice(0, 63)])).rows).toHaveLength(0);
     await execIn(to, 'DELETE FROM events');
     expect((await runCli(['snapshot', 'restore', 'pristine', '--to', to], { env })).exitCode).toBe(0);
     expect(await scalar(to, 'SELECT count(*) AS n FROM events')).toBe(20000);

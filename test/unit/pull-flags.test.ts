@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ConfigError } from '../../src/errors.js';
 import { resolvePullOptions, type PullRequest } from '../../src/settings.js';
+import { errorOf } from '../helpers/throws.js';
 
 const GLOBAL = { libpq: {}, spares: true };
 const URL = 'postgres://postgres@127.0.0.1:5432/prod_copy';
@@ -15,15 +16,7 @@ function resolve(flags: Partial<PullRequest>, app?: string) {
   return resolvePullOptions({ to: 'x_dev', local: LOCAL, ...flags }, app, GLOBAL);
 }
 
-function refusal(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = (fn: () => unknown): ConfigError => errorOf(ConfigError, fn);
 
 describe('pull --from-url with flags of a Heroku app', () => {
   it('refuses --database given on the command line, and says what to do', () => {

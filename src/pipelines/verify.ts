@@ -18,7 +18,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 
 import type { Deps } from '../deps.js';
-import { ConfigError, ConnectionError, DrydockError, interruptedBy } from '../errors.js';
+import { ChecksFailed, ConfigError, ConnectionError, DrydockError, interruptedBy } from '../errors.js';
 import type { PgInfo } from '../heroku/cli.js';
 import { resolveApp } from '../heroku/remote.js';
 import { mayLeave } from '../interrupt.js';
@@ -66,6 +66,8 @@ import { quiet } from './rehearse.js';
 
 /** What to verify and how. */
 export interface VerifyRequest {
+  /** The database itself (release and postdeploy): no -a/--url resolution. */
+  target?: DbUrl | undefined;
   /** --url (or DATABASE_URL) as given, and where it came from ('cli', 'env'). Ignored from the environment when -a APP names an app. */
   url?: string | undefined;
   urlSource?: ValueSource | undefined;
@@ -126,6 +128,7 @@ async function readHerokuFacts(deps: Deps, app: string, database: string): Promi
  * environment gives way to an app.
  */
 async function resolveTarget(deps: Deps, request: VerifyRequest): Promise<{ url: DbUrl; app: string | undefined }> {
+  if (request.target) return { url: request.target, app: undefined };
   const app = await resolveApp(deps.settings, { required: false });
   if (app && request.url !== undefined && request.urlSource === 'cli') {
     throw new ConfigError('give --url or -a APP, not both', { hint: 'drydock verify --url postgres://… , or drydock verify -a my-app' });
@@ -328,4 +331,27 @@ export async function verify(deps: Deps, settings: MigrateSettings, request: Ver
   const findings = applyLevels(raw, request.levels);
   const errors = findings.filter((f) => f.level === 'error').length;
   return { database, app, ok: errors === 0, exitCode: errors ? 1 : 0, errors, warnings: findings.length - errors, findings, contract, facts, notes };
+}
+
+/** The parts `release --verify` and postdeploy run: what a migration (or a schema load) leaves behind. */
+export const AFTER_MIGRATING: readonly CheckPart[] = ['contract', 'leftovers'];
+
+/**
+ * The contract and leftovers of a database just migrated (release --verify) or set up (postdeploy):
+ * throws ChecksFailed (exit 1) naming each error finding and its exact fix; returns the report otherwise.
+ * `who` prefixes the messages ("release", "postdeploy").
+ */
+export async function verifyAfterMigrating(deps: Deps, settings: MigrateSettings, url: DbUrl, options: { who: string; levels: CheckLevels; schema?: string | undefined; schemaRequired?: boolean | undefined }): Promise<VerifyReport> {
+  deps.output.info(`${options.who}: verifying the schema contract and what migrations can leave half-done`);
+  const report = await verify(quiet(deps), settings, { target: url, levels: options.levels, parts: AFTER_MIGRATING, schema: options.schema, schemaRequired: options.schemaRequired });
+  for (const f of report.findings.filter((x) => x.level === 'warn')) deps.output.warn(`${options.who}: verify: ${f.message}${f.fix ? `. Fix: ${f.fix}` : ''}`);
+  for (const note of report.notes) deps.output.info(`${options.who}: verify: ${note}`);
+  const errors = report.findings.filter((f) => f.level === 'error');
+  if (errors.length) {
+    throw new ChecksFailed(`${options.who} --verify: ${errors.length} error(s) in ${report.database}: ${errors.map((f) => f.message).join('; ')}`, report, {
+      hint: errors.map((f) => `${f.object}: ${f.fix ?? 'see drydock verify'}`).join('; '),
+    });
+  }
+  deps.output.info(`${options.who}: verify: clean${report.contract.checked ? ` (the schema matches ${report.contract.against})` : ''}${report.warnings ? `, ${report.warnings} warning(s)` : ''}`);
+  return report;
 }

@@ -88,18 +88,33 @@ export function describePlan(plan: Exclude<ContractPlan, { kind: 'skip' }>): str
   return plan.schemaFile ? `${plan.schemaFile} + ${n}, built on a scratch database` : `${n} from zero, built on a scratch database`;
 }
 
+/** Object types pg_dump labels "<type> <schema>.<table> <name>": they belong to a table. */
+const TABLE_PART = /^(constraint|fk constraint|trigger|default|rule|policy) ([^ ]+) (.+)$/;
+
 /**
  * Findings of the contract: the differences between the database (side a) and what it should hold
- * (side b), as compareSchemas gives them.
+ * (side b), as compareSchemas gives them. A table only one side has carries its constraints, triggers
+ * and defaults in its own finding instead of one finding each.
  */
 export function contractFindings(differences: readonly SchemaDifference[], against: string): RawFinding[] {
-  return differences.map((d) => {
+  const wholeTables = new Set(differences.filter((d) => d.kind !== 'changed' && d.object.startsWith('table ')).map((d) => `${d.kind} ${d.object.slice('table '.length)}`));
+  const parts = new Map<string, string[]>();
+  const kept = differences.filter((d) => {
+    const m = TABLE_PART.exec(d.object);
+    const key = m ? `${d.kind} ${m[2]}` : '';
+    if (!m || !wholeTables.has(key)) return true;
+    parts.set(key, [...(parts.get(key) ?? []), `${m[1]} ${m[3]}`]);
+    return false;
+  });
+  return kept.map((d) => {
     const source = `pg_dump --schema-only of the database, normalised, against ${against}`;
+    const withParts = d.object.startsWith('table ') ? parts.get(`${d.kind} ${d.object.slice('table '.length)}`) : undefined;
+    const also = withParts?.length ? ` (with its ${withParts.join(', ')})` : '';
     if (d.kind === 'only-a') {
-      return { check: 'not-in-schema', object: d.object, message: `${d.object} is in the database but not in ${against} (made by hand, or by a migration no longer in the history)`, fix: 'drop it, or write the migration that creates it (and `drydock schema dump`)', source };
+      return { check: 'not-in-schema', object: d.object, message: `${d.object}${also} is in the database but not in ${against} (made by hand, or by a migration no longer in the history)`, fix: 'drop it, or write the migration that creates it (and `drydock schema dump`)', source };
     }
     if (d.kind === 'only-b') {
-      return { check: 'missing-in-database', object: d.object, message: `${d.object} is in ${against} but missing in the database`, fix: 'find the migration that should have created it (`drydock migrate status`), or why it was dropped', source };
+      return { check: 'missing-in-database', object: d.object, message: `${d.object}${also} is in ${against} but missing in the database`, fix: 'find the migration that should have created it (`drydock migrate status`), or why it was dropped', source };
     }
     return { check: 'differs-from-schema', object: d.object, message: d.problem, fix: 'make the database match with a migration, or the schema file match the database with `drydock schema dump` if the change belongs', source };
   });

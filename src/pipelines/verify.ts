@@ -352,6 +352,7 @@ export async function verifyAfterMigrating(deps: Deps, settings: MigrateSettings
       hint: errors.map((f) => `${f.object}: ${f.fix ?? 'see drydock verify'}`).join('; '),
     });
   }
-  deps.output.info(`${options.who}: verify: clean${report.contract.checked ? ` (the schema matches ${report.contract.against})` : ''}${report.warnings ? `, ${report.warnings} warning(s)` : ''}`);
+  const contract = report.contract.checked ? `the schema matches ${report.contract.against}` : 'the schema contract was not checked (see above)';
+  deps.output.info(`${options.who}: verify: no errors (${contract}; nothing half-done${report.warnings ? `; ${report.warnings} warning(s)` : ''})`);
   return report;
 }

@@ -304,6 +304,10 @@ function checkHealth(url: DbUrl, reads: DatabaseReads, heroku: HerokuFacts | und
 /** Verify a database (see the module comment). Reads only; throws DrydockError (exit 2) when it cannot check. */
 export async function verify(deps: Deps, settings: MigrateSettings, request: VerifyRequest): Promise<VerifyReport> {
   const parts = new Set((request.parts ?? ALL_PARTS).filter((p) => partEnabled(p, request.levels)));
+  // A schema file named on the command line must be there before anything is read.
+  if (parts.has('contract') && request.schemaRequired && request.schema !== undefined && !(await exists(resolve(request.schema)))) {
+    throw new ConfigError(`schema file ${request.schema} not found`, { hint: 'write it with `drydock schema dump`, or leave --schema out to compare with the migrations' });
+  }
   const { url, app } = await resolveTarget(deps, request);
   const database = app ? `${app}'s ${request.database ?? 'DATABASE_URL'} (${describeDb(url)})` : describeDb(url);
   deps.output.info(`verify: reading ${database}`);

@@ -51,7 +51,7 @@ export function registerRelease(program: Command, run: RunCommand): void {
     .option('--review-app', "treat this app as a review app: on a new, empty database leave the schema to postdeploy (default: DRYDOCK_REVIEW_APP, else Heroku's HEROKU_PR_NUMBER/HEROKU_BRANCH)")
     .option('--no-review-app', 'treat this app as not a review app: on a new, empty database migrate from zero')
     .addOption(lintModeOption('applies them anyway'))
-    .addOption(new Option('--verify', 'after migrating, check the schema contract and what migrations leave half-done (as `drydock verify`): an INVALID index, a NOT VALID constraint or a schema that differs from the schema file fails the release (levels: drydock.json "verifyChecks", --error/--warn/--skip)').env('DRYDOCK_RELEASE_VERIFY'))
+    .addOption(new Option('--verify', 'after migrating, check the schema contract and what migrations leave half-done (as `drydock verify`): an INVALID index, a NOT VALID constraint or a schema that differs from the schema file fails the release (levels: drydock.json "verifyChecks", --error/--warn/--skip)'))
     .action(async (opts: ReleaseFlags, cmd: Command) => {
       await run(async (deps) => {
         const settings = migrateSettings(deps, opts, cmd);

@@ -245,8 +245,10 @@ async function checkContract(deps: Deps, settings: MigrateSettings, url: DbUrl, 
       return { findings: [], report: { checked: false, note: `schema contract not checked: the schema file is behind the database, and ${why}`, notes: [] } };
     }
   }
-  const { differences, notes } = compareSchemas(actual, expected, { a: 'the database', b: plan.kind === 'file' ? plan.file : 'the built schema', aAt: 'in', bAt: 'in' });
-  return { findings: contractFindings(differences, plan.kind === 'file' ? plan.file : against), report: { checked: true, against, notes } };
+  // How the other side is named in each line: the file, or what the scratch database was built from.
+  const b = plan.kind === 'file' ? plan.file : plan.schemaFile ? `${plan.schemaFile} + the newer migrations` : 'the migrations';
+  const { differences, notes } = compareSchemas(actual, expected, { a: 'the database', b, aAt: 'in', bAt: 'in' });
+  return { findings: contractFindings(differences, b), report: { checked: true, against, notes } };
 }
 
 /** The health part's findings and facts. */

@@ -86,6 +86,8 @@ export interface VerifyRequest {
 }
 
 const APPLICATION_NAME = 'drydock verify';
+/** pg_dump --lock-wait-timeout: a table locked this long by another session fails the dump instead of hanging it. */
+const DUMP_LOCK_WAIT_MS = 10_000;
 const ALL_PARTS: readonly CheckPart[] = ['contract', 'leftovers', 'health'];
 
 /** Whether `path` exists. */
@@ -150,10 +152,21 @@ interface DatabaseReads {
   serverConnections?: { used: number; limit: number } | undefined;
 }
 
-async function readDatabase(url: DbUrl, parts: ReadonlySet<CheckPart>): Promise<DatabaseReads> {
+/** How long verify's reads wait for a lock before giving up on that read (a migration's ACCESS EXCLUSIVE lock must not hang it). */
+export const VERIFY_LOCK_TIMEOUT_MS = 2_000;
+const VERIFY_STATEMENT_TIMEOUT_MS = 60_000;
+
+/** SQLSTATE 55P03 lock_not_available: lock_timeout ran out. */
+function isLockTimeout(error: unknown): boolean {
+  return (error as { code?: string }).code === '55P03';
+}
+
+async function readDatabase(url: DbUrl, parts: ReadonlySet<CheckPart>, notes: string[]): Promise<DatabaseReads> {
   return withClient(
     url,
     async (client) => {
+      // Reads of sizes take a lock on each table; a session holding ACCESS EXCLUSIVE (a running migration) would hold verify up.
+      await client.query(`SET lock_timeout = ${VERIFY_LOCK_TIMEOUT_MS}; SET statement_timeout = ${VERIFY_STATEMENT_TIMEOUT_MS}`);
       const reads: DatabaseReads = { encrypted: isEncrypted(client), versions: await readAppliedVersions(client), leftovers: [] };
       if (parts.has('leftovers')) {
         reads.leftovers = [
@@ -166,7 +179,12 @@ async function readDatabase(url: DbUrl, parts: ReadonlySet<CheckPart>): Promise<
       if (parts.has('health')) {
         reads.sessions = await readSessions(client);
         reads.cacheHit = await readCacheHit(client);
-        reads.largest = await readLargestTables(client, THRESHOLDS.largestTables);
+        try {
+          reads.largest = await readLargestTables(client, THRESHOLDS.largestTables);
+        } catch (error) {
+          if (!isLockTimeout(error)) throw error;
+          notes.push(`table sizes not read: another session holds a lock on a table (waited ${VERIFY_LOCK_TIMEOUT_MS / 1000} s): see the sessions above`);
+        }
         const use = await readConnectionUse(client).catch(() => undefined);
         // This session is verify's own: not the app's.
         if (use) reads.serverConnections = { used: Math.max(0, use.server.used - 1), limit: use.server.limit };
@@ -231,7 +249,7 @@ async function checkContract(deps: Deps, settings: MigrateSettings, url: DbUrl, 
   }
   const against = describePlan(plan);
   deps.output.info(`verify: comparing ${describeDb(url)} with ${against}`);
-  const actual = await dumpSchema(deps.pgTools, url);
+  const actual = await dumpSchema(deps.pgTools, url, { lockWaitTimeoutMs: DUMP_LOCK_WAIT_MS });
   let expected: string;
   if (plan.kind === 'file') {
     expected = fileText!;
@@ -314,9 +332,9 @@ export async function verify(deps: Deps, settings: MigrateSettings, request: Ver
   const database = app ? `${app}'s ${request.database ?? 'DATABASE_URL'} (${describeDb(url)})` : describeDb(url);
   deps.output.info(`verify: reading ${database}`);
   const herokuFacts = app && parts.has('health') ? readHerokuFacts(deps, app, request.database ?? 'DATABASE_URL') : undefined;
-  const reads = await readDatabase(url, parts);
-  const raw: RawFinding[] = [];
   const notes: string[] = [];
+  const reads = await readDatabase(url, parts, notes);
+  const raw: RawFinding[] = [];
   let contract: ContractReport = { checked: false, note: 'schema contract not checked: turned off', notes: [] };
   if (parts.has('contract')) {
     const checked = await checkContract(deps, settings, url, request, reads.versions);

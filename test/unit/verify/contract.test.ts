@@ -23,10 +23,14 @@ describe('planContract', () => {
   });
 
   it('skips, saying why, when versions are unknown or nothing records them', () => {
-    expect(planContract({ ...base, dbVersions: ['1', '2', '9'] })).toMatchObject({ kind: 'skip', reason: expect.stringContaining('version(s) 9 that neither') });
-    expect(planContract({ ...base, dbVersions: [] })).toMatchObject({ kind: 'skip', reason: expect.stringContaining('records no migration versions') });
-    expect(planContract({ ...base, schemaFile: undefined, migrationVersions: undefined })).toMatchObject({ kind: 'skip', reason: expect.stringContaining('no schema file and no migrations folder') });
-    expect(planContract({ ...base, dbVersions: ['1', '2', '3'], migrationVersions: undefined })).toMatchObject({ kind: 'skip', reason: expect.stringContaining('the database has 3 the file lacks') });
+    const reason = (input: Parameters<typeof planContract>[0]): string => {
+      const plan = planContract(input);
+      return plan.kind === 'skip' ? plan.reason : `not skipped: ${plan.kind}`;
+    };
+    expect(reason({ ...base, dbVersions: ['1', '2', '9'] })).toContain('version(s) 9 that neither');
+    expect(reason({ ...base, dbVersions: [] })).toContain('records no migration versions');
+    expect(reason({ ...base, schemaFile: undefined, migrationVersions: undefined })).toContain('no schema file and no migrations folder');
+    expect(reason({ ...base, dbVersions: ['1', '2', '3'], migrationVersions: undefined })).toContain('the database has 3 the file lacks');
   });
 });
 

@@ -19,7 +19,7 @@ import { relative, resolve } from 'node:path';
 
 import type { Deps } from '../deps.js';
 import { ChecksFailed, ConfigError, ConnectionError, DrydockError, interruptedBy } from '../errors.js';
-import type { PgInfo } from '../heroku/cli.js';
+import type { DiagnoseReport, PgInfo } from '../heroku/cli.js';
 import { resolveApp } from '../heroku/remote.js';
 import { mayLeave } from '../interrupt.js';
 import { createScratch, dropScratch } from '../local/fresh-scratch.js';
@@ -47,6 +47,7 @@ import {
   bloatFindings,
   cacheHitFindings,
   deadShare,
+  diagnoseFindings,
   invalidIndexFindings,
   notValidFindings,
   partEnabled,
@@ -101,6 +102,7 @@ async function exists(path: string): Promise<boolean> {
 /** Heroku's facts about the app, each read on its own (one failing leaves the others). */
 interface HerokuFacts {
   pgInfo?: PgInfo | undefined;
+  diagnose?: DiagnoseReport | undefined;
   formation?: Record<string, number> | undefined;
   config?: Record<string, string> | undefined;
   notes: string[];
@@ -116,12 +118,13 @@ async function readHerokuFacts(deps: Deps, app: string, database: string): Promi
       return undefined;
     }
   };
-  const [pgInfo, formation, config] = await Promise.all([
+  const [pgInfo, formation, config, diagnose] = await Promise.all([
     attempt(`heroku pg:info ${database}`, () => deps.heroku.pgInfo(app, database)),
     attempt('the formation (heroku ps:scale)', () => deps.heroku.formation(app)),
     attempt('the config vars (heroku config)', () => deps.heroku.configVars(app)),
+    attempt(`heroku pg:diagnose ${database}`, () => deps.heroku.pgDiagnose(app, database)),
   ]);
-  return { pgInfo, formation, config, notes };
+  return { pgInfo, formation, config, diagnose, notes };
 }
 
 /**
@@ -270,7 +273,7 @@ async function checkContract(deps: Deps, settings: MigrateSettings, url: DbUrl, 
 }
 
 /** The health part's findings and facts. */
-function checkHealth(url: DbUrl, reads: DatabaseReads, heroku: HerokuFacts | undefined): { findings: RawFinding[]; facts: VerifyFacts; notes: string[] } {
+function checkHealth(url: DbUrl, reads: DatabaseReads, heroku: (HerokuFacts & { app: string }) | undefined): { findings: RawFinding[]; facts: VerifyFacts; notes: string[] } {
   const findings: RawFinding[] = [];
   const notes: string[] = [];
   const facts: VerifyFacts = {};
@@ -312,6 +315,11 @@ function checkHealth(url: DbUrl, reads: DatabaseReads, heroku: HerokuFacts | und
     facts.cacheHit = { tables: reads.cacheHit.tables, indexes: reads.cacheHit.indexes, source: 'pg_statio_user_tables / pg_statio_user_indexes since the last statistics reset' };
     findings.push(...cacheHitFindings(reads.cacheHit));
   }
+  if (heroku?.diagnose) {
+    const report = heroku.diagnose;
+    facts.diagnose = { report: report.id, checks: report.checks.map(({ name, status }) => ({ name, status })), source: `heroku pg:diagnose (report ${report.id})` };
+    findings.push(...diagnoseFindings(report, heroku.app));
+  }
   const largest = reads.largest ?? [];
   facts.largestTables = {
     tables: largest.map((t) => ({ table: t.table_name, totalBytes: t.total_bytes, liveRows: t.live_rows, deadRows: t.dead_rows, deadShare: Number(deadShare(t).toFixed(4)) })),
@@ -347,7 +355,7 @@ export async function verify(deps: Deps, settings: MigrateSettings, request: Ver
   if (parts.has('health')) {
     const heroku = herokuFacts ? await herokuFacts : undefined;
     notes.push(...(heroku?.notes ?? []));
-    const health = checkHealth(url, reads, heroku);
+    const health = checkHealth(url, reads, heroku && app ? { ...heroku, app } : undefined);
     raw.push(...health.findings);
     facts = health.facts;
     notes.push(...health.notes);

@@ -41,6 +41,7 @@ export const CHECKS: readonly CheckSpec[] = [
   { id: 'blocked-query', part: 'health', level: 'warn', summary: "a statement waiting more than 5 s for another session's lock" },
   { id: 'cache-hit-rate', part: 'health', level: 'warn', summary: 'table or index cache hit rate under 99 %' },
   { id: 'table-bloat', part: 'health', level: 'warn', summary: 'a table over 10 MB whose dead rows are more than 20 % of its rows' },
+  { id: 'heroku-diagnose', part: 'health', level: 'warn', summary: 'a red or yellow check of `heroku pg:diagnose` (with -a APP)' },
 ];
 
 /** Thresholds of the checks (the summaries above say the same). */
@@ -313,4 +314,37 @@ export function bloatFindings(tables: readonly TableSizeRow[]): RawFinding[] {
 export function megabytes(bytes: number): string {
   if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
   return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+}
+
+/** A check of Heroku's report, as the pipeline reads it (heroku/cli.ts DiagnoseReport). */
+export interface DiagnoseCheckFact {
+  name: string;
+  status: string;
+  results: unknown;
+}
+
+/** "3 row(s)", "count 12", "". */
+function diagnoseSummary(results: unknown): string {
+  if (Array.isArray(results)) return results.length ? `${results.length} row(s)` : '';
+  if (results && typeof results === 'object') {
+    const [key, value] = Object.entries(results)[0] ?? [];
+    return key === undefined ? '' : `${key.replace(/_/g, ' ')} ${String(value)}`;
+  }
+  return '';
+}
+
+/** Red and yellow checks of a `heroku pg:diagnose` report, each a finding that names the report. */
+export function diagnoseFindings(report: { id: string; checks: readonly DiagnoseCheckFact[] }, app: string): RawFinding[] {
+  return report.checks
+    .filter((c) => c.status === 'red' || c.status === 'yellow')
+    .map((c) => {
+      const summary = diagnoseSummary(c.results);
+      return {
+        check: 'heroku-diagnose',
+        object: `pg:diagnose ${c.name}`,
+        message: `heroku pg:diagnose: ${c.status.toUpperCase()} ${c.name}${summary ? ` (${summary})` : ''}`,
+        fix: `see the rows with \`heroku pg:diagnose ${report.id} -a ${app}\``,
+        source: `heroku pg:diagnose (report ${report.id})`,
+      };
+    });
 }

@@ -40,6 +40,8 @@ export interface VerifyFacts {
   connections?: (ConnectionFacts & { demandSource?: string | undefined }) | undefined;
   sessions?: { active: number; idleInTransaction: number; blocked: number; source: string } | undefined;
   cacheHit?: { tables: number | null; indexes: number | null; source: string } | undefined;
+  /** `heroku pg:diagnose`'s report with -a APP: each check's name and status. */
+  diagnose?: { report: string; checks: Array<{ name: string; status: string }>; source: string } | undefined;
   largestTables?: { tables: Array<{ table: string; totalBytes: number; liveRows: number; deadRows: number; deadShare: number }>; source: string } | undefined;
 }
 
@@ -98,6 +100,7 @@ export function renderVerify(report: VerifyReport): string {
       const rate = (r: number | null) => (r === null ? 'no reads yet' : percent(r));
       lines.push(`  Cache hit: tables ${rate(facts.cacheHit.tables)}, indexes ${rate(facts.cacheHit.indexes)} (${facts.cacheHit.source})`);
     }
+    if (facts.diagnose) lines.push(`  Heroku pg:diagnose (report ${facts.diagnose.report}): ${facts.diagnose.checks.map((c) => `${c.status.toUpperCase()} ${c.name}`).join(', ')}`);
     if (facts.largestTables?.tables.length) {
       lines.push(`  Largest tables (${facts.largestTables.source}):`);
       for (const t of facts.largestTables.tables) lines.push(`    ${t.table}: ${megabytes(t.totalBytes)}, ${Math.round(t.liveRows).toLocaleString('en-US')} rows, ${percent(t.deadShare)} dead`);

@@ -16,7 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../heroku-emulator/index.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { adminQuery, testServerUrl, type TestDb } from '../helpers/db.js';
-import { herokuBinPath } from '../helpers/heroku.js';
+import { herokuBinPath, runHeroku } from '../helpers/heroku.js';
 import { makeMigrationDir, type MigrationDir, type MigrationSpec } from '../helpers/migrations.js';
 import { testScope } from '../helpers/scope.js';
 import type { VerifyFacts } from '../../src/verify/report.js';
@@ -350,6 +350,26 @@ describe('verify -a APP: the Heroku facts through the heroku CLI', () => {
     expect(pools).toEqual([expect.objectContaining({ level: 'warn', message: "the app's pools can open 70 connections (web 2 dynos × 2 processes × 10 + worker 1 dyno × 10 + release 10 + one-off 10) but the plan allows 20" })]);
     expect(pools[0]?.source).toContain('heroku ps:scale (formation); heroku config (DB_POOL, WEB_CONCURRENCY); heroku pg:info');
     expect(report.contract).toMatchObject({ checked: true, against: 'db/schema.sql' });
+    // Heroku's own diagnostics, through `heroku pg:diagnose --json`: its checks, and its yellow ones as warnings.
+    expect(report.facts.diagnose?.checks.map((c) => c.name)).toEqual(['Connection Count', 'Long Queries', 'Idle in Transaction', 'Indexes', 'Bloat', 'Hit Rate', 'Blocking Queries', 'Sequences', 'Load']);
+    const diagnose = report.findings.filter((f) => f.check === 'heroku-diagnose');
+    // The shop's foreign-key indexes were never scanned: pg:diagnose's Indexes check is yellow.
+    expect(diagnose.map((f) => f.message)).toContain('heroku pg:diagnose: YELLOW Indexes (2 row(s))');
+    expect(diagnose[0]?.source).toBe(`heroku pg:diagnose (report ${report.facts.diagnose?.report})`);
+    expect(diagnose.every((f) => f.level === 'warn')).toBe(true);
+  });
+
+  it('the emulator answers pg:diagnose as Heroku does: a report the CLI prints, and shows again by its id', async () => {
+    const first = await runHeroku(emu, ['pg:diagnose', '-a', 'verify-calm']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const id = /^Report ([0-9a-f-]{36}) for verify-calm::DATABASE_URL$/m.exec(first.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(first.stdout).toMatch(/^GREEN: Connection Count$/m);
+    expect(first.stdout).toMatch(/^YELLOW: Indexes$/m);
+    expect(first.stdout).toMatch(/^SKIPPED: Load$/m);
+    const again = await runHeroku(emu, ['pg:diagnose', id!, '-a', 'verify-calm', '--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { id: string }).id).toBe(id);
   });
 
   it('stays quiet on a plan with room, and fails with an error finding when told pools are errors', async () => {

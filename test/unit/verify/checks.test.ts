@@ -8,6 +8,7 @@ import {
   cacheHitFindings,
   CHECKS,
   checkLevelProblems,
+  diagnoseFindings,
   notValidFindings,
   parseCheckList,
   resolveCheckLevels,
@@ -121,5 +122,24 @@ describe('health', () => {
       { table_name: 'public.clean', total_bytes: big, table_bytes: big, live_rows: 900, dead_rows: 100, last_vacuum: null },
     ];
     expect(bloatFindings(rows).map((f) => f.object)).toEqual(['table public.events']);
+  });
+});
+
+describe('diagnoseFindings', () => {
+  it('turns red and yellow checks of a pg:diagnose report into findings that name the report', () => {
+    const found = diagnoseFindings(
+      {
+        id: 'abc',
+        checks: [
+          { name: 'Connection Count', status: 'yellow', results: { count: 95 } },
+          { name: 'Long Queries', status: 'red', results: [{ pid: 1 }, { pid: 2 }] },
+          { name: 'Hit Rate', status: 'green', results: [] },
+          { name: 'Load', status: 'skipped', results: { error: 'no metrics' } },
+        ],
+      },
+      'my-app',
+    );
+    expect(found.map((f) => f.message)).toEqual(['heroku pg:diagnose: YELLOW Connection Count (count 95)', 'heroku pg:diagnose: RED Long Queries (2 row(s))']);
+    expect(found[0]).toMatchObject({ check: 'heroku-diagnose', source: 'heroku pg:diagnose (report abc)', fix: 'see the rows with `heroku pg:diagnose abc -a my-app`' });
   });
 });

@@ -231,7 +231,8 @@ async function planFor(settings: Pick<MigrateSettings, 'dir' | 'schemaFile'>, re
 /** What the database should hold, as a normalised dump: the file itself, or the schema built on a scratch database. */
 async function expectedSchema(deps: Deps, settings: MigrateSettings, url: DbUrl, request: VerifyRequest, plan: Extract<ContractPlan, { kind: 'build' }>): Promise<string> {
   const server = scratchServer(deps, url, request);
-  const scratch = await createScratch(server, 'verify', deps.clock.now());
+  // Named after the database verified, as rehearse names its own: `<database>_drydock_fresh_<random>`.
+  const scratch = await createScratch(server, url.database ?? 'verify', deps.clock.now());
   const done = mayLeave(`scratch database ${describeDb(scratch)} (the next \`drydock rehearse\` drops it)`);
   try {
     const source: SchemaSource = { schemaFile: plan.schemaFile ? resolve(plan.schemaFile) : undefined, lookedFor: resolve(plan.schemaFile ?? DEFAULT_SCHEMA_FILE), migrationsAfterSchema: plan.migrations > 0 };

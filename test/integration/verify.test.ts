@@ -161,7 +161,8 @@ describe('drydock verify', () => {
     expect(report.contract.against).toBe('db/schema.sql + 1 migration, built on a scratch database');
     expect(report.findings.map((f) => [f.check, f.object])).toEqual([['not-in-schema', 'index public.refunds_order_id_idx'], ['differs-from-schema', 'fk constraint public.refunds refunds_user_id_fkey']]);
     expect(res.exitCode).toBe(1);
-    const left = await adminQuery(`SELECT datname FROM pg_database WHERE datname LIKE 'verify\\_drydock\\_fresh\\_%'`);
+    // Scratch databases are named `<database, cut to fit>_drydock_fresh_<random>`.
+    const left = await adminQuery(`SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname LIKE '%\\_drydock\\_fresh\\_%'`, [d.name.slice(0, 30)]);
     expect(left.rows).toEqual([]);
   });
 

@@ -129,6 +129,18 @@ async function main(): Promise<number> {
     if (releaseCode !== 0) return releaseCode;
     await show('drydock release   # the next deploy: nothing pending', process.execPath, [CLI, 'release', '--dir', MIGRATIONS], releaseEnv);
 
+    banner('5b. drydock verify: production holds what the migrations say, nothing half-done, and is healthy');
+    const verifyCode = await show(`drydock verify -a ${APP}`, process.execPath, [CLI, 'verify', '-a', APP, '--dir', MIGRATIONS], env);
+    if (verifyCode !== 0) return verifyCode;
+    const hand = new pg.Client({ connectionString: prodUrl });
+    await hand.connect();
+    await hand.query('ALTER TABLE messages ADD COLUMN hotfix_flag boolean');
+    const driftCode = await show(`drydock verify -a ${APP}   # after someone ran ALTER TABLE messages ADD COLUMN hotfix_flag boolean by hand`, process.execPath, [CLI, 'verify', '-a', APP, '--dir', MIGRATIONS, '--skip', 'unindexed-foreign-key'], env);
+    console.log(`(exited ${driftCode}: the column made by hand is drift the migrations do not have)`);
+    await hand.query('ALTER TABLE messages DROP COLUMN hotfix_flag');
+    await hand.end();
+    if (driftCode !== 1) return driftCode || 2;
+
     banner('6. A review app: postdeploy (app.json) sets up its fresh database; it refuses production');
     await admin.query(`CREATE DATABASE ${REVIEW_DB}`);
     const reviewUrl = withDb(serverUrl, REVIEW_DB);
@@ -168,6 +180,9 @@ async function main(): Promise<number> {
     banner('9. Pull production into a local database to rehearse on real data');
     const pullCode = await show(`drydock pull -a ${APP} --from backup --to ${LOCAL_DB}`, process.execPath, [CLI, 'pull', '-a', APP, '--from', 'backup', '--to', LOCAL_DB], dataEnv);
     if (pullCode !== 0) return pullCode;
+
+    const diffCode = await show(`drydock diff heroku:${APP} ${LOCAL_DB}   # production against the local copy`, process.execPath, [CLI, 'diff', `heroku:${APP}`, LOCAL_DB], dataEnv);
+    if (diffCode !== 0) return diffCode;
 
     banner('10. A destructive rehearsal, then a reset from the pristine snapshot in seconds');
     const local = new pg.Client({ connectionString: withDb(serverUrl, LOCAL_DB) });

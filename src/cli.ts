@@ -38,6 +38,8 @@ const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
   restore: async () => (await import('./commands/restore.js')).registerRestore,
   rehearse: async () => (await import('./commands/rehearse.js')).registerRehearse,
   schema: async () => (await import('./commands/schema.js')).registerSchema,
+  verify: async () => (await import('./commands/verify.js')).registerVerify,
+  diff: async () => (await import('./commands/diff.js')).registerDiff,
   init: async () => (await import('./commands/init.js')).registerInit,
 };
 

@@ -37,6 +37,7 @@ const ENV_ALLOWLIST = [
   /^XDG_[A-Z_]+$/,
   /^PG[A-Z]+$/, // libpq: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSSLMODE, PGSERVICEFILE …
   /^HEROKU_[A-Z_]+$/,
+  /^PGDIAGNOSE_URL$/, // the heroku CLI's pg:diagnose service host
   /^DISABLE_TELEMETRY$/,
   /^IS_HEROKU_TEST_ENV$/,
   /^NODE_EXTRA_CA_CERTS$/,

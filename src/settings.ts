@@ -20,6 +20,7 @@ import { LIBPQ_ENV_KEYS, parseDatabaseUrl, type DbUrl, type LibpqDefaults } from
 import { majorOrder, parseVersion } from './pg/version.js';
 import { DEFAULT_PG_VERSION, DEFAULT_SMALL_TABLE, LINT_FORMATS, migrationVersion, parseRuleLevel, RULE_LEVELS, type LintFormat, type LintRuleConfig, type RuleLevel, type SmallTableLimits } from './lint/settings.js';
 import { registerSecret } from './redact.js';
+import { checkLevelProblems } from './verify/checks.js';
 
 // ---------------------------------------------------------------------------------------------------
 // The environment
@@ -421,6 +422,8 @@ export interface ProjectConfig {
   lintOverrides?: Array<{ paths: string[]; rules: Record<string, string> }>;
   /** With a database, tables at or below both limits are small: findings on them are notes (default 10000 rows, 10 MB). */
   lintSmallTable?: { rows?: number; bytes?: number | string };
+  /** `drydock verify`'s checks given another level: { "unindexed-foreign-key": "error", "table-bloat": "off" } (levels error, warn, off). */
+  verifyChecks?: Record<string, string>;
 }
 
 /** Every drydock.json key and its JSON type (unknown keys are errors; the README documents each). */
@@ -439,6 +442,7 @@ export const PROJECT_SCHEMA: Record<keyof ProjectConfig, 'string' | 'number' | '
   lintRules: 'object',
   lintOverrides: 'array',
   lintSmallTable: 'object',
+  verifyChecks: 'object',
 };
 
 /** The config file's name. */
@@ -471,6 +475,7 @@ export function validateProjectConfig(raw: unknown): ProjectConfig {
     else if (key === 'lintRules') problems.push(...ruleLevelProblems(value as Record<string, unknown>, '"lintRules"'));
     else if (key === 'lintOverrides') problems.push(...overrideProblems(value as unknown[]));
     else if (key === 'lintSmallTable') problems.push(...smallTableProblems(value as Record<string, unknown>));
+    else if (key === 'verifyChecks') problems.push(...checkLevelProblems(value as Record<string, unknown>, '"verifyChecks"'));
     else if (type === 'number' && (!Number.isFinite(value as number) || (value as number) < 0)) problems.push(`"${key}" must be a non-negative number`);
     else if (type === 'string' && !(value as string).trim()) problems.push(`"${key}" must not be empty`);
     else if ((key === 'lockTimeoutMs' || key === 'statementTimeoutMs') && (value as number) > PG_MAX_TIMEOUT_MS) problems.push(`"${key}" must be at most ${PG_MAX_TIMEOUT_MS} (PostgreSQL's limit)`);

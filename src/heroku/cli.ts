@@ -32,6 +32,23 @@ export interface PgInfo {
   fields: Record<string, string>;
 }
 
+/** One check of a `heroku pg:diagnose` report. */
+export interface DiagnoseCheck {
+  /** "Connection Count", "Long Queries", "Idle in Transaction", "Hit Rate", "Bloat", "Blocking Queries" … */
+  name: string;
+  /** red, yellow, green, skipped. */
+  status: string;
+  /** Rows (an array of objects) or one object ({count: 12}). */
+  results: unknown;
+}
+
+/** A `heroku pg:diagnose --json` report. */
+export interface DiagnoseReport {
+  id: string;
+  created_at?: string | undefined;
+  checks: DiagnoseCheck[];
+}
+
 /** One release from `heroku releases --json`. */
 export interface Release {
   version: number;
@@ -133,6 +150,8 @@ export interface HerokuApi {
   setMaintenance(app: string, on: boolean): Promise<void>;
   /** Process type → quantity, zero-quantity types included. */
   formation(app: string): Promise<Record<string, number>>;
+  /** `heroku pg:diagnose DATABASE --json`: Heroku's diagnostics report of one database. */
+  pgDiagnose(app: string, database?: string): Promise<DiagnoseReport>;
   /** Set the quantity of each given process type (others are left alone). */
   scale(app: string, quantities: Record<string, number>): Promise<void>;
 }
@@ -248,6 +267,17 @@ export class HerokuCli implements HerokuApi {
       });
     }
     return info;
+  }
+
+  /** `heroku pg:diagnose DATABASE --json` (a new report each time; Heroku keeps it a month). */
+  async pgDiagnose(app: string, database = 'DATABASE_URL'): Promise<DiagnoseReport> {
+    checkArg(database, 'database');
+    const result = await this.exec(['pg:diagnose', database, '--json', '--app', app], app);
+    const parsed = parseJson(result, 'heroku pg:diagnose --json') as Partial<DiagnoseReport> | null;
+    if (!parsed || typeof parsed.id !== 'string' || !Array.isArray(parsed.checks)) {
+      throw new HerokuError('failed', `heroku pg:diagnose printed no report (app ${app})`, { hint: 'check the Heroku CLI version (drydock is tested with heroku 11)' });
+    }
+    return { id: parsed.id, created_at: parsed.created_at, checks: parsed.checks.filter((c): c is DiagnoseCheck => typeof c?.name === 'string' && typeof c.status === 'string') };
   }
 
   /** `heroku apps:info --json`. */

@@ -254,3 +254,13 @@ export function cancelOnAbort(url: DbUrl, client: pg.Client, signal: AbortSignal
     await sent;
   };
 }
+
+/**
+ * Whether this client's session is encrypted: its socket is a TLS socket (node-postgres replaces the
+ * plain one after the server accepted SSLRequest). What the client sees is what matters: a TLS front
+ * end may talk to the server in the clear on its side, where pg_stat_ssl would say false.
+ */
+export function isEncrypted(client: pg.ClientBase): boolean {
+  const stream = (client as unknown as { connection?: { stream?: { encrypted?: boolean } } }).connection?.stream;
+  return stream?.encrypted === true;
+}

@@ -156,12 +156,14 @@ export class PgTools {
   }
 
   /** The schema of the database as SQL (pg_dump --schema-only), raw: see schema/normalize.ts for the stable form. */
-  async dumpSchema(url: DbUrl, options: PgToolRunOptions = {}): Promise<string> {
+  async dumpSchema(url: DbUrl, options: PgToolRunOptions & { lockWaitTimeoutMs?: number | undefined } = {}): Promise<string> {
     const tool = await this.tool('pg_dump', options.serverMajor ?? (await this.serverMajor(url)));
     // --no-owner/--no-privileges: roles differ between Heroku, review apps and laptops.
     // --no-tablespaces: Heroku has none. --no-subscriptions: loading one would connect to another server.
     // Comments on objects are kept: they document the schema.
     const args = ['--schema-only', '--no-owner', '--no-privileges', '--no-tablespaces', '--no-subscriptions', '--encoding=UTF8'];
+    // pg_dump takes ACCESS SHARE on every table: a lock held elsewhere fails the dump after this long instead of hanging it.
+    if (options.lockWaitTimeoutMs !== undefined) args.push(`--lock-wait-timeout=${options.lockWaitTimeoutMs}ms`);
     const result = await this.run(tool, url, args, {
       timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.dumpSchema,
       what: `dumping the schema of ${describeDb(url)}`,

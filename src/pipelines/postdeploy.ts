@@ -25,7 +25,10 @@ import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
 import { loadSchema } from '../schema/load.js';
 import { parseAppliedVersions } from '../schema/normalize.js';
 import type { MigrateSettings } from '../settings.js';
+import type { CheckLevels } from '../verify/checks.js';
+import type { VerifyReport } from '../verify/report.js';
 import { requireUrl, runMigrations } from './migrate.js';
+import { verifyAfterMigrating } from './verify.js';
 
 /** Default seed file. */
 export const DEFAULT_SEED_FILE = 'db/seeds.sql';
@@ -41,6 +44,11 @@ export interface PostdeployOptions {
   /** The app's own command that sets the schema up (instead of the schema file and drydock's migrations). */
   command?: string | undefined;
   force?: boolean | undefined;
+  /**
+   * Verify the result (drydock verify's contract and leftovers) with these levels; undefined: --no-verify.
+   * A finding at level error fails postdeploy (exit 1) after everything ran.
+   */
+  verify?: CheckLevels | undefined;
 }
 
 /** What postdeploy did. */
@@ -59,6 +67,8 @@ export interface PostdeployResult {
     version: string;
   };
   seed: { source: 'file' | 'command' | 'none'; detail?: string | undefined };
+  /** What the verification found (only warnings: errors fail postdeploy); undefined with --no-verify. */
+  verify?: VerifyReport | undefined;
 }
 
 /** Whether `path` exists at all (a file, a directory, anything). */
@@ -218,7 +228,7 @@ export async function buildSchema(deps: Pick<Deps, 'output' | 'pgTools'> & Parti
 }
 
 /** Set up an empty review-app database. */
-export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settings'>, settings: MigrateSettings, options: PostdeployOptions): Promise<PostdeployResult> {
+export async function postdeploy(deps: Deps, settings: MigrateSettings, options: PostdeployOptions): Promise<PostdeployResult> {
   const dyno = deps.settings.dyno;
   if (/^release\./.test(dyno)) {
     throw new ConfigError(`refusing to run postdeploy in a release-phase dyno (${dyno})`, {
@@ -274,5 +284,7 @@ export async function postdeploy(deps: Pick<Deps, 'output' | 'pgTools' | 'settin
   } else {
     seed = { source: 'none' };
   }
-  return { database, schema, seed };
+  // Last: the schema is set up and seeded whatever the verification says; a finding fails the run with its fix.
+  const verify = options.verify ? await verifyAfterMigrating(deps, settings, url, { who: 'postdeploy', levels: options.verify, schema: options.schema }) : undefined;
+  return { database, schema, seed, verify };
 }

@@ -25,7 +25,10 @@ import { readInvalidIndexDetails } from '../pg/queries/indexes.js';
 import { describeDb, type DbUrl } from '../pg/url.js';
 import { DEFAULT_SCHEMA_FILE } from '../schema/dump.js';
 import type { MigrateSettings, ReviewApp } from '../settings.js';
+import type { CheckLevels } from '../verify/checks.js';
+import type { VerifyReport } from '../verify/report.js';
 import { requireUrl, runMigrations, warnInvalidIndexes, type MigrationRunResult } from './migrate.js';
+import { verifyAfterMigrating } from './verify.js';
 
 /** What release did. */
 export interface ReleaseResult {
@@ -39,6 +42,8 @@ export interface ReleaseResult {
   reviewApp: ReviewApp;
   migrations?: MigrationRunResult | undefined;
   command?: string | undefined;
+  /** What --verify found (only warnings: errors fail the release). */
+  verify?: VerifyReport | undefined;
 }
 
 /** Options of the release phase beyond the migrate settings. */
@@ -51,6 +56,8 @@ export interface ReleaseOptions {
   reviewApp: ReviewApp;
   /** The Heroku app, when known (for the commands release suggests). */
   app?: string | undefined;
+  /** --verify: after migrating, check the schema contract and leftovers (INVALID indexes …) with these levels; a finding at level error fails the release. */
+  verify?: CheckLevels | undefined;
 }
 
 /** The schema version and, when it is 0, what the database already holds (the migration tools' empty ledgers left out). */
@@ -107,7 +114,7 @@ async function presentSchemaFile(settings: MigrateSettings): Promise<string | un
 }
 
 /** Run the release phase. */
-export async function release(deps: Pick<Deps, 'output'>, settings: MigrateSettings, options: ReleaseOptions): Promise<ReleaseResult> {
+export async function release(deps: Deps, settings: MigrateSettings, options: ReleaseOptions): Promise<ReleaseResult> {
   const url = requireUrl(settings);
   const database = describeDb(url);
   deps.output.info(`release: reading the schema version of ${database}`);
@@ -149,10 +156,13 @@ export async function release(deps: Pick<Deps, 'output'>, settings: MigrateSetti
   if (decision.action === 'command') {
     deps.output.info(`release: running the app's migration command: ${command}`);
     await runAppCommand(deps.output, command!, 'migration command', url.href);
-    warnInvalidIndexes(deps.output, await withClient(url, (client) => readInvalidIndexDetails(client), { applicationName: 'drydock release' }));
-    return { ...done, action: 'command', fromZero: decision.fromZero, command };
+    if (!options.verify) warnInvalidIndexes(deps.output, await withClient(url, (client) => readInvalidIndexDetails(client), { applicationName: 'drydock release' }));
+    const verify = options.verify ? await verifyAfterMigrating(deps, settings, url, { who: 'release', levels: options.verify }) : undefined;
+    return { ...done, action: 'command', fromZero: decision.fromZero, command, verify };
   }
   const migrations = await runMigrations(deps, { url, dir: settings.dir, settings: settings.runner, action: { direction: 'up' }, connectRetryMs: options.connectRetryMs, lint: settings.lint, lintProject: settings.lintProject });
-  warnInvalidIndexes(deps.output, migrations.invalidIndexes);
-  return { ...done, action: 'migrated', fromZero: decision.fromZero, migrations };
+  // --verify reports INVALID indexes itself, as errors that fail the release.
+  if (!options.verify) warnInvalidIndexes(deps.output, migrations.invalidIndexes);
+  const verify = options.verify ? await verifyAfterMigrating(deps, settings, url, { who: 'release', levels: options.verify }) : undefined;
+  return { ...done, action: 'migrated', fromZero: decision.fromZero, migrations, verify };
 }

@@ -8,9 +8,8 @@
  * pending migrations ran. An object only the copy has was made on production by hand (or by a
  * migration no longer in the history); a migration that fails there relies on such an object.
  */
-import { LEDGER_OBJECT } from '../migrate/ledger.js';
 import { compareVersions } from '../migrate/plan.js';
-import { dumpObjects } from '../schema/objects.js';
+import { compareSchemas, type SchemaSides } from '../schema/compare.js';
 
 /** How every scratch database's comment starts: what it is, for anyone listing databases. */
 export const SCRATCH_MARKER = 'drydock rehearse scratch';
@@ -109,42 +108,12 @@ export interface FreshDifference {
   problem: string;
 }
 
-/** dump object types that hold data, not schema: never compared. */
-const DATA_ONLY = /^(table data|sequence set|blob|blobs|blob data|large object|large objects|statistics data) /;
+/** The fresh database's and the copy's sides, as rehearse names them. */
+const FRESH_SIDES: SchemaSides = { a: 'the copy', b: 'a fresh database' };
 
-/**
- * What Heroku itself puts in every database, so a review app has it without any migration: not counted
- * when only the copy has it, only noted.
- */
-const PLATFORM_PROVIDED = new Map([
-  ['extension pg_stat_statements', 'Heroku installs pg_stat_statements in every database'],
-  ['schema heroku_ext', 'Heroku creates the heroku_ext schema for extensions in every database'],
-]);
-
-/** Extension types whose absence is explained: a migration assumed the extension instead of creating it. */
-const EXTENSION = /^extension /;
-
-/** How many lines of a changed object are quoted per side. */
-const QUOTED_LINES = 3;
-
-/** The lines one object's SQL has and the other's lacks (trimmed, trailing commas dropped). */
-function linesOnlyIn(a: string, b: string): string[] {
-  const clean = (s: string) => s.split('\n').map((l) => l.trim().replace(/,$/, '')).filter((l) => l && l !== '(' && l !== ');');
-  const other = new Set(clean(b));
-  return clean(a).filter((l) => !other.has(l));
-}
-
-function quoted(lines: string[]): string {
-  const shown = lines.slice(0, QUOTED_LINES).map((l) => `\`${l}\``);
-  return shown.join(', ') + (lines.length > QUOTED_LINES ? ` and ${lines.length - QUOTED_LINES} more line(s)` : '');
-}
-
-/** Why an object differs, in the lines that differ. */
-function changedProblem(object: string, onCopy: string, onFresh: string): string {
-  const copyOnly = linesOnlyIn(onCopy, onFresh);
-  const freshOnly = linesOnlyIn(onFresh, onCopy);
-  const parts = [copyOnly.length ? `on the copy only: ${quoted(copyOnly)}` : '', freshOnly.length ? `on a fresh database only: ${quoted(freshOnly)}` : ''].filter(Boolean);
-  return `${object} differs between the copy and a fresh database${parts.length ? ` (${parts.join('; ')})` : ' (the same lines in another order)'}`;
+/** Why an extension only the copy has matters: a migration assumed it instead of creating it. */
+function extensionOnlyOnCopy(object: string): string {
+  return `${object} exists on the copy but not on a fresh database: no migration creates it; production has it installed, and migrations that use it work there only because of that (create it in a migration: CREATE EXTENSION IF NOT EXISTS ${object.slice('extension '.length)})`;
 }
 
 /** The comparison of the copy's schema with a fresh database's, as differences and notes. */
@@ -155,33 +124,13 @@ export interface FreshComparison {
 }
 
 /**
- * Compare the copy's normalised schema with a fresh database's, object by object: drydock's ledger
- * objects and data-only entries aside, platform-provided objects (Heroku's pg_stat_statements,
- * heroku_ext) only noted. Pure.
+ * Compare the copy's normalised schema with a fresh database's, object by object (schema/compare.ts):
+ * drydock's ledger objects and data-only entries aside, platform-provided objects (Heroku's
+ * pg_stat_statements, heroku_ext) only noted. Pure.
  */
 export function compareWithFresh(copy: string, fresh: string): FreshComparison {
-  const a = dumpObjects(copy);
-  const b = dumpObjects(fresh);
-  const compared = (label: string) => !LEDGER_OBJECT.test(label) && !DATA_ONLY.test(label);
-  const differences: FreshDifference[] = [];
-  const notes: string[] = [];
-  for (const [object, sql] of a) {
-    if (!compared(object)) continue;
-    const theirs = b.get(object);
-    if (theirs === undefined) {
-      const platform = PLATFORM_PROVIDED.get(object);
-      if (platform) notes.push(`${object} exists on the copy but not on a fresh database: not counted (${platform}, so a review app has it too)`);
-      else if (EXTENSION.test(object)) differences.push({ object, problem: `${object} exists on the copy but not on a fresh database: no migration creates it; production has it installed, and migrations that use it work there only because of that (create it in a migration: CREATE EXTENSION IF NOT EXISTS ${object.slice('extension '.length)})` });
-      else differences.push({ object, problem: `${object} exists on the copy but not on a fresh database` });
-    } else if (theirs !== sql) {
-      if (EXTENSION.test(object) && /heroku_ext/.test(sql) !== /heroku_ext/.test(theirs)) notes.push(`${changedProblem(object, sql, theirs)}: not counted (Heroku puts extensions in the heroku_ext schema)`);
-      else differences.push({ object, problem: changedProblem(object, sql, theirs) });
-    }
-  }
-  for (const object of b.keys()) {
-    if (compared(object) && !a.has(object)) differences.push({ object, problem: `${object} exists only on a fresh database` });
-  }
-  return { differences, notes };
+  const { differences, notes } = compareSchemas(copy, fresh, FRESH_SIDES, { extensionOnlyA: extensionOnlyOnCopy, platformSuffix: ', so a review app has it too' });
+  return { differences: differences.map(({ object, problem }) => ({ object, problem })), notes };
 }
 
 /** Object types whose names are specific enough to match a name in an error message or a migration's SQL. */

@@ -21,9 +21,9 @@ export const DEFAULT_SCHEMA_FILE = 'db/schema.sql';
  * The normalised schema of a database: pg_dump --schema-only through `normalizeDump`, with the applied
  * versions of public.schema_migrations appended. Does not print or write.
  */
-export async function dumpSchema(tools: PgTools, url: DbUrl): Promise<string> {
+export async function dumpSchema(tools: PgTools, url: DbUrl, options: { lockWaitTimeoutMs?: number | undefined } = {}): Promise<string> {
   const { major, versions } = await withClient(url, async (client) => ({ major: (await readServerVersion(client)).major, versions: await readAppliedVersions(client) }));
-  const raw = await tools.dumpSchema(url, { serverMajor: major });
+  const raw = await tools.dumpSchema(url, { serverMajor: major, lockWaitTimeoutMs: options.lockWaitTimeoutMs });
   return normalizeDump(raw, versions);
 }
 

@@ -12,6 +12,7 @@ import type {
   BackupInfo,
   BackupSummary,
   CaptureBackupOptions,
+  DiagnoseReport,
   HerokuApi,
   PgInfo,
   Release,
@@ -204,6 +205,12 @@ export class FakeHeroku implements HerokuApi {
   async scale(app: string, quantities: Record<string, number>): Promise<void> {
     const a = this.enter('scale', app, [quantities]);
     Object.assign(a.formation, quantities);
+  }
+
+  /** A report with every check green (make it fail with `fail('pgDiagnose', …)`). */
+  async pgDiagnose(app: string, database = 'DATABASE_URL'): Promise<DiagnoseReport> {
+    this.enter('pgDiagnose', app, [database]);
+    return { id: '00000000-0000-4000-8000-000000000000', checks: [{ name: 'Connection Count', status: 'green', results: { count: 1 } }] };
   }
 }
 

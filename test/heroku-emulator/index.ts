@@ -18,6 +18,7 @@ import { Access } from './access.js';
 import { defaultFaultBody, Faults, RATE_LIMIT_BODY, RateLimiter } from './faults.js';
 import { ApiError, matchRoute, notFound, type Reply, type Route, type RouteDeps } from './http.js';
 import { dataRoutes } from './routes/data.js';
+import { diagnoseRoutes } from './routes/diagnose.js';
 import { platformRoutes } from './routes/platform.js';
 import { streamRoutes } from './routes/streams.js';
 import { transferRoutes } from './routes/transfers.js';
@@ -55,7 +56,7 @@ export const DEFAULT_API_KEY = 'drydock-emulator-key';
  * The route modules, in match order. New API areas (backups and transfers, say) are one more
  * module here: `(deps: RouteDeps) => Route[]`.
  */
-const ROUTE_MODULES: Array<(deps: RouteDeps) => Route[]> = [platformRoutes, dataRoutes, transferRoutes, streamRoutes];
+const ROUTE_MODULES: Array<(deps: RouteDeps) => Route[]> = [platformRoutes, dataRoutes, diagnoseRoutes, transferRoutes, streamRoutes];
 
 const UNAUTHORIZED = { id: 'unauthorized', message: 'Invalid credentials provided.' };
 const NO_ENDPOINT =
@@ -200,6 +201,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       HEROKU_HOST: baseUrl,
       // Host only: the CLI reuses HEROKU_HOST's scheme and port for the Data API.
       HEROKU_DATA_HOST: '127.0.0.1',
+      // pg:diagnose's service: a host name too, reached on HEROKU_HOST's scheme and port.
+      PGDIAGNOSE_URL: '127.0.0.1',
       HEROKU_API_KEY: apiKey,
       HEROKU_PARTICLEBOARD_URL: baseUrl,
       DISABLE_TELEMETRY: 'true',

@@ -222,7 +222,7 @@ describe('drydock postdeploy', () => {
     expect(res.stderr).toBe('');
     expect(res.exitCode).toBe(0);
     expect(res.stdout).toContain("with the app's command: psql");
-    expect(res.stdout).toMatch(/postdeploy: done: .* set up \(ran `psql .*`; schema version 20240102000000; seeded from psql .*\)$/m);
+    expect(res.stdout).toMatch(/postdeploy: done: .* set up \(ran `psql .*`; schema version 20240102000000; seeded from psql .*\)(, verified.*)?$/m);
     expect((await d.query('SELECT title FROM posts')).rows).toEqual([{ title: 'hello' }]);
     expect((await d.query(`SELECT to_regclass('users') AS users, to_regclass('drydock_migrations') AS ledger`)).rows).toEqual([{ users: null, ledger: null }]);
 

@@ -16,7 +16,7 @@ export function nameOf(t: TableName): string {
 /** The primary key's columns; else a unique, non-partial index over NOT NULL columns; else undefined. */
 export function rowIdentity(table: TableFact): string[] | undefined {
   const pk = table.uniqueIndexes.find((i) => i.primary);
-  if (pk && pk.columns.every((c) => c !== null)) return pk.columns as string[];
+  if (pk && pk.columns.every((c) => c !== null)) return pk.columns;
   const notNull = new Set(table.columns.filter((c) => c.notNull).map((c) => c.name));
   const key = table.uniqueIndexes.find((i) => !i.partial && i.columns.every((c) => c !== null && notNull.has(c)));
   return key ? (key.columns as string[]) : undefined;
@@ -24,6 +24,7 @@ export function rowIdentity(table: TableFact): string[] | undefined {
 
 /** The singular of a table name, the way column names are usually made from it (users → user, companies → company). */
 export function singular(name: string): string {
+  if (/(us|is)$/.test(name)) return name;
   if (/ies$/.test(name)) return `${name.slice(0, -3)}y`;
   if (/(ss|x|z|ch|sh)es$/.test(name)) return name.slice(0, -2);
   if (/s$/.test(name) && !/ss$/.test(name)) return name.slice(0, -1);

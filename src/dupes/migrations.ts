@@ -19,7 +19,7 @@ import { DrydockError } from '../errors.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../pg/ident.js';
 import { foreignKeySuggestion, nameOf, rowIdentity } from './graph.js';
 import { describeKeep } from './spec.js';
-import { aliasOf, duplicateKeysSql, mapColumns, rankedSql, scopeCondition, tableLabel, tableSql, type DupesSpec } from './sql.js';
+import { aliasOf, duplicateKeysSql, mapColumns, rankedSql, tableLabel, tableSql, type DupesSpec } from './sql.js';
 import type { Reference, TableFact, TableName } from './types.js';
 
 /** What the generator needs. */
@@ -433,6 +433,5 @@ ${indexSql}${canConstrain ? `\nALTER TABLE ${tableSql(spec.table)} ADD CONSTRAIN
 ${canConstrain ? `ALTER TABLE ${tableSql(spec.table)} DROP CONSTRAINT IF EXISTS ${qi(input.indexName)};\n` : ''}DROP INDEX CONCURRENTLY IF EXISTS ${quoteQualified(spec.table.schema, input.indexName)};
 `,
   });
-  void scopeCondition;
   return out;
 }

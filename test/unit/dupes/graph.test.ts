@@ -31,7 +31,7 @@ describe('buildGraph', () => {
       tables,
       ['id'],
     );
-    expect(refs.map((r) => `${r.level} ${r.table.name}(${r.columns}) -> ${r.references.name} ${r.foreignKey ?? '-'} ${r.onDelete ?? '-'} ${r.mergeKey?.columns.join(',') ?? ''}`)).toEqual([
+    expect(refs.map((r) => `${r.level} ${r.table.name}(${r.columns.join(",")}) -> ${r.references.name} ${r.foreignKey ?? '-'} ${r.onDelete ?? '-'} ${r.mergeKey?.columns.join(',') ?? ''}`)).toEqual([
       '1 posts(user_id) -> users posts_user_id_fkey cascade ',
       '1 memberships(user_id) -> users memberships_user_id_fkey no action user_id,room_id',
       '1 users(invited_by) -> users users_invited_by_fkey set null ',

@@ -8,6 +8,8 @@
  *
  * 1. the report `drydock dupes users twitter_id` makes, in this process (pipelines/dupes.ts: catalog,
  *    reference graph, EXPLAIN, the GROUP BY … HAVING count(*) > 1 summary, the largest groups' rows);
+ *    The same with --limit 0: the GROUP BY pass and the catalog alone, without the second look at the
+ *    largest groups' rows (a scan of the table when the key has no index);
  * 2. the hand-written GROUP BY: `SELECT twitter_id, count(*) FROM users GROUP BY twitter_id HAVING count(*) > 1`;
  * 3. the row_number() recipe: `SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY twitter_id
  *    ORDER BY created_at, id) AS rn FROM users) s WHERE rn > 1`;
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
       if (groups !== undefined && n !== groups) throw new Error(`${who} found ${n} groups, drydock ${groups}`);
     };
     const REPORT = 'drydock dupes report (in-process)';
+    const SUMMARY = 'drydock dupes --limit 0 (no group rows)';
     const GROUP_BY = 'hand-written GROUP BY … HAVING';
     const ROW_NUMBER = 'row_number() recipe';
     const CLI_RUN = 'drydock dupes CLI (node start-up included)';
@@ -102,6 +105,17 @@ async function main(): Promise<void> {
           const report = await dupes(deps, request);
           const ms = performance.now() - start;
           groups = report.groups;
+          return ms;
+        },
+      },
+      {
+        name: SUMMARY,
+        async run() {
+          noteLoad(SUMMARY);
+          const start = performance.now();
+          const report = await dupes(deps, { ...request, limit: 0 });
+          const ms = performance.now() - start;
+          expect(report.groups, SUMMARY);
           return ms;
         },
       },

@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       loads.set(subject, [...(loads.get(subject) ?? []), loadavg()[0] ?? 0]);
     };
     const request: DupesRequest = { url, table: 'users', key: ['twitter_id'], nullsNotDistinct: false, limit: 5, dir: '.', constraint: false, addForeignKeys: false, batchSize: 5000, lockTimeoutMs: 5000, commandLine: 'bench' };
-    const deps = { output: new Output({ json: true }), signal: new AbortController().signal, clock: { now: () => Date.now() } };
+    const deps = { output: new Output({ json: true }).quieter(), signal: new AbortController().signal, clock: { now: () => Date.now() } };
     let groups: number | undefined;
     const expect = (n: number, who: string): void => {
       if (groups !== undefined && n !== groups) throw new Error(`${who} found ${n} groups, drydock ${groups}`);

@@ -119,7 +119,9 @@ export function renderDupes(r: DupesReport): string {
     for (const f of r.generated) lines.push(`  ${f.file}  (${f.summary})`);
     lines.push('', 'Next: review them, `drydock rehearse` on the production copy, then release (drydock migrate up runs them).');
   } else if (r.groups > 0) {
-    lines.push('', `Next: drydock dupes ${r.table} ${JSON.stringify(r.key.join(', '))} --generate dedupe_${r.table.replace(/\W/g, '_')} writes the migrations that fix them and build ${r.indexName}.`);
+    const key = r.key.join(', ');
+    const args = [r.table, /^[A-Za-z0-9_.,]+$/.test(key) ? key : JSON.stringify(key), ...(r.where ? ['--where', JSON.stringify(r.where)] : []), ...(r.nullsNotDistinct ? ['--nulls-not-distinct'] : [])];
+    lines.push('', `Next: drydock dupes ${args.join(' ')} --generate ${`dedupe_${r.indexName.replace(/_key$/, '')}`.slice(0, 60)} writes the migrations that fix them and build ${r.indexName}.`);
   }
   return lines.join('\n');
 }

@@ -24,7 +24,7 @@ import { ChecksFailed, ConfigError, DrydockError, fsError, interruptedBy, Interr
 import { ensureDir } from '../files.js';
 import { normalizeMigrationName, versionOf } from '../migrate/create.js';
 import { cancelOnAbort, connect } from '../pg/client.js';
-import { quoteIdent, quoteQualified } from '../pg/ident.js';
+import { quoteIdent, quoteLiteral, quoteQualified } from '../pg/ident.js';
 import { readForeignKeysTo, readLookalikeColumns, readServerVersionNum, readTableFact, resolveTable, runDupesQuery } from '../pg/queries/dupes.js';
 import { describeDb, withDatabase, type DbUrl } from '../pg/url.js';
 import { resolveApp } from '../heroku/remote.js';
@@ -155,6 +155,8 @@ async function inspect(deps: Pick<Deps, 'output' | 'clock'>, client: pg.Client, 
     throw new ConfigError(`KEY, --where or --keep does not fit ${nameOf(table)}: ${pgMessage(error)}`, { hint: `use columns of ${nameOf(table)} (see \\d ${nameOf(table)} in psql); nothing was changed`, cause: error });
   }
 
+  const [estimate] = await runDupesQuery<{ rows: string }>(client, `SELECT greatest(reltuples, 0)::bigint AS rows FROM pg_class WHERE oid = ${quoteLiteral(quoteQualified(table.schema, table.name))}::regclass`);
+  deps.output.info(`dupes: grouping ${nameOf(table)} by (${checked.key.map((k) => k.text).join(', ')}) in one pass (about ${Number(estimate?.rows ?? 0).toLocaleString('en-US')} rows)`);
   const [summary] = await runDupesQuery<{ groups: string; surplus: string; inGroups: string; largest: Array<{ key: unknown[]; text: Array<string | null>; rows: number }> }>(client, summarySql(spec, request.limit));
   const groups = Number(summary!.groups);
   const largest: GroupSample[] = [];

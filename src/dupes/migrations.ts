@@ -164,7 +164,10 @@ function lookalikeFkName(r: Reference): string {
   return foreignKeySuggestion(r, q, qi).name;
 }
 
-/** Rows of a merge-keyed child that re-pointing would make collide: all but one per key (the one already pointing at the survivor first). */
+/**
+ * Rows of a merge-keyed child that re-pointing would make collide: all but one per key (the one already
+ * pointing at the survivor first). Rows are found again by (tableoid, ctid): ctid alone repeats across partitions.
+ */
 function mergeSql(ctx: Ctx, r: Reference, limit: boolean): string {
   const mk = r.mergeKey!;
   const child = q(r.table);
@@ -177,15 +180,15 @@ function mergeSql(ctx: Ctx, r: Reference, limit: boolean): string {
   const relevant = `(${r.columns.map((c) => `c.${qi(c)}`).join(', ')}) IN (SELECT ${r.refColumns.map((c) => qi(`old_${c}`)).join(', ')} FROM ${ctx.groups} UNION SELECT ${r.refColumns.map((c) => qi(`new_${c}`)).join(', ')} FROM ${ctx.groups})`;
   const notNull = mk.nullsNotDistinct ? '' : ` AND ${mk.columns.map((c) => `c.${qi(c)} IS NOT NULL`).join(' AND ')}`;
   return `WITH drydock_candidates AS (
-    SELECT c.ctid AS drydock_tid, ${mapped.map((m, i) => `${m} AS m${i + 1}`).join(', ')}, (${oldCols[0]} IS NULL) AS drydock_kept
+    SELECT c.tableoid AS drydock_rel, c.ctid AS drydock_tid, ${mapped.map((m, i) => `${m} AS m${i + 1}`).join(', ')}, (${oldCols[0]} IS NULL) AS drydock_kept
     FROM ${child} AS c LEFT JOIN ${ctx.groups} AS g ON ${tupleEq(refCols, oldCols)}
     WHERE ${relevant}${notNull}
   ), drydock_doomed AS (
-    SELECT drydock_tid FROM (
-      SELECT drydock_tid, row_number() OVER (PARTITION BY ${mapped.map((_, i) => `m${i + 1}`).join(', ')} ORDER BY drydock_kept DESC, drydock_tid) AS rn FROM drydock_candidates
+    SELECT drydock_rel, drydock_tid FROM (
+      SELECT drydock_rel, drydock_tid, row_number() OVER (PARTITION BY ${mapped.map((_, i) => `m${i + 1}`).join(', ')} ORDER BY drydock_kept DESC, drydock_rel, drydock_tid) AS rn FROM drydock_candidates
     ) AS ranked WHERE rn > 1${limit ? `\n    LIMIT ${ctx.batch}` : ''}
   ), drydock_gone AS (
-    DELETE FROM ${child} AS c USING drydock_doomed AS d WHERE c.ctid = d.drydock_tid
+    DELETE FROM ${child} AS c USING drydock_doomed AS d WHERE c.tableoid = d.drydock_rel AND c.ctid = d.drydock_tid
     RETURNING to_jsonb(c) AS row_data
   )
   INSERT INTO ${ctx.audit} (action, table_name, reference, row_data)
@@ -198,12 +201,12 @@ function repointSql(ctx: Ctx, r: Reference, limit: boolean): string {
   const refCols = r.columns.map((c) => `c.${qi(c)}`);
   const oldCols = r.refColumns.map((c) => `g.${qi(`old_${c}`)}`);
   return `WITH drydock_batch AS (
-    SELECT c.ctid AS drydock_tid, to_jsonb(c) AS drydock_before, ${r.refColumns.map((c, i) => `g.${qi(`new_${c}`)} AS n${i + 1}`).join(', ')}
+    SELECT c.tableoid AS drydock_rel, c.ctid AS drydock_tid, to_jsonb(c) AS drydock_before, ${r.refColumns.map((c, i) => `g.${qi(`new_${c}`)} AS n${i + 1}`).join(', ')}
     FROM ${child} AS c JOIN ${ctx.groups} AS g ON ${tupleEq(refCols, oldCols)}${limit ? `\n    LIMIT ${ctx.batch}` : ''}
     FOR UPDATE OF c
   ), drydock_changed AS (
     UPDATE ${child} AS c SET ${r.columns.map((c, i) => `${qi(c)} = b.n${i + 1}`).join(', ')}
-    FROM drydock_batch AS b WHERE c.ctid = b.drydock_tid
+    FROM drydock_batch AS b WHERE c.tableoid = b.drydock_rel AND c.ctid = b.drydock_tid
     RETURNING b.drydock_before, to_jsonb(c) AS drydock_after
   )
   INSERT INTO ${ctx.audit} (action, table_name, reference, row_data, new_data)

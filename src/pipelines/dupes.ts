@@ -19,7 +19,7 @@ import { generateMigrations } from '../dupes/migrations.js';
 import type { DupesReport, GroupSample, ReferenceReport } from '../dupes/report.js';
 import { describeKeep, isTotalOrder, keepExpressions, parseKeep, parseKey, parseWhere, uniqueIndexName } from '../dupes/spec.js';
 import { explainSql, rankedSql, summarySql, unresolvedCountSql, lookalikeEvidenceSql, type DupesSpec } from '../dupes/sql.js';
-import type { ForeignKeyFact, LookalikeFact, TableFact, TableName } from '../dupes/types.js';
+import type { ForeignKeyFact, LookalikeFact, Reference, TableFact, TableName } from '../dupes/types.js';
 import { ChecksFailed, ConfigError, DrydockError, fsError, interruptedBy, InterruptedError } from '../errors.js';
 import { ensureDir } from '../files.js';
 import { normalizeMigrationName, versionOf } from '../migrate/create.js';
@@ -78,25 +78,49 @@ function pgMessage(error: unknown): string {
 export async function dupes(deps: Pick<Deps, 'output' | 'signal' | 'clock'>, request: DupesRequest): Promise<DupesReport> {
   const checked = await checkRequest(request);
   const started = performance.now();
-  const client = await connect(request.url, { applicationName: 'drydock dupes' });
-  const stopCancel = cancelOnAbort(request.url, client, deps.signal);
-  try {
+  const clients: pg.Client[] = [];
+  const stops: Array<() => Promise<void>> = [];
+  const open = async (name: string): Promise<pg.Client> => {
+    const client = await connect(request.url, { applicationName: name });
+    clients.push(client);
+    stops.push(cancelOnAbort(request.url, client, deps.signal));
+    // Read-only, one snapshot per session: dupes never changes the database.
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const report = await inspect(deps, client, request, checked, started);
-    await client.query('COMMIT');
+    return client;
+  };
+  try {
+    const main = await open('drydock dupes');
+    const head = await readHead(main, request, checked);
+    // The GROUP BY runs on this session while a second one reads the reference graph (catalog queries,
+    // bounded look-ups of look-alike columns): the report costs the GROUP BY, not the GROUP BY plus them.
+    const side = await open('drydock dupes (references)');
+    deps.output.info(`dupes: grouping ${nameOf(head.table)} by (${checked.key.map((k) => k.text).join(', ')}) in one pass (about ${head.estimate.toLocaleString('en-US')} rows)`);
+    const [summary, graph] = await Promise.all([readSummary(main, head.spec, request.limit), readReferences(side, head)]);
+    const report = await finish(deps, main, request, checked, head, summary, graph, started);
+    for (const client of clients) await client.query('COMMIT');
     return report;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
     const by = interruptedBy(deps.signal);
     if (by) throw new InterruptedError(by, `interrupted (${by}): drydock dupes stopped; it only reads, nothing was changed and no file was written`, { cause: error });
     throw error;
   } finally {
-    await stopCancel();
-    await client.end().catch(() => undefined);
+    for (const stop of stops) await stop();
+    for (const client of clients) await client.end().catch(() => undefined);
   }
 }
 
-async function inspect(deps: Pick<Deps, 'output' | 'clock'>, client: pg.Client, request: DupesRequest, checked: CheckedRequest, started: number): Promise<DupesReport> {
+/** What the first queries establish: the table, its key, the rule, and that KEY, --where and --keep fit it. */
+interface Head {
+  table: TableName;
+  root: TableFact;
+  pk: string[];
+  version: number;
+  estimate: number;
+  /** The request as SQL, references not read yet. */
+  spec: DupesSpec;
+}
+
+async function readHead(client: pg.Client, request: DupesRequest, checked: CheckedRequest): Promise<Head> {
   const version = await readServerVersionNum(client);
   if (request.nullsNotDistinct && version < 150000) {
     throw new ConfigError(`--nulls-not-distinct needs PostgreSQL 15 or later; ${describeDb(request.url)} runs ${Math.floor(version / 10000)}`, { hint: 'drop --nulls-not-distinct: NULL keys then never collide, as in a unique index' });
@@ -111,8 +135,33 @@ async function inspect(deps: Pick<Deps, 'output' | 'clock'>, client: pg.Client, 
   if (!pk.length && (keep.kind !== 'order-by' || request.generate)) {
     throw new ConfigError(`${nameOf(table)} has no primary key (nor a unique key over NOT NULL columns): drydock cannot say which rows survive`, { hint: 'add a primary key first' });
   }
+  const spec: DupesSpec = { table, key: checked.key, where: checked.where, nullsNotDistinct: request.nullsNotDistinct, keep, pk, references: [] };
+  // The columns KEY, --where and --keep name exist (EXPLAIN plans, it does not scan).
+  try {
+    await client.query('SAVEPOINT drydock_explain');
+    await client.query(explainSql(spec));
+    await client.query('RELEASE SAVEPOINT drydock_explain');
+  } catch (error) {
+    throw new ConfigError(`KEY, --where or --keep does not fit ${nameOf(table)}: ${pgMessage(error)}`, { hint: `use columns of ${nameOf(table)} (see \\d ${nameOf(table)} in psql); nothing was changed`, cause: error });
+  }
+  const [estimate] = await runDupesQuery<{ rows: string }>(client, `SELECT greatest(reltuples, 0)::bigint AS rows FROM pg_class WHERE oid = ${quoteLiteral(quoteQualified(table.schema, table.name))}::regclass`);
+  return { table, root, pk, version, estimate: Number(estimate?.rows ?? 0), spec };
+}
 
-  // The reference graph, level by level.
+interface Summary {
+  groups: string;
+  surplus: string;
+  inGroups: string;
+  largest: Array<{ key: unknown[]; text: Array<string | null>; rows: number }>;
+}
+
+async function readSummary(client: pg.Client, spec: DupesSpec, limit: number): Promise<Summary> {
+  return (await runDupesQuery<Summary & pg.QueryResultRow>(client, summarySql(spec, limit)))[0]!;
+}
+
+/** The reference graph, level by level, and the look-alike columns whose values are the table's keys. */
+async function readReferences(client: pg.Client, head: Head): Promise<{ graph: Reference[]; facts: Map<string, TableFact> }> {
+  const { table, root, pk, version } = head;
   const facts = new Map<string, TableFact>([[nameOf(table), root]]);
   const foreignKeys: ForeignKeyFact[] = [];
   let frontier: TableName[] = [table];
@@ -130,40 +179,38 @@ async function inspect(deps: Pick<Deps, 'output' | 'clock'>, client: pg.Client, 
     }
     frontier = next;
   }
-  let lookalikes: LookalikeFact[] = [];
+  const lookalikes: LookalikeFact[] = [];
   const pkType = pk.length === 1 ? root.columns.find((c) => c.name === pk[0])?.type : undefined;
   if (pkType) {
-    const candidates = await readLookalikeColumns(client, table, lookalikePattern(table.name), pkType);
-    for (const c of candidates) {
+    for (const c of await readLookalikeColumns(client, table, lookalikePattern(table.name), pkType)) {
       const [row] = await runDupesQuery<{ found: boolean }>(client, lookalikeEvidenceSql({ table, pk }, c));
-      if (row?.found) {
-        lookalikes.push(c);
-        if (!facts.has(nameOf(c.table))) facts.set(nameOf(c.table), await readTableFact(client, c.table, version));
-      }
+      if (!row?.found) continue;
+      lookalikes.push(c);
+      if (!facts.has(nameOf(c.table))) facts.set(nameOf(c.table), await readTableFact(client, c.table, version));
     }
   }
-  lookalikes = lookalikes.filter((l) => !(nameOf(l.table) === nameOf(table)));
-  const graph = buildGraph(table, foreignKeys, lookalikes, facts, pk);
-  const spec: DupesSpec = { table, key: checked.key, where: checked.where, nullsNotDistinct: request.nullsNotDistinct, keep, pk, references: directReferences(graph, table) };
+  return { graph: buildGraph(table, foreignKeys, lookalikes, facts, pk), facts };
+}
 
-  // The columns KEY, --where and --keep name exist (EXPLAIN plans, it does not scan).
-  try {
-    await client.query('SAVEPOINT drydock_explain');
-    await client.query(explainSql(spec));
-    await client.query('RELEASE SAVEPOINT drydock_explain');
-  } catch (error) {
-    throw new ConfigError(`KEY, --where or --keep does not fit ${nameOf(table)}: ${pgMessage(error)}`, { hint: `use columns of ${nameOf(table)} (see \\d ${nameOf(table)} in psql); nothing was changed`, cause: error });
-  }
-
-  const [estimate] = await runDupesQuery<{ rows: string }>(client, `SELECT greatest(reltuples, 0)::bigint AS rows FROM pg_class WHERE oid = ${quoteLiteral(quoteQualified(table.schema, table.name))}::regclass`);
-  deps.output.info(`dupes: grouping ${nameOf(table)} by (${checked.key.map((k) => k.text).join(', ')}) in one pass (about ${Number(estimate?.rows ?? 0).toLocaleString('en-US')} rows)`);
-  const [summary] = await runDupesQuery<{ groups: string; surplus: string; inGroups: string; largest: Array<{ key: unknown[]; text: Array<string | null>; rows: number }> }>(client, summarySql(spec, request.limit));
-  const groups = Number(summary!.groups);
+async function finish(
+  deps: Pick<Deps, 'clock'>,
+  client: pg.Client,
+  request: DupesRequest,
+  checked: CheckedRequest,
+  head: Head,
+  summary: Summary,
+  { graph, facts }: { graph: Reference[]; facts: Map<string, TableFact> },
+  started: number,
+): Promise<DupesReport> {
+  const { table, root, pk } = head;
+  const keep = head.spec.keep;
+  const spec: DupesSpec = { ...head.spec, references: directReferences(graph, table) };
+  const groups = Number(summary.groups);
   const largest: GroupSample[] = [];
-  if (summary!.largest.length) {
+  if (summary.largest.length) {
     const why = keepExpressions(keep, pk);
-    const rows = await runDupesQuery<Record<string, unknown>>(client, `SELECT * FROM (${rankedSql(spec, { kind: 'keys', keys: summary!.largest.map((g) => g.text) }, { why })}) AS s ORDER BY drydock_key::text, drydock_rn`);
-    for (const g of summary!.largest) {
+    const rows = await runDupesQuery<Record<string, unknown>>(client, `SELECT * FROM (${rankedSql(spec, { kind: 'keys', keys: summary.largest.map((g) => g.text) }, { why })}) AS s ORDER BY drydock_key::text, drydock_rn`);
+    for (const g of summary.largest) {
       const keyJson = JSON.stringify(g.key);
       const members = rows.filter((r) => JSON.stringify(r.drydock_key) === keyJson);
       const survivor = members.find((m) => Number(m.drydock_rn) === 1);
@@ -213,8 +260,8 @@ async function inspect(deps: Pick<Deps, 'output' | 'clock'>, client: pg.Client, 
     nullsNotDistinct: request.nullsNotDistinct,
     keep: { rule: keep.kind === 'order-by' ? `ORDER BY ${keep.orderBy}` : keep.kind, description: describeKeep(keep, pk) },
     groups,
-    surplus: Number(summary!.surplus),
-    rowsInGroups: Number(summary!.inGroups),
+    surplus: Number(summary.surplus),
+    rowsInGroups: Number(summary.inGroups),
     unresolved,
     largest,
     references,

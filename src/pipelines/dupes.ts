@@ -61,12 +61,15 @@ export interface CheckedRequest {
 }
 
 /** Check what needs no database; throws ConfigError (exit 2). */
-export async function checkRequest(request: Pick<DupesRequest, 'key' | 'where' | 'generate' | 'table' | 'limit' | 'batchSize'>): Promise<CheckedRequest> {
+export async function checkRequest(request: Pick<DupesRequest, 'key' | 'where' | 'generate' | 'table' | 'constraint'>): Promise<CheckedRequest> {
   await ensureParser();
   if (!request.table.trim()) throw new ConfigError('TABLE is empty', { hint: 'for example drydock dupes users email' });
   const key = parseKey(request.key);
   const where = parseWhere(request.where);
   const name = request.generate === undefined ? undefined : normalizeMigrationName(request.generate);
+  if (request.constraint && (where !== undefined || key.some((k) => k.column === undefined))) {
+    throw new ConfigError(`--constraint needs a KEY of plain columns and no --where: a UNIQUE constraint cannot be ${where !== undefined ? 'partial' : 'on an expression'}`, { hint: 'drop --constraint: the unique index alone enforces the key' });
+  }
   return { key, where, name };
 }
 

@@ -76,6 +76,7 @@ describe('bad input: one line, exit 2, nothing changed', () => {
       [['users', 'email', '--constraint'], /--constraint only goes with --generate NAME/],
       [['users', 'email', '--generate', 'Bad Name!'], /may only use lowercase letters/],
       [['users', 'count(*)'], /aggregate or window function/],
+      [['users', 'lower(email)', '--constraint', '--generate', 'x'], /--constraint needs a KEY of plain columns and no --where/],
     ];
     for (const [args, message] of cases) {
       const res = await runCli(['dupes', ...args, '--url', db.url, '--dir', dir]);

@@ -24,8 +24,8 @@ import { ChecksFailed, ConfigError, DrydockError, fsError, interruptedBy, Interr
 import { ensureDir } from '../files.js';
 import { normalizeMigrationName, versionOf } from '../migrate/create.js';
 import { cancelOnAbort, connect } from '../pg/client.js';
-import { quoteIdent, quoteLiteral, quoteQualified } from '../pg/ident.js';
-import { readForeignKeysTo, readLookalikeColumns, readServerVersionNum, readTableFact, resolveTable, runDupesQuery } from '../pg/queries/dupes.js';
+import { quoteIdent, quoteQualified } from '../pg/ident.js';
+import { readForeignKeysTo, readLookalikeColumns, readTableFact, resolveTable, runDupesQuery } from '../pg/queries/dupes.js';
 import { describeDb, withDatabase, type DbUrl } from '../pg/url.js';
 import { resolveApp } from '../heroku/remote.js';
 import { defaultTarget, resolveDatabaseUrl, resolveTarget } from '../settings.js';
@@ -124,11 +124,10 @@ interface Head {
 }
 
 async function readHead(client: pg.Client, request: DupesRequest, checked: CheckedRequest): Promise<Head> {
-  const version = await readServerVersionNum(client);
+  const { version, table: found } = await resolveTable(client, request.table);
   if (request.nullsNotDistinct && version < 150000) {
     throw new ConfigError(`--nulls-not-distinct needs PostgreSQL 15 or later; ${describeDb(request.url)} runs ${Math.floor(version / 10000)}`, { hint: 'drop --nulls-not-distinct: NULL keys then never collide, as in a unique index' });
   }
-  const found = await resolveTable(client, request.table);
   if (!found) throw new ConfigError(`no table ${request.table} in ${describeDb(request.url)}`, { hint: 'name a table (schema.table when it is not on the search_path); nothing was changed' });
   if (found.kind !== 'r' && found.kind !== 'p') throw new ConfigError(`${request.table} is not a table`, { hint: 'name a table: a unique index goes on a table' });
   const table: TableName = { schema: found.schema, name: found.name };
@@ -141,14 +140,11 @@ async function readHead(client: pg.Client, request: DupesRequest, checked: Check
   const spec: DupesSpec = { table, key: checked.key, where: checked.where, nullsNotDistinct: request.nullsNotDistinct, keep, pk, references: [] };
   // The columns KEY, --where and --keep name exist (EXPLAIN plans, it does not scan).
   try {
-    await client.query('SAVEPOINT drydock_explain');
     await client.query(explainSql(spec));
-    await client.query('RELEASE SAVEPOINT drydock_explain');
   } catch (error) {
     throw new ConfigError(`KEY, --where or --keep does not fit ${nameOf(table)}: ${pgMessage(error)}`, { hint: `use columns of ${nameOf(table)} (see \\d ${nameOf(table)} in psql); nothing was changed`, cause: error });
   }
-  const [estimate] = await runDupesQuery<{ rows: string }>(client, `SELECT greatest(reltuples, 0)::bigint AS rows FROM pg_class WHERE oid = ${quoteLiteral(quoteQualified(table.schema, table.name))}::regclass`);
-  return { table, root, pk, version, estimate: Number(estimate?.rows ?? 0), spec };
+  return { table, root, pk, version, estimate: found.estimate, spec };
 }
 
 interface Summary {

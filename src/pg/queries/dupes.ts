@@ -8,9 +8,9 @@ import type { ColumnFact, ForeignKeyFact, LookalikeFact, OnDelete, TableFact, Ta
 
 /** The table a name resolves to through search_path (to_regclass: NULL, not an error, when there is none), with its kind. */
 const RESOLVE_TABLE = `
-  SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.oid = to_regclass($1)`;
+  SELECT current_setting('server_version_num')::int AS version, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
+         greatest(c.reltuples, 0)::bigint AS estimate
+  FROM (VALUES (1)) AS one LEFT JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace) ON c.oid = to_regclass($1)`;
 
 /** Columns of a table, in order, without dropped and system columns. */
 const COLUMNS = `
@@ -69,16 +69,14 @@ const LOOKALIKE_COLUMNS = `
 
 const ON_DELETE: Record<string, OnDelete> = { a: 'no action', r: 'restrict', c: 'cascade', n: 'set null', d: 'set default' };
 
-/** The server's version number (150004). */
-export async function readServerVersionNum(client: pg.ClientBase): Promise<number> {
-  const { rows } = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
-  return Number(rows[0]!.v);
-}
-
-/** The table `name` resolves to, or undefined; `kind` is pg_class.relkind. */
-export async function resolveTable(client: pg.ClientBase, name: string): Promise<(TableName & { kind: string }) | undefined> {
-  const { rows } = await client.query<TableName & { kind: string }>(RESOLVE_TABLE, [name]);
-  return rows[0];
+/**
+ * The server's version number and the table `name` resolves to (undefined when none), in one round
+ * trip: `kind` is pg_class.relkind, `estimate` the planner's row count.
+ */
+export async function resolveTable(client: pg.ClientBase, name: string): Promise<{ version: number; table: (TableName & { kind: string; estimate: number }) | undefined }> {
+  const { rows } = await client.query<{ version: number; schema: string | null; name: string; kind: string; estimate: string }>(RESOLVE_TABLE, [name]);
+  const row = rows[0]!;
+  return { version: Number(row.version), table: row.schema === null ? undefined : { schema: row.schema, name: row.name, kind: row.kind, estimate: Number(row.estimate) } };
 }
 
 /** Columns and unique indexes of a table. */

@@ -101,10 +101,19 @@ function validate(input: GenerateInput, refs: readonly Reference[]): void {
     if (!rowIdentity(fact)) throw refuse(`${nameOf(r.table)} has no primary key or unique key over NOT NULL columns: the down section could not find its re-pointed rows again`, `add a primary key to ${nameOf(r.table)} first`);
     if (r.unmergeableKeys.length) throw refuse(`re-pointing ${refLabel(r)} can collide on ${r.unmergeableKeys.join(', ')} (a partial or expression unique index, or a second unique key), which drydock cannot merge on`, 'merge those rows by hand in a migration before this one, then generate again');
     if (r.mergeKey) {
-      const below = input.graph.filter((g) => g.level > 1 && nameOf(g.references) === nameOf(r.table));
-      if (below.length) throw refuse(`${nameOf(r.table)} rows can be merged (unique ${r.mergeKey.columns.join(', ')}) but ${below.map(refLabel).join(', ')} point at them: drydock does not re-point a second level yet`, `merge ${nameOf(r.table)} by hand first (or run drydock dupes on it), then generate again`);
+      // Rows pointing at a merged row are re-pointed to the row it merged into; a collision there would need a third level.
+      for (const b of belowOf(input, r)) {
+        const grand = input.tables.get(nameOf(b.table));
+        if (!grand || !rowIdentity(grand)) throw refuse(`${nameOf(b.table)} has no primary key or unique key over NOT NULL columns: the down section could not find its re-pointed rows again`, `add a primary key to ${nameOf(b.table)} first`);
+        if (b.mergeKey || b.unmergeableKeys.length) throw refuse(`${nameOf(r.table)} rows can be merged (unique ${r.mergeKey.columns.join(', ')}), and re-pointing ${refLabel(b)} to the merged rows can collide on its own unique key: drydock does not merge a third level`, `merge ${nameOf(b.table)} by hand first, then generate again`);
+      }
     }
   }
+}
+
+/** References (level 2) that point at the rows of a merge-keyed child: re-pointed to the row each merged row merged into. */
+function belowOf(input: Pick<GenerateInput, 'graph'>, r: Reference): Reference[] {
+  return r.mergeKey ? input.graph.filter((g) => g.level === r.level + 1 && nameOf(g.references) === nameOf(r.table) && nameOf(g.table) !== nameOf(r.table)) : [];
 }
 
 /** The run-time check and the groups: the same rule as the report, refusing when it cannot resolve a group or the references changed. */
@@ -179,15 +188,34 @@ function mergeSql(ctx: Ctx, r: Reference, limit: boolean): string {
   const oldCols = r.refColumns.map((c) => `g.${qi(`old_${c}`)}`);
   const relevant = `(${r.columns.map((c) => `c.${qi(c)}`).join(', ')}) IN (SELECT ${r.refColumns.map((c) => qi(`old_${c}`)).join(', ')} FROM ${ctx.groups} UNION SELECT ${r.refColumns.map((c) => qi(`new_${c}`)).join(', ')} FROM ${ctx.groups})`;
   const notNull = mk.nullsNotDistinct ? '' : ` AND ${mk.columns.map((c) => `c.${qi(c)} IS NOT NULL`).join(' AND ')}`;
+  const below = belowOf(ctx.input, r);
+  // The child's columns the second level points at: each merged row's values (v_) and those of the row it merges into (k_).
+  const carried = [...new Set(below.flatMap((b) => b.refColumns))];
+  const partition = `PARTITION BY ${mapped.map((_, i) => `m${i + 1}`).join(', ')} ORDER BY drydock_kept DESC, drydock_rel, drydock_tid`;
+  const secondLevel = below.map((b, i) => {
+    const grand = q(b.table);
+    const n = i + 1;
+    return `drydock_before${n} AS (
+    SELECT gc.tableoid AS drydock_rel, gc.ctid AS drydock_tid, to_jsonb(gc) AS drydock_before, ${b.refColumns.map((c, j) => `d.${qi(`k_${c}`)} AS n${j + 1}`).join(', ')}
+    FROM ${grand} AS gc JOIN drydock_doomed AS d ON ${tupleEq(b.columns.map((c) => `gc.${qi(c)}`), b.refColumns.map((c) => `d.${qi(`v_${c}`)}`))}
+  ), drydock_changed${n} AS (
+    UPDATE ${grand} AS gc SET ${b.columns.map((c, j) => `${qi(c)} = b.n${j + 1}`).join(', ')}
+    FROM drydock_before${n} AS b WHERE gc.tableoid = b.drydock_rel AND gc.ctid = b.drydock_tid
+    RETURNING b.drydock_before, to_jsonb(gc) AS drydock_after
+  ), drydock_audit${n} AS (
+    INSERT INTO ${ctx.audit} (action, table_name, reference, row_data, new_data)
+    SELECT 'repoint', ${quoteLiteral(tableLabel(b.table))}, ${quoteLiteral(refLabel(b))}, drydock_before, drydock_after FROM drydock_changed${n}
+  ), `;
+  });
   return `WITH drydock_candidates AS (
-    SELECT c.tableoid AS drydock_rel, c.ctid AS drydock_tid, ${mapped.map((m, i) => `${m} AS m${i + 1}`).join(', ')}, (${oldCols[0]} IS NULL) AS drydock_kept
+    SELECT c.tableoid AS drydock_rel, c.ctid AS drydock_tid, ${mapped.map((m, i) => `${m} AS m${i + 1}`).join(', ')}, (${oldCols[0]} IS NULL) AS drydock_kept${carried.map((c) => `, c.${qi(c)} AS ${qi(`v_${c}`)}`).join('')}
     FROM ${child} AS c LEFT JOIN ${ctx.groups} AS g ON ${tupleEq(refCols, oldCols)}
     WHERE ${relevant}${notNull}
   ), drydock_doomed AS (
-    SELECT drydock_rel, drydock_tid FROM (
-      SELECT drydock_rel, drydock_tid, row_number() OVER (PARTITION BY ${mapped.map((_, i) => `m${i + 1}`).join(', ')} ORDER BY drydock_kept DESC, drydock_rel, drydock_tid) AS rn FROM drydock_candidates
+    SELECT * FROM (
+      SELECT drydock_rel, drydock_tid, row_number() OVER (${partition}) AS rn${carried.map((c) => `, ${qi(`v_${c}`)}, first_value(${qi(`v_${c}`)}) OVER (${partition}) AS ${qi(`k_${c}`)}`).join('')} FROM drydock_candidates
     ) AS ranked WHERE rn > 1${limit ? `\n    LIMIT ${ctx.batch}` : ''}
-  ), drydock_gone AS (
+  ), ${secondLevel.join('')}drydock_gone AS (
     DELETE FROM ${child} AS c USING drydock_doomed AS d WHERE c.tableoid = d.drydock_rel AND c.ctid = d.drydock_tid
     RETURNING to_jsonb(c) AS row_data
   )
@@ -250,7 +278,8 @@ ORDER BY a.id;`;
 }
 
 function restoreRepointsSql(ctx: Ctx): string {
-  const branches = ctx.refs.map((r, i) => {
+  const all = [...ctx.refs, ...ctx.refs.flatMap((r) => belowOf(ctx.input, r))];
+  const branches = all.map((r, i) => {
     const fact = ctx.input.tables.get(nameOf(r.table))!;
     const identity = rowIdentity(fact)!;
     return `    ${i === 0 ? 'IF' : 'ELSIF'} v_row.table_name = ${quoteLiteral(tableLabel(r.table))} AND v_row.reference = ${quoteLiteral(refLabel(r))} THEN

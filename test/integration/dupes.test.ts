@@ -301,14 +301,34 @@ describe('the generated migrations under migrate up / down', () => {
     expect(await sum(db, 'events', 'id')).toBe(before);
   });
 
-  it('refuses to generate what it could not undo: merged rows that are themselves referenced', async () => {
+  it('re-points a second level to the row a merged row merged into, and restores both', async () => {
     const db = await smallDb('dupes_deep', `
+      CREATE TABLE memberships (id bigint PRIMARY KEY, user_id bigint REFERENCES users ON DELETE CASCADE, room int, UNIQUE (user_id, room));
+      INSERT INTO memberships VALUES (1, 1, 1), (2, 2, 1), (3, 3, 2), (4, 3, 1);
+      CREATE TABLE badges (id bigint PRIMARY KEY, membership_id bigint REFERENCES memberships ON DELETE CASCADE, name text);
+      INSERT INTO badges VALUES (1, 2, 'merged away'), (2, 3, 're-pointed membership'), (3, 1, 'kept'), (4, 4, 'merged away too');`);
+    const before = { memberships: await sum(db, 'memberships', 'id'), badges: await sum(db, 'badges', 'id'), users: await sum(db, 'users', 'id') };
+    const dir = await tempDir();
+    const gen = await runCli(['dupes', 'users', 'lower(email)', '--generate', 'dedupe_emails', '--dir', dir, '--url', db.url]);
+    expect(gen.exitCode, gen.stderr).toBe(0);
+    const up = await runCli(['migrate', 'up', '--url', db.url, '--dir', dir]);
+    expect(up.exitCode, up.stderr).toBe(0);
+    // users 2 and 3 merge into 1: memberships 2 and 4 collide with 1 on (user_id, room) and go; 3 is re-pointed.
+    expect(await one(db, "SELECT string_agg(id || ':' || user_id || '/' || room, ',' ORDER BY id) FROM memberships")).toBe('1:1/1,3:1/2');
+    expect(await one(db, "SELECT string_agg(id || ':' || membership_id, ',' ORDER BY id) FROM badges")).toBe('1:1,2:3,3:1,4:1');
+    const down = await runCli(['migrate', 'down', '--url', db.url, '--dir', dir, '--to', '0']);
+    expect(down.exitCode, down.stderr).toBe(0);
+    expect({ memberships: await sum(db, 'memberships', 'id'), badges: await sum(db, 'badges', 'id'), users: await sum(db, 'users', 'id') }).toEqual(before);
+  });
+
+  it('refuses to generate what it could not do: a merge that would collide again one level down', async () => {
+    const db = await smallDb('dupes_third', `
       CREATE TABLE memberships (id bigint PRIMARY KEY, user_id bigint REFERENCES users, room int, UNIQUE (user_id, room));
-      CREATE TABLE badges (id bigint PRIMARY KEY, membership_id bigint REFERENCES memberships);`);
+      CREATE TABLE badges (id bigint PRIMARY KEY, membership_id bigint UNIQUE REFERENCES memberships);`);
     const dir = await tempDir();
     const res = await runCli(['dupes', 'users', 'lower(email)', '--generate', 'dedupe_emails', '--dir', dir, '--url', db.url]);
     expect(res.exitCode).toBe(2);
-    expect(res.stderr).toMatch(/public\.memberships rows can be merged .* but badges\(membership_id\) point at them/);
+    expect(res.stderr).toMatch(/re-pointing badges\(membership_id\) to the merged rows can collide on its own unique key: drydock does not merge a third level/);
     expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -67,7 +67,7 @@ export function summarySql(spec: DupesSpec, limit: number): string {
 SELECT (SELECT count(*) FROM g)::bigint AS groups,
        (SELECT coalesce(sum(n - 1), 0) FROM g)::bigint AS surplus,
        (SELECT coalesce(sum(n), 0) FROM g)::bigint AS "inGroups",
-       (SELECT coalesce(json_agg(json_build_object('key', json_build_array(${ks.join(', ')}), 'text', json_build_array(${ks.map((k) => `${k}::text`).join(', ')}), 'rows', n) ORDER BY n DESC, ${ks.join(', ')}), '[]'::json)
+       (SELECT coalesce(json_agg(json_build_object('key', json_build_array(${ks.join(', ')}), 'text', json_build_array(${ks.map((k) => `${k}::text`).join(', ')}), 'types', json_build_array(${ks.map((k) => `pg_typeof(${k})::text`).join(', ')}), 'rows', n) ORDER BY n DESC, ${ks.join(', ')}), '[]'::json)
           FROM (SELECT * FROM g ORDER BY n DESC, ${ks.join(', ')} LIMIT ${Math.max(0, Math.floor(limit))}) x) AS largest`;
 }
 
@@ -76,7 +76,7 @@ export type MemberFilter =
   /** Every row of every duplicate group (the migration). */
   | { kind: 'all-groups' }
   /** The rows of the groups whose keys, as text, are these (the report's samples); null for a NULL part. */
-  | { kind: 'keys'; keys: Array<Array<string | null>> };
+  | { kind: 'keys'; keys: Array<Array<string | null>>; types: string[]; rows?: number | undefined };
 
 /** The member rows, as `SELECT <alias>.* FROM table AS alias WHERE …`. */
 function membersSql(spec: DupesSpec, filter: MemberFilter): string {
@@ -84,12 +84,16 @@ function membersSql(spec: DupesSpec, filter: MemberFilter): string {
   const keys = keyList(spec);
   const from = `${tableSql(spec.table)} AS ${a}`;
   if (filter.kind === 'keys') {
-    // A text prefilter each part's values can use an index for, then the exact tuples.
-    const arrays = keys.map((_, i) => `ARRAY[${filter.keys.map((k) => (k[i] === null ? 'NULL' : quoteLiteral(k[i]!))).join(', ')}]::text[]`);
-    const prefilter = keys.map((k, i) => `(${k}::text = ANY(${arrays[i]})${spec.nullsNotDistinct ? ` OR ${k} IS NULL` : ''})`).join(' AND ');
-    const tuples = filter.keys.length ? filter.keys.map((k) => `(${k.map((v) => (v === null ? 'NULL::text' : `${quoteLiteral(v)}::text`)).join(', ')})`).join(', ') : '(NULL::text)';
-    const exact = `EXISTS (SELECT 1 FROM (VALUES ${tuples}) AS v(${keys.map((_, i) => `p${i + 1}`).join(', ')}) WHERE ${keys.map((k, i) => `${k}::text IS NOT DISTINCT FROM v.p${i + 1}`).join(' AND ')})`;
-    return `SELECT ${a}.* FROM ${from} WHERE ${scopeCondition(spec)} AND ${prefilter} AND ${exact}`;
+    // The key's own type and equality (citext, a case-insensitive collation: not the text of one value):
+    // a prefilter an index on the key can serve, then the exact tuples.
+    const literal = (v: string | null, i: number): string => `${v === null ? 'NULL' : quoteLiteral(v)}::${filter.types[i] ?? 'text'}`;
+    const arrays = keys.map((_, i) => `ARRAY[${filter.keys.map((k) => literal(k[i]!, i)).join(', ')}]`);
+    const prefilter = keys.map((k, i) => `(${k} = ANY(${arrays[i]})${spec.nullsNotDistinct ? ` OR ${k} IS NULL` : ''})`).join(' AND ');
+    const tuples = filter.keys.map((k) => `(${keys.map((key, i) => `${key} IS NOT DISTINCT FROM ${literal(k[i]!, i)}`).join(' AND ')})`);
+    // Which group each row is in (drydock_group: the index in filter.keys), as the key's type sees it.
+    const group = tuples.length ? `CASE ${tuples.map((t, i) => `WHEN ${t} THEN ${i}`).join(' ')} END` : 'NULL::int';
+    // In one snapshot the groups' sizes are exact: the scan stops at their last row.
+    return `SELECT * FROM (SELECT ${a}.*, ${group} AS drydock_group FROM ${from} WHERE ${scopeCondition(spec)} AND ${prefilter}) AS ${a} WHERE drydock_group IS NOT NULL${filter.rows ? ` LIMIT ${Math.floor(filter.rows)}` : ''}`;
   }
   if (spec.nullsNotDistinct) {
     // NULLs collide: IN (…) would never match a NULL part, so count each key's rows instead.
@@ -142,6 +146,7 @@ export function rankedSql(spec: DupesSpec, filter: MemberFilter, extra: { why?: 
     `rank() OVER drydock_w AS drydock_rk`,
     `count(*) OVER (PARTITION BY ${keys.join(', ')}) AS drydock_size`,
     `json_build_array(${why.length ? why.join(', ') : ''}) AS drydock_why`,
+    ...(filter.kind === 'keys' ? [`${a}.drydock_group`] : []),
   ];
   return `WITH ${ctes.join(',\n')}
 SELECT ${select.join(',\n       ')}

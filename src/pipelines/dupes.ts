@@ -151,7 +151,7 @@ interface Summary {
   groups: string;
   surplus: string;
   inGroups: string;
-  largest: Array<{ key: unknown[]; text: Array<string | null>; rows: number }>;
+  largest: Array<{ key: unknown[]; text: Array<string | null>; types: string[]; rows: number }>;
 }
 
 async function readSummary(client: pg.Client, spec: DupesSpec, limit: number): Promise<Summary> {
@@ -208,10 +208,9 @@ async function finish(
   const largest: GroupSample[] = [];
   if (summary.largest.length) {
     const why = keepExpressions(keep, pk);
-    const rows = await runDupesQuery<Record<string, unknown>>(client, `SELECT * FROM (${rankedSql(spec, { kind: 'keys', keys: summary.largest.map((g) => g.text) }, { why })}) AS s ORDER BY drydock_key::text, drydock_rn`);
-    for (const g of summary.largest) {
-      const keyJson = JSON.stringify(g.key);
-      const members = rows.filter((r) => JSON.stringify(r.drydock_key) === keyJson);
+    const rows = await runDupesQuery<Record<string, unknown>>(client, `SELECT * FROM (${rankedSql(spec, { kind: 'keys', keys: summary.largest.map((g) => g.text), types: summary.largest[0]!.types, rows: summary.largest.reduce((n, g) => n + Number(g.rows), 0) }, { why })}) AS s ORDER BY drydock_group, drydock_rn`);
+    for (const [index, g] of summary.largest.entries()) {
+      const members = rows.filter((r) => Number(r.drydock_group) === index);
       const survivor = members.find((m) => Number(m.drydock_rn) === 1);
       const tied = members.filter((m) => Number(m.drydock_rk) === 1).length > 1;
       largest.push({

@@ -126,6 +126,19 @@ describe('the report', () => {
     expect(nulls.doc.largest.some((g) => g.key[0] === null)).toBe(true);
   });
 
+  it('shows every row of a group as the key\'s type compares them (citext: A@x.com and a@x.com)', async () => {
+    const db = await scope.db('dupes_citext');
+    await db.query(`
+      CREATE EXTENSION IF NOT EXISTS citext;
+      CREATE TABLE users (id bigint PRIMARY KEY, email citext, created_at timestamptz NOT NULL);
+      INSERT INTO users VALUES (1, 'A@x.com', '2020-01-02'), (2, 'a@x.com', '2020-01-01'), (3, 'a@X.COM', '2020-01-03'), (4, NULL, '2020-01-04'), (5, NULL, '2020-01-05');`);
+    const res = await dupes(db, 'users', 'email');
+    expect(res.doc).toMatchObject({ groups: 1, surplus: 2 });
+    expect(res.doc.largest[0]!.members.map((m) => [m.key.id, m.survives])).toEqual([['2', true], ['1', false], ['3', false]]);
+    const nulls = await dupes(db, 'users', 'email', '--nulls-not-distinct');
+    expect(nulls.doc.largest.map((g) => g.members.length)).toEqual([3, 2]);
+  });
+
   it('picks the survivor by the rule and says why; a rule with ties is unresolved and generates nothing', async () => {
     const db = await smallDb('dupes_keep');
     const newest = await dupes(db, 'users', 'lower(email)', '--keep', 'newest');

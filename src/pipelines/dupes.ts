@@ -25,7 +25,7 @@ import { ensureDir } from '../files.js';
 import { normalizeMigrationName, versionOf } from '../migrate/create.js';
 import { cancelOnAbort, connect } from '../pg/client.js';
 import { quoteIdent, quoteQualified } from '../pg/ident.js';
-import { readForeignKeysTo, readLookalikeColumns, readTableFact, resolveTable, runDupesQuery } from '../pg/queries/dupes.js';
+import { readForeignKeysTo, readLookalikeColumns, readTableFact, resolveTable, runDupesQuery, runDupesQuerySerial } from '../pg/queries/dupes.js';
 import { describeDb, withDatabase, type DbUrl } from '../pg/url.js';
 import { resolveApp } from '../heroku/remote.js';
 import { defaultTarget, resolveDatabaseUrl, resolveTarget } from '../settings.js';
@@ -91,12 +91,15 @@ export async function dupes(deps: Pick<Deps, 'output' | 'signal' | 'clock'>, req
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     return client;
   };
+  // The GROUP BY runs on the main session while a second one reads the reference graph (catalog queries,
+  // bounded look-ups of look-alike columns): the report costs the GROUP BY, not the GROUP BY plus them.
+  let sideOpening: Promise<pg.Client> | undefined;
   try {
     const main = await open('drydock dupes');
+    sideOpening = open('drydock dupes (references)');
+    sideOpening.catch(() => undefined);
     const head = await readHead(main, request, checked);
-    // The GROUP BY runs on this session while a second one reads the reference graph (catalog queries,
-    // bounded look-ups of look-alike columns): the report costs the GROUP BY, not the GROUP BY plus them.
-    const side = await open('drydock dupes (references)');
+    const side = await sideOpening;
     deps.output.info(`dupes: grouping ${nameOf(head.table)} by (${checked.key.map((k) => k.text).join(', ')}) in one pass (about ${head.estimate.toLocaleString('en-US')} rows)`);
     const [summary, graph] = await Promise.all([readSummary(main, head.spec, request.limit), readReferences(side, head)]);
     const report = await finish(deps, main, request, checked, head, summary, graph, started);
@@ -107,6 +110,7 @@ export async function dupes(deps: Pick<Deps, 'output' | 'signal' | 'clock'>, req
     if (by) throw new InterruptedError(by, `interrupted (${by}): drydock dupes stopped; it only reads, nothing was changed and no file was written`, { cause: error });
     throw error;
   } finally {
+    await sideOpening?.catch(() => undefined);
     for (const stop of stops) await stop();
     for (const client of clients) await client.end().catch(() => undefined);
   }
@@ -208,7 +212,8 @@ async function finish(
   const largest: GroupSample[] = [];
   if (summary.largest.length) {
     const why = keepExpressions(keep, pk);
-    const rows = await runDupesQuery<Record<string, unknown>>(client, `SELECT * FROM (${rankedSql(spec, { kind: 'keys', keys: summary.largest.map((g) => g.text), types: summary.largest[0]!.types, rows: summary.largest.reduce((n, g) => n + Number(g.rows), 0) }, { why })}) AS s ORDER BY drydock_group, drydock_rn`);
+    // Serial: the scan can stop at the groups' last row.
+    const rows = await runDupesQuerySerial<Record<string, unknown>>(client, `SELECT * FROM (${rankedSql(spec, { kind: 'keys', keys: summary.largest.map((g) => g.text), types: summary.largest[0]!.types, rows: summary.largest.reduce((n, g) => n + Number(g.rows), 0) }, { why })}) AS s ORDER BY drydock_group, drydock_rn`);
     for (const [index, g] of summary.largest.entries()) {
       const members = rows.filter((r) => Number(r.drydock_group) === index);
       const survivor = members.find((m) => Number(m.drydock_rn) === 1);

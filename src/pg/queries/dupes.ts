@@ -113,3 +113,12 @@ export async function readLookalikeColumns(client: pg.ClientBase, table: TableNa
 export async function runDupesQuery<T extends pg.QueryResultRow>(client: pg.ClientBase, sql: string): Promise<T[]> {
   return (await client.query<T>(sql)).rows;
 }
+
+/**
+ * Run one read-only query without parallel workers, in the same round trip: a LIMITed scan then stops
+ * at its last row (a Gather's workers scan on to the end of the table).
+ */
+export async function runDupesQuerySerial<T extends pg.QueryResultRow>(client: pg.ClientBase, sql: string): Promise<T[]> {
+  const results = (await client.query(`SET LOCAL max_parallel_workers_per_gather = 0; ${sql}; RESET max_parallel_workers_per_gather`)) as unknown as Array<pg.QueryResult<T>>;
+  return results[1]!.rows;
+}

@@ -4,6 +4,7 @@
  * the generated migrations do under `drydock migrate up`/`down` when the data or the schema changed
  * after they were generated. The built CLI, real PostgreSQL.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { DupesReport } from '../../src/dupes/report.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI_PATH, runCli } from '../helpers/cli.js';
 import type { TestDb } from '../helpers/db.js';
 import { testScope } from '../helpers/scope.js';
 
@@ -98,6 +99,29 @@ describe('bad input: one line, exit 2, nothing changed', () => {
     expect(error.error.message).toMatch(/no table nope/);
     expect(await readdir(dir)).toEqual([]);
     expect(await one(db, 'SELECT count(*) FROM users')).toBe('9');
+  });
+});
+
+describe('interrupted', () => {
+  it('stops on Ctrl-C: the running query is cancelled, no session is left, nothing was changed', async () => {
+    const db = await scope.db('dupes_sigint');
+    await db.query(`CREATE TABLE users (id bigint PRIMARY KEY, email text); INSERT INTO users SELECT g, 'u' || (g % 500) FROM generate_series(1, 3000) g;`);
+    // A key that takes a few milliseconds a row: the GROUP BY runs for seconds.
+    const child = spawn(process.execPath, [CLI_PATH, 'dupes', 'users', "email || pg_sleep(0.005)::text", '--url', db.url], { env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const sessions = async (): Promise<number> => Number(await one(db, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'drydock dupes%' AND state = 'active'`));
+    const deadline = Date.now() + 30_000;
+    while (!(/grouping public\.users/.test(out) && (await sessions()) > 0)) {
+      if (Date.now() > deadline) throw new Error(`never started grouping:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(out).toMatch(/interrupted \(SIGINT\): drydock dupes stopped; it only reads, nothing was changed and no file was written/);
+    expect(Number(await one(db, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'drydock dupes%'`))).toBe(0);
   });
 });
 

@@ -12,7 +12,9 @@
  *    rolls back cleanly; then the data side: `drydock backups capture`, `drydock pull` of production into
  *    a local database, a `drydock snapshot restore` reset after a destructive rehearsal, `drydock rehearse`
  *    of two new migrations on that copy (verdicts, locks, blocking, reversibility), and a guarded
- *    `drydock restore` of a backup after an "incident", with its safety backup.
+ *    `drydock restore` of a backup after an "incident", with its safety backup; last, the duplicates a
+ *    unique key on users.twitter_id would refuse: `drydock dupes` reports them on the copy, `--generate`
+ *    writes the migrations, `drydock rehearse` proves them, `drydock release` ships them.
  *
  * `--keep` leaves the demo database and emulator running (Ctrl-C to stop).
  */
@@ -221,6 +223,23 @@ async function main(): Promise<number> {
     await prodClient.end();
     await rm(cache, { recursive: true, force: true });
     if (restoreCode !== 0) return restoreCode;
+
+    banner('12. Duplicates before a unique key: report, generate, rehearse, release');
+    // The seed gives about 1 % of users a twitter_id another user has; rooms, room_participants (its own
+    // primary key (room_id, user_id): re-pointing can collide) and messages point at users.
+    const dupesCode = await show(`drydock dupes users twitter_id --to ${LOCAL_DB}`, process.execPath, [CLI, 'dupes', 'users', 'twitter_id', '--to', LOCAL_DB], dataEnv);
+    if (dupesCode !== 1) return dupesCode === 0 ? 2 : dupesCode;
+    console.log('(exited 1: duplicates found)');
+    const dedupe = await mkdtemp(join(tmpdir(), 'drydock-demo-dupes-'));
+    await cp(MIGRATIONS, dedupe, { recursive: true });
+    const generateCode = await show(`drydock dupes users twitter_id --to ${LOCAL_DB} --keep most-referenced --generate dedupe_users_twitter_id --constraint`, process.execPath, [CLI, 'dupes', 'users', 'twitter_id', '--to', LOCAL_DB, '--keep', 'most-referenced', '--generate', 'dedupe_users_twitter_id', '--constraint', '--dir', dedupe], dataEnv);
+    if (generateCode !== 0) return generateCode;
+    const dedupeRehearsal = await show(`drydock rehearse --to ${LOCAL_DB}   # the three generated migrations`, process.execPath, [CLI, 'rehearse', '--to', LOCAL_DB, '--dir', dedupe, '--no-fresh'], dataEnv);
+    if (dedupeRehearsal !== 0) return dedupeRehearsal;
+    const dedupeRelease = await show('drydock release   # the next deploy ships them', process.execPath, [CLI, 'release', '--dir', dedupe], releaseEnv);
+    if (dedupeRelease !== 0) return dedupeRelease;
+    await show(`drydock dupes users twitter_id --url <production>`, process.execPath, [CLI, 'dupes', 'users', 'twitter_id', '--url', prodUrl], dataEnv);
+    await rm(dedupe, { recursive: true, force: true });
 
     banner('Demo complete');
     if (keep) {

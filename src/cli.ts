@@ -40,6 +40,7 @@ const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
   schema: async () => (await import('./commands/schema.js')).registerSchema,
   verify: async () => (await import('./commands/verify.js')).registerVerify,
   diff: async () => (await import('./commands/diff.js')).registerDiff,
+  dupes: async () => (await import('./commands/dupes.js')).registerDupes,
   init: async () => (await import('./commands/init.js')).registerInit,
 };
 

@@ -38,8 +38,10 @@ export async function checkChange(change: BackfillChange): Promise<CheckedChange
     }
   }
   const update = parseOne(`UPDATE backfill_target SET ${change.set}${change.where !== undefined ? ` WHERE (${change.where})` : ''}`, '--set', change.set, 'assignments as in UPDATE … SET, for example --set "email_lower = lower(email)"');
-  const node = (update.node as { UpdateStmt?: { targetList?: Array<{ ResTarget?: { name?: string; indirection?: unknown[] } }>; fromClause?: unknown[]; returningList?: unknown[] } }).UpdateStmt;
-  if (update.kind !== 'UpdateStmt' || !node?.targetList?.length || node.fromClause?.length || node.returningList?.length) {
+  const node = (update.node as { UpdateStmt?: { targetList?: Array<{ ResTarget?: { name?: string } }>; fromClause?: unknown[]; whereClause?: unknown; returningClause?: unknown; returningList?: unknown[] } }).UpdateStmt;
+  // FROM, RETURNING or a WHERE hidden in --set would change what a batch touches: only assignments.
+  const extra = node && (node.fromClause?.length || node.returningClause || node.returningList?.length || (change.where === undefined && node.whereClause));
+  if (update.kind !== 'UpdateStmt' || !node?.targetList?.length || extra) {
     throw new ConfigError(`--set must be a list of assignments, not "${shorten(change.set)}"`, { hint: 'for example --set "email_lower = lower(email), updated_at = now()"' });
   }
   const columns = [...new Set(node.targetList.map((t) => t.ResTarget?.name).filter((n): n is string => typeof n === 'string'))];

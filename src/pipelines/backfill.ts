@@ -49,6 +49,8 @@ export async function backfill(deps: Deps, request: BackfillCommand): Promise<Ba
     return { dryRun: true, database, plan, settings: request.settings };
   }
   const state: { result?: BackfillResult } = {};
+  // Checked before the task list starts: a missing table, a missing key or a bad column is a one-line error, not a failed task.
+  await withClient(request.url, (client) => planBackfill(client, engineRequest), { applicationName: 'drydock backfill' });
   await createPipeline<typeof state>(
     [
       {

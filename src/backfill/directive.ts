@@ -109,3 +109,8 @@ export function parseBackfillDirective(args: string): { change: BackfillChange; 
   const { set, where, ...flags } = values;
   return { change: { table, set, where }, flags };
 }
+
+/** True when a section has no statements and no `-- drydock:backfill` line either: nothing to run. */
+export function isEmptySection(sql: string, isBlank: (sql: string) => boolean): boolean {
+  return isBlank(sql) && findBackfillDirectives(sql).length === 0;
+}

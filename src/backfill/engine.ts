@@ -258,11 +258,15 @@ function decideAction(request: BackfillRequest, table: BackfillTable, progress: 
     if (progress.keyColumns.join('\0') !== keyNames.join('\0')) diffs.push(`the primary key was (${progress.keyColumns.join(', ')}), now (${keyNames.join(', ')})`);
     if (mode === 'auto' && !unfinished) return 'start';
     throw new DrydockError(`${mode === 'resume' ? '--resume: ' : ''}the ${unfinished ? 'unfinished' : 'recorded'} backfill of ${table.name} was started with different arguments: ${diffs.join('; ')}`, {
-      hint: unfinished
+      hint: mode === 'auto'
+        ? `finish it with \`drydock backfill ${table.name} --set "${progress.set}"${progress.where !== undefined ? ` --where "${progress.where}"` : ''} --resume\`, or delete its row from drydock_backfills to abandon it, then run the migration again; nothing was changed`
+        : unfinished
         ? `resume it with its own arguments (--set "${progress.set}"${progress.where !== undefined ? ` --where "${progress.where}"` : ''} --resume), or pass --restart to abandon it and start this one; nothing was changed`
         : 'it finished: run this one without --resume to start it; nothing was changed',
     });
   }
+  // A migration applied again (after its down section ran, in rehearse or redo) backfills again.
+  if (!unfinished && mode === 'auto') return 'start';
   return unfinished ? 'resume' : 'finished';
 }
 

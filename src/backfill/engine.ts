@@ -37,7 +37,7 @@ import {
   type BackfillTable,
 } from '../pg/queries/backfill.js';
 import { batchSql, boundKey, describeBatchSql, type KeysetTable } from './keyset.js';
-import { firstBatchSize, nextBatchSize, pauseAfter, retryBatchSize, retryDelay, walBytesBetween, type PaceSettings, type PauseReason } from './pace.js';
+import { firstBatchSize, nextBatchSize, pauseAfter, retryBatchSize, rowCost, retryDelay, walBytesBetween, type PaceSettings, type PauseReason } from './pace.js';
 import { changeDifferences, changeFingerprint, type CheckedChange } from './spec.js';
 
 /** A backfill's settings, resolved (settings.ts resolveBackfillSettings). */
@@ -338,6 +338,7 @@ async function walk(
   let lastLsn = firstLsn;
   let lastLsnAt = performance.now();
   let batchNo = 0;
+  let costMs: number | undefined;
 
   const stopped = (by: InterruptSignal): InterruptedError =>
     new InterruptedError(
@@ -437,7 +438,8 @@ async function walk(
       pauseReason: pauseDecision.reason,
       lastKey: cursor,
     });
-    size = nextBatchSize(pace, { size, elapsedMs }, { othersWaited: outcome.waiting > 0 });
+    costMs = rowCost(costMs, { size, elapsedMs });
+    size = nextBatchSize(pace, { size, elapsedMs }, { othersWaited: outcome.waiting > 0, costMs });
     // A short batch reached the end of the key range: check once more without pausing (rows inserted meanwhile), then stop.
     if (!finishedScan && pauseDecision.ms > 0) {
       await pause(pauseDecision.ms, signal, stopped);

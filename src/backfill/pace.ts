@@ -47,11 +47,22 @@ export function firstBatchSize(pace: Pick<PaceSettings, 'batchSize'>): number {
   return pace.batchSize ?? FIRST_BATCH;
 }
 
-/** The size of the next batch after `last`. */
-export function nextBatchSize(pace: Pick<PaceSettings, 'batchSize' | 'batchTimeMs'>, last: BatchMeasure, options: { othersWaited?: boolean } = {}): number {
+/**
+ * The cost of a row as pacing believes it (ms per row), after a batch: a slower batch is believed at
+ * once, a faster one only partly (30 %), so one lucky batch (a warm cache, a quiet moment) cannot
+ * make the next one run long; `previous` undefined for the first batch.
+ */
+export function rowCost(previous: number | undefined, last: BatchMeasure): number {
+  const measured = Math.max(1, last.elapsedMs) / Math.max(1, last.size);
+  if (previous === undefined || measured >= previous) return measured;
+  return 0.7 * previous + 0.3 * measured;
+}
+
+/** The size of the next batch after `last`; `costMs` is rowCost's belief (the last batch's own cost without it). */
+export function nextBatchSize(pace: Pick<PaceSettings, 'batchSize' | 'batchTimeMs'>, last: BatchMeasure, options: { othersWaited?: boolean; costMs?: number | undefined } = {}): number {
   if (pace.batchSize !== undefined) return pace.batchSize;
-  const perMs = last.size / Math.max(1, last.elapsedMs);
-  let next = perMs * pace.batchTimeMs;
+  const cost = options.costMs ?? Math.max(1, last.elapsedMs) / Math.max(1, last.size);
+  let next = pace.batchTimeMs / cost;
   next = Math.min(next, last.size * MAX_GROWTH);
   // Sessions waited on this batch's row locks: halve it, whatever the rate says.
   if (options.othersWaited) next = Math.min(next, last.size / 2);

@@ -76,8 +76,8 @@ export function batchSql(t: KeysetTable, first: boolean): BatchSql {
 export function boundKey(key: readonly KeyColumn[], row: Record<string, unknown>): string[] {
   return key.map((k) => {
     const value = row[`k_${k.name}`];
-    if (value === null || value === undefined) throw new Error(`primary key column ${k.name} read as NULL`);
-    return String(value);
+    if (typeof value !== 'string') throw new Error(`primary key column ${k.name} read as ${value === null ? 'NULL' : typeof value}, not as text`);
+    return value;
   });
 }
 

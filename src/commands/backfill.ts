@@ -88,7 +88,7 @@ export function registerBackfill(program: Command, run: RunCommand): void {
         if (opts.resume && opts.restart) throw new ConfigError('--resume and --restart both given', { hint: '--resume continues the recorded backfill; --restart abandons it and starts over: choose one' });
         const settings = resolveBackfillSettings(opts);
         const url = resolveBackfillUrl(
-          { url: opts.url, urlSource: cmd.getOptionValueSource('url') as string | undefined, to: opts.to, local: opts.local, localSource: cmd.getOptionValueSource('local') as string | undefined },
+          { url: opts.url, urlSource: cmd.getOptionValueSource('url'), to: opts.to, local: opts.local, localSource: cmd.getOptionValueSource('local') },
           deps.settings.libpq,
         );
         const result = await backfill(deps, {

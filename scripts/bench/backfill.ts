@@ -6,7 +6,10 @@
  * 2. OFFSET batches, the loop most guides show (`… WHERE id IN (SELECT id … ORDER BY id LIMIT 10000
  *    OFFSET k)`), each batch its own transaction: every batch re-reads the keys before it, so it slows
  *    down as it goes (first round only unless --offset-every-round: it is by far the slowest);
- * 3. hand-written keyset batches of --keyset-batch rows (`WHERE id > last ORDER BY id LIMIT n`);
+ * 3. hand-written keyset batches of --keyset-batch rows, as guides write them (`UPDATE … FROM (SELECT id
+ *    … WHERE id > last ORDER BY id LIMIT n)`: for big batches the planner joins with a sequential scan of
+ *    the whole table per batch), and the same with drydock's range predicate (the batch's last key
+ *    first, then `UPDATE … WHERE id > last AND id <= bound`: an index range scan), a fixed size each;
  * 4. `drydock backfill items --set …` with its defaults (batches sized to 200 ms), the built CLI as a
  *    child process (its start-up counts).
  *
@@ -235,6 +238,25 @@ async function main(): Promise<void> {
             return { batches: times.length, times };
           }),
         verify: () => verify('keyset batches'),
+      },
+      {
+        name: 'keyset, range',
+        prepare: fresh,
+        run: () =>
+          withProbe('keyset, range', 'bench range', async () => {
+            let last: string | undefined;
+            const times = await batchLoop(url, 'bench range', async (c) => {
+              const lower = last === undefined ? '' : 'WHERE id > $2';
+              const bound = await c.query<{ hi: string | null }>(`SELECT max(id)::text AS hi FROM (SELECT id FROM items ${lower} ORDER BY id LIMIT $1) b`, last === undefined ? [options.keysetBatch] : [options.keysetBatch, last]);
+              const hi = bound.rows[0]?.hi;
+              if (hi === null || hi === undefined) return false;
+              await c.query(`UPDATE items SET ${SET} WHERE ${last === undefined ? '' : 'id > $2 AND '}id <= $1`, last === undefined ? [hi] : [hi, last]);
+              last = hi;
+              return true;
+            });
+            return { batches: times.length, times };
+          }),
+        verify: () => verify('keyset, range'),
       },
       {
         name: 'drydock backfill',

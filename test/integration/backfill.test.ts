@@ -170,7 +170,7 @@ describe('drydock backfill', () => {
     expect(await counts(d, 'SELECT n::text AS k, count(*) AS n FROM items GROUP BY n')).toEqual({ 1: 1000 });
   });
 
-  it('runs a -- drydock:backfill migration with migrate up (outside a transaction, resumable), and refuses one mixed with schema changes', async () => {
+  it('runs a -- drydock:backfill migration with migrate up (outside a transaction), and refuses one in a transaction or mixed with schema changes', async () => {
     const { d, m, cli } = await scope.setup('bf_migrate', [
       { version: '20270101000000', name: 'add_email_lower', up: 'CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, email_lower text);\nINSERT INTO users SELECT g, \'User\' || g || \'@Example.com\', NULL FROM generate_series(1, 5000) g;', down: 'DROP TABLE users;' },
       { version: '20270102000000', name: 'backfill_email_lower', up: '-- drydock:backfill users --set "email_lower = lower(email)" --where "email_lower IS NULL" --batch-size 800', upNoTransaction: true, down: 'SELECT 1;' },
@@ -193,6 +193,31 @@ describe('drydock backfill', () => {
     expect(inTx.exitCode).toBe(2);
     expect(inTx.stderr).toMatch(/20270104000000_in_tx\.sql:2: a -- drydock:backfill migration commits batch by batch, so it cannot run inside one transaction/);
     expect(inTx.stderr).toMatch(/hint: mark the section `-- migrate:up transaction:false`/);
+  });
+
+  it('resumes a backfill migration stopped by SIGTERM when the migrations run again, updating no row twice', async () => {
+    const { d, m } = await scope.setup('bf_migrate_resume', [
+      { version: '20270101000000', name: 'create_counters', up: 'CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);\nINSERT INTO counters (id) SELECT generate_series(1, 60000);', down: 'DROP TABLE counters;' },
+      { version: '20270102000000', name: 'bump', up: '-- drydock:backfill counters --set "n = n + 1" --batch-size 1000 --sleep 20ms', upNoTransaction: true, down: 'SELECT 1;' },
+    ]);
+    const args = ['migrate', 'up', '--dir', m.dir, '--url', d.url];
+    const child = execa(process.execPath, [CLI_PATH, ...args], { reject: false, env: { CI: 'true' }, cwd: m.root });
+    for (let i = 0; i < 300 && (await scalar(d.name, 'SELECT coalesce((SELECT batches FROM drydock_backfills), 0)').catch(() => 0)) < 5; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGTERM');
+    const stopped = await child;
+    expect(stopped.exitCode, String(stopped.stderr)).toBe(143);
+    // The migration runner's own account of an interrupted transaction:false migration: its committed batches stay, it is not recorded.
+    expect(String(stopped.stderr)).toMatch(/interrupted \(SIGTERM\): 20270102000000_bump\.sql \(transaction:false\) was stopped: its statements that had finished stay applied and it is not recorded as applied/);
+    expect(String(stopped.stderr)).toMatch(/hint: run the same command again to continue/);
+    expect(await scalar(d.name, "SELECT count(*) FROM schema_migrations WHERE version = '20270102000000'")).toBe(0);
+    const done = await scalar(d.name, 'SELECT rows_updated FROM drydock_backfills');
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(60_000);
+    expect(await scalar(d.name, 'SELECT count(*) FROM counters WHERE n = 1')).toBe(done);
+    const again = await runCli(args, { cwd: m.root });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(await counts(d, 'SELECT n::text AS k, count(*) AS n FROM counters GROUP BY n')).toEqual({ 1: 60_000 });
+    expect(await scalar(d.name, "SELECT count(*) FROM schema_migrations WHERE version = '20270102000000'")).toBe(1);
   });
 
   it('rehearse measures a backfill migration like any other: rows, WAL, probes of its table', async () => {

@@ -897,7 +897,7 @@ export const BACKFILL_DEFAULTS = Object.freeze({
   lockRetries: 10,
   /** lock_timeout with --batch-size (with --batch-time it is the batch time). */
   fixedLockTimeoutMs: 1_000,
-  /** statement_timeout with --batch-size (with --batch-time it is twice the batch time: a batch that runs over is cancelled and retried smaller). */
+  /** statement_timeout with --batch-size (with --batch-time it is 1.5 × the batch time: a batch that runs over is cancelled and retried smaller). */
   fixedStatementTimeoutMs: 60_000,
 });
 
@@ -936,7 +936,7 @@ export function resolveBackfillSettings(flags: BackfillFlags): BackfillSettings 
   return Object.freeze({
     pace: Object.freeze({ batchSize, batchTimeMs: target, sleepMs: sleepMs ?? BACKFILL_DEFAULTS.sleepMs, maxWalBytesPerSec }),
     lockTimeoutMs: lockTimeoutMs ?? (fixed ? BACKFILL_DEFAULTS.fixedLockTimeoutMs : target),
-    statementTimeoutMs: statementTimeoutMs ?? (fixed ? BACKFILL_DEFAULTS.fixedStatementTimeoutMs : 2 * target),
+    statementTimeoutMs: statementTimeoutMs ?? (fixed ? BACKFILL_DEFAULTS.fixedStatementTimeoutMs : Math.round(1.5 * target)),
     lockRetries: lockRetries ?? BACKFILL_DEFAULTS.lockRetries,
   });
 }

@@ -2,8 +2,8 @@
  * Runs a backfill on one connection: checks the table and the change, decides whether it starts or
  * resumes, then walks the primary key in batches, each one short transaction:
  *
+ *   the batch's upper bound (the next N keys after the cursor, an index range scan; locks no row)
  *   BEGIN; SET LOCAL lock_timeout, statement_timeout
- *   the batch's upper bound (the next N keys after the cursor, an index range scan)
  *   UPDATE … WHERE key > cursor AND key <= bound AND (--where)
  *   record the bound and the counts in drydock_backfills (+ read the WAL position and who waits on us)
  *   COMMIT
@@ -351,29 +351,30 @@ async function walk(
     const by = interruptedBy(signal);
     if (by) throw stopped(by);
     const sql = cursor ? nextSql : firstSql;
-    const t0 = performance.now();
     const left = mayLeave(`an open batch on ${plan.table} (Postgres rolls it back when the connection closes; progress stays at key ${describeKey(cursor)})`);
-    let outcome: { done: true } | { done: false; hi: string[]; scanned: number; updated: number; lsn: string; waiting: number };
+    let outcome: { done: true } | { done: false; hi: string[]; scanned: number; updated: number; lsn: string; waiting: number; txMs: number };
     try {
-      await client.query(timeouts);
-      try {
-        const bound = await client.query<Record<string, unknown>>(sql.bound, [...(cursor ?? []), size]);
-        const row = bound.rows[0];
-        if (!row) {
-          await client.query('ROLLBACK');
-          outcome = { done: true };
-        } else {
-          const hi = boundKey(keyset.key, row);
+      // The bound is a read that locks no row: it runs before the batch's transaction, which then holds
+      // row locks only for the UPDATE, the progress row and the COMMIT.
+      const bound = await client.query<Record<string, unknown>>(sql.bound, [...(cursor ?? []), size]);
+      const row = bound.rows[0];
+      if (!row) {
+        outcome = { done: true };
+      } else {
+        const hi = boundKey(keyset.key, row);
+        const scanned = Number(row.scanned);
+        const t0 = performance.now();
+        await client.query(timeouts);
+        try {
           const updated = (await client.query(sql.update, [...(cursor ?? []), ...hi])).rowCount ?? 0;
-          const scanned = Number(row.scanned);
           const rec = await client.query<{ recorded: number; lsn: string; waiting: number }>(RECORD_BATCH, [plan.table, hi, updated, scanned]);
           if (rec.rows[0]?.recorded !== 1) throw new DrydockError(`the progress row of ${plan.table} in drydock_backfills is gone: was it deleted while the backfill ran?`, { hint: 'run the backfill again (its batch was rolled back)' });
           await client.query('COMMIT');
-          outcome = { done: false, hi, scanned, updated, lsn: rec.rows[0].lsn, waiting: rec.rows[0].waiting };
+          outcome = { done: false, hi, scanned, updated, lsn: rec.rows[0].lsn, waiting: rec.rows[0].waiting, txMs: performance.now() - t0 };
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
         }
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
       }
     } catch (error) {
       const code = (error as { code?: string }).code;
@@ -408,7 +409,7 @@ async function walk(
     if (outcome.done) break;
     attempt = 0;
     const now = performance.now();
-    const elapsedMs = now - t0;
+    const elapsedMs = outcome.txMs;
     batchNo += 1;
     cursor = outcome.hi;
     rowsUpdated += outcome.updated;

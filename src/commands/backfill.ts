@@ -74,7 +74,7 @@ export function registerBackfill(program: Command, run: RunCommand): void {
     .option('--sleep <duration>', 'pause between batches (default 0: pause only for the WAL cap and lock waits)')
     .option('--max-wal-rate <rate>', "slow down when the server's WAL grows faster than this, e.g. 20MB/s (default: no cap)")
     .option('--lock-timeout <duration>', "a batch's lock_timeout (default: the batch time; 1s with --batch-size)")
-    .option('--statement-timeout <duration>', "a batch's statement_timeout: a batch running longer is rolled back and retried smaller (default twice the batch time; 60s with --batch-size)")
+    .option('--statement-timeout <duration>', "a batch's statement_timeout: a batch running longer is rolled back and retried smaller (default 1.5× the batch time; 60s with --batch-size)")
     .option('--lock-retries <n>', 'give up after this many timed-out attempts of one batch in a row (default 10)')
     .addOption(new Option('--url <url>', 'database URL').env('DATABASE_URL'))
     .option('--to <name>', 'a database on the local server instead of --url (e.g. the copy `drydock pull` made)')

@@ -24,7 +24,7 @@ describe('-- drydock:backfill lines', () => {
     const settings = resolveBackfillSettings(flags);
     expect(settings.pace).toEqual({ batchSize: undefined, batchTimeMs: 300, sleepMs: 50, maxWalBytesPerSec: 20 * 1024 * 1024 });
     expect(settings.lockTimeoutMs).toBe(300);
-    expect(settings.statementTimeoutMs).toBe(600);
+    expect(settings.statementTimeoutMs).toBe(450);
   });
 
   it.each([
@@ -42,7 +42,7 @@ describe('-- drydock:backfill lines', () => {
 describe('backfill settings', () => {
   it('defaults to 200 ms batches, no pause, no WAL cap', () => {
     const s = resolveBackfillSettings({});
-    expect(s).toEqual({ pace: { batchSize: undefined, batchTimeMs: 200, sleepMs: 0, maxWalBytesPerSec: undefined }, lockTimeoutMs: 200, statementTimeoutMs: 400, lockRetries: 10 });
+    expect(s).toEqual({ pace: { batchSize: undefined, batchTimeMs: 200, sleepMs: 0, maxWalBytesPerSec: undefined }, lockTimeoutMs: 200, statementTimeoutMs: 300, lockRetries: 10 });
   });
 
   it('uses longer timeouts with a fixed batch size', () => {

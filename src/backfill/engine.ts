@@ -232,7 +232,7 @@ export function describeKey(key: readonly string[] | undefined): string {
 }
 
 /** Start, resume or refuse, from what the progress table holds. Throws DrydockError (exit 2) when it must refuse. */
-function decideAction(request: BackfillRequest, table: BackfillTable, progress: BackfillProgress | undefined, fingerprint: string): BackfillPlan['action'] {
+export function decideAction(request: BackfillRequest, table: BackfillTable, progress: BackfillProgress | undefined, fingerprint: string): BackfillPlan['action'] {
   const { change, mode, restart } = request;
   const keyNames = table.key.map((k) => k.name);
   const same = progress !== undefined && progress.fingerprint === fingerprint && progress.keyColumns.join('\0') === keyNames.join('\0');

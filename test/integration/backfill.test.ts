@@ -45,6 +45,22 @@ describe('drydock backfill', () => {
     expect(progress.rows).toEqual([{ last_key: ['20000'], rows_updated: '20000', finished: true }]);
   });
 
+  it('slows down to --max-wal-rate: pauses until the WAL rate of each batch and pause is under the cap', async () => {
+    const d = await itemsDb('bf_wal', 20_000);
+    // Two batches: the server's WAL counts other sessions' writes too, so a busy server makes every pause (at most 10 s) longer.
+    const res = await runCli(['backfill', 'items', '--set', 'payload = payload || md5(payload)', '--batch-size', '10000', '--max-wal-rate', '2MB/s', '--url', d.url, '--json']);
+    expect(res.exitCode, res.stderr).toBe(0);
+    const r = JSON.parse(res.stdout) as { walPauses: number; pausedMs: number; walBytes: number; durationMs: number; batches: number };
+    expect(r.batches).toBe(2);
+    expect(r.walPauses).toBeGreaterThan(0);
+    expect(r.pausedMs).toBeGreaterThan(0);
+    // The pauses bring the server's average WAL rate (other sessions' WAL counts too) toward the cap (what is written
+    // after the last pause, the final bound and the finish, is not paced);
+    // no single pause is longer than 10 s.
+    const cap = 2 * 1024 * 1024;
+    expect(r.durationMs).toBeGreaterThan(Math.min((r.walBytes / cap) * 1000, r.batches * 10_000) * 0.5);
+  });
+
   it('walks a composite primary key and updates only the rows --where matches', async () => {
     const d = await scope.db('bf_composite');
     await d.query(`

@@ -7,11 +7,13 @@
  * 2. An emulated Heroku app `drydock-demo` whose production database holds the demo chat schema
  *    (the first migrations in scripts/demo/migrations) and about 100k rows.
  * 3. drydock driven against it through the real heroku CLI: doctor; then the deploy: `drydock release`
- *    (the Procfile's release line) applies the pending migrations; a review app's fresh database is
+ *    (the Procfile's release line) applies the pending migrations, and `drydock backfill` fills the column
+ *    they added (dry run, then the batches); a review app's fresh database is
  *    set up by `drydock postdeploy` (app.json); `drydock migrate redo` proves the newest migration
  *    rolls back cleanly; then the data side: `drydock backups capture`, `drydock pull` of production into
  *    a local database, a `drydock snapshot restore` reset after a destructive rehearsal, `drydock rehearse`
- *    of two new migrations on that copy (verdicts, locks, blocking, reversibility), and a guarded
+ *    of three new migrations on that copy (verdicts, locks, blocking, reversibility; one a
+ *    `-- drydock:backfill` migration), and a guarded
  *    `drydock restore` of a backup after an "incident", with its safety backup; last, the duplicates a
  *    unique key on users.twitter_id would refuse: `drydock dupes` reports them on the copy, `--generate`
  *    writes the migrations, `drydock rehearse` proves them, `drydock release` ships them.
@@ -143,6 +145,13 @@ async function main(): Promise<number> {
     await hand.end();
     if (driftCode !== 1) return driftCode || 2;
 
+    banner('5c. After the deploy: backfill the new column in short keyset batches (dry run first)');
+    const backfillArgs = ['backfill', 'messages', '--set', 'edited_at = created_at', '--where', 'edited_at IS NULL', '--batch-time', '100ms'];
+    const dryBackfill = await show('drydock backfill messages --set "edited_at = created_at" --where "edited_at IS NULL" --dry-run', process.execPath, [CLI, ...backfillArgs, '--dry-run'], releaseEnv);
+    if (dryBackfill !== 0) return dryBackfill;
+    const backfillCode = await show('drydock backfill messages --set "edited_at = created_at" --where "edited_at IS NULL" --batch-time 100ms', process.execPath, [CLI, ...backfillArgs], releaseEnv);
+    if (backfillCode !== 0) return backfillCode;
+
     banner('6. A review app: postdeploy (app.json) sets up its fresh database; it refuses production');
     await admin.query(`CREATE DATABASE ${REVIEW_DB}`);
     const reviewUrl = withDb(serverUrl, REVIEW_DB);
@@ -200,13 +209,18 @@ async function main(): Promise<number> {
     await after.end();
 
     banner('10b. Rehearse the next migrations on the copy: what production would feel, and whether they roll back');
-    // Two new migrations on top of the demo's: an index built without CONCURRENTLY (blocks writes to
+    // New migrations on top of the demo's: an index built without CONCURRENTLY (blocks writes to
     // messages while it builds) and the same done concurrently. A low threshold makes the small demo table count.
     const nextMigrations = await mkdtemp(join(tmpdir(), 'drydock-demo-next-'));
     await cp(MIGRATIONS, nextMigrations, { recursive: true });
     await writeFile(join(nextMigrations, '20260401000000_index_messages_body.sql'), '-- migrate:up\nCREATE INDEX messages_body_idx ON messages (body, metadata);\n\n-- migrate:down\nDROP INDEX messages_body_idx;\n');
     await writeFile(join(nextMigrations, '20260402000000_index_messages_created_at.sql'), '-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY messages_created_at_idx ON messages (created_at);\n\n-- migrate:down\nDROP INDEX messages_created_at_idx;\n');
-    const rehearseCode = await show(`drydock rehearse --to ${LOCAL_DB} --dir <demo migrations + 2 new> --block-threshold 20ms`, process.execPath, [CLI, 'rehearse', '--to', LOCAL_DB, '--dir', nextMigrations, '--block-threshold', '20ms'], dataEnv);
+    // A data change as its own migration: the backfill engine runs it in batches, rehearse measures it.
+    await writeFile(
+      join(nextMigrations, '20260403000000_backfill_messages_metadata.sql'),
+      `-- migrate:up transaction:false\n-- drydock:backfill messages --set "metadata = metadata || jsonb_build_object('v', 2)"\n\n-- migrate:down transaction:false\n-- drydock:backfill messages --set "metadata = metadata - 'v'"\n`,
+    );
+    const rehearseCode = await show(`drydock rehearse --to ${LOCAL_DB} --dir <demo migrations + 3 new> --block-threshold 20ms`, process.execPath, [CLI, 'rehearse', '--to', LOCAL_DB, '--dir', nextMigrations, '--block-threshold', '20ms'], dataEnv);
     await rm(nextMigrations, { recursive: true, force: true });
     if (rehearseCode === 1) console.log('(exited 1, as expected: the index built without CONCURRENTLY would block writes to messages in production)');
     else if (rehearseCode !== 0) return rehearseCode;

@@ -41,6 +41,7 @@ const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
   verify: async () => (await import('./commands/verify.js')).registerVerify,
   diff: async () => (await import('./commands/diff.js')).registerDiff,
   dupes: async () => (await import('./commands/dupes.js')).registerDupes,
+  backfill: async () => (await import('./commands/backfill.js')).registerBackfill,
   init: async () => (await import('./commands/init.js')).registerInit,
 };
 

@@ -12,11 +12,12 @@ import { availableParallelism, homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 
 
+import type { BackfillSettings } from './backfill/engine.js';
 import { ConfigError } from './errors.js';
 import { assertIdentifier } from './pg/ident.js';
 import { DEFAULT_RUNNER_SETTINGS, type RunnerSettings } from './migrate/runner-settings.js';
 import type { PullOptions, PullSource } from './pull/types.js';
-import { LIBPQ_ENV_KEYS, parseDatabaseUrl, type DbUrl, type LibpqDefaults } from './pg/url.js';
+import { LIBPQ_ENV_KEYS, parseDatabaseUrl, withDatabase, type DbUrl, type LibpqDefaults } from './pg/url.js';
 import { majorOrder, parseVersion } from './pg/version.js';
 import { DEFAULT_PG_VERSION, DEFAULT_SMALL_TABLE, LINT_FORMATS, migrationVersion, parseRuleLevel, RULE_LEVELS, type LintFormat, type LintRuleConfig, type RuleLevel, type SmallTableLimits } from './lint/settings.js';
 import { registerSecret } from './redact.js';
@@ -873,4 +874,92 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 function isTruthy(value: string | undefined): boolean {
   return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// backfill
+
+/** `drydock backfill`'s pacing and timeout flags, as given (also a migration's `-- drydock:backfill` line). */
+export interface BackfillFlags {
+  batchSize?: string | undefined;
+  batchTime?: string | undefined;
+  sleep?: string | undefined;
+  maxWalRate?: string | undefined;
+  lockTimeout?: string | undefined;
+  statementTimeout?: string | undefined;
+  lockRetries?: string | undefined;
+}
+
+/** The documented defaults of a backfill's pacing. */
+export const BACKFILL_DEFAULTS = Object.freeze({
+  batchTimeMs: 200,
+  sleepMs: 0,
+  lockRetries: 10,
+  /** lock_timeout with --batch-size (with --batch-time it is the batch time). */
+  fixedLockTimeoutMs: 1_000,
+  /** statement_timeout with --batch-size (with --batch-time it is 1.5 × the batch time: a batch that runs over is cancelled and retried smaller). */
+  fixedStatementTimeoutMs: 60_000,
+});
+
+/** The most rows one batch may hold. */
+export const MAX_BACKFILL_BATCH = 1_000_000;
+
+/** `20MB/s`, `512kB/s`, `1GB/s` (the `/s` may be left out): bytes per second, more than 0. */
+export function parseByteRate(value: string, source: string): number {
+  const bytes = parseByteSize(value.trim().replace(/\s*\/\s*s(ec)?$/i, ''));
+  if (bytes === undefined || bytes <= 0) {
+    throw new ConfigError(`${source} must be a rate of WAL such as 20MB/s, not "${value.slice(0, 30)}"`, { hint: `for example ${source} 20MB/s (units: kB, MB, GB, powers of 1024)` });
+  }
+  return bytes;
+}
+
+/** Resolve a backfill's pacing and timeouts, every problem at once (ConfigError, exit 2). Pure. */
+export function resolveBackfillSettings(flags: BackfillFlags): BackfillSettings {
+  const problems = new Problems();
+  const batchSize = problems.take(() => {
+    const n = parseCount(flags.batchSize, '--batch-size');
+    if (n !== undefined && (n < 1 || n > MAX_BACKFILL_BATCH)) throw new ConfigError(`--batch-size must be from 1 to ${MAX_BACKFILL_BATCH}, not ${n}`, { hint: 'for example --batch-size 5000, or leave it out and let --batch-time size the batches' });
+    return n;
+  });
+  if (flags.batchSize !== undefined && flags.batchTime !== undefined) {
+    problems.add(new ConfigError('--batch-size and --batch-time both given: a batch is either a fixed number of rows or sized to take a given time', { hint: 'keep one of them (--batch-time 200ms is the default)' }));
+  }
+  const batchTimeMs = problems.take(() => parseDuration(flags.batchTime, '--batch-time', BACKFILL_DURATION_RANGES.batchTime));
+  const sleepMs = problems.take(() => parseDuration(flags.sleep, '--sleep', BACKFILL_DURATION_RANGES.sleep));
+  const maxWalBytesPerSec = problems.take(() => (flags.maxWalRate === undefined ? undefined : parseByteRate(flags.maxWalRate, '--max-wal-rate')));
+  const lockTimeoutMs = problems.take(() => parseDuration(flags.lockTimeout, '--lock-timeout', BACKFILL_DURATION_RANGES.lockTimeout));
+  const statementTimeoutMs = problems.take(() => parseDuration(flags.statementTimeout, '--statement-timeout', BACKFILL_DURATION_RANGES.statementTimeout));
+  const lockRetries = problems.take(() => parseCount(flags.lockRetries, '--lock-retries'));
+  problems.throwIfAny();
+  const fixed = batchSize !== undefined;
+  const target = batchTimeMs ?? BACKFILL_DEFAULTS.batchTimeMs;
+  return Object.freeze({
+    pace: Object.freeze({ batchSize, batchTimeMs: target, sleepMs: sleepMs ?? BACKFILL_DEFAULTS.sleepMs, maxWalBytesPerSec }),
+    lockTimeoutMs: lockTimeoutMs ?? (fixed ? BACKFILL_DEFAULTS.fixedLockTimeoutMs : target),
+    statementTimeoutMs: statementTimeoutMs ?? (fixed ? BACKFILL_DEFAULTS.fixedStatementTimeoutMs : Math.round(1.5 * target)),
+    lockRetries: lockRetries ?? BACKFILL_DEFAULTS.lockRetries,
+  });
+}
+
+/** The ranges of a backfill's durations. */
+export const BACKFILL_DURATION_RANGES = {
+  batchTime: { min: 10, max: 60_000, example: '200ms' },
+  sleep: { min: 0, max: 3_600_000, zero: '0 pauses only when the WAL cap or lock waits ask for it', example: '100ms' },
+  /** A batch's own lock wait: 0 would wait forever while holding the batch's row locks. */
+  lockTimeout: { min: 1, max: PG_MAX_TIMEOUT_MS, example: '200ms' },
+  statementTimeout: { min: 1, max: PG_MAX_TIMEOUT_MS, example: '1s' },
+} as const satisfies Record<string, DurationRange>;
+
+/**
+ * The database a backfill updates: `--to NAME` (a database on the local server, --local), else --url
+ * (or DATABASE_URL). --to and a --url given on the command line together are a ConfigError.
+ */
+export function resolveBackfillUrl(flags: { url?: string | undefined; urlSource?: ValueSource; to?: string | undefined; local?: string | undefined; localSource?: ValueSource }, libpq: LibpqDefaults): DbUrl {
+  if (flags.to !== undefined) {
+    if (flags.url !== undefined && flags.urlSource === 'cli') throw new ConfigError('--to and --url both given', { hint: '--to NAME names a database on the local server, --url any database: keep one' });
+    if (!/^[A-Za-z_][A-Za-z0-9_$-]*$/.test(flags.to)) throw new ConfigError(`"${flags.to.slice(0, 40)}" is not a usable database name`, { hint: 'for example --to myapp_development' });
+    assertIdentifier(flags.to, 'database name');
+    return withDatabase(resolveLocalUrl(flags.local, libpq, flags.localSource), flags.to);
+  }
+  return resolveDatabaseUrl(flags.url, libpq, flags.urlSource);
 }

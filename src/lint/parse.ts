@@ -14,6 +14,7 @@
 import { hasMigrationMarkers, parseMigrationText } from '../migrate/files.js';
 import type { MigrationSection } from '../migrate/types.js';
 import { MigrationError } from '../errors.js';
+import { isEmptySection } from '../backfill/directive.js';
 import { isBlankSql, SourceLocator, splitStatements, SqlSyntaxError, type Statement } from '../sql/parse.js';
 import { spanAt, sqlSpans } from '../sql/scan.js';
 import { asKind, type PgNode } from './ast.js';
@@ -87,7 +88,7 @@ export function parseLintFile(fileName: string, text: string, options: ParseLint
     return { kind, sections: [], problem: { message, line: error.line ?? 1, column: 1 } };
   }
   // The loader reads an empty up section (status shows it pending) but the runner refuses to apply it: lint says so before a deploy does.
-  if (isBlankSql(sections.up.sql)) {
+  if (isEmptySection(sections.up.sql, isBlankSql)) {
     return { kind, sections: [], problem: { message: 'the `-- migrate:up` section has no statements (`drydock migrate up` refuses to apply it)', line: sections.up.startLine - 1, column: 1 } };
   }
   return parseMigrationSections(sections, options);

@@ -37,6 +37,7 @@ export const LEDGER_TABLES: ReadonlySet<string> = new Set([
   ...TRACKERS.filter((t) => t.tool !== 'TypeORM').map((t) => t.table.replace(/^"(.*)"$/, '$1')),
   'drydock_migrations',
   'drydock_baseline',
+  'drydock_backfills',
   'ar_internal_metadata',
   'knex_migrations_lock',
 ]);

@@ -14,8 +14,8 @@ import type pg from 'pg';
 
 import type { AppliedMigration, Ledger, MigrationFile } from './types.js';
 
-/** A dump object label (schema/objects.ts) that names one of the ledger tables or their constraints: the runner's, not the app's schema. */
-export const LEDGER_OBJECT = /\b(schema_migrations|drydock_migrations|drydock_baseline)\b/;
+/** A dump object label (schema/objects.ts) that names one of the ledger tables (or backfill's progress table) or their constraints: the runner's, not the app's schema. */
+export const LEDGER_OBJECT = /\b(schema_migrations|drydock_migrations|drydock_baseline|drydock_backfills)\b/;
 
 /** Create both tables if missing (call while holding the migration lock). */
 export const ENSURE_LEDGER = `

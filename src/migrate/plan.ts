@@ -4,6 +4,7 @@
  * here, before anything runs, so a rollback that cannot finish does not start.
  */
 import { MigrationError } from '../errors.js';
+import { isEmptySection } from '../backfill/directive.js';
 import { isBlankSql } from '../sql/parse.js';
 import type { AppliedMigration, MigrationFile, MigrationStatus, PlannedStep } from './types.js';
 
@@ -171,7 +172,7 @@ function reversibleFile(applied: AppliedMigration, file: MigrationFile | undefin
       file: file.fileName,
     });
   }
-  if (isBlankSql(file.down.sql)) {
+  if (isEmptySection(file.down.sql, isBlankSql)) {
     throw new MigrationError(`migration ${file.fileName} has an empty \`-- migrate:down\` section`, {
       hint: 'nothing was rolled back; write SQL that undoes the up section, or mark it `-- migrate:down irreversible`',
       file: file.fileName,
@@ -203,7 +204,7 @@ export function migrationStatus(
       return { version, name, state: 'baseline', detail: `at or before the baseline ${baseline!}: counts as applied, never run by drydock` };
     }
     if (record === undefined) {
-      if (file !== undefined && isBlankSql(file.up.sql)) {
+      if (file !== undefined && isEmptySection(file.up.sql, isBlankSql)) {
         return { version, name, state: 'pending', warning: `${file.fileName}: the up section has no statements yet; \`drydock migrate up\` refuses to apply it until it has SQL` };
       }
       return { version, name, state: 'pending' };

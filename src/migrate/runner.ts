@@ -12,10 +12,15 @@
  */
 import type pg from 'pg';
 
-import { MigrationError } from '../errors.js';
+import { runBackfill, type BackfillEvents, type BackfillSettings } from '../backfill/engine.js';
+import { findBackfillDirectives, parseBackfillDirective } from '../backfill/directive.js';
+import { checkChange, type CheckedChange } from '../backfill/spec.js';
+import { DrydockError, InterruptedError, MigrationError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import { sleep } from '../interrupt.js';
 import { withTransaction } from '../pg/client.js';
+import { parseQualifiedName } from '../pg/ident.js';
+import { resolveBackfillSettings } from '../settings.js';
 import { dropIndexConcurrently, readInvalidIndexDetails, readNamedIndex, type InvalidIndex } from '../pg/queries/indexes.js';
 import { codeFrame, ensureParser, splitStatements, type Statement } from '../sql/parse.js';
 import { recordApplied, removeApplied } from './ledger.js';
@@ -37,6 +42,8 @@ export interface RunnerEvents {
   onDroppedIndex?(step: PlannedStep, index: InvalidIndex, line: number): void;
   /** Called around every statement, on the step's connection (`drydock rehearse` measures each one). */
   observer?: StatementObserver | undefined;
+  /** Progress of a `-- drydock:backfill` migration's batches. */
+  backfill?: BackfillEvents | undefined;
 }
 
 /**
@@ -66,57 +73,111 @@ function sectionOf(step: PlannedStep): MigrationSection {
 export interface ValidatedStep extends PlannedStep {
   section: MigrationSection;
   statements: Statement[];
+  /**
+   * A backfill migration (`-- drydock:backfill …` in a transaction:false section, alone): its one
+   * statement stands for the whole backfill, which the backfill engine runs in batches.
+   */
+  backfill?: { change: CheckedChange; settings: BackfillSettings; line: number } | undefined;
 }
 
 /** Parse every step's SQL before any runs. A syntax error, or transaction control in a transactional section, applies nothing. */
 export async function validateSteps(steps: PlannedStep[]): Promise<ValidatedStep[]> {
   if (steps.length === 0) return [];
   await ensureParser();
-  return steps.map((step) => {
-    const section = sectionOf(step);
-    let statements: Statement[];
-    try {
-      statements = splitStatements(section.sql);
-    } catch (error) {
-      const e = error as { line?: number; column?: number; message: string };
-      const line = (e.line ?? 1) + section.startLine - 1;
-      throw new MigrationError(`${step.migration.fileName}:${line}:${e.column ?? 1}: syntax error in the ${step.direction} section: ${stripPosition(e.message)}`, {
+  const validated: ValidatedStep[] = [];
+  for (const step of steps) validated.push(await validateBackfill(validateStep(step)));
+  return validated;
+}
+
+/**
+ * A section with a `-- drydock:backfill` line: it must be transaction:false and hold nothing else (a
+ * backfill commits batch by batch, and mixing it with schema changes is what the rule
+ * ban-backfill-with-schema-change warns about). Its statement list becomes one statement naming the table.
+ */
+async function validateBackfill(step: ValidatedStep): Promise<ValidatedStep> {
+  const directives = findBackfillDirectives(step.section.sql);
+  if (!directives.length) return step;
+  const file = step.migration.fileName;
+  const first = directives[0]!;
+  const line = first.line + step.section.startLine - 1;
+  const fail = (message: string, hint: string, at = line) => new MigrationError(`${file}:${at}: ${message}`, { file, line: at, hint: `${hint}; nothing was applied` });
+  if (directives.length > 1) throw fail('more than one -- drydock:backfill line: a backfill migration runs one backfill', 'put each backfill in a migration of its own', directives[1]!.line + step.section.startLine - 1);
+  if (step.section.transaction) throw fail('a -- drydock:backfill migration commits batch by batch, so it cannot run inside one transaction', `mark the section \`-- migrate:${step.direction} transaction:false\``);
+  if (step.statements.length) {
+    const other = step.statements[0]!;
+    throw fail(`a backfill runs in a migration of its own, without other statements (found ${other.kind.replace(/Stmt$/, '')} at line ${other.line + step.section.startLine - 1})`, 'move the schema change into its own migration before this one (ALTER TABLE first, backfill next, constraints after)');
+  }
+  let change: CheckedChange;
+  let settings: BackfillSettings;
+  try {
+    const parsed = parseBackfillDirective(first.args);
+    settings = resolveBackfillSettings(parsed.flags);
+    change = await checkChange(parsed.change);
+  } catch (error) {
+    if (!(error instanceof DrydockError)) throw error;
+    throw fail(error.message, error.hint ?? 'fix the -- drydock:backfill line');
+  }
+  const name = parseQualifiedName(change.table);
+  const text = step.section.sql.slice(first.start, first.end).trim();
+  const statement: Statement = {
+    text,
+    start: first.start,
+    end: first.end,
+    regionStart: first.start,
+    line: first.line,
+    column: 1,
+    kind: 'UpdateStmt',
+    // The table the backfill updates, as a parse tree names it: rehearse probes it like any UPDATE's.
+    node: { UpdateStmt: { relation: { relname: name?.name ?? change.table, ...(name && change.table.includes('.') ? { schemaname: name.schema } : {}) } } },
+  };
+  return { ...step, statements: [statement], backfill: { change, settings, line } };
+}
+
+/** Parse one step's SQL and check what its transaction mode allows. */
+function validateStep(step: PlannedStep): ValidatedStep {
+  const section = sectionOf(step);
+  let statements: Statement[];
+  try {
+    statements = splitStatements(section.sql);
+  } catch (error) {
+    const e = error as { line?: number; column?: number; message: string };
+    const line = (e.line ?? 1) + section.startLine - 1;
+    throw new MigrationError(`${step.migration.fileName}:${line}:${e.column ?? 1}: syntax error in the ${step.direction} section: ${stripPosition(e.message)}`, {
+      file: step.migration.fileName,
+      line,
+      column: e.column,
+      hint: 'fix the SQL; nothing has been applied',
+      cause: error,
+    });
+  }
+  if (statements.length === 0 && step.direction === 'up' && !findBackfillDirectives(section.sql).length) {
+    throw new MigrationError(`refusing to apply ${step.migration.fileName}: its up section has no statements`, {
+      file: step.migration.fileName,
+      line: section.startLine - 1,
+      hint: 'nothing was applied; write the SQL to run below `-- migrate:up` (or delete the file if the migration is not needed)',
+    });
+  }
+  if (section.transaction) {
+    const control = statements.find((s) => s.kind === 'TransactionStmt');
+    if (control) {
+      const line = control.line + section.startLine - 1;
+      throw new MigrationError(`${step.migration.fileName}:${line}: transaction control (${control.text.trim().split(/\s+/)[0]}) inside a migration that drydock already wraps in a transaction`, {
         file: step.migration.fileName,
         line,
-        column: e.column,
-        hint: 'fix the SQL; nothing has been applied',
-        cause: error,
+        hint: 'remove BEGIN/COMMIT, or mark the section `-- migrate:up transaction:false` to manage transactions yourself',
       });
     }
-    if (statements.length === 0 && step.direction === 'up') {
-      throw new MigrationError(`refusing to apply ${step.migration.fileName}: its up section has no statements`, {
+    const concurrent = statements.find((s) => /\bCONCURRENTLY\b/i.test(s.text) && /^(IndexStmt|DropStmt|ReindexStmt|AlterTableStmt)$/.test(s.kind) && isConcurrent(s));
+    if (concurrent) {
+      const line = concurrent.line + section.startLine - 1;
+      throw new MigrationError(`${step.migration.fileName}:${line}: ${concurrent.kind === 'IndexStmt' ? 'CREATE INDEX' : 'a'} CONCURRENTLY cannot run inside a transaction`, {
         file: step.migration.fileName,
-        line: section.startLine - 1,
-        hint: 'nothing was applied; write the SQL to run below `-- migrate:up` (or delete the file if the migration is not needed)',
+        line,
+        hint: `mark the section \`-- migrate:${step.direction} transaction:false\` (and keep that migration to the concurrent statement)`,
       });
     }
-    if (section.transaction) {
-      const control = statements.find((s) => s.kind === 'TransactionStmt');
-      if (control) {
-        const line = control.line + section.startLine - 1;
-        throw new MigrationError(`${step.migration.fileName}:${line}: transaction control (${control.text.trim().split(/\s+/)[0]}) inside a migration that drydock already wraps in a transaction`, {
-          file: step.migration.fileName,
-          line,
-          hint: 'remove BEGIN/COMMIT, or mark the section `-- migrate:up transaction:false` to manage transactions yourself',
-        });
-      }
-      const concurrent = statements.find((s) => /\bCONCURRENTLY\b/i.test(s.text) && /^(IndexStmt|DropStmt|ReindexStmt|AlterTableStmt)$/.test(s.kind) && isConcurrent(s));
-      if (concurrent) {
-        const line = concurrent.line + section.startLine - 1;
-        throw new MigrationError(`${step.migration.fileName}:${line}: ${concurrent.kind === 'IndexStmt' ? 'CREATE INDEX' : 'a'} CONCURRENTLY cannot run inside a transaction`, {
-          file: step.migration.fileName,
-          line,
-          hint: `mark the section \`-- migrate:${step.direction} transaction:false\` (and keep that migration to the concurrent statement)`,
-        });
-      }
-    }
-    return { ...step, section, statements };
-  });
+  }
+  return { ...step, section, statements };
 }
 
 /** True when the parse tree says CONCURRENTLY (the word could also sit in a string or comment). */
@@ -182,7 +243,8 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
   } else {
     await client.query(timeoutsSql(settings, false));
     try {
-      for (const [index, statement] of step.statements.entries()) {
+      if (step.backfill) await runBackfillStep(client, step, step.backfill, events, signal);
+      else for (const [index, statement] of step.statements.entries()) {
         const build = concurrentIndexBuild(statement);
         await withLockRetries(
           step,
@@ -210,6 +272,27 @@ export async function applyStep(client: pg.ClientBase, step: ValidatedStep, sett
     }
   }
   return performance.now() - started;
+}
+
+/** Run a backfill migration's backfill (resuming one this migration started and did not finish), observed as its one statement. */
+async function runBackfillStep(client: pg.ClientBase, step: ValidatedStep, backfill: NonNullable<ValidatedStep['backfill']>, events: RunnerEvents, signal: AbortSignal | undefined): Promise<void> {
+  const file = step.migration.fileName;
+  await events.observer?.before(client, step, 0);
+  let rowCount: number;
+  try {
+    rowCount = (await runBackfill(client, { change: backfill.change, settings: backfill.settings, mode: 'auto' }, events.backfill, signal)).rowsUpdated;
+  } catch (error) {
+    await events.observer?.after(client, step, 0, { error });
+    if (error instanceof InterruptedError || error instanceof MigrationError) throw error;
+    const e = error as Error & { hint?: string };
+    throw new MigrationError(`${file}:${backfill.line}: ${e.message}`, {
+      file,
+      line: backfill.line,
+      hint: `${e.hint ?? 'fix the cause'}; the migration is not recorded as applied, and running it again resumes the backfill after its last committed batch`,
+      cause: error,
+    });
+  }
+  await events.observer?.after(client, step, 0, { rowCount });
 }
 
 /** `file:line` of a statement of a step. */

@@ -36,7 +36,7 @@ export const FRAMEWORK_LEDGERS: readonly FrameworkLedger[] = [
 ];
 
 /** Other tables frameworks keep for themselves (locks, metadata): bookkeeping, never a migration's work. */
-const OTHER_BOOKKEEPING_TABLES = ['knex_migrations_lock', 'kysely_migration_lock', 'ar_internal_metadata', 'drydock_baseline'];
+const OTHER_BOOKKEEPING_TABLES = ['knex_migrations_lock', 'kysely_migration_lock', 'ar_internal_metadata', 'drydock_baseline', 'drydock_backfills'];
 
 const BOOKKEEPING_TABLES = new Set([...FRAMEWORK_LEDGERS.map((l) => l.table), ...OTHER_BOOKKEEPING_TABLES]);
 

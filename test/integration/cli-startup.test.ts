@@ -59,7 +59,7 @@ describe('start-up', () => {
   it('still loads every command for help, and the one command asked for after global options', async () => {
     const help = await runCli(['--help']);
     expect(help.exitCode).toBe(0);
-    for (const name of ['doctor', 'migrate', 'release', 'lint', 'postdeploy', 'pull', 'snapshot', 'backups', 'restore', 'schema', 'init']) expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    for (const name of ['doctor', 'migrate', 'release', 'lint', 'postdeploy', 'pull', 'snapshot', 'backups', 'restore', 'schema', 'backfill', 'init']) expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     expect((await runCli(['help', 'lint'])).stdout).toContain('--pg-version');
     const unknown = await runCli(['lnt']);
     expect(unknown.exitCode).toBe(2);

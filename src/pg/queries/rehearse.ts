@@ -18,8 +18,8 @@ export interface RelationFact {
   fileNode: number;
 }
 
-/** drydock's ledger tables: the runner writes them for every migration; they are not the app's. */
-const LEDGER_TABLES = `'schema_migrations', 'drydock_migrations', 'drydock_baseline'`;
+/** drydock's ledger tables (and backfill's progress table): the runner writes them for every migration; they are not the app's. */
+const LEDGER_TABLES = `'schema_migrations', 'drydock_migrations', 'drydock_baseline', 'drydock_backfills'`;
 
 const RELATIONS = `
   SELECT c.oid::int8 AS oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name, n.nspname AS schema, c.relname, c.relkind::text AS kind, c.relfilenode::int8 AS file_node

@@ -51,14 +51,8 @@ export function normalizeMigrationName(input: string): string {
 
 export { versionOf };
 
-/**
- * Write `<version>_<name>.sql` in `dir` (created if missing) from the template. The version is
- * `now` in UTC; if a file already has that version, it moves on one second at a time until free.
- * Never overwrites a file.
- */
-export async function createMigrationFile(dir: string, name: string, now: Date = new Date()): Promise<CreatedMigration> {
-  const normalized = normalizeMigrationName(name);
-  const template = await readFile(packagePath(TEMPLATE), 'utf8');
+/** The migrations folder `dir` (created if missing): its absolute path, its entries and the versions they take. */
+export async function migrationsFolder(dir: string): Promise<{ root: string; entries: string[]; taken: Set<string> }> {
   const root = resolve(dir);
   await ensureDir(root);
   let entries: string[];
@@ -67,9 +61,19 @@ export async function createMigrationFile(dir: string, name: string, now: Date =
   } catch (error) {
     throw fsError(error, 'read the migrations folder', root);
   }
-  const taken = new Set(
-    entries.map((entry) => /^(\d{14})_/.exec(entry)?.[1]).filter((v): v is string => v !== undefined),
-  );
+  const taken = new Set(entries.map((entry) => /^(\d{14})_/.exec(entry)?.[1]).filter((v): v is string => v !== undefined));
+  return { root, entries, taken };
+}
+
+/**
+ * Write `<version>_<name>.sql` in `dir` (created if missing) from the template. The version is
+ * `now` in UTC; if a file already has that version, it moves on one second at a time until free.
+ * Never overwrites a file.
+ */
+export async function createMigrationFile(dir: string, name: string, now: Date = new Date()): Promise<CreatedMigration> {
+  const normalized = normalizeMigrationName(name);
+  const template = await readFile(packagePath(TEMPLATE), 'utf8');
+  const { root, taken } = await migrationsFolder(dir);
   let time = Math.floor(now.getTime() / 1000) * 1000;
   while (taken.has(versionOf(new Date(time)))) time += 1000;
   const version = versionOf(new Date(time));

@@ -8,8 +8,8 @@
  * EXPLAIN before the first scan (their columns exist); --generate writes nothing until every file's
  * text is built.
  */
-import { readdir, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 
 import type pg from 'pg';
 
@@ -21,8 +21,7 @@ import { describeKeep, isTotalOrder, keepExpressions, parseKeep, parseKey, parse
 import { explainSql, rankedSql, summarySql, unresolvedCountSql, lookalikeEvidenceSql, type DupesSpec } from '../dupes/sql.js';
 import type { ForeignKeyFact, LookalikeFact, Reference, TableFact, TableName } from '../dupes/types.js';
 import { ChecksFailed, ConfigError, DrydockError, fsError, interruptedBy, InterruptedError } from '../errors.js';
-import { ensureDir } from '../files.js';
-import { normalizeMigrationName, versionOf } from '../migrate/create.js';
+import { migrationsFolder, normalizeMigrationName, versionOf } from '../migrate/create.js';
 import { cancelOnAbort, connect } from '../pg/client.js';
 import { quoteIdent, quoteQualified } from '../pg/ident.js';
 import { readForeignKeysTo, readLookalikeColumns, readTableFact, resolveTable, runDupesQuery, runDupesQuerySerial } from '../pg/queries/dupes.js';
@@ -312,17 +311,9 @@ function reasonFor(kind: string, why: unknown[], pk: unknown[]): string {
 
 /** Write the files with consecutive free versions from `now`; nothing is written when a name is taken. */
 async function writeMigrations(dir: string, migrations: ReturnType<typeof generateMigrations>, now: number): Promise<DupesReport['generated']> {
-  const root = resolve(dir);
-  await ensureDir(root);
-  let entries: string[];
-  try {
-    entries = await readdir(root);
-  } catch (error) {
-    throw fsError(error, 'read the migrations folder', root);
-  }
+  const { root, entries, taken } = await migrationsFolder(dir);
   const clash = migrations.find((m) => entries.some((e) => e.replace(/^\d{14}_/, '') === `${m.name}.sql`));
   if (clash) throw new ConfigError(`the migrations folder already has a migration named ${clash.name}`, { hint: 'choose another --generate NAME, or delete the earlier files if they were never applied; nothing was written' });
-  const taken = new Set(entries.map((e) => /^(\d{14})_/.exec(e)?.[1]).filter(Boolean));
   const newest = [...taken].sort().pop();
   let time = Math.floor(now / 1000) * 1000;
   const files: Array<{ path: string; text: string; summary: string }> = [];

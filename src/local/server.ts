@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { DrydockError } from '../errors.js';
 import { withClient, withTransaction } from '../pg/client.js';
 import { readDatabaseSettingsOf, type DatabaseLocale } from '../pg/queries/server-facts.js';
+import { openConnections, snapshotTakerName } from './background-snapshot.js';
 import { applyDatabaseSettings } from './database-settings.js';
 import { quoteIdent, quoteLiteral } from '../pg/ident.js';
 import { withDatabase, type DbUrl } from '../pg/url.js';
@@ -357,10 +358,10 @@ export class LocalServer {
       `SELECT NOT d.datallowconn AND NOT d.datistemplate AS closed,
          EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.application_name = $2) AS taking
        FROM pg_catalog.pg_database d WHERE d.datname = $1`,
-      [target, `drydock snapshot take ${target}`.slice(0, 63)],
+      [target, snapshotTakerName(target)],
     );
     if (!rows[0]?.closed || rows[0].taking) return false;
-    await this.admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS true`);
+    await openConnections(this.admin, target);
     return true;
   }
 

@@ -233,6 +233,10 @@ export class PgTools {
       /** A filtered table of contents (pg_restore -L). */
       useList?: string;
       tolerateErrors?: boolean;
+      /** All or nothing (pg_restore --single-transaction). */
+      singleTransaction?: boolean;
+      /** Stops this run (beside Deps.signal, which stops every tool). */
+      signal?: AbortSignal;
       onStderrLine?: (line: string) => void;
     },
   ): Promise<RunResult> {
@@ -242,6 +246,7 @@ export class PgTools {
     for (const section of [options.section ?? []].flat()) args.push(`--section=${section}`);
     if (options.useList) args.push(`--use-list=${options.useList}`);
     if (!options.tolerateErrors) args.push('--exit-on-error');
+    if (options.singleTransaction) args.push('--single-transaction');
     if (options.onStderrLine) args.push('--verbose');
     if (typeof archive === 'string') args.push(archive);
     else if (options.jobs && options.jobs > 1) throw new Error('pg_restore --jobs needs an archive file, not a stream');
@@ -250,7 +255,7 @@ export class PgTools {
         ...(typeof archive === 'string' ? {} : { input: archive }),
         env: { ...this.pgEnv(url), PGOPTIONS: BULK_LOAD_OPTIONS },
         timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.restore,
-        signal: this.options.signal,
+        signal: options.signal && this.options.signal ? AbortSignal.any([options.signal, this.options.signal]) : (options.signal ?? this.options.signal),
         label: `${tool.name} ${tool.version.text}`,
         ...(options.onStderrLine ? { onStderrLine: options.onStderrLine } : {}),
       });
@@ -265,11 +270,12 @@ export class PgTools {
   }
 
   /** The table of contents of an archive (pg_restore --list): also proves the file is a readable, complete archive header. */
-  async listArchive(archive: string, archiveMajor: number, options: { section?: ArchiveSection | ArchiveSection[] } = {}): Promise<string> {
+  async listArchive(archive: string, archiveMajor: number, options: { section?: ArchiveSection | ArchiveSection[]; dependencies?: boolean } = {}): Promise<string> {
     const tool = await this.tool('pg_restore', archiveMajor);
-    // With --section, only the entries a restore of those sections would run.
+    // With --section, only the entries a restore of those sections would run; with --verbose, each
+    // entry is followed by a `;\tdepends on: N …` line.
     const sections = [options.section ?? []].flat().map((section) => `--section=${section}`);
-    const result = await run(tool.path, ['--list', ...sections, archive], { timeoutMs: PG_TOOL_TIMEOUTS.psqlCommand, signal: this.options.signal, label: `${tool.name} ${tool.version.text}` });
+    const result = await run(tool.path, ['--list', ...sections, ...(options.dependencies ? ['--verbose'] : []), archive], { timeoutMs: PG_TOOL_TIMEOUTS.psqlCommand, signal: this.options.signal, label: `${tool.name} ${tool.version.text}` });
     return result.stdout;
   }
 

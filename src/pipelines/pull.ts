@@ -280,7 +280,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
             const { cached } = s.fetched;
             task.title = s.fetched.cacheHit
               ? `Backup ${s.backup.id} is in the cache (${formatBytes(cached.bytes)}): nothing to download`
-              : `Downloaded backup ${s.backup.id}: ${formatBytes(cached.bytes)}, md5 ${cached.md5}${s.fetched.dataLoaded ? ' (schema and data loaded as it arrived)' : ''}`;
+              : `Downloaded backup ${s.backup.id}: ${formatBytes(cached.bytes)}, md5 ${cached.md5}${s.fetched.dataLoaded ? ` (schema and data loaded as it arrived${s.fetched.built?.size ? `, ${s.fetched.built.size} index(es) and key(s) built as their tables' data came in` : ''})` : ''}`;
           },
         },
         {

@@ -38,6 +38,8 @@ export interface RestoreBackupOptions {
   validateForeignKeys: boolean;
   /** pre-data and data are already in (downloadWhileRestoring): restore post-data only. */
   dataLoaded?: boolean;
+  /** Post-data entries already built (downloadWhileRestoring builds tables' own indexes early). */
+  built?: ReadonlySet<number>;
   /** Items restored (pg_restore --verbose's lines counted) of the items this restore runs through pg_restore. */
   onProgress?: (progress: RestoreItemsProgress) => void;
 }
@@ -122,7 +124,7 @@ export async function restoreBackupArchive(options: RestoreBackupOptions): Promi
     if (onProgress && options.dataLoaded) {
       // Only post-data is left: the items of the list pg_restore runs for that section.
       const postData = new Set(tocEntries(await options.pgTools.listArchive(options.archive, options.archiveMajor, { section: 'post-data' })).map((e) => e.id));
-      items = new Set([...items].filter((id) => postData.has(id)));
+      items = new Set([...items].filter((id) => postData.has(id) && !options.built?.has(id)));
     }
     report();
     if (!options.dataLoaded) await restore('pre-data', options.toc, { section: 'pre-data' });
@@ -138,7 +140,15 @@ export async function restoreBackupArchive(options: RestoreBackupOptions): Promi
       });
       // The keys drydock adds itself are not pg_restore's items.
       for (const fk of planned) items.delete(fk.id);
-      return restoreAroundForeignKeys({ restore, client, planned, toc: options.toc, section: options.dataLoaded ? 'post-data' : ['data', 'post-data'], jobs: options.jobs });
+      return restoreAroundForeignKeys({
+        restore,
+        client,
+        planned,
+        toc: options.toc,
+        ...(options.built?.size ? { skip: (e: TocEntry) => options.built!.has(e.id) } : {}),
+        section: options.dataLoaded ? 'post-data' : ['data', 'post-data'],
+        jobs: options.jobs,
+      });
     });
   } finally {
     await rm(workDir, { recursive: true, force: true });

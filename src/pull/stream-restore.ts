@@ -3,8 +3,9 @@
  * checksum checked at the end, kept for the next pull); a reader follows that file into a sequential
  * `pg_restore --section=pre-data --section=data` (the way `pg_dump -Fc | pg_restore` reads a pipe), so
  * tables load while later bytes are still on the wire. Over a slow link the data load hides behind
- * the download. Indexes, keys and the rest (post-data) then run with pg_restore --jobs from the
- * complete file (restore-backup.ts).
+ * the download. Each table's own indexes and keys are built as soon as its data is in, from the partial
+ * file (early-post-data.ts); the rest of post-data (the last table's indexes, foreign keys, triggers…)
+ * then runs with pg_restore --jobs from the complete file (restore-backup.ts).
  *
  * The archive's table of contents sits at its head: it is read (pg_restore --list on the partial file)
  * as soon as it is complete, to pre-create extensions and filter the list before anything loads.
@@ -21,6 +22,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PgTools } from '../pg/pg-tools.js';
 import type { DbUrl } from '../pg/url.js';
 import type { CachedBackup } from '../backups/cache.js';
+import { tocWith } from '../backups/toc.js';
+import { DataLoadTracker, planEarlyPostData } from './early-post-data.js';
 import { tailFile, type FileTail } from './tail-file.js';
 
 /** How the restore follows the download. */
@@ -57,6 +60,8 @@ export interface DownloadWhileRestoringResult {
   list: string;
   /** Their pre-data and data were loaded during the download (false: the download was fast, nothing loaded yet). */
   streamed: boolean;
+  /** The post-data entries (tables' own indexes and keys) already built while the download went on. */
+  built: ReadonlySet<number>;
 }
 
 /** Download a backup and load its schema and data at the same time. */
@@ -68,6 +73,7 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
   let failure: { error: Error } | undefined;
   const started = Date.now();
   let progress = { bytes: 0, total: undefined as number | undefined };
+  let file: string | undefined;
   const download = options
     .download({
       signal: abort.signal,
@@ -80,6 +86,7 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
     .then(
       (cached) => {
         done = true;
+        file = cached.file;
         tail?.finish();
         return cached;
       },
@@ -91,35 +98,105 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
     );
   download.catch(() => undefined);
   const work = await mkdtemp(join(tmpdir(), 'drydock-stream-'));
+  let early: EarlyBuilder | undefined;
   try {
     const toc = await tableOfContents();
     const list = await options.prepare(toc);
     if (options.mode === 'auto' && !(await worthStreaming())) {
-      return { cached: await download, toc, list, streamed: false };
+      return { cached: await download, toc, list, streamed: false, built: new Set() };
     }
     const listFile = join(work, 'restore.list');
     await writeFile(listFile, list);
-    if (!tail) throw failure?.error ?? new Error('the download never started');
+    if (!tail || !part) throw failure?.error ?? new Error('the download never started');
+    const partFile = part;
+    // The partial file is renamed when the download completes: a tool that found it gone reads the whole one.
+    const fromArchive = async <T>(use: (archive: string) => Promise<T>): Promise<T> => {
+      const archive = file ?? partFile;
+      try {
+        return await use(archive);
+      } catch (error) {
+        if (archive === file || file === undefined) throw error;
+        return use(file);
+      }
+    };
+    // The table of contents is complete: it says which entries each table's data unlocks.
+    const plan = planEarlyPostData(await fromArchive((archive) => options.pgTools.listArchive(archive, options.archiveMajor, { dependencies: true })), list);
+    early = earlyBuilder(list, fromArchive);
+    const tracker = new DataLoadTracker(plan, (table) => early!.add(table.entryIds));
     options.onStreaming?.();
     const restore = options.pgTools.restoreArchive(options.target, tail.readable, {
       archiveMajor: options.archiveMajor,
       section: ['pre-data', 'data'],
       useList: listFile,
-      ...(options.onStderrLine ? { onStderrLine: options.onStderrLine } : {}),
+      onStderrLine: (line) => {
+        tracker.line(line);
+        options.onStderrLine?.(line);
+      },
     });
     restore.catch(() => abort.abort());
     const [downloaded, restored] = await Promise.allSettled([download, restore]);
     // A broken download explains a broken restore: report the download.
     if (downloaded.status === 'rejected') throw downloaded.reason;
     if (restored.status === 'rejected') throw restored.reason;
-    return { cached: downloaded.value, toc, list, streamed: true };
+    // The last table's entries are left to the final step, which builds them with --jobs.
+    const built = await early.finish();
+    return { cached: downloaded.value, toc, list, streamed: true, built };
   } catch (error) {
     abort.abort();
+    await early?.cancel();
     await download.catch(() => undefined);
     throw error;
   } finally {
     tail?.dispose();
     await rm(work, { recursive: true, force: true });
+  }
+
+  /**
+   * Builds the entries it is given, one pg_restore at a time, each run taking all that queued up while the
+   * previous ran, in one transaction: a run that fails leaves nothing behind, and its entries to the final
+   * step (which reports the error, if it is one).
+   */
+  function earlyBuilder(list: string, fromArchive: <T>(use: (archive: string) => Promise<T>) => Promise<T>): EarlyBuilder {
+    const queue: number[] = [];
+    const built = new Set<number>();
+    const stop = new AbortController();
+    let running: Promise<void> | undefined;
+    let closed = false;
+    let runs = 0;
+    const kick = (): void => {
+      if (running || closed || !queue.length) return;
+      const ids = new Set(queue.splice(0));
+      running = (async () => {
+        const listFile = join(work, `early-${++runs}.list`);
+        await writeFile(listFile, tocWith(list, (e) => ids.has(e.id)));
+        await fromArchive((archive) => options.pgTools.restoreArchive(options.target, archive, { archiveMajor: options.archiveMajor, useList: listFile, singleTransaction: true, signal: stop.signal }));
+        for (const id of ids) built.add(id);
+      })()
+        .catch(() => {
+          // Left to the final step; stop building early (the server may be short of something).
+          closed = true;
+        })
+        .finally(() => {
+          running = undefined;
+          kick();
+        });
+    };
+    return {
+      add: (ids) => {
+        queue.push(...ids);
+        kick();
+      },
+      finish: async () => {
+        closed = true;
+        while (running) await running;
+        return built;
+      },
+      cancel: async () => {
+        closed = true;
+        stop.abort();
+        while (running) await running;
+      },
+    };
   }
 
   /** Watch the download for a moment: stream only when it has more than a few seconds to go. */
@@ -149,4 +226,14 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
       }
     }
   }
+}
+
+/** Builds tables' own post-data entries while the download goes on. */
+interface EarlyBuilder {
+  /** Queue entries whose table's data is in. */
+  add(ids: readonly number[]): void;
+  /** Take nothing more; wait for the run under way; the entries built. */
+  finish(): Promise<ReadonlySet<number>>;
+  /** Stop the run under way (its transaction rolls back). */
+  cancel(): Promise<void>;
 }

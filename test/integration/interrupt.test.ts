@@ -210,8 +210,9 @@ describe('pull --from-url interrupted', () => {
     cleanups.push(() => void adminQuery(`DROP DATABASE IF EXISTS "${orphan}"`));
     const res = await runCli(['pull', '--from-url', source.localhostUrl, '--to', to, '--no-snapshot'], { env });
     expect(res.exitCode, res.stderr).toBe(0);
-    expect(res.stdout).toContain(orphan);
     expect(await copiesOfPid(dead)).toEqual([]);
+    // Not asserted on stdout: every drydock run drops the orphans of any target, so a pull of a test file
+    // running beside this one may drop it first (seen in CI).
   });
 });
 

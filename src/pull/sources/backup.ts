@@ -130,6 +130,8 @@ export interface FetchedBackup {
   restore?: RestoreList | undefined;
   /** Schema and data were loaded during the download. */
   dataLoaded: boolean;
+  /** Post-data entries (tables' own indexes and keys) built during the download. */
+  built?: ReadonlySet<number>;
 }
 
 /** How to fetch a backup. */
@@ -188,7 +190,7 @@ export async function fetchBackup(deps: Pick<Deps, 'heroku'>, options: FetchBack
     prepare: async (toc) => (restore = await prepareBackupRestore(scratch, toc, options.extensions, options.excludeTableData, `backup ${backup.id} of ${app}`, options.onWarning)).list,
     onStreaming: () => (loading = true),
   });
-  return { cached: streamed.cached, cacheHit: false, restore, dataLoaded: streamed.streamed };
+  return { cached: streamed.cached, cacheHit: false, restore, dataLoaded: streamed.streamed, built: streamed.built };
 }
 
 /** Restore a fetched backup into the scratch database; returns the tables it brings and the keys left NOT VALID. */
@@ -210,6 +212,7 @@ export async function loadBackupSource(
     excludedData: (schema, name) => options.excludeTableData.some((p) => matchesTable(p, schema, name)),
     validateForeignKeys: options.validateForeignKeys,
     dataLoaded: fetched.dataLoaded,
+    ...(fetched.built ? { built: fetched.built } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   return { tables: restore.tables, notValidForeignKeys, archiveFacts: await readArchiveFacts(pgTools, fetched.cached.file, options.archiveMajor, restore.list) };

@@ -28,7 +28,7 @@
  * --allow-load, which marks every figure as loaded. The load average before and after each run is printed.
  *
  * Flags: --size-gb N[,N…] (1,2: each size its own production database and phases), --keep-data (reuse a
- * matching drydock_bench_prod[_<size>gb] and keep it), --rounds N (3), --warmup N (0), --mbit N (100),
+ * matching drydock_bench_prod_<size>gb and keep it), --rounds N (3), --warmup N (0), --mbit N (100),
  * --latency-ms N (0), --jobs N (drydock's default), --only loopback|network, --max-load N (1), --allow-load,
  * --quick (0.2 GB, 1 round), --json. DRYDOCK_BENCH_DATABASE_URL picks the server.
  * Everything it creates (targets, drydock's snapshots of them, the cache and temp dirs, the production
@@ -753,7 +753,7 @@ async function benchSize(
   const label = String(sizeGb).replace('.', '_');
   print(`=== ${sizeGb} GB ===`);
   // 1. Production (one database per size, so --keep-data keeps each).
-  const prodName = options.sizes.length > 1 ? `${DEFAULT_PROD_DATABASE}_${label}gb` : DEFAULT_PROD_DATABASE;
+  const prodName = `${DEFAULT_PROD_DATABASE}_${label}gb`;
   if (!options.keepData) cleanup.add(`drop database ${prodName}`, () => dropDatabase(server, prodName));
   const prod = await ensureProdDatabase({ server, name: prodName, sizeGb, keep: options.keepData, log: print });
   const expected: Expected = { largestTable: prod.largestTable, rows: prod.rows[prod.largestTable], indexes: prod.indexes, foreignKeys: prod.foreignKeys };

@@ -136,6 +136,8 @@ export async function downloadToCache(
     freshUrl?: () => Promise<string>;
     /** Read the complete file's table of contents (pg_restore --list); rejects when it is not a whole archive. */
     verifyArchive?: (file: string) => Promise<string>;
+    /** Awaited before the file is kept: a rejection discards it (the URL proved not to be the backup's). */
+    beforeKeep?: () => Promise<void>;
   } = {},
 ): Promise<CachedBackup> {
   const paths = cachePaths(root, app, id);
@@ -210,6 +212,7 @@ export async function downloadToCache(
       });
       if (!/^\d+; \d+ \d+ /m.test(toc)) throw new Error('the file is not a whole PostgreSQL archive: its table of contents lists nothing');
     }
+    await options.beforeKeep?.();
     const md5hex = md5.digest('hex');
     const entry: CachedBackup = { app, id, file: paths.file, bytes, md5: md5hex, sha256: sha.digest('hex'), downloadedAt: new Date().toISOString(), createdAt: options.createdAt };
     await rename(paths.part, paths.file);

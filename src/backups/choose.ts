@@ -30,6 +30,18 @@ export function newestCompleted(backups: readonly BackupSummary[]): BackupSummar
   return backups.filter((b) => b.kind === 'backup' && b.status === 'completed').sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))[0];
 }
 
+/**
+ * The backup `heroku pg:backups:url` without an id gives the URL of: the app's newest succeeded backup
+ * by creation time, whatever its database. Undefined when there is none, or when two completed backups
+ * share the newest creation time (the list prints seconds; the CLI compares finer times). Pure.
+ */
+export function backupOfUrlWithoutId(backups: readonly BackupSummary[]): BackupSummary | undefined {
+  const completed = backups.filter((b) => b.kind === 'backup' && b.status === 'completed').sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
+  const [newest, next] = completed;
+  if (!newest?.createdAt || (next && next.createdAt === newest.createdAt)) return undefined;
+  return newest;
+}
+
 /** Pick `id` (case-insensitive; it must be completed), or for 'latest' the newest completed backup. Pure; throws DrydockError. */
 export function chooseBackup(backups: readonly BackupSummary[], id: string | undefined, app: string, hints: ChooseHints, database?: ChooseDatabase): BackupSummary {
   return chooseBackupSkipping(backups, id, app, hints, new Map(), database).backup;

@@ -69,6 +69,8 @@ interface PullState {
   backup?: BackupSummary;
   /** The chosen backup's download URL, asked for during preflight. */
   backupUrl?: Promise<string> | undefined;
+  /** Rejects when the URL asked for without an id turned out not to be the chosen backup's. */
+  confirmUrl?: Promise<void> | undefined;
   fetched?: FetchedBackup;
   /** The pristine snapshot is being taken by a background process (handed over after the swap). */
   snapshotPending?: boolean;
@@ -102,7 +104,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
   const cache = deps.settings.cacheDir;
   const pause = { testPauseAt: deps.settings.testPauseAt, output: deps.output, signal: deps.signal };
   // The heroku CLI takes over a second to start: ask it while the local server is checked and cleaned.
-  const early = askHerokuEarly(deps, source);
+  const early = askHerokuEarly(deps, source, options.dryRun);
 
   return LocalServer.with(options.local, async (server) => {
     // Before anything happens (no lock, no clean-up, no scratch copy): what must never be replaced.
@@ -207,7 +209,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           task: async (s, task) => {
             if (source.kind === 'backup') {
               const chosen = await preflightBackup(deps, source, { ...early, database: early.database! }, { dryRun: options.dryRun, cache });
-              Object.assign(s, { facts: chosen.facts, backup: chosen.backup, backupUrl: chosen.backupUrl, db: await early.database });
+              Object.assign(s, { facts: chosen.facts, backup: chosen.backup, backupUrl: chosen.backupUrl, confirmUrl: chosen.confirmUrl, db: await early.database });
             } else {
               const url = source.kind === 'url' ? parseDatabaseUrl(source.url, '--from-url', deps.settings.libpq) : await early.appUrl!;
               s.facts = await inspectLiveSource(url);
@@ -263,6 +265,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
               app: backupsApp,
               backup,
               backupUrl: s.backupUrl,
+              confirmUrl: s.confirmUrl,
               cache,
               mode: deps.settings.streamRestore,
               archiveMajor: archiveMajor(),
@@ -567,16 +570,24 @@ function pullResult(options: PullOptions, state: PullState, _local: PgVersion, s
  * of backups too). The answers are awaited in preflight; a failure surfaces there, and not at all if the
  * pull stops before.
  */
-function askHerokuEarly(deps: Deps, source: PullSource): { appUrl?: Promise<DbUrl>; backups?: Promise<BackupSummary[]>; database?: Promise<HerokuDatabase>; pgInfo?: Promise<PgInfo | undefined> } {
+function askHerokuEarly(
+  deps: Deps,
+  source: PullSource,
+  dryRun: boolean,
+): { appUrl?: Promise<DbUrl>; backups?: Promise<BackupSummary[]>; backupUrl?: Promise<string>; askedAt?: number; database?: Promise<HerokuDatabase>; pgInfo?: Promise<PgInfo | undefined> } {
   const quiet = <T>(promise: Promise<T>): Promise<T> => (promise.catch(() => undefined), promise);
   if (source.kind === 'url') return {};
   const database = sourceDatabase(source);
   return {
+    askedAt: deps.clock.now(),
     appUrl: quiet(resolveAppUrl(deps, source.app, database)),
     // A backup pull: which app lists the database's backups, its names there, its version. The app's own
     // list is asked for at the same time (it is the one, unless another app pays for the database).
     database: source.kind === 'backup' ? quiet(resolveDatabase(deps.heroku, source.app, database)) : undefined,
     backups: source.kind === 'backup' && !source.capture ? quiet(deps.heroku.listBackups(source.app)) : undefined,
+    // Its download URL too, in the same round (preflight uses it only when it is the chosen backup's and
+    // the backup is not in the cache): a second round of the CLI would cost another second.
+    backupUrl: source.kind === 'backup' && !source.capture && !dryRun ? quiet(deps.heroku.backupUrl(source.app, source.id === 'latest' ? undefined : source.id)) : undefined,
     // The plan's connection limit and use, which size a live copy's streams; a failure only loses that.
     pgInfo: source.kind === 'live' ? deps.heroku.pgInfo(source.app, database).catch(() => undefined) : undefined,
   };

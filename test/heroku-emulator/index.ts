@@ -107,6 +107,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   for (const app of options.deny ?? []) access.deny(app);
   const rateLimit = new RateLimiter();
   const requests: LoggedRequest[] = [];
+  let requestHook: ((method: string, path: string) => Promise<void>) | null = null;
   let baseUrl = '';
   let publicUrl = '';
   // The sandbox holds the CLI's HOME, the TLS files and the backup store; stop() removes it all.
@@ -118,6 +119,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   async function respond(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: URLSearchParams): Promise<number> {
     try {
       const body = await readBody(req);
+      await requestHook?.(method, path);
       const fault = faults.take(method, path);
       if (fault?.delayMs) await sleep(fault.delayMs);
       if (fault?.status) return send(res, { status: fault.status, body: fault.body ?? defaultFaultBody(fault.status) });
@@ -227,6 +229,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     injectFault: (fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
     requests,
+    setRequestHook: (hook) => void (requestHook = hook),
     publicUrl,
     caCertPath,
     setTransferBehavior: (app, behavior) => transfers.setBehavior(state.get(app), behavior),

@@ -201,6 +201,11 @@ export interface Emulator {
   clearFaults(): void;
   /** Every request answered so far, oldest first. */
   requests: LoggedRequest[];
+  /**
+   * Awaited before each API request is handled (null: none): a test makes something happen at an exact
+   * moment, e.g. a backup that finishes while a URL is being asked for.
+   */
+  setRequestHook(hook: ((method: string, path: string) => Promise<void>) | null): void;
   /** https://127.0.0.1:PORT: where backup downloads (public URLs) are served. */
   publicUrl: string;
   /** The self-signed certificate of `publicUrl` (also NODE_EXTRA_CA_CERTS in `env`). */

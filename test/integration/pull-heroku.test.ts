@@ -41,6 +41,7 @@ beforeAll(async () => {
     { name: 'pull-fail', databaseUrl: prod.localhostUrl },
     { name: 'pull-old', databaseUrl: prod.localhostUrl },
     { name: 'pull-dl', databaseUrl: prod.localhostUrl },
+    { name: 'pull-race', databaseUrl: prod.localhostUrl },
   ] });
   await emu.addBackup('pull-app');
 }, 120_000);
@@ -133,6 +134,45 @@ describe('drydock pull -a APP', () => {
       expect(cached.stderr).toMatch(/they name no table of backup b001 of pull-app$/m);
       expect(await scalar(to, `SELECT count(*) AS n FROM pg_tables WHERE tablename = 'previous_marker'`)).toBe(1);
       expect((await adminQuery(`SELECT 1 FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1`, [`%${to}%`])).rows).toEqual([]);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it("asks for the newest backup's URL with the list (one round of the CLI), and never uses it when a newer backup finished meanwhile", async () => {
+    // Finished well before the pull: the URL asked for without an id is its own (confirmed by a second list).
+    await emu.addBackup('pull-race', { ageMs: 10 * 60_000 });
+    const fresh = mkdtempSync(join(tmpdir(), 'drydock-cache-'));
+    try {
+      const posts = (): string[] => emu.requests.filter((r) => r.method === 'POST' && r.path.includes('/apps/pull-race/transfers/')).map((r) => r.path);
+      const to = target('ph_race');
+      const ok = await runCli(['pull', '-a', 'pull-race', '--from', 'backup', '--to', to, '--no-snapshot'], { env: env({ DRYDOCK_CACHE_DIR: fresh }) });
+      expect(ok.exitCode, ok.stderr).toBe(0);
+      expect(posts()).toEqual(['/client/v11/apps/pull-race/transfers/1/actions/public-url']);
+      expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
+      // Now b002 finishes after both lists were read (the pull's and the CLI's) and before the URL is given.
+      const transferLists = (): number => emu.requests.filter((r) => r.method === 'GET' && r.path === '/client/v11/apps/pull-race/transfers').length;
+      const listsBefore = transferLists();
+      let added = false;
+      emu.setRequestHook(async (method, path) => {
+        if (added || method !== 'POST' || !path.endsWith('/actions/public-url')) return;
+        added = true;
+        for (let i = 0; i < 200 && transferLists() < listsBefore + 2; i++) await new Promise((r) => setTimeout(r, 50));
+        await emu.addBackup('pull-race');
+      });
+      const other = mkdtempSync(join(tmpdir(), 'drydock-cache-'));
+      try {
+        const raced = await runCli(['pull', '-a', 'pull-race', '--from', 'backup', '--to', to, '--no-snapshot'], { env: env({ DRYDOCK_CACHE_DIR: other }) });
+        expect(raced.exitCode, raced.stderr).toBe(2);
+        expect(raced.stderr).toMatch(/^error: backup b002 of pull-race finished while this pull asked for b001's download URL: the URL may be the newer backup's, so it was not used$/m);
+        expect(raced.stderr).toMatch(/^hint: nothing was changed; run again, or name the backup \(--from b001\)$/m);
+        // Nothing kept under b001's name, the working copy untouched.
+        expect(existsSync(join(other, 'backups', 'pull-race', 'b001.dump'))).toBe(false);
+        expect(await scalar(to, 'SELECT count(*) AS n FROM users')).toBe(3000);
+      } finally {
+        emu.setRequestHook(null);
+        rmSync(other, { recursive: true, force: true });
+      }
     } finally {
       rmSync(fresh, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@
  * cache (loading while it downloads when that saves time) and restored with pg_restore --jobs.
  */
 import { downloadToCache, findCached, type CachedBackup } from '../../backups/cache.js';
-import { chooseBackup } from '../../backups/choose.js';
+import { backupOfUrlWithoutId, chooseBackup } from '../../backups/choose.js';
 import { extensionsInToc, matchesTable, namedEntries, tablesWithData, withoutPrecreated, withoutTableData, type TocTable } from '../../backups/toc.js';
 import type { Deps } from '../../deps.js';
 import { DrydockError } from '../../errors.js';
@@ -34,6 +34,11 @@ export interface BackupPreflight {
   backup: BackupSummary | undefined;
   /** Its download URL, asked for during preflight when it is not in the cache. */
   backupUrl: Promise<string> | undefined;
+  /**
+   * When `backupUrl` was asked for without an id (in the same round as the list): rejects if a newer
+   * backup has finished since, so the URL may be that one's. Awaited before the download is kept.
+   */
+  confirmUrl?: Promise<void> | undefined;
   facts: SourceFacts;
 }
 
@@ -45,13 +50,14 @@ export interface BackupPreflight {
 export async function preflightBackup(
   deps: Pick<Deps, 'heroku' | 'clock'>,
   source: BackupSource,
-  early: { backups?: Promise<BackupSummary[]> | undefined; appUrl?: Promise<DbUrl> | undefined; database: Promise<HerokuDatabase> },
+  early: { backups?: Promise<BackupSummary[]> | undefined; backupUrl?: Promise<string> | undefined; askedAt?: number; appUrl?: Promise<DbUrl> | undefined; database: Promise<HerokuDatabase> },
   options: { dryRun: boolean; cache: string },
 ): Promise<BackupPreflight> {
   // The heroku CLI costs about a second a call: what is needed was asked for at once.
   const [db, listed, url] = await Promise.all([early.database, early.backups ?? Promise.resolve([]), early.appUrl?.catch(() => undefined)]);
   let backup: BackupSummary | undefined;
   let backupUrl: Promise<string> | undefined;
+  let confirmUrl: Promise<void> | undefined;
   if (!source.capture) {
     // A database another app pays for has its backups listed there.
     const backups = db.backupsApp === source.app ? listed : await deps.heroku.listBackups(db.backupsApp);
@@ -73,10 +79,25 @@ export async function preflightBackup(
         hint: 'use --capture for a fresh backup, --from live, or raise --max-age',
       });
     }
-    // Not in the cache: fetch its download URL while production is asked for its version.
+    // Not in the cache: its download URL, asked for with the list when it can be (same app; a given id,
+    // or 'latest' when the app's newest backup is this database's), else now, while production is asked
+    // for its version.
     if (!options.dryRun && !(await findCached(options.cache, db.backupsApp, backup.id, backup.createdAt))) {
-      backupUrl = deps.heroku.backupUrl(db.backupsApp, backup.id);
+      const chosen = backup;
+      const asked = db.backupsApp === source.app && early.backupUrl ? earlyUrlFor(source.id, chosen, listed, early.askedAt ?? 0) : undefined;
+      const explicit = (): Promise<string> => deps.heroku.backupUrl(db.backupsApp, chosen.id);
+      backupUrl = asked && early.backupUrl ? early.backupUrl.catch(explicit) : explicit();
       backupUrl.catch(() => undefined);
+      if (asked === 'latest') {
+        // The URL is of the app's newest backup when the CLI asked. The chosen one had finished before the
+        // CLI started (earlyUrlFor); one that finished after that would be newer, and a list read now,
+        // after the CLI answered, shows it.
+        confirmUrl = early.backupUrl!.then(
+          () => confirmNewest(deps, source.app, chosen),
+          () => undefined, // the URL was asked for again by id
+        );
+        confirmUrl.catch(() => undefined);
+      }
     }
   }
   const facts: SourceFacts = {};
@@ -90,7 +111,33 @@ export async function preflightBackup(
   }
   // pg:info of this very database (an app's first listed database may be a follower on another major).
   if (facts.major === undefined) facts.major = db.version ? parseVersion(db.version)?.major : undefined;
-  return { backup, backupUrl, facts };
+  return { backup, backupUrl, confirmUrl, facts };
+}
+
+/** How long before the CLI was started the chosen backup must have finished (Heroku's clock and ours may differ). */
+export const EARLY_URL_FINISHED_BEFORE_MS = 60_000;
+
+/**
+ * Whether the URL asked for with the list (`askedAt`: when the CLI was started) is `chosen`'s: 'id' (it
+ * was asked for by that id), 'latest' (asked for without an id; to be confirmed by a list read after it
+ * came), or not. Without an id the CLI reads the list itself, maybe before or after `listed` was read:
+ * the chosen backup must be the app's newest in `listed` and have finished well before the CLI started,
+ * so that the CLI saw it too. Pure.
+ */
+export function earlyUrlFor(id: string, chosen: BackupSummary, listed: readonly BackupSummary[], askedAt: number): 'id' | 'latest' | undefined {
+  if (id !== 'latest') return id.toLowerCase() === chosen.id.toLowerCase() ? 'id' : undefined;
+  const finished = chosen.finishedAt ? Date.parse(chosen.finishedAt) : Number.NaN;
+  if (!(finished < askedAt - EARLY_URL_FINISHED_BEFORE_MS)) return undefined;
+  return backupOfUrlWithoutId(listed)?.id === chosen.id ? 'latest' : undefined;
+}
+
+/** Rejects when the app's newest backup (as `heroku pg:backups:url` picks it) is no longer `chosen`. */
+async function confirmNewest(deps: Pick<Deps, 'heroku'>, app: string, chosen: BackupSummary): Promise<void> {
+  const now = backupOfUrlWithoutId(await deps.heroku.listBackups(app));
+  if (now?.id === chosen.id) return;
+  throw new DrydockError(`backup ${now?.id ?? 'of another database'} of ${app} finished while this pull asked for ${chosen.id}'s download URL: the URL may be the newer backup's, so it was not used`, {
+    hint: `nothing was changed; run again, or name the backup (--from ${chosen.id})`,
+  });
 }
 
 /** The entries of a backup to restore, and the tables whose data it brings. */
@@ -140,6 +187,8 @@ export interface FetchBackupOptions {
   app: string;
   backup: BackupSummary;
   backupUrl: Promise<string> | undefined;
+  /** Rejects when `backupUrl` may not be the backup's (BackupPreflight.confirmUrl): awaited before the download is kept. */
+  confirmUrl?: Promise<void> | undefined;
   cache: string;
   mode: StreamRestoreMode;
   archiveMajor: number;
@@ -170,6 +219,7 @@ export async function fetchBackup(deps: Pick<Deps, 'heroku'>, options: FetchBack
       // The URL was signed during preflight: a download that starts after it expired asks again.
       freshUrl: () => deps.heroku.backupUrl(app, backup.id),
       verifyArchive: (file) => options.pgTools.listArchive(file, options.archiveMajor),
+      ...(options.confirmUrl ? { beforeKeep: () => options.confirmUrl! } : {}),
       ...hooks,
       ...(options.afterFirstChunk ? { afterFirstChunk: options.afterFirstChunk } : {}),
       onProgress: (p) => {

@@ -29,7 +29,8 @@
  *
  * Flags: --size-gb N[,N…] (1,2: each size its own production database and phases), --keep-data (reuse a
  * matching drydock_bench_prod_<size>gb and keep it), --rounds N (3), --warmup N (0), --mbit N (100),
- * --latency-ms N (0), --jobs N (drydock's default), --only loopback|network, --max-load N (1), --allow-load,
+ * --latency-ms N (0), --jobs N (drydock's default), --only loopback|network, --subjects LIST (a partial run
+ * of some subjects, for looking into them; its ratios are incomplete), --max-load N (1), --allow-load,
  * --quick (0.2 GB, 1 round), --json. DRYDOCK_BENCH_DATABASE_URL picks the server.
  * Everything it creates (targets, drydock's snapshots of them, the cache and temp dirs, the production
  * database unless --keep-data) is removed at the end, on failure and on Ctrl-C.
@@ -90,7 +91,7 @@ import { DEFAULT_PROD_DATABASE, ensureProdDatabase, type ProdDatabase } from './
 import { Link, startThrottleProxy, type ThrottleProxy } from './throttle-proxy.js';
 
 const USAGE =
-  'usage: tsx scripts/bench/pull.ts [--size-gb 1,2] [--keep-data] [--rounds 3] [--warmup 0] [--mbit 100] [--latency-ms 0] [--jobs N] [--only loopback|network] [--max-load 1] [--allow-load] [--quick] [--json]';
+  'usage: tsx scripts/bench/pull.ts [--size-gb 1,2] [--keep-data] [--rounds 3] [--warmup 0] [--mbit 100] [--latency-ms 0] [--jobs N] [--only loopback|network] [--subjects heroku,live,backup-cold,backup-warm,snapshot] [--max-load 1] [--allow-load] [--quick] [--json]';
 
 const HEROKU_BIN = join(ROOT, 'node_modules/.bin/heroku');
 const GNU_TIME = '/usr/bin/time';
@@ -108,12 +109,23 @@ interface Options {
   latencyMs: number;
   jobs: number | undefined;
   only: 'loopback' | 'network' | undefined;
+  /** Only these subjects (heroku, live, backup-cold, backup-warm, snapshot): a partial run, for looking into one. */
+  subjects: Set<string> | undefined;
   quick: boolean;
   json: boolean;
   /** Refuse to start when the 1-minute load average is above this (a loaded machine flatters overlapping work). */
   maxLoad: number;
   /** Run anyway on a loaded machine, marking every figure as such. */
   allowLoad: boolean;
+}
+
+const SUBJECT_KEYS = ['heroku', 'live', 'backup-cold', 'backup-warm', 'snapshot'];
+
+function subjectKeys(list: string): Set<string> {
+  const keys = list.split(',').map((k) => k.trim());
+  const unknown = keys.filter((k) => !SUBJECT_KEYS.includes(k));
+  if (unknown.length || !keys.length) throw new Error(`--subjects takes ${SUBJECT_KEYS.join(', ')}, not "${unknown.join(',')}"\n${USAGE}`);
+  return new Set(keys);
 }
 
 function parseOptions(): Options {
@@ -126,6 +138,7 @@ function parseOptions(): Options {
     'latency-ms': { type: 'string', default: '0' },
     jobs: { type: 'string' },
     only: { type: 'string' },
+    subjects: { type: 'string' },
     quick: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     'max-load': { type: 'string', default: '1' },
@@ -151,6 +164,7 @@ function parseOptions(): Options {
     latencyMs: positive('latency-ms', values['latency-ms'], true),
     jobs: values.jobs === undefined ? undefined : count('jobs', values.jobs, 1),
     only: values.only,
+    subjects: values.subjects === undefined ? undefined : subjectKeys(values.subjects),
     quick: values.quick,
     json: values.json,
   };
@@ -233,7 +247,7 @@ function taskBreakdown(stdout: string): string[] {
     if (e.kind !== 'STARTED') continue;
     const end = events.slice(i + 1).find((x) => x.kind !== 'STARTED');
     if (!end) continue;
-    out.push(`${String(Math.round((end.at - e.at) / 1000)).padStart(4)} s  ${end.title.length > 110 ? `${end.title.slice(0, 107)}…` : end.title}`);
+    out.push(`${String(Math.round((end.at - e.at) / 1000)).padStart(4)} s  ${end.title.length > 200 ? `${end.title.slice(0, 197)}…` : end.title}`);
   }
   return out;
 }
@@ -802,12 +816,12 @@ async function benchSize(
     print(`setup     drydock pull --from backup into ${snapTarget} (warm cache + pristine snapshot), untimed: ${elapsedS(t0)} s`);
     print();
 
-    const pairs = [
-      herokuSubject(ctx, 'heroku pg:pull', app, t('heroku')),
-      liveSubject(ctx, 'drydock pull --from live', app, t('live')),
-      backupSubject(ctx, 'drydock pull --from backup, cold cache', app, t('bcold'), join(workDir, 'cache-cold'), true),
-      backupSubject(ctx, 'drydock pull --from backup, warm cache', app, t('bwarm'), warmCache, false),
-      makeSubject(ctx, {
+    const pairs = chosen([
+      ['heroku', herokuSubject(ctx, 'heroku pg:pull', app, t('heroku'))],
+      ['live', liveSubject(ctx, 'drydock pull --from live', app, t('live'))],
+      ['backup-cold', backupSubject(ctx, 'drydock pull --from backup, cold cache', app, t('bcold'), join(workDir, 'cache-cold'), true)],
+      ['backup-warm', backupSubject(ctx, 'drydock pull --from backup, warm cache', app, t('bwarm'), warmCache, false)],
+      ['snapshot', makeSubject(ctx, {
         name: 'drydock snapshot restore pristine',
         kind: 'drydock',
         target: snapTarget,
@@ -815,8 +829,8 @@ async function benchSize(
         args: [CLI, 'snapshot', 'restore', 'pristine', '--to', snapTarget],
         env: drydockEnv(ctx, warmCache),
         fresh: false,
-      }),
-    ];
+      })],
+    ]);
     print('A. loopback: production on the same server, no network');
     for (const p of pairs) print(`   ${p.result.name.padEnd(40)} $ ${p.result.command}`);
     loop = await runPhase(ctx, 'A. loopback', pairs);
@@ -837,11 +851,11 @@ async function benchSize(
     cleanup.add('close the download proxy', () => routed.proxy.close());
     print(`link      ${link.describe()}, shared by both proxies: Postgres 127.0.0.1:${pgProxy.port} → :${serverPort} (${slowApp}'s DATABASE_URL); backups: ${routed.how}`);
     print();
-    const pairs = [
-      herokuSubject(ctx, `heroku pg:pull @${options.mbit} Mbit`, slowApp, t('heroku_net'), link),
-      liveSubject(ctx, `drydock pull --from live @${options.mbit} Mbit`, slowApp, t('live_net'), link),
-      backupSubject(ctx, `drydock pull --from backup, cold @${options.mbit} Mbit`, slowApp, t('bcold_net'), join(workDir, 'cache-cold-net'), true, link),
-    ];
+    const pairs = chosen([
+      ['heroku', herokuSubject(ctx, `heroku pg:pull @${options.mbit} Mbit`, slowApp, t('heroku_net'), link)],
+      ['live', liveSubject(ctx, `drydock pull --from live @${options.mbit} Mbit`, slowApp, t('live_net'), link)],
+      ['backup-cold', backupSubject(ctx, `drydock pull --from backup, cold @${options.mbit} Mbit`, slowApp, t('bcold_net'), join(workDir, 'cache-cold-net'), true, link)],
+    ]);
     print(`B. through the limited link (${link.describe()})`);
     for (const p of pairs) print(`   ${p.result.name.padEnd(40)} $ ${p.result.command}`);
     net = await runPhase(ctx, 'B. limited link', pairs);
@@ -850,6 +864,10 @@ async function benchSize(
   }
 
   return { sizeGb, prod, loop, net, backups };
+
+  function chosen<T>(subjects: Array<[string, T]>): T[] {
+    return subjects.filter(([key]) => !options.subjects || options.subjects.has(key)).map(([, subject]) => subject);
+  }
 }
 
 runMain('bench:pull failed', main);

@@ -336,7 +336,7 @@ export async function runPull(deps: Deps, options: PullOptions): Promise<PullRes
           title: 'Verify the copy',
           skip: unlessDryRun,
           task: async (s, task) => {
-            const verified = await withClient(withDatabase(options.local, s.scratch!), (client) => verifyCopy(client, { tables: s.tables ?? [], live: s.live, archive: s.archiveFacts }, new Set(s.live?.analyzed ?? [])));
+            const verified = await withClient(withDatabase(options.local, s.scratch!), (client) => verifyCopy(client, { tables: s.tables ?? [], live: s.live, archive: s.archiveFacts }, new Set([...(s.live?.analyzed ?? []), ...(s.fetched?.analyzed ?? [])])));
             s.schemaVersion = verified.schemaVersion;
             task.title = `Verified: ${verified.tables} table(s) present${verified.rows !== undefined ? `, ${verified.rows} rows copied and counted` : ''}, schema version ${verified.schemaVersion}`;
           },

@@ -49,6 +49,12 @@ export interface EarlyTable {
   names: string[];
   /** The INDEX and CONSTRAINT entries that belong to it alone. */
   entryIds: number[];
+  /**
+   * The table to ANALYZE once those are built (schema and name), when its statistics are then complete:
+   * all its indexes are among them (an expression index has statistics of its own) and it has no extended
+   * statistics (created in post-data). Undefined otherwise, or when its name reads two ways.
+   */
+  analyze: { schema: string; name: string } | undefined;
 }
 
 /**
@@ -68,13 +74,20 @@ export function planEarlyPostData(verboseToc: string, list: string): EarlyTable[
   for (const entry of all) {
     if (!listed.has(entry.id) || !entry.desc.startsWith('TABLE DATA ')) continue;
     const named = namedEntryOf(entry.line, 'TABLE DATA');
-    const table: EarlyTable = { dataId: entry.id, names: (named?.candidates ?? []).map((c) => `${c.schema}.${c.name}`), entryIds: [] };
+    const candidates = named?.candidates ?? [];
+    const table: EarlyTable = { dataId: entry.id, names: candidates.map((c) => `${c.schema}.${c.name}`), entryIds: [], analyze: candidates.length === 1 ? candidates[0] : undefined };
     tables.push(table);
     // TABLE DATA depends on its TABLE entry; post-data entries name the TABLE entry.
     for (const dep of entry.deps) if (byId.get(dep)?.desc.startsWith('TABLE ') && !byId.get(dep)?.desc.startsWith('TABLE DATA ')) tableOfTableEntry.set(dep, table);
   }
+  const late = new Set<EarlyTable>();
   for (const entry of all) {
     if (!listed.has(entry.id)) continue;
+    // Extended statistics, and indexes built in the final step, would be missed by an early ANALYZE.
+    const lateFor = (): void => {
+      for (const dep of entry.deps) if (tableOfTableEntry.has(dep)) late.add(tableOfTableEntry.get(dep)!);
+    };
+    if (entry.desc.startsWith('STATISTICS ')) lateFor();
     const isIndex = entry.classOid === 1259 && entry.desc.startsWith('INDEX ') && !entry.desc.startsWith('INDEX ATTACH ');
     const isKey = entry.classOid === 2606 && entry.desc.startsWith('CONSTRAINT ');
     if (!isIndex && !isKey) continue;
@@ -82,9 +95,13 @@ export function planEarlyPostData(verboseToc: string, list: string): EarlyTable[
     const deps = [...new Set(entry.deps)];
     const owners = deps.filter((dep) => tableOfTableEntry.has(dep));
     const others = deps.filter((dep) => !tableOfTableEntry.has(dep));
-    if (owners.length !== 1 || !others.every((dep) => preData.has(dep) && !byId.get(dep)?.desc.startsWith('TABLE '))) continue;
+    if (owners.length !== 1 || !others.every((dep) => preData.has(dep) && !byId.get(dep)?.desc.startsWith('TABLE '))) {
+      if (isIndex) lateFor();
+      continue;
+    }
     tableOfTableEntry.get(owners[0]!)!.entryIds.push(entry.id);
   }
+  for (const table of late) table.analyze = undefined;
   return tables;
 }
 

@@ -23,7 +23,9 @@ import type { PgTools } from '../pg/pg-tools.js';
 import type { DbUrl } from '../pg/url.js';
 import type { CachedBackup } from '../backups/cache.js';
 import { tocWith } from '../backups/toc.js';
-import { DataLoadTracker, planEarlyPostData } from './early-post-data.js';
+import { cancelOnAbort, withClient } from '../pg/client.js';
+import { quoteQualified } from '../pg/ident.js';
+import { DataLoadTracker, planEarlyPostData, type EarlyTable } from './early-post-data.js';
 import { tailFile, type FileTail } from './tail-file.js';
 
 /** How the restore follows the download. */
@@ -62,6 +64,8 @@ export interface DownloadWhileRestoringResult {
   streamed: boolean;
   /** The post-data entries (tables' own indexes and keys) already built while the download went on. */
   built: ReadonlySet<number>;
+  /** The tables (`schema.name`) analyzed once their data and indexes were in. */
+  analyzed: ReadonlySet<string>;
 }
 
 /** Download a backup and load its schema and data at the same time. */
@@ -103,7 +107,7 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
     const toc = await tableOfContents();
     const list = await options.prepare(toc);
     if (options.mode === 'auto' && !(await worthStreaming())) {
-      return { cached: await download, toc, list, streamed: false, built: new Set() };
+      return { cached: await download, toc, list, streamed: false, built: new Set(), analyzed: new Set() };
     }
     const listFile = join(work, 'restore.list');
     await writeFile(listFile, list);
@@ -122,7 +126,7 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
     // The table of contents is complete: it says which entries each table's data unlocks.
     const plan = planEarlyPostData(await fromArchive((archive) => options.pgTools.listArchive(archive, options.archiveMajor, { dependencies: true })), list);
     early = earlyBuilder(list, fromArchive);
-    const tracker = new DataLoadTracker(plan, (table) => early!.add(table.entryIds));
+    const tracker = new DataLoadTracker(plan, (table) => early!.add(table));
     options.onStreaming?.();
     const restore = options.pgTools.restoreArchive(options.target, tail.readable, {
       archiveMajor: options.archiveMajor,
@@ -139,8 +143,8 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
     if (downloaded.status === 'rejected') throw downloaded.reason;
     if (restored.status === 'rejected') throw restored.reason;
     // The last table's entries are left to the final step, which builds them with --jobs.
-    const built = await early.finish();
-    return { cached: downloaded.value, toc, list, streamed: true, built };
+    const { built, analyzed } = await early.finish();
+    return { cached: downloaded.value, toc, list, streamed: true, built, analyzed };
   } catch (error) {
     abort.abort();
     await early?.cancel();
@@ -152,25 +156,42 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
   }
 
   /**
-   * Builds the entries it is given, one pg_restore at a time, each run taking all that queued up while the
-   * previous ran, in one transaction: a run that fails leaves nothing behind, and its entries to the final
-   * step (which reports the error, if it is one).
+   * Builds the entries of the tables it is given, one pg_restore at a time, each run taking all that
+   * queued up while the previous ran, in one transaction: a run that fails leaves nothing behind, and its
+   * entries to the final step (which reports the error, if it is one). Then ANALYZEs those tables whose
+   * statistics are complete, as the live copy does with a stream that has nothing left to copy.
    */
   function earlyBuilder(list: string, fromArchive: <T>(use: (archive: string) => Promise<T>) => Promise<T>): EarlyBuilder {
-    const queue: number[] = [];
+    const queue: EarlyTable[] = [];
     const built = new Set<number>();
+    const analyzed = new Set<string>();
     const stop = new AbortController();
     let running: Promise<void> | undefined;
     let closed = false;
     let runs = 0;
     const kick = (): void => {
       if (running || closed || !queue.length) return;
-      const ids = new Set(queue.splice(0));
+      const tables = queue.splice(0);
+      const ids = new Set(tables.flatMap((t) => t.entryIds));
       running = (async () => {
-        const listFile = join(work, `early-${++runs}.list`);
-        await writeFile(listFile, tocWith(list, (e) => ids.has(e.id)));
-        await fromArchive((archive) => options.pgTools.restoreArchive(options.target, archive, { archiveMajor: options.archiveMajor, useList: listFile, singleTransaction: true, signal: stop.signal }));
-        for (const id of ids) built.add(id);
+        if (ids.size) {
+          const listFile = join(work, `early-${++runs}.list`);
+          await writeFile(listFile, tocWith(list, (e) => ids.has(e.id)));
+          await fromArchive((archive) => options.pgTools.restoreArchive(options.target, archive, { archiveMajor: options.archiveMajor, useList: listFile, singleTransaction: true, signal: stop.signal }));
+          for (const id of ids) built.add(id);
+        }
+        const toAnalyze = tables.flatMap((t) => (t.analyze ? [t.analyze] : []));
+        if (toAnalyze.length && !stop.signal.aborted) {
+          await withClient(options.target, async (client) => {
+            const stopCancelling = cancelOnAbort(options.target, client, stop.signal);
+            try {
+              await client.query(`ANALYZE ${toAnalyze.map((t) => quoteQualified(t.schema, t.name)).join(', ')}`);
+            } finally {
+              await stopCancelling();
+            }
+          }, { applicationName: 'drydock pull (analyze)' });
+          for (const t of toAnalyze) analyzed.add(`${t.schema}.${t.name}`);
+        }
       })()
         .catch(() => {
           // Left to the final step; stop building early (the server may be short of something).
@@ -182,14 +203,14 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
         });
     };
     return {
-      add: (ids) => {
-        queue.push(...ids);
+      add: (table) => {
+        queue.push(table);
         kick();
       },
       finish: async () => {
         closed = true;
         while (running) await running;
-        return built;
+        return { built, analyzed };
       },
       cancel: async () => {
         closed = true;
@@ -230,10 +251,10 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
 
 /** Builds tables' own post-data entries while the download goes on. */
 interface EarlyBuilder {
-  /** Queue entries whose table's data is in. */
-  add(ids: readonly number[]): void;
-  /** Take nothing more; wait for the run under way; the entries built. */
-  finish(): Promise<ReadonlySet<number>>;
+  /** Queue a table whose data is in. */
+  add(table: EarlyTable): void;
+  /** Take nothing more; wait for the run under way; the entries built and the tables analyzed. */
+  finish(): Promise<{ built: ReadonlySet<number>; analyzed: ReadonlySet<string> }>;
   /** Stop the run under way (its transaction rolls back). */
   cancel(): Promise<void>;
 }

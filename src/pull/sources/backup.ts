@@ -179,6 +179,8 @@ export interface FetchedBackup {
   dataLoaded: boolean;
   /** Post-data entries (tables' own indexes and keys) built during the download. */
   built?: ReadonlySet<number>;
+  /** Tables (`schema.name`) analyzed during the download, their statistics complete. */
+  analyzed?: ReadonlySet<string>;
 }
 
 /** How to fetch a backup. */
@@ -240,7 +242,7 @@ export async function fetchBackup(deps: Pick<Deps, 'heroku'>, options: FetchBack
     prepare: async (toc) => (restore = await prepareBackupRestore(scratch, toc, options.extensions, options.excludeTableData, `backup ${backup.id} of ${app}`, options.onWarning)).list,
     onStreaming: () => (loading = true),
   });
-  return { cached: streamed.cached, cacheHit: false, restore, dataLoaded: streamed.streamed, built: streamed.built };
+  return { cached: streamed.cached, cacheHit: false, restore, dataLoaded: streamed.streamed, built: streamed.built, analyzed: streamed.analyzed };
 }
 
 /** Restore a fetched backup into the scratch database; returns the tables it brings and the keys left NOT VALID. */

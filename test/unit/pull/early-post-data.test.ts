@@ -39,6 +39,22 @@ describe('planEarlyPostData', () => {
     expect(plan.flatMap((t) => t.entryIds)).not.toEqual(expect.arrayContaining([3494, 3495, 3497]));
   });
 
+  it('ANALYZEs a table early only when all its indexes are built early and it has no extended statistics (and its name reads one way)', () => {
+    const analyze = (toc: string): Record<string, string | undefined> =>
+      Object.fromEntries(planEarlyPostData(toc, toc).map((t) => [t.names[0]!, t.analyze ? `${t.analyze.schema}.${t.analyze.name}` : undefined]));
+    expect(analyze(TOC)).toEqual({
+      'public.empty_t': 'public.empty_t',
+      // Its index is attached to its parent's: built in the final step, so its statistics wait too.
+      'public.measures_2024': undefined,
+      'public.order items': undefined,
+      'public.rooms': 'public.rooms',
+      // The expression index (its own statistics) is built early too.
+      'public.users': 'public.users',
+    });
+    const withStats = TOC.replace('3504; 1259 17102 INDEX', '3999; 3381 17200 STATISTICS public rooms_stats postgres\n;\tdepends on: 219\n3504; 1259 17102 INDEX');
+    expect(analyze(withStats)['public.rooms']).toBeUndefined();
+  });
+
   it('reads dependencies that pg_dump lists twice, and entries without any', () => {
     const entries = verboseTocEntries(TOC);
     expect(entries.find((e) => e.id === 3508)?.deps).toEqual([219, 219]);

@@ -135,9 +135,9 @@ async function explain(sourceUrl: string, copyUrl: string, diffs: string[]): Pro
   return out.join('\n');
 }
 
-async function pullAndCompare(fixture: Fixture, label: string, args: (to: string) => string[]): Promise<{ run: CliRun; diffs: string[]; report: string }> {
+async function pullAndCompare(fixture: Fixture, label: string, args: (to: string) => string[], extraEnv: Record<string, string> = {}): Promise<{ run: CliRun; diffs: string[]; report: string }> {
   const to = target(label);
-  const run = await runCli(args(to), { env: env(), timeoutMs: 170_000 });
+  const run = await runCli(args(to), { env: { ...env(), ...extraEnv }, timeoutMs: 170_000 });
   if (run.exitCode !== 0) {
     const errors = run.stderr.split('\n').filter((l) => /^(error|hint):/.test(l));
     return { run, diffs: [`pull failed (exit ${run.exitCode}): ${(errors.length ? errors : run.stderr.trim().split('\n').slice(-3)).join(' | ')}`], report: run.stderr.trim().split('\n').slice(-25).join('\n') };
@@ -189,6 +189,17 @@ for (const fixture of fixtures) {
     it(`${fixture.name}: a backup pull (-a APP --from backup) equals the source`, async () => {
       const { diffs, report } = await pullAndCompare(fixture, `${fixture.label}_bak`, (to) => ['pull', '-a', fixture.app, '--from', 'backup', '--to', to, '--json', '--no-snapshot']);
       expect(diffs, report).toEqual([]);
+    });
+
+    it(`${fixture.name}: a backup pull loaded as it downloads (each table's indexes and keys built as its data comes in) equals the source`, async () => {
+      const cold = mkdtempSync(join(tmpdir(), 'drydock-cache-fid-stream-'));
+      try {
+        const { run, diffs, report } = await pullAndCompare(fixture, `${fixture.label}_str`, (to) => ['pull', '-a', fixture.app, '--from', 'backup', '--to', to, '--no-snapshot'], { DRYDOCK_CACHE_DIR: cold, DRYDOCK_STREAM_RESTORE: '1' });
+        expect(diffs, report).toEqual([]);
+        expect(run.stdout).toMatch(/schema and data loaded as it arrived/);
+      } finally {
+        rmSync(cold, { recursive: true, force: true });
+      }
     });
   });
 }

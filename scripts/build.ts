@@ -12,10 +12,10 @@
  * (src/package-root.ts), not relative to a module, so chunks may live anywhere under dist/.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** dist/, or DRYDOCK_BUILD_OUT (another folder, to compare builds side by side). */
@@ -29,6 +29,23 @@ const OUT = process.env.DRYDOCK_BUILD_OUT ?? join(ROOT, 'dist');
  */
 const BUNDLED = new Set(['commander']);
 const EXTERNAL = Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies).filter((name) => !BUNDLED.has(name));
+
+/**
+ * commander requires node:child_process as it loads, for executable subcommands (drydock has none);
+ * loading it (with net, dgram, stream wrappers…) costs every run several milliseconds. commander gets a
+ * stand-in that loads the real module on first use (it only calls spawn).
+ */
+const lazyChildProcessForCommander: Plugin = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    const commanderDir = `${sep}node_modules${sep}commander${sep}`;
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (args.importer.includes(commanderDir) ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
+      contents: "let real; module.exports = new Proxy({}, { get: (_, name) => (real ??= require('node:child_process'))[name] });",
+      loader: 'js',
+    }));
+  },
+};
 
 rmSync(OUT, { recursive: true, force: true });
 await build({
@@ -46,4 +63,5 @@ await build({
   // Bundled CommonJS (commander) calls require() for node: builtins; ESM has none, so each file gets one.
   banner: { js: "import { createRequire as __drydockCreateRequire } from 'node:module';\nconst require = __drydockCreateRequire(import.meta.url);" },
   external: EXTERNAL,
+  plugins: [lazyChildProcessForCommander],
 });

@@ -14,6 +14,7 @@ import { asInterrupted, ConfigError, EXIT, interruptedBy } from './errors.js';
 import { installInterruptHandlers } from './interrupt.js';
 import { exitQuietlyWhenStdoutCloses, Output } from './output.js';
 import { readEnvironment, resolveGlobalSettings, type Environment, type GlobalFlags } from './settings.js';
+import { precompilePgQuery } from './sql/pg-query.js';
 
 /** The package version, kept in one place for --version. */
 export const VERSION = '0.1.0';
@@ -67,6 +68,16 @@ export async function loadCommands(argv?: readonly string[]): Promise<RegisterCo
   return Promise.all((name ? [name] : Object.keys(COMMANDS)).map((n) => COMMANDS[n]!()));
 }
 
+/** Options of `lint` that print without reading any SQL. */
+const LINT_WITHOUT_SQL = new Set(['--explain', '--list-rules', '-h', '--help', '-V', '--version']);
+
+/** True when `argv` runs `drydock lint` on SQL files (not its --help, --explain or --list-rules). */
+export function lintsSql(argv: readonly string[]): boolean {
+  if (commandNameOf(argv) !== 'lint') return false;
+  const end = argv.indexOf('--');
+  return !(end < 0 ? argv : argv.slice(0, end)).some((arg) => LINT_WITHOUT_SQL.has(arg.replace(/=.*$/, '')));
+}
+
 /** What a run shares with the signal handlers main() installs. */
 export interface RunContext {
   /** Aborted by the first SIGINT/SIGTERM; becomes Deps.signal. */
@@ -113,6 +124,8 @@ export function buildProgram(setExit: (code: number) => void, env: Environment, 
 
 /** Parse argv and run; returns the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
+  // A lint run's parser compiles on V8's threads while this process loads the linter and walks folders.
+  if (lintsSql(argv)) precompilePgQuery();
   // `.env` is loaded before commander parses, so variables declared on options (Option.env) see it too.
   const env = readEnvironment();
   exitQuietlyWhenStdoutCloses();

@@ -3,7 +3,7 @@
  * at most MAX_SQL_FILE_BYTES, so a device (/dev/zero) or a huge file is refused at once instead of
  * exhausting memory. Failures are one-line errors naming the path (fsError).
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -28,8 +28,11 @@ function refusal(info: { isFile(): boolean; size: number }, display: string): Dr
   return undefined;
 }
 
-/** Read an SQL file (synchronously: a folder of small files reads faster this way), refusing devices, pipes and files over the limit. */
-export function readSqlFileSync(path: string, display = path): Buffer {
+/**
+ * Open an SQL file for reading and run `read` on it once it is known to be a regular file within the
+ * limit; the checks and the read use the same descriptor, so what was checked is what is read.
+ */
+function withSqlFile<T>(path: string, display: string, read: (fd: number, size: number) => T): T {
   let fd: number;
   try {
     fd = openSync(path, READ_FLAGS);
@@ -40,19 +43,34 @@ export function readSqlFileSync(path: string, display = path): Buffer {
     const info = fstatSync(fd);
     const refused = refusal(info, display);
     if (refused) throw refused;
-    const buffer = Buffer.alloc(info.size);
-    let at = 0;
-    while (at < info.size) {
-      const n = readSync(fd, buffer, at, info.size - at, at);
-      if (n === 0) break;
-      at += n;
-    }
-    return buffer.subarray(0, at);
+    return read(fd, info.size);
   } catch (error) {
     throw fsError(error, 'read', display);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Read an SQL file (synchronously: a folder of small files reads faster this way), refusing devices, pipes and files over the limit. */
+export function readSqlFileSync(path: string, display = path): Buffer {
+  return withSqlFile(path, display, (fd, size) => {
+    const buffer = Buffer.alloc(size);
+    let at = 0;
+    while (at < size) {
+      const n = readSync(fd, buffer, at, size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return buffer.subarray(0, at);
+  });
+}
+
+/**
+ * readSqlFileSync as text (UTF-8, invalid bytes as U+FFFD, like Buffer#toString): Node decodes the file
+ * as it reads it, in one call, which for a folder of hundreds of small files is measurably cheaper.
+ */
+export function readSqlTextSync(path: string, display = path): string {
+  return withSqlFile(path, display, (fd) => readFileSync(fd, 'utf8'));
 }
 
 /**

@@ -8,7 +8,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { ConfigError } from '../errors.js';
-import { readSqlFileSync } from '../files.js';
+import { readSqlTextSync } from '../files.js';
 import type { MigrationFile } from '../migrate/types.js';
 import { ensureParser } from '../sql/parse.js';
 import { showRelation, type RangeVar } from './ast.js';
@@ -487,7 +487,7 @@ export async function lintFiles(paths: readonly string[], options: LintFilesOpti
     if (target.replayOnly && model.fromCatalog) continue;
     // Synchronous on purpose: a migrations folder is many small files, and one thread-pool round
     // trip per open/stat/read/close costs more than the reads themselves. Regular files up to 10 MB.
-    const text = readSqlFileSync(target.path, target.display).toString('utf8');
+    const text = readSqlTextSync(target.path, target.display);
     if (target.replayOnly) replayFile(target.display, text, options);
     else files.push(lintFile(target.display, text, options));
   }

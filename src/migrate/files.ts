@@ -3,8 +3,8 @@
  * `-- migrate:up` section and optionally a `-- migrate:down` section. This module reads the
  * layout only; SQL syntax is checked by the runner (src/sql/parse.ts) before anything is applied.
  */
-import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename, join, resolve } from 'node:path';
 
 import { MigrationError } from '../errors.js';
@@ -43,7 +43,7 @@ export function parseMigrationFile(path: string, content: string | Uint8Array): 
   const fileName = basename(path);
   const { version, name } = parseFileName(fileName);
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-  const checksum = createHash('sha256').update(bytes).digest('hex');
+  const checksum = sha256Hex(bytes);
   const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
   const { up, down, irreversible } = parseMigrationText(fileName, text);
   return {
@@ -56,6 +56,18 @@ export function parseMigrationFile(path: string, content: string | Uint8Array): 
     down,
     irreversible,
   };
+}
+
+let crypto: typeof import('node:crypto') | undefined;
+
+/**
+ * The sha256 of `bytes` in hex. node:crypto is loaded on the first checksum, not with this module:
+ * `drydock lint` reads migrations through this module and never needs it (loading it costs a short
+ * run several milliseconds).
+ */
+function sha256Hex(bytes: Uint8Array): string {
+  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return crypto.createHash('sha256').update(bytes).digest('hex');
 }
 
 /** The sections of a migration file's text (what parseMigrationFile reads, without the file name rules). */

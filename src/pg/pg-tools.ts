@@ -10,7 +10,6 @@
  * Later jobs (pull, restore) add methods here (`dump({ url, file })`, `restore(…)`) on the same
  * `tool()` and `pgEnv()` helpers.
  */
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { ToolError } from '../errors.js';
@@ -175,7 +174,8 @@ export class PgTools {
   async psqlFile(url: DbUrl, file: string, options: PsqlFileOptions = {}): Promise<RunResult> {
     const tool = await this.tool('psql', options.serverMajor ?? (await this.serverMajor(url)));
     // psql runs -c and -f in order in one session: the key is fresh, so the file cannot lift the restriction.
-    const key = options.restrict && psqlKnowsRestrict(tool.version) ? randomBytes(24).toString('hex') : undefined;
+    // node:crypto is imported here, not at the top: every command loads this module, and most never need it.
+    const key = options.restrict && psqlKnowsRestrict(tool.version) ? (await import('node:crypto')).randomBytes(24).toString('hex') : undefined;
     const body = key ? ['-c', `\\restrict ${key}`, '-f', file, '-c', `\\unrestrict ${key}`] : ['-f', file];
     const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...(options.singleTransaction ? ['-1'] : []), ...body];
     return this.run(tool, url, args, {

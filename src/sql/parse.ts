@@ -8,8 +8,6 @@
  * code units. `SourceLocator` converts between them; everything this module returns is a string
  * index (`start`, `end`) or a 1-based line and code-point column.
  */
-import { setFlagsFromString } from 'node:v8';
-
 import { MigrationError } from '../errors.js';
 import { loadPgQuery, PgQueryError } from './pg-query.js';
 import { spanAt } from './scan.js';
@@ -86,10 +84,6 @@ export function ensureParser(): Promise<void> {
   // Imported lazily: importing libpg-query starts compiling the wasm, which commands that never
   // read SQL should not pay for.
   loading ??= (async () => {
-    // Baseline (Liftoff) code only: by default V8 also recompiles the parser's 1.7 MB of WebAssembly
-    // with TurboFan on background threads, which costs a lint or release run more CPU than the
-    // faster code saves (drydock lint on 340 files: 0.7 s of CPU → 0.4 s). Read when the module compiles.
-    setFlagsFromString('--liftoff-only');
     parser = await loadPgQuery();
   })().catch((error: unknown) => {
     loading = undefined;

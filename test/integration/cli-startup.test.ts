@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { commandNameOf } from '../../src/cli.js';
+import { commandNameOf, lintsSql } from '../../src/cli.js';
 import { CLI_PATH, ROOT, runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drydock-startup-'));
@@ -22,6 +22,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(join(dir, 'hooks.mjs'), "export async function load(url, context, next) { process.stderr.write(`LOADED ${url}\\n`); return next(url, context); }\n");
 writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
 writeFileSync(join(dir, '20260101000000_add_index.sql'), '-- migrate:up\nCREATE INDEX users_email_idx ON users (email);\n');
+
+// A preload that prints, at exit, Node's own modules the run loaded (node:crypto, node:child_process…), however they were loaded.
+writeFileSync(join(dir, 'builtins.cjs'), "process.on('exit', () => process.stderr.write(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => `BUILTIN ${m.slice(13)}\\n`).join('')));\n");
+
+/** Node's built-in modules a CLI run loads (their ids, e.g. 'crypto', 'internal/fs/utils'). */
+function builtinsLoadedBy(args: string[]): Set<string> {
+  const run = spawnSync(process.execPath, ['--require', join(dir, 'builtins.cjs'), CLI_PATH, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  return new Set([...run.stderr.matchAll(/^BUILTIN (\S+)$/gm)].map((m) => m[1]!));
+}
 
 /** The src modules (e.g. 'lint/lint') bundled into one file of dist, from its source map. */
 function modulesIn(file: string): string[] {
@@ -46,6 +55,12 @@ describe('start-up', () => {
     for (const heavy of ['pg', 'listr2', 'execa', 'diff']) expect(packages, heavy).not.toContain(heavy);
     expect([...modules].filter((m) => m.startsWith('commands/'))).toEqual(['commands/lint']);
     expect([...modules].filter((m) => m.startsWith('pipelines/'))).toEqual(['pipelines/lint']);
+  });
+
+  it('lints without loading node:crypto or node:child_process (commander gets child_process only when it spawns)', () => {
+    const builtins = builtinsLoadedBy(['lint', '.', '--pg-version', '15']);
+    expect(builtins).toContain('fs'); // the preload saw the run
+    for (const heavy of ['crypto', 'child_process', 'dgram']) expect(builtins, heavy).not.toContain(heavy);
   });
 
   it('loads its own code as a bundle of a few files, not module by module', () => {
@@ -83,6 +98,17 @@ describe('start-up', () => {
     expect(commandNameOf(argv('help', 'lint'))).toBeUndefined();
     expect(commandNameOf(argv('lnt'))).toBeUndefined();
     expect(commandNameOf(argv('--', 'lint'))).toBeUndefined();
+  });
+
+  it('compiles the parser ahead only for a lint run that reads SQL', () => {
+    const argv = (...args: string[]) => ['node', 'drydock', ...args];
+    expect(lintsSql(argv('lint'))).toBe(true);
+    expect(lintsSql(argv('-a', 'app', 'lint', 'migrations', '--format', 'json'))).toBe(true);
+    expect(lintsSql(argv('lint', '--', '--help'))).toBe(true); // a file named --help
+    for (const skip of ['--explain=ban-drop-table', '--list-rules', '-h', '--help', '--version']) expect(lintsSql(argv('lint', skip)), skip).toBe(false);
+    expect(lintsSql(argv('lint', '--explain', 'ban-drop-table'))).toBe(false);
+    expect(lintsSql(argv('migrate', 'up'))).toBe(false);
+    expect(lintsSql(argv('-a', 'lint', 'doctor'))).toBe(false);
   });
 });
 

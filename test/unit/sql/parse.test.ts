@@ -207,6 +207,27 @@ describe('the parser binding (src/sql/pg-query.ts)', () => {
     expect(syntaxErrorOf('SELECT é FROM t WHERE;').column).toBe(22);
   });
 
+  it('parses the same from a module compiled ahead (precompilePgQuery) as from the package loaded the usual way', async () => {
+    const { vi } = await import('vitest');
+    vi.resetModules();
+    // The project's TypeScript libraries do not declare WebAssembly.
+    const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: unknown): Promise<object>; instantiate(what: unknown, imports: object): Promise<object>; Module: new (bytes: never) => object } }).WebAssembly;
+    const compile = vi.spyOn(wasm, 'compile');
+    const instantiate = vi.spyOn(wasm, 'instantiate');
+    const binding = await import('../../../src/sql/pg-query.js');
+    binding.precompilePgQuery();
+    binding.precompilePgQuery(); // a second call reuses the first compile
+    const parse = await binding.loadPgQuery().finally(() => vi.restoreAllMocks());
+    // Compiled once, ahead, and instantiated from that module (the usual way instantiates from the file's bytes).
+    expect(compile).toHaveBeenCalledTimes(1);
+    expect(instantiate).toHaveBeenCalledTimes(1);
+    expect(instantiate.mock.calls[0]![0]).toBeInstanceOf(wasm.Module);
+    const sql = "CREATE TABLE t (id bigint PRIMARY KEY, note text DEFAULT 'é'); CREATE INDEX CONCURRENTLY t_note ON t (note); DO $$ BEGIN PERFORM 1; END $$;";
+    // This file's splitStatements runs on the binding imported before resetModules: the package loaded the usual way.
+    expect((parse(sql) as { stmts: Array<{ stmt: unknown }> }).stmts.map((s) => s.stmt)).toEqual(splitStatements(sql).map((s) => s.node));
+    expect(() => parse('SELEC 1')).toThrow(binding.PgQueryError);
+  });
+
   it('reports syntax errors of one parse without affecting the next', () => {
     for (let i = 0; i < 200; i++) {
       expect(syntaxErrorOf(`SELEC ${i}`).parserMessage).toBe('syntax error at or near "SELEC"');

@@ -6,7 +6,8 @@
  * - splitting: every `await import()` of src/ (each command in src/cli.ts, the lint engine, its report…) stays a
  *   lazily loaded chunk in dist/chunks/, so `drydock lint` still loads no other command's code;
  * - commander is bundled; the other dependencies stay external (EXTERNAL below);
- * - source maps (dist/**\/*.map) for readable stacks with `node --enable-source-maps`; nothing loads them otherwise.
+ * - whitespace and syntax minified (names kept), source maps (dist/**\/*.map) for readable stacks with
+ *   `node --enable-source-maps`; nothing loads them otherwise.
  *
  * Files located at run time (templates/, src/lint/rules/*.md) are found from the package root
  * (src/package-root.ts), not relative to a module, so chunks may live anywhere under dist/.
@@ -59,6 +60,11 @@ await build({
   target: 'node20',
   format: 'esm',
   sourcemap: true,
+  // Whitespace and comments out, syntax shortened, names kept (stack traces still name functions; the
+  // source maps give lines): V8 scans every loaded file whole, and commander alone is 120 kB of JSDoc'd
+  // source. About 1 % fewer instructions for a `drydock lint` of 343 files.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
   // Bundled CommonJS (commander) calls require() for node: builtins; ESM has none, so each file gets one.
   banner: { js: "import { createRequire as __drydockCreateRequire } from 'node:module';\nconst require = __drydockCreateRequire(import.meta.url);" },

@@ -237,6 +237,8 @@ export class PgTools {
       singleTransaction?: boolean;
       /** Stops this run (beside Deps.signal, which stops every tool). */
       signal?: AbortSignal;
+      /** More session settings (`-c name=value …`), after the bulk-load ones. */
+      pgOptions?: string;
       onStderrLine?: (line: string) => void;
     },
   ): Promise<RunResult> {
@@ -253,7 +255,7 @@ export class PgTools {
     try {
       return await run(tool.path, args, {
         ...(typeof archive === 'string' ? {} : { input: archive }),
-        env: { ...this.pgEnv(url), PGOPTIONS: BULK_LOAD_OPTIONS },
+        env: { ...this.pgEnv(url), PGOPTIONS: options.pgOptions ? `${BULK_LOAD_OPTIONS} ${options.pgOptions}` : BULK_LOAD_OPTIONS },
         timeoutMs: options.timeoutMs ?? PG_TOOL_TIMEOUTS.restore,
         signal: options.signal && this.options.signal ? AbortSignal.any([options.signal, this.options.signal]) : (options.signal ?? this.options.signal),
         label: `${tool.name} ${tool.version.text}`,

@@ -177,7 +177,7 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
         if (ids.size) {
           const listFile = join(work, `early-${++runs}.list`);
           await writeFile(listFile, tocWith(list, (e) => ids.has(e.id)));
-          await fromArchive((archive) => options.pgTools.restoreArchive(options.target, archive, { archiveMajor: options.archiveMajor, useList: listFile, singleTransaction: true, signal: stop.signal }));
+          await fromArchive((archive) => options.pgTools.restoreArchive(options.target, archive, { archiveMajor: options.archiveMajor, useList: listFile, singleTransaction: true, signal: stop.signal, pgOptions: EARLY_BUILD_OPTIONS }));
           for (const id of ids) built.add(id);
         }
         const toAnalyze = tables.flatMap((t) => (t.analyze ? [t.analyze] : []));
@@ -248,6 +248,12 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
     }
   }
 }
+
+/**
+ * An early build leaves the other core to the load it runs beside: no parallel workers (a btree build
+ * would otherwise take every core, and the load would fall behind the download).
+ */
+const EARLY_BUILD_OPTIONS = '-c max_parallel_maintenance_workers=0';
 
 /** Builds tables' own post-data entries while the download goes on. */
 interface EarlyBuilder {

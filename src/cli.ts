@@ -12,7 +12,7 @@ import type { RunCommand } from './commands/run.js';
 import { createDeps, type Deps } from './deps.js';
 import { asInterrupted, ConfigError, EXIT, interruptedBy } from './errors.js';
 import { installInterruptHandlers } from './interrupt.js';
-import { exitQuietlyWhenStdoutCloses, Output } from './output.js';
+import { Output, whenOutputCloses } from './output.js';
 import { readEnvironment, resolveGlobalSettings, type Environment, type GlobalFlags } from './settings.js';
 import { precompilePgQuery } from './sql/pg-query.js';
 
@@ -128,9 +128,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   if (lintsSql(argv)) precompilePgQuery();
   // `.env` is loaded before commander parses, so variables declared on options (Option.env) see it too.
   const env = readEnvironment();
-  exitQuietlyWhenStdoutCloses();
   let code: number = EXIT.OK;
-  // Installed once: the first SIGINT/SIGTERM aborts Deps.signal (the command cleans up and exits 130/143), a second exits at once.
+  // Installed once: the first SIGINT/SIGTERM/SIGHUP aborts Deps.signal (the command cleans up and exits 130/143/129), a second exits at once.
   const context: RunContext = {};
   const handlers = installInterruptHandlers({
     say: (line) => (context.output ?? new Output()).notice(`drydock: ${line}`),
@@ -141,6 +140,11 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     },
   });
   context.signal = handlers.controller.signal;
+  // Nobody reads the output any more: stop and clean up as SIGPIPE would (not a second interruption:
+  // after SIGHUP, the closed terminal's failed writes are expected).
+  whenOutputCloses(() => {
+    if (!handlers.controller.signal.aborted) handlers.interrupt('SIGPIPE');
+  });
   const program = buildProgram(
     (c) => {
       code = c;

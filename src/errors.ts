@@ -16,6 +16,10 @@ export const EXIT = {
   SIGINT: 130,
   /** Stopped by SIGTERM (a dyno restart, `kill`) after cleaning up: 128 + 15. */
   SIGTERM: 143,
+  /** Stopped by SIGHUP (the terminal closed, an SSH session dropped) after cleaning up: 128 + 1. */
+  SIGHUP: 129,
+  /** Stopped because whoever read its output went away (EPIPE, as SIGPIPE would) after cleaning up: 128 + 13. */
+  SIGPIPE: 141,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -141,17 +145,17 @@ export class ChecksFailed extends DrydockError {
   }
 }
 
-/** The signals drydock stops cleanly on. */
-export type InterruptSignal = 'SIGINT' | 'SIGTERM';
+/** The signals drydock stops cleanly on (SIGPIPE: its output's reader went away, seen as EPIPE). */
+export type InterruptSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGPIPE';
 
 /**
- * The run was stopped by a signal (exit 130 or 143). The message says what was stopped and in what
+ * The run was stopped by a signal (exit 130, 143, 129 or 141). The message says what was stopped and in what
  * state things are; the hint, what finishes or undoes the job.
  */
 export class InterruptedError extends DrydockError {
   readonly signal: InterruptSignal;
   constructor(signal: InterruptSignal, message: string, options: Omit<DrydockErrorOptions, 'exitCode'> = {}) {
-    super(message, { ...options, exitCode: signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM });
+    super(message, { ...options, exitCode: EXIT[signal] });
     this.signal = signal;
   }
 }

@@ -1,10 +1,11 @@
 /**
- * Stopping on Ctrl-C (SIGINT) and SIGTERM (a dyno restart, `kill`).
+ * Stopping on Ctrl-C (SIGINT), SIGTERM (a dyno restart, `kill`), SIGHUP (the terminal closed, an SSH
+ * session dropped) and a closed output (EPIPE: `drydock … | head`, treated as SIGPIPE would be).
  *
  * cli.ts installs the handlers once (`installInterruptHandlers`). The first signal aborts the run's
  * AbortSignal (Deps.signal): children spawned through exec.ts with it are stopped, pause points and
  * waits return, and each command's own clean-up runs (finally blocks), then the command throws an
- * InterruptedError saying what state things are in (exit 130 or 143). A second signal exits at once,
+ * InterruptedError saying what state things are in (exit 130, 143, 129 or 141). A second signal exits at once,
  * after naming what the clean-up had not finished: what code registered with `mayLeave`.
  */
 import { EXIT, InterruptedError, type InterruptSignal } from './errors.js';
@@ -32,7 +33,7 @@ export function leftBehind(): string[] {
 
 /** The exit code of a run stopped by `signal`. */
 export function interruptExitCode(signal: InterruptSignal): number {
-  return signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
+  return EXIT[signal];
 }
 
 /** Wait `ms`, or less when `signal` aborts (then throws its reason). */
@@ -57,20 +58,24 @@ export interface InterruptHooks {
   /** Exit now. */
   exit(code: number): void;
   /** Subscribe to a signal; returns the unsubscribe. */
-  on(signal: InterruptSignal, handler: () => void): () => void;
+  on(signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP', handler: () => void): () => void;
 }
 
+/** The signals handled (SIGPIPE is not a real signal here: Node ignores it; `interrupt('SIGPIPE')` stands for EPIPE). */
+const HANDLED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /**
- * Install SIGINT and SIGTERM handlers: the first signal aborts the returned controller (reason: an
- * InterruptedError for that signal), the second exits at once. Returns the controller and the uninstall.
+ * Install SIGINT, SIGTERM and SIGHUP handlers: the first signal aborts the returned controller (reason:
+ * an InterruptedError for that signal), the second exits at once. `interrupt` does the same for what
+ * is no signal (a closed output). Returns the controller, `interrupt` and the uninstall.
  */
-export function installInterruptHandlers(hooks: InterruptHooks): { controller: AbortController; uninstall: () => void } {
+export function installInterruptHandlers(hooks: InterruptHooks): { controller: AbortController; interrupt: (signal: InterruptSignal) => void; uninstall: () => void } {
   const controller = new AbortController();
   let first: InterruptSignal | undefined;
   const handle = (signal: InterruptSignal): void => {
     if (!first) {
       first = signal;
-      hooks.say(`interrupted (${signal}): stopping and cleaning up; ${signal === 'SIGINT' ? 'press Ctrl-C again' : 'send it again'} to exit at once`);
+      hooks.say(`interrupted (${signal}): stopping and cleaning up; ${signal === 'SIGINT' ? 'press Ctrl-C again' : 'send a signal again'} to exit at once`);
       controller.abort(new InterruptedError(signal, `interrupted (${signal})`));
       return;
     }
@@ -82,6 +87,6 @@ export function installInterruptHandlers(hooks: InterruptHooks): { controller: A
     );
     hooks.exit(interruptExitCode(first));
   };
-  const offs = (['SIGINT', 'SIGTERM'] as const).map((s) => hooks.on(s, () => handle(s)));
-  return { controller, uninstall: () => offs.forEach((off) => off()) };
+  const offs = HANDLED.map((s) => hooks.on(s, () => handle(s)));
+  return { controller, interrupt: handle, uninstall: () => offs.forEach((off) => off()) };
 }

@@ -301,10 +301,19 @@ function maskingStream(sink: Sink): NodeJS.WriteStream {
   return stream;
 }
 
-/** A reader that stops early (`drydock --help | head`) closes stdout: that ends the run quietly, not in a stack trace. */
-export function exitQuietlyWhenStdoutCloses(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
+/**
+ * A reader that stops early (`drydock … | head`) or a terminal that closed (an SSH session dropped) makes
+ * writes fail (EPIPE, EIO). The first failure calls `onClose` (cli.ts stops the run as SIGPIPE would: its
+ * clean-up runs); every failed write is dropped, never a stack trace.
+ */
+export function whenOutputCloses(onClose: () => void): void {
+  let closed = false;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'EIO') throw error;
+      if (closed) return;
+      closed = true;
+      onClose();
+    });
+  }
 }

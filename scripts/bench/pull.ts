@@ -320,6 +320,10 @@ async function verifyTarget(server: DbUrl, target: string, expected: Expected, w
  * itself is moved to another port and the proxy takes over its old one, so the URLs the emulator hands
  * out (https://127.0.0.1:PORT/…) reach the proxy unchanged; the TLS certificate (SAN 127.0.0.1) still matches.
  */
+/** Per emulator: the link of the network phases, and the proxy in front of its download server. */
+const links = new Map<Emulator, Link>();
+const routedDownloads = new Map<Emulator, { proxy: ThrottleProxy; how: string }>();
+
 async function routeDownloadsThroughLink(emu: Emulator, link: Link): Promise<{ proxy: ThrottleProxy; how: string }> {
   const publicPort = Number(new URL(emu.publicUrl).port);
   const settable = emu as Emulator & { setPublicUrlBase?: (base: string | null) => void };
@@ -839,7 +843,8 @@ async function benchSize(
   }
 
   if (options.only !== 'loopback') {
-    const link = new Link({ mbit: options.mbit, latencyMs: options.latencyMs });
+    // One link for the whole run: the emulator's download server is moved behind its proxy once.
+    const link = (links.get(emu) ?? links.set(emu, new Link({ mbit: options.mbit, latencyMs: options.latencyMs })).get(emu))!;
     const pgProxy = await startThrottleProxy({ target: { host: '127.0.0.1', port: serverPort }, link });
     cleanup.add('close the Postgres proxy', () => pgProxy.close());
     const slowApp = `${app}-net`;
@@ -847,8 +852,13 @@ async function benchSize(
     // A capture runs on Heroku's side, not over the user's link: dump production directly.
     const backup = await capture(slowApp, appDatabaseUrl(server, prodName, serverPort));
     print(`backup    ${slowApp} ${backup.id}: ${(backup.size / 1e6).toFixed(0)} MB, captured untimed in ${backup.seconds} s`);
-    const routed = await routeDownloadsThroughLink(emu, link);
-    cleanup.add('close the download proxy', () => routed.proxy.close());
+    let routed = routedDownloads.get(emu);
+    if (!routed) {
+      const made = await routeDownloadsThroughLink(emu, link);
+      routedDownloads.set(emu, made);
+      cleanup.add('close the download proxy', () => made.proxy.close());
+      routed = made;
+    }
     print(`link      ${link.describe()}, shared by both proxies: Postgres 127.0.0.1:${pgProxy.port} → :${serverPort} (${slowApp}'s DATABASE_URL); backups: ${routed.how}`);
     print();
     const pairs = chosen([

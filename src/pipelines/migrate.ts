@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import type pg from 'pg';
 
 import type { Deps } from '../deps.js';
-import { ChecksFailed, ConfigError, InterruptedError, interruptedBy } from '../errors.js';
+import { ChecksFailed, ConfigError, InterruptedError, interruptedBy, type InterruptSignal } from '../errors.js';
 import type { LintRun } from '../lint/lint.js';
 import { runAppCommand } from '../migrate/app-command.js';
 import { createMigrationFile, type CreatedMigration } from '../migrate/create.js';
@@ -134,7 +134,7 @@ export async function runMigrations(deps: RunnerDeps, options: MigrationRunOptio
 }
 
 /** What an interrupted run did: the migration rolled back (or partly applied), the ones applied before it. */
-function interruptedMigration(by: 'SIGINT' | 'SIGTERM', target: string, ctx: Ctx, cause: unknown): InterruptedError {
+function interruptedMigration(by: InterruptSignal, target: string, ctx: Ctx, cause: unknown): InterruptedError {
   const step = ctx.current;
   const verb = (s: { direction: 'up' | 'down' }) => (s.direction === 'up' ? 'applied' : 'rolled back');
   const before = ctx.ran.length ? `${ctx.ran.map((r) => `${r.version}_${r.name}`).join(', ')} ${ctx.ran.length === 1 ? 'was' : 'were'} ${verb(ctx.ran[0]!)} before it and stay${ctx.ran.length === 1 ? 's' : ''} so` : `nothing was ${step ? verb(step) : 'changed'} before it`;

@@ -12,7 +12,7 @@ import { chooseBackupSkipping } from '../backups/choose.js';
 import { describeSafety, findSafetyBackups, readSafetyRecords, recordSafetyBackup } from '../backups/safety.js';
 import { compareRowCounts } from '../backups/verify.js';
 import type { Deps } from '../deps.js';
-import { ConfigError, DrydockError, InterruptedError, interruptedBy } from '../errors.js';
+import { ConfigError, DrydockError, InterruptedError, interruptedBy, type InterruptSignal } from '../errors.js';
 import { mayLeave } from '../interrupt.js';
 import { hoursSince, roundHours } from '../format.js';
 import type { BackupInfo, BackupSummary } from '../heroku/cli.js';
@@ -395,7 +395,7 @@ export async function runRestore(deps: Deps, options: RestoreOptions): Promise<R
 
 /** What an interrupted restore left: the app's data, its maintenance and processes, and what finishes or undoes the job. */
 function interruptedRestore(
-  by: 'SIGINT' | 'SIGTERM',
+  by: InterruptSignal,
   app: string,
   options: RestoreOptions,
   backup: BackupSummary,

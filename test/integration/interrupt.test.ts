@@ -17,8 +17,8 @@ import { adminQuery, createTestDb, drydockCopiesOf, dropTargetAndCopies, execIn,
 import { herokuBinPath } from '../helpers/heroku.js';
 import { makeMigrationDir, type MigrationDir } from '../helpers/migrations.js';
 
-type Sig = 'SIGINT' | 'SIGTERM';
-const CODE: Record<Sig, number> = { SIGINT: 130, SIGTERM: 143 };
+type Sig = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+const CODE: Record<Sig | 'SIGPIPE', number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129, SIGPIPE: 141 };
 
 interface Interrupted {
   exitCode: number | null;
@@ -63,7 +63,7 @@ function alive(pid: number): boolean {
  * Run drydock, wait until `ready` holds for its output (and `also`, when given), send `signal`, and
  * wait for it to exit.
  */
-async function interruptAt(args: string[], options: { env: Record<string, string | undefined>; cwd?: string; ready: RegExp; also?: () => Promise<boolean>; signal: Sig }): Promise<Interrupted> {
+async function interruptAt(args: string[], options: { env: Record<string, string | undefined>; cwd?: string; ready: RegExp; also?: () => Promise<boolean>; signal: Sig | 'EPIPE' }): Promise<Interrupted> {
   return new Promise<Interrupted>((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', CI: 'true', DRYDOCK_SNAPSHOT_SPARE: '0', ...options.env },
@@ -87,7 +87,9 @@ async function interruptAt(args: string[], options: { env: Record<string, string
       if (sent) return;
       sent = true;
       children = descendants(child.pid!);
-      child.kill(options.signal);
+      // EPIPE: whoever read drydock's output went away (`drydock … | head`).
+      if (options.signal === 'EPIPE') child.stdout.destroy();
+      else child.kill(options.signal);
     };
     child.stdout.on('data', (d: Buffer) => ((stdout += d.toString()), void check()));
     child.stderr.on('data', (d: Buffer) => ((stderr += d.toString()), void check()));
@@ -178,6 +180,30 @@ describe('pull --from-url interrupted', () => {
         await expectServerIdle(to);
       });
     }
+  }
+
+  for (const how of ['SIGHUP', 'EPIPE'] as const) {
+    it(`${how === 'SIGHUP' ? 'SIGHUP (the terminal closed)' : 'its output closed (EPIPE, as with | head)'} during the restore: cleans up like SIGTERM, exits ${how === 'SIGHUP' ? 129 : 141}`, async () => {
+      const to = uniqueDbName(`int_pull_${how.toLowerCase()}`);
+      cleanups.push(() => dropTargetAndCopies(to));
+      await adminQuery(`CREATE DATABASE "${to}"`);
+      await execIn(to, `CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2), (3)`);
+      // EPIPE needs a write after the reader left: the restore step's progress lines come after the first one.
+      const run = await interruptAt(['pull', '--from-url', source.localhostUrl, '--to', to, '--no-snapshot'], {
+        env: { ...env, ...(how === 'SIGHUP' ? { DRYDOCK_TEST_PAUSE_AT: 'during-restore' } : {}) },
+        ready: how === 'SIGHUP' ? /paused at during-restore/ : /Clean up leftovers/,
+        signal: how,
+      });
+      const by = how === 'SIGHUP' ? 'SIGHUP' : 'SIGPIPE';
+      expect(run.exitCode, run.stderr).toBe(CODE[by]);
+      expect(run.stderr).toMatch(new RegExp(`^error: interrupted \\(${by}\\): pull into ${to} stopped during ".*": ${to} is unchanged`, 'm'));
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      await expectNothingRunning(run);
+      expect(await scalar(to, 'SELECT count(*) AS n FROM precious')).toBe(3);
+      expect(await drydockCopiesOf(to)).toEqual([]);
+      expect(await copiesOfPid(run.pid)).toEqual([]);
+      await expectServerIdle(to);
+    });
   }
 
   it('SIGINT while the pristine snapshot is being handed to the background: the new copy is open to connections, the taker is stopped, and the message says the snapshot is missing and how to take it', async () => {

@@ -37,6 +37,21 @@ describe('installInterruptHandlers', () => {
     expect(p.handlers.size).toBe(0);
   });
 
+  it('SIGHUP (a closed terminal) interrupts like SIGTERM, exit 129; a closed output interrupts as SIGPIPE, exit 141', () => {
+    const p = fakeProcess();
+    const { controller, uninstall } = installInterruptHandlers(p.hooks);
+    p.handlers.get('SIGHUP')!();
+    expect((controller.signal.reason as InterruptedError).exitCode).toBe(129);
+    expect(p.said[0]).toMatch(/^interrupted \(SIGHUP\): stopping and cleaning up; send a signal again to exit at once/);
+    uninstall();
+    const q = fakeProcess();
+    const second = installInterruptHandlers(q.hooks);
+    second.interrupt('SIGPIPE');
+    expect((second.controller.signal.reason as InterruptedError).exitCode).toBe(141);
+    expect(q.exits).toEqual([]);
+    second.uninstall();
+  });
+
   it('sleep ends early and throws the reason when the signal aborts', async () => {
     const controller = new AbortController();
     const started = Date.now();

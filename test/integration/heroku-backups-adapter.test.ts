@@ -130,7 +130,9 @@ describe.concurrent('HerokuCli backups, restores, maintenance and formation', { 
     emu.setTransferBehavior('bka-pending', { capture: 'pending' });
     const started = Date.now();
     const error = await herokuError(expect, cli().captureBackup('bka-pending', { timeoutMs: 10_000 }), 'failed');
-    expect(Date.now() - started).toBeLessThan(30_000);
+    // Bounded (a capture that never starts must not wait forever), with room for the CLI's start-up on a
+    // busy 2-core machine: 54 s was seen in isolation on a slow day.
+    expect(Date.now() - started).toBeLessThan(90_000);
     // On a very busy machine the CLI may not even have asked for the backup within 10 s.
     if (emu.backups('bka-pending').length === 0) {
       expect(error.message).toBe('the backup of bka-pending is still pending after 10 s');

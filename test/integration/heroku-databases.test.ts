@@ -91,7 +91,7 @@ afterAll(async () => {
   rmSync(cache, { recursive: true, force: true });
 });
 
-describe.concurrent('apps with more than one database', { timeout: 180_000 }, () => {
+describe.concurrent('apps with more than one database', { timeout: 300_000 }, () => {
   test("pg:info without a database lists the follower first; drydock reads the primary's version", async ({ expect }) => {
     await emu.addBackup('mdb-versions');
     const [all, restore] = await Promise.all([

@@ -142,7 +142,8 @@ export async function downloadWhileRestoring(options: DownloadWhileRestoringOpti
     // A broken download explains a broken restore: report the download.
     if (downloaded.status === 'rejected') throw downloaded.reason;
     if (restored.status === 'rejected') throw restored.reason;
-    // The last table's entries are left to the final step, which builds them with --jobs.
+    // Tables not yet built (the last one, unless pg_restore named an item after it, and any that queued
+    // behind the run under way) are left to the final step, which builds them with --jobs.
     const { built, analyzed } = await early.finish();
     return { cached: downloaded.value, toc, list, streamed: true, built, analyzed };
   } catch (error) {

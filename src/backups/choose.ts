@@ -25,9 +25,14 @@ export interface ChooseDatabase {
   isOf: (backup: BackupSummary) => boolean;
 }
 
+/** The completed backups (not restores or copies), newest first. Pure. */
+function completedNewestFirst(backups: readonly BackupSummary[]): BackupSummary[] {
+  return backups.filter((b) => b.kind === 'backup' && b.status === 'completed').sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
+}
+
 /** The newest completed backup (not a restore or copy), or undefined. Pure. */
 export function newestCompleted(backups: readonly BackupSummary[]): BackupSummary | undefined {
-  return backups.filter((b) => b.kind === 'backup' && b.status === 'completed').sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))[0];
+  return completedNewestFirst(backups)[0];
 }
 
 /**
@@ -36,8 +41,7 @@ export function newestCompleted(backups: readonly BackupSummary[]): BackupSummar
  * share the newest creation time (the list prints seconds; the CLI compares finer times). Pure.
  */
 export function backupOfUrlWithoutId(backups: readonly BackupSummary[]): BackupSummary | undefined {
-  const completed = backups.filter((b) => b.kind === 'backup' && b.status === 'completed').sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
-  const [newest, next] = completed;
+  const [newest, next] = completedNewestFirst(backups);
   if (!newest?.createdAt || (next && next.createdAt === newest.createdAt)) return undefined;
   return newest;
 }
@@ -67,7 +71,7 @@ export function chooseBackupSkipping(
     if (found.status !== 'completed') throw new DrydockError(`backup ${found.id} of ${app} is ${found.status}, not completed: only a completed backup can be used`, { hint: hints.notCompleted });
     return { backup: found, skipped: [] };
   }
-  const all = backups.filter((b) => b.kind === 'backup' && b.status === 'completed').sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
+  const all = completedNewestFirst(backups);
   const completed = database ? all.filter((b) => database.isOf(b)) : all;
   const of = database ? ` of ${database.label}` : '';
   const newest = completed.find((b) => !skip.has(b.id));
